@@ -1,0 +1,17 @@
+import type { JobModule } from '../src/worker/job-context.js';
+import * as ping from './ping.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each job has its own payload/result types; payloadSchema checks them at run time
+export type AnyJobModule = JobModule<any, any, any>;
+
+/**
+ * Every host job by name. The worker dispatches on this table; the bot uses `summarize` for cards.
+ * Add a job: create `jobs/<name>.ts` exporting name, payloadSchema, run and summarize, then list it here.
+ */
+export const HOST_JOBS: Record<string, AnyJobModule> = {
+  [ping.name]: ping,
+};
+
+export function findHostJob(name: string): AnyJobModule | undefined {
+  return Object.hasOwn(HOST_JOBS, name) ? HOST_JOBS[name] : undefined;
+}

@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import type { JobContext } from '../src/worker/job-context.js';
+
+export const name = 'ping';
+
+export const payloadSchema = z.object({
+  /** When the bot or CLI queued the ping (ms since epoch). */
+  sentAt: z.number().int().nonnegative(),
+});
+export type Payload = z.infer<typeof payloadSchema>;
+
+export interface Result {
+  host: string;
+  /** Milliseconds from queueing until the worker picked the job up. */
+  queuedMs: number;
+  answeredAt: number;
+}
+
+/** Answers at once: proves the host's worker is consuming its queue. */
+export async function run(payload: Payload, ctx: Pick<JobContext, 'host'>): Promise<Result> {
+  const answeredAt = Date.now();
+  return { host: ctx.host, queuedMs: Math.max(0, answeredAt - payload.sentAt), answeredAt };
+}
+
+export function summarize(result: Result): string {
+  return `pong after ${result.queuedMs} ms in the queue`;
+}

@@ -1,0 +1,201 @@
+import { parseArgs } from 'node:util';
+import { isValidHostName } from '../config.js';
+import { UserError } from '../errors.js';
+import { clip, parseDuration } from './duration.js';
+import type { Request, Target } from './requests.js';
+import { closest } from './suggest.js';
+import { tokenize } from './tokenize.js';
+import { VERBS, findVerb, usage, type VerbSpec } from './verbs.js';
+
+type Values = Record<string, string | boolean | undefined>;
+
+/**
+ * Parses the text after `/runner` (or the CLI's arguments joined) into a typed request.
+ * Every failure is a UserError with one line saying what was wrong and what would be right.
+ */
+export function parseCommand(input: string | string[]): Request {
+  const words = typeof input === 'string' ? tokenize(input) : input;
+  const [verbWord, ...rest] = words;
+  if (verbWord === undefined) return { verb: 'help' };
+  const spec = findVerb(verbWord.toLowerCase());
+  if (!spec) {
+    const guess = closest(verbWord, VERBS.map((v) => v.verb));
+    throw new UserError(
+      guess
+        ? `unknown verb "${clip(verbWord)}" — did you mean "${guess}"?`
+        : `unknown verb "${clip(verbWord)}"; try "help" for the list of verbs`,
+    );
+  }
+  const { values, positionals } = parseFlags(spec, rest);
+  return buildRequest(spec, values, positionals);
+}
+
+function parseFlags(spec: VerbSpec, args: string[]): { values: Values; positionals: string[] } {
+  const options = Object.fromEntries(Object.entries(spec.flags).map(([name, flag]) => [name, { type: flag.type }]));
+  try {
+    const parsed = parseArgs({ args, options, strict: true, allowPositionals: true });
+    return { values: parsed.values as Values, positionals: parsed.positionals };
+  } catch (err) {
+    throw new UserError(explainParseError(spec, err));
+  }
+}
+
+function explainParseError(spec: VerbSpec, err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const code = (err as { code?: string }).code;
+  const flagMatch = /'(-{1,2}[^' ]+)/.exec(message);
+  const flag = flagMatch?.[1] ?? '';
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const name = flag.replace(/^-+/, '').split('=')[0] ?? '';
+    const guess = closest(name, Object.keys(spec.flags));
+    if (guess) return `unknown option "${clip(flag)}" for ${spec.verb} — did you mean "--${guess}"?`;
+    return `unknown option "${clip(flag)}" for ${spec.verb}; usage: ${usage(spec)}`;
+  }
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    const name = /--([a-z-]+)/.exec(message)?.[1];
+    const flagSpec = name ? spec.flags[name] : undefined;
+    if (flagSpec?.type === 'boolean') return `--${name} takes no value; usage: ${usage(spec)}`;
+    return `--${name ?? flag} needs a value${flagSpec?.value ? ` (${flagSpec.value})` : ''}; usage: ${usage(spec)}`;
+  }
+  return `could not read the options of ${spec.verb}; usage: ${usage(spec)}`;
+}
+
+function expectPositionals(spec: VerbSpec, positionals: string[]): void {
+  const required = spec.args.filter((a) => a.startsWith('<')).length;
+  if (positionals.length < required) {
+    throw new UserError(`${spec.verb} needs ${spec.args.join(' ')}; usage: ${usage(spec)}`);
+  }
+  if (positionals.length > spec.args.length) {
+    throw new UserError(`unexpected "${clip(positionals[spec.args.length]!)}" after ${spec.verb}; usage: ${usage(spec)}`);
+  }
+}
+
+function hostName(word: string): string {
+  if (!isValidHostName(word)) {
+    throw new UserError(`"${clip(word)}" is not a host name; use letters, digits, ".", "-" or "_"`);
+  }
+  return word;
+}
+
+function target(word: string): Target {
+  return word === 'all' ? { kind: 'all' } : { kind: 'host', host: hostName(word) };
+}
+
+function count(word: string | undefined, what: string, fallback: number, max: number): number {
+  if (word === undefined) return fallback;
+  if (!/^\d{1,6}$/.test(word) || Number(word) < 1 || Number(word) > max) {
+    throw new UserError(`${what} "${clip(word)}" is not valid; expected a whole number from 1 to ${max}`);
+  }
+  return Number(word);
+}
+
+function positiveId(word: string | undefined, flag: string): number | undefined {
+  if (word === undefined) return undefined;
+  if (!/^[1-9]\d{0,11}$/.test(word)) throw new UserError(`${flag} "${clip(word)}" is not valid; expected a numeric GitLab id`);
+  return Number(word);
+}
+
+const TAG = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
+
+function tags(text: string | undefined): string[] {
+  if (text === undefined) return [];
+  const list = text.split(',').map((t) => t.trim()).filter((t) => t !== '');
+  for (const tag of list) {
+    if (!TAG.test(tag)) throw new UserError(`tag "${clip(tag)}" is not valid; use letters, digits, "_", ".", ":" or "-"`);
+  }
+  return list;
+}
+
+function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], flag: string): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new UserError(`${flag} "${clip(value)}" is not valid; expected ${allowed.join(' or ')}`);
+  }
+  return value as T;
+}
+
+const RUNNER_REF = /^[A-Za-z0-9][A-Za-z0-9 _.:@-]{0,127}$/;
+
+function buildRequest(spec: VerbSpec, values: Values, positionals: string[]): Request {
+  expectPositionals(spec, positionals);
+  const str = (name: string) => values[name] as string | undefined;
+  const bool = (name: string) => values[name] === true;
+  switch (spec.verb) {
+    case 'help': {
+      const topic = positionals[0];
+      if (topic !== undefined && !findVerb(topic)) {
+        const guess = closest(topic, VERBS.map((v) => v.verb));
+        throw new UserError(`no help for "${clip(topic)}"${guess ? ` — did you mean "${guess}"?` : '; try "help"'}`);
+      }
+      return topic === undefined ? { verb: 'help' } : { verb: 'help', topic };
+    }
+    case 'hosts':
+      return { verb: 'hosts' };
+    case 'schedules':
+      return { verb: 'schedules' };
+    case 'ping':
+      return { verb: 'ping', target: target(positionals[0]!) };
+    case 'store':
+      return { verb: 'store', target: target(positionals[0]!), top: count(str('top'), '--top', 10, 100) };
+    case 'prune': {
+      const until = str('until');
+      const images = oneOf(str('images'), ['dangling', 'unused'] as const, '--images');
+      return {
+        verb: 'prune',
+        target: target(positionals[0]!),
+        dryRun: bool('dry-run'),
+        ...(until !== undefined ? { untilSeconds: parseDuration(until, '--until') } : {}),
+        volumes: bool('volumes'),
+        ...(images !== undefined ? { images } : {}),
+        buildCache: bool('build-cache'),
+      };
+    }
+    case 'restart-daemon': {
+      const timeout = str('timeout');
+      const timeoutSeconds = timeout === undefined ? 600 : parseDuration(timeout, '--timeout');
+      if (timeoutSeconds > 86400) throw new UserError('--timeout may be at most 24h');
+      return { verb: 'restart-daemon', host: hostName(positionals[0]!), drain: bool('drain'), timeoutSeconds };
+    }
+    case 'register': {
+      const type = oneOf(str('type'), ['instance', 'group', 'project'] as const, '--type');
+      if (type === undefined) throw new UserError(`register needs --type instance|group|project; usage: ${usage(spec)}`);
+      const groupId = positiveId(str('group'), '--group');
+      const projectId = positiveId(str('project'), '--project');
+      if (type === 'group' && groupId === undefined) throw new UserError('--type group needs --group ID');
+      if (type === 'project' && projectId === undefined) throw new UserError('--type project needs --project ID');
+      if (type !== 'group' && groupId !== undefined) throw new UserError('--group only goes with --type group');
+      if (type !== 'project' && projectId !== undefined) throw new UserError('--project only goes with --type project');
+      const description = str('description');
+      if (description !== undefined && (description.length > 255 || /[\r\n]/.test(description))) {
+        throw new UserError('--description must be one line of at most 255 characters');
+      }
+      return {
+        verb: 'register',
+        host: hostName(positionals[0]!),
+        type,
+        ...(groupId !== undefined ? { groupId } : {}),
+        ...(projectId !== undefined ? { projectId } : {}),
+        ...(description !== undefined ? { description } : {}),
+        tags: tags(str('tags')),
+        untagged: bool('untagged'),
+        paused: bool('paused'),
+      };
+    }
+    case 'rotate': {
+      const runner = str('runner');
+      if (runner !== undefined && !RUNNER_REF.test(runner)) {
+        throw new UserError(`--runner "${clip(runner)}" is not a runner name or id`);
+      }
+      return { verb: 'rotate', host: hostName(positionals[0]!), ...(runner !== undefined ? { runner } : {}), yes: bool('yes') };
+    }
+    case 'jobs':
+      return { verb: 'jobs', limit: count(positionals[0], 'N', 10, 100) };
+    case 'job': {
+      const id = positionals[0]!;
+      if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new UserError(`"${clip(id)}" is not a job id; "jobs" lists recent ones`);
+      return { verb: 'job', id };
+    }
+    case 'audit':
+      return { verb: 'audit', limit: count(positionals[0], 'N', 20, 500) };
+  }
+}

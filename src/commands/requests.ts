@@ -1,0 +1,37 @@
+/** The typed result of parsing one command line; shared by Slack and the CLI. */
+export type Target = { kind: 'host'; host: string } | { kind: 'all' };
+
+export type Request =
+  | { verb: 'help'; topic?: string }
+  | { verb: 'hosts' }
+  | { verb: 'ping'; target: Target }
+  | { verb: 'store'; target: Target; top: number }
+  | {
+      verb: 'prune';
+      target: Target;
+      dryRun: boolean;
+      /** Seconds; undefined means the policy's default. */
+      untilSeconds?: number;
+      volumes: boolean;
+      images?: 'dangling' | 'unused';
+      buildCache: boolean;
+    }
+  | { verb: 'restart-daemon'; host: string; drain: boolean; timeoutSeconds: number }
+  | {
+      verb: 'register';
+      host: string;
+      type: 'instance' | 'group' | 'project';
+      groupId?: number;
+      projectId?: number;
+      description?: string;
+      tags: string[];
+      untagged: boolean;
+      paused: boolean;
+    }
+  | { verb: 'rotate'; host: string; runner?: string; yes: boolean }
+  | { verb: 'jobs'; limit: number }
+  | { verb: 'job'; id: string }
+  | { verb: 'audit'; limit: number }
+  | { verb: 'schedules' };
+
+export type Verb = Request['verb'];

@@ -1,0 +1,93 @@
+import type { Verb } from './requests.js';
+
+export interface FlagSpec {
+  type: 'string' | 'boolean';
+  /** Shown in usage: `--top N`. */
+  value?: string;
+}
+
+export interface VerbSpec {
+  verb: Verb;
+  /** Positional words, e.g. `<host|all>`; `[x]` marks an optional one. */
+  args: string[];
+  flags: Record<string, FlagSpec>;
+  description: string;
+  example: string;
+  /** Changes something on a host or in GitLab: needs a policy grant to run. */
+  mutating: boolean;
+}
+
+/** The grammar of `/runner ...` and `runnerops ...`, one entry per verb, in help order. */
+export const VERBS: VerbSpec[] = [
+  { verb: 'help', args: ['[verb]'], flags: {}, description: 'list the verbs, or explain one', example: 'help prune', mutating: false },
+  { verb: 'hosts', args: [], flags: {}, description: 'registered hosts, their heartbeat age and runners', example: 'hosts', mutating: false },
+  { verb: 'ping', args: ['<host|all>'], flags: {}, description: 'round trip to a host worker and back', example: 'ping all', mutating: false },
+  {
+    verb: 'store',
+    args: ['<host|all>'],
+    flags: { top: { type: 'string', value: 'N' } },
+    description: 'Nix store size, garbage a GC would free, largest paths and the trend',
+    example: 'store ci-1 --top 5',
+    mutating: false,
+  },
+  {
+    verb: 'prune',
+    args: ['<host|all>'],
+    flags: {
+      'dry-run': { type: 'boolean' },
+      until: { type: 'string', value: 'DURATION' },
+      volumes: { type: 'boolean' },
+      images: { type: 'string', value: 'dangling|unused' },
+      'build-cache': { type: 'boolean' },
+    },
+    description: 'remove exited containers, unused images, volumes and build cache (never the nix-daemon)',
+    example: 'prune ci-3 --until 24h --dry-run',
+    mutating: true,
+  },
+  {
+    verb: 'restart-daemon',
+    args: ['<host>'],
+    flags: { drain: { type: 'boolean' }, timeout: { type: 'string', value: 'DURATION' } },
+    description: 'restart the nix-daemon container and wait until it answers (--drain pauses runners first)',
+    example: 'restart-daemon ci-2 --drain --timeout 30m',
+    mutating: true,
+  },
+  {
+    verb: 'register',
+    args: ['<host>'],
+    flags: {
+      type: { type: 'string', value: 'instance|group|project' },
+      group: { type: 'string', value: 'ID' },
+      project: { type: 'string', value: 'ID' },
+      description: { type: 'string', value: 'TEXT' },
+      tags: { type: 'string', value: 'a,b' },
+      untagged: { type: 'boolean' },
+      paused: { type: 'boolean' },
+    },
+    description: 'create a runner in GitLab and install its token on the host',
+    example: 'register ci-1 --type group --group 42 --tags nix,docker',
+    mutating: true,
+  },
+  {
+    verb: 'rotate',
+    args: ['<host>'],
+    flags: { runner: { type: 'string', value: 'NAME|ID' }, yes: { type: 'boolean' } },
+    description: "reset a runner's token on its host (needs a second person's approval)",
+    example: 'rotate ci-3 --runner nix',
+    mutating: true,
+  },
+  { verb: 'jobs', args: ['[N]'], flags: {}, description: 'the most recent commands and their state', example: 'jobs 10', mutating: false },
+  { verb: 'job', args: ['<id>'], flags: {}, description: "one command's result per host", example: 'job 7f3c2a', mutating: false },
+  { verb: 'audit', args: ['[N]'], flags: {}, description: 'the most recent audit entries', example: 'audit 20', mutating: false },
+  { verb: 'schedules', args: [], flags: {}, description: 'scheduled reports and when they run next', example: 'schedules', mutating: false },
+];
+
+export function findVerb(verb: string): VerbSpec | undefined {
+  return VERBS.find((spec) => spec.verb === verb);
+}
+
+/** `prune <host|all> [--dry-run] [--until DURATION] ...` */
+export function usage(spec: VerbSpec): string {
+  const flags = Object.entries(spec.flags).map(([name, flag]) => `[--${name}${flag.value ? ` ${flag.value}` : ''}]`);
+  return [spec.verb, ...spec.args, ...flags].join(' ');
+}

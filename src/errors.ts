@@ -1,0 +1,33 @@
+/**
+ * Errors that carry a one-line message meant for a person, and whether retrying can help.
+ * Anything else that escapes is reported as "internal error" with the details in the log only.
+ */
+export class UserError extends Error {
+  override name = 'UserError';
+}
+
+/** A job failure that retrying will not fix (bad input, missing container, 403 from GitLab). */
+export class PermanentJobError extends Error {
+  override name = 'PermanentJobError';
+}
+
+/** A job failure that may pass (Docker 409, GitLab 5xx / 429): BullMQ retries it with backoff. */
+export class TransientJobError extends Error {
+  override name = 'TransientJobError';
+}
+
+/** The message a person sees for any error: ours verbatim, anything else without internals. */
+export function describeError(err: unknown): string {
+  if (err instanceof UserError || err instanceof PermanentJobError || err instanceof TransientJobError) {
+    return firstLine(err.message);
+  }
+  if (err instanceof Error && (err as NodeJS.ErrnoException).code === 'ECONNREFUSED') {
+    return `connection refused (${firstLine(err.message)}); is the service running?`;
+  }
+  return 'internal error; see the process log for details';
+}
+
+export function firstLine(text: string): string {
+  const line = text.split('\n', 1)[0] ?? '';
+  return line.length > 300 ? `${line.slice(0, 297)}...` : line;
+}

@@ -1,0 +1,96 @@
+import type { Redis } from 'ioredis';
+import { UserError } from '../errors.js';
+import type { Target } from '../commands/requests.js';
+import { keys } from './names.js';
+
+/** A runner entry as a host reports it (never its token). */
+export interface RunnerSummary {
+  name: string;
+  id?: number;
+  url?: string;
+  /** RFC 3339, or undefined when the token does not expire. */
+  tokenExpiresAt?: string;
+}
+
+/** What a worker publishes about its host. */
+export interface HostEntry {
+  name: string;
+  versions: { runnerops: string; docker?: string; nix?: string; gitlabRunner?: string };
+  labels: Record<string, string>;
+  /** Base64 X25519 public key for sealed runner tokens; null until the worker has one. */
+  publicKey: string | null;
+  startedAt: number;
+  lastHeartbeat: number;
+  heartbeatSeconds: number;
+  /** Filled by host-facts: the runners in this host's config.toml. */
+  runners?: RunnerSummary[];
+  /** Filled by host-facts and store reports: free bytes of Docker's data root and of the Nix store. */
+  disk?: { dockerFreeBytes?: number; nixFreeBytes?: number };
+}
+
+export interface HostStatus extends HostEntry {
+  ageSeconds: number;
+  /** False once three heartbeats were missed. */
+  alive: boolean;
+}
+
+export async function publishHost(redis: Redis, prefix: string, entry: HostEntry): Promise<void> {
+  await redis.hset(keys.hosts(prefix), entry.name, JSON.stringify(entry));
+}
+
+/** Updates only the heartbeat (and anything in `patch`) of an existing entry. */
+export async function touchHost(redis: Redis, prefix: string, name: string, patch: Partial<HostEntry>): Promise<void> {
+  const current = await readHost(redis, prefix, name);
+  if (!current) return;
+  await publishHost(redis, prefix, { ...current, ...patch, lastHeartbeat: Date.now() });
+}
+
+export async function removeHost(redis: Redis, prefix: string, name: string): Promise<void> {
+  await redis.hdel(keys.hosts(prefix), name);
+}
+
+export async function readHost(redis: Redis, prefix: string, name: string): Promise<HostEntry | undefined> {
+  const raw = await redis.hget(keys.hosts(prefix), name);
+  return raw ? (JSON.parse(raw) as HostEntry) : undefined;
+}
+
+export function hostStatus(entry: HostEntry, now: number): HostStatus {
+  const ageSeconds = Math.max(0, (now - entry.lastHeartbeat) / 1000);
+  return { ...entry, ageSeconds, alive: ageSeconds <= entry.heartbeatSeconds * 3 };
+}
+
+/** Every registered host, sorted by name, with its heartbeat age. */
+export async function listHosts(redis: Redis, prefix: string, now = Date.now()): Promise<HostStatus[]> {
+  const all = await redis.hgetall(keys.hosts(prefix));
+  return Object.values(all)
+    .map((raw) => hostStatus(JSON.parse(raw) as HostEntry, now))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * Turns `<host|all>` into the hosts to run on: one known host (alive or not: its queue keeps the job
+ * until it comes back), or every live host. Unknown names get the list of known ones.
+ */
+export function resolveTarget(target: Target, hosts: HostStatus[]): string[] {
+  if (target.kind === 'all') {
+    const live = hosts.filter((h) => h.alive).map((h) => h.name);
+    if (live.length === 0) {
+      throw new UserError(hosts.length === 0 ? 'no hosts are registered; start "runnerops worker" on a runner host' : 'no host has a fresh heartbeat; check the workers');
+    }
+    return live;
+  }
+  return [requireHost(target.host, hosts).name];
+}
+
+export function requireHost(name: string, hosts: HostStatus[]): HostStatus {
+  const found = hosts.find((h) => h.name === name);
+  if (!found) {
+    const known = hosts.map((h) => h.name);
+    throw new UserError(
+      known.length === 0
+        ? `unknown host "${name}"; no hosts are registered yet`
+        : `unknown host "${name}"; known: ${known.slice(0, 20).join(', ')}${known.length > 20 ? ', …' : ''}`,
+    );
+  }
+  return found;
+}

@@ -1,0 +1,40 @@
+import type Docker from 'dockerode';
+import type { Logger } from '../logger.js';
+import type { WorkerSettings } from '../config.js';
+
+/** A progress update a job reports while it runs; shown as the host's row on the job card. */
+export interface JobProgress {
+  /** Short phase name, e.g. "pausing runners", "restarting", "waiting for daemon". */
+  phase: string;
+  /** Optional one-line detail shown next to the phase. */
+  detail?: string;
+}
+
+/**
+ * Everything a host job may use, handed in by the worker runtime (tests hand in their own).
+ * Jobs take only what they need: `run(payload, ctx: Pick<JobContext, 'docker' | 'settings'>, signal)`.
+ */
+export interface JobContext {
+  /** This host's name as registered (RUNNEROPS_HOST). */
+  host: string;
+  /** Child logger carrying the job id. */
+  log: Logger;
+  /** Report a phase change; the bot turns it into a job-card update. */
+  progress: (update: JobProgress) => Promise<void>;
+  /** Docker Engine client on the local socket (DOCKER_HOST). */
+  docker: Docker;
+  /** Worker settings from the environment (paths, container names, token mode...). */
+  settings: WorkerSettings;
+}
+
+/** The module shape every file in jobs/ exports. */
+export interface JobModule<P = unknown, R = unknown, C = JobContext> {
+  /** Job name as used on the queue. */
+  name: string;
+  /** Validates the payload before `run` sees it. */
+  payloadSchema: { parse: (input: unknown) => P };
+  /** Does the work. Throws `JobError` for failures a person must act on. */
+  run: (payload: P, ctx: C, signal: AbortSignal) => Promise<R>;
+  /** One line (or a few) of plain text describing a result, for Slack and the terminal. */
+  summarize: (result: R) => string;
+}
