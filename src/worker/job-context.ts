@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import type { WorkerSettings } from '../config.js';
 
@@ -25,6 +26,10 @@ export interface JobContext {
   docker: Docker;
   /** Worker settings from the environment (paths, container names, token mode...). */
   settings: WorkerSettings;
+  /** Redis (non-blocking connection) for job state that outlives the job, e.g. report history. */
+  redis: Redis;
+  /** Key prefix for anything the job keeps in Redis (`${prefix}:...`). */
+  prefix: string;
 }
 
 /** The module shape every file in jobs/ exports. */

@@ -1,0 +1,4 @@
+import type { BenchSuite } from './report.js';
+
+/** Every benchmark `npm run bench` runs, in order. Add one line per suite. */
+export const SUITES: Array<() => Promise<BenchSuite>> = [];
