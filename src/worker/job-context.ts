@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import type { Redis } from 'ioredis';
+import type { Gitlab } from '@gitbeaker/rest';
 import type { Logger } from '../logger.js';
 import type { WorkerSettings } from '../config.js';
 
@@ -42,4 +43,30 @@ export interface JobModule<P = unknown, R = unknown, C = JobContext> {
   run: (payload: P, ctx: C, signal: AbortSignal) => Promise<R>;
   /** One line (or a few) of plain text describing a result, for Slack and the terminal. */
   summarize: (result: R) => string;
+}
+
+/** Options for running a host job from a control-plane job. */
+export interface RunOnHostOptions {
+  /** Give up waiting after this long (the host job itself is not cancelled). @defaultValue 10 minutes */
+  timeoutMs?: number;
+}
+
+/**
+ * What a control-plane job (run by the bot process on the `control` queue) may use: GitLab with the
+ * bot's user token, and a way to run a host job and wait for its result.
+ */
+export interface ControlContext {
+  log: Logger;
+  progress: (update: JobProgress) => Promise<void>;
+  redis: Redis;
+  prefix: string;
+  /** @gitbeaker/rest client with GITLAB_URL and GITLAB_TOKEN (PRIVATE-TOKEN). */
+  gitlab: InstanceType<typeof Gitlab>;
+  /** GitLab base URL (for messages and runner entries). */
+  gitlabUrl: string;
+  /**
+   * Queues host job `job` with `payload` on `host`'s queue as part of the current command and resolves
+   * with its result; rejects with the host job's one-line failure.
+   */
+  runOnHost: (host: string, job: string, payload: unknown, options?: RunOnHostOptions) => Promise<unknown>;
 }

@@ -1,0 +1,11 @@
+import type { AnyJobModule } from '../index.js';
+
+/**
+ * Control-plane jobs by name: they run in the bot process on the `control` queue with a ControlContext
+ * (GitLab user token), and may run host jobs through `ctx.runOnHost`.
+ */
+export const CONTROL_JOBS: Record<string, AnyJobModule> = {};
+
+export function findControlJob(name: string): AnyJobModule | undefined {
+  return Object.hasOwn(CONTROL_JOBS, name) ? CONTROL_JOBS[name] : undefined;
+}
