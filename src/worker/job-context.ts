@@ -43,6 +43,12 @@ export interface JobModule<P = unknown, R = unknown, C = JobContext> {
   run: (payload: P, ctx: C, signal: AbortSignal) => Promise<R>;
   /** One line (or a few) of plain text describing a result, for Slack and the terminal. */
   summarize: (result: R) => string;
+  /** Jobs sharing an exclusive group never run at the same time on one host (e.g. "docker"). */
+  exclusive?: string;
+  /** Attempts with exponential backoff for transient failures. @defaultValue 1 attempt */
+  retry?: { attempts: number; backoffMs: number };
+  /** How long the bot waits for this job before calling the host silent. @defaultValue 10 minutes */
+  timeoutMs?: number;
 }
 
 /** Options for running a host job from a control-plane job. */

@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { JobsOptions } from 'bullmq';
+import { findHostJob } from '../../jobs/index.js';
+import { findControlJob } from '../../jobs/control/index.js';
+import { saveCommand, type CommandRecord, type Requester } from './command-record.js';
+import { CONTROL_QUEUE, hostQueueName, jobIdFor } from './names.js';
+import type { QueuePool } from './queue-pool.js';
+
+/** What BullMQ carries for every runnerops job. */
+export interface JobData {
+  commandId: string;
+  payload: unknown;
+  /** For control-plane jobs: the host the command is about. */
+  host?: string;
+  /** Set when a control-plane job runs this host job as one of its steps. */
+  step?: boolean;
+}
+
+export interface EnqueueDeps {
+  redis: Redis;
+  prefix: string;
+  queues: QueuePool;
+}
+
+export interface CommandToQueue {
+  verb: string;
+  text: string;
+  /** Host job name, or a control-plane job name when `control` is set. */
+  job: string;
+  hosts: string[];
+  /** The payload for each host. */
+  payloadFor: (host: string) => unknown;
+  requester: Requester;
+  /** Run on the control queue (one control job per host) instead of each host's queue. */
+  control?: boolean;
+  /** A fixed command id (approvals derive it from the approval id); random otherwise. */
+  id?: string;
+  approvalId?: string;
+  schedule?: string;
+}
+
+export function newCommandId(): string {
+  return randomBytes(5).toString('hex');
+}
+
+function jobOptions(jobName: string, control: boolean, jobId: string): JobsOptions {
+  const module = control ? findControlJob(jobName) : findHostJob(jobName);
+  if (!module) throw new Error(`no job named "${jobName}"`);
+  const retry = module.retry;
+  return {
+    jobId,
+    attempts: retry?.attempts ?? 1,
+    ...(retry ? { backoff: { type: 'exponential', delay: retry.backoffMs } } : {}),
+    removeOnComplete: { age: 7 * 86400, count: 1000 },
+    removeOnFail: { age: 14 * 86400, count: 1000 },
+  };
+}
+
+/**
+ * Stores the command and queues one job per host (a fan-out shares the command id: job ids are
+ * `<command id>@<host>`). Queueing the same command id twice adds nothing: BullMQ ignores a known job id.
+ */
+export async function enqueueCommand(deps: EnqueueDeps, command: CommandToQueue): Promise<CommandRecord> {
+  const id = command.id ?? newCommandId();
+  const record: CommandRecord = {
+    id,
+    verb: command.verb,
+    text: command.text,
+    job: command.job,
+    hosts: command.hosts,
+    requester: command.requester,
+    createdAt: Date.now(),
+    ...(command.approvalId ? { approvalId: command.approvalId } : {}),
+    ...(command.schedule ? { schedule: command.schedule } : {}),
+  };
+  await saveCommand(deps.redis, deps.prefix, record);
+  await Promise.all(
+    command.hosts.map((host) => {
+      const jobId = jobIdFor(id, host);
+      const data: JobData = { commandId: id, payload: command.payloadFor(host), ...(command.control ? { host } : {}) };
+      const queue = deps.queues.get(command.control ? CONTROL_QUEUE : hostQueueName(host));
+      return queue.add(command.job, data, jobOptions(command.job, command.control === true, jobId));
+    }),
+  );
+  return record;
+}
+
+/** Queues one host job as a step of a control-plane command (its job id is `<command>.<job>@<host>`). */
+export async function enqueueStep(deps: EnqueueDeps, commandId: string, host: string, job: string, payload: unknown): Promise<string> {
+  const jobId = jobIdFor(`${commandId}.${job}`, host);
+  const data: JobData = { commandId, payload, step: true };
+  await deps.queues.get(hostQueueName(host)).add(job, data, jobOptions(job, false, jobId));
+  return jobId;
+}

@@ -1,0 +1,103 @@
+import Docker from 'dockerode';
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { findHostJob } from '../../jobs/index.js';
+import type { WorkerSettings } from '../config.js';
+import type { Logger } from '../logger.js';
+import { createRedis } from '../queue/redis.js';
+import { hostQueueName } from '../queue/names.js';
+import type { JobData } from '../queue/enqueue.js';
+import { detectVersions } from './detect-versions.js';
+import { createProcessor } from './dispatch.js';
+import { createExclusiveLocks } from './exclusive.js';
+import { startHeartbeat } from './heartbeat.js';
+import type { JobContext } from './job-context.js';
+
+export interface RunningWorker {
+  /** Finishes the running jobs (up to `graceMs`, then hands them back to the queue) and leaves the registry. */
+  stop: (graceMs?: number) => Promise<void>;
+  worker: Worker<JobData>;
+}
+
+export interface WorkerDeps {
+  settings: WorkerSettings;
+  log: Logger;
+  /** Defaults to a client for DOCKER_HOST / the local socket. */
+  docker?: Docker;
+  /** Extra fields for the job context (host keys and the like), built by the caller. */
+  extraContext?: Record<string, unknown>;
+  /** Jobs processed at once; jobs of one exclusive group still run one at a time. @defaultValue 4 */
+  concurrency?: number;
+}
+
+export function dockerFromSettings(settings: Pick<WorkerSettings, 'dockerHost'>): Docker {
+  const host = settings.dockerHost;
+  if (!host) return new Docker();
+  if (host.startsWith('unix://')) return new Docker({ socketPath: host.slice('unix://'.length) });
+  const url = new URL(host.replace(/^tcp:/, 'http:'));
+  return new Docker({ host: url.hostname, port: Number(url.port || 2375) });
+}
+
+/** `runnerops worker`: heartbeat into the host registry and consume this host's queue. */
+export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
+  const { settings, log } = deps;
+  const docker = deps.docker ?? dockerFromSettings(settings);
+  const redis: Redis = createRedis(settings);
+  const blocking: Redis = createRedis(settings, { blocking: true });
+  const base: Omit<JobContext, 'log' | 'progress'> = {
+    host: settings.host,
+    docker,
+    settings,
+    redis,
+    prefix: settings.prefix,
+    ...deps.extraContext,
+  };
+  const processor = createProcessor({
+    redis,
+    prefix: settings.prefix,
+    log,
+    hostOf: () => settings.host,
+    findJob: findHostJob,
+    contextFor: (_job, extra) => ({ ...base, ...extra }),
+    runExclusive: createExclusiveLocks(),
+  });
+  const worker = new Worker<JobData>(hostQueueName(settings.host), processor, {
+    connection: blocking,
+    prefix: settings.prefix,
+    concurrency: deps.concurrency ?? 4,
+    autorun: true,
+  });
+  worker.on('error', (err) => log.error({ err }, 'queue error'));
+  const heartbeat = await startHeartbeat(
+    redis,
+    settings.prefix,
+    {
+      name: settings.host,
+      versions: await detectVersions(docker),
+      labels: settings.labels,
+      publicKey: (deps.extraContext?.publicKey as string | undefined) ?? null,
+      startedAt: Date.now(),
+      lastHeartbeat: Date.now(),
+      heartbeatSeconds: settings.heartbeatSeconds,
+    },
+    log,
+  );
+  log.info({ host: settings.host, queue: hostQueueName(settings.host) }, 'worker started');
+  return {
+    worker,
+    stop: async (graceMs = 30_000) => {
+      const graceful = worker.close();
+      const timedOut = await Promise.race([
+        graceful.then(() => false),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(true), graceMs).unref()),
+      ]);
+      if (timedOut) {
+        log.warn('running jobs did not finish in time; handing them back to the queue');
+        await worker.close(true);
+      }
+      await heartbeat.stop({ remove: true });
+      await Promise.all([redis.quit(), blocking.quit()]).catch(() => undefined);
+      log.info('worker stopped');
+    },
+  };
+}

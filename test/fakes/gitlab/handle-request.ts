@@ -1,0 +1,353 @@
+import type { FakeGitlabState, FakeRunner, FakeUserToken, RunnerType, Scope } from './fake-gitlab-state.js';
+
+/** What a route answers; the server turns it into an HTTP response. */
+export interface Reply {
+  status: number;
+  headers?: Record<string, string>;
+  /** Objects and arrays go out as JSON; strings as text/plain; undefined: no body (204). */
+  body?: unknown;
+}
+
+/** A parsed request: params merged from the query string and the body, as Grape does. */
+export interface ParsedRequest {
+  method: string;
+  path: string;
+  params: Record<string, unknown>;
+  privateToken: string | undefined;
+}
+
+/** Route keys used for fault injection and the request log, e.g. `PUT /runners/:id`. */
+export type RouteKey =
+  | 'POST /user/runners'
+  | 'POST /runners'
+  | 'POST /runners/verify'
+  | 'POST /runners/reset_authentication_token'
+  | 'DELETE /runners'
+  | 'DELETE /runners/managers'
+  | 'GET /runners/:id'
+  | 'PUT /runners/:id'
+  | 'DELETE /runners/:id'
+  | 'GET /runners/:id/jobs'
+  | 'POST /runners/:id/reset_authentication_token';
+
+const json = (status: number, body: unknown, headers?: Record<string, string>): Reply => ({ status, body, headers });
+const message = (status: number, text: string): Reply => json(status, { message: text });
+const grapeError = (text: string): Reply => json(400, { error: text });
+
+const UNAUTHORIZED = message(401, '401 Unauthorized');
+const RUNNER_FORBIDDEN = message(403, '403 Forbidden');
+const NO_ACCESS = message(403, '403 Forbidden - No access granted');
+const RUNNER_NOT_FOUND = message(404, '404 Runner Not Found');
+
+/** Which route a method and path belong to (undefined: 404 for any other path). */
+export function matchRoute(method: string, path: string): { key: RouteKey; id?: number } | undefined {
+  const m = /^\/api\/v4(\/.*?)\/?$/.exec(path);
+  if (!m) return undefined;
+  const p = m[1]!;
+  const fixed = `${method} ${p}`;
+  const fixedRoutes: RouteKey[] = [
+    'POST /user/runners',
+    'POST /runners',
+    'POST /runners/verify',
+    'POST /runners/reset_authentication_token',
+    'DELETE /runners',
+    'DELETE /runners/managers',
+  ];
+  if ((fixedRoutes as string[]).includes(fixed)) return { key: fixed as RouteKey };
+  const byId = /^\/runners\/(\d+)(\/jobs|\/reset_authentication_token)?$/.exec(p);
+  if (!byId) return undefined;
+  const id = Number(byId[1]);
+  const tail = byId[2] ?? '';
+  const key = `${method} /runners/:id${tail}`;
+  const idRoutes: RouteKey[] = ['GET /runners/:id', 'PUT /runners/:id', 'DELETE /runners/:id', 'GET /runners/:id/jobs', 'POST /runners/:id/reset_authentication_token'];
+  return (idRoutes as string[]).includes(key) ? { key: key as RouteKey, id } : undefined;
+}
+
+function parseBool(value: unknown): boolean | undefined | 'invalid' {
+  if (value === undefined) return undefined;
+  if (value === true || value === 'true' || value === '1' || value === 1) return true;
+  if (value === false || value === 'false' || value === '0' || value === 0) return false;
+  return 'invalid';
+}
+
+function parseTags(value: unknown): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (Array.isArray(value)) return value.map((v) => String(v).trim()).filter((v) => v !== '');
+  return String(value)
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
+}
+
+function parseId(value: unknown): number | undefined | 'invalid' {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  return Number.isInteger(n) && n > 0 ? n : 'invalid';
+}
+
+/** PRIVATE-TOKEN check: 401 without a valid token, 403 insufficient_scope without one of `scopes`. */
+function authenticateUser(state: FakeGitlabState, req: ParsedRequest, scopes: Scope[]): FakeUserToken | Reply {
+  const entry = req.privateToken ? state.userTokens.get(req.privateToken) : undefined;
+  if (!entry || entry.revoked || (entry.expiresAt !== undefined && entry.expiresAt <= Date.now())) return UNAUTHORIZED;
+  if (!entry.scopes.some((s) => scopes.includes(s))) {
+    return json(403, {
+      error: 'insufficient_scope',
+      error_description: 'The request requires higher privileges than provided by the access token.',
+      scope: scopes.join(' '),
+    });
+  }
+  return entry;
+}
+
+function isReply(value: unknown): value is Reply {
+  return typeof value === 'object' && value !== null && 'status' in value && !('user' in value);
+}
+
+function runnerDetails(runner: FakeRunner): Record<string, unknown> {
+  const online = runner.contactedAt !== null && Date.now() - Date.parse(runner.contactedAt) < 2 * 3600_000;
+  return {
+    id: runner.id,
+    description: runner.description,
+    ip_address: null,
+    active: !runner.paused,
+    paused: runner.paused,
+    is_shared: runner.runnerType === 'instance_type',
+    runner_type: runner.runnerType,
+    name: 'gitlab-runner',
+    online,
+    status: runner.paused ? 'paused' : runner.contactedAt === null ? 'never_contacted' : online ? 'online' : 'offline',
+    contacted_at: runner.contactedAt,
+    created_at: runner.createdAt,
+    maintenance_note: runner.maintenanceNote,
+    tag_list: runner.tagList,
+    run_untagged: runner.runUntagged,
+    locked: runner.locked,
+    maximum_timeout: runner.maximumTimeout,
+    access_level: runner.accessLevel,
+    version: null,
+    revision: null,
+    platform: null,
+    architecture: null,
+    projects: runner.projectId !== undefined ? [{ id: runner.projectId }] : [],
+    groups: runner.groupId !== undefined ? [{ id: runner.groupId }] : [],
+  };
+}
+
+/** `POST /user/runners` (lib/api/user_runners.rb). */
+function createRunner(state: FakeGitlabState, req: ParsedRequest): Reply {
+  const auth = authenticateUser(state, req, ['create_runner', 'api']);
+  if (isReply(auth)) return auth;
+  const p = req.params;
+  const types: RunnerType[] = ['instance_type', 'group_type', 'project_type'];
+  if (p.runner_type === undefined) return grapeError('runner_type is missing, runner_type does not have a valid value');
+  if (!types.includes(p.runner_type as RunnerType)) return grapeError('runner_type does not have a valid value');
+  const runnerType = p.runner_type as RunnerType;
+  const groupId = parseId(p.group_id);
+  const projectId = parseId(p.project_id);
+  if (groupId === 'invalid') return grapeError('group_id is invalid');
+  if (projectId === 'invalid') return grapeError('project_id is invalid');
+  if (runnerType === 'group_type' && groupId === undefined) return grapeError('group_id is missing');
+  if (runnerType === 'project_type' && projectId === undefined) return grapeError('project_id is missing');
+  const bools: Record<string, boolean | undefined> = {};
+  for (const key of ['paused', 'locked', 'run_untagged']) {
+    const v = parseBool(p[key]);
+    if (v === 'invalid') return grapeError(`${key} is invalid`);
+    bools[key] = v;
+  }
+  const accessLevel = p.access_level;
+  if (accessLevel !== undefined && accessLevel !== 'not_protected' && accessLevel !== 'ref_protected') {
+    return grapeError('access_level does not have a valid value');
+  }
+  const tags = parseTags(p.tag_list) ?? [];
+  const user = auth.user;
+  if (runnerType === 'instance_type' && !user.admin) return message(403, '403 Forbidden - Insufficient permissions');
+  if (runnerType === 'group_type') {
+    if (!state.groups.has(groupId as number)) return message(404, '404 Group Not Found');
+    if (!user.admin && !user.ownedGroups.includes(groupId as number)) return message(403, '403 Forbidden - Insufficient permissions');
+  }
+  if (runnerType === 'project_type') {
+    if (!state.projects.has(projectId as number)) return message(404, '404 Project Not Found');
+    if (!user.admin && !user.ownedProjects.includes(projectId as number)) return message(403, '403 Forbidden - Insufficient permissions');
+  }
+  if (tags.length === 0 && bools.run_untagged === false) {
+    return message(400, '400 Bad request - Tags list can not be empty when runner is not allowed to pick untagged jobs');
+  }
+  const runner = state.addRunner({
+    runnerType,
+    groupId: runnerType === 'group_type' ? (groupId as number) : undefined,
+    projectId: runnerType === 'project_type' ? (projectId as number) : undefined,
+    description: typeof p.description === 'string' ? p.description : '',
+    maintenanceNote: typeof p.maintenance_note === 'string' ? p.maintenance_note : '',
+    paused: bools.paused ?? false,
+    locked: bools.locked ?? false,
+    runUntagged: bools.run_untagged ?? true,
+    tagList: tags,
+    accessLevel: (accessLevel as 'not_protected' | 'ref_protected' | undefined) ?? 'not_protected',
+    maximumTimeout: p.maximum_timeout === undefined ? null : Number(p.maximum_timeout),
+    createdBy: user.id,
+  });
+  return json(201, { id: runner.id, token: runner.token, token_expires_at: runner.tokenExpiresAt });
+}
+
+/** `POST /runners` with a registration token (deprecated; 410 while registration tokens are disabled). */
+function registerLegacy(state: FakeGitlabState, req: ParsedRequest): Reply {
+  if (state.registrationToken === null) return message(410, '410 Gone - runner registration disallowed');
+  if (req.params.token !== state.registrationToken) return RUNNER_FORBIDDEN;
+  const runner = state.addRunner({ description: String(req.params.description ?? ''), createdBy: 0 });
+  return json(201, { id: runner.id, token: runner.token, token_expires_at: runner.tokenExpiresAt });
+}
+
+/** `POST /runners/verify` (lib/api/ci/runner.rb): heartbeat + find-or-create the manager `system_id`. */
+function verifyRunner(state: FakeGitlabState, req: ParsedRequest): Reply {
+  const runner = state.runnerByToken(req.params.token);
+  if (!runner) return RUNNER_FORBIDDEN;
+  const systemId = typeof req.params.system_id === 'string' && req.params.system_id !== '' ? req.params.system_id : '<legacy>';
+  state.recordManager(runner, systemId);
+  return json(200, { id: runner.id, token: runner.token, token_expires_at: runner.tokenExpiresAt });
+}
+
+/** `POST /runners/reset_authentication_token`: the old token stops working at once. */
+function resetByToken(state: FakeGitlabState, req: ParsedRequest): Reply {
+  const runner = state.runnerByToken(req.params.token);
+  if (!runner) return RUNNER_FORBIDDEN;
+  state.resetToken(runner);
+  return json(200, runner.tokenExpiresAt === null ? { token: runner.token } : { token: runner.token, token_expires_at: runner.tokenExpiresAt });
+}
+
+function deleteByToken(state: FakeGitlabState, req: ParsedRequest): Reply {
+  const runner = state.runnerByToken(req.params.token);
+  if (!runner) return RUNNER_FORBIDDEN;
+  state.runners.delete(runner.id);
+  return { status: 204 };
+}
+
+function deleteManager(state: FakeGitlabState, req: ParsedRequest): Reply {
+  const runner = state.runnerByToken(req.params.token);
+  if (!runner) return RUNNER_FORBIDDEN;
+  if (typeof req.params.system_id !== 'string') return grapeError('system_id is missing');
+  const before = runner.managers.length;
+  runner.managers = runner.managers.filter((m) => m.systemId !== req.params.system_id);
+  return runner.managers.length === before ? message(404, '404 Runner Manager Not Found') : { status: 204 };
+}
+
+function withManagedRunner(
+  state: FakeGitlabState,
+  req: ParsedRequest,
+  id: number,
+  scopes: Scope[],
+  then: (runner: FakeRunner, auth: FakeUserToken) => Reply,
+): Reply {
+  const auth = authenticateUser(state, req, scopes);
+  if (isReply(auth)) return auth;
+  const runner = state.runners.get(id);
+  if (!runner) return RUNNER_NOT_FOUND;
+  if (!state.mayManage(auth.user, runner)) return NO_ACCESS;
+  return then(runner, auth);
+}
+
+const EDITABLE = ['description', 'active', 'paused', 'tag_list', 'run_untagged', 'locked', 'access_level', 'maximum_timeout', 'maintenance_note'];
+
+function updateRunner(runner: FakeRunner, params: Record<string, unknown>): Reply {
+  if (!EDITABLE.some((k) => params[k] !== undefined)) {
+    return grapeError(`${EDITABLE.join(', ')} are missing, at least one parameter must be provided`);
+  }
+  const paused = parseBool(params.paused);
+  const active = parseBool(params.active);
+  const runUntagged = parseBool(params.run_untagged);
+  const locked = parseBool(params.locked);
+  for (const [k, v] of Object.entries({ paused, active, run_untagged: runUntagged, locked })) {
+    if (v === 'invalid') return grapeError(`${k} is invalid`);
+  }
+  if (params.access_level !== undefined && params.access_level !== 'not_protected' && params.access_level !== 'ref_protected') {
+    return grapeError('access_level does not have a valid value');
+  }
+  if (typeof params.description === 'string') runner.description = params.description;
+  if (typeof params.maintenance_note === 'string') runner.maintenanceNote = params.maintenance_note;
+  if (typeof active === 'boolean') runner.paused = !active;
+  if (typeof paused === 'boolean') runner.paused = paused;
+  if (typeof runUntagged === 'boolean') runner.runUntagged = runUntagged;
+  if (typeof locked === 'boolean') runner.locked = locked;
+  const tags = parseTags(params.tag_list);
+  if (tags) runner.tagList = tags;
+  if (params.access_level !== undefined) runner.accessLevel = params.access_level as FakeRunner['accessLevel'];
+  if (params.maximum_timeout !== undefined) runner.maximumTimeout = Number(params.maximum_timeout);
+  return json(200, runnerDetails(runner));
+}
+
+function listJobs(runner: FakeRunner, params: Record<string, unknown>, baseUrl: string): Reply {
+  const statuses = ['running', 'success', 'failed', 'canceled'];
+  if (params.status !== undefined && !statuses.includes(String(params.status))) return grapeError('status does not have a valid value');
+  const jobs = runner.jobs.filter((j) => params.status === undefined || j.status === params.status).sort((a, b) => b.id - a.id);
+  const perPage = Math.min(100, Math.max(1, Number(params.per_page ?? 20) || 20));
+  const page = Math.max(1, Number(params.page ?? 1) || 1);
+  const totalPages = Math.max(1, Math.ceil(jobs.length / perPage));
+  const slice = jobs.slice((page - 1) * perPage, page * perPage);
+  const headers: Record<string, string> = {
+    'x-total': String(jobs.length),
+    'x-total-pages': String(totalPages),
+    'x-per-page': String(perPage),
+    'x-page': String(page),
+    'x-next-page': page < totalPages ? String(page + 1) : '',
+    'x-prev-page': page > 1 ? String(page - 1) : '',
+  };
+  const linkFor = (p: number, rel: string): string => {
+    const q = new URLSearchParams();
+    if (params.status !== undefined) q.set('status', String(params.status));
+    q.set('page', String(p));
+    q.set('per_page', String(perPage));
+    return `<${baseUrl}/api/v4/runners/${runner.id}/jobs?${q.toString()}>; rel="${rel}"`;
+  };
+  const links = [linkFor(1, 'first'), linkFor(totalPages, 'last')];
+  if (page < totalPages) links.unshift(linkFor(page + 1, 'next'));
+  if (page > 1) links.unshift(linkFor(page - 1, 'prev'));
+  headers.link = links.join(', ');
+  const body = slice.map((j) => ({
+    id: j.id,
+    status: j.status,
+    stage: 'test',
+    name: j.name,
+    ref: 'main',
+    created_at: runner.createdAt,
+    started_at: j.status === 'pending' ? null : runner.createdAt,
+    project: { id: j.projectId, name: `project-${j.projectId}` },
+    pipeline: { id: j.id * 10, project_id: j.projectId, status: j.status },
+  }));
+  return json(200, body, headers);
+}
+
+/** Answers one request against `state`, as GitLab REST v4 would. */
+export function handleRequest(state: FakeGitlabState, req: ParsedRequest, baseUrl: string): Reply {
+  const route = matchRoute(req.method, req.path);
+  if (!route) return message(404, '404 Not Found');
+  const id = route.id ?? 0;
+  switch (route.key) {
+    case 'POST /user/runners':
+      return createRunner(state, req);
+    case 'POST /runners':
+      return registerLegacy(state, req);
+    case 'POST /runners/verify':
+      return verifyRunner(state, req);
+    case 'POST /runners/reset_authentication_token':
+      return resetByToken(state, req);
+    case 'DELETE /runners':
+      return deleteByToken(state, req);
+    case 'DELETE /runners/managers':
+      return deleteManager(state, req);
+    case 'GET /runners/:id':
+      return withManagedRunner(state, req, id, ['manage_runner', 'api', 'read_api'], (runner) => json(200, runnerDetails(runner)));
+    case 'PUT /runners/:id':
+      return withManagedRunner(state, req, id, ['manage_runner', 'api'], (runner) => updateRunner(runner, req.params));
+    case 'DELETE /runners/:id':
+      return withManagedRunner(state, req, id, ['manage_runner', 'api'], (runner) => {
+        state.runners.delete(runner.id);
+        return { status: 204 };
+      });
+    case 'GET /runners/:id/jobs':
+      return withManagedRunner(state, req, id, ['manage_runner', 'api', 'read_api'], (runner) => listJobs(runner, req.params, baseUrl));
+    case 'POST /runners/:id/reset_authentication_token':
+      return withManagedRunner(state, req, id, ['manage_runner', 'api'], (runner) => {
+        state.resetToken(runner);
+        return json(201, { token: runner.token, token_expires_at: runner.tokenExpiresAt });
+      });
+  }
+}
