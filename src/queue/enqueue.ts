@@ -29,8 +29,8 @@ export interface CommandToQueue {
   /** Host job name, or a control-plane job name when `control` is set. */
   job: string;
   hosts: string[];
-  /** The payload for each host. */
-  payloadFor: (host: string) => unknown;
+  /** The payload for each host (the command id lets a job recognise its own retry). */
+  payloadFor: (host: string, commandId: string) => unknown;
   requester: Requester;
   /** Run on the control queue (one control job per host) instead of each host's queue. */
   control?: boolean;
@@ -78,7 +78,7 @@ export async function enqueueCommand(deps: EnqueueDeps, command: CommandToQueue)
   await Promise.all(
     command.hosts.map((host) => {
       const jobId = jobIdFor(id, host);
-      const data: JobData = { commandId: id, payload: command.payloadFor(host), ...(command.control ? { host } : {}) };
+      const data: JobData = { commandId: id, payload: command.payloadFor(host, id), ...(command.control ? { host } : {}) };
       const queue = deps.queues.get(command.control ? CONTROL_QUEUE : hostQueueName(host));
       return queue.add(command.job, data, jobOptions(command.job, command.control === true, jobId));
     }),

@@ -43,6 +43,8 @@ export interface JobModule<P = unknown, R = unknown, C = JobContext> {
   run: (payload: P, ctx: C, signal: AbortSignal) => Promise<R>;
   /** One line (or a few) of plain text describing a result, for Slack and the terminal. */
   summarize: (result: R) => string;
+  /** A total across hosts for a fan-out's card (e.g. bytes reclaimed on all hosts). */
+  summarizeAll?: (results: R[]) => string;
   /** Jobs sharing an exclusive group never run at the same time on one host (e.g. "docker"). */
   exclusive?: string;
   /** Attempts with exponential backoff for transient failures. @defaultValue 1 attempt */

@@ -1,0 +1,122 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Request } from '../commands/requests.js';
+import type { Requester } from '../queue/command-record.js';
+
+export type ApprovalState = 'pending' | 'approved' | 'running' | 'done' | 'failed' | 'denied' | 'expired';
+
+/** A request waiting for (or past) a second person's decision. */
+export interface Approval {
+  id: string;
+  state: ApprovalState;
+  /** The command text as typed, e.g. "rotate ci-3 --runner nix". */
+  text: string;
+  request: Request;
+  requester: Requester;
+  /** Roles that may approve (from the policy, at request time). */
+  approvers: string[];
+  createdAt: number;
+  expiresAt: number;
+  decidedBy?: string;
+  decidedAt?: number;
+  reason?: string;
+  /** Where the approval message lives (Slack channel + ts). */
+  message?: { channel: string; ts: string };
+  /** Set once the job is queued: derived from the approval id. */
+  commandId?: string;
+  outcome?: string;
+}
+
+const key = (prefix: string, id: string) => `${prefix}:approval:${id}`;
+const pendingKey = (prefix: string) => `${prefix}:approvals:pending`;
+const TTL_SECONDS = 30 * 86400;
+
+/** The command id an approval's job runs under: the same approval can only ever queue one command. */
+export function commandIdFor(approvalId: string): string {
+  return `ap-${approvalId}`;
+}
+
+/**
+ * Atomically moves an approval from one of `from` to `to` and merges `patch`; returns the approval
+ * after the change, or the current one with `changed: false` when it was in another state.
+ * One script run per transition: two clicks, two replicas or a restart cannot both win.
+ */
+const TRANSITION = `
+local raw = redis.call('GET', KEYS[1])
+if not raw then return {0, ''} end
+local current = cjson.decode(raw)
+local allowed = false
+for _, state in ipairs(cjson.decode(ARGV[1])) do
+  if current.state == state then allowed = true end
+end
+if not allowed then return {0, raw} end
+local patch = cjson.decode(ARGV[2])
+for k, v in pairs(patch) do current[k] = v end
+current.state = ARGV[3]
+local updated = cjson.encode(current)
+redis.call('SET', KEYS[1], updated, 'KEEPTTL')
+if ARGV[3] ~= 'pending' then redis.call('ZREM', KEYS[2], current.id) end
+return {1, updated}
+`;
+
+export interface ApprovalStore {
+  create: (input: Omit<Approval, 'id' | 'state' | 'createdAt'>) => Promise<Approval>;
+  get: (id: string) => Promise<Approval | undefined>;
+  transition: (id: string, from: ApprovalState[], to: ApprovalState, patch?: Partial<Approval>) => Promise<{ changed: boolean; approval?: Approval }>;
+  /** Records where the approval message was posted. */
+  setMessage: (id: string, message: { channel: string; ts: string }) => Promise<void>;
+  /** Pending approvals whose expiry has passed. */
+  overdue: (now: number) => Promise<string[]>;
+  /** Every pending approval (for App Home). */
+  pending: () => Promise<Approval[]>;
+  /** Approvals that were approved but never queued (a bot stopped in between). */
+  stranded: () => Promise<Approval[]>;
+}
+
+export function createApprovalStore(redis: Redis, prefix: string): ApprovalStore {
+  const strandedKey = `${prefix}:approvals:approved`;
+  const store: ApprovalStore = {
+    async create(input) {
+      const approval: Approval = { ...input, id: randomBytes(6).toString('hex'), state: 'pending', createdAt: Date.now() };
+      await redis
+        .multi()
+        .set(key(prefix, approval.id), JSON.stringify(approval), 'EX', TTL_SECONDS)
+        .zadd(pendingKey(prefix), approval.expiresAt, approval.id)
+        .exec();
+      return approval;
+    },
+    async get(id) {
+      if (!/^[0-9a-f]{12}$/.test(id)) return undefined;
+      const raw = await redis.get(key(prefix, id));
+      return raw ? (JSON.parse(raw) as Approval) : undefined;
+    },
+    async transition(id, from, to, patch = {}) {
+      if (!/^[0-9a-f]{12}$/.test(id)) return { changed: false };
+      const [changed, raw] = (await redis.eval(TRANSITION, 2, key(prefix, id), pendingKey(prefix), JSON.stringify(from), JSON.stringify(patch), to)) as [number, string];
+      if (changed === 1) {
+        if (to === 'approved') await redis.sadd(strandedKey, id);
+        if (from.includes('approved') && to !== 'approved') await redis.srem(strandedKey, id);
+      }
+      return { changed: changed === 1, ...(raw ? { approval: JSON.parse(raw) as Approval } : {}) };
+    },
+    async setMessage(id, message) {
+      const current = await store.get(id);
+      if (!current) return;
+      await redis.set(key(prefix, id), JSON.stringify({ ...current, message }), 'KEEPTTL');
+    },
+    async overdue(now) {
+      return redis.zrangebyscore(pendingKey(prefix), 0, now);
+    },
+    async pending() {
+      const ids = await redis.zrange(pendingKey(prefix), 0, -1);
+      const all = await Promise.all(ids.map((id) => store.get(id)));
+      return all.filter((a): a is Approval => a?.state === 'pending');
+    },
+    async stranded() {
+      const ids = await redis.smembers(strandedKey);
+      const all = await Promise.all(ids.map((id) => store.get(id)));
+      return all.filter((a): a is Approval => a?.state === 'approved');
+    },
+  };
+  return store;
+}

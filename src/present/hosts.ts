@@ -1,0 +1,27 @@
+import type { HostStatus } from '../queue/host-registry.js';
+import { formatAge, formatBytes, table } from './format.js';
+
+function expiry(iso: string | undefined, now: number): string {
+  if (!iso) return 'no expiry';
+  const left = (Date.parse(iso) - now) / 1000;
+  if (Number.isNaN(left)) return 'expiry unknown';
+  if (left <= 0) return 'EXPIRED';
+  return `expires in ${left < 172800 ? `${Math.round(left / 3600)}h` : `${Math.round(left / 86400)}d`}`;
+}
+
+/** `hosts`: one line per host with heartbeat age (expired ones marked), versions, disk and runners. */
+export function hostsText(hosts: HostStatus[], now = Date.now()): string {
+  if (hosts.length === 0) return 'no hosts are registered; start "runnerops worker" on a runner host';
+  const rows = [['HOST', 'HEARTBEAT', 'VERSIONS', 'DISK FREE', 'RUNNERS']];
+  for (const host of hosts) {
+    const versions = [`runnerops ${host.versions.runnerops}`, host.versions.docker && `docker ${host.versions.docker}`, host.versions.nix && `nix ${host.versions.nix}`]
+      .filter(Boolean)
+      .join(', ');
+    const disk = host.disk?.dockerFreeBytes !== undefined ? formatBytes(host.disk.dockerFreeBytes) : '-';
+    const runners = (host.runners ?? []).map((r) => `${r.name}${r.id ? ` #${r.id}` : ''} (${expiry(r.tokenExpiresAt, now)})`).join('; ') || '-';
+    rows.push([host.name, `${formatAge(host.ageSeconds)}${host.alive ? '' : ' (EXPIRED)'}`, versions, disk, runners]);
+  }
+  const dead = hosts.filter((h) => !h.alive).length;
+  const footer = `${hosts.length} host${hosts.length === 1 ? '' : 's'}, ${hosts.length - dead} alive${dead ? `, ${dead} with an expired heartbeat` : ''}`;
+  return `${table(rows)}\n${footer}`;
+}

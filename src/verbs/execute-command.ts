@@ -1,0 +1,113 @@
+import type { Redis } from 'ioredis';
+import type { ApprovalStore, Approval } from '../approvals/approval-store.js';
+import type { AuditSink } from '../audit/audit-log.js';
+import { parseCommand } from '../commands/parse.js';
+import type { Request } from '../commands/requests.js';
+import { parseDuration } from '../commands/duration.js';
+import { describeError, UserError } from '../errors.js';
+import { decide, type GroupMembers } from '../policy/decide.js';
+import type { Policy } from '../policy/schema.js';
+import { auditText } from '../present/audit.js';
+import { helpText } from '../present/help.js';
+import { hostsText } from '../present/hosts.js';
+import { commandText, recentCommandsText } from '../present/commands.js';
+import type { CommandRecord, Requester } from '../queue/command-record.js';
+import { readCommand, readRows, recentCommandIds } from '../queue/command-record.js';
+import { enqueueCommand } from '../queue/enqueue.js';
+import { listHosts } from '../queue/host-registry.js';
+import type { QueuePool } from '../queue/queue-pool.js';
+import { isQueueing, planJob } from './plan-job.js';
+
+export interface ExecuteDeps {
+  redis: Redis;
+  prefix: string;
+  queues: QueuePool;
+  policy: Policy;
+  audit: AuditSink;
+  approvals: ApprovalStore;
+  members: GroupMembers;
+  /** How commands are written back to the user: "/runner" in Slack, "runnerops" in a terminal. */
+  commandPrefix: string;
+  /** Lists schedules with their next run (the bot's scheduler); absent where there is none. */
+  listSchedules?: () => Promise<string>;
+}
+
+export type Reply =
+  | { kind: 'text'; text: string; error?: boolean }
+  | { kind: 'queued'; command: CommandRecord }
+  | { kind: 'approval'; approval: Approval };
+
+/** Normalised command text for cards and the audit log (the words as parsed, one space apart). */
+export function commandLine(words: string | string[]): string {
+  return (typeof words === 'string' ? words : words.join(' ')).trim().replace(/\s+/g, ' ').slice(0, 300);
+}
+
+/**
+ * Runs one command line for one person: parse, check the policy, then answer (read-only verbs),
+ * queue jobs, or open an approval. Every outcome is audited; every failure is a one-line text reply.
+ */
+export async function executeCommand(deps: ExecuteDeps, input: string | string[], requester: Requester): Promise<Reply> {
+  const text = commandLine(input);
+  const actor = { actor: requester.user, ...(requester.channel ? { channel: requester.channel } : {}) };
+  let request: Request;
+  try {
+    request = parseCommand(input);
+  } catch (err) {
+    const message = describeError(err);
+    await deps.audit.append({ kind: 'refused', ...actor, action: text, outcome: `bad command: ${message}` });
+    return { kind: 'text', text: message, error: true };
+  }
+  try {
+    const decision = await decide(deps.policy, request.verb, requester.user, requester.channel, deps.members);
+    if (decision.outcome === 'deny') {
+      await deps.audit.append({ kind: 'refused', ...actor, action: text, outcome: decision.reason });
+      return { kind: 'text', text: decision.reason, error: true };
+    }
+    if (!isQueueing(request)) {
+      return { kind: 'text', text: await answer(deps, request) };
+    }
+    const hosts = await listHosts(deps.redis, deps.prefix);
+    const plan = planJob(request, hosts, deps.policy);
+    if (decision.outcome === 'request') {
+      const approval = await deps.approvals.create({
+        text,
+        request,
+        requester,
+        approvers: decision.approvers,
+        expiresAt: Date.now() + parseDuration(deps.policy.approvals.expiry, 'approvals.expiry') * 1000,
+      });
+      await deps.audit.append({ kind: 'command', ...actor, action: text, approvalId: approval.id, outcome: 'waiting for approval' });
+      return { kind: 'approval', approval };
+    }
+    const command = await enqueueCommand(deps, { verb: request.verb, text, requester, ...plan });
+    await deps.audit.append({ kind: 'command', ...actor, action: text, commandId: command.id, outcome: `queued on ${plan.hosts.length} host(s)` });
+    return { kind: 'queued', command };
+  } catch (err) {
+    const message = describeError(err);
+    await deps.audit.append({ kind: err instanceof UserError ? 'refused' : 'command', ...actor, action: text, outcome: message }).catch(() => undefined);
+    return { kind: 'text', text: message, error: true };
+  }
+}
+
+async function answer(deps: ExecuteDeps, request: Exclude<Request, { verb: 'ping' | 'store' | 'prune' | 'restart-daemon' | 'register' | 'rotate' }>): Promise<string> {
+  switch (request.verb) {
+    case 'help':
+      return helpText(request.topic, deps.commandPrefix);
+    case 'hosts':
+      return hostsText(await listHosts(deps.redis, deps.prefix));
+    case 'jobs': {
+      const ids = await recentCommandIds(deps.redis, deps.prefix, request.limit);
+      const commands = await Promise.all(ids.map(async (id) => ({ command: await readCommand(deps.redis, deps.prefix, id), rows: await readRows(deps.redis, deps.prefix, id) })));
+      return recentCommandsText(commands.filter((c): c is { command: CommandRecord; rows: typeof c.rows } => c.command !== undefined));
+    }
+    case 'job': {
+      const command = await readCommand(deps.redis, deps.prefix, request.id);
+      if (!command) throw new UserError(`no job "${request.id}"; "${deps.commandPrefix} jobs" lists recent ones`);
+      return commandText(command, await readRows(deps.redis, deps.prefix, request.id));
+    }
+    case 'audit':
+      return auditText(await deps.audit.read(request.limit));
+    case 'schedules':
+      return deps.listSchedules ? deps.listSchedules() : 'no scheduler runs here; schedules are kept by "runnerops bot"';
+  }
+}
