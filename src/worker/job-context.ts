@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Gitlab } from '@gitbeaker/rest';
 import type { Logger } from '../logger.js';
 import type { WorkerSettings } from '../config.js';
+import type { HostKeys } from '../secrets/host-keys.js';
 
 /** A progress update a job reports while it runs; shown as the host's row on the job card. */
 export interface JobProgress {
@@ -31,6 +32,8 @@ export interface JobContext {
   redis: Redis;
   /** Key prefix for anything the job keeps in Redis (`${prefix}:...`). */
   prefix: string;
+  /** This host's X25519 key pair (loadHostKeys in src/secrets/host-keys.ts, passed as extraContext); opens sealed runner tokens. */
+  keys?: HostKeys;
 }
 
 /** The module shape every file in jobs/ exports. */

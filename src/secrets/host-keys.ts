@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, open, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import sodium from 'libsodium-wrappers';
+import { PermanentJobError } from '../errors.js';
+
+/** File in RUNNEROPS_STATE_DIR holding this host's X25519 secret key (base64, mode 0600). */
+export const HOST_KEY_FILE = 'host-key';
+
+/**
+ * This host's X25519 key pair for sealed runner tokens. The secret key stays inside the closure:
+ * serializing the object (logs, JSON) shows only the public key.
+ */
+export interface HostKeys {
+  /** Base64 (standard alphabet) public key, as published in the host registry's `publicKey`. */
+  publicKey: string;
+  /** Short fingerprint of the public key (first 16 base64 characters), for messages. */
+  fingerprint: string;
+  /** Opens a base64 sealed box addressed to this host; throws if it was sealed to another key. */
+  openSealed: (sealedBase64: string) => Promise<string>;
+  toJSON: () => { publicKey: string };
+}
+
+/** The fingerprint shown in messages and carried next to a sealed token. */
+export function fingerprintOf(publicKeyBase64: string): string {
+  return publicKeyBase64.slice(0, 16);
+}
+
+async function readOrCreateSecret(file: string): Promise<Uint8Array> {
+  try {
+    // 'wx' fails when the file exists, so two processes starting at once keep one key.
+    const handle = await open(file, 'wx', 0o600);
+    try {
+      const secret = new Uint8Array(randomBytes(32));
+      await handle.writeFile(`${Buffer.from(secret).toString('base64')}\n`);
+      await handle.sync();
+      return secret;
+    } finally {
+      await handle.close();
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const info = await stat(file);
+  if ((info.mode & 0o077) !== 0) await chmod(file, 0o600);
+  const secret = Buffer.from((await readFile(file, 'utf8')).trim(), 'base64');
+  if (secret.length !== 32) {
+    throw new PermanentJobError(`${file} does not hold a 32-byte key; move it away and restart the worker to create a new one`);
+  }
+  return new Uint8Array(secret);
+}
+
+/**
+ * Loads the host key pair from `stateDir` (mode 0700), creating it on first start. Pass the result to
+ * the worker as `extraContext: { keys, publicKey: keys.publicKey }`.
+ */
+export async function loadHostKeys(stateDir: string): Promise<HostKeys> {
+  await sodium.ready;
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const secretKey = await readOrCreateSecret(path.join(stateDir, HOST_KEY_FILE));
+  const publicKeyBytes = sodium.crypto_scalarmult_base(secretKey);
+  const publicKey = sodium.to_base64(publicKeyBytes, sodium.base64_variants.ORIGINAL);
+  return {
+    publicKey,
+    fingerprint: fingerprintOf(publicKey),
+    openSealed: async (sealedBase64) => {
+      await sodium.ready;
+      let sealed: Uint8Array;
+      try {
+        sealed = sodium.from_base64(sealedBase64, sodium.base64_variants.ORIGINAL);
+      } catch {
+        throw new PermanentJobError('the sealed token is not valid base64; it was damaged on the way');
+      }
+      try {
+        return sodium.to_string(sodium.crypto_box_seal_open(sealed, publicKeyBytes, secretKey));
+      } catch {
+        throw new PermanentJobError(
+          `the sealed token cannot be opened with this host's key (${fingerprintOf(publicKey)}); the worker's key changed since the token was sealed: register the runner again`,
+        );
+      }
+    },
+    toJSON: () => ({ publicKey }),
+  };
+}
