@@ -33,7 +33,7 @@ async function slackError(call: Promise<unknown>): Promise<{ code: string; error
   throw new Error('expected the call to fail');
 }
 
-function section(text: string): Record<string, unknown> {
+function section(text: string): { type: 'section'; text: { type: 'mrkdwn'; text: string } } {
   return { type: 'section', text: { type: 'mrkdwn', text } };
 }
 
@@ -192,9 +192,9 @@ describe('chat.postMessage', () => {
   });
 
   it('refuses button text over 75 characters with invalid_blocks', async () => {
-    const button = { type: 'button', action_id: 'approve', text: { type: 'plain_text', text: 'b'.repeat(76) }, value: 'apr_1' };
+    const button = { type: 'button', action_id: 'approve', text: { type: 'plain_text', text: 'b'.repeat(76) }, value: 'apr_1' } as const;
     const failure = await slackError(
-      client.chat.postMessage({ channel: 'C0OPSCHAN01', text: 'x', blocks: [{ type: 'actions', elements: [button] }] }),
+      client.chat.postMessage({ channel: 'C0OPSCHAN01', text: 'x', blocks: [{ type: 'actions', elements: [button] as const }] }),
     );
     expect(failure.error).toBe('invalid_blocks');
     expect(failure.data?.errors).toEqual(['must be less than 76 characters [json-pointer:/blocks/0/elements/0/text/text]']);

@@ -121,6 +121,8 @@ export interface FakeSlack {
   sendEnvelope(type: EnvelopeType, payload: Record<string, unknown>, options?: SendEnvelopeOptions): Promise<Record<string, unknown>>;
   /** Resolves once a Socket Mode client has connected (hello sent). */
   waitForSocket(timeoutMs?: number): Promise<void>;
+  /** Resolves once every Socket Mode connection has closed (Bolt's `app.stop()` returns before the close handshake ends). */
+  waitForSocketsClosed(timeoutMs?: number): Promise<void>;
   /** Sends `{type:'disconnect', reason}` to every connection, as Slack does before recycling one. */
   disconnectSockets(reason?: 'refresh_requested' | 'warning' | 'link_disabled'): void;
   /** Open Socket Mode connections. */
@@ -342,6 +344,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     },
     sendEnvelope: (type, payload, envelopeOptions) => hub.sendEnvelope(type, payload, envelopeOptions),
     waitForSocket: (timeoutMs = waitTimeoutMs) => hub.waitForConnection(timeoutMs),
+    waitForSocketsClosed: (timeoutMs = waitTimeoutMs) => hub.waitForNoConnection(timeoutMs),
     disconnectSockets: (reason = 'refresh_requested') => hub.disconnectAll(reason),
     get socketConnections() {
       return hub.connectionCount();

@@ -46,6 +46,7 @@ export interface SocketModeHub {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   sendEnvelope(type: EnvelopeType, payload: Record<string, unknown>, options?: SendEnvelopeOptions): Promise<Record<string, unknown>>;
   waitForConnection(timeoutMs: number): Promise<void>;
+  waitForNoConnection(timeoutMs: number): Promise<void>;
   disconnectAll(reason: string): void;
   connectionCount(): number;
   readonly acks: SocketAck[];
@@ -76,6 +77,24 @@ export function createSocketModeHub(options: SocketModeHubOptions): SocketModeHu
   const pending = new Map<string, Pending>();
   const acks: SocketAck[] = [];
   const connectionWaiters = new Set<() => void>();
+  const closeWaiters = new Set<() => void>();
+
+  function waitUntil(condition: () => boolean, waiters: Set<() => void>, timeoutMs: number, what: () => string): Promise<void> {
+    if (condition()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const wake = (): void => {
+        if (!condition()) return;
+        waiters.delete(wake);
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(wake);
+        reject(new Error(`fake Slack: ${what()} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      waiters.add(wake);
+    });
+  }
 
   function onMessage(data: WebSocket.RawData, isBinary: boolean): void {
     if (isBinary) return;
@@ -114,6 +133,7 @@ export function createSocketModeHub(options: SocketModeHubOptions): SocketModeHu
       clearInterval(pinger);
       const index = open.indexOf(ws);
       if (index >= 0) open.splice(index, 1);
+      for (const wake of [...closeWaiters]) wake();
     });
     ws.on('error', () => ws.terminate());
     ws.send(
@@ -124,8 +144,7 @@ export function createSocketModeHub(options: SocketModeHubOptions): SocketModeHu
         connection_info: { app_id: options.appId },
       }),
     );
-    for (const wake of connectionWaiters) wake();
-    connectionWaiters.clear();
+    for (const wake of [...connectionWaiters]) wake();
   });
 
   return {
@@ -172,18 +191,10 @@ export function createSocketModeHub(options: SocketModeHubOptions): SocketModeHu
       });
     },
     waitForConnection(timeoutMs) {
-      if (open.length > 0) return Promise.resolve();
-      return new Promise((resolve, reject) => {
-        const wake = (): void => {
-          clearTimeout(timer);
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          connectionWaiters.delete(wake);
-          reject(new Error(`fake Slack: no Socket Mode client connected within ${timeoutMs} ms`));
-        }, timeoutMs);
-        connectionWaiters.add(wake);
-      });
+      return waitUntil(() => open.length > 0, connectionWaiters, timeoutMs, () => 'no Socket Mode client connected');
+    },
+    waitForNoConnection(timeoutMs) {
+      return waitUntil(() => open.length === 0, closeWaiters, timeoutMs, () => `${open.length} Socket Mode connection(s) still open`);
     },
     disconnectAll(reason) {
       const message = JSON.stringify({ type: 'disconnect', reason, debug_info: { host: 'applink-fake-slack' } });
