@@ -1,5 +1,8 @@
 import type { JobModule } from '../src/worker/job-context.js';
 import * as ping from './ping.js';
+import * as installRunner from './install-runner.js';
+import * as rotateToken from './rotate-token.js';
+import * as hostFacts from './host-facts.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each job has its own payload/result types; payloadSchema checks them at run time
 export type AnyJobModule = JobModule<any, any, any>;
@@ -10,6 +13,9 @@ export type AnyJobModule = JobModule<any, any, any>;
  */
 export const HOST_JOBS: Record<string, AnyJobModule> = {
   [ping.name]: ping,
+  [installRunner.name]: installRunner,
+  [rotateToken.name]: rotateToken,
+  [hostFacts.name]: hostFacts,
 };
 
 export function findHostJob(name: string): AnyJobModule | undefined {

@@ -1,10 +1,13 @@
 import type { AnyJobModule } from '../index.js';
+import * as registerRunner from './register-runner.js';
 
 /**
  * Control-plane jobs by name: they run in the bot process on the `control` queue with a ControlContext
  * (GitLab user token), and may run host jobs through `ctx.runOnHost`.
  */
-export const CONTROL_JOBS: Record<string, AnyJobModule> = {};
+export const CONTROL_JOBS: Record<string, AnyJobModule> = {
+  [registerRunner.name]: registerRunner,
+};
 
 export function findControlJob(name: string): AnyJobModule | undefined {
   return Object.hasOwn(CONTROL_JOBS, name) ? CONTROL_JOBS[name] : undefined;

@@ -1,0 +1,107 @@
+import { z } from 'zod';
+import type { ControlContext } from '../../src/worker/job-context.js';
+import { PermanentJobError, UserError, firstLine } from '../../src/errors.js';
+import { classifyGitlabError, toGitlabJobError } from '../../src/clients/gitlab/describe-gitlab-error.js';
+import { createRunner, deleteRunner, type CreatedRunner } from '../../src/clients/gitlab/runners.js';
+import type { GitlabApi } from '../../src/clients/gitlab/create-gitlab-client.js';
+import { readHost } from '../../src/queue/host-registry.js';
+import { fingerprintOf } from '../../src/secrets/host-keys.js';
+import { sealToHost } from '../../src/secrets/sealed-box.js';
+import { redact } from '../../src/secrets/redact.js';
+import * as installRunner from '../install-runner.js';
+
+export const name = 'register-runner';
+
+export const payloadSchema = z
+  .object({
+    host: z.string().min(1),
+    type: z.enum(['instance', 'group', 'project']),
+    groupId: z.number().int().positive().optional(),
+    projectId: z.number().int().positive().optional(),
+    description: z.string().min(1).max(255).optional(),
+    tags: z.array(z.string().min(1)).default([]),
+    untagged: z.boolean().default(false),
+    paused: z.boolean().default(false),
+  })
+  .refine((p) => p.type !== 'group' || p.groupId !== undefined, { message: '--type group needs --group ID', path: ['groupId'] })
+  .refine((p) => p.type !== 'project' || p.projectId !== undefined, { message: '--type project needs --project ID', path: ['projectId'] });
+export type Payload = z.infer<typeof payloadSchema>;
+
+export interface Result extends installRunner.Result {
+  description?: string;
+}
+
+export type Context = Pick<ControlContext, 'gitlab' | 'gitlabUrl' | 'redis' | 'prefix' | 'runOnHost' | 'log' | 'progress'>;
+
+/**
+ * Control side of `/runner register`: creates the runner in GitLab with the bot's user token, seals
+ * its token to the host's public key, and has the host install it (install-runner). The plaintext
+ * token lives only in this function's memory. If anything after the creation fails, the runner is
+ * deleted in GitLab again, or the message says exactly what is left and how to remove it.
+ */
+export async function run(payload: Payload, ctx: Context): Promise<Result> {
+  const host = await readHost(ctx.redis, ctx.prefix, payload.host);
+  if (!host) throw new UserError(`unknown host "${payload.host}"; start "runnerops worker" there first`);
+  if (!host.publicKey) throw new UserError(`${payload.host} has not published a public key; upgrade or restart its worker`);
+  const clash = payload.description !== undefined ? host.runners?.find((r) => r.name === payload.description) : undefined;
+  if (clash) throw new UserError(`${payload.host} already has a runner named "${clash.name}"; pick another --description`);
+
+  await ctx.progress({ phase: 'creating the runner in GitLab' });
+  let created: CreatedRunner;
+  try {
+    // A runner without tags must take untagged jobs (GitLab refuses it otherwise).
+    created = await createRunner(ctx.gitlab, { ...payload, untagged: payload.untagged || payload.tags.length === 0 });
+  } catch (err) {
+    throw creationError(err, payload);
+  }
+  const runnerName = payload.description ?? `${payload.host}-${created.id}`;
+  ctx.log.info({ runnerId: created.id, host: payload.host }, 'runner created in GitLab');
+  try {
+    const sealedToken = await sealToHost(created.token, host.publicKey);
+    await ctx.progress({ phase: 'installing on the host', detail: `runner #${created.id}` });
+    const hostPayload: installRunner.Payload = {
+      sealedToken,
+      sealedTo: fingerprintOf(host.publicKey),
+      runnerId: created.id,
+      name: runnerName,
+      gitlabUrl: ctx.gitlabUrl,
+      tokenExpiresAt: created.tokenExpiresAt,
+    };
+    const result = (await ctx.runOnHost(payload.host, installRunner.name, hostPayload)) as installRunner.Result;
+    return { ...result, ...(payload.description !== undefined ? { description: payload.description } : {}) };
+  } catch (err) {
+    const reason = redact(firstLine(err instanceof Error ? err.message : String(err)));
+    throw await removeOrphan(ctx.gitlab, ctx.gitlabUrl, created.id, payload.host, reason);
+  }
+}
+
+function creationError(err: unknown, payload: Payload): Error {
+  const failure = classifyGitlabError(err);
+  const action = `create the ${payload.type} runner for ${payload.host}`;
+  if (failure.kind === 'server' || failure.kind === 'timeout' || failure.kind === 'network') {
+    // The answer is lost, not necessarily the runner: never create again blindly.
+    return new PermanentJobError(
+      `${action}: no clear answer from GitLab (${failure.status ?? failure.detail}); a runner may have been created anyway: look for ${payload.description ? `"${payload.description}"` : 'a new runner'} in GitLab (CI/CD > Runners), delete it if present, then register again`,
+    );
+  }
+  return toGitlabJobError(err, { action, gitlabUrl: undefined, userToken: true });
+}
+
+async function removeOrphan(gitlab: GitlabApi, gitlabUrl: string, runnerId: number, host: string, reason: string): Promise<PermanentJobError> {
+  try {
+    const outcome = await deleteRunner(gitlab, runnerId);
+    return new PermanentJobError(
+      `runner #${runnerId} was not installed on ${host}: ${reason}; it was ${outcome === 'deleted' ? 'deleted in GitLab again' : 'already gone from GitLab'}, nothing is left`,
+    );
+  } catch (err) {
+    const f = classifyGitlabError(err);
+    return new PermanentJobError(
+      `runner #${runnerId} was not installed on ${host}: ${reason}; deleting it in GitLab failed too (${f.status ?? f.detail}): delete runner #${runnerId} in GitLab (CI/CD > Runners) or with DELETE ${gitlabUrl.replace(/\/+$/, '')}/api/v4/runners/${runnerId}`,
+    );
+  }
+}
+
+export function summarize(result: Result): string {
+  const expiry = result.tokenExpiresAt ? `token expires ${result.tokenExpiresAt}` : 'token does not expire';
+  return `registered runner #${result.runnerId} "${result.name}" on ${result.host}, written to ${result.written.join(', ')} (${result.tokenMode}); ${expiry}`;
+}

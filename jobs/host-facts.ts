@@ -1,0 +1,91 @@
+import { statfs } from 'node:fs/promises';
+import { z } from 'zod';
+import type { JobContext } from '../src/worker/job-context.js';
+import { detectVersions } from '../src/worker/detect-versions.js';
+import { parseRunnerConfig, summarizeRunners } from '../src/clients/runner-config/config-toml.js';
+import { readIfExists } from '../src/clients/runner-config/write-file-atomic.js';
+import { touchHost, type HostEntry, type RunnerSummary } from '../src/queue/host-registry.js';
+
+export const name = 'host-facts';
+
+export const payloadSchema = z.object({}).passthrough();
+export type Payload = z.infer<typeof payloadSchema>;
+
+export interface Result {
+  host: string;
+  versions: HostEntry['versions'];
+  disk: { dockerFreeBytes?: number; nixFreeBytes?: number; dockerRootDir?: string };
+  /** Runner entries of config.toml: name, id, url, token expiry. Never tokens. */
+  runners: RunnerSummary[];
+  /** Why a fact is missing (config.toml unreadable, Docker down...). */
+  notes: string[];
+}
+
+async function freeBytes(dir: string): Promise<number> {
+  const s = await statfs(dir);
+  return s.bavail * s.bsize;
+}
+
+/**
+ * Facts about this host for `/runner hosts`, App Home and the token-expiry watch: docker / nix /
+ * gitlab-runner versions, free disk of Docker's data root and of the Nix store, and the runner
+ * entries of config.toml with their token expiry. Also refreshes them in the host registry.
+ */
+export async function run(_payload: Payload, ctx: Pick<JobContext, 'host' | 'docker' | 'settings' | 'redis' | 'prefix'>): Promise<Result> {
+  const notes: string[] = [];
+  const versions = await detectVersions(ctx.docker);
+  const disk: Result['disk'] = {};
+  try {
+    const info = (await ctx.docker.info()) as { DockerRootDir?: string };
+    if (info.DockerRootDir) {
+      disk.dockerRootDir = info.DockerRootDir;
+      disk.dockerFreeBytes = await freeBytes(info.DockerRootDir);
+    }
+  } catch (err) {
+    notes.push(`docker disk unknown: ${(err as NodeJS.ErrnoException).code ?? 'Docker did not answer'}`);
+  }
+  try {
+    disk.nixFreeBytes = await freeBytes(ctx.settings.nixStoreDir);
+  } catch (err) {
+    notes.push(`nix store disk unknown: ${(err as NodeJS.ErrnoException).code ?? 'error'} on ${ctx.settings.nixStoreDir}`);
+  }
+  let runners: RunnerSummary[] = [];
+  try {
+    const text = await readIfExists(ctx.settings.runnerConfigPath);
+    if (text === undefined) notes.push(`no ${ctx.settings.runnerConfigPath}`);
+    runners = summarizeRunners(parseRunnerConfig(text, ctx.settings.runnerConfigPath));
+  } catch (err) {
+    notes.push(err instanceof Error ? err.message.split('\n')[0]! : 'config.toml unreadable');
+  }
+  await touchHost(ctx.redis, ctx.prefix, ctx.host, {
+    versions,
+    runners,
+    disk: { ...(disk.dockerFreeBytes !== undefined ? { dockerFreeBytes: disk.dockerFreeBytes } : {}), ...(disk.nixFreeBytes !== undefined ? { nixFreeBytes: disk.nixFreeBytes } : {}) },
+  });
+  return { host: ctx.host, versions, disk, runners, notes };
+}
+
+function gigabytes(bytes: number | undefined): string {
+  return bytes === undefined ? '?' : `${(bytes / 1e9).toFixed(1)} GB`;
+}
+
+/** "expires in 3 d" / "expired" / "does not expire". */
+export function describeExpiry(expiresAt: string | undefined, now = Date.now()): string {
+  if (!expiresAt) return 'token does not expire';
+  const ms = Date.parse(expiresAt) - now;
+  if (ms <= 0) return `token EXPIRED ${expiresAt}`;
+  const days = ms / 86_400_000;
+  return `token expires ${expiresAt} (in ${days >= 1 ? `${Math.floor(days)} d` : `${Math.max(1, Math.round(ms / 3_600_000))} h`})`;
+}
+
+export function summarize(result: Result): string {
+  const v = result.versions;
+  const lines = [
+    `${result.host}: docker ${v.docker ?? '-'}, nix ${v.nix ?? '-'}, gitlab-runner ${v.gitlabRunner ?? '-'}; free: docker ${gigabytes(result.disk.dockerFreeBytes)}, nix store ${gigabytes(result.disk.nixFreeBytes)}`,
+    ...(result.runners.length === 0
+      ? ['no runners in config.toml']
+      : result.runners.map((r) => `runner ${r.name}${r.id !== undefined ? ` (#${r.id})` : ''}: ${describeExpiry(r.tokenExpiresAt)}`)),
+    ...result.notes,
+  ];
+  return lines.join('\n');
+}

@@ -1,0 +1,113 @@
+import { z } from 'zod';
+import type { JobContext } from '../src/worker/job-context.js';
+import { PermanentJobError } from '../src/errors.js';
+import { createGitlabClient } from '../src/clients/gitlab/create-gitlab-client.js';
+import { toGitlabJobError } from '../src/clients/gitlab/describe-gitlab-error.js';
+import { verifyRunnerToken } from '../src/clients/gitlab/runner-token-api.js';
+import { parseRunnerConfig, summarizeRunners } from '../src/clients/runner-config/config-toml.js';
+import { readRunnerTemplate } from '../src/clients/runner-config/runner-template.js';
+import { installRunnerToken, needsReload, reloadRunner, undoInstall, type StoreHooks } from '../src/clients/runner-config/runner-store.js';
+import { readOrCreateSystemId } from '../src/clients/runner-config/system-id.js';
+import { readIfExists } from '../src/clients/runner-config/write-file-atomic.js';
+import { touchHost } from '../src/queue/host-registry.js';
+import type { TokenMode } from '../src/config.js';
+
+export const name = 'install-runner';
+
+export const payloadSchema = z.object({
+  /** The new runner's glrt- token, sealed to this host's public key (base64). Never a plaintext token. */
+  sealedToken: z.string().min(1),
+  /** Fingerprint of the key it was sealed to, so a key mismatch is named before opening. */
+  sealedTo: z.string().min(1),
+  runnerId: z.number().int().positive(),
+  /** Runner name in config.toml (and the token file / TOKEN_<NAME> variable). */
+  name: z.string().min(1).max(255),
+  /** GitLab base URL the runner was created on; the entry's `url`. */
+  gitlabUrl: z.string().url(),
+  tokenExpiresAt: z.string().nullable(),
+});
+export type Payload = z.infer<typeof payloadSchema>;
+
+export interface Result {
+  host: string;
+  runnerId: number;
+  name: string;
+  tokenMode: TokenMode;
+  /** Files the token was written to. */
+  written: string[];
+  tokenExpiresAt: string | null;
+  /** The runner-manager id this host verified with. */
+  systemId: string;
+}
+
+export type Context = Pick<JobContext, 'host' | 'settings' | 'keys' | 'log' | 'progress' | 'redis' | 'prefix'> & {
+  /** Test hooks into the atomic writes. */
+  hooks?: StoreHooks;
+};
+
+/**
+ * Host side of `/runner register`: opens the sealed token, writes it where this host keeps runner
+ * tokens (RUNNEROPS_TOKEN_MODE), reloads gitlab-runner when the mode needs it, and verifies the token
+ * with this host's system id. On failure it takes its writes back, so the control job can delete the
+ * runner in GitLab without leaving a dead entry here.
+ */
+export async function run(payload: Payload, ctx: Context, signal: AbortSignal): Promise<Result> {
+  const { settings } = ctx;
+  if (!ctx.keys) throw new PermanentJobError(`the worker on ${ctx.host} runs without host keys; upgrade runnerops there`);
+  if (!settings.gitlabUrl) throw new PermanentJobError(`GITLAB_URL is not set for the worker on ${ctx.host}; set it to ${payload.gitlabUrl}`);
+  if (payload.sealedTo !== ctx.keys.fingerprint) {
+    throw new PermanentJobError(`the token was sealed to key ${payload.sealedTo} but ${ctx.host} now has key ${ctx.keys.fingerprint}; register the runner again`);
+  }
+  const token = await ctx.keys.openSealed(payload.sealedToken);
+  const runner = { id: payload.runnerId, name: payload.name, url: payload.gitlabUrl, token, obtainedAt: new Date(), expiresAt: payload.tokenExpiresAt };
+  const systemId = await readOrCreateSystemId(settings.runnerConfigPath);
+  const template = await readRunnerTemplate(settings.stateDir, settings.nixDaemonContainer);
+
+  await ctx.progress({ phase: 'writing token', detail: settings.tokenMode });
+  const written = await installRunnerToken(settings, { ...runner, obtainedAt: runner.obtainedAt.toISOString() }, template, ctx.hooks);
+  let verified;
+  try {
+    if (needsReload(settings)) {
+      await ctx.progress({ phase: 'reloading gitlab-runner' });
+      await reloadRunner(settings);
+    }
+    await ctx.progress({ phase: 'verifying' });
+    const api = createGitlabClient({ url: settings.gitlabUrl });
+    try {
+      verified = await verifyRunnerToken(api, token, systemId, { signal });
+    } catch (err) {
+      throw toGitlabJobError(err, { action: `verify runner #${payload.runnerId}`, gitlabUrl: settings.gitlabUrl, runnerToken: { runnerId: payload.runnerId, host: ctx.host } });
+    }
+  } catch (err) {
+    const undoFailure = await undoInstall(settings, runner);
+    if (needsReload(settings)) await reloadRunner(settings).catch(() => undefined);
+    if (undoFailure) ctx.log.warn({ runnerId: payload.runnerId, undoFailure }, 'could not take the runner back out of the host files');
+    throw err;
+  }
+  await publishRunners(ctx);
+  ctx.log.info({ runnerId: payload.runnerId, name: payload.name, written }, 'runner installed');
+  return {
+    host: ctx.host,
+    runnerId: payload.runnerId,
+    name: payload.name,
+    tokenMode: settings.tokenMode,
+    written,
+    tokenExpiresAt: verified.tokenExpiresAt ?? payload.tokenExpiresAt,
+    systemId,
+  };
+}
+
+/** Refreshes this host's runner list in the registry (names, ids, expiry; never tokens). */
+export async function publishRunners(ctx: Pick<JobContext, 'host' | 'settings' | 'redis' | 'prefix' | 'log'>): Promise<void> {
+  try {
+    const config = parseRunnerConfig(await readIfExists(ctx.settings.runnerConfigPath), ctx.settings.runnerConfigPath);
+    await touchHost(ctx.redis, ctx.prefix, ctx.host, { runners: summarizeRunners(config) });
+  } catch (err) {
+    ctx.log.warn({ err }, 'could not refresh the runner list in the host registry');
+  }
+}
+
+export function summarize(result: Result): string {
+  const expiry = result.tokenExpiresAt ? `token expires ${result.tokenExpiresAt}` : 'token does not expire';
+  return `runner #${result.runnerId} "${result.name}" installed on ${result.host} (${result.tokenMode}: ${result.written.join(', ')}); ${expiry}`;
+}

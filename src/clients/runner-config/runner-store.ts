@@ -1,0 +1,200 @@
+import { execFile } from 'node:child_process';
+import { mkdir, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import type { WorkerSettings } from '../../config.js';
+import { PermanentJobError } from '../../errors.js';
+import { redact } from '../../secrets/redact.js';
+import {
+  appendEntry,
+  entryMatches,
+  expiryFrom,
+  parseRunnerConfig,
+  removeEntry,
+  selectRunnerEntry,
+  setEntryToken,
+  type RunnerEntry,
+  type TokenCredentials,
+} from './config-toml.js';
+import { buildRunnerEntry } from './runner-template.js';
+import { authTokenFilePath, findAuthTokenFile, findVarByValue, removeEnvVar, renderAuthTokenFile, setEnvVar, tokenVarFor } from './token-files.js';
+import { readIfExists, updateFileAtomic, type AtomicUpdateOptions } from './write-file-atomic.js';
+
+/**
+ * Where a host keeps its runners' tokens, per RUNNEROPS_TOKEN_MODE, behind one interface: find a
+ * runner and its current token, install a new one, write a rotated token everywhere, undo an install.
+ */
+export type StoreSettings = Pick<WorkerSettings, 'host' | 'tokenMode' | 'runnerConfigPath' | 'tokenDir' | 'envFile' | 'reloadCommand'>;
+
+/** A runner as this host keeps it. `token` is the secret: never log or return it. */
+export interface HostRunner {
+  name: string;
+  id?: number;
+  url?: string;
+  token: string;
+  tokenExpiresAt?: string;
+}
+
+export interface NewRunner extends TokenCredentials {
+  id: number;
+  name: string;
+  url: string;
+}
+
+/** Test hooks: run between writing a temp file and replacing the real one. */
+export interface StoreHooks {
+  beforeRename?: (file: string) => Promise<void>;
+}
+
+function atomicOptions(file: string, hooks: StoreHooks | undefined): AtomicUpdateOptions {
+  return hooks?.beforeRename ? { beforeRename: () => hooks.beforeRename!(file) } : {};
+}
+
+/** The runner `selector` (name or id) names in config.toml, with its current token. */
+export async function findHostRunner(settings: StoreSettings, selector: string | undefined): Promise<HostRunner> {
+  const text = await readIfExists(settings.runnerConfigPath);
+  if (text === undefined) throw new PermanentJobError(`${settings.runnerConfigPath} does not exist; check GITLAB_RUNNER_CONFIG on ${settings.host}`);
+  const entry = selectRunnerEntry(parseRunnerConfig(text, settings.runnerConfigPath), selector, settings.host);
+  return hostRunnerOf(entry, settings);
+}
+
+function hostRunnerOf(entry: RunnerEntry, settings: StoreSettings): HostRunner {
+  if (typeof entry.token !== 'string' || entry.token === '' || entry.token.startsWith('@')) {
+    throw new PermanentJobError(`runner "${String(entry.name)}" in ${settings.runnerConfigPath} has no token; re-register it with /runner register ${settings.host} --type ...`);
+  }
+  const expires = expiryFrom(entry.token_expires_at);
+  return {
+    name: String(entry.name ?? ''),
+    ...(typeof entry.id === 'number' ? { id: entry.id } : {}),
+    ...(typeof entry.url === 'string' ? { url: entry.url } : {}),
+    token: entry.token,
+    ...(expires ? { tokenExpiresAt: expires } : {}),
+  };
+}
+
+/**
+ * Writes a rotated token (with token_obtained_at and token_expires_at) everywhere the host keeps it:
+ * the config.toml entry in every mode, plus the runner's authenticationTokenConfigFile (nixos-module)
+ * or its `TOKEN_<NAME>=` line (env-template). `oldToken` finds the token file/line. Returns the paths written.
+ */
+export async function writeRotatedToken(
+  settings: StoreSettings,
+  runner: Pick<HostRunner, 'name' | 'id'>,
+  oldToken: string,
+  creds: TokenCredentials,
+  hooks?: StoreHooks,
+): Promise<string[]> {
+  const match = { ...(runner.id !== undefined ? { id: runner.id } : {}), name: runner.name };
+  const configPath = settings.runnerConfigPath;
+  await updateFileAtomic(configPath, (current) => setEntryToken(current, match, creds, configPath), atomicOptions(configPath, hooks));
+  const written = [configPath];
+  if (settings.tokenMode === 'nixos-module') {
+    const file =
+      (await findAuthTokenFile(settings.tokenDir, { id: runner.id, token: oldToken, name: runner.name })) ??
+      (await findAuthTokenFile(settings.tokenDir, { token: creds.token }));
+    if (file) {
+      await updateFileAtomic(file, (current) => setEnvVar(current, 'CI_SERVER_TOKEN', creds.token), atomicOptions(file, hooks));
+      written.push(file);
+    }
+  } else if (settings.tokenMode === 'env-template') {
+    const envFile = settings.envFile;
+    await updateFileAtomic(
+      envFile,
+      (current) => setEnvVar(current, findVarByValue(current, oldToken) ?? findVarByValue(current, creds.token) ?? tokenVarFor(runner.name), creds.token),
+      atomicOptions(envFile, hooks),
+    );
+    written.push(envFile);
+  }
+  return written;
+}
+
+/**
+ * Puts a newly created runner where the host keeps tokens: a `[[runners]]` entry built from `template`
+ * (config-toml), the runner's authenticationTokenConfigFile (nixos-module) or a `TOKEN_<NAME>=` line
+ * (env-template). Running it again for the same runner id rewrites instead of duplicating. Returns the paths written.
+ */
+export async function installRunnerToken(settings: StoreSettings, runner: NewRunner, template: RunnerEntry, hooks?: StoreHooks): Promise<string[]> {
+  switch (settings.tokenMode) {
+    case 'config-toml': {
+      const file = settings.runnerConfigPath;
+      await updateFileAtomic(
+        file,
+        (current) => {
+          const existing = parseRunnerConfig(current, file).runners?.find((e) => entryMatches(e, { id: runner.id }));
+          return existing ? setEntryToken(current, { id: runner.id }, runner, file) : appendEntry(current, buildRunnerEntry(template, runner), file);
+        },
+        atomicOptions(file, hooks),
+      );
+      return [file];
+    }
+    case 'nixos-module': {
+      await mkdir(settings.tokenDir, { recursive: true, mode: 0o700 });
+      const file = authTokenFilePath(settings.tokenDir, runner.name);
+      await updateFileAtomic(
+        file,
+        (current) => {
+          const owner = /^# runnerops: runner #(\d+)/m.exec(current ?? '')?.[1];
+          if (owner !== undefined && Number(owner) !== runner.id) {
+            throw new PermanentJobError(`${file} already holds the token of runner #${owner}; pick another --description`);
+          }
+          return renderAuthTokenFile(runner);
+        },
+        atomicOptions(file, hooks),
+      );
+      return [file];
+    }
+    case 'env-template': {
+      const file = settings.envFile;
+      await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+      await updateFileAtomic(file, (current) => setEnvVar(current, tokenVarFor(runner.name), runner.token), atomicOptions(file, hooks));
+      return [file];
+    }
+  }
+}
+
+/** Takes back what installRunnerToken wrote (after a failed verify); best effort, errors are returned. */
+export async function undoInstall(settings: StoreSettings, runner: Pick<NewRunner, 'id' | 'name' | 'token'>): Promise<string | undefined> {
+  try {
+    if (settings.tokenMode === 'config-toml') {
+      const file = settings.runnerConfigPath;
+      await updateFileAtomic(file, (current) => removeEntry(current, { id: runner.id }, file));
+    } else if (settings.tokenMode === 'nixos-module') {
+      const file = authTokenFilePath(settings.tokenDir, runner.name);
+      await unlink(file).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
+    } else {
+      const file = settings.envFile;
+      await updateFileAtomic(file, (current) => {
+        const name = findVarByValue(current, runner.token) ?? tokenVarFor(runner.name);
+        return removeEnvVar(current, name);
+      });
+    }
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? redact(err.message) : 'unknown error';
+  }
+}
+
+/**
+ * Runs the reload command (`sh -c`, default `systemctl reload gitlab-runner`) so gitlab-runner picks
+ * up token files; a failure is a PermanentJobError with its exit code and first line of stderr.
+ */
+export function reloadRunner(settings: Pick<StoreSettings, 'reloadCommand'>, timeoutMs = 120_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile('/bin/sh', ['-c', settings.reloadCommand], { timeout: timeoutMs }, (err, _stdout, stderr) => {
+      if (!err) return resolve();
+      const line = redact(String(stderr).trim().split('\n')[0] ?? '').slice(0, 200);
+      const code = (err as NodeJS.ErrnoException & { code?: unknown }).code;
+      reject(
+        new PermanentJobError(
+          `the reload command "${settings.reloadCommand}" failed (${err.killed ? 'timed out' : `exit ${String(code)}`})${line ? `: ${line}` : ''}; check RUNNEROPS_RELOAD_COMMAND and the gitlab-runner service`,
+        ),
+      );
+    });
+  });
+}
+
+/** Whether this mode needs the reload command after token files change. */
+export function needsReload(settings: Pick<StoreSettings, 'tokenMode'>): boolean {
+  return settings.tokenMode !== 'config-toml';
+}
