@@ -8,6 +8,12 @@ import slashCommandFixture from '../fixtures/slack/slash-command.json' with { ty
  * signing secret. Payloads start from the documented examples in test/fixtures/slack/ and take overrides.
  */
 
+/**
+ * The response_url payloads carry unless told otherwise: a closed loopback port, so a `respond()` the test did not
+ * plan for fails fast instead of leaving the machine. Pass `fake.responseUrl()` to record responses.
+ */
+export const UNREACHABLE_RESPONSE_URL = 'http://127.0.0.1:9/commands/pass-fake.responseUrl()-to-record-responses';
+
 const FORM = 'application/x-www-form-urlencoded';
 const JSON_TYPE = 'application/json';
 
@@ -30,13 +36,14 @@ export interface SlashCommandOptions {
   team_id?: string;
   team_domain?: string;
   api_app_id?: string;
+  /** @defaultValue UNREACHABLE_RESPONSE_URL */
   response_url?: string;
   trigger_id?: string;
 }
 
 /** A slash command's fields as Slack sends them (every value a string), e.g. for a Socket Mode envelope. */
 export function slashCommandPayload(options: SlashCommandOptions = {}): Record<string, string> {
-  return { ...slashCommandFixture, ...definedOnly(options) } as Record<string, string>;
+  return { ...slashCommandFixture, response_url: UNREACHABLE_RESPONSE_URL, ...definedOnly(options) } as Record<string, string>;
 }
 
 /** A slash command request body, form-encoded like Slack does. */
@@ -71,6 +78,7 @@ export interface BlockActionsOptions {
   api_app_id?: string;
   /** The message carrying the button. @defaultValue the fixture's approval card */
   message?: ClickedMessage;
+  /** @defaultValue UNREACHABLE_RESPONSE_URL */
   response_url?: string;
   trigger_id?: string;
 }
@@ -131,7 +139,7 @@ export function blockActionsPayload(options: BlockActionsOptions): Record<string
     team: { ...base.team, id: teamId },
     channel: { id: channelId, name: options.channel_name ?? base.channel.name },
     message,
-    response_url: options.response_url ?? base.response_url,
+    response_url: options.response_url ?? UNREACHABLE_RESPONSE_URL,
     actions: [action],
   };
 }

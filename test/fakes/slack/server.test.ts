@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { webApi } from '@slack/bolt';
+import blockActionsFixture from '../../fixtures/slack/block-actions.json' with { type: 'json' };
 import { startFakeSlack, type FakeSlack } from './server.js';
 
 const { WebClient, ErrorCode } = webApi;
@@ -98,6 +99,11 @@ describe('calls', () => {
     expect(JSON.stringify(fake.calls())).not.toContain(fake.botToken);
   });
 
+  it('records form-encoded blocks parsed, ready to assert on', async () => {
+    await client.chat.postMessage({ channel: 'C0OPSCHAN01', text: 'card', blocks: [section('*card*')] });
+    expect(fake.calls('chat.postMessage')[0].params.blocks).toEqual([section('*card*')]);
+  });
+
   it('accepts a JSON body with the token in the Authorization header', async () => {
     const response = await fetch(`${fake.apiUrl}chat.postMessage`, {
       method: 'POST',
@@ -184,6 +190,12 @@ describe('chat.postMessage', () => {
     );
     expect(failure.error).toBe('invalid_blocks');
     expect(failure.data?.errors).toEqual(['must be less than 3001 characters [json-pointer:/blocks/0/text/text]']);
+  });
+
+  it("accepts the approval card from Slack's block_actions example", async () => {
+    const { blocks, text } = blockActionsFixture.message;
+    const result = await client.chat.postMessage({ channel: 'C0OPSCHAN01', text, blocks: blocks as never });
+    expect(result.ok).toBe(true);
   });
 
   it('accepts section text of exactly 3000 characters', async () => {
@@ -422,5 +434,42 @@ describe('injectFault', () => {
     const failure = await slackError(client.chat.postMessage({ channel: 'C0OPSCHAN01', text: 'x' }));
     expect(failure.code).toBe(ErrorCode.HTTPError);
     expect(fake.messages).toHaveLength(0);
+  });
+});
+
+describe('responseUrl', () => {
+  async function post(url: string, body: unknown): Promise<{ status: number; body: unknown }> {
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: response.status, body: await response.json() };
+  }
+
+  it('records what is posted to it', async () => {
+    const url = fake.responseUrl();
+    expect(url.startsWith(`${fake.url}/commands/${fake.teamId}/`)).toBe(true);
+    expect(await post(url, { response_type: 'ephemeral', text: 'usage: /runner help' })).toEqual({ status: 200, body: { ok: true } });
+    expect(fake.responses).toMatchObject([{ url, status: 200, body: { response_type: 'ephemeral', text: 'usage: /runner help' } }]);
+  });
+
+  it('refuses a sixth use with used_url, as Slack allows five', async () => {
+    const url = fake.responseUrl();
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i += 1) statuses.push((await post(url, { text: `update ${i}` })).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 404]);
+    expect(fake.responses.at(-1)?.error).toBe('used_url');
+  });
+
+  it('refuses an expired URL with expired_url', async () => {
+    const url = fake.responseUrl({ ttlMs: 0 });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(await post(url, { text: 'late' })).toEqual({ status: 404, body: { ok: false, error: 'expired_url' } });
+  });
+
+  it('refuses a body without text or blocks with no_text', async () => {
+    expect((await post(fake.responseUrl(), { response_type: 'in_channel' })).status).toBe(400);
+    expect(fake.responses[0].error).toBe('no_text');
+  });
+
+  it('refuses a URL it never issued', async () => {
+    expect((await post(`${fake.url}/commands/T0RUNNEROPS/1/forged`, { text: 'x' })).status).toBe(404);
   });
 });

@@ -7,6 +7,7 @@ import { createFaultQueue, type FakeSlackFault } from './faults.js';
 import { fileMethods, UPLOAD_PATH } from './file-methods.js';
 import type { MethodResult, MethodSpec } from './method-helpers.js';
 import { readApiRequest, readBody, readMultipart } from './read-request.js';
+import { createResponseUrls, RESPONSE_PATH, type FakeResponse, type ResponseUrlOptions } from './response-urls.js';
 import { createSocketModeHub, SOCKET_PATH, type EnvelopeType, type SendEnvelopeOptions, type SocketAck } from './socket-mode.js';
 import {
   createSlackState,
@@ -24,6 +25,7 @@ import { viewMethods } from './view-methods.js';
 
 export type { CallPredicate } from './call-log.js';
 export type { FakeSlackFault } from './faults.js';
+export type { FakeResponse, ResponseUrlOptions } from './response-urls.js';
 export type { EnvelopeType, SendEnvelopeOptions, SocketAck } from './socket-mode.js';
 export type {
   FakeChannel,
@@ -107,6 +109,14 @@ export interface FakeSlack {
   /** Files whose upload was completed (shared), oldest first, with their bytes. */
   readonly uploads: FakeUpload[];
 
+  /**
+   * A response URL on the fake (for slash command and button payloads), so `respond()` stays on loopback;
+   * like Slack's it takes 5 posts within 30 minutes unless told otherwise.
+   */
+  responseUrl(options?: ResponseUrlOptions): string;
+  /** Every POST to a response URL, oldest first. */
+  readonly responses: FakeResponse[];
+
   /** Plays `fault` for the next `times` calls of `method` instead of answering. */
   injectFault(method: string, fault: FakeSlackFault, times?: number): void;
   clearFaults(): void;
@@ -130,7 +140,7 @@ export interface FakeSlack {
   /** Every ack received, oldest first. */
   readonly socketAcks: SocketAck[];
 
-  /** Forgets calls, messages, ephemerals, home views, uploads, acks and faults (keeps users, channels, groups). */
+  /** Forgets calls, messages, ephemerals, home views, uploads, responses, acks and faults (keeps users, channels, groups). */
   reset(): void;
   /** Stops the server; stop Bolt apps first, or their Socket Mode client will try to reconnect. */
   close(): Promise<void>;
@@ -153,6 +163,23 @@ function authError(spec: MethodSpec, bearerKind: TokenKind, anyKind: TokenKind):
   if (anyKind === 'missing') return 'not_authed';
   if (anyKind === 'invalid') return 'invalid_auth';
   return anyKind === 'bot' ? undefined : 'not_allowed_token_type';
+}
+
+/** Arguments whose form-encoded value is JSON; calls record them parsed so tests can read blocks directly. */
+const JSON_ARGS = ['blocks', 'attachments', 'view', 'files', 'metadata'];
+
+function recordedParams(params: Record<string, unknown>): Record<string, unknown> {
+  const copy = { ...params };
+  delete copy.token;
+  for (const name of JSON_ARGS) {
+    if (typeof copy[name] !== 'string') continue;
+    try {
+      copy[name] = JSON.parse(copy[name] as string);
+    } catch {
+      // Kept as sent: the method answers the format error.
+    }
+  }
+  return copy;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -187,6 +214,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     knownIdsOnly: options.knownIdsOnly ?? false,
   });
   const log = createCallLog();
+  const responseUrls = createResponseUrls();
   const faults = createFaultQueue();
   const waitTimeoutMs = options.waitTimeoutMs ?? 5000;
   const hub = createSocketModeHub({
@@ -216,13 +244,14 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     const request = await readApiRequest(req, url, raw);
     const params = { ...request.params };
     delete params.token;
+    const recorded = recordedParams(params);
     const bearerKind = request.ok ? classifyToken(request.bearer, botToken, appToken) : 'missing';
     const tokenKind = request.ok ? classifyToken(request.bearer ?? request.argToken, botToken, appToken) : 'missing';
 
     const answer = (status: number, body: MethodResult, headers?: Record<string, string>): void => {
       log.record({
         method,
-        params,
+        params: recorded,
         tokenKind,
         at,
         status,
@@ -276,6 +305,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       return handleApi(req, res, url, raw);
     }
     if (url.pathname.startsWith(UPLOAD_PATH) && req.method === 'POST') return handleUpload(req, res, url, raw);
+    if (url.pathname.startsWith(RESPONSE_PATH) && req.method === 'POST') return responseUrls.handle(req, res, url, raw);
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
   }
 
@@ -322,6 +352,10 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     get uploads() {
       return [...state.uploads.values()].filter((u) => u.completed);
     },
+    responseUrl: (responseOptions) => responseUrls.issue(baseUrl, identity.teamId, responseOptions),
+    get responses() {
+      return [...responseUrls.responses];
+    },
     injectFault: (method, fault, times = 1) => faults.add(method, fault, times),
     clearFaults: () => faults.clear(),
     setUsergroup: (id, userIds) => void state.usergroups.set(id, [...userIds]),
@@ -360,6 +394,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       state.homeViews.clear();
       state.uploads.clear();
       hub.acks.length = 0;
+      responseUrls.reset();
     },
     async close() {
       await hub.close();

@@ -37,10 +37,11 @@ beforeAll(async () => {
     clientOptions: { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 } },
     logLevel: LogLevel.ERROR,
   });
-  app.command('/runner', async ({ ack, command, client }) => {
+  app.command('/runner', async ({ ack, command, client, respond }) => {
     handled.push(`command:${command.text}`);
     await ack();
-    await client.chat.postMessage({ channel: command.channel_id, text: `queued: ${command.text}` });
+    if (command.text === 'help') await respond({ response_type: 'ephemeral', text: 'usage: /runner <verb>' });
+    else await client.chat.postMessage({ channel: command.channel_id, text: `queued: ${command.text}` });
   });
   app.action('approval.approve', async ({ ack, body, action }) => {
     await ack();
@@ -130,6 +131,13 @@ describe('signedPost', () => {
     const posted = await fake.waitFor('chat.postMessage');
     expect(posted.params).toMatchObject({ channel: 'C0OPSCHAN01', text: 'queued: ping all' });
     expect(handled).toEqual(['command:ping all']);
+  });
+
+  it("lets the handler's respond() reach the fake's response URL", async () => {
+    const responseUrl = fake.responseUrl();
+    const response = await signedPost(eventsUrl, slashCommandBody({ text: 'help', response_url: responseUrl }), { secret: SECRET });
+    expect(response.status).toBe(200);
+    await expect.poll(() => fake.responses).toMatchObject([{ url: responseUrl, status: 200, body: { text: 'usage: /runner <verb>' } }]);
   });
 
   it('gets a forged signature refused with 401 and the handler never runs', async () => {

@@ -93,7 +93,10 @@ export type TokenKind = 'bot' | 'app' | 'missing' | 'invalid';
 /** One recorded Web API call (tokens are never recorded). */
 export interface FakeSlackCall {
   method: string;
-  /** Arguments as sent, minus `token`; form values stay strings, JSON bodies keep their types. */
+  /**
+   * Arguments as sent, minus `token`: form values are strings, except the JSON-valued ones
+   * (blocks, attachments, view, files, metadata), which are recorded parsed.
+   */
   params: Record<string, unknown>;
   tokenKind: TokenKind;
   /** Epoch milliseconds when the request arrived. */
