@@ -70,6 +70,8 @@ export interface BotSettings extends CommonSettings {
   policyPath: string | undefined;
   /** Port for /healthz and /metrics; 0 disables. @defaultValue 0 */
   metricsPort: number;
+  /** Also write the audit log as JSON lines to this file ("-" for stdout). @defaultValue unset */
+  auditFile: string | undefined;
 }
 
 function readString(env: Env, name: string): string | undefined {
@@ -192,6 +194,7 @@ export function readBotSettings(env: Env = process.env): BotSettings {
     gitlabToken: readString(env, 'GITLAB_TOKEN'),
     policyPath: readString(env, 'RUNNEROPS_POLICY'),
     metricsPort: readInt(env, 'RUNNEROPS_METRICS_PORT', 0, 0, 65535),
+    auditFile: readString(env, 'RUNNEROPS_AUDIT_FILE'),
   };
 }
 

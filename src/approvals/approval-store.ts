@@ -28,6 +28,9 @@ export interface Approval {
 }
 
 const key = (prefix: string, id: string) => `${prefix}:approval:${id}`;
+
+/** List of approval ids requested outside Slack, for a bot to post in the approvals channel. */
+export const unpostedKey = (prefix: string) => `${prefix}:approvals:unposted`;
 const pendingKey = (prefix: string) => `${prefix}:approvals:pending`;
 const TTL_SECONDS = 30 * 86400;
 

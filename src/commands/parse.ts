@@ -186,7 +186,7 @@ function buildRequest(spec: VerbSpec, values: Values, positionals: string[]): Re
       if (runner !== undefined && !RUNNER_REF.test(runner)) {
         throw new UserError(`--runner "${clip(runner)}" is not a runner name or id`);
       }
-      return { verb: 'rotate', host: hostName(positionals[0]!), ...(runner !== undefined ? { runner } : {}), yes: bool('yes') };
+      return { verb: 'rotate', host: hostName(positionals[0]!), ...(runner !== undefined ? { runner } : {}) };
     }
     case 'jobs':
       return { verb: 'jobs', limit: count(positionals[0], 'N', 10, 100) };

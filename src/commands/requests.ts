@@ -28,7 +28,7 @@ export type Request =
       untagged: boolean;
       paused: boolean;
     }
-  | { verb: 'rotate'; host: string; runner?: string; yes: boolean }
+  | { verb: 'rotate'; host: string; runner?: string }
   | { verb: 'jobs'; limit: number }
   | { verb: 'job'; id: string }
   | { verb: 'audit'; limit: number }

@@ -71,7 +71,7 @@ export const VERBS: VerbSpec[] = [
   {
     verb: 'rotate',
     args: ['<host>'],
-    flags: { runner: { type: 'string', value: 'NAME|ID' }, yes: { type: 'boolean' } },
+    flags: { runner: { type: 'string', value: 'NAME|ID' } },
     description: "reset a runner's token on its host (needs a second person's approval)",
     example: 'rotate ci-3 --runner nix',
     mutating: true,

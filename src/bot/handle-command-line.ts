@@ -1,0 +1,62 @@
+import { findControlJob } from '../../jobs/control/index.js';
+import { findHostJob } from '../../jobs/index.js';
+import { describeError } from '../errors.js';
+import type { Requester } from '../queue/command-record.js';
+import { setDeadline } from '../queue/command-watcher.js';
+import { executeCommand, type Reply } from '../verbs/execute-command.js';
+import type { BotCore } from './bot-core.js';
+import { cardFor, onCommandChange } from './on-command-change.js';
+import { updateCommand, type CommandRecord, type CommandRow } from '../queue/command-record.js';
+
+const DEFAULT_TIMEOUT_MS = 10 * 60_000;
+
+/** Posts a new command's card and records where it is, so every replica can update it. */
+export async function showCard(core: BotCore, command: CommandRecord, channel: string | undefined): Promise<void> {
+  const rows = command.hosts.map((host): CommandRow => ({ host, status: 'queued', queuedAt: command.createdAt }));
+  const location = await core.surface.postCard(command, cardFor(command, rows), channel);
+  if (location) {
+    await updateCommand(core.redis, core.prefix, command.id, { card: location });
+    // Jobs may have finished before the card existed: redraw once from Redis.
+    await onCommandChange(core, command.id);
+  }
+}
+
+/** How long the bot waits for a job before calling a host silent. */
+export function jobTimeoutMs(job: string): number {
+  return (findHostJob(job) ?? findControlJob(job))?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+}
+
+/**
+ * Runs one command line from Slack or the console and shows the outcome on the surface: a private
+ * text answer, a job card, or an approval request plus a private "waiting for approval" note.
+ */
+export async function handleCommandLine(core: BotCore, text: string, requester: Requester): Promise<Reply> {
+  const reply = await executeCommand(core, text, requester);
+  try {
+    switch (reply.kind) {
+      case 'text':
+        await core.surface.tell(requester.user, requester.channel, reply.text);
+        break;
+      case 'queued': {
+        const command = reply.command;
+        await setDeadline(core.redis, core.prefix, command.id, command.createdAt + jobTimeoutMs(command.job));
+        await showCard(core, command, requester.channel);
+        break;
+      }
+      case 'approval': {
+        const channel = core.policy.channels.approvals ?? requester.channel;
+        await core.surface.postApproval(reply.approval, channel);
+        await core.surface.tell(
+          requester.user,
+          requester.channel,
+          `waiting for approval of "${reply.approval.text}" (request ${reply.approval.id}); it expires at ${new Date(reply.approval.expiresAt).toISOString()}`,
+        );
+        break;
+      }
+    }
+  } catch (err) {
+    core.log.error({ err }, 'could not show a command outcome');
+    await core.surface.tell(requester.user, requester.channel, `could not show the result: ${describeError(err)}`).catch(() => undefined);
+  }
+  return reply;
+}

@@ -1,0 +1,65 @@
+import type { Redis } from 'ioredis';
+import { findControlJob } from '../../jobs/control/index.js';
+import { findHostJob } from '../../jobs/index.js';
+import type { ApprovalStore } from '../approvals/approval-store.js';
+import type { AuditSink } from '../audit/audit-log.js';
+import type { Logger } from '../logger.js';
+import { commandCard, type CardText } from '../present/command-card.js';
+import { readCommand, readRows, type CommandRecord, type CommandRow } from '../queue/command-record.js';
+import type { Surface } from './surface.js';
+
+export interface CardDeps {
+  redis: Redis;
+  prefix: string;
+  surface: Surface;
+  approvals: ApprovalStore;
+  audit: AuditSink;
+  log: Logger;
+}
+
+/** The card of a command, with the job's own total across hosts once every host finished. */
+export function cardFor(command: CommandRecord, rows: CommandRow[], now = Date.now()): CardText {
+  const card = commandCard(command, rows, now);
+  if (!card.finished) return card;
+  const module = findHostJob(command.job) ?? findControlJob(command.job);
+  const results = rows.filter((r) => r.status === 'done' && r.result !== undefined).map((r) => r.result);
+  if (module?.summarizeAll && results.length > 0) {
+    try {
+      return { ...card, footer: `${card.footer}. ${module.summarizeAll(results)}` };
+    } catch {
+      return card;
+    }
+  }
+  return card;
+}
+
+/**
+ * Redraws a command's card from Redis; when every host has finished, once per command (across replicas):
+ * audits each host's result and settles the approval it came from.
+ */
+export async function onCommandChange(deps: CardDeps, commandId: string): Promise<void> {
+  const command = await readCommand(deps.redis, deps.prefix, commandId);
+  if (!command) return;
+  const rows = await readRows(deps.redis, deps.prefix, commandId);
+  const card = cardFor(command, rows);
+  if (command.card) await deps.surface.updateCard(command, card);
+  if (!card.finished) return;
+  const first = await deps.redis.set(`${deps.prefix}:command:${commandId}:settled`, '1', 'EX', 14 * 86400, 'NX');
+  if (first !== 'OK') return;
+  for (const row of rows) {
+    await deps.audit.append({
+      kind: 'result',
+      actor: `host:${row.host}`,
+      action: command.text,
+      commandId,
+      outcome: `${row.status}${row.summary ? `: ${row.summary.split('\n')[0]}` : ''}`,
+      ...(command.approvalId ? { approvalId: command.approvalId } : {}),
+    });
+  }
+  if (command.approvalId) {
+    const failed = rows.some((r) => r.status !== 'done');
+    const outcome = card.lines.join('\n');
+    const { approval } = await deps.approvals.transition(command.approvalId, ['running', 'approved'], failed ? 'failed' : 'done', { outcome });
+    if (approval) await deps.surface.updateApproval(approval);
+  }
+}

@@ -1,0 +1,98 @@
+import type { Gitlab } from '@gitbeaker/rest';
+import { createApprovalStore, unpostedKey } from '../approvals/approval-store.js';
+import { expireOverdue, resumeStranded } from '../approvals/decide-approval.js';
+import { createAuditLog } from '../audit/audit-log.js';
+import type { BotSettings } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { GroupMembers } from '../policy/decide.js';
+import type { Policy } from '../policy/schema.js';
+import { startCommandWatcher } from '../queue/command-watcher.js';
+import { createQueuePool } from '../queue/queue-pool.js';
+import { createRedis } from '../queue/redis.js';
+import type { BotCore } from './bot-core.js';
+import { onCommandChange } from './on-command-change.js';
+import { startControlWorker } from './start-control-worker.js';
+import type { Surface } from './surface.js';
+
+export interface BotDeps {
+  settings: BotSettings;
+  policy: Policy;
+  log: Logger;
+  /** Built from the core once it exists (Slack needs the approval store; the console prints). */
+  makeSurface: (core: Omit<BotCore, 'surface' | 'members'>) => Surface;
+  members: GroupMembers;
+  /** How commands are written back to users. @defaultValue "/runner" */
+  commandPrefix?: string;
+  /** Audit mirror: a file path, "-" for stdout. @defaultValue none */
+  auditFile?: string;
+  /** GitLab client override (tests). */
+  gitlab?: InstanceType<typeof Gitlab>;
+  /** How often pending approvals are checked for expiry. @defaultValue 15 s */
+  sweepMs?: number;
+}
+
+export interface RunningBot {
+  core: BotCore;
+  stop: () => Promise<void>;
+}
+
+/**
+ * Everything `runnerops bot` runs besides the Slack receiver: the control-plane worker, the job-card
+ * watcher, the approval expiry sweep, and recovery of approvals a previous run left half done.
+ */
+export async function startBot(deps: BotDeps): Promise<RunningBot> {
+  const { settings, log } = deps;
+  const redis = createRedis(settings);
+  const workerConnection = createRedis(settings, { blocking: true });
+  const watcherConnection = createRedis(settings, { blocking: true });
+  const queues = createQueuePool(redis, settings.prefix);
+  const base = {
+    redis,
+    prefix: settings.prefix,
+    queues,
+    policy: deps.policy,
+    log,
+    audit: createAuditLog(redis, settings.prefix, deps.auditFile ? { file: deps.auditFile } : {}),
+    approvals: createApprovalStore(redis, settings.prefix),
+    commandPrefix: deps.commandPrefix ?? '/runner',
+  };
+  const core: BotCore = { ...base, members: deps.members, surface: deps.makeSurface(base) };
+  const control = startControlWorker({
+    redis,
+    blocking: workerConnection,
+    prefix: settings.prefix,
+    queues,
+    log,
+    gitlabUrl: settings.gitlabUrl,
+    gitlabToken: settings.gitlabToken,
+    ...(deps.gitlab ? { gitlab: deps.gitlab } : {}),
+  });
+  const watcher = startCommandWatcher({
+    redis,
+    blocking: watcherConnection,
+    prefix: settings.prefix,
+    log,
+    onChange: (commandId) => onCommandChange(core, commandId),
+  });
+  const sweep = async () => {
+    for (const approval of await expireOverdue(core)) await core.surface.updateApproval(approval).catch((err: unknown) => log.warn({ err }, 'could not mark an approval expired'));
+    // Requests made from a terminal: post them where approvers will see them.
+    for (let id = await redis.lpop(unpostedKey(settings.prefix)); id; id = await redis.lpop(unpostedKey(settings.prefix))) {
+      const approval = await core.approvals.get(id);
+      if (approval?.state === 'pending') await core.surface.postApproval(approval, deps.policy.channels.approvals);
+    }
+  };
+  const sweeper = setInterval(() => void sweep().catch((err: unknown) => log.warn({ err }, 'approval sweep failed')), deps.sweepMs ?? 15_000);
+  for (const command of await resumeStranded(core)) log.info({ commandId: command.id }, 'queued an approved command a previous run had not queued');
+  await sweep();
+  return {
+    core,
+    stop: async () => {
+      clearInterval(sweeper);
+      await watcher.stop();
+      await control.close();
+      await queues.close();
+      await Promise.all([redis.quit(), workerConnection.quit()].map((p) => p.catch(() => undefined)));
+    },
+  };
+}

@@ -1,0 +1,62 @@
+import { Worker } from 'bullmq';
+import { Gitlab } from '@gitbeaker/rest';
+import type { Redis } from 'ioredis';
+import { findControlJob } from '../../jobs/control/index.js';
+import { PermanentJobError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { JobData } from '../queue/enqueue.js';
+import { CONTROL_QUEUE } from '../queue/names.js';
+import type { QueuePool } from '../queue/queue-pool.js';
+import { createProcessor } from '../worker/dispatch.js';
+import { createExclusiveLocks } from '../worker/exclusive.js';
+import type { ControlContext } from '../worker/job-context.js';
+import { runOnHost } from './run-on-host.js';
+
+export interface ControlWorkerDeps {
+  redis: Redis;
+  /** Connection for the BullMQ worker (blocking commands). */
+  blocking: Redis;
+  prefix: string;
+  queues: QueuePool;
+  log: Logger;
+  gitlabUrl: string | undefined;
+  gitlabToken: string | undefined;
+  /** Tests pass a client for the fake GitLab; otherwise built from the URL and token. */
+  gitlab?: InstanceType<typeof Gitlab>;
+}
+
+/** The bot's worker for control-plane jobs (GitLab calls with the user token), on the `control` queue. */
+export function startControlWorker(deps: ControlWorkerDeps): Worker<JobData> {
+  const gitlab = deps.gitlab ?? (deps.gitlabUrl && deps.gitlabToken ? new Gitlab({ host: deps.gitlabUrl, token: deps.gitlabToken }) : undefined);
+  const processor = createProcessor({
+    redis: deps.redis,
+    prefix: deps.prefix,
+    log: deps.log,
+    hostOf: (data) => data.host ?? 'control',
+    findJob: findControlJob,
+    runExclusive: createExclusiveLocks(),
+    contextFor: (job, base): ControlContext => {
+      if (!gitlab || !deps.gitlabUrl) {
+        throw new PermanentJobError('the bot has no GitLab access: set GITLAB_URL and GITLAB_TOKEN (a token with the create_runner or api scope)');
+      }
+      return {
+        ...base,
+        redis: deps.redis,
+        prefix: deps.prefix,
+        gitlab,
+        gitlabUrl: deps.gitlabUrl,
+        runOnHost: async (host, name, payload, options) => {
+          const blocking = deps.redis.duplicate();
+          try {
+            return await runOnHost({ redis: deps.redis, prefix: deps.prefix, queues: deps.queues, blocking }, job.data.commandId, host, name, payload, options);
+          } finally {
+            blocking.disconnect();
+          }
+        },
+      };
+    },
+  });
+  const worker = new Worker<JobData>(CONTROL_QUEUE, processor, { connection: deps.blocking, prefix: deps.prefix, concurrency: 8 });
+  worker.on('error', (err) => deps.log.error({ err }, 'control queue error'));
+  return worker;
+}

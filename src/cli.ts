@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+import { cliUsage } from './cli/usage.js';
+import { runBot } from './cli/run-bot.js';
+import { runDev } from './cli/run-dev.js';
+import { runVerb } from './cli/run-verb.js';
+import { runWorker } from './cli/run-worker.js';
+import { describeError } from './errors.js';
+
+/** One entry point: runnerops bot | worker | dev | <verb> ... */
+async function main(argv: string[]): Promise<number> {
+  const [command] = argv;
+  const env = process.env;
+  const write = (line: string) => process.stdout.write(`${line}\n`);
+  if (command === undefined || command === '--help' || command === '-h') {
+    write(cliUsage());
+    return command === undefined ? 1 : 0;
+  }
+  const untilSignal = () => new Promise<void>((resolve) => ['SIGTERM', 'SIGINT'].forEach((s) => process.once(s, () => resolve())));
+  switch (command) {
+    case 'worker': {
+      const worker = await runWorker(env);
+      await untilSignal();
+      await worker.stop();
+      return 0;
+    }
+    case 'bot': {
+      const bot = await runBot(env);
+      await untilSignal();
+      await bot.stop();
+      return 0;
+    }
+    case 'dev':
+      await runDev(env, { input: process.stdin, write });
+      return 0;
+    default:
+      return runVerb(argv, { env, write });
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`runnerops: ${describeError(err)}\n`);
+    if (process.env.LOG_LEVEL === 'debug') console.error(err);
+    process.exit(1);
+  },
+);

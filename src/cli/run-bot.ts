@@ -1,0 +1,47 @@
+import type { WebClient } from '@slack/web-api';
+import { startBot, type RunningBot } from '../bot/start-bot.js';
+import { readBotSettings, slackMode } from '../config.js';
+import { UserError } from '../errors.js';
+import { createLogger } from '../logger.js';
+import { loadPolicy } from '../policy/load-policy.js';
+import type { Policy } from '../policy/schema.js';
+import { checkRedis } from '../queue/check-redis.js';
+import { createRedis } from '../queue/redis.js';
+import { createSlackApp } from '../slack/create-slack-app.js';
+import { cachedGroupMembers } from '../slack/group-members.js';
+import { registerHandlers } from '../slack/register-handlers.js';
+import { createSlackSurface } from '../slack/slack-surface.js';
+
+/** `runnerops bot`: the Bolt app (Socket Mode or HTTP) on top of the bot core. */
+export async function runBot(env: Record<string, string | undefined>, options: { policy?: Policy } = {}): Promise<{ bot: RunningBot; stop: () => Promise<void> }> {
+  const settings = readBotSettings(env);
+  const mode = slackMode(settings);
+  if (mode === 'console') {
+    throw new UserError('no Slack credentials: set SLACK_BOT_TOKEN plus SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP); to try runnerops without Slack run "runnerops dev"');
+  }
+  const log = createLogger({ name: 'runnerops-bot', level: settings.logLevel });
+  const policy = options.policy ?? (await loadPolicy(settings.policyPath));
+  if (!settings.policyPath && !options.policy) log.warn('no RUNNEROPS_POLICY: read-only verbs for everyone, mutating verbs for nobody (see docs/policy.md)');
+  const probe = createRedis(settings);
+  await checkRedis(probe, settings.redisUrl).finally(() => probe.disconnect());
+  const slack = createSlackApp(settings, mode, log);
+  const client = slack.app.client as WebClient;
+  const bot = await startBot({
+    settings,
+    policy,
+    log,
+    members: cachedGroupMembers(client),
+    ...(settings.auditFile ? { auditFile: settings.auditFile } : {}),
+    makeSurface: (core) => createSlackSurface({ client, redis: core.redis, prefix: core.prefix, approvals: core.approvals, log, ...(policy.channels.reports ? { reportsChannel: policy.channels.reports } : {}) }),
+  });
+  registerHandlers(slack.app, bot.core);
+  await slack.start();
+  log.info({ mode, port: mode === 'http' ? settings.port : undefined }, 'bot started');
+  return {
+    bot,
+    stop: async () => {
+      await slack.stop().catch(() => undefined);
+      await bot.stop();
+    },
+  };
+}

@@ -1,0 +1,50 @@
+import type { Approval } from '../approvals/approval-store.js';
+import type { Surface } from '../bot/surface.js';
+
+/**
+ * The Surface of `runnerops dev` without Slack: cards, approvals and notes are printed to the terminal;
+ * a card prints a line each time a host's row changes, and its total when it finishes.
+ */
+export function createConsoleSurface(write: (line: string) => void): Surface {
+  const printed = new Map<string, Set<string>>();
+  const approvalText = (a: Approval) =>
+    a.state === 'pending'
+      ? `approval ${a.id}: ${a.requester.user} asks to run "${a.text}"; approvers (${a.approvers.join(', ')}) answer with "as <user> approve ${a.id}" or "as <user> deny ${a.id} <reason>"; expires ${new Date(a.expiresAt).toISOString()}`
+      : `approval ${a.id}: ${a.state}${a.decidedBy ? ` by ${a.decidedBy}` : ''}${a.reason ? ` (${a.reason})` : ''}${a.outcome ? `\n${a.outcome}` : ''}`;
+  return {
+    async postCard(command, card) {
+      printed.set(command.id, new Set());
+      write(`queued: ${card.title}`);
+      return { channel: 'console', ts: command.id };
+    },
+    async updateCard(command, card) {
+      const seen = printed.get(command.id) ?? new Set<string>();
+      printed.set(command.id, seen);
+      for (const line of card.lines) {
+        if (!seen.has(line) && !line.includes('so far)')) {
+          seen.add(line);
+          write(`  [${command.id}] ${line}`);
+        }
+      }
+      if (card.finished && !seen.has('__footer')) {
+        seen.add('__footer');
+        write(`  [${command.id}] ${card.footer}`);
+      }
+    },
+    async postApproval(approval) {
+      write(approvalText(approval));
+      return { channel: 'console', ts: approval.id };
+    },
+    async updateApproval(approval) {
+      write(approvalText(approval));
+    },
+    async tell(_user, _channel, text) {
+      write(text);
+    },
+    async post(_channel, text, attachment) {
+      write(text);
+      if (attachment) write(`(attachment ${attachment.filename}, ${attachment.bytes.length} bytes, not shown in the console)`);
+    },
+  };
+}
+

@@ -1,0 +1,22 @@
+import { policySchema, type Policy } from '../policy/schema.js';
+
+/** The console user of `runnerops dev` when no "as <user>" is given. */
+export const DEV_USER = 'dev';
+
+/**
+ * The embedded policy of `runnerops dev`: "dev", "alice" and "bob" may run everything; rotations need
+ * alice or bob to approve (so "dev" can request one and answer it "as alice").
+ */
+export const DEV_POLICY: Policy = policySchema.parse({
+  roles: {
+    operators: { users: [DEV_USER, 'alice', 'bob'] },
+    approvers: { users: ['alice', 'bob'] },
+  },
+  verbs: {
+    prune: { run: ['operators'] },
+    'restart-daemon': { run: ['operators'] },
+    register: { run: ['operators'] },
+    rotate: { request: ['operators'], approve: ['approvers'] },
+  },
+  approvals: { expiry: '30m' },
+});

@@ -1,0 +1,121 @@
+import os from 'node:os';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../logger.js';
+import { markSilent } from './follow-command.js';
+import type { JobEvent } from './events.js';
+import { keys } from './names.js';
+
+export interface CommandWatcherOptions {
+  redis: Redis;
+  /** A dedicated connection for XREADGROUP BLOCK. */
+  blocking: Redis;
+  prefix: string;
+  log: Logger;
+  /** Called at most once per `minIntervalMs` per command with the events since the last call. */
+  onChange: (commandId: string, events: JobEvent[]) => Promise<void>;
+  /** @defaultValue 1000 (Slack allows about one chat.update per message per second) */
+  minIntervalMs?: number;
+  /** Consumer group name; replicas sharing it split the events between them. @defaultValue `bots` */
+  group?: string;
+}
+
+const deadlinesKey = (prefix: string) => `${prefix}:deadlines`;
+
+/** Registers when a command's hosts count as silent if they have not answered. */
+export async function setDeadline(redis: Redis, prefix: string, commandId: string, at: number): Promise<void> {
+  await redis.zadd(deadlinesKey(prefix), at, commandId);
+}
+
+/**
+ * Follows the event stream as a member of a consumer group (each event reaches one bot replica, and
+ * events a dead replica never acknowledged are claimed by a live one), batches changes per command,
+ * and marks hosts silent when a command's deadline passes.
+ */
+export function startCommandWatcher(options: CommandWatcherOptions): { stop: () => Promise<void> } {
+  const { redis, blocking, prefix, log } = options;
+  const group = options.group ?? 'bots';
+  const consumer = `${os.hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const minInterval = options.minIntervalMs ?? 1000;
+  const stream = keys.events(prefix);
+  const pending = new Map<string, JobEvent[]>();
+  const timers = new Map<string, NodeJS.Timeout>();
+  const lastRun = new Map<string, number>();
+  let stopped = false;
+
+  const flush = async (commandId: string) => {
+    timers.delete(commandId);
+    const events = pending.get(commandId) ?? [];
+    pending.delete(commandId);
+    lastRun.set(commandId, Date.now());
+    try {
+      await options.onChange(commandId, events);
+    } catch (err) {
+      log.warn({ err, commandId }, 'could not update the job card');
+    }
+  };
+
+  const schedule = (commandId: string, event?: JobEvent) => {
+    const list = pending.get(commandId) ?? [];
+    if (event) list.push(event);
+    pending.set(commandId, list);
+    if (timers.has(commandId)) return;
+    const wait = Math.max(0, (lastRun.get(commandId) ?? 0) + minInterval - Date.now());
+    timers.set(commandId, setTimeout(() => void flush(commandId), wait));
+  };
+
+  const handle = async (entries: [string, string[]][]) => {
+    for (const [, fields] of entries) {
+      const event = JSON.parse(fields[1]!) as JobEvent;
+      schedule(event.commandId, event);
+    }
+    if (entries.length > 0) await redis.xack(stream, group, ...entries.map(([id]) => id));
+  };
+
+  const loop = async () => {
+    try {
+      await redis.xgroup('CREATE', stream, group, '$', 'MKSTREAM');
+    } catch (err) {
+      if (!String(err).includes('BUSYGROUP')) throw err;
+    }
+    let lastClaim = 0;
+    while (!stopped) {
+      try {
+        if (Date.now() - lastClaim > 30_000) {
+          lastClaim = Date.now();
+          const claimed = (await redis.xautoclaim(stream, group, consumer, 60_000, '0-0', 'COUNT', 500)) as [string, [string, string[]][]];
+          await handle(claimed[1].filter((entry) => entry && entry[1]));
+        }
+        const reply = (await blocking.xreadgroup('GROUP', group, consumer, 'COUNT', 500, 'BLOCK', 1000, 'STREAMS', stream, '>')) as
+          | [string, [string, string[]][]][]
+          | null;
+        await handle(reply?.[0]?.[1] ?? []);
+        for (const commandId of await redis.zrangebyscore(deadlinesKey(prefix), 0, Date.now(), 'LIMIT', 0, 100)) {
+          // ZREM decides which replica handles an overdue command.
+          if ((await redis.zrem(deadlinesKey(prefix), commandId)) === 1) {
+            if ((await markSilent(redis, prefix, commandId)) > 0) schedule(commandId);
+          }
+        }
+      } catch (err) {
+        if (stopped) break;
+        if (String(err).includes('NOGROUP')) {
+          await redis.xgroup('CREATE', stream, group, '$', 'MKSTREAM').catch(() => undefined);
+          continue;
+        }
+        log.warn({ err }, 'reading job events failed; retrying');
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  };
+  const running = loop();
+  return {
+    stop: async () => {
+      stopped = true;
+      blocking.disconnect();
+      await running.catch(() => undefined);
+      for (const [commandId, timer] of timers) {
+        clearTimeout(timer);
+        await flush(commandId);
+      }
+    },
+  };
+}
