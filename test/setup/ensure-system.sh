@@ -5,14 +5,13 @@ set -euo pipefail
 
 need_cmds=(redis-server dockerd nix-store busybox)
 declare -A pkg_of=([redis-server]=redis-server [dockerd]=docker.io [nix-store]=nix-bin [busybox]=busybox-static)
-if [ "${1:-}" = "--dev" ]; then need_cmds=(redis-server); fi
 
 missing=()
 for cmd in "${need_cmds[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${pkg_of[$cmd]}")
 done
 # Debian's busybox (dynamic) is not enough for the images: we need the static one.
-if [ "${1:-}" != "--dev" ] && command -v busybox >/dev/null && ! { ldd "$(command -v busybox)" 2>&1 || true; } | grep -q 'not a dynamic'; then
+if command -v busybox >/dev/null && ! { ldd "$(command -v busybox)" 2>&1 || true; } | grep -q 'not a dynamic'; then
   missing+=(busybox-static)
 fi
 
@@ -29,7 +28,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-if [ "${1:-}" = "--dev" ]; then exit 0; fi
 
 # A Docker Engine that answers: start dockerd when none does (and we may).
 if ! timeout 10 docker info >/dev/null 2>&1; then
