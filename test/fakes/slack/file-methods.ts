@@ -1,5 +1,7 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { blocksArg, fail, isTs, jsonArg, stringArg, type MethodSpec } from './method-helpers.js';
 import { MAX_MESSAGE_BLOCKS } from './chat-methods.js';
+import { readMultipart } from './read-request.js';
 import { resolveChannel, type FakeUpload, type SlackState } from './state.js';
 
 /** The path prefix of the upload URLs the fake hands out; the bytes are POSTed there. */
@@ -84,3 +86,24 @@ export const fileMethods: Record<string, MethodSpec> = {
     },
   },
 };
+
+/** The POST of a file's bytes to its upload URL: raw or multipart (web-api sends multipart), answered `OK - <size>`. */
+export async function receiveUpload(state: SlackState, req: IncomingMessage, res: ServerResponse, url: URL, raw: Buffer): Promise<void> {
+  const upload = state.uploads.get(decodeURIComponent(url.pathname.slice(UPLOAD_PATH.length)));
+  if (!upload) {
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('upload URL not found');
+    return;
+  }
+  const contentType = req.headers['content-type'] ?? '';
+  let bytes = raw;
+  if (contentType.toLowerCase().startsWith('multipart/form-data')) {
+    const { files } = await readMultipart(contentType, raw);
+    if (files.length === 0) {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('no file part in the multipart body');
+      return;
+    }
+    bytes = files[0].bytes;
+  }
+  upload.bytes = bytes;
+  res.writeHead(200, { 'content-type': 'text/plain' }).end(`OK - ${bytes.length}`);
+}

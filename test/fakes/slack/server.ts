@@ -4,9 +4,10 @@ import { createCallLog, type CallPredicate } from './call-log.js';
 import { chatMethods } from './chat-methods.js';
 import { directoryMethods } from './directory-methods.js';
 import { createFaultQueue, type FakeSlackFault } from './faults.js';
-import { fileMethods, UPLOAD_PATH } from './file-methods.js';
-import type { MethodResult, MethodSpec } from './method-helpers.js';
-import { readApiRequest, readBody, readMultipart } from './read-request.js';
+import { createApiRoute } from './api-route.js';
+import { fileMethods, receiveUpload, UPLOAD_PATH } from './file-methods.js';
+import type { MethodSpec } from './method-helpers.js';
+import { readBody } from './read-request.js';
 import { createResponseUrls, RESPONSE_PATH, type FakeResponse, type ResponseUrlOptions } from './response-urls.js';
 import { createSocketModeHub, SOCKET_PATH, type EnvelopeType, type SendEnvelopeOptions, type SocketAck } from './socket-mode.js';
 import {
@@ -19,7 +20,6 @@ import {
   type FakeSlackCall,
   type FakeUpload,
   type FakeUser,
-  type TokenKind,
 } from './state.js';
 import { viewMethods } from './view-methods.js';
 
@@ -146,52 +146,6 @@ export interface FakeSlack {
   close(): Promise<void>;
 }
 
-function classifyToken(token: string | undefined, botToken: string, appToken: string): TokenKind {
-  if (token === undefined) return 'missing';
-  if (token === botToken) return 'bot';
-  if (token === appToken) return 'app';
-  return 'invalid';
-}
-
-function authError(spec: MethodSpec, bearerKind: TokenKind, anyKind: TokenKind): string | undefined {
-  if (spec.token === 'app') {
-    // apps.connections.open takes the app token in the Authorization header only.
-    if (bearerKind === 'missing') return 'not_authed';
-    if (bearerKind === 'invalid') return 'invalid_auth';
-    return bearerKind === 'app' ? undefined : 'not_allowed_token_type';
-  }
-  if (anyKind === 'missing') return 'not_authed';
-  if (anyKind === 'invalid') return 'invalid_auth';
-  return anyKind === 'bot' ? undefined : 'not_allowed_token_type';
-}
-
-/** Arguments whose form-encoded value is JSON; calls record them parsed so tests can read blocks directly. */
-const JSON_ARGS = ['blocks', 'attachments', 'view', 'files', 'metadata'];
-
-function recordedParams(params: Record<string, unknown>): Record<string, unknown> {
-  const copy = { ...params };
-  delete copy.token;
-  for (const name of JSON_ARGS) {
-    if (typeof copy[name] !== 'string') continue;
-    try {
-      copy[name] = JSON.parse(copy[name] as string);
-    } catch {
-      // Kept as sent: the method answers the format error.
-    }
-  }
-  return copy;
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': String(Buffer.byteLength(text)),
-    ...headers,
-  });
-  res.end(text);
-}
-
 /** Starts a fake Slack on 127.0.0.1 and a free port. */
 export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<FakeSlack> {
   const botToken = options.botToken ?? generateToken('xoxb');
@@ -238,73 +192,21 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     },
   };
 
-  async function handleApi(req: IncomingMessage, res: ServerResponse, url: URL, raw: Buffer): Promise<void> {
-    const method = decodeURIComponent(url.pathname.slice('/api/'.length));
-    const at = Date.now();
-    const request = await readApiRequest(req, url, raw);
-    const params = { ...request.params };
-    delete params.token;
-    const recorded = recordedParams(params);
-    const bearerKind = request.ok ? classifyToken(request.bearer, botToken, appToken) : 'missing';
-    const tokenKind = request.ok ? classifyToken(request.bearer ?? request.argToken, botToken, appToken) : 'missing';
-
-    const answer = (status: number, body: MethodResult, headers?: Record<string, string>): void => {
-      log.record({
-        method,
-        params: recorded,
-        tokenKind,
-        at,
-        status,
-        ok: status === 200 && body.ok,
-        ...(body.ok ? {} : { error: body.error }),
-      });
-      sendJson(res, status, body, headers);
-    };
-
-    const spec = Object.hasOwn(methods, method) ? methods[method] : undefined;
-    if (!spec) return answer(200, { ok: false, error: 'unknown_method' });
-    if (!request.ok) return answer(200, { ok: false, error: request.error });
-
-    const fault = faults.take(method);
-    if (fault?.kind === 'rate_limited') {
-      const seconds = fault.retryAfterSeconds ?? 1;
-      return answer(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(seconds) });
-    }
-    if (fault?.kind === 'http_status') return answer(fault.status ?? 500, { ok: false, error: 'fatal_error' });
-    if (fault?.kind === 'error') return answer(200, { ok: false, error: fault.error });
-
-    const refused = authError(spec, bearerKind, tokenKind);
-    if (refused) return answer(200, { ok: false, error: refused });
-    return answer(200, spec.handle(params, { state, baseUrl, files: request.files }));
-  }
-
-  async function handleUpload(req: IncomingMessage, res: ServerResponse, url: URL, raw: Buffer): Promise<void> {
-    const upload = state.uploads.get(decodeURIComponent(url.pathname.slice(UPLOAD_PATH.length)));
-    if (!upload) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('upload URL not found');
-      return;
-    }
-    const contentType = req.headers['content-type'] ?? '';
-    let bytes = raw;
-    if (contentType.toLowerCase().startsWith('multipart/form-data')) {
-      const { files } = await readMultipart(contentType, raw);
-      if (files.length === 0) {
-        res.writeHead(400, { 'content-type': 'text/plain' }).end('no file part in the multipart body');
-        return;
-      }
-      bytes = files[0].bytes;
-    }
-    upload.bytes = bytes;
-    res.writeHead(200, { 'content-type': 'text/plain' }).end(`OK - ${bytes.length}`);
-  }
+  const answerApiCall = createApiRoute({
+    methods,
+    state,
+    log,
+    faults,
+    baseUrl: () => baseUrl,
+  });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', baseUrl);
     const raw = await readBody(req);
     if (url.pathname.startsWith('/api/') && (req.method === 'POST' || req.method === 'GET')) {
-      return handleApi(req, res, url, raw);
+      return answerApiCall(req, res, url, raw);
     }
-    if (url.pathname.startsWith(UPLOAD_PATH) && req.method === 'POST') return handleUpload(req, res, url, raw);
+    if (url.pathname.startsWith(UPLOAD_PATH) && req.method === 'POST') return receiveUpload(state, req, res, url, raw);
     if (url.pathname.startsWith(RESPONSE_PATH) && req.method === 'POST') return responseUrls.handle(req, res, url, raw);
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
   }
@@ -312,7 +214,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       console.error('fake Slack: request failed', error);
-      if (!res.headersSent) sendJson(res, 500, { ok: false, error: 'fatal_error' });
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"ok":false,"error":"fatal_error"}');
       else res.destroy();
     });
   });
