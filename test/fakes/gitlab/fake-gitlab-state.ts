@@ -79,6 +79,8 @@ export class FakeGitlabState {
   readonly projects = new Set<number>();
   /** Instance setting `runner_token_expiration_interval` in seconds; null: tokens do not expire. */
   tokenExpirationIntervalSeconds: number | null = null;
+  /** Every token ever issued (user tokens, runner tokens old and new, deleted runners' too), for leak searches. */
+  readonly issued: string[] = [];
   /** Legacy registration token accepted by `POST /runners`; null: registration tokens disabled (410). */
   registrationToken: string | null = null;
   private nextRunnerId = 9171;
@@ -98,11 +100,13 @@ export class FakeGitlabState {
     for (const p of user.ownedProjects) this.projects.add(p);
     const entry: FakeUserToken = { token: generateToken('glpat-'), user, scopes: options.scopes, expiresAt: options.expiresAt, revoked: false };
     this.userTokens.set(entry.token, entry);
+    this.issued.push(entry.token);
     return entry;
   }
 
   newExpiry(now = Date.now()): string | null {
-    return this.tokenExpirationIntervalSeconds === null ? null : new Date(now + this.tokenExpirationIntervalSeconds * 1000).toISOString();
+    // Whole seconds, rendered the way Rails does ("...T10:00:00.000Z").
+    return this.tokenExpirationIntervalSeconds === null ? null : new Date(Math.floor(now / 1000) * 1000 + this.tokenExpirationIntervalSeconds * 1000).toISOString();
   }
 
   addRunner(fields: Partial<Omit<FakeRunner, 'id' | 'token' | 'tokenHistory' | 'managers' | 'jobs'>> & { createdBy: number }): FakeRunner {
@@ -130,6 +134,7 @@ export class FakeGitlabState {
       tokenHistory: [token],
     };
     this.runners.set(runner.id, runner);
+    this.issued.push(token);
     return runner;
   }
 
@@ -147,6 +152,7 @@ export class FakeGitlabState {
   resetToken(runner: FakeRunner, now = Date.now()): void {
     runner.token = generateToken('glrt-');
     runner.tokenHistory.push(runner.token);
+    this.issued.push(runner.token);
     runner.tokenExpiresAt = this.newExpiry(now);
   }
 

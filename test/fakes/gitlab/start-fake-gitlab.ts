@@ -41,7 +41,7 @@
  * `setRunningJobs` / `setJobs`, `setTokenExpiry`, `setTokenExpirationInterval`, `runner` / `runners` /
  * `managers` to inspect, `inject` for 429 (+ Retry-After), 5xx, dropped connections or slow answers on one
  * route (optionally after the request took effect), `requests` / `findRequests` / `logContains` to search the
- * request log, `requestCount`. Tokens are random per call; nothing is hard-coded.
+ * request log, `requestCount`, `issuedTokens` (for leak searches). Tokens are random per call; nothing is hard-coded.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -106,6 +106,8 @@ export interface FakeGitlab {
   /** Whether any logged request (url, headers or body) contains `text`. */
   logContains(text: string): boolean;
   requestCount(route: RouteKey): number;
+  /** Every token the fake issued so far (user and runner tokens, old ones and deleted runners' included). */
+  issuedTokens(): string[];
 }
 
 function parseParams(url: URL, rawBody: string, contentType: string | undefined): Record<string, unknown> {
@@ -240,5 +242,6 @@ export async function startFakeGitlab(): Promise<FakeGitlab> {
     findRequests: (route) => log.filter((r) => r.route === route),
     logContains: (text) => log.some((r) => serialize(r).includes(text)),
     requestCount: (route) => log.filter((r) => r.route === route).length,
+    issuedTokens: () => [...state.issued],
   };
 }

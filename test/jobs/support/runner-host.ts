@@ -1,0 +1,171 @@
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import type { Redis } from 'ioredis';
+import { readWorkerSettings, type TokenMode, type WorkerSettings } from '../../../src/config.js';
+import { createLogger, type Logger } from '../../../src/logger.js';
+import { loadHostKeys, type HostKeys } from '../../../src/secrets/host-keys.js';
+import type { JobProgress } from '../../../src/worker/job-context.js';
+import type { FakeGitlab, FakeRunner } from '../../fakes/gitlab/start-fake-gitlab.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** The seed's config.toml (pkgs.formats.toml of the wiki's runner) with `@TOKEN_NIX@` still in it. */
+export async function readSeedConfig(): Promise<string> {
+  return readFile(path.join(here, '../../clients/runner-config/fixtures/seed-config.toml'), 'utf8');
+}
+
+/** The seed's config.toml for a runner of the fake GitLab: its url, id and token filled in. */
+export async function seedConfigFor(fake: FakeGitlab, runner: FakeRunner): Promise<string> {
+  return (await readSeedConfig())
+    .replace('@TOKEN_NIX@', runner.token)
+    .replace('id = 12354', `id = ${runner.id}`)
+    .replace('url = "https://gitlab.com"', `url = "${fake.url}"`);
+}
+
+/** Log lines captured through a pino destination (what the process would have written). */
+export function captureLogs(): { log: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(chunk.toString('utf8'));
+      done();
+    },
+  });
+  return { log: createLogger({ name: 'test', level: 'debug', destination }), lines };
+}
+
+/** Every key and value under `prefix` as text (strings, hashes, lists, sets, sorted sets, streams). */
+export async function dumpRedis(redis: Redis, prefix: string): Promise<string> {
+  const out: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    for (const key of keys) {
+      const type = await redis.type(key);
+      out.push(key);
+      if (type === 'string') out.push((await redis.get(key)) ?? '');
+      else if (type === 'hash') out.push(JSON.stringify(await redis.hgetall(key)));
+      else if (type === 'list') out.push(JSON.stringify(await redis.lrange(key, 0, -1)));
+      else if (type === 'set') out.push(JSON.stringify(await redis.smembers(key)));
+      else if (type === 'zset') out.push(JSON.stringify(await redis.zrange(key, 0, -1, 'WITHSCORES')));
+      else if (type === 'stream') out.push(JSON.stringify(await redis.xrange(key, '-', '+')));
+    }
+  } while (cursor !== '0');
+  return out.join('\n');
+}
+
+export interface TestHost {
+  dir: string;
+  settings: WorkerSettings;
+  keys: HostKeys;
+  log: Logger;
+  logLines: string[];
+  phases: JobProgress[];
+  progress: (update: JobProgress) => Promise<void>;
+  cleanup: () => Promise<void>;
+}
+
+/**
+ * A runner host on disk in a temp directory: state dir, gitlab-runner config dir, token dir and env
+ * file, worker settings read through readWorkerSettings, a real key pair and a captured logger.
+ */
+export async function createTestHost(options: {
+  fake: FakeGitlab;
+  redis: { redisUrl: string; prefix: string };
+  mode: TokenMode;
+  host?: string;
+  reloadCommand?: string;
+}): Promise<TestHost> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'runnerops-host-'));
+  const configDir = path.join(dir, 'gitlab-runner', '.gitlab-runner');
+  await mkdir(configDir, { recursive: true });
+  await mkdir(path.join(dir, 'secrets'), { recursive: true });
+  await chmod(dir, 0o755);
+  const settings = readWorkerSettings({
+    REDIS_URL: options.redis.redisUrl,
+    RUNNEROPS_PREFIX: options.redis.prefix,
+    RUNNEROPS_HOST: options.host ?? 'ci-1',
+    RUNNEROPS_STATE_DIR: path.join(dir, 'state'),
+    GITLAB_URL: options.fake.url,
+    GITLAB_RUNNER_CONFIG: path.join(configDir, 'config.toml'),
+    RUNNEROPS_TOKEN_MODE: options.mode,
+    RUNNEROPS_TOKEN_DIR: path.join(dir, 'tokens'),
+    RUNNEROPS_ENV_FILE: path.join(dir, 'secrets', 'gitlab-runner.env'),
+    RUNNEROPS_RELOAD_COMMAND: options.reloadCommand ?? 'true',
+  });
+  const keys = await loadHostKeys(settings.stateDir);
+  const { log, lines } = captureLogs();
+  const phases: JobProgress[] = [];
+  return {
+    dir,
+    settings,
+    keys,
+    log,
+    logLines: lines,
+    phases,
+    progress: async (update) => {
+      phases.push(update);
+    },
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * What the NixOS module's configure script does on reload, reduced to what matters here: register
+ * (append to config.toml) every token file whose token config.toml does not hold yet.
+ */
+export async function writeNixosReloadScript(host: TestHost): Promise<string> {
+  const script = path.join(host.dir, 'nixos-reload.sh');
+  await writeFile(
+    script,
+    [
+      '#!/bin/sh',
+      'set -e',
+      `cfg='${host.settings.runnerConfigPath}'`,
+      `for f in '${host.settings.tokenDir}'/*.env; do`,
+      '  [ -e "$f" ] || continue',
+      '  . "$f"',
+      '  if [ -e "$cfg" ] && grep -q "\\"$CI_SERVER_TOKEN\\"" "$cfg"; then continue; fi',
+      '  printf \'\\n[[runners]]\\nname = "%s"\\nurl = "%s"\\ntoken = "%s"\\nexecutor = "docker"\\n\' "$(basename "$f" .env)" "$CI_SERVER_URL" "$CI_SERVER_TOKEN" >> "$cfg"',
+      'done',
+      'echo reload >> "$cfg.reloads"',
+      '',
+    ].join('\n'),
+    { mode: 0o755 },
+  );
+  return script;
+}
+
+/** The seed's configure script: fill `@VAR@` in the template from the EnvironmentFile into config.toml. */
+export async function writeEnvTemplateReloadScript(host: TestHost, template: string): Promise<string> {
+  const script = path.join(host.dir, 'configure.sh');
+  await writeFile(
+    script,
+    [
+      '#!/bin/sh',
+      'set -e',
+      'set -a',
+      `. '${host.settings.envFile}'`,
+      'set +a',
+      `awk '{ for(varname in ENVIRON) gsub("@"varname"@", ENVIRON[varname]); print }' '${template}' > '${host.settings.runnerConfigPath}'`,
+      `echo reload >> '${host.settings.runnerConfigPath}.reloads'`,
+      '',
+    ].join('\n'),
+    { mode: 0o755 },
+  );
+  return script;
+}
+
+/** Asserts helper: every place `text` may hide, joined, for a token search. */
+export function joinAll(...parts: unknown[]): string {
+  return parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(p) ?? String(p))).join('\n');
+}
+
+/** The tokens (of `tokens`) that appear in `text`. */
+export function leakedTokens(tokens: string[], text: string): string[] {
+  return [...new Set(tokens)].filter((t) => text.includes(t));
+}
