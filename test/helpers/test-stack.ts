@@ -1,0 +1,92 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import type { Redis } from 'ioredis';
+import { runBot } from '../../src/cli/run-bot.js';
+import { readWorkerSettings } from '../../src/config.js';
+import { freePort } from '../../src/dev/start-redis.js';
+import type { Policy } from '../../src/policy/schema.js';
+import { loadHostKeys } from '../../src/secrets/host-keys.js';
+import { startWorker, type RunningWorker } from '../../src/worker/start-worker.js';
+import { startFakeSlack, type FakeSlack } from '../fakes/slack/server.js';
+import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
+
+export const silentLog = pino({ level: 'silent' });
+
+export interface TestStack {
+  slack: FakeSlack;
+  redis: Redis;
+  prefix: string;
+  redisUrl: string;
+  /** HTTP mode: the URL Slack would POST to. */
+  eventsUrl: string;
+  signingSecret: string;
+  workers: Map<string, RunningWorker>;
+  bot: Awaited<ReturnType<typeof runBot>>;
+  /** Environment a CLI run would have against this stack. */
+  env: Record<string, string>;
+  startHost: (host: string, extraEnv?: Record<string, string>) => Promise<RunningWorker>;
+  stop: () => Promise<void>;
+}
+
+/**
+ * A whole runnerops stack against the run's real Redis (own prefix), a fake Slack, and real workers:
+ * the bot in HTTP or Socket Mode, plus one worker per host name.
+ */
+export async function startTestStack(options: { mode: 'http' | 'socket'; hosts?: string[]; policy?: Policy; botEnv?: Record<string, string> }): Promise<TestStack> {
+  const { redisUrl, prefix } = testRedisSettings();
+  const redis = testRedis(redisUrl);
+  const slack = await startFakeSlack();
+  const signingSecret = randomBytes(16).toString('hex');
+  const port = await freePort();
+  const stateRoot = await mkdtemp(path.join(os.tmpdir(), 'runnerops-stack-'));
+  const env: Record<string, string> = { REDIS_URL: redisUrl, RUNNEROPS_PREFIX: prefix, LOG_LEVEL: 'silent' };
+  const botEnv: Record<string, string> = {
+    ...env,
+    SLACK_BOT_TOKEN: slack.botToken,
+    SLACK_API_URL: slack.apiUrl,
+    PORT: String(port),
+    ...(options.mode === 'http' ? { SLACK_SIGNING_SECRET: signingSecret } : { SLACK_APP_TOKEN: slack.appToken }),
+    ...options.botEnv,
+  };
+  const workers = new Map<string, RunningWorker>();
+  const startHost = async (host: string, extraEnv: Record<string, string> = {}) => {
+    const settings = readWorkerSettings({
+      ...env,
+      RUNNEROPS_HOST: host,
+      RUNNEROPS_HEARTBEAT_SECONDS: '1',
+      RUNNEROPS_STATE_DIR: path.join(stateRoot, host),
+      GITLAB_RUNNER_CONFIG: path.join(stateRoot, host, 'gitlab-runner', 'config.toml'),
+      ...extraEnv,
+    });
+    const keys = await loadHostKeys(settings.stateDir);
+    const worker = await startWorker({ settings, log: silentLog, extraContext: { keys, publicKey: keys.publicKey } });
+    workers.set(host, worker);
+    return worker;
+  };
+  for (const host of options.hosts ?? []) await startHost(host);
+  const bot = await runBot(botEnv, options.policy ? { policy: options.policy } : {});
+  if (options.mode === 'socket') await slack.waitForSocket();
+  return {
+    slack,
+    redis,
+    prefix,
+    redisUrl,
+    eventsUrl: `http://127.0.0.1:${port}/slack/events`,
+    signingSecret,
+    workers,
+    bot,
+    env,
+    startHost,
+    stop: async () => {
+      await bot.stop();
+      await Promise.all([...workers.values()].map((w) => w.stop(2000)));
+      await slack.close();
+      await deletePrefix(redis, prefix);
+      await redis.quit();
+      await rm(stateRoot, { recursive: true, force: true });
+    },
+  };
+}

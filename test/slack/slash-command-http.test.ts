@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keys } from '../../src/queue/names.js';
+import {
+  forgedSignature,
+  futureTimestamp,
+  signedPost,
+  slashCommandBody,
+  sslCheckBody,
+  staleTimestamp,
+} from '../helpers/slack-requests.js';
+import { startTestStack, type TestStack } from '../helpers/test-stack.js';
+
+let stack: TestStack;
+
+beforeAll(async () => {
+  stack = await startTestStack({ mode: 'http', hosts: ['ci-1', 'ci-2'] });
+});
+afterAll(async () => stack?.stop());
+
+async function commandCount(): Promise<number> {
+  return stack.redis.llen(keys.commands(stack.prefix));
+}
+
+describe('/runner over signed HTTP requests', () => {
+  it('acks a ping at once, posts a job card and updates it with every host answer', async () => {
+    const response = await signedPost(stack.eventsUrl, slashCommandBody({ text: 'ping all', channel_id: 'C0OPS' }), { secret: stack.signingSecret });
+    expect(response.status).toBe(200);
+    const posted = await stack.slack.waitFor('chat.postMessage', (c) => JSON.stringify(c.params).includes('ping all'));
+    expect(posted.params.channel).toBe('C0OPS');
+    const update = await stack.slack.waitFor('chat.update', (c) => JSON.stringify(c.params.blocks).includes('finished'), 10_000);
+    const text = JSON.stringify(update.params.blocks);
+    expect(text).toContain('ci-1');
+    expect(text).toContain('ci-2');
+    expect(text).toContain('2 done');
+  });
+
+  it('lists the registered hosts with their heartbeat age in a private reply', async () => {
+    await signedPost(stack.eventsUrl, slashCommandBody({ text: 'hosts', user_id: 'U0HOSTS' }), { secret: stack.signingSecret });
+    const reply = await stack.slack.waitFor('chat.postEphemeral', (c) => c.params.user === 'U0HOSTS');
+    const text = JSON.stringify(reply.params.blocks);
+    expect(text).toMatch(/ci-1\s+(just now|\ds ago)/);
+    expect(text).toContain('2 hosts, 2 alive');
+  });
+
+  it('answers an unknown verb with a one-line suggestion and queues nothing', async () => {
+    const before = await commandCount();
+    await signedPost(stack.eventsUrl, slashCommandBody({ text: 'prnue ci-1', user_id: 'U0TYPO' }), { secret: stack.signingSecret });
+    const reply = await stack.slack.waitFor('chat.postEphemeral', (c) => c.params.user === 'U0TYPO');
+    expect(reply.params.text).toBe('unknown verb "prnue" — did you mean "prune"?');
+    expect(await commandCount()).toBe(before);
+  });
+
+  it('names the known hosts when the host is unknown', async () => {
+    await signedPost(stack.eventsUrl, slashCommandBody({ text: 'ping ci-9', user_id: 'U0UNKNOWN' }), { secret: stack.signingSecret });
+    const reply = await stack.slack.waitFor('chat.postEphemeral', (c) => c.params.user === 'U0UNKNOWN');
+    expect(reply.params.text).toBe('unknown host "ci-9"; known: ci-1, ci-2');
+  });
+
+  it('refuses a mutating verb without a policy and says how to allow it', async () => {
+    const before = await commandCount();
+    await signedPost(stack.eventsUrl, slashCommandBody({ text: 'prune ci-1 --dry-run', user_id: 'U0NOPOLICY' }), { secret: stack.signingSecret });
+    const reply = await stack.slack.waitFor('chat.postEphemeral', (c) => c.params.user === 'U0NOPOLICY');
+    expect(reply.params.text).toContain('RUNNEROPS_POLICY');
+    expect(await commandCount()).toBe(before);
+  });
+});
+
+describe('request verification', () => {
+  const cases: Array<[string, Parameters<typeof signedPost>[2] extends infer O ? Partial<O> : never]> = [
+    ['a forged signature', { signature: forgedSignature() }],
+    ['a missing signature', { signature: false }],
+    ['a missing timestamp', { timestamp: false }],
+    ['a timestamp six minutes old', { timestamp: staleTimestamp() }],
+    ['a timestamp six minutes ahead', { timestamp: futureTimestamp() }],
+  ];
+  for (const [name, overrides] of cases) {
+    it(`refuses ${name} and enqueues nothing`, async () => {
+      const before = await commandCount();
+      const posts = stack.slack.calls('chat.postMessage').length;
+      const response = await signedPost(stack.eventsUrl, slashCommandBody({ text: 'ping all' }), { secret: stack.signingSecret, ...overrides });
+      expect(response.status).toBe(401);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await commandCount()).toBe(before);
+      expect(stack.slack.calls('chat.postMessage').length).toBe(posts);
+    });
+  }
+
+  it('answers an ssl_check without triggering anything', async () => {
+    const before = await commandCount();
+    const calls = stack.slack.calls().length;
+    const response = await signedPost(stack.eventsUrl, sslCheckBody(), { secret: stack.signingSecret, signature: false });
+    expect(response.status).toBeLessThan(500);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await commandCount()).toBe(before);
+    expect(stack.slack.calls().length).toBe(calls);
+  });
+});
