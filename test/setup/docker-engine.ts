@@ -10,12 +10,12 @@ const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 
 /** Resolves true when the engine answers `GET /_ping` within `timeoutMs`. */
 export async function pingEngine(docker: Docker, timeoutMs = 3000): Promise<boolean> {
-  const timeout = AbortSignal.timeout(timeoutMs);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
   try {
-    await docker.ping({ abortSignal: timeout });
-    return true;
-  } catch {
-    return false;
+    return await Promise.race([docker.ping().then(() => true, () => false), timedOut]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
