@@ -7,7 +7,7 @@ import { loadPolicy } from '../policy/load-policy.js';
 import type { Policy } from '../policy/schema.js';
 import { cardFor } from '../bot/on-command-change.js';
 import { rowLine } from '../present/command-card.js';
-import { isTerminal, readCommand } from '../queue/command-record.js';
+import { isTerminal, readCommand, type CommandRow } from '../queue/command-record.js';
 import { checkRedis } from '../queue/check-redis.js';
 import { latestEventId } from '../queue/events.js';
 import { followCommand } from '../queue/follow-command.js';
@@ -61,18 +61,23 @@ export async function runVerb(args: string[], run: VerbRun): Promise<number> {
     const command = reply.command;
     run.write(`queued ${command.text} [job ${command.id}] on ${command.hosts.join(', ')}`);
     const printed = new Set<string>();
+    const printFinished = (rows: CommandRow[]) => {
+      for (const row of rows) {
+        if (printed.has(row.host) || !isTerminal(row.status)) continue;
+        printed.add(row.host);
+        run.write(rowLine(row));
+        for (const extra of (row.summary ?? '').split('\n').slice(1)) run.write(`    ${extra}`);
+      }
+    };
     const rows = await followCommand(redis, blocking, settings.prefix, command.id, {
       fromId,
       timeoutMs: jobTimeoutMs(command.job),
-      onEvent: async (event) => {
-        if ((event.type === 'completed' || event.type === 'failed') && !event.step && !printed.has(event.host)) {
-          printed.add(event.host);
-          run.write(`${event.type === 'completed' ? '✓' : '✗'} ${event.host}: ${event.summary ?? event.type}`);
-        }
+      onEvent: (event) => {
         if (event.type === 'progress') run.write(`  ${event.host}: ${[event.phase, event.detail].filter(Boolean).join(': ')}`);
       },
+      onRows: printFinished,
     });
-    for (const row of rows) if (!printed.has(row.host) && isTerminal(row.status)) run.write(rowLine(row));
+    printFinished(rows);
     const record = (await readCommand(redis, settings.prefix, command.id)) ?? command;
     run.write(cardFor(record, rows).footer);
     return rows.every((r) => r.status === 'done') ? 0 : 1;

@@ -30,6 +30,8 @@ export interface FollowOptions {
   timeoutMs: number;
   /** Called for each event of this command, in order. */
   onEvent?: (event: JobEvent) => void | Promise<void>;
+  /** Called with the rows whenever they were re-read after new events. */
+  onRows?: (rows: CommandRow[]) => void;
   signal?: AbortSignal;
 }
 
@@ -45,13 +47,18 @@ export async function followCommand(redis: Redis, blocking: Redis, prefix: strin
     const left = deadline - Date.now();
     if (left <= 0 || options.signal?.aborted) {
       await markSilent(redis, prefix, commandId);
-      return readRows(redis, prefix, commandId);
+      const final = await readRows(redis, prefix, commandId);
+      options.onRows?.(final);
+      return final;
     }
     const { events, nextId } = await readEvents(blocking, prefix, cursor, Math.max(1, Math.min(left, 1000)));
     cursor = nextId;
     const mine = events.filter((e) => e.commandId === commandId);
     for (const event of mine) await options.onEvent?.(event);
-    if (mine.length > 0) rows = await readRows(redis, prefix, commandId);
+    if (mine.length > 0) {
+      rows = await readRows(redis, prefix, commandId);
+      options.onRows?.(rows);
+    }
   }
   return rows;
 }

@@ -12,5 +12,9 @@ export function createRedis(settings: Pick<CommonSettings, 'redisUrl'>, options:
     retryStrategy: (times) => Math.min(times * 200, 2000),
     lazyConnect: false,
   };
-  return new Redis(settings.redisUrl, base);
+  const redis = new Redis(settings.redisUrl, base);
+  // Connection errors surface through the commands that fail (and ioredis reconnects by itself);
+  // without a listener ioredis would print every failed reconnect attempt.
+  redis.on('error', () => undefined);
+  return redis;
 }
