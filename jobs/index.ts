@@ -3,6 +3,7 @@ import * as ping from './ping.js';
 import * as installRunner from './install-runner.js';
 import * as rotateToken from './rotate-token.js';
 import * as hostFacts from './host-facts.js';
+import * as pruneDocker from './prune-docker.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each job has its own payload/result types; payloadSchema checks them at run time
 export type AnyJobModule = JobModule<any, any, any>;
@@ -16,6 +17,7 @@ export const HOST_JOBS: Record<string, AnyJobModule> = {
   [installRunner.name]: installRunner,
   [rotateToken.name]: rotateToken,
   [hostFacts.name]: hostFacts,
+  [pruneDocker.name]: pruneDocker,
 };
 
 export function findHostJob(name: string): AnyJobModule | undefined {
