@@ -1,0 +1,281 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Job, QueueEvents, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { parse } from 'smol-toml';
+import { run, summarize, type Context } from '../../../jobs/control/register-runner.js';
+import { findHostJob } from '../../../jobs/index.js';
+import { PermanentJobError, UserError } from '../../../src/errors.js';
+import { createGitlabClient } from '../../../src/clients/gitlab/create-gitlab-client.js';
+import { SYSTEM_ID_FILE } from '../../../src/clients/runner-config/system-id.js';
+import { enqueueStep } from '../../../src/queue/enqueue.js';
+import { publishHost } from '../../../src/queue/host-registry.js';
+import { hostQueueName } from '../../../src/queue/names.js';
+import { createQueuePool, type QueuePool } from '../../../src/queue/queue-pool.js';
+import { createRedis } from '../../../src/queue/redis.js';
+import { createProcessor } from '../../../src/worker/dispatch.js';
+import { createExclusiveLocks } from '../../../src/worker/exclusive.js';
+import type { JobProgress } from '../../../src/worker/job-context.js';
+import { startFakeGitlab, type FakeGitlab } from '../../fakes/gitlab/start-fake-gitlab.js';
+import { deletePrefix, testRedis, testRedisSettings } from '../../setup/redis.js';
+import {
+  captureLogs,
+  createTestHost,
+  dumpRedis,
+  joinAll,
+  leakedTokens,
+  readSeedConfig,
+  seedConfigFor,
+  writeEnvTemplateReloadScript,
+  writeNixosReloadScript,
+  type TestHost,
+} from '../support/runner-host.js';
+
+const redisSettings = testRedisSettings();
+let redis: Redis;
+let fake: FakeGitlab;
+let queues: QueuePool;
+const cleanups: Array<() => Promise<unknown>> = [];
+let hostCount = 0;
+
+beforeAll(async () => {
+  redis = testRedis(redisSettings.redisUrl);
+  queues = createQueuePool(redis, redisSettings.prefix);
+  fake = await startFakeGitlab();
+});
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+afterAll(async () => {
+  await queues.close();
+  await deletePrefix(redis, redisSettings.prefix);
+  await redis.quit();
+  await fake.close();
+});
+
+interface Stack {
+  host: TestHost;
+  ctx: Context;
+  controlLogs: string[];
+  controlPhases: JobProgress[];
+}
+
+/**
+ * A host worker on a real BullMQ queue (the project's dispatch) with the host on disk, and the control
+ * context whose runOnHost queues the host job as a step and waits for it, as the bot does.
+ */
+async function startStack(mode: 'config-toml' | 'nixos-module' | 'env-template', options: { publishKey?: boolean } = {}): Promise<Stack> {
+  const name = `ci-${++hostCount}`;
+  const host = await createTestHost({ fake, redis: redisSettings, mode, host: name });
+  cleanups.push(host.cleanup);
+  await publishHost(redis, redisSettings.prefix, {
+    name,
+    versions: { runnerops: 'test' },
+    labels: {},
+    publicKey: options.publishKey === false ? null : host.keys.publicKey,
+    startedAt: Date.now(),
+    lastHeartbeat: Date.now(),
+    heartbeatSeconds: 5,
+  });
+  const workerConnection = createRedis(redisSettings, { blocking: true });
+  const eventsConnection = createRedis(redisSettings, { blocking: true });
+  const processor = createProcessor({
+    redis,
+    prefix: redisSettings.prefix,
+    log: host.log,
+    hostOf: () => name,
+    findJob: findHostJob,
+    contextFor: (_job, extra) => ({ host: name, settings: host.settings, redis, prefix: redisSettings.prefix, keys: host.keys, ...extra }),
+    runExclusive: createExclusiveLocks(),
+  });
+  const worker = new Worker(hostQueueName(name), processor, { connection: workerConnection, prefix: redisSettings.prefix });
+  const events = new QueueEvents(hostQueueName(name), { connection: eventsConnection, prefix: redisSettings.prefix });
+  await events.waitUntilReady();
+  cleanups.push(async () => {
+    await worker.close();
+    await events.close();
+    await Promise.all([workerConnection.quit(), eventsConnection.quit()]);
+  });
+  const admin = fake.createUserToken({ scopes: ['create_runner', 'manage_runner'], admin: true });
+  const { log, lines } = captureLogs();
+  const controlPhases: JobProgress[] = [];
+  const ctx: Context = {
+    gitlab: createGitlabClient({ url: fake.url, token: admin.token }),
+    gitlabUrl: fake.url,
+    redis,
+    prefix: redisSettings.prefix,
+    log,
+    progress: async (p) => void controlPhases.push(p),
+    runOnHost: async (target, job, payload) => {
+      const jobId = await enqueueStep({ redis, prefix: redisSettings.prefix, queues }, `cmd${hostCount}`, target, job, payload);
+      const queued = await Job.fromId(queues.get(hostQueueName(target)), jobId);
+      return queued!.waitUntilFinished(events, 30_000);
+    },
+  };
+  return { host, ctx, controlLogs: lines, controlPhases };
+}
+
+async function producedText(stack: Stack, ...extra: unknown[]): Promise<string> {
+  return joinAll(await dumpRedis(redis, redisSettings.prefix), stack.host.logLines.join(''), stack.controlLogs.join(''), stack.controlPhases, ...extra);
+}
+
+async function failureOf(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected the job to fail');
+}
+
+const base = { tags: [] as string[], untagged: false, paused: false };
+
+describe('run', () => {
+  it('creates the runner, seals its token to the host and the host adds a seed-like [[runners]] entry and verifies it', async () => {
+    fake.setTokenExpirationInterval(7 * 86400);
+    const stack = await startStack('config-toml');
+    const { host } = stack;
+    const before = fake.issuedTokens().length;
+    const result = await run({ host: host.settings.host, type: 'instance', description: 'nix builds', ...base, tags: ['nix'] }, stack.ctx);
+    fake.setTokenExpirationInterval(null);
+
+    const runner = fake.runner(result.runnerId)!;
+    expect(runner).toMatchObject({ description: 'nix builds', tagList: ['nix'], runUntagged: false, paused: false });
+    const config = parse(await readFile(host.settings.runnerConfigPath, 'utf8')) as { runners: Array<Record<string, unknown>> };
+    const entry = config.runners.find((r) => r.id === result.runnerId)!;
+    expect(entry).toMatchObject({ name: 'nix builds', url: fake.url, token: runner.token, executor: 'docker' });
+    expect(entry.docker).toMatchObject({ volumes_from: [`${host.settings.nixDaemonContainer}:ro`], image: 'local/nix:latest' });
+    expect(entry.environment).toContain('NIX_REMOTE=daemon');
+    expect(entry.pre_build_script).toContain('mkdir -p /tmp');
+    expect((entry.token_expires_at as Date).toISOString()).toBe(runner.tokenExpiresAt);
+    const systemId = (await readFile(path.join(path.dirname(host.settings.runnerConfigPath), SYSTEM_ID_FILE), 'utf8')).trim();
+    expect(systemId).toMatch(/^s_[0-9a-f]{12}$/);
+    expect(fake.managers(result.runnerId).map((m) => m.systemId)).toEqual([systemId]);
+    expect(result).toMatchObject({ host: host.settings.host, name: 'nix builds', tokenMode: 'config-toml', written: [host.settings.runnerConfigPath], tokenExpiresAt: runner.tokenExpiresAt });
+    expect(summarize(result)).toContain(`registered runner #${result.runnerId} "nix builds" on ${host.settings.host}`);
+
+    expect(fake.issuedTokens().slice(before)).toEqual([runner.token]);
+    const produced = await producedText(stack, result, summarize(result));
+    expect(produced).toContain('sealedToken');
+    expect(leakedTokens(fake.issuedTokens(), produced)).toEqual([]);
+  });
+
+  it('writes the authenticationTokenConfigFile in nixos-module mode and the reload registers it', async () => {
+    const stack = await startStack('nixos-module');
+    const { host } = stack;
+    host.settings.reloadCommand = await writeNixosReloadScript(host);
+    const result = await run({ host: host.settings.host, type: 'instance', description: 'Nix Cache', ...base }, stack.ctx);
+    const runner = fake.runner(result.runnerId)!;
+    const file = path.join(host.settings.tokenDir, 'nix-cache.env');
+    expect(result.written).toEqual([file]);
+    expect(await readFile(file, 'utf8')).toBe(`# runnerops: runner #${runner.id} "Nix Cache" (authenticationTokenConfigFile)\nCI_SERVER_URL=${fake.url}\nCI_SERVER_TOKEN=${runner.token}\n`);
+    expect(await readFile(host.settings.runnerConfigPath, 'utf8')).toContain(`token = "${runner.token}"`);
+    expect(runner.runUntagged).toBe(true);
+    expect(leakedTokens(fake.issuedTokens(), await producedText(stack, result))).toEqual([]);
+  });
+
+  it('sets TOKEN_<NAME> in the EnvironmentFile in env-template mode and the configure script renders it', async () => {
+    const stack = await startStack('env-template');
+    const { host } = stack;
+    const template = path.join(host.dir, 'gitlab-runner.toml');
+    const seedRunner = fake.addRunner({ description: 'Nix caching runner' });
+    await writeFile(template, `${await readSeedConfig()}\n[[runners]]\nname = "cache"\nurl = "${fake.url}"\ntoken = "@TOKEN_CACHE@"\nexecutor = "docker"\n`);
+    await writeFile(host.settings.envFile, `TOKEN_NIX=${seedRunner.token}\n`, { mode: 0o600 });
+    host.settings.reloadCommand = await writeEnvTemplateReloadScript(host, template);
+    const result = await run({ host: host.settings.host, type: 'instance', description: 'cache', ...base }, stack.ctx);
+    const token = fake.runner(result.runnerId)!.token;
+    expect(await readFile(host.settings.envFile, 'utf8')).toBe(`TOKEN_NIX=${seedRunner.token}\nTOKEN_CACHE=${token}\n`);
+    const config = parse(await readFile(host.settings.runnerConfigPath, 'utf8')) as { runners: Array<Record<string, unknown>> };
+    expect(config.runners.map((r) => r.token)).toEqual([seedRunner.token, token]);
+  });
+
+  it('deletes the runner in GitLab again when the host cannot install it', async () => {
+    const stack = await startStack('config-toml');
+    const { host } = stack;
+    const clash = fake.addRunner({ description: 'Nix caching runner' });
+    const seed = await seedConfigFor(fake, clash);
+    await writeFile(host.settings.runnerConfigPath, seed);
+    const runnersBefore = fake.runners().length;
+    const err = await failureOf(run({ host: host.settings.host, type: 'instance', description: 'Nix caching runner', ...base }, stack.ctx));
+    expect(err).toBeInstanceOf(PermanentJobError);
+    expect(err.message).toMatch(/^runner #\d+ was not installed on ci-\d+: .*already has a runner named "Nix caching runner".*; it was deleted in GitLab again, nothing is left$/);
+    expect(fake.runners().length).toBe(runnersBefore);
+    expect(fake.requestCount('DELETE /runners/:id')).toBeGreaterThan(0);
+    expect(await readFile(host.settings.runnerConfigPath, 'utf8')).toBe(seed);
+    expect(leakedTokens(fake.issuedTokens(), await producedText(stack, err.message))).toEqual([]);
+  });
+
+  it('takes the entry back out and deletes the runner when the verify on the host is refused', async () => {
+    const stack = await startStack('config-toml');
+    const { host } = stack;
+    const seedRunner = fake.addRunner({ description: 'Nix caching runner' });
+    const seed = await seedConfigFor(fake, seedRunner);
+    await writeFile(host.settings.runnerConfigPath, seed);
+    fake.inject('POST /runners/verify', { status: 403, body: { message: '403 Forbidden' } });
+    const err = await failureOf(run({ host: host.settings.host, type: 'instance', description: 'second', ...base }, stack.ctx));
+    expect(err.message).toContain('is no longer valid (403: 403 Forbidden)');
+    expect(err.message).toContain('deleted in GitLab again');
+    expect(parse(await readFile(host.settings.runnerConfigPath, 'utf8'))).toEqual(parse(seed));
+    expect(fake.runners().some((r) => r.description === 'second')).toBe(false);
+  });
+
+  it('says exactly what is left and how to remove it when deleting the orphan fails too', async () => {
+    const stack = await startStack('config-toml');
+    const { host } = stack;
+    await writeFile(host.settings.runnerConfigPath, await seedConfigFor(fake, fake.addRunner({ description: 'taken' })));
+    await writeFile(host.settings.runnerConfigPath, (await readFile(host.settings.runnerConfigPath, 'utf8')).replace('Nix caching runner', 'taken'));
+    fake.inject('DELETE /runners/:id', { status: 500, times: 10 });
+    const err = await failureOf(run({ host: host.settings.host, type: 'instance', description: 'taken', ...base }, stack.ctx));
+    const orphan = fake.runners().find((r) => r.description === 'taken' && r.managers.length === 0 && r.tokenHistory.length === 1 && r.createdBy !== 0)!;
+    expect(err.message).toBe(
+      `runner #${orphan.id} was not installed on ${host.settings.host}: ${host.settings.runnerConfigPath} already has a runner named "taken"; pick another --description; deleting it in GitLab failed too (500): delete runner #${orphan.id} in GitLab (CI/CD > Runners) or with DELETE ${fake.url}/api/v4/runners/${orphan.id}`,
+    );
+  }, 30_000);
+
+  it('refuses a host without a public key before creating anything', async () => {
+    const stack = await startStack('config-toml', { publishKey: false });
+    const count = fake.requestCount('POST /user/runners');
+    const err = await failureOf(run({ host: stack.host.settings.host, type: 'instance', ...base }, stack.ctx));
+    expect(err).toBeInstanceOf(UserError);
+    expect(err.message).toBe(`${stack.host.settings.host} has not published a public key; upgrade or restart its worker`);
+    expect(fake.requestCount('POST /user/runners')).toBe(count);
+  });
+
+  it('explains a 403 from GitLab when the user does not own the group', async () => {
+    const stack = await startStack('config-toml');
+    fake.state.groups.add(77);
+    stack.ctx.gitlab = createGitlabClient({ url: fake.url, token: fake.createUserToken({ scopes: ['create_runner'] }).token });
+    const err = await failureOf(run({ host: stack.host.settings.host, type: 'group', groupId: 77, ...base }, stack.ctx));
+    expect(err).toBeInstanceOf(PermanentJobError);
+    expect(err.message).toBe(
+      `create the group runner for ${stack.host.settings.host} failed: GitLab denied it (403: 403 Forbidden - Insufficient permissions); the GITLAB_TOKEN user must be an admin (instance runners) or Owner of the group/project`,
+    );
+  });
+
+  it('names the missing scope when GITLAB_TOKEN cannot create runners', async () => {
+    const stack = await startStack('config-toml');
+    stack.ctx.gitlab = createGitlabClient({ url: fake.url, token: fake.createUserToken({ scopes: ['read_api'], admin: true }).token });
+    const err = await failureOf(run({ host: stack.host.settings.host, type: 'instance', ...base }, stack.ctx));
+    expect(err.message).toContain('GITLAB_TOKEN lacks the scope for it (403); give it create_runner and manage_runner (or api)');
+  });
+
+  it('does not create again when the answer to the creation was lost', async () => {
+    const stack = await startStack('config-toml');
+    fake.inject('POST /user/runners', { status: 502, afterHandling: true });
+    const count = fake.runners().length;
+    const err = await failureOf(run({ host: stack.host.settings.host, type: 'instance', description: 'lost', ...base }, stack.ctx));
+    expect(err.message).toContain('a runner may have been created anyway: look for "lost" in GitLab');
+    expect(fake.runners().length).toBe(count + 1);
+    expect(fake.findRequests('POST /user/runners').filter((r) => r.params.description === 'lost')).toHaveLength(1);
+  });
+});
+
+describe('summarize', () => {
+  it('shows id, name, host, where it was written and the expiry', () => {
+    expect(
+      summarize({ host: 'ci-1', runnerId: 5, name: 'nix', tokenMode: 'nixos-module', written: ['/t/nix.env'], tokenExpiresAt: null, systemId: 's_0' }),
+    ).toBe('registered runner #5 "nix" on ci-1, written to /t/nix.env (nixos-module); token does not expire');
+  });
+});
+
