@@ -4,6 +4,7 @@ import * as installRunner from './install-runner.js';
 import * as rotateToken from './rotate-token.js';
 import * as hostFacts from './host-facts.js';
 import * as pruneDocker from './prune-docker.js';
+import * as restartNixDaemon from './restart-nix-daemon.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each job has its own payload/result types; payloadSchema checks them at run time
 export type AnyJobModule = JobModule<any, any, any>;
@@ -18,6 +19,7 @@ export const HOST_JOBS: Record<string, AnyJobModule> = {
   [rotateToken.name]: rotateToken,
   [hostFacts.name]: hostFacts,
   [pruneDocker.name]: pruneDocker,
+  [restartNixDaemon.name]: restartNixDaemon,
 };
 
 export function findHostJob(name: string): AnyJobModule | undefined {

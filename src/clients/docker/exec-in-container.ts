@@ -29,6 +29,7 @@ export async function execInContainer(docker: Docker, container: string, cmd: st
   docker.modem.demuxStream(stream, out, err);
 
   let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
   const ended = new Promise<'ended'>((resolve, reject) => {
     stream.once('end', () => resolve('ended'));
     stream.once('close', () => resolve('ended'));
@@ -36,7 +37,8 @@ export async function execInContainer(docker: Docker, container: string, cmd: st
   });
   const timedOut = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), options.timeoutMs ?? 15_000);
-    options.signal?.addEventListener('abort', () => resolve('timeout'), { once: true });
+    onAbort = () => resolve('timeout');
+    options.signal?.addEventListener('abort', onAbort, { once: true });
   });
   try {
     const outcome = await Promise.race([ended, timedOut]);
@@ -54,5 +56,6 @@ export async function execInContainer(docker: Docker, container: string, cmd: st
     return { exitCode: info.ExitCode ?? null, stdout: text(chunks.stdout), stderr: text(chunks.stderr), timedOut: false };
   } finally {
     clearTimeout(timer);
+    if (onAbort) options.signal?.removeEventListener('abort', onAbort);
   }
 }
