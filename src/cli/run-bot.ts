@@ -13,7 +13,7 @@ import { registerHandlers } from '../slack/register-handlers.js';
 import { createSlackSurface } from '../slack/slack-surface.js';
 
 /** `runnerops bot`: the Bolt app (Socket Mode or HTTP) on top of the bot core. */
-export async function runBot(env: Record<string, string | undefined>, options: { policy?: Policy } = {}): Promise<{ bot: RunningBot; stop: () => Promise<void> }> {
+export async function runBot(env: Record<string, string | undefined>, options: { policy?: Policy; sweepMs?: number } = {}): Promise<{ bot: RunningBot; stop: () => Promise<void> }> {
   const settings = readBotSettings(env);
   const mode = slackMode(settings);
   if (mode === 'console') {
@@ -32,6 +32,7 @@ export async function runBot(env: Record<string, string | undefined>, options: {
     log,
     members: cachedGroupMembers(client),
     ...(settings.auditFile ? { auditFile: settings.auditFile } : {}),
+    ...(options.sweepMs ? { sweepMs: options.sweepMs } : {}),
     makeSurface: (core) => createSlackSurface({ client, redis: core.redis, prefix: core.prefix, approvals: core.approvals, log, ...(policy.channels.reports ? { reportsChannel: policy.channels.reports } : {}) }),
   });
   registerHandlers(slack.app, bot.core);

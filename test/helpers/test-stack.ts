@@ -25,6 +25,10 @@ export interface TestStack {
   signingSecret: string;
   workers: Map<string, RunningWorker>;
   bot: Awaited<ReturnType<typeof runBot>>;
+  /** Starts another bot process on the same Redis and Slack (HTTP mode: on its own port). */
+  startAnotherBot: () => Promise<{ bot: Awaited<ReturnType<typeof runBot>>; eventsUrl: string }>;
+  /** Bot settings as environment. */
+  botEnv: Record<string, string>;
   /** Environment a CLI run would have against this stack. */
   env: Record<string, string>;
   startHost: (host: string, extraEnv?: Record<string, string>) => Promise<RunningWorker>;
@@ -35,7 +39,7 @@ export interface TestStack {
  * A whole runnerops stack against the run's real Redis (own prefix), a fake Slack, and real workers:
  * the bot in HTTP or Socket Mode, plus one worker per host name.
  */
-export async function startTestStack(options: { mode: 'http' | 'socket'; hosts?: string[]; policy?: Policy; botEnv?: Record<string, string> }): Promise<TestStack> {
+export async function startTestStack(options: { mode: 'http' | 'socket'; hosts?: string[]; policy?: Policy; botEnv?: Record<string, string>; sweepMs?: number }): Promise<TestStack> {
   const { redisUrl, prefix } = testRedisSettings();
   const redis = testRedis(redisUrl);
   const slack = await startFakeSlack();
@@ -67,9 +71,11 @@ export async function startTestStack(options: { mode: 'http' | 'socket'; hosts?:
     return worker;
   };
   for (const host of options.hosts ?? []) await startHost(host);
-  const bot = await runBot(botEnv, options.policy ? { policy: options.policy } : {});
+  const botOptions = { ...(options.policy ? { policy: options.policy } : {}), ...(options.sweepMs ? { sweepMs: options.sweepMs } : {}) };
+  const startBot = () => runBot(botEnv, botOptions);
+  const bot = await startBot();
   if (options.mode === 'socket') await slack.waitForSocket();
-  return {
+  const stack: TestStack = {
     slack,
     redis,
     prefix,
@@ -78,10 +84,16 @@ export async function startTestStack(options: { mode: 'http' | 'socket'; hosts?:
     signingSecret,
     workers,
     bot,
+    botEnv,
+    startAnotherBot: async () => {
+      const otherPort = await freePort();
+      const other = await runBot({ ...botEnv, PORT: String(otherPort) }, botOptions);
+      return { bot: other, eventsUrl: `http://127.0.0.1:${otherPort}/slack/events` };
+    },
     env,
     startHost,
     stop: async () => {
-      await bot.stop();
+      await stack.bot.stop();
       await Promise.all([...workers.values()].map((w) => w.stop(2000)));
       await slack.close();
       await deletePrefix(redis, prefix);
@@ -89,4 +101,5 @@ export async function startTestStack(options: { mode: 'http' | 'socket'; hosts?:
       await rm(stateRoot, { recursive: true, force: true });
     },
   };
+  return stack;
 }
