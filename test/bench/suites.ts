@@ -1,4 +1,6 @@
 import type { BenchSuite } from './report.js';
 
 /** Every benchmark `npm run bench` runs, in order. Add one line per suite. */
-export const SUITES: Array<() => Promise<BenchSuite>> = [];
+export const SUITES: Array<() => Promise<BenchSuite>> = [
+  () => import('./slash-ack.js').then((m) => m.suite),
+];

@@ -1,0 +1,113 @@
+import http from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
+import { pino } from 'pino';
+import { runBot } from '../../src/cli/run-bot.js';
+import { readWorkerSettings } from '../../src/config.js';
+import { freePort, startRedis } from '../../src/dev/start-redis.js';
+import { createApprovalStore } from '../../src/approvals/approval-store.js';
+import { createAuditLog } from '../../src/audit/audit-log.js';
+import { EMPTY_POLICY } from '../../src/policy/load-policy.js';
+import { latestEventId } from '../../src/queue/events.js';
+import { followCommand } from '../../src/queue/follow-command.js';
+import { createQueuePool } from '../../src/queue/queue-pool.js';
+import { createRedis } from '../../src/queue/redis.js';
+import { executeCommand } from '../../src/verbs/execute-command.js';
+import { startWorker } from '../../src/worker/start-worker.js';
+import { startFakeSlack } from '../fakes/slack/server.js';
+import { signedPost, slashCommandBody } from '../helpers/slack-requests.js';
+import type { BenchSuite } from './report.js';
+import { elapsedMs, ms, percentile } from './stats.js';
+
+const REQUESTS = 500;
+const PINGS = 30;
+
+async function startBareBolt(secret: string, token: string, apiUrl: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  const receiver = new HTTPReceiver({ signingSecret: secret, processBeforeResponse: false, logLevel: LogLevel.ERROR });
+  const app = new App({ token, receiver, clientOptions: { slackApiUrl: apiUrl }, logLevel: LogLevel.ERROR, deferInitialization: true });
+  app.command('/runner', async ({ ack }) => ack());
+  await app.init();
+  const port = await freePort();
+  const server = http.createServer(receiver.requestListener);
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${port}/slack/events`, stop: () => new Promise((r) => server.close(() => r())) };
+}
+
+/** Issue 2: ack latency of a signed slash command (ours vs a bare Bolt app that only acks), and `ping all` with 3 workers. */
+export const suite: BenchSuite = {
+  name: 'slash-ack',
+  run: async () => {
+    const redis = await startRedis();
+    const slack = await startFakeSlack();
+    const secret = randomBytes(16).toString('hex');
+    const state = await mkdtemp(path.join(os.tmpdir(), 'runnerops-bench-'));
+    const prefix = '{bench}';
+    const env = { REDIS_URL: redis.url, RUNNEROPS_PREFIX: prefix, LOG_LEVEL: 'silent' };
+    const log = pino({ level: 'silent' });
+    const workers = await Promise.all(
+      ['b-1', 'b-2', 'b-3'].map((host) =>
+        startWorker({ settings: readWorkerSettings({ ...env, RUNNEROPS_HOST: host, RUNNEROPS_STATE_DIR: path.join(state, host) }), log }),
+      ),
+    );
+    const port = await freePort();
+    const ours = await runBot({ ...env, SLACK_BOT_TOKEN: slack.botToken, SLACK_API_URL: slack.apiUrl, SLACK_SIGNING_SECRET: secret, PORT: String(port) });
+    const oursUrl = `http://127.0.0.1:${port}/slack/events`;
+    const bare = await startBareBolt(secret, slack.botToken, slack.apiUrl);
+    try {
+      const timeAck = async (url: string, text: string) => {
+        const start = process.hrtime.bigint();
+        const response = await signedPost(url, slashCommandBody({ text }), { secret });
+        await response.arrayBuffer();
+        if (response.status !== 200) throw new Error(`ack failed with ${response.status}`);
+        return elapsedMs(start);
+      };
+      for (let i = 0; i < 20; i++) {
+        await timeAck(bare.url, 'ping all');
+        await timeAck(oursUrl, 'hosts');
+      }
+      const bareTimes: number[] = [];
+      const ourTimes: number[] = [];
+      for (let i = 0; i < REQUESTS; i++) {
+        bareTimes.push(await timeAck(bare.url, 'ping all'));
+        ourTimes.push(await timeAck(oursUrl, 'ping all'));
+      }
+      const p50 = percentile(ourTimes, 50);
+      const p99 = percentile(ourTimes, 99);
+      const bareP50 = percentile(bareTimes, 50);
+      const bareP99 = percentile(bareTimes, 99);
+
+      const conn = createRedis({ redisUrl: redis.url });
+      const blocking = createRedis({ redisUrl: redis.url }, { blocking: true });
+      const queues = createQueuePool(conn, prefix);
+      const deps = { redis: conn, prefix, queues, policy: EMPTY_POLICY, audit: createAuditLog(conn, prefix), approvals: createApprovalStore(conn, prefix), members: async () => [], commandPrefix: 'runnerops' };
+      const rounds: number[] = [];
+      for (let i = 0; i < PINGS; i++) {
+        const from = await latestEventId(conn, prefix);
+        const start = process.hrtime.bigint();
+        const reply = await executeCommand(deps, 'ping all', { via: 'cli', user: 'cli:bench' });
+        if (reply.kind !== 'queued') throw new Error('ping all was not queued');
+        const rows = await followCommand(conn, blocking, prefix, reply.command.id, { fromId: from, timeoutMs: 10_000 });
+        if (rows.length !== 3 || rows.some((r) => r.status !== 'done')) throw new Error('ping all did not finish on 3 hosts');
+        rounds.push(elapsedMs(start));
+      }
+      await queues.close();
+      blocking.disconnect();
+      await conn.quit();
+      return [
+        { name: `slash command ack p50 (${REQUESTS} signed requests)`, ours: ms(p50), baseline: `${ms(bareP50)} (bare Bolt app)`, ratio: p50 / bareP50, goal: 'well under Slack\'s 3 s', met: p99 < 3000 },
+        { name: `slash command ack p99 (${REQUESTS} signed requests)`, ours: ms(p99), baseline: `${ms(bareP99)} (bare Bolt app)`, ratio: p99 / bareP99 },
+        { name: `ping all round trip, 3 workers (p50 of ${PINGS})`, ours: ms(percentile(rounds, 50)), baseline: `p99 ${ms(percentile(rounds, 99))}` },
+      ];
+    } finally {
+      await bare.stop();
+      await ours.stop();
+      await Promise.all(workers.map((w) => w.stop(1000)));
+      await slack.close();
+      await redis.stop();
+      await rm(state, { recursive: true, force: true });
+    }
+  },
+};
