@@ -72,7 +72,7 @@ export function readConfigEnv(): ConfigEnv {
   return deriveConfigEnv(readFileSync(path.join(repoRoot, 'src/config.ts'), 'utf8'));
 }
 
-/** Variables that hold secrets by their name: tokens, secrets, passwords. */
+/** Variables that hold secrets by their name: `*_TOKEN`, `*_SECRET`, `*_PASSWORD` (not `*_TOKEN_MODE`). */
 export function looksSecret(name: string): boolean {
-  return /TOKEN|SECRET|PASSWORD|PASSWD|PRIVATE_KEY/.test(name);
+  return /(^|_)(TOKEN|SECRET|PASSWORD|PRIVATE_KEY)$/.test(name);
 }
