@@ -41,8 +41,9 @@ export function parseRunnerConfig(text: string | undefined, file = 'config.toml'
   }
 }
 
+/** TOML text of a config; token dates in whole seconds (`2026-01-02T03:04:05Z`) as gitlab-runner writes them. */
 export function stringifyRunnerConfig(config: RunnerConfig): string {
-  return stringify(config);
+  return stringify(config).replace(/^(\s*token_(?:obtained|expires)_at = \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.000Z$/gm, '$1Z');
 }
 
 /** A TOML datetime (RFC 3339, whole seconds, UTC) as gitlab-runner writes it. */

@@ -1,0 +1,57 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGitlabClient } from '../../../src/clients/gitlab/create-gitlab-client.js';
+import { countRunningJobs, createRunner, deleteRunner, setRunnerPaused } from '../../../src/clients/gitlab/runners.js';
+import { startFakeGitlab, type FakeGitlab } from '../../fakes/gitlab/start-fake-gitlab.js';
+
+let fake: FakeGitlab;
+let api: ReturnType<typeof createGitlabClient>;
+beforeAll(async () => {
+  fake = await startFakeGitlab();
+  api = createGitlabClient({ url: fake.url, token: fake.createUserToken({ scopes: ['api'], admin: true, ownedProjects: [42] }).token });
+});
+afterAll(async () => {
+  await fake.close();
+});
+
+describe('createRunner', () => {
+  it('creates a project runner with its tags, pause and untagged settings', async () => {
+    const created = await createRunner(api, { type: 'project', projectId: 42, description: 'nix', tags: ['nix'], untagged: false, paused: true });
+    expect(created.token).toBe(fake.runner(created.id)!.token);
+    expect(created.tokenExpiresAt).toBeNull();
+    expect(fake.runner(created.id)).toMatchObject({ runnerType: 'project_type', projectId: 42, description: 'nix', tagList: ['nix'], runUntagged: false, paused: true });
+  });
+
+  it('is not retried when GitLab answers 502', async () => {
+    fake.inject('POST /user/runners', { status: 502 });
+    const before = fake.requestCount('POST /user/runners');
+    await expect(createRunner(api, { type: 'instance', tags: [], untagged: true, paused: false })).rejects.toThrow();
+    expect(fake.requestCount('POST /user/runners')).toBe(before + 1);
+  });
+});
+
+describe('deleteRunner', () => {
+  it('deletes by id and treats a runner that is already gone as deleted', async () => {
+    const runner = fake.addRunner();
+    expect(await deleteRunner(api, runner.id)).toBe('deleted');
+    expect(await deleteRunner(api, runner.id)).toBe('already-gone');
+  });
+});
+
+describe('setRunnerPaused', () => {
+  it('pauses and unpauses, retrying a 429', async () => {
+    const runner = fake.addRunner();
+    fake.inject('PUT /runners/:id', { status: 429, retryAfter: 0 });
+    await setRunnerPaused(api, runner.id, true, { sleep: async () => undefined });
+    expect(fake.runner(runner.id)!.paused).toBe(true);
+    await setRunnerPaused(api, runner.id, false);
+    expect(fake.runner(runner.id)!.paused).toBe(false);
+  });
+});
+
+describe('countRunningJobs', () => {
+  it('counts running jobs over every page', async () => {
+    const runner = fake.addRunner();
+    fake.setJobs(runner.id, [...Array.from({ length: 105 }, () => ({ status: 'running' as const })), { status: 'failed' }]);
+    expect(await countRunningJobs(api, runner.id)).toBe(105);
+  });
+});
