@@ -1,0 +1,90 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readHost } from '../../src/queue/host-registry.js';
+import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
+
+// These run the built binary (npm test builds before it tests), as an operator would.
+const CLI = new URL('../../dist/src/cli.js', import.meta.url).pathname;
+const { redisUrl, prefix } = testRedisSettings();
+const redis = testRedis(redisUrl);
+let stateDir: string;
+
+beforeAll(async () => {
+  stateDir = await mkdtemp(path.join(os.tmpdir(), 'runnerops-proc-'));
+});
+afterAll(async () => {
+  await deletePrefix(redis, prefix);
+  await redis.quit();
+  await rm(stateDir, { recursive: true, force: true });
+});
+
+function run(args: string[], env: Record<string, string>, input?: string): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH!, HOME: os.tmpdir(), ...env } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    if (input !== undefined) child.stdin.end(input);
+    child.on('exit', (code) => resolve({ code, out, err }));
+  });
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('runnerops binary', () => {
+  it('lists bot, worker, dev and every verb in --help', async () => {
+    const { code, out } = await run(['--help'], {});
+    expect(code).toBe(0);
+    for (const word of ['runnerops bot', 'runnerops worker', 'runnerops dev', 'runnerops prune', 'runnerops rotate', 'runnerops schedules']) expect(out).toContain(word);
+  });
+
+  it('registers a worker, answers a ping from another process, and leaves the registry on SIGTERM', async () => {
+    const env = { REDIS_URL: redisUrl, RUNNEROPS_PREFIX: prefix, RUNNEROPS_HOST: 'proc-1', RUNNEROPS_STATE_DIR: stateDir, LOG_LEVEL: 'silent', RUNNEROPS_HEARTBEAT_SECONDS: '1' };
+    const worker = spawn(process.execPath, [CLI, 'worker'], { env: { PATH: process.env.PATH!, ...env }, stdio: 'ignore' });
+    try {
+      await until(async () => (await readHost(redis, prefix, 'proc-1')) !== undefined);
+      const ping = await run(['ping', 'proc-1'], { REDIS_URL: redisUrl, RUNNEROPS_PREFIX: prefix });
+      expect(ping.code).toBe(0);
+      expect(ping.out).toMatch(/✓ proc-1 \(\d+ ms\): pong after \d+ ms in the queue/);
+      const exited = new Promise<number | null>((r) => worker.on('exit', r));
+      worker.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(await readHost(redis, prefix, 'proc-1')).toBeUndefined();
+    } finally {
+      worker.kill('SIGKILL');
+    }
+  });
+
+  it('fails at start with a message naming a bad variable', async () => {
+    const { code, err } = await run(['worker'], { REDIS_URL: 'http://nope', RUNNEROPS_STATE_DIR: stateDir });
+    expect(code).toBe(1);
+    expect(err.trim()).toBe('runnerops: REDIS_URL must use redis: or rediss:, got "http:"');
+  });
+
+  it('tells the bot what Slack settings it lacks', async () => {
+    const { code, err } = await run(['bot'], { REDIS_URL: redisUrl });
+    expect(code).toBe(1);
+    expect(err).toContain('no Slack credentials: set SLACK_BOT_TOKEN plus SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP)');
+  });
+
+  it('runs the whole stack with a console in dev mode', async () => {
+    const lines = ['hosts', 'ping all', 'prnue all', 'rotate nohost'].join('\n');
+    const { code, out } = await run(['dev'], { RUNNEROPS_HOST: 'dev-host', TMPDIR: stateDir, LOG_LEVEL: 'silent' }, `${lines}\n`);
+    expect(code).toBe(0);
+    expect(out).toMatch(/started redis-server on redis:\/\/127\.0\.0\.1:\d+/);
+    expect(out).toContain('1 host, 1 alive');
+    expect(out).toMatch(/queued: ping all \[job [0-9a-f]{10}\]/);
+    expect(out).toContain('unknown verb "prnue" — did you mean "prune"?');
+    expect(out).toContain('unknown host "nohost"; known: dev-host');
+  });
+});
