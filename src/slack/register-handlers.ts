@@ -4,6 +4,8 @@ import { handleCommandLine } from '../bot/handle-command-line.js';
 import { handleDecision } from '../bot/handle-decision.js';
 import { APPROVE_ACTION, DENY_ACTION } from './approval-blocks.js';
 import { homeBlocks } from './app-home.js';
+import { mayApprove } from '../policy/decide.js';
+import { DENY_CALLBACK, denyModal, readDenyModal } from './deny-modal.js';
 
 /** Only the slash command this app owns. */
 export const SLASH_COMMAND = '/runner';
@@ -18,15 +20,34 @@ export function registerHandlers(app: App, core: BotCore): void {
     await handleCommandLine(core, command.text, { via: 'slack', user: command.user_id, channel: command.channel_id });
   });
 
-  for (const [actionId, decision] of [
-    [APPROVE_ACTION, 'approve'],
-    [DENY_ACTION, 'deny'],
-  ] as const) {
-    app.action<BlockButtonAction>(actionId, async ({ ack, body, action }) => {
-      await ack();
-      await handleDecision(core, decision, action.value ?? '', body.user.id, body.channel?.id);
-    });
-  }
+  app.action<BlockButtonAction>(APPROVE_ACTION, async ({ ack, body, action }) => {
+    await ack();
+    await handleDecision(core, 'approve', action.value ?? '', body.user.id, body.channel?.id);
+  });
+
+  // Deny asks why first (a modal); the decision is taken when the modal is submitted.
+  app.action<BlockButtonAction>(DENY_ACTION, async ({ ack, body, action, client }) => {
+    await ack();
+    const approval = await core.approvals.get(action.value ?? '');
+    if (!approval || approval.state !== 'pending') {
+      await handleDecision(core, 'deny', action.value ?? '', body.user.id, body.channel?.id);
+      return;
+    }
+    if (body.user.id !== approval.requester.user) {
+      const allowed = await mayApprove(core.policy, approval.request.verb, body.user.id, approval.requester.user, core.members);
+      if (!allowed.ok) {
+        await core.surface.tell(body.user.id, body.channel?.id, allowed.reason.replace('approving', 'denying'));
+        return;
+      }
+    }
+    await client.views.open({ trigger_id: body.trigger_id, view: denyModal(approval.id, body.channel?.id, approval.text) });
+  });
+
+  app.view(DENY_CALLBACK, async ({ ack, view, body }) => {
+    await ack();
+    const { approvalId, channel, reason } = readDenyModal(view);
+    await handleDecision(core, 'deny', approvalId, body.user.id, channel, reason);
+  });
 
   app.event('app_home_opened', async ({ event, client }) => {
     if (event.tab !== 'home') return;

@@ -41,6 +41,22 @@ function click(action: string, user: string, message: FakeMessage, url = stack.e
 
 const approvalIds = new Map<string, string>();
 
+/** A view_submission of the deny modal, as Slack sends it when the user presses "Deny" in it. */
+function submitDenyReason(view: Record<string, unknown>, user: string, reason: string): Promise<Response> {
+  const payload = {
+    type: 'view_submission',
+    team: { id: 'T0RUNNEROPS', domain: 'runnerops-test' },
+    user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: 'T0RUNNEROPS' },
+    api_app_id: 'A0RUNNEROPS',
+    token: 'verification-token-unused',
+    trigger_id: '6208112345999.1000000002.1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d',
+    view: { ...view, id: 'V0DENY', state: { values: { reason: { reason: { type: 'plain_text_input', value: reason } } } } },
+    response_urls: [],
+    is_enterprise_install: false,
+  };
+  return signedPost(stack.eventsUrl, new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), { secret: stack.signingSecret });
+}
+
 async function jobsOnHost(): Promise<number> {
   const queue = new Queue(hostQueueName('ap-1'), { connection: stack.redis, prefix: stack.prefix });
   const counts = await queue.getJobCounts('wait', 'active', 'completed', 'failed', 'delayed');
@@ -81,6 +97,16 @@ describe('approvals in Slack', () => {
     expect(await jobsOnHost()).toBe(jobs);
   });
 
+  it('refuses a Deny from someone without the approver role before asking why', async () => {
+    const { id, message } = await requestRotation();
+    const opened = stack.slack.calls('views.open').length;
+    await click(DENY_ACTION, 'U0NOBODY', message);
+    const note = await stack.slack.waitFor('chat.postEphemeral', (c) => c.params.user === 'U0NOBODY');
+    expect(note.params.text).toBe('denying rotate needs the role "approvers"');
+    expect(stack.slack.calls('views.open').length).toBe(opened);
+    expect(await stateOf(id)).toBe('pending');
+  });
+
   it('refuses a user without the approver role and names the role', async () => {
     const { id, message } = await requestRotation();
     await click(APPROVE_ACTION, 'U0STRANGER', message);
@@ -116,9 +142,12 @@ describe('approvals in Slack', () => {
     expect(final).toMatch(/approved; (finished|failed)/);
   });
 
-  it('records who denied and why, and a later approval does nothing', async () => {
+  it('asks why on Deny, records who denied and why, and a later approval does nothing', async () => {
     const { id, message } = await requestRotation();
     await click(DENY_ACTION, 'U0APP2', message);
+    const opened = await stack.slack.waitFor('views.open', (c) => JSON.stringify(c.params.view).includes(id));
+    expect(opened.ok).toBe(true);
+    await submitDenyReason(opened.params.view as Record<string, unknown>, 'U0APP2', 'not during the release');
     await until(async () => (await stateOf(id)) === 'denied');
     await until(async () => JSON.stringify(stack.slack.message(message.channel, message.ts)?.blocks).includes('denied'));
     const jobs = await jobsOnHost();
@@ -126,7 +155,8 @@ describe('approvals in Slack', () => {
     await stack.slack.waitFor('chat.postEphemeral', (c) => c.params.user === 'U0APP' && String(c.params.text).includes('already denied'));
     expect(await jobsOnHost()).toBe(jobs);
     const audit = await createAuditLog(stack.redis, stack.prefix).read(50);
-    expect(audit.find((e) => e.approvalId === id && e.kind === 'approval')).toMatchObject({ actor: 'U0APP2', outcome: 'denied: no reason given' });
+    expect(audit.find((e) => e.approvalId === id && e.kind === 'approval')).toMatchObject({ actor: 'U0APP2', outcome: 'denied: not during the release' });
+    expect(JSON.stringify(stack.slack.message(message.channel, message.ts)!.blocks)).toContain('not during the release');
   });
 
   it('expires an unanswered request: the buttons go and a late click does nothing', async () => {

@@ -10,8 +10,26 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
+/** Slack's trigger ids are short-lived; the fake accepts any well-formed one it has not seen used. */
+const TRIGGER_ID = /^\d+\.\d+\.[0-9a-f]+$/;
+
 /** views.publish: the App Home of one user, with Slack's `hash` check against concurrent publishes. */
 export const viewMethods: Record<string, MethodSpec> = {
+  'views.open': {
+    token: 'bot',
+    handle(params, { state }) {
+      const trigger = stringArg(params, 'trigger_id');
+      if (!trigger || !TRIGGER_ID.test(trigger)) return fail('invalid_trigger_id');
+      const parsed = jsonArg(params, 'view');
+      if (!parsed.present || !parsed.ok || !isRecord(parsed.value)) return fail('invalid_arguments', ['[ERROR] must provide an object [json-pointer:/view]']);
+      const view = parsed.value;
+      if (view.type !== 'modal') return fail('invalid_arguments', ['[ERROR] must be modal [json-pointer:/view/type]']);
+      if (!isRecord(view.title)) return fail('invalid_arguments', ['[ERROR] missing required field: title [json-pointer:/view]']);
+      const problems = checkBlocks(view.blocks, MAX_VIEW_BLOCKS, '/view/blocks');
+      if (problems.length > 0) return fail('invalid_arguments', describeBlockProblems(problems));
+      return { ok: true, view: { ...view, id: state.nextId('V'), team_id: state.identity.teamId, app_id: state.identity.appId, hash: randomBytes(4).toString('hex') } };
+    },
+  },
   'views.publish': {
     token: 'bot',
     handle(params, { state }) {
