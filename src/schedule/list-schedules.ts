@@ -1,0 +1,59 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Policy } from '../policy/schema.js';
+import { formatAge, table } from '../present/format.js';
+import { formatInZone, nextOccurrence } from './cron-times.js';
+import { readLastRun, SCHEDULES_QUEUE } from './schedule-state.js';
+
+export interface ListSchedulesDeps {
+  redis: Redis;
+  prefix: string;
+  policy: Pick<Policy, 'schedules'>;
+  /** The schedules queue, when the caller has one open. @defaultValue a queue opened for this call */
+  queue?: Queue;
+  /** @defaultValue Date.now() */
+  now?: number;
+}
+
+function formatIn(ms: number): string {
+  const seconds = Math.max(0, ms / 1000);
+  if (seconds < 90) return `in ${Math.round(seconds)}s`;
+  if (seconds < 5400) return `in ${Math.round(seconds / 60)}m`;
+  if (seconds < 172800) return `in ${Math.round(seconds / 3600)}h`;
+  return `in ${Math.round(seconds / 86400)}d`;
+}
+
+/**
+ * `/runner schedules`: every schedule in the policy with its cron, time zone, command, channel, next run
+ * (BullMQ's job scheduler; computed from the cron when no bot has upserted it yet) and last run.
+ */
+export async function listSchedules(deps: ListSchedulesDeps): Promise<string> {
+  const { policy } = deps;
+  if (policy.schedules.length === 0) return 'no schedules: add them under "schedules:" in the policy file (name, cron, timezone, command, channel)';
+  const now = deps.now ?? Date.now();
+  const queue = deps.queue ?? new Queue(SCHEDULES_QUEUE, { connection: deps.redis, prefix: deps.prefix });
+  try {
+    const rows = [['NAME', 'CRON', 'TIMEZONE', 'COMMAND', 'CHANNEL', 'NEXT RUN', 'LAST RUN']];
+    for (const schedule of policy.schedules) {
+      let next = 'disabled';
+      if (schedule.enabled) {
+        const scheduler = await queue.getJobScheduler(schedule.name);
+        let at: number | undefined = scheduler?.next;
+        if (at === undefined) {
+          try {
+            at = nextOccurrence(schedule, now);
+          } catch {
+            at = undefined;
+          }
+        }
+        next = at === undefined ? 'invalid cron' : `${formatInZone(at, schedule.timezone)} (${formatIn(at - now)})${scheduler ? '' : ', not yet scheduled'}`;
+      }
+      const lastRun = await readLastRun(deps.redis, deps.prefix, schedule.name);
+      const last = lastRun === undefined ? 'never' : `${formatInZone(lastRun, schedule.timezone)} (${formatAge((now - lastRun) / 1000)})`;
+      rows.push([schedule.name, schedule.cron, schedule.timezone, schedule.command, schedule.channel, next, last]);
+    }
+    return table(rows);
+  } finally {
+    if (!deps.queue) await queue.close();
+  }
+}
