@@ -111,3 +111,6 @@ export function summarize(result: Result): string {
   const expiry = result.tokenExpiresAt ? `token expires ${result.tokenExpiresAt}` : 'token does not expire';
   return `runner #${result.runnerId} "${result.name}" installed on ${result.host} (${result.tokenMode}: ${result.written.join(', ')}); ${expiry}`;
 }
+
+/** One runner-config writer at a time on a host (shared with rotate-token). */
+export const exclusive = 'runner-config';

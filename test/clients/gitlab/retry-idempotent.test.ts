@@ -59,8 +59,13 @@ describe('retryIdempotent', () => {
     const runner = fake.addRunner();
     fake.inject('POST /runners/verify', { status: 503 });
     const controller = new AbortController();
-    const pending = retryIdempotent(verifier(runner.token), { baseDelayMs: 10_000, signal: controller.signal });
-    setTimeout(() => controller.abort(new Error('stopped')), 50);
+    const started = Date.now();
+    const pending = retryIdempotent(verifier(runner.token), {
+      baseDelayMs: 10_000,
+      signal: controller.signal,
+      onRetry: () => setTimeout(() => controller.abort(new Error('stopped')), 10),
+    });
     await expect(pending).rejects.toThrow('stopped');
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 });
