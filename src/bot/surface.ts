@@ -1,6 +1,7 @@
 import type { Approval } from '../approvals/approval-store.js';
 import type { CardText } from '../present/command-card.js';
 import type { CommandRecord } from '../queue/command-record.js';
+import type { ExpiringToken } from './token-expiry.js';
 
 /**
  * Where the bot shows things: Slack (messages, ephemerals) or the local console of `runnerops dev`.
@@ -17,6 +18,8 @@ export interface Surface {
   updateApproval: (approval: Approval) => Promise<void>;
   /** A short private note to one person (Slack ephemeral; console line). */
   tell: (user: string, channel: string | undefined, text: string) => Promise<void>;
+  /** The token-expiry warning; in Slack each token gets a "Request rotation" button. */
+  postExpiryWarning: (channel: string | undefined, tokens: ExpiringToken[], now: number) => Promise<void>;
   /** A plain report message in a channel (scheduled reports, watch notices). */
   post: (channel: string | undefined, text: string, attachment?: { filename: string; bytes: Buffer; title: string }) => Promise<void>;
 }

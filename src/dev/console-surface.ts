@@ -1,5 +1,6 @@
 import type { Approval } from '../approvals/approval-store.js';
 import type { Surface } from '../bot/surface.js';
+import { expiryWarningBlocks, rotationCommand } from '../bot/token-expiry.js';
 
 /**
  * The Surface of `runnerops dev` without Slack: cards, approvals and notes are printed to the terminal;
@@ -40,6 +41,10 @@ export function createConsoleSurface(write: (line: string) => void): Surface {
     },
     async tell(_user, _channel, text) {
       write(text);
+    },
+    async postExpiryWarning(_channel, tokens, now) {
+      write(expiryWarningBlocks(tokens, now).text);
+      for (const token of tokens) write(`  ${token.host} / ${token.runner}: ${token.expired ? 'EXPIRED' : new Date(token.expiresAt).toISOString()}; to rotate: ${rotationCommand(token)}`);
     },
     async post(_channel, text, attachment) {
       write(text);

@@ -4,6 +4,7 @@ import { handleCommandLine } from '../bot/handle-command-line.js';
 import { handleDecision } from '../bot/handle-decision.js';
 import { APPROVE_ACTION, DENY_ACTION } from './approval-blocks.js';
 import { homeBlocks } from './app-home.js';
+import { REQUEST_ROTATION_ACTION } from '../bot/token-expiry.js';
 import { mayApprove } from '../policy/decide.js';
 import { DENY_CALLBACK, denyModal, readDenyModal } from './deny-modal.js';
 
@@ -47,6 +48,12 @@ export function registerHandlers(app: App, core: BotCore): void {
     await ack();
     const { approvalId, channel, reason } = readDenyModal(view);
     await handleDecision(core, 'deny', approvalId, body.user.id, channel, reason);
+  });
+
+  // "Request rotation" on a token-expiry warning: the clicker requests it, as if they had typed it.
+  app.action<BlockButtonAction>(REQUEST_ROTATION_ACTION, async ({ ack, body, action }) => {
+    await ack();
+    await handleCommandLine(core, action.value ?? '', { via: 'slack', user: body.user.id, ...(body.channel?.id ? { channel: body.channel.id } : {}) });
   });
 
   app.event('app_home_opened', async ({ event, client }) => {

@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import type { ApprovalStore } from '../approvals/approval-store.js';
 import type { Redis } from 'ioredis';
 import { approvalBlocks } from './approval-blocks.js';
+import { expiryWarningBlocks } from '../bot/token-expiry.js';
 import { cardBlocks } from './card-blocks.js';
 import { codeSections, fallback, LIMITS } from './blocks.js';
 
@@ -58,6 +59,14 @@ export function createSlackSurface(deps: SlackSurfaceDeps): Surface {
       if (!channel) return;
       const blocks = codeSections(text).slice(0, LIMITS.blocksPerMessage);
       await client.chat.postEphemeral({ channel, user, text: fallback(text), blocks });
+    },
+    async postExpiryWarning(channel, tokens, now) {
+      const target = channel ?? deps.reportsChannel;
+      if (!target) {
+        deps.log.warn('token expiry warning not posted: set channels.reports in the policy file');
+        return;
+      }
+      await client.chat.postMessage({ channel: target, ...expiryWarningBlocks(tokens, now) });
     },
     async post(channel, text, attachment) {
       const target = channel ?? deps.reportsChannel;

@@ -1,0 +1,17 @@
+import { parseDuration } from '../commands/duration.js';
+import { listHosts } from '../queue/host-registry.js';
+import type { BotCore } from './bot-core.js';
+import { findExpiringTokens, rotationCommand } from './token-expiry.js';
+
+/**
+ * The daily token-expiry check: finds tokens expiring within the policy's window and posts them to the
+ * reports channel (each with a "Request rotation" button in Slack). Returns how many it found.
+ */
+export async function checkTokenExpiry(core: BotCore, now = Date.now()): Promise<number> {
+  const within = parseDuration(core.policy.tokenExpiry.warnWithin, 'tokenExpiry.warnWithin');
+  const tokens = findExpiringTokens(await listHosts(core.redis, core.prefix, now), now, within);
+  if (tokens.length === 0) return 0;
+  await core.surface.postExpiryWarning(core.policy.channels.reports, tokens, now);
+  await core.audit.append({ kind: 'watch', actor: 'runnerops', action: 'token expiry check', outcome: tokens.map((t) => rotationCommand(t)).join('; ') });
+  return tokens.length;
+}

@@ -1,0 +1,49 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { policySchema } from '../../src/policy/schema.js';
+import { publishHost } from '../../src/queue/host-registry.js';
+import { appHomeOpenedEvent, eventBody, signedPost, slashCommandBody } from '../helpers/slack-requests.js';
+import { startTestStack, type TestStack } from '../helpers/test-stack.js';
+
+const policy = policySchema.parse({
+  roles: { operators: { users: ['U0REQ'] }, approvers: { users: ['U0APPROVER'] } },
+  verbs: { rotate: { request: ['operators'], approve: ['approvers'] } },
+});
+let stack: TestStack;
+
+beforeAll(async () => {
+  stack = await startTestStack({ mode: 'http', hosts: ['home-1'], policy });
+});
+afterAll(async () => stack?.stop());
+
+async function openHome(user: string): Promise<string> {
+  await signedPost(stack.eventsUrl, eventBody(appHomeOpenedEvent({ user, tab: 'home' })), { secret: stack.signingSecret });
+  const call = await stack.slack.waitFor('views.publish', (c) => c.params.user_id === user);
+  return JSON.stringify(call.params.view);
+}
+
+describe('App Home', () => {
+  it('shows hosts, runner tokens soonest first with expired ones marked, recent jobs and approvals the viewer may act on', async () => {
+    const entry = JSON.parse((await stack.redis.hget(`${stack.prefix}:hosts`, 'home-1'))!);
+    await publishHost(stack.redis, stack.prefix, {
+      ...entry,
+      runners: [
+        { name: 'later', id: 2, tokenExpiresAt: '2099-01-01T00:00:00Z' },
+        { name: 'gone', id: 1, tokenExpiresAt: '2020-01-01T00:00:00Z' },
+      ],
+    });
+    await signedPost(stack.eventsUrl, slashCommandBody({ text: 'rotate home-1', user_id: 'U0REQ', channel_id: 'C0OPS' }), { secret: stack.signingSecret });
+    await stack.slack.waitFor('chat.postMessage', (c) => JSON.stringify(c.params.blocks).includes('rotate home-1'));
+    const view = await openHome('U0APPROVER');
+    expect(view).toContain('home-1');
+    expect(view.indexOf('gone #1: *EXPIRED*')).toBeGreaterThan(-1);
+    expect(view.indexOf('gone #1')).toBeLessThan(view.indexOf('later #2'));
+    expect(view).toContain('Waiting for your approval');
+    expect(view).toContain('runnerops.approve');
+  });
+
+  it('does not offer approvals to someone who may not approve them', async () => {
+    const view = await openHome('U0REQ');
+    expect(view).not.toContain('runnerops.approve');
+    expect(view).toContain('Nothing waits for you.');
+  });
+});
