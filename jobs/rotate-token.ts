@@ -12,12 +12,16 @@ import { publishRunners } from './install-runner.js';
 
 export const name = 'rotate-token';
 
-export const payloadSchema = z.object({
-  /** Id of this rotation (the command id): a retry or rerun with the same id never resets twice. */
-  jobId: z.string().min(1).max(200),
-  /** Runner name or GitLab id on this host; optional when the host has one runner. */
-  runner: z.string().min(1).max(200).optional(),
-});
+export const payloadSchema = z.preprocess(
+  // The planner names the command id `requestId`; both names are accepted.
+  (input) => (input !== null && typeof input === 'object' && !('jobId' in input) && 'requestId' in input ? { ...input, jobId: (input as { requestId: unknown }).requestId } : input),
+  z.object({
+    /** Id of this rotation (the command id): a retry or rerun with the same id never resets twice. */
+    jobId: z.string().min(1).max(200),
+    /** Runner name or GitLab id on this host; optional when the host has one runner. */
+    runner: z.string().min(1).max(200).optional(),
+  }),
+);
 export type Payload = z.infer<typeof payloadSchema>;
 
 export interface Result {

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { parse } from 'smol-toml';
-import { run, summarize, type Context } from '../../jobs/rotate-token.js';
+import { payloadSchema, run, summarize, type Context } from '../../jobs/rotate-token.js';
 import { PermanentJobError, TransientJobError, UserError } from '../../src/errors.js';
 import { publishHost, readHost } from '../../src/queue/host-registry.js';
 import { recoveryPath } from '../../src/clients/runner-config/rotation-recovery.js';
@@ -267,5 +267,13 @@ describe('run', () => {
     const err = await failureOf(run({ jobId: 'cmd-11' }, contextOf(host), new AbortController().signal));
     expect(err).toBeInstanceOf(UserError);
     expect(err.message).toMatch(/ci-1 has 2 runners; say which with --runner NAME\|ID: Nix caching runner \(#\d+\), second/);
+  });
+});
+
+describe('payloadSchema', () => {
+  it('takes the command id as jobId or as the planner\'s requestId', () => {
+    expect(payloadSchema.parse({ requestId: 'c1', runner: 'nix' })).toEqual({ jobId: 'c1', runner: 'nix' });
+    expect(payloadSchema.parse({ jobId: 'c2' })).toEqual({ jobId: 'c2' });
+    expect(() => payloadSchema.parse({ runner: 'nix' })).toThrow();
   });
 });
