@@ -1,5 +1,6 @@
 import type { AnyJobModule } from '../index.js';
 import * as registerRunner from './register-runner.js';
+import * as restartDrained from './restart-drained.js';
 
 /**
  * Control-plane jobs by name: they run in the bot process on the `control` queue with a ControlContext
@@ -7,6 +8,7 @@ import * as registerRunner from './register-runner.js';
  */
 export const CONTROL_JOBS: Record<string, AnyJobModule> = {
   [registerRunner.name]: registerRunner,
+  [restartDrained.name]: restartDrained,
 };
 
 export function findControlJob(name: string): AnyJobModule | undefined {

@@ -1,0 +1,158 @@
+import { z } from 'zod';
+import type { ControlContext } from '../../src/worker/job-context.js';
+import { PermanentJobError, UserError, firstLine } from '../../src/errors.js';
+import { toGitlabJobError } from '../../src/clients/gitlab/describe-gitlab-error.js';
+import { retryIdempotent, sleep, type RetryOptions } from '../../src/clients/gitlab/retry-idempotent.js';
+import { countRunningJobs, setRunnerPaused } from '../../src/clients/gitlab/runners.js';
+import { formatMs } from '../../src/present/format.js';
+import * as restartNixDaemon from '../restart-nix-daemon.js';
+
+export const name = 'restart-drained';
+
+export const payloadSchema = z.object({
+  /** The host whose nix-daemon container restarts. */
+  host: z.string().min(1),
+  /** GitLab ids of that host's runners (from its registry entry's `runners`). */
+  runnerIds: z.array(z.number().int().positive()).default([]),
+  /** Longest wait for running jobs, and for the daemon to answer after the restart, in seconds. @defaultValue 600 */
+  timeoutSeconds: z.number().int().min(1).max(86400).default(600),
+  /** Pause between looks at the running jobs, in ms. @defaultValue 5000 */
+  pollIntervalMs: z.number().int().min(10).max(60_000).default(5000),
+});
+export type Payload = z.infer<typeof payloadSchema>;
+
+export interface Result {
+  host: string;
+  /** Runners this job paused (and unpaused again). */
+  pausedRunners: number[];
+  /** Runners that were paused already: left paused. */
+  alreadyPaused: number[];
+  /** Milliseconds from pausing until no runner had a running job (or the timeout). */
+  drainMs: number;
+  /** Jobs still running when the drain timed out and the restart went ahead (0 normally). */
+  jobsStillRunning: number;
+  restart: restartNixDaemon.Result;
+}
+
+export type Context = Pick<ControlContext, 'gitlab' | 'gitlabUrl' | 'runOnHost' | 'progress' | 'log'>;
+
+/** GitLab retries: a few quick ones while draining, more patience for the unpause that must not be lost. */
+const CALL_RETRY: RetryOptions = { attempts: 4, baseDelayMs: 500, maxDelayMs: 30_000 };
+const UNPAUSE_RETRY: RetryOptions = { attempts: 8, baseDelayMs: 1000, maxDelayMs: 30_000 };
+
+const label = (ids: number[]): string => ids.map((id) => `#${id}`).join(', ');
+
+async function isPaused(ctx: Context, runnerId: number): Promise<boolean> {
+  const runner = (await retryIdempotent(() => ctx.gitlab.Runners.show(runnerId), CALL_RETRY)) as unknown as { paused?: boolean; active?: boolean };
+  return runner.paused ?? runner.active === false;
+}
+
+async function countAllRunning(ctx: Context, runnerIds: number[]): Promise<number> {
+  const counts = await Promise.all(runnerIds.map((id) => countRunningJobs(ctx.gitlab, id, CALL_RETRY)));
+  return counts.reduce((a, b) => a + b, 0);
+}
+
+/** Unpauses every runner it can; returns the ids it could not unpause, with the first reason. */
+async function unpauseAll(ctx: Context, runnerIds: number[]): Promise<{ failed: number[]; reason?: string }> {
+  const outcomes = await Promise.allSettled(runnerIds.map((id) => setRunnerPaused(ctx.gitlab, id, false, UNPAUSE_RETRY)));
+  const failed = runnerIds.filter((_, i) => outcomes[i]!.status === 'rejected');
+  const firstFailure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  return {
+    failed,
+    ...(firstFailure ? { reason: toGitlabJobError(firstFailure.reason, { action: 'unpause', gitlabUrl: ctx.gitlabUrl, userToken: true }).message } : {}),
+  };
+}
+
+/**
+ * `/runner restart-daemon <host> --drain`: pauses the host's runners in GitLab, waits until none has a
+ * running job (or the timeout), restarts the nix-daemon container on the host (restart-nix-daemon), and
+ * ALWAYS unpauses the runners it paused, whatever happened in between.
+ */
+export async function run(payload: Payload, ctx: Context, signal: AbortSignal = new AbortController().signal): Promise<Result> {
+  const { host, runnerIds } = payload;
+  if (runnerIds.length === 0) {
+    throw new UserError(
+      `no runner ids are known for ${host} yet, so there is nothing to drain; wait for its worker to report its runners (host-facts) or restart without --drain`,
+    );
+  }
+  const gitlabError = (err: unknown, action: string): Error =>
+    err instanceof PermanentJobError || err instanceof UserError ? err : toGitlabJobError(err, { action, gitlabUrl: ctx.gitlabUrl, userToken: true });
+
+  let states: boolean[];
+  try {
+    states = await Promise.all(runnerIds.map((id) => isPaused(ctx, id)));
+  } catch (err) {
+    throw gitlabError(err, `read the runners of ${host}`);
+  }
+  const alreadyPaused = runnerIds.filter((_, i) => states[i]);
+  const toPause = runnerIds.filter((_, i) => !states[i]);
+  const paused: number[] = [];
+  let outcome: { result?: Result; error?: unknown } = {};
+  try {
+    await ctx.progress({ phase: 'pausing runners', detail: label(toPause) || 'all already paused' });
+    for (const id of toPause) {
+      try {
+        // Counted as paused before the call: an answer lost after GitLab paused it must still be undone.
+        paused.push(id);
+        await setRunnerPaused(ctx.gitlab, id, true, CALL_RETRY);
+      } catch (err) {
+        throw gitlabError(err, `pause runner #${id}`);
+      }
+    }
+
+    const drainStarted = performance.now();
+    const deadline = drainStarted + payload.timeoutSeconds * 1000;
+    let running: number;
+    for (;;) {
+      signal.throwIfAborted();
+      try {
+        running = await countAllRunning(ctx, runnerIds);
+      } catch (err) {
+        throw gitlabError(err, `list the running jobs of ${host}'s runners`);
+      }
+      if (running === 0) break;
+      await ctx.progress({ phase: 'waiting for running jobs', detail: `${running} running` });
+      if (performance.now() + payload.pollIntervalMs > deadline) break;
+      await sleep(payload.pollIntervalMs, signal);
+    }
+    const drainMs = Math.round(performance.now() - drainStarted);
+    if (running > 0) ctx.log.warn({ host, running }, 'drain timed out; restarting with jobs still running');
+
+    await ctx.progress({ phase: 'restarting', detail: running > 0 ? `${running} jobs still running after ${formatMs(drainMs)}` : host });
+    const restart = (await ctx.runOnHost(
+      host,
+      restartNixDaemon.name,
+      { timeoutSeconds: payload.timeoutSeconds },
+      { timeoutMs: (payload.timeoutSeconds + 120) * 1000 },
+    )) as restartNixDaemon.Result;
+    outcome = { result: { host, pausedRunners: [...paused], alreadyPaused, drainMs, jobsStillRunning: running, restart } };
+  } catch (err) {
+    outcome = { error: err };
+  } finally {
+    if (paused.length > 0) {
+      await ctx.progress({ phase: 'unpausing runners', detail: label(paused) }).catch(() => undefined);
+      const { failed, reason } = await unpauseAll(ctx, paused);
+      if (failed.length > 0) {
+        const before = outcome.error ? `${firstLine(errorText(outcome.error))}; also ` : '';
+        outcome = {
+          error: new PermanentJobError(
+            `${before}runners ${label(failed)} are STILL PAUSED (${reason ?? 'unpause failed'}); unpause them in GitLab (Admin > Runners, or PUT /runners/:id paused=false)`,
+          ),
+        };
+      }
+    }
+  }
+  if (outcome.error !== undefined) throw outcome.error;
+  return outcome.result!;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export function summarize(result: Result): string {
+  const drained = result.pausedRunners.length > 0 ? `paused runners ${label(result.pausedRunners)}` : 'runners were already paused';
+  const waited = result.jobsStillRunning > 0 ? `gave up waiting after ${formatMs(result.drainMs)} with ${result.jobsStillRunning} jobs running` : `drained in ${formatMs(result.drainMs)}`;
+  const unpaused = result.pausedRunners.length > 0 ? '; runners unpaused' : '';
+  return `${drained}, ${waited}; ${restartNixDaemon.summarize(result.restart)}${unpaused}`;
+}
