@@ -26,8 +26,8 @@ afterAll(async () => stack?.stop());
 async function requestRotation(user = 'U0REQ'): Promise<{ id: string; message: FakeMessage }> {
   const before = stack.slack.messages.length;
   await signedPost(stack.eventsUrl, slashCommandBody({ text: 'rotate ap-1 --runner nix', user_id: user, channel_id: 'C0OPS' }), { secret: stack.signingSecret });
-  const call = await stack.slack.waitFor('chat.postMessage', (c) => c.params.channel === 'C0APPROVALS' && stack.slack.messages.length > before);
-  const message = stack.slack.messages.find((m) => m.channel === 'C0APPROVALS' && m.ts === (call.response as { ts?: string } | undefined)?.ts) ?? stack.slack.messages.filter((m) => m.channel === 'C0APPROVALS').at(-1)!;
+  await stack.slack.waitFor('chat.postMessage', (c) => c.params.channel === 'C0APPROVALS' && stack.slack.messages.length > before);
+  const message = stack.slack.messages.filter((m) => m.channel === 'C0APPROVALS').at(-1)!;
   const id = /"value":"([0-9a-f]{12})"/.exec(JSON.stringify(message.blocks))![1]!;
   approvalIds.set(message.ts, id);
   return { id, message };
