@@ -7,6 +7,7 @@ import { findSlackMethods, scanSlackMethods, SCOPES_BY_METHOD } from './scan-sla
 const root = path.resolve(import.meta.dirname, '../..');
 
 interface Manifest {
+  display_information: { name: string; description: string; long_description: string };
   features: {
     app_home: { home_tab_enabled: boolean };
     slash_commands: Array<{ command: string; url?: string }>;
@@ -57,6 +58,12 @@ describe('deploy/slack/manifest.yml', () => {
     const derived = new Set(['commands', ...[...calls.keys()].flatMap((m) => SCOPES_BY_METHOD[m])]);
     const where = [...calls].map(([m, files]) => `${m} (${files.map((f) => path.relative(root, f)).join(', ')})`).join('; ');
     expect([...manifest.oauth_config.scopes.bot].sort(), `methods called: ${where || 'none found'}`).toEqual([...derived].sort());
+  });
+
+  it('keeps the descriptions within the lengths Slack accepts', () => {
+    expect(manifest.display_information.description.length).toBeLessThanOrEqual(140);
+    expect(manifest.display_information.long_description.length).toBeGreaterThanOrEqual(174);
+    expect(manifest.display_information.long_description.length).toBeLessThanOrEqual(4000);
   });
 
   it('asks for no user scopes', () => {
