@@ -4,6 +4,7 @@ import type { JobContext } from '../src/worker/job-context.js';
 import { detectVersions } from '../src/worker/detect-versions.js';
 import { parseRunnerConfig, summarizeRunners } from '../src/clients/runner-config/config-toml.js';
 import { readIfExists } from '../src/clients/runner-config/write-file-atomic.js';
+import { syncTokenFiles } from '../src/clients/runner-config/runner-store.js';
 import { touchHost, type HostEntry, type RunnerSummary } from '../src/queue/host-registry.js';
 
 export const name = 'host-facts';
@@ -29,7 +30,8 @@ async function freeBytes(dir: string): Promise<number> {
 /**
  * Facts about this host for `/runner hosts`, App Home and the token-expiry watch: docker / nix /
  * gitlab-runner versions, free disk of Docker's data root and of the Nix store, and the runner
- * entries of config.toml with their token expiry. Also refreshes them in the host registry.
+ * entries of config.toml with their token expiry. Also refreshes them in the host registry, and in
+ * nixos-module mode brings token files up to date with tokens gitlab-runner rotated itself.
  */
 export async function run(_payload: Payload, ctx: Pick<JobContext, 'host' | 'docker' | 'settings' | 'redis' | 'prefix'>): Promise<Result> {
   const notes: string[] = [];
@@ -56,6 +58,11 @@ export async function run(_payload: Payload, ctx: Pick<JobContext, 'host' | 'doc
     runners = summarizeRunners(parseRunnerConfig(text, ctx.settings.runnerConfigPath));
   } catch (err) {
     notes.push(err instanceof Error ? err.message.split('\n')[0]! : 'config.toml unreadable');
+  }
+  try {
+    for (const file of await syncTokenFiles(ctx.settings)) notes.push(`${file} had an old token; copied the one gitlab-runner rotated itself from config.toml`);
+  } catch (err) {
+    notes.push(`token files not checked: ${err instanceof Error ? err.message.split('\n')[0]! : 'error'}`);
   }
   await touchHost(ctx.redis, ctx.prefix, ctx.host, {
     versions,
@@ -89,3 +96,6 @@ export function summarize(result: Result): string {
   ];
   return lines.join('\n');
 }
+
+/** It may rewrite token files: one runner-config writer at a time on a host. */
+export const exclusive = 'runner-config';

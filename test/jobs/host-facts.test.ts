@@ -1,4 +1,5 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
@@ -69,6 +70,25 @@ describe('run', () => {
     expect(result.versions.docker).toBeUndefined();
     expect(result.notes).toEqual(['docker disk unknown: ENOENT', `${host.settings.runnerConfigPath} is not valid TOML (line 1, column 14); fix it before changing runners`]);
     expect(result.runners).toEqual([]);
+  });
+});
+
+describe('run in nixos-module mode', () => {
+  it('brings a token file up to date with the token gitlab-runner rotated itself, and says so', async () => {
+    const host = await createTestHost({ fake, redis: redisSettings, mode: 'nixos-module' });
+    hosts.push(host);
+    host.settings.nixStoreDir = host.dir;
+    const runner = fake.addRunner({ description: 'Nix caching runner' });
+    const stale = runner.token;
+    fake.state.resetToken(runner);
+    await writeFile(host.settings.runnerConfigPath, await seedConfigFor(fake, runner));
+    await mkdir(host.settings.tokenDir, { recursive: true });
+    const file = path.join(host.settings.tokenDir, 'nix.env');
+    await writeFile(file, `# runnerops: runner #${runner.id} "nix" (authenticationTokenConfigFile)\nCI_SERVER_URL=${fake.url}\nCI_SERVER_TOKEN=${stale}\n`);
+    const result = await run({}, { host: host.settings.host, docker: new Docker(), settings: host.settings, redis, prefix: redisSettings.prefix });
+    expect(result.notes).toContain(`${file} had an old token; copied the one gitlab-runner rotated itself from config.toml`);
+    expect(await readFile(file, 'utf8')).toContain(`CI_SERVER_TOKEN=${runner.token}\n`);
+    expect(leakedTokens(fake.issuedTokens(), joinAll(result, summarize(result)))).toEqual([]);
   });
 });
 

@@ -161,7 +161,9 @@ describe('run', () => {
     await writeFile(tokenFile, `CI_SERVER_URL=${fake.url}\nCI_SERVER_TOKEN=${runner.token}\n`, { mode: 0o600 });
     const result = await run({ jobId: 'cmd-3' }, contextOf(host), new AbortController().signal);
     const newToken = fake.runner(runner.id)!.token;
-    expect(await readFile(tokenFile, 'utf8')).toBe(`CI_SERVER_URL=${fake.url}\nCI_SERVER_TOKEN=${newToken}\n`);
+    expect(await readFile(tokenFile, 'utf8')).toBe(
+      `# runnerops: runner #${runner.id} "Nix caching runner" (authenticationTokenConfigFile)\nCI_SERVER_URL=${fake.url}\nCI_SERVER_TOKEN=${newToken}\n`,
+    );
     expect((await readConfig(host)).runners.map((r) => r.token)).toEqual([newToken]);
     expect(await readFile(`${host.settings.runnerConfigPath}.reloads`, 'utf8')).toBe('reload\n');
     expect(result.written).toEqual([host.settings.runnerConfigPath, tokenFile]);

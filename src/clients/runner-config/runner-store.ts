@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, unlink } from 'node:fs/promises';
+import { mkdir, readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { WorkerSettings } from '../../config.js';
 import { PermanentJobError } from '../../errors.js';
@@ -16,7 +16,17 @@ import {
   type TokenCredentials,
 } from './config-toml.js';
 import { buildRunnerEntry } from './runner-template.js';
-import { authTokenFilePath, findAuthTokenFile, findVarByValue, removeEnvVar, renderAuthTokenFile, setEnvVar, tokenVarFor } from './token-files.js';
+import {
+  authTokenFilePath,
+  findAuthTokenFile,
+  findVarByValue,
+  parseEnvFile,
+  removeEnvVar,
+  renderAuthTokenFile,
+  runnerIdOfAuthFile,
+  setEnvVar,
+  tokenVarFor,
+} from './token-files.js';
 import { readIfExists, updateFileAtomic, type AtomicUpdateOptions } from './write-file-atomic.js';
 
 /**
@@ -92,7 +102,7 @@ export async function writeRotatedToken(
       (await findAuthTokenFile(settings.tokenDir, { id: runner.id, token: oldToken, name: runner.name })) ??
       (await findAuthTokenFile(settings.tokenDir, { token: creds.token }));
     if (file) {
-      await updateFileAtomic(file, (current) => setEnvVar(current, 'CI_SERVER_TOKEN', creds.token), atomicOptions(file, hooks));
+      await updateFileAtomic(file, (current) => markRunner(setEnvVar(current, 'CI_SERVER_TOKEN', creds.token), runner), atomicOptions(file, hooks));
       written.push(file);
     }
   } else if (settings.tokenMode === 'env-template') {
@@ -197,4 +207,43 @@ export function reloadRunner(settings: Pick<StoreSettings, 'reloadCommand'>, tim
 /** Whether this mode needs the reload command after token files change. */
 export function needsReload(settings: Pick<StoreSettings, 'tokenMode'>): boolean {
   return settings.tokenMode !== 'config-toml';
+}
+
+/** Adds the runnerops comment naming the runner id to a token file that lacks it (so drift can be fixed later). */
+function markRunner(text: string, runner: Pick<HostRunner, 'id' | 'name'>): string {
+  if (runner.id === undefined || runnerIdOfAuthFile(text) !== undefined) return text;
+  return `# runnerops: runner #${runner.id} "${runner.name.replace(/["\n]/g, '')}" (authenticationTokenConfigFile)\n${text}`;
+}
+
+/**
+ * nixos-module mode: gitlab-runner rotates an expiring token itself and saves it only in config.toml,
+ * so the authenticationTokenConfigFile goes stale (and a later re-registration from it would fail).
+ * Copies config.toml's token into every token file that names the runner id and holds another token.
+ * Returns the files fixed; a no-op in the other modes.
+ */
+export async function syncTokenFiles(settings: StoreSettings): Promise<string[]> {
+  if (settings.tokenMode !== 'nixos-module') return [];
+  const config = parseRunnerConfig(await readIfExists(settings.runnerConfigPath), settings.runnerConfigPath);
+  const tokens = new Map<number, string>();
+  for (const entry of config.runners ?? []) {
+    if (typeof entry.id === 'number' && typeof entry.token === 'string' && entry.token.startsWith('glrt-')) tokens.set(entry.id, entry.token);
+  }
+  let names: string[];
+  try {
+    names = (await readdir(settings.tokenDir)).filter((n) => n.endsWith('.env'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const fixed: string[] = [];
+  for (const name of names.sort()) {
+    const file = path.join(settings.tokenDir, name);
+    const text = await readIfExists(file);
+    const id = runnerIdOfAuthFile(text);
+    const current = id === undefined ? undefined : tokens.get(id);
+    if (current === undefined || parseEnvFile(text).get('CI_SERVER_TOKEN') === current) continue;
+    await updateFileAtomic(file, (latest) => setEnvVar(latest, 'CI_SERVER_TOKEN', current));
+    fixed.push(file);
+  }
+  return fixed;
 }

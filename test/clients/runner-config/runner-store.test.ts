@@ -1,9 +1,9 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { findHostRunner, installRunnerToken, needsReload, reloadRunner, undoInstall, writeRotatedToken, type StoreSettings } from '../../../src/clients/runner-config/runner-store.js';
+import { findHostRunner, installRunnerToken, needsReload, reloadRunner, syncTokenFiles, undoInstall, writeRotatedToken, type StoreSettings } from '../../../src/clients/runner-config/runner-store.js';
 import { defaultRunnerTemplate } from '../../../src/clients/runner-config/runner-template.js';
 import { PermanentJobError } from '../../../src/errors.js';
 
@@ -69,5 +69,25 @@ describe('reloadRunner', () => {
 describe('needsReload', () => {
   it('is false only when gitlab-runner reads config.toml directly', () => {
     expect([needsReload({ tokenMode: 'config-toml' }), needsReload({ tokenMode: 'nixos-module' }), needsReload({ tokenMode: 'env-template' })]).toEqual([false, true, true]);
+  });
+});
+
+describe('syncTokenFiles', () => {
+  it('copies a token gitlab-runner rotated itself from config.toml into the runner\'s token file', async () => {
+    settings.tokenMode = 'nixos-module';
+    await mkdir(settings.tokenDir);
+    await writeFile(settings.runnerConfigPath, (await readFile(seedFile, 'utf8')).replace('@TOKEN_NIX@', 'glrt-rotated-by-runner-01'));
+    const ours = path.join(settings.tokenDir, 'nix.env');
+    const foreign = path.join(settings.tokenDir, 'other.env');
+    await writeFile(ours, '# runnerops: runner #12354 "nix" (authenticationTokenConfigFile)\nCI_SERVER_URL=https://g\nCI_SERVER_TOKEN=glrt-stale-stale-stale-01\n');
+    await writeFile(foreign, 'CI_SERVER_URL=https://g\nCI_SERVER_TOKEN=glrt-unrelated-token-001\n');
+    expect(await syncTokenFiles(settings)).toEqual([ours]);
+    expect(await readFile(ours, 'utf8')).toContain('CI_SERVER_TOKEN=glrt-rotated-by-runner-01\n');
+    expect(await readFile(foreign, 'utf8')).toContain('CI_SERVER_TOKEN=glrt-unrelated-token-001\n');
+    expect(await syncTokenFiles(settings)).toEqual([]);
+  });
+
+  it('does nothing outside nixos-module mode', async () => {
+    expect(await syncTokenFiles({ ...settings, tokenMode: 'config-toml' })).toEqual([]);
   });
 });
