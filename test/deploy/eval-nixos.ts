@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from './config-env.js';
@@ -82,6 +82,7 @@ export function verifyUnits(units: Record<string, string>): { status: number | n
     return file;
   });
   const run = spawnSync('systemd-analyze', ['verify', '--man=no', ...files], { encoding: 'utf8', timeout: 60_000 });
+  rmSync(dir, { recursive: true, force: true });
   if (run.error) throw run.error;
   return { status: run.status, output: `${run.stdout}${run.stderr}`.trim() };
 }
