@@ -1,0 +1,131 @@
+import type { BotCore } from '../bot/bot-core.js';
+import { jobTimeoutMs } from '../bot/handle-command-line.js';
+import { parseCommand } from '../commands/parse.js';
+import { describeError } from '../errors.js';
+import type { Policy } from '../policy/schema.js';
+import type { CommandRecord, CommandRow, Requester } from '../queue/command-record.js';
+import { latestEventId } from '../queue/events.js';
+import { followCommand } from '../queue/follow-command.js';
+import { executeCommand } from '../verbs/execute-command.js';
+import { formatInZone } from './cron-times.js';
+import { pruneReportText } from './prune-report.js';
+import { rowsReportText } from './rows-report.js';
+import type { OccurrenceInfo, Schedule } from './start-scheduler.js';
+import { storeReport } from './store-report.js';
+
+/** A report to post: text, and a file such as a chart. */
+export interface ScheduledReport {
+  text: string;
+  attachment?: { filename: string; bytes: Buffer; title: string };
+  commandId?: string;
+  /** One line for the audit log. @defaultValue the text's first line */
+  outcome?: string;
+}
+
+export interface ScheduledRunOptions {
+  /** How long to wait for the hosts. @defaultValue the job's own timeout (10 minutes unless it sets one) */
+  timeoutMs?: number;
+}
+
+/** A role name the policy schema cannot produce (role names are lower case), so it never meets a real one. */
+const SCHEDULE_ROLE = 'SCHEDULE';
+
+/**
+ * The policy as a schedule sees it. Decision: a schedule runs with the policy's own authority. It is
+ * trusted because it is in the policy file, written by the same people who grant roles; so its command
+ * needs no role, no channel and no approval. The one exception is `rotate`, which always needs a second
+ * person (see decide.ts) and is refused on a schedule.
+ */
+function withScheduleAuthority(policy: Policy, user: string, verb: string): Policy {
+  return {
+    ...policy,
+    roles: { ...policy.roles, [SCHEDULE_ROLE]: { users: [user], groups: [] } },
+    verbs: { ...policy.verbs, [verb]: { run: [SCHEDULE_ROLE], request: [], approve: [], channels: [] } },
+  };
+}
+
+function verbOf(command: string): string | undefined {
+  try {
+    return parseCommand(command).verb;
+  } catch {
+    return undefined; // executeCommand reports the parse error in its own words.
+  }
+}
+
+async function follow(core: BotCore, command: CommandRecord, fromId: string, timeoutMs: number): Promise<CommandRow[]> {
+  // XREAD BLOCK holds its connection: one of its own for this run.
+  const blocking = core.redis.duplicate();
+  try {
+    return await followCommand(core.redis, blocking, core.prefix, command.id, { fromId, timeoutMs });
+  } finally {
+    blocking.disconnect();
+  }
+}
+
+async function reportFor(core: BotCore, command: CommandRecord, rows: CommandRow[], timeoutMs: number): Promise<ScheduledReport> {
+  switch (command.job) {
+    case 'prune-docker':
+      return { text: pruneReportText(rows, timeoutMs) };
+    case 'store-usage':
+      return storeReport(core, rows, timeoutMs);
+    default:
+      return { text: rowsReportText(rows, timeoutMs) };
+  }
+}
+
+async function produce(core: BotCore, schedule: Schedule, requester: Requester, options: ScheduledRunOptions): Promise<ScheduledReport> {
+  const verb = verbOf(schedule.command);
+  if (verb === 'rotate') return { text: 'rotate cannot run on a schedule: it always needs a second person\'s approval; remove it from "schedules:"' };
+  const fromId = await latestEventId(core.redis, core.prefix);
+  const deps = verb ? { ...core, policy: withScheduleAuthority(core.policy, requester.user, verb) } : core;
+  const reply = await executeCommand(deps, schedule.command, requester);
+  switch (reply.kind) {
+    case 'text':
+      return { text: reply.text };
+    case 'approval':
+      return { text: `waiting for approval (request ${reply.approval.id})` };
+    case 'queued': {
+      const timeoutMs = options.timeoutMs ?? jobTimeoutMs(reply.command.job);
+      const rows = await follow(core, reply.command, fromId, timeoutMs);
+      const count = (status: CommandRow['status']) => rows.filter((r) => r.status === status).length;
+      const outcome = `${count('done')} done, ${count('failed')} failed, ${count('silent')} did not answer`;
+      return { ...(await reportFor(core, reply.command, rows, timeoutMs)), commandId: reply.command.id, outcome };
+    }
+  }
+}
+
+/**
+ * Runs one occurrence of a schedule: its command through executeCommand as `schedule:<name>`, waits for
+ * every host (silent ones are named), posts ONE summary to the schedule's channel, and audits it as a
+ * `schedule` entry. A failure is posted and audited too, never thrown away.
+ */
+export async function runScheduledCommand(core: BotCore, schedule: Schedule, info: OccurrenceInfo, options: ScheduledRunOptions = {}): Promise<ScheduledReport> {
+  const requester: Requester = { via: 'schedule', user: `schedule:${schedule.name}`, channel: schedule.channel };
+  let report: ScheduledReport;
+  let failed = false;
+  try {
+    report = await produce(core, schedule, requester, options);
+  } catch (err) {
+    core.log.error({ err, schedule: schedule.name }, 'a scheduled command failed');
+    report = { text: `could not run: ${describeError(err)}` };
+    failed = true;
+  }
+  const late = info.late ? ` (late: was due at ${formatInZone(info.scheduledFor, schedule.timezone)})` : '';
+  const job = report.commandId ? `, job ${report.commandId}` : '';
+  const text = `Scheduled "${schedule.name}": ${schedule.command}${late}${job}\n${report.text}`;
+  try {
+    await core.surface.post(schedule.channel, text, report.attachment);
+  } catch (err) {
+    core.log.error({ err, schedule: schedule.name }, 'could not post a scheduled report');
+    failed = true;
+  }
+  await core.audit.append({
+    kind: 'schedule',
+    actor: requester.user,
+    channel: schedule.channel,
+    action: schedule.command,
+    ...(report.commandId ? { commandId: report.commandId } : {}),
+    outcome: `${failed ? 'failed' : 'posted'}${info.late ? ' (late)' : ''}: ${report.outcome ?? report.text.split('\n')[0]}`,
+  });
+  return { ...report, text };
+}

@@ -1,0 +1,249 @@
+import { stat, statfs } from 'node:fs/promises';
+import type Docker from 'dockerode';
+import type { Redis } from 'ioredis';
+import { findHostJob } from '../../jobs/index.js';
+import * as pruneDocker from '../../jobs/prune-docker.js';
+import { readDataRoot } from '../clients/docker/data-root-space.js';
+import { formatDuration, parseDuration } from '../commands/duration.js';
+import type { WorkerSettings } from '../config.js';
+import { describeError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { formatBytes } from '../present/format.js';
+import { publishNotice, type Notice } from '../schedule/notices.js';
+import { readWatchSettings, type WatchSettings } from '../schedule/watch-settings.js';
+import type { JobContext } from './job-context.js';
+
+type PrunePayload = pruneDocker.Payload;
+type PruneResult = pruneDocker.Result;
+
+/** Free space of one filesystem the watch looks after. */
+export interface FilesystemUse {
+  label: 'Docker data root' | 'Nix store';
+  path: string;
+  /** st_dev of the path: equal devices are one filesystem. */
+  device: number;
+  /** Bytes available to unprivileged writers (what `df` calls Avail). */
+  freeBytes: number;
+  /** Avail / (Used + Avail), as `df` computes Use%. */
+  freePercent: number;
+}
+
+/** One prune pass: the age limit it used and what it reclaimed. */
+export interface PrunePass {
+  untilSeconds: number;
+  result: PruneResult;
+}
+
+export interface WatchCheck {
+  /** `cannot-help`: only a filesystem Docker does not live on is low (e.g. the Nix store on its own disk). */
+  outcome: 'disabled' | 'ok' | 'pruned' | 'still-low' | 'failed' | 'cannot-help';
+  before: FilesystemUse[];
+  after: FilesystemUse[];
+  passes: PrunePass[];
+  /** The notice published for this check, if any. */
+  notice?: Notice;
+}
+
+export interface DiskPressureWatchDeps {
+  settings: Pick<WorkerSettings, 'host' | 'nixStoreDir'>;
+  docker: Docker;
+  redis: Redis;
+  prefix: string;
+  log: Logger;
+  /** Watch settings; when absent they are read from Redis (`${prefix}:policy:watch`, written by the bot) before each check. */
+  policy?: WatchSettings;
+  /** One prune-docker pass on this host (pruneWithJob builds it from the job's run()). */
+  prune: (payload: PrunePayload) => Promise<PruneResult>;
+  /** The worker's exclusive locks (createExclusiveLocks), shared with its jobs so a prune job and the watch never overlap. */
+  runExclusive: <T>(group: string | undefined, work: () => Promise<T>) => Promise<T>;
+  /** Clock for notices. @defaultValue Date.now */
+  now?: () => number;
+  /** Age limits of the prune passes, oldest objects first, in seconds. @defaultValue 30d, 7d, 1d, 6h, 1h, 0 */
+  ageTiersSeconds?: number[];
+  /** Time between checks; overrides the policy's `interval`. @defaultValue the policy's interval (5m) */
+  intervalMs?: number;
+  /** Time between looks for settings while the watch is off or no bot published any. @defaultValue 60000 */
+  idleMs?: number;
+  /** Delay of the first check after start (lets the worker settle). @defaultValue 10000 */
+  firstCheckMs?: number;
+}
+
+const DEFAULT_TIERS = [30 * 86400, 7 * 86400, 86400, 6 * 3600, 3600, 0];
+
+/** The prune function the watch uses in a worker: prune-docker's run() with no progress reporting. */
+export function pruneWithJob(ctx: Pick<JobContext, 'host' | 'docker' | 'settings' | 'log'>): (payload: PrunePayload) => Promise<PruneResult> {
+  return (payload) => pruneDocker.run(payload, { ...ctx, progress: async () => undefined });
+}
+
+async function measure(label: FilesystemUse['label'], path: string): Promise<FilesystemUse | undefined> {
+  try {
+    const [fs, st] = await Promise.all([statfs(path), stat(path)]);
+    const used = (fs.blocks - fs.bfree) * fs.bsize;
+    const free = fs.bavail * fs.bsize;
+    return { label, path, device: st.dev, freeBytes: free, freePercent: used + free > 0 ? (free / (used + free)) * 100 : 100 };
+  } catch {
+    return undefined;
+  }
+}
+
+const percent = (p: number): string => `${p.toFixed(1)}%`;
+const describeFs = (f: FilesystemUse): string => `${f.label} ${f.path} has ${percent(f.freePercent)} free (${formatBytes(f.freeBytes)})`;
+
+function describeTier(seconds: number): string {
+  return seconds === 0 ? 'all unused' : `unused for ${formatDuration(seconds)}`;
+}
+
+function reclaimed(passes: PrunePass[]): string {
+  const sum = (pick: (r: PruneResult) => number) => passes.reduce((total, p) => total + pick(p.result), 0);
+  const kinds: Array<[string, number]> = [
+    ['images', sum((r) => r.images.bytes)],
+    ['volumes', sum((r) => r.volumes.bytes)],
+    ['build cache', sum((r) => r.buildCache?.bytes ?? 0)],
+    ['containers', sum((r) => r.containers.bytes)],
+  ];
+  const parts = kinds.filter(([, bytes]) => bytes > 0).map(([name, bytes]) => `${name} ${formatBytes(bytes)}`);
+  return `reclaimed ${formatBytes(sum((r) => r.totalBytes))}${parts.length > 0 ? ` (${parts.join(', ')})` : ''}`;
+}
+
+/**
+ * Watches free space of Docker's data root and of the Nix store on this host. Below the policy's
+ * `minFreePercent` it prunes Docker in passes from the oldest objects to the newest (images, volumes,
+ * build cache, exited containers; protected objects and the nix-daemon container never), stopping once
+ * the filesystem is back above `targetFreePercent`, inside the same exclusive group as prune-docker so two
+ * prunes never run at once here. Each prune, and each low filesystem Docker cannot free, becomes a notice
+ * the bot posts.
+ *
+ * Limitation: prune-docker removes by creation time (and build cache by last use) in all-or-nothing
+ * passes, so "oldest first" has the granularity of the age tiers, not docuum's per-image last use.
+ */
+export function startDiskPressureWatch(deps: DiskPressureWatchDeps): { check: () => Promise<WatchCheck>; stop: () => Promise<void> } {
+  const { log } = deps;
+  const clock = deps.now ?? Date.now;
+  const tiers = deps.ageTiersSeconds ?? DEFAULT_TIERS;
+  const group = findHostJob(pruneDocker.name)?.exclusive ?? 'docker';
+  /** Low filesystems already reported as beyond help, so a lasting condition is told once. */
+  let toldLow = new Set<string>();
+
+  const notify = async (outcome: Notice['outcome'], summary: string, result: unknown): Promise<Notice> => {
+    const notice: Notice = { source: 'disk-pressure-watch', host: deps.settings.host, at: clock(), outcome, summary: `${deps.settings.host}: ${summary}`, result };
+    await publishNotice(deps.redis, deps.prefix, notice);
+    return notice;
+  };
+
+  const measureAll = async (): Promise<{ docker?: FilesystemUse; all: FilesystemUse[] }> => {
+    const dataRoot = await readDataRoot(deps.docker).catch((err: unknown) => {
+      log.warn({ err }, 'could not ask Docker for its data root');
+      return undefined;
+    });
+    const dockerFs = dataRoot ? await measure('Docker data root', dataRoot) : undefined;
+    const nixFs = await measure('Nix store', deps.settings.nixStoreDir);
+    return { ...(dockerFs ? { docker: dockerFs } : {}), all: [dockerFs, nixFs].filter((f): f is FilesystemUse => f !== undefined) };
+  };
+
+  const runCheck = async (settings: WatchSettings): Promise<WatchCheck> => {
+    const before = await measureAll();
+    const low = before.all.filter((f) => f.freePercent < settings.minFreePercent);
+    if (low.length === 0) {
+      toldLow = new Set();
+      return { outcome: 'ok', before: before.all, after: before.all, passes: [] };
+    }
+    const dockerDevice = before.docker?.device;
+    const helpable = low.filter((f) => f.device === dockerDevice);
+    if (helpable.length === 0) {
+      const fresh = low.filter((f) => !toldLow.has(f.path));
+      low.forEach((f) => toldLow.add(f.path));
+      const base: WatchCheck = { outcome: 'cannot-help', before: before.all, after: before.all, passes: [] };
+      if (fresh.length === 0) return base;
+      const what = fresh.map(describeFs).join('; ');
+      const hint = fresh.some((f) => f.label === 'Nix store') ? ': collect Nix garbage (nix-collect-garbage) or grow the disk' : '';
+      return { ...base, notice: await notify('still-low', `disk pressure: ${what} (below ${settings.minFreePercent}%); it is not on Docker's filesystem, so pruning Docker cannot free it${hint}`, { before: before.all }) };
+    }
+
+    const opening = `disk pressure: ${helpable.map(describeFs).join('; ')} (below ${settings.minFreePercent}%)`;
+    const passes: PrunePass[] = [];
+    try {
+      await deps.runExclusive(group, async () => {
+        for (const untilSeconds of tiers) {
+          const payload = pruneDocker.payloadSchema.parse({
+            dryRun: false,
+            untilSeconds,
+            images: 'unused',
+            volumes: true,
+            namedVolumes: settings.prune.namedVolumes,
+            buildCache: true,
+            networks: true,
+            protectLabel: settings.prune.protectLabel,
+          });
+          passes.push({ untilSeconds, result: await deps.prune(payload) });
+          const now = await measure('Docker data root', before.docker!.path);
+          if (now && now.freePercent >= settings.targetFreePercent) break;
+        }
+      });
+    } catch (err) {
+      log.error({ err }, 'the disk-pressure prune failed');
+      const after = (await measureAll()).all;
+      const done = passes.length > 0 ? `; ${reclaimed(passes)} before that` : '';
+      const notice = await notify('failed', `${opening}; pruning failed: ${describeError(err)}${done}`, { before: before.all, after, passes: passes.map((p) => ({ untilSeconds: p.untilSeconds, totalBytes: p.result.totalBytes })) });
+      return { outcome: 'failed', before: before.all, after, passes, notice };
+    }
+    const after = await measureAll();
+    const freed = after.docker ?? before.docker!;
+    const recovered = freed.freePercent >= settings.targetFreePercent;
+    const how = `pruned ${passes.map((p) => describeTier(p.untilSeconds)).join(', then ')}: ${reclaimed(passes)}`;
+    const summary = recovered
+      ? `${opening}; ${how}; now ${percent(freed.freePercent)} free (target ${settings.targetFreePercent}%)`
+      : `${opening}; ${how}; still ${percent(freed.freePercent)} free (target ${settings.targetFreePercent}%): Docker has nothing more unused to remove; look at running containers, named volumes (policy prune.namedVolumes) and the Nix store`;
+    const reclaimedBytes = passes.reduce((sum, p) => sum + p.result.totalBytes, 0);
+    const outcome = recovered ? 'pruned' : 'still-low';
+    const repeat = !recovered && reclaimedBytes === 0 && toldLow.has(freed.path);
+    if (!recovered) toldLow.add(freed.path);
+    const base: WatchCheck = { outcome, before: before.all, after: after.all, passes };
+    if (repeat) return base;
+    const detail = { before: before.all, after: after.all, passes: passes.map((p) => ({ untilSeconds: p.untilSeconds, totalBytes: p.result.totalBytes })) };
+    return { ...base, notice: await notify(outcome, summary, detail) };
+  };
+
+  let tail: Promise<unknown> = Promise.resolve();
+  let current: WatchSettings | undefined;
+  /** Checks run one at a time (the timer's and any caller's). */
+  const check = (): Promise<WatchCheck> => {
+    const next = tail.then(async () => {
+      current = deps.policy ?? (await readWatchSettings(deps.redis, deps.prefix));
+      if (!current?.enabled) return { outcome: 'disabled', before: [], after: [], passes: [] } satisfies WatchCheck;
+      return runCheck(current);
+    });
+    tail = next.catch(() => undefined);
+    return next;
+  };
+
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+  const loop = async (): Promise<void> => {
+    try {
+      const result = await check();
+      if (result.notice) log.info({ outcome: result.outcome }, result.notice.summary);
+    } catch (err) {
+      log.warn({ err }, 'disk-pressure check failed');
+    }
+    if (stopped) return;
+    let delay = deps.idleMs ?? 60_000;
+    try {
+      if (current?.enabled) delay = parseDuration(current.interval, 'watch.interval') * 1000;
+    } catch (err) {
+      log.warn({ err }, 'the watch interval is not valid; checking every minute');
+    }
+    timer = setTimeout(() => (running = loop()), deps.intervalMs ?? delay);
+  };
+  timer = setTimeout(() => (running = loop()), deps.firstCheckMs ?? 10_000);
+
+  return {
+    check,
+    stop: async () => {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+      await tail;
+    },
+  };
+}

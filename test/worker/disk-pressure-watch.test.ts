@@ -1,0 +1,276 @@
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import Docker from 'dockerode';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readWorkerSettings, type WorkerSettings } from '../../src/config.js';
+import { PermanentJobError } from '../../src/errors.js';
+import { policySchema } from '../../src/policy/schema.js';
+import { noticesKey, type Notice } from '../../src/schedule/notices.js';
+import { publishWatchSettings, type WatchSettings } from '../../src/schedule/watch-settings.js';
+import { pruneWithJob, startDiskPressureWatch, type DiskPressureWatchDeps } from '../../src/worker/disk-pressure-watch.js';
+import { createExclusiveLocks } from '../../src/worker/exclusive.js';
+import { ensureDockerEngine, pingEngine, runDockerCli } from '../setup/docker-engine.js';
+import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
+
+const run = promisify(execFile);
+const log = pino({ level: 'silent' });
+const { redisUrl, prefix } = testRedisSettings();
+const redis = testRedis(redisUrl);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A dockerd whose data root is a 64 MiB tmpfs: its free space is ours to steer. */
+interface TinyDockerd {
+  docker: Docker;
+  host: string;
+  dir: string;
+  dataRoot: string;
+  stop: () => Promise<void>;
+}
+
+async function startTinyDockerd(sizeMb: number): Promise<TinyDockerd> {
+  await ensureDockerEngine();
+  const dir = await mkdtemp('/tmp/rodw-');
+  const dataRoot = path.join(dir, 'root');
+  await mkdir(dataRoot);
+  await run('mount', ['-t', 'tmpfs', '-o', `size=${sizeMb}m`, 'tmpfs', dataRoot]);
+  // A bridge of our own: `--bridge=none` would delete the main engine's docker0.
+  const bridge = `rodw${randomBytes(4).toString('hex')}`;
+  await run('ip', ['link', 'add', bridge, 'type', 'bridge']);
+  const socketPath = path.join(dir, 'docker.sock');
+  const out = await open(path.join(dir, 'dockerd.log'), 'a');
+  const child = spawn(
+    'dockerd',
+    [`--data-root=${dataRoot}`, `--exec-root=${path.join(dir, 'exec')}`, `--pidfile=${path.join(dir, 'pid')}`, `-H=unix://${socketPath}`, `--bridge=${bridge}`, '--iptables=false', '--ip-masq=false', '--ip6tables=false'],
+    { stdio: ['ignore', out.fd, out.fd] },
+  );
+  await out.close();
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const docker = new Docker({ socketPath });
+  const stop = async () => {
+    if (child.exitCode === null) {
+      child.kill('SIGTERM');
+      await Promise.race([exited, sleep(15_000)]);
+    }
+    const mounts = (await readFile('/proc/self/mounts', 'utf8')).split('\n').map((l) => l.split(' ')[1] ?? '').filter((t) => t.startsWith(`${dir}/`));
+    for (const target of mounts.sort((a, b) => b.length - a.length)) await run('umount', ['-l', target]).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+    await run('ip', ['link', 'del', bridge]).catch(() => undefined);
+  };
+  const deadline = Date.now() + 30_000;
+  while (!(await pingEngine(docker, 1000))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error('the tmpfs dockerd did not start');
+    }
+    await sleep(100);
+  }
+  return { docker, host: `unix://${socketPath}`, dir, dataRoot, stop };
+}
+
+/** Imports an image holding `mb` MiB of random bytes (incompressible, so it really takes the space). */
+async function importImage(engine: TinyDockerd, tag: string, mb: number, flags: string[] = []): Promise<void> {
+  const src = await mkdtemp(path.join(engine.dir, 'img-'));
+  await writeFile(path.join(src, 'blob'), randomBytes(mb << 20));
+  await run('tar', ['-C', src, '-cf', `${src}.tar`, 'blob']);
+  await runDockerCli(['import', ...flags, `${src}.tar`, tag], engine.host);
+  await rm(src, { recursive: true, force: true });
+  await rm(`${src}.tar`, { force: true });
+}
+
+async function imageTags(engine: TinyDockerd): Promise<string[]> {
+  return (await engine.docker.listImages()).flatMap((i) => i.RepoTags ?? []).sort();
+}
+
+async function notices(): Promise<Notice[]> {
+  const entries = (await redis.xrange(noticesKey(prefix), '-', '+')) as [string, string[]][];
+  return entries.map(([, fields]) => JSON.parse(fields[1]!) as Notice);
+}
+
+function watchSettings(fields: Partial<Omit<WatchSettings, 'prune'>>): WatchSettings {
+  const policy = policySchema.parse({ watch: { enabled: true, ...fields } });
+  return { ...policy.watch, prune: policy.prune };
+}
+
+let engine: TinyDockerd;
+let nixDir: string;
+let settings: WorkerSettings;
+
+beforeAll(async () => {
+  engine = await startTinyDockerd(64);
+  // The Nix store on a filesystem of its own (a second tmpfs), as on hosts with a separate /nix.
+  nixDir = path.join(engine.dir, 'nix-store');
+  await mkdir(nixDir);
+  await run('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', nixDir]);
+  settings = readWorkerSettings({ REDIS_URL: redisUrl, RUNNEROPS_PREFIX: prefix, RUNNEROPS_HOST: 'ci-watch', DOCKER_HOST: engine.host, NIX_STORE_DIR: nixDir, RUNNEROPS_STATE_DIR: path.join(engine.dir, 'state') });
+});
+
+afterAll(async () => {
+  await engine?.stop();
+  await deletePrefix(redis, prefix);
+  await redis.quit();
+});
+
+function watchDeps(extra: Partial<DiskPressureWatchDeps>): DiskPressureWatchDeps {
+  return {
+    settings,
+    docker: engine.docker,
+    redis,
+    prefix,
+    log,
+    prune: pruneWithJob({ host: settings.host, docker: engine.docker, settings, log }),
+    runExclusive: createExclusiveLocks(),
+    intervalMs: 3_600_000,
+    // Tests call check() themselves; only the schedule test lets the timer run.
+    firstCheckMs: 3_600_000,
+    ...extra,
+  };
+}
+
+describe('startDiskPressureWatch', () => {
+  it('reads the watch settings the bot published and does nothing while free space is above the threshold', async () => {
+    const watch = startDiskPressureWatch(watchDeps({}));
+    try {
+      await redis.del(`${prefix}:policy:watch`);
+      expect((await watch.check()).outcome).toBe('disabled');
+      await publishWatchSettings(redis, prefix, policySchema.parse({ watch: { enabled: true, minFreePercent: 10 } }));
+      const result = await watch.check();
+      expect(result.outcome).toBe('ok');
+      expect(result.before.map((f) => f.label).sort()).toEqual(['Docker data root', 'Nix store']);
+      expect(await notices()).toEqual([]);
+    } finally {
+      await watch.stop();
+    }
+  });
+
+  it('prunes the oldest unused objects first and stops once back above the target', async () => {
+    await importImage(engine, 'watch/old:1', 14);
+    // Docker lists image ages in whole seconds: 2.5 s apart keeps the 2 s pass clear of the new ones.
+    await sleep(2500);
+    await importImage(engine, 'watch/new:1', 14);
+    await importImage(engine, 'watch/newer:1', 14);
+    // About 42 MiB of 64 used: roughly 34% free, below the 45% minimum; the 50% target needs one image gone.
+    const watch = startDiskPressureWatch(watchDeps({ policy: watchSettings({ minFreePercent: 45, targetFreePercent: 50 }), ageTiersSeconds: [2, 0] }));
+    try {
+      const result = await watch.check();
+      expect(result.before.find((f) => f.label === 'Docker data root')!.freePercent).toBeLessThan(45);
+      expect(result.outcome).toBe('pruned');
+      expect(result.passes.map((p) => p.untilSeconds)).toEqual([2]);
+      expect(await imageTags(engine)).toEqual(['watch/new:1', 'watch/newer:1']);
+      const after = result.after.find((f) => f.label === 'Docker data root')!;
+      expect(after.freePercent).toBeGreaterThanOrEqual(50);
+      const [notice] = await notices();
+      expect(notice).toMatchObject({ source: 'disk-pressure-watch', host: 'ci-watch', outcome: 'pruned' });
+      expect(notice!.summary).toMatch(/^ci-watch: disk pressure: Docker data root .* free .*\(below 45%\); pruned unused for 2s: reclaimed 14 MiB \(images 14 MiB\); now \d+\.\d% free \(target 50%\)$/);
+    } finally {
+      await watch.stop();
+    }
+  });
+
+  it('never runs its prune while another prune holds the host', async () => {
+    await redis.del(noticesKey(prefix));
+    await importImage(engine, 'watch/held:1', 14);
+    const runExclusive = createExclusiveLocks();
+    const events: string[] = [];
+    const realPrune = pruneWithJob({ host: settings.host, docker: engine.docker, settings, log });
+    const watch = startDiskPressureWatch(
+      watchDeps({
+        runExclusive,
+        policy: watchSettings({ minFreePercent: 90, targetFreePercent: 95 }),
+        ageTiersSeconds: [0],
+        prune: async (payload) => {
+          events.push('watch prune starts');
+          return realPrune(payload);
+        },
+      }),
+    );
+    try {
+      // A prune job of the same exclusive group is running (as dispatch would run it).
+      const job = runExclusive('docker', async () => {
+        events.push('job starts');
+        await sleep(500);
+        events.push('job ends');
+      });
+      await sleep(20);
+      const result = await watch.check();
+      await job;
+      expect(events).toEqual(['job starts', 'job ends', 'watch prune starts']);
+      expect(result.outcome).toBe('pruned');
+      expect(await imageTags(engine)).toEqual([]);
+    } finally {
+      await watch.stop();
+    }
+  });
+
+  it('says once when removing everything unused is not enough, and never touches protected images', async () => {
+    await redis.del(noticesKey(prefix));
+    await importImage(engine, 'watch/kept:1', 30, ['--change', 'LABEL runnerops.keep=true']);
+    const watch = startDiskPressureWatch(watchDeps({ policy: watchSettings({ minFreePercent: 60, targetFreePercent: 70 }), ageTiersSeconds: [3600, 0] }));
+    try {
+      const first = await watch.check();
+      const second = await watch.check();
+      expect(first.outcome).toBe('still-low');
+      expect(first.passes.map((p) => p.untilSeconds)).toEqual([3600, 0]);
+      expect(second.outcome).toBe('still-low');
+      expect(await imageTags(engine)).toEqual(['watch/kept:1']);
+      const told = await notices();
+      expect(told).toHaveLength(1);
+      expect(told[0]).toMatchObject({ outcome: 'still-low' });
+      expect(told[0]!.summary).toMatch(/pruned unused for 1h, then all unused: reclaimed 0 B; still \d+\.\d% free \(target 70%\): Docker has nothing more unused to remove/);
+    } finally {
+      await watch.stop();
+    }
+  });
+
+  it('reports a failed prune with its reason', async () => {
+    await redis.del(noticesKey(prefix));
+    const watch = startDiskPressureWatch(
+      watchDeps({
+        policy: watchSettings({ minFreePercent: 90, targetFreePercent: 95 }),
+        prune: async () => {
+          throw new PermanentJobError('Docker refused the prune: permission denied on /var/run/docker.sock');
+        },
+      }),
+    );
+    try {
+      const result = await watch.check();
+      expect(result.outcome).toBe('failed');
+      const [notice] = await notices();
+      expect(notice).toMatchObject({ outcome: 'failed' });
+      expect(notice!.summary).toContain('pruning failed: Docker refused the prune: permission denied on /var/run/docker.sock');
+    } finally {
+      await watch.stop();
+    }
+  });
+
+  it('tells once, on its own schedule, when only the Nix store is low and Docker pruning cannot free it', async () => {
+    await redis.del(noticesKey(prefix));
+    await writeFile(path.join(nixDir, 'filler'), randomBytes(7 << 20));
+    let pruned = 0;
+    const watch = startDiskPressureWatch(
+      watchDeps({
+        policy: watchSettings({ minFreePercent: 30, targetFreePercent: 40 }),
+        intervalMs: 100,
+        firstCheckMs: 0,
+        prune: async () => {
+          pruned++;
+          throw new Error('must not prune');
+        },
+      }),
+    );
+    try {
+      for (let i = 0; i < 50 && (await notices()).length === 0; i++) await sleep(50);
+      await sleep(400);
+      const told = await notices();
+      expect(told).toHaveLength(1);
+      expect(told[0]!.summary).toMatch(/^ci-watch: disk pressure: Nix store .* has \d+\.\d% free .*it is not on Docker's filesystem, so pruning Docker cannot free it: collect Nix garbage/);
+      expect(pruned).toBe(0);
+    } finally {
+      await watch.stop();
+      await rm(path.join(nixDir, 'filler'), { force: true });
+    }
+  });
+});
