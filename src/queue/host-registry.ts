@@ -26,6 +26,10 @@ export interface HostEntry {
   runners?: RunnerSummary[];
   /** Filled by host-facts and store reports: free bytes of Docker's data root and of the Nix store. */
   disk?: { dockerFreeBytes?: number; nixFreeBytes?: number };
+  /** Filled by store reports: store size and what a GC would free. */
+  store?: { totalNarBytes: number; garbageBytes: number; at: number };
+  /** Filled by nix-daemon restarts and host-facts: whether the daemon answered last time it was asked. */
+  daemon?: { healthy: boolean; at: number; detail?: string };
 }
 
 export interface HostStatus extends HostEntry {
@@ -35,23 +39,33 @@ export interface HostStatus extends HostEntry {
 }
 
 export async function publishHost(redis: Redis, prefix: string, entry: HostEntry): Promise<void> {
-  await redis.hset(keys.hosts(prefix), entry.name, JSON.stringify(entry));
+  await redis.multi().hset(keys.hosts(prefix), entry.name, JSON.stringify(entry)).hset(keys.heartbeats(prefix), entry.name, String(entry.lastHeartbeat)).exec();
 }
 
-/** Updates only the heartbeat (and anything in `patch`) of an existing entry. */
+/** A heartbeat: one field write, so it never races with an entry update. */
+export async function beat(redis: Redis, prefix: string, name: string, at = Date.now()): Promise<void> {
+  await redis.hset(keys.heartbeats(prefix), name, String(at));
+}
+
+/** Merges `patch` (runners, disk, store, daemon) into an existing entry. */
 export async function touchHost(redis: Redis, prefix: string, name: string, patch: Partial<HostEntry>): Promise<void> {
   const current = await readHost(redis, prefix, name);
   if (!current) return;
-  await publishHost(redis, prefix, { ...current, ...patch, lastHeartbeat: Date.now() });
+  await redis.hset(keys.hosts(prefix), name, JSON.stringify({ ...current, ...patch, name }));
 }
 
 export async function removeHost(redis: Redis, prefix: string, name: string): Promise<void> {
-  await redis.hdel(keys.hosts(prefix), name);
+  await redis.multi().hdel(keys.hosts(prefix), name).hdel(keys.heartbeats(prefix), name).exec();
+}
+
+function withBeat(raw: string, beatAt: string | null | undefined): HostEntry {
+  const entry = JSON.parse(raw) as HostEntry;
+  return beatAt ? { ...entry, lastHeartbeat: Math.max(entry.lastHeartbeat, Number(beatAt)) } : entry;
 }
 
 export async function readHost(redis: Redis, prefix: string, name: string): Promise<HostEntry | undefined> {
-  const raw = await redis.hget(keys.hosts(prefix), name);
-  return raw ? (JSON.parse(raw) as HostEntry) : undefined;
+  const [raw, beatAt] = await Promise.all([redis.hget(keys.hosts(prefix), name), redis.hget(keys.heartbeats(prefix), name)]);
+  return raw ? withBeat(raw, beatAt) : undefined;
 }
 
 export function hostStatus(entry: HostEntry, now: number): HostStatus {
@@ -61,9 +75,9 @@ export function hostStatus(entry: HostEntry, now: number): HostStatus {
 
 /** Every registered host, sorted by name, with its heartbeat age. */
 export async function listHosts(redis: Redis, prefix: string, now = Date.now()): Promise<HostStatus[]> {
-  const all = await redis.hgetall(keys.hosts(prefix));
-  return Object.values(all)
-    .map((raw) => hostStatus(JSON.parse(raw) as HostEntry, now))
+  const [all, beats] = await Promise.all([redis.hgetall(keys.hosts(prefix)), redis.hgetall(keys.heartbeats(prefix))]);
+  return Object.entries(all)
+    .map(([name, raw]) => hostStatus(withBeat(raw, beats[name]), now))
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 

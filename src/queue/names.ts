@@ -22,6 +22,8 @@ export function parseJobId(jobId: string): { commandId: string; host: string } |
 export const keys = {
   /** Hash: host name -> JSON HostEntry. */
   hosts: (prefix: string) => `${prefix}:hosts`,
+  /** Hash: host name -> last heartbeat (ms since epoch); kept apart so a beat never rewrites the entry. */
+  heartbeats: (prefix: string) => `${prefix}:heartbeats`,
   /** Stream of job events (progress, completed, failed) from workers to bots and CLIs. */
   events: (prefix: string) => `${prefix}:events`,
   /** Hash: the command's request, requester, hosts and card location. */

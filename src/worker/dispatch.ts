@@ -6,6 +6,7 @@ import { publishEvent, type JobEvent } from '../queue/events.js';
 import type { JobData } from '../queue/enqueue.js';
 import type { Redis } from 'ioredis';
 import type { JobProgress } from './job-context.js';
+import type { HostEntry } from '../queue/host-registry.js';
 
 export interface DispatchDeps {
   redis: Redis;
@@ -17,6 +18,8 @@ export interface DispatchDeps {
   /** Builds the context a job runs with (host clients, or the control-plane context). */
   contextFor: (job: Job<JobData>, base: { log: Logger; progress: (p: JobProgress) => Promise<void> }) => unknown;
   runExclusive: <T>(group: string | undefined, work: () => Promise<T>) => Promise<T>;
+  /** Merges what a result tells about this host into its registry entry (workers only). */
+  patchHost?: (patch: Partial<HostEntry>) => Promise<void>;
 }
 
 function isPermanent(err: unknown): boolean {
@@ -60,6 +63,7 @@ export function createProcessor(deps: DispatchDeps) {
       const result = await deps.runExclusive(module.exclusive, () =>
         module.run(payload, ctx, signal ?? new AbortController().signal),
       );
+      if (module.registryPatch) await deps.patchHost?.(module.registryPatch(result));
       await event('completed', { summary: module.summarize(result), result });
       log.info('job completed');
       return result;

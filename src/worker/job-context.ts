@@ -4,6 +4,7 @@ import type { Gitlab } from '@gitbeaker/rest';
 import type { Logger } from '../logger.js';
 import type { WorkerSettings } from '../config.js';
 import type { HostKeys } from '../secrets/host-keys.js';
+import type { HostEntry } from '../queue/host-registry.js';
 
 /** A progress update a job reports while it runs; shown as the host's row on the job card. */
 export interface JobProgress {
@@ -46,6 +47,11 @@ export interface JobModule<P = unknown, R = unknown, C = JobContext> {
   run: (payload: P, ctx: C, signal: AbortSignal) => Promise<R>;
   /** One line (or a few) of plain text describing a result, for Slack and the terminal. */
   summarize: (result: R) => string;
+  /**
+   * What a finished result tells about the host, merged into its registry entry (runners, disk, store,
+   * daemon health) so `hosts` and App Home show it without asking again.
+   */
+  registryPatch?: (result: R) => Partial<HostEntry>;
   /** A total across hosts for a fan-out's card (e.g. bytes reclaimed on all hosts). */
   summarizeAll?: (results: R[]) => string;
   /** Jobs sharing an exclusive group never run at the same time on one host (e.g. "docker"). */

@@ -6,6 +6,7 @@ import type { WorkerSettings } from '../config.js';
 import type { Logger } from '../logger.js';
 import { createRedis } from '../queue/redis.js';
 import { hostQueueName } from '../queue/names.js';
+import { touchHost } from '../queue/host-registry.js';
 import type { JobData } from '../queue/enqueue.js';
 import { detectVersions } from './detect-versions.js';
 import { createProcessor } from './dispatch.js';
@@ -60,6 +61,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     findJob: findHostJob,
     contextFor: (_job, extra) => ({ ...base, ...extra }),
     runExclusive: createExclusiveLocks(),
+    patchHost: (patch) => touchHost(redis, settings.prefix, settings.host, patch),
   });
   const worker = new Worker<JobData>(hostQueueName(settings.host), processor, {
     connection: blocking,

@@ -59,7 +59,7 @@ describe('checkTokenExpiry', () => {
   });
 
   it('posts nothing when no token is close to expiry', async () => {
-    await stack.redis.del(`${stack.prefix}:hosts`);
+    await stack.redis.del(`${stack.prefix}:hosts`, `${stack.prefix}:heartbeats`);
     const before = stack.slack.calls('chat.postMessage').length;
     expect(await checkTokenExpiry(stack.bot.bot.core)).toBe(0);
     expect(stack.slack.calls('chat.postMessage').length).toBe(before);
