@@ -1,4 +1,6 @@
 import type { Gitlab } from '@gitbeaker/rest';
+import type { Worker } from 'bullmq';
+import type { JobData } from '../queue/enqueue.js';
 import { createApprovalStore, unpostedKey } from '../approvals/approval-store.js';
 import { expireOverdue, resumeStranded } from '../approvals/decide-approval.js';
 import { createAuditLog } from '../audit/audit-log.js';
@@ -33,6 +35,8 @@ export interface BotDeps {
 
 export interface RunningBot {
   core: BotCore;
+  /** The control-plane worker (for metrics). */
+  control: Worker<JobData>;
   stop: () => Promise<void>;
 }
 
@@ -87,6 +91,7 @@ export async function startBot(deps: BotDeps): Promise<RunningBot> {
   await sweep();
   return {
     core,
+    control,
     stop: async () => {
       clearInterval(sweeper);
       await watcher.stop();

@@ -1,5 +1,6 @@
 import { Worker } from 'bullmq';
-import { Gitlab } from '@gitbeaker/rest';
+import type { Gitlab } from '@gitbeaker/rest';
+import { createGitlabClient } from '../clients/gitlab/create-gitlab-client.js';
 import type { Redis } from 'ioredis';
 import { findControlJob } from '../../jobs/control/index.js';
 import { PermanentJobError } from '../errors.js';
@@ -27,7 +28,8 @@ export interface ControlWorkerDeps {
 
 /** The bot's worker for control-plane jobs (GitLab calls with the user token), on the `control` queue. */
 export function startControlWorker(deps: ControlWorkerDeps): Worker<JobData> {
-  const gitlab = deps.gitlab ?? (deps.gitlabUrl && deps.gitlabToken ? new Gitlab({ host: deps.gitlabUrl, token: deps.gitlabToken }) : undefined);
+  // Our requester sends each request once: gitbeaker's own would resend a POST (a runner creation) on 502.
+  const gitlab = deps.gitlab ?? (deps.gitlabUrl && deps.gitlabToken ? (createGitlabClient({ url: deps.gitlabUrl, token: deps.gitlabToken }) as InstanceType<typeof Gitlab>) : undefined);
   const processor = createProcessor({
     redis: deps.redis,
     prefix: deps.prefix,

@@ -6,6 +6,8 @@ import { createLogger } from '../logger.js';
 import { loadPolicy } from '../policy/load-policy.js';
 import type { Policy } from '../policy/schema.js';
 import { checkRedis } from '../queue/check-redis.js';
+import { startBotOps } from '../ops/start-process-ops.js';
+import { classifyApiError } from '../ops/classify-api-error.js';
 import { createRedis } from '../queue/redis.js';
 import { createSlackApp } from '../slack/create-slack-app.js';
 import { cachedGroupMembers } from '../slack/group-members.js';
@@ -26,6 +28,7 @@ export async function runBot(env: Record<string, string | undefined>, options: {
   await checkRedis(probe, settings.redisUrl).finally(() => probe.disconnect());
   const slack = createSlackApp(settings, mode, log);
   const client = slack.app.client as WebClient;
+  let countSlackError: (err: unknown) => void = () => undefined;
   const bot = await startBot({
     settings,
     policy,
@@ -33,9 +36,20 @@ export async function runBot(env: Record<string, string | undefined>, options: {
     members: cachedGroupMembers(client),
     ...(settings.auditFile ? { auditFile: settings.auditFile } : {}),
     ...(options.sweepMs ? { sweepMs: options.sweepMs } : {}),
-    makeSurface: (core) => createSlackSurface({ client, redis: core.redis, prefix: core.prefix, approvals: core.approvals, log, ...(policy.channels.reports ? { reportsChannel: policy.channels.reports } : {}) }),
+    makeSurface: (core) =>
+      createSlackSurface({
+        client,
+        redis: core.redis,
+        prefix: core.prefix,
+        approvals: core.approvals,
+        log,
+        onApiError: (err) => countSlackError(err),
+        ...(policy.channels.reports ? { reportsChannel: policy.channels.reports } : {}),
+      }),
   });
   registerHandlers(slack.app, bot.core);
+  const ops = await startBotOps({ settings, log, controlWorker: bot.control, pendingApprovals: async () => (await bot.core.approvals.pending()).length });
+  countSlackError = (err) => ops.metrics.countApiError('slack', classifyApiError(err));
   await slack.start();
   log.info({ mode, port: mode === 'http' ? settings.port : undefined }, 'bot started');
   return {
@@ -43,6 +57,7 @@ export async function runBot(env: Record<string, string | undefined>, options: {
     stop: async () => {
       await slack.stop().catch(() => undefined);
       await bot.stop();
+      await ops.stop();
     },
   };
 }

@@ -3,7 +3,8 @@ import { createLogger } from '../logger.js';
 import { checkRedis } from '../queue/check-redis.js';
 import { createRedis } from '../queue/redis.js';
 import { loadHostKeys } from '../secrets/host-keys.js';
-import { startWorker, type RunningWorker } from '../worker/start-worker.js';
+import { dockerFromSettings, startWorker, type RunningWorker } from '../worker/start-worker.js';
+import { startWorkerOps } from '../ops/start-process-ops.js';
 
 /** `runnerops worker`: read config, load the host key, start, stop gracefully on SIGTERM/SIGINT. */
 export async function runWorker(env: Record<string, string | undefined>): Promise<RunningWorker> {
@@ -12,5 +13,14 @@ export async function runWorker(env: Record<string, string | undefined>): Promis
   const probe = createRedis(settings);
   await checkRedis(probe, settings.redisUrl).finally(() => probe.disconnect());
   const keys = await loadHostKeys(settings.stateDir);
-  return startWorker({ settings, log, extraContext: { keys, publicKey: keys.publicKey } });
+  const docker = dockerFromSettings(settings);
+  const running = await startWorker({ settings, log, docker, extraContext: { keys, publicKey: keys.publicKey } });
+  const ops = await startWorkerOps({ settings, docker, worker: running.worker, log });
+  return {
+    ...running,
+    stop: async (graceMs) => {
+      await running.stop(graceMs);
+      await ops.stop();
+    },
+  };
 }

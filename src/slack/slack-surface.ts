@@ -17,11 +17,34 @@ export interface SlackSurfaceDeps {
   log: Logger;
   /** Where reports go when no channel is given (policy channels.reports). */
   reportsChannel?: string;
+  /** Told about every failed Web API call (metrics count them by kind); the error is rethrown. */
+  onApiError?: (err: unknown) => void;
+}
+
+/** Wraps every method of a surface so failures are reported once and still reach the caller. */
+function reportingErrors(surface: Surface, onError: ((err: unknown) => void) | undefined): Surface {
+  if (!onError) return surface;
+  const wrapped = {} as Record<string, unknown>;
+  for (const [name, method] of Object.entries(surface) as [string, (...args: unknown[]) => Promise<unknown>][]) {
+    wrapped[name] = async (...args: unknown[]) => {
+      try {
+        return await method(...args);
+      } catch (err) {
+        onError(err);
+        throw err;
+      }
+    };
+  }
+  return wrapped as unknown as Surface;
 }
 
 /** The Surface for Slack: messages, in-place updates, thread replies for overflow, files for long output. */
 export function createSlackSurface(deps: SlackSurfaceDeps): Surface {
   const { client } = deps;
+  return reportingErrors(createSurface(deps, client), deps.onApiError);
+}
+
+function createSurface(deps: SlackSurfaceDeps, client: WebClient): Surface {
   return {
     async postCard(_command, card, channel) {
       if (!channel) return undefined;
