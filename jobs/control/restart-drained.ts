@@ -96,6 +96,8 @@ export async function run(payload: Payload, ctx: Context, signal: AbortSignal = 
         paused.push(id);
         await setRunnerPaused(ctx.gitlab, id, true, CALL_RETRY);
       } catch (err) {
+        // Only what GitLab really paused needs undoing (and only that may be reported as still paused).
+        if (!(await isPaused(ctx, id).catch(() => true))) paused.pop();
         throw gitlabError(err, `pause runner #${id}`);
       }
     }

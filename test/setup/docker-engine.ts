@@ -82,7 +82,11 @@ export async function startPrivateDockerd(): Promise<PrivateDockerd> {
   await ensureDockerEngine();
   const dir = await mkdtemp('/tmp/rod-');
   const bridge = `rod${randomBytes(5).toString('hex')}`;
-  await run('ip', ['link', 'add', bridge, 'type', 'bridge']);
+  await run('ip', ['link', 'add', bridge, 'type', 'bridge']).catch((err: NodeJS.ErrnoException) => {
+    throw new Error(
+      err.code === 'ENOENT' ? 'the private dockerd needs the "ip" command; install iproute2' : `cannot create bridge ${bridge}: ${err.message}`,
+    );
+  });
   const socketPath = path.join(dir, 'docker.sock');
   const dataRoot = path.join(dir, 'root');
   const log = await open(path.join(dir, 'dockerd.log'), 'a');

@@ -132,6 +132,16 @@ describe('run', () => {
     expect(fake.runner(a.id)!.paused).toBe(false);
   });
 
+  it('stops before the restart when GitLab refuses the pause, without touching the runner again', async () => {
+    const a = fake.addRunner();
+    fake.inject('PUT /runners/:id', { status: 403, body: { message: '403 Forbidden - No access granted' } });
+    const h = harness([a.id]);
+    await expect(run(payload({ runnerIds: [a.id] }), h.ctx)).rejects.toThrow(/pause runner #\d+ failed: GitLab denied it \(403/);
+    expect(h.restarts).toEqual([]);
+    expect(fake.runner(a.id)!.paused).toBe(false);
+    expect(fake.requestCount('PUT /runners/:id')).toBe(1);
+  });
+
   it('refuses to drain a host with no known runners instead of restarting blind', async () => {
     const h = harness([]);
     await expect(run(payload({ runnerIds: [] }), h.ctx)).rejects.toBeInstanceOf(UserError);
