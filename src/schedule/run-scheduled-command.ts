@@ -1,11 +1,13 @@
 import type { BotCore } from '../bot/bot-core.js';
 import { jobTimeoutMs } from '../bot/handle-command-line.js';
 import { parseCommand } from '../commands/parse.js';
+import type { Request } from '../commands/requests.js';
 import { describeError } from '../errors.js';
 import type { Policy } from '../policy/schema.js';
 import type { CommandRecord, CommandRow, Requester } from '../queue/command-record.js';
 import { latestEventId } from '../queue/events.js';
 import { followCommand } from '../queue/follow-command.js';
+import { listHosts } from '../queue/host-registry.js';
 import { executeCommand } from '../verbs/execute-command.js';
 import { formatInZone } from './cron-times.js';
 import { pruneReportText } from './prune-report.js';
@@ -44,12 +46,19 @@ function withScheduleAuthority(policy: Policy, user: string, verb: string): Poli
   };
 }
 
-function verbOf(command: string): string | undefined {
+function parseQuietly(command: string): Request | undefined {
   try {
-    return parseCommand(command).verb;
+    return parseCommand(command);
   } catch {
     return undefined; // executeCommand reports the parse error in its own words.
   }
+}
+
+/** For a command on `all`: registered hosts it did not reach because their heartbeat had expired. */
+async function unreachedHosts(core: BotCore, request: Request | undefined, command: CommandRecord): Promise<string | undefined> {
+  if (!request || !('target' in request) || request.target.kind !== 'all') return undefined;
+  const missing = (await listHosts(core.redis, core.prefix)).filter((h) => !command.hosts.includes(h.name)).map((h) => h.name);
+  return missing.length > 0 ? `not asked, heartbeat expired: ${missing.join(', ')}` : undefined;
 }
 
 async function follow(core: BotCore, command: CommandRecord, fromId: string, timeoutMs: number): Promise<CommandRow[]> {
@@ -74,7 +83,8 @@ async function reportFor(core: BotCore, command: CommandRecord, rows: CommandRow
 }
 
 async function produce(core: BotCore, schedule: Schedule, requester: Requester, options: ScheduledRunOptions): Promise<ScheduledReport> {
-  const verb = verbOf(schedule.command);
+  const request = parseQuietly(schedule.command);
+  const verb = request?.verb;
   if (verb === 'rotate') return { text: 'rotate cannot run on a schedule: it always needs a second person\'s approval; remove it from "schedules:"' };
   const fromId = await latestEventId(core.redis, core.prefix);
   const deps = verb ? { ...core, policy: withScheduleAuthority(core.policy, requester.user, verb) } : core;
@@ -89,7 +99,9 @@ async function produce(core: BotCore, schedule: Schedule, requester: Requester, 
       const rows = await follow(core, reply.command, fromId, timeoutMs);
       const count = (status: CommandRow['status']) => rows.filter((r) => r.status === status).length;
       const outcome = `${count('done')} done, ${count('failed')} failed, ${count('silent')} did not answer`;
-      return { ...(await reportFor(core, reply.command, rows, timeoutMs)), commandId: reply.command.id, outcome };
+      const report = await reportFor(core, reply.command, rows, timeoutMs);
+      const unreached = await unreachedHosts(core, request, reply.command);
+      return { ...report, text: unreached ? `${report.text}\n${unreached}` : report.text, commandId: reply.command.id, outcome };
     }
   }
 }

@@ -1,0 +1,130 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { WebClient, type Logger as SlackLogger } from '@slack/web-api';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBot, type RunningBot } from '../../src/bot/start-bot.js';
+import { readBotSettings, readWorkerSettings } from '../../src/config.js';
+import { policySchema, scheduleSchema, type Policy } from '../../src/policy/schema.js';
+import { publishHost } from '../../src/queue/host-registry.js';
+import { runScheduledCommand } from '../../src/schedule/run-scheduled-command.js';
+import type { Schedule } from '../../src/schedule/start-scheduler.js';
+import { createSlackSurface } from '../../src/slack/slack-surface.js';
+import { startWorker, type RunningWorker } from '../../src/worker/start-worker.js';
+import { startFakeSlack, type FakeSlack } from '../fakes/slack/server.js';
+import { startPrivateDockerd, type PrivateDockerd } from '../setup/docker-engine.js';
+import { importFilesImage } from '../setup/docker-images.js';
+import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
+
+const log = pino({ level: 'silent' });
+const slackLog: SlackLogger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, setLevel: () => {}, getLevel: () => 'error' as never, setName: () => {} };
+const { redisUrl, prefix } = testRedisSettings();
+const redis = testRedis(redisUrl);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// No role may run prune or rotate: schedules run with the policy's own authority.
+const policy: Policy = policySchema.parse({ channels: { reports: 'C0REPORTS' }, verbs: { prune: { run: [] } } });
+
+let slack: FakeSlack;
+let engine: PrivateDockerd;
+let bot: RunningBot;
+let stateDir: string;
+const workers: RunningWorker[] = [];
+
+function schedule(fields: Partial<Schedule> & { name: string; command: string }): Schedule {
+  return scheduleSchema.parse({ cron: '0 3 * * *', timezone: 'Europe/Berlin', channel: 'C0REPORTS', ...fields });
+}
+
+/** The text of the last message posted to a channel, as a person reads it (code blocks unwrapped). */
+function lastPost(channel: string): string {
+  const posts = slack.calls('chat.postMessage').filter((c) => c.params.channel === channel);
+  const blocks = (posts.at(-1)?.params.blocks ?? []) as Array<{ text?: { text?: string } }>;
+  return blocks
+    .map((b) => (b.text?.text ?? '').replace(/^```|```$/g, ''))
+    .join('\n')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+}
+
+async function startHost(host: string, dockerHost: string): Promise<void> {
+  const settings = readWorkerSettings({ REDIS_URL: redisUrl, RUNNEROPS_PREFIX: prefix, RUNNEROPS_HOST: host, DOCKER_HOST: dockerHost, RUNNEROPS_STATE_DIR: path.join(stateDir, host) });
+  workers.push(await startWorker({ settings, log }));
+}
+
+beforeAll(async () => {
+  stateDir = await mkdtemp(path.join(os.tmpdir(), 'runnerops-sched-'));
+  [slack, engine] = await Promise.all([startFakeSlack(), startPrivateDockerd()]);
+  // Something to prune on ci-a: a dangling image and an anonymous volume with 2 MiB in it.
+  await importFilesImage(engine.docker, { blob: randomBytes(3 << 20) });
+  const volume = randomBytes(32).toString('hex');
+  await engine.docker.createVolume({ Name: volume });
+  await writeFile(path.join(engine.dataRoot, 'volumes', volume, '_data', 'cache.bin'), randomBytes(2 << 20));
+  const client = new WebClient(slack.botToken, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 }, logger: slackLog });
+  bot = await startBot({
+    settings: readBotSettings({ REDIS_URL: redisUrl, RUNNEROPS_PREFIX: prefix }),
+    policy,
+    log,
+    members: async () => [],
+    makeSurface: (core) => createSlackSurface({ client, redis: core.redis, prefix: core.prefix, approvals: core.approvals, log }),
+  });
+  await startHost('ci-a', engine.host);
+  // A host whose Docker Engine does not answer: its prune fails with a reason.
+  await startHost('ci-b', `unix://${path.join(stateDir, 'no-docker.sock')}`);
+  // A host with a fresh heartbeat but no worker (it will not answer), and one whose heartbeat expired.
+  const entry = { versions: { runnerops: 'test' }, labels: {}, publicKey: null, startedAt: Date.now(), heartbeatSeconds: 60 };
+  await publishHost(redis, prefix, { ...entry, name: 'ci-ghost', lastHeartbeat: Date.now() });
+  await publishHost(redis, prefix, { ...entry, name: 'ci-dead', lastHeartbeat: Date.now() - 3_600_000 });
+  // The image must be older than --until 1s (Docker lists creation times in whole seconds).
+  await sleep(1200);
+});
+
+afterAll(async () => {
+  await Promise.all(workers.map((w) => w.stop(2000)));
+  await bot?.stop();
+  await Promise.all([slack?.close(), engine?.stop()]);
+  await deletePrefix(redis, prefix);
+  await redis.quit();
+  await rm(stateDir, { recursive: true, force: true });
+});
+
+describe('runScheduledCommand', () => {
+  it('posts one prune summary with bytes by kind, disk before and after, failures and every host that did not answer', async () => {
+    const nightly = schedule({ name: 'nightly-prune', command: 'prune all --until 1s --volumes' });
+    const report = await runScheduledCommand(bot.core, nightly, { late: false, scheduledFor: Date.now() }, { timeoutMs: 4000 });
+    const posted = lastPost('C0REPORTS');
+    expect(posted).toBe(report.text);
+    expect(posted).toMatch(/^Scheduled "nightly-prune": prune all --until 1s --volumes, job [0-9a-f]{10}\n/);
+    expect(posted).toMatch(/\nci-a +- +3\.0 MiB \(1\) +2\.0 MiB \(1\) +- +5\.0 MiB +\d+(\.\d)? [KMGT]iB -> \d+(\.\d)? [KMGT]iB\n/);
+    expect(posted).toContain('\nreclaimed 5.0 MiB on 1 host\n');
+    expect(posted).toContain('failed on 1:\n  ci-b: Docker Engine does not answer at unix://');
+    expect(posted).toContain('\ndid not answer within 4.0 s: ci-ghost\n');
+    expect(posted).toMatch(/\nnot asked, heartbeat expired: ci-dead$/);
+    expect(slack.calls('chat.postMessage').filter((c) => c.params.channel === 'C0REPORTS')).toHaveLength(1);
+    const [audit] = await bot.core.audit.read(1);
+    expect(audit).toMatchObject({ kind: 'schedule', actor: 'schedule:nightly-prune', channel: 'C0REPORTS', action: 'prune all --until 1s --volumes', commandId: report.commandId, outcome: 'posted: 1 done, 1 failed, 1 did not answer' });
+  });
+
+  it('says when an occurrence is late, in the schedule time zone', async () => {
+    const scheduledFor = Date.UTC(2030, 0, 15, 2, 0, 0);
+    await runScheduledCommand(bot.core, schedule({ name: 'daily-hosts', command: 'hosts', channel: 'C0LATE' }), { late: true, scheduledFor });
+    const posted = lastPost('C0LATE');
+    expect(posted).toMatch(/^Scheduled "daily-hosts": hosts \(late: was due at 2030-01-15 03:00 Europe\/Berlin\)\nHOST +HEARTBEAT/);
+    expect(posted).toContain('ci-dead');
+    const [audit] = await bot.core.audit.read(1);
+    expect(audit).toMatchObject({ kind: 'schedule', actor: 'schedule:daily-hosts', outcome: expect.stringMatching(/^posted \(late\): HOST +HEARTBEAT/) });
+  });
+
+  it('refuses rotate on a schedule, which always needs a second person', async () => {
+    const report = await runScheduledCommand(bot.core, schedule({ name: 'weekly-rotate', command: 'rotate ci-a', channel: 'C0ROTATE' }), { late: false, scheduledFor: Date.now() });
+    expect(lastPost('C0ROTATE')).toBe(report.text);
+    expect(report.text).toContain("rotate cannot run on a schedule: it always needs a second person's approval");
+  });
+
+  it('posts the reason when the command itself is wrong', async () => {
+    await runScheduledCommand(bot.core, schedule({ name: 'typo', command: 'prnue all', channel: 'C0TYPO' }), { late: false, scheduledFor: Date.now() });
+    expect(lastPost('C0TYPO')).toMatch(/^Scheduled "typo": prnue all\nunknown (command|verb) "prnue"/);
+  });
+});
