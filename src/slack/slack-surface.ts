@@ -80,8 +80,13 @@ function createSurface(deps: SlackSurfaceDeps, client: WebClient): Surface {
     },
     async tell(user, channel, text) {
       if (!channel) return;
-      const blocks = codeSections(text).slice(0, LIMITS.blocksPerMessage);
-      await client.chat.postEphemeral({ channel, user, text: fallback(text), blocks });
+      // Long answers go out as several private messages, never cut short.
+      const blocks = codeSections(text);
+      for (let i = 0; i < blocks.length; i += LIMITS.blocksPerMessage) {
+        const part = blocks.slice(i, i + LIMITS.blocksPerMessage);
+        const label = blocks.length > LIMITS.blocksPerMessage ? ` (part ${i / LIMITS.blocksPerMessage + 1} of ${Math.ceil(blocks.length / LIMITS.blocksPerMessage)})` : '';
+        await client.chat.postEphemeral({ channel, user, text: `${fallback(text)}${label}`, blocks: part });
+      }
     },
     async postExpiryWarning(channel, tokens, now) {
       const target = channel ?? deps.reportsChannel;

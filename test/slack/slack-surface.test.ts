@@ -1,0 +1,63 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebClient } from '@slack/web-api';
+import { createApprovalStore } from '../../src/approvals/approval-store.js';
+import { createSlackSurface } from '../../src/slack/slack-surface.js';
+import { startFakeSlack, type FakeSlack } from '../fakes/slack/server.js';
+import { silentLog } from '../helpers/test-stack.js';
+import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
+
+const { redisUrl, prefix } = testRedisSettings();
+const redis = testRedis(redisUrl);
+let slack: FakeSlack;
+
+beforeAll(async () => {
+  slack = await startFakeSlack();
+});
+afterAll(async () => {
+  await slack.close();
+  await deletePrefix(redis, prefix);
+  await redis.quit();
+});
+
+function surface() {
+  const client = new WebClient(slack.botToken, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 2, factor: 1, minTimeout: 10, maxTimeout: 50 } });
+  return createSlackSurface({ client, redis, prefix, approvals: createApprovalStore(redis, prefix), log: silentLog });
+}
+
+describe('createSlackSurface', () => {
+  it('sends a long private answer as several messages instead of cutting it', async () => {
+    const text = Array.from({ length: 6000 }, (_, i) => `host-${i}  just now  runnerops 0.1.0`).join('\n');
+    await surface().tell('U0LONG', 'C0LONG', text);
+    const parts = slack.calls('chat.postEphemeral').filter((c) => c.params.user === 'U0LONG');
+    expect(parts.length).toBeGreaterThan(1);
+    const all = parts.map((c) => JSON.stringify(c.params.blocks)).join('');
+    expect(all).toContain('host-0 ');
+    expect(all).toContain('host-5999 ');
+    expect(parts.every((c) => c.ok)).toBe(true);
+  });
+
+  it('waits out a 429 with Retry-After and still updates the card', async () => {
+    const s = surface();
+    const card = { title: 'ping all [job 0123456789]', lines: ['✓ a: pong'], footer: 'finished: 1 done in 3 ms', finished: true };
+    const location = await s.postCard({ id: '0123456789', verb: 'ping', text: 'ping all', job: 'ping', hosts: ['a'], requester: { via: 'slack', user: 'U0' }, createdAt: Date.now() }, card, 'C0RATE');
+    slack.injectFault('chat.update', { kind: 'rate_limited', retryAfterSeconds: 1 }, 1);
+    const started = Date.now();
+    await s.updateCard({ id: '0123456789', verb: 'ping', text: 'ping all', job: 'ping', hosts: ['a'], requester: { via: 'slack', user: 'U0' }, createdAt: Date.now(), card: location! }, card);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    const updates = slack.calls('chat.update');
+    expect(updates.map((c) => c.status)).toEqual([429, 200]);
+  });
+
+  it('puts card rows that do not fit one message into the thread when the job finishes', async () => {
+    const s = surface();
+    const lines = Array.from({ length: 3000 }, (_, i) => `✓ host-${String(i).padStart(4, '0')} (3 ms): pong after 2 ms in the queue`);
+    const command = { id: 'big0000000', verb: 'ping', text: 'ping all', job: 'ping', hosts: [], requester: { via: 'slack' as const, user: 'U0' }, createdAt: Date.now() };
+    const location = await s.postCard(command, { title: 'ping all', lines: [], footer: 'running', finished: false }, 'C0BIG');
+    await s.updateCard({ ...command, card: location! }, { title: 'ping all', lines, footer: 'finished: 3000 done', finished: true });
+    const thread = slack.calls('chat.postMessage').filter((c) => c.params.thread_ts === location!.ts);
+    expect(thread.length).toBeGreaterThan(0);
+    const everything = JSON.stringify(slack.calls('chat.update').at(-1)!.params.blocks) + thread.map((c) => JSON.stringify(c.params.blocks)).join('');
+    expect(everything).toContain('host-0000');
+    expect(everything).toContain('host-2999');
+  });
+});
