@@ -1,5 +1,5 @@
 import Docker from 'dockerode';
-import { Worker } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { findHostJob } from '../../jobs/index.js';
 import type { WorkerSettings } from '../config.js';
@@ -29,6 +29,8 @@ export interface WorkerDeps {
   extraContext?: Record<string, unknown>;
   /** Jobs processed at once; jobs of one exclusive group still run one at a time. @defaultValue 4 */
   concurrency?: number;
+  /** How often host-facts refreshes runners, token expiry and disk in the registry. @defaultValue 300 */
+  factsSeconds?: number;
 }
 
 export function dockerFromSettings(settings: Pick<WorkerSettings, 'dockerHost'>): Docker {
@@ -70,6 +72,14 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     autorun: true,
   });
   worker.on('error', (err) => log.error({ err }, 'queue error'));
+  // Runners, token expiry and disk in the registry stay fresh without anyone asking: host-facts now
+  // and every few minutes, through this host's own queue (so it never overlaps a runner-config write).
+  const ownQueue = new Queue<JobData>(hostQueueName(settings.host), { connection: redis, prefix: settings.prefix });
+  await ownQueue.upsertJobScheduler(
+    'host-facts',
+    { every: (deps.factsSeconds ?? 300) * 1000, immediately: true },
+    { name: 'host-facts', data: { commandId: `facts-${settings.host}`, payload: {} }, opts: { removeOnComplete: 10, removeOnFail: 10 } },
+  );
   const heartbeat = await startHeartbeat(
     redis,
     settings.prefix,
@@ -98,6 +108,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
         await worker.close(true);
       }
       await heartbeat.stop({ remove: true });
+      await ownQueue.close();
       await Promise.all([redis.quit(), blocking.quit()]).catch(() => undefined);
       log.info('worker stopped');
     },
