@@ -37,7 +37,14 @@ interface Run extends OccurrenceInfo {
 }
 
 /** One bot replica's scheduler on its own connections, recording what it runs. */
-async function startReplica(prefix: string, replica: string, schedules: Schedule[], runs: Run[], extra: { now?: () => number; lateAfterMs?: number } = {}): Promise<RunningScheduler> {
+async function startReplica(
+  prefix: string,
+  replica: string,
+  schedules: Schedule[],
+  runs: Run[],
+  extra: { now?: () => number; stopGraceMs?: number; hang?: boolean } = {},
+): Promise<RunningScheduler> {
+  const { hang, ...options } = extra;
   const own = createRedis({ redisUrl });
   const blocking = createRedis({ redisUrl }, { blocking: true });
   connections.push(own, blocking);
@@ -49,8 +56,9 @@ async function startReplica(prefix: string, replica: string, schedules: Schedule
     log,
     runScheduled: async (s, info) => {
       runs.push({ replica, name: s.name, ...info });
+      if (hang) await new Promise(() => undefined);
     },
-    ...extra,
+    ...options,
   });
 }
 
@@ -145,6 +153,17 @@ describe('startScheduler', () => {
     // The first run after the outage is for the latest occurrence, not for the ones in between.
     expect(afterOutage[0]!.scheduledFor).toBeGreaterThanOrEqual(Math.floor(restartedAt / 1000) * 1000);
     expect(afterOutage.filter((r) => r.scheduledFor < Math.floor(restartedAt / 1000) * 1000)).toEqual([]);
+  });
+
+  it('stops within its grace period while a scheduled command still runs', async () => {
+    const prefix = freshPrefix();
+    const runs: Run[] = [];
+    const scheduler = await startReplica(prefix, 'a', [schedule({ name: 'stuck' })], runs, { stopGraceMs: 300, hang: true });
+    for (let i = 0; i < 40 && runs.length === 0; i++) await sleep(50);
+    const started = Date.now();
+    await scheduler.stop();
+    expect(runs).toHaveLength(1);
+    expect(Date.now() - started).toBeLessThan(2000);
   });
 
   it('refuses a schedule with a bad cron, naming the schedule', async () => {
