@@ -8,6 +8,7 @@ import { hostQueueName } from '../../src/queue/names.js';
 import type { FakeMessage } from '../fakes/slack/state.js';
 import { blockActionsBody, signedPost, slashCommandBody } from '../helpers/slack-requests.js';
 import { startTestStack, type TestStack } from '../helpers/test-stack.js';
+import { until } from '../helpers/until.js';
 
 const policy = policySchema.parse({
   roles: { operators: { users: ['U0REQ', 'U0APP'] }, approvers: { users: ['U0APP', 'U0APP2'] } },
@@ -66,14 +67,6 @@ async function jobsOnHost(): Promise<number> {
 
 async function stateOf(id: string): Promise<string | undefined> {
   return (await createApprovalStore(stack.redis, stack.prefix).get(id))?.state;
-}
-
-async function until(check: () => Promise<boolean>, timeoutMs = 8000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('approvals in Slack', () => {

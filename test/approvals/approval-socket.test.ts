@@ -4,6 +4,7 @@ import { policySchema } from '../../src/policy/schema.js';
 import { APPROVE_ACTION } from '../../src/slack/approval-blocks.js';
 import { blockActionsPayload, slashCommandPayload } from '../helpers/slack-requests.js';
 import { startTestStack, type TestStack } from '../helpers/test-stack.js';
+import { until } from '../helpers/until.js';
 
 const policy = policySchema.parse({
   roles: { ops: { users: ['U0SREQ'] }, approvers: { groups: ['S0APPROVERS'] } },
@@ -24,13 +25,8 @@ describe('approvals over Socket Mode', () => {
     const [approval] = await createApprovalStore(stack.redis, stack.prefix).pending();
     const message = stack.slack.messages.find((m) => JSON.stringify(m.blocks).includes(approval!.id))!;
     await stack.slack.sendEnvelope('interactive', blockActionsPayload({ action_id: APPROVE_ACTION, user_id: 'U0SAPP', channel_id: message.channel, message, value: approval!.id, block_id: `approval-${approval!.id}` }));
-    const deadline = Date.now() + 8000;
-    let state = 'pending';
-    while (Date.now() < deadline && (state === 'pending' || state === 'approved')) {
-      state = (await createApprovalStore(stack.redis, stack.prefix).get(approval!.id))!.state;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(['running', 'done', 'failed']).toContain(state);
+    const store = createApprovalStore(stack.redis, stack.prefix);
+    await until(async () => ['running', 'done', 'failed'].includes((await store.get(approval!.id))!.state), 8000, 'approval queued');
     expect(stack.slack.calls('usergroups.users.list').map((c) => c.params.usergroup)).toContain('S0APPROVERS');
   });
 });

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readHost } from '../../src/queue/host-registry.js';
 import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
+import { until } from '../helpers/until.js';
 
 // These run the built binary (npm test builds before it tests), as an operator would.
 const CLI = new URL('../../dist/src/cli.js', import.meta.url).pathname;
@@ -31,14 +32,6 @@ function run(args: string[], env: Record<string, string>, input?: string): Promi
     if (input !== undefined) child.stdin.end(input);
     child.on('exit', (code) => resolve({ code, out, err }));
   });
-}
-
-async function until(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('runnerops binary', () => {
