@@ -1,3 +1,4 @@
+import type { HostEntry } from '../src/queue/host-registry.js';
 import { z } from 'zod';
 import type Docker from 'dockerode';
 import type { JobContext } from '../src/worker/job-context.js';
@@ -154,4 +155,9 @@ export async function run(payload: Payload, ctx: Ctx, signal: AbortSignal = new 
 
 export function summarize(result: Result): string {
   return `restarted ${result.container}: daemon answered after ${formatMs(result.healthyMs)} (restart ${formatMs(result.restartMs)}${result.nixVersion ? `, Nix ${result.nixVersion}` : ''})`;
+}
+
+/** A restart that reached "healthy" is the freshest word on the daemon: the registry shows it. */
+export function registryPatch(result: Result): Partial<HostEntry> {
+  return { daemon: { healthy: true, at: Date.now(), detail: `answered ${result.healthCheck} ${result.healthyMs} ms after restart` } };
 }

@@ -15,7 +15,9 @@ export async function homeBlocks(core: BotCore, viewer: string, now = Date.now()
   const hostLines = hosts.map((h) => {
     const disk = h.disk?.dockerFreeBytes !== undefined ? `, docker free ${formatBytes(h.disk.dockerFreeBytes)}` : '';
     const nix = h.disk?.nixFreeBytes !== undefined ? `, nix free ${formatBytes(h.disk.nixFreeBytes)}` : '';
-    return `${h.alive ? ':large_green_circle:' : ':red_circle:'} *${escapeMrkdwn(h.name)}* heartbeat ${formatAge(h.ageSeconds)}${h.alive ? '' : ' (expired)'}${disk}${nix}`;
+    const store = h.store ? `, store ${formatBytes(h.store.totalNarBytes)} (${formatBytes(h.store.garbageBytes)} garbage)` : '';
+    const daemon = h.daemon ? `, nix-daemon ${h.daemon.healthy ? 'healthy' : '*unhealthy*'} ${formatAge((now - h.daemon.at) / 1000)}` : '';
+    return `${h.alive ? ':large_green_circle:' : ':red_circle:'} *${escapeMrkdwn(h.name)}* heartbeat ${formatAge(h.ageSeconds)}${h.alive ? '' : ' (expired)'}${disk}${nix}${store}${daemon}`;
   });
   blocks.push(section(hostLines.length > 0 ? hostLines.join('\n') : 'No hosts registered yet: start `runnerops worker` on a runner host.'));
 

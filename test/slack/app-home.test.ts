@@ -22,10 +22,13 @@ async function openHome(user: string): Promise<string> {
 }
 
 describe('App Home', () => {
-  it('shows hosts, runner tokens soonest first with expired ones marked, recent jobs and approvals the viewer may act on', async () => {
+  it('shows hosts with disk, store and daemon health, runner tokens soonest first with expired ones marked, recent jobs and approvals the viewer may act on', async () => {
     const entry = JSON.parse((await stack.redis.hget(`${stack.prefix}:hosts`, 'home-1'))!);
     await publishHost(stack.redis, stack.prefix, {
       ...entry,
+      disk: { dockerFreeBytes: 5 * 1024 ** 3, nixFreeBytes: 7 * 1024 ** 3 },
+      store: { totalNarBytes: 40 * 1024 ** 3, garbageBytes: 12 * 1024 ** 3, at: Date.now() },
+      daemon: { healthy: true, at: Date.now() },
       runners: [
         { name: 'later', id: 2, tokenExpiresAt: '2099-01-01T00:00:00Z' },
         { name: 'gone', id: 1, tokenExpiresAt: '2020-01-01T00:00:00Z' },
@@ -35,6 +38,7 @@ describe('App Home', () => {
     await stack.slack.waitFor('chat.postMessage', (c) => JSON.stringify(c.params.blocks).includes('rotate home-1'));
     const view = await openHome('U0APPROVER');
     expect(view).toContain('home-1');
+    expect(view).toContain('docker free 5.0 GiB, nix free 7.0 GiB, store 40 GiB (12 GiB garbage), nix-daemon healthy');
     expect(view.indexOf('gone #1: *EXPIRED*')).toBeGreaterThan(-1);
     expect(view.indexOf('gone #1')).toBeLessThan(view.indexOf('later #2'));
     expect(view).toContain('Waiting for your approval');
