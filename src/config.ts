@@ -1,12 +1,16 @@
 import os from 'node:os';
 import path from 'node:path';
 import { UserError } from './errors.js';
+import { parseRedisUrl } from './queue/redis.js';
 
 type Env = Record<string, string | undefined>;
 
 /** Settings shared by every process. */
 export interface CommonSettings {
-  /** Redis connection URL (`redis://`, `rediss://`). @defaultValue `redis://127.0.0.1:6379` */
+  /**
+   * Redis connection URL: `redis://` / `rediss://` (one Redis), `redis+cluster://h1:p1,h2:p2` (Redis Cluster) or
+   * `redis+sentinel://s1:p1,s2:p2/<master name>` (Sentinel); see docs/reliability.md. @defaultValue `redis://127.0.0.1:6379`
+   */
   redisUrl: string;
   /** Key prefix for every queue and key; braces keep each queue in one Redis Cluster slot. @defaultValue `{runnerops}` */
   prefix: string;
@@ -125,13 +129,20 @@ export function isValidHostName(name: string): boolean {
   return HOST_NAME.test(name) && name !== 'all';
 }
 
+/** REDIS_URL, checked now (single, Cluster or Sentinel form) so a typo stops the process at start. */
+function readRedisUrl(env: Env): string {
+  const raw = readString(env, 'REDIS_URL') ?? 'redis://127.0.0.1:6379';
+  parseRedisUrl(raw);
+  return raw;
+}
+
 export function readCommonSettings(env: Env = process.env): CommonSettings {
   const prefix = readString(env, 'RUNNEROPS_PREFIX') ?? '{runnerops}';
   if (!/^\{[A-Za-z0-9_-]+\}$/.test(prefix)) {
     throw new UserError(`RUNNEROPS_PREFIX="${prefix}" must be a Redis hash tag like "{runnerops}" so each queue stays in one Cluster slot`);
   }
   return {
-    redisUrl: readUrl(env, 'REDIS_URL', ['redis:', 'rediss:']) ?? 'redis://127.0.0.1:6379',
+    redisUrl: readRedisUrl(env),
     prefix,
     logLevel: readString(env, 'LOG_LEVEL') ?? 'info',
   };
