@@ -21,10 +21,22 @@ export function describeError(err: unknown): string {
   if (err instanceof UserError || err instanceof PermanentJobError || err instanceof TransientJobError) {
     return firstLine(err.message);
   }
+  if (err instanceof Error && isRedisUnavailable(err)) {
+    return 'Redis did not answer, so nothing was queued; try again in a moment (the bot reconnects by itself)';
+  }
   if (err instanceof Error && (err as NodeJS.ErrnoException).code === 'ECONNREFUSED') {
     return `connection refused (${firstLine(err.message)}); is the service running?`;
   }
   return 'internal error; see the process log for details';
+}
+
+/** ioredis gave up on a command: the connection is down or Redis is restarting. */
+function isRedisUnavailable(err: Error): boolean {
+  return (
+    err.name === 'MaxRetriesPerRequestError' ||
+    /^(Connection is closed|Stream isn't writeable|Reached the max retries per request limit)/.test(err.message) ||
+    /LOADING Redis is loading/.test(err.message)
+  );
 }
 
 export function firstLine(text: string): string {

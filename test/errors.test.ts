@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { describeError, PermanentJobError, UserError } from '../src/errors.js';
+
+describe('describeError', () => {
+  it('passes our own messages through as one line', () => {
+    expect(describeError(new UserError('unknown host "x"\nsecond line'))).toBe('unknown host "x"');
+    expect(describeError(new PermanentJobError('container gitlabnix not found'))).toBe('container gitlabnix not found');
+  });
+
+  it('hides internals of unexpected errors', () => {
+    expect(describeError(new TypeError("Cannot read properties of undefined (reading 'x')"))).toBe('internal error; see the process log for details');
+  });
+
+  it('tells the user when Redis could not take a command', () => {
+    const err = new Error('Reached the max retries per request limit (which is 3). Refer to "maxRetriesPerRequest" option for details.');
+    err.name = 'MaxRetriesPerRequestError';
+    expect(describeError(err)).toBe('Redis did not answer, so nothing was queued; try again in a moment (the bot reconnects by itself)');
+    expect(describeError(new Error('Connection is closed.'))).toContain('Redis did not answer');
+  });
+});
