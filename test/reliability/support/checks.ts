@@ -1,0 +1,24 @@
+/** Log lines at level error (50) or fatal (60), and lines outside the JSON log that look like an error or a stack. */
+export function errorLines(output: string): string[] {
+  return output
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .filter((line) => {
+      try {
+        const entry = JSON.parse(line) as { level?: number };
+        return (entry.level ?? 0) >= 50;
+      } catch {
+        return /error|exception|unhandled|^\s+at /i.test(line);
+      }
+    });
+}
+
+/** Lines a process wrote outside its JSON log (a library printing to the console). */
+export function strayLines(output: string): string[] {
+  return output.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('{'));
+}
+
+/** A message a person reads: one line, no stack frame, not empty, not huge. */
+export function isOneLine(text: string): boolean {
+  return text.length > 0 && text.length <= 500 && !/[\r\n]/.test(text) && !/\bat .+:\d+:\d+/.test(text) && !/^\w*Error: /.test(text);
+}
