@@ -1,0 +1,220 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { EdgeList, buildCsr, type StoreSnapshot } from './store-snapshot.js';
+import { StoreReadError, describeErrno } from './store-read-error.js';
+
+export interface ReadStoreDbOptions {
+  /** How long to wait while SQLite reports the database busy (e.g. WAL recovery). @defaultValue 5000 ms */
+  busyTimeoutMs?: number;
+}
+
+/**
+ * Reads every valid path, reference and derivation output of a Nix database in one short read
+ * transaction, read-only (never `immutable`: that is unsafe on a live WAL database), and never takes
+ * Nix's GC lock. Throws `StoreReadError` with one line saying what was wrong.
+ */
+export function readStoreDb(dbPath: string, options: ReadStoreDbOptions = {}): StoreSnapshot {
+  checkReadable(dbPath);
+  let db: Database.Database;
+  try {
+    db = new Database(dbPath, { readonly: true, fileMustExist: true, timeout: options.busyTimeoutMs ?? 5000 });
+  } catch (err) {
+    throw classifySqliteError(err, dbPath);
+  }
+  try {
+    // A deferred transaction: one snapshot for all reads, held only while we copy rows out.
+    return db.transaction(() => loadSnapshot(db, dbPath))();
+  } catch (err) {
+    if (err instanceof StoreReadError) throw err;
+    throw classifySqliteError(err, dbPath);
+  } finally {
+    db.close();
+  }
+}
+
+function checkReadable(dbPath: string): void {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(dbPath);
+    fs.accessSync(dbPath, fs.constants.R_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new StoreReadError(
+        `Nix database ${dbPath} does not exist; check NIX_STATE_DIR (the directory holding db/db.sqlite)`,
+        'missing',
+      );
+    }
+    throw new StoreReadError(
+      `cannot read the Nix database ${dbPath}: ${describeErrno(err)}; run the worker as a user that may read it`,
+      'unreadable',
+    );
+  }
+  if (!stat.isFile()) {
+    throw new StoreReadError(`Nix database ${dbPath} is not a file; check NIX_STATE_DIR`, 'corrupt');
+  }
+}
+
+function classifySqliteError(err: unknown, dbPath: string): StoreReadError {
+  const code = String((err as { code?: unknown }).code ?? '');
+  const detail = err instanceof Error ? err.message.split('\n', 1)[0] : String(err);
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+    return new StoreReadError(`the Nix database ${dbPath} stayed busy (${detail}); try again in a minute`, 'busy');
+  }
+  if (code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_PERM') || code.startsWith('SQLITE_AUTH')) {
+    return new StoreReadError(
+      `cannot open the Nix database ${dbPath} read-only (${detail}); the worker needs read access to the db directory's db.sqlite, -wal and -shm files`,
+      'unreadable',
+    );
+  }
+  if (code.startsWith('SQLITE_NOTADB') || code.startsWith('SQLITE_CORRUPT') || code.startsWith('SQLITE_ERROR')) {
+    return new StoreReadError(
+      `the Nix database ${dbPath} is corrupt or not a Nix database (${detail}); check NIX_STATE_DIR and run nix-store --verify on the host`,
+      'corrupt',
+    );
+  }
+  return new StoreReadError(`cannot read the Nix database ${dbPath} (${detail})`, 'unreadable');
+}
+
+/** Rows per query: large enough that SQLite does the work, small enough to bound each string. */
+const CHUNK_ROWS = 1 << 18;
+
+/**
+ * Copies the tables out with one `group_concat` per chunk of rows: crossing from SQLite to JavaScript
+ * once per chunk instead of once per row is what makes a million references cheap.
+ */
+function loadSnapshot(db: Database.Database, dbPath: string): StoreSnapshot {
+  const [count, maxId] = db.prepare('SELECT count(*), coalesce(max(id), 0) FROM ValidPaths').raw().get() as [number, number];
+  const idToIndex = new Int32Array(maxId + 1).fill(-1);
+  const paths: string[] = [];
+  const narSize = new Float64Array(count);
+
+  const pathChunk = db
+    .prepare("SELECT group_concat(id || ' ' || coalesce(narSize, 0) || ' ' || path, char(10)) FROM ValidPaths WHERE id > ? AND id <= ?")
+    .pluck();
+  for (let low = 0; low < maxId; low += CHUNK_ROWS) {
+    const text = pathChunk.get(low, low + CHUNK_ROWS) as string | null;
+    if (text === null) continue;
+    const scan = new Scanner(text);
+    while (!scan.done() && paths.length < count) {
+      const id = scan.int();
+      const size = scan.int();
+      idToIndex[id] = paths.length;
+      narSize[paths.length] = size;
+      paths.push(scan.rest('\n'));
+    }
+  }
+  const n = paths.length;
+  const storeDir = n > 0 ? path.posix.dirname(paths[0]!) : '/nix/store';
+  if (n > 0 && (!storeDir.startsWith('/') || storeDir === '/')) {
+    throw new StoreReadError(`the Nix database ${dbPath} holds "${paths[0]}", which is not a store path`, 'corrupt');
+  }
+
+  const [refCount, maxRef] = db.prepare('SELECT count(*), coalesce(max(rowid), 0) FROM Refs').raw().get() as [number, number];
+  const refs = new EdgeList(refCount);
+  const refChunk = db
+    .prepare("SELECT group_concat(referrer || ' ' || reference, ' ') FROM Refs WHERE rowid > ? AND rowid <= ?")
+    .pluck();
+  for (let low = 0; low < maxRef; low += CHUNK_ROWS * 4) {
+    const text = refChunk.get(low, low + CHUNK_ROWS * 4) as string | null;
+    if (text === null) continue;
+    addPairs(text, idToIndex, refs);
+  }
+  const refCsr = buildCsr(n, refs.from, refs.to, refs.length);
+
+  // Valid outputs of valid derivations, and whether the output names that derivation as its deriver.
+  const outputs = new EdgeList();
+  const builtFrom = new Int32Array(n).fill(-1);
+  const outputText = db
+    .prepare(
+      `SELECT group_concat(o.drv || ' ' || v.id || ' ' || (v.deriver IS d.path AND d.path LIKE '%.drv'), ' ')
+       FROM DerivationOutputs o JOIN ValidPaths v ON v.path = o.path JOIN ValidPaths d ON d.id = o.drv`,
+    )
+    .pluck()
+    .get() as string | null;
+  if (outputText !== null) {
+    const scan = new Scanner(outputText);
+    while (!scan.done()) {
+      const drv = idToIndex[scan.int()] ?? -1;
+      const out = idToIndex[scan.int()] ?? -1;
+      const isDeriver = scan.int() === 1;
+      if (drv < 0 || out < 0) continue;
+      outputs.push(drv, out);
+      if (isDeriver) builtFrom[out] = drv;
+    }
+  }
+  const outputCsr = buildCsr(n, outputs.from, outputs.to, outputs.length);
+
+  return {
+    storeDir,
+    paths,
+    narSize,
+    builtFrom,
+    refStart: refCsr.start,
+    refTargets: refCsr.targets,
+    outputStart: outputCsr.start,
+    outputTargets: outputCsr.targets,
+  };
+}
+
+/**
+ * Parses "a b a b ..." (ids) into index pairs; written as one tight loop because it runs over
+ * millions of characters.
+ */
+function addPairs(text: string, idToIndex: Int32Array, edges: EdgeList): void {
+  const length = text.length;
+  let pos = 0;
+  while (pos < length) {
+    let a = 0;
+    let c = text.charCodeAt(pos);
+    while (c >= 48 && c <= 57) {
+      a = a * 10 + (c - 48);
+      c = text.charCodeAt(++pos);
+    }
+    pos++;
+    let b = 0;
+    c = text.charCodeAt(pos);
+    while (c >= 48 && c <= 57) {
+      b = b * 10 + (c - 48);
+      c = text.charCodeAt(++pos);
+    }
+    pos++;
+    const from = a < idToIndex.length ? idToIndex[a]! : -1;
+    const to = b < idToIndex.length ? idToIndex[b]! : -1;
+    if (from >= 0 && to >= 0) edges.push(from, to);
+  }
+}
+
+/** Reads unsigned integers and words separated by one space or newline from a string. */
+class Scanner {
+  private pos = 0;
+
+  constructor(private readonly text: string) {}
+
+  done(): boolean {
+    return this.pos >= this.text.length;
+  }
+
+  /** The next unsigned integer (digits up to the next separator). */
+  int(): number {
+    const text = this.text;
+    let value = 0;
+    let c = text.charCodeAt(this.pos);
+    while (c >= 48 && c <= 57) {
+      value = value * 10 + (c - 48);
+      c = text.charCodeAt(++this.pos);
+    }
+    this.pos++;
+    return value;
+  }
+
+  /** Everything up to the next `separator` (or the end). */
+  rest(separator: string): string {
+    let end = this.text.indexOf(separator, this.pos);
+    if (end === -1) end = this.text.length;
+    const word = this.text.slice(this.pos, end);
+    this.pos = end + 1;
+    return word;
+  }
+}
