@@ -241,6 +241,104 @@ export async function nixPathInfoAll(store: NixTestRoot): Promise<NixPathInfo[]>
   return JSON.parse(await store.run('nix', ['path-info', '--all', '--json', '-S'])) as NixPathInfo[];
 }
 
+/** A built store with a root of every kind Nix knows, some garbage, and the names of what is where. */
+export interface RootedStore {
+  store: NixTestRoot;
+  built: Record<string, BuiltDerivation>;
+  busybox: string;
+  /** Root links by what they are. */
+  links: {
+    direct: string;
+    subpath: string;
+    indirect: string;
+    profile: string;
+    regularFile: string;
+    temporary: string;
+    staleTemporary: string;
+    staleIndirect: string;
+    invalid: string;
+    derivation: string;
+  };
+  /** The process holding the runtime root. */
+  runtimePid: number;
+}
+
+/** The derivations of `createRootedStore`: what roots them is in the name. */
+export const ROOTED_STORE_SPECS: DerivationSpec[] = [
+  { name: 'core', padding: 3000 },
+  { name: 'lib', refs: ['core'], dir: true, padding: 1000 },
+  { name: 'app', refs: ['lib'], dir: true, padding: 5000 },
+  { name: 'tool', refs: ['core'] },
+  { name: 'kept-direct', refs: ['app'] },
+  { name: 'kept-subpath', refs: ['lib'], dir: true },
+  { name: 'kept-indirect', refs: ['tool'] },
+  { name: 'kept-profile-old', refs: ['core'] },
+  { name: 'kept-profile', refs: ['tool', 'lib'] },
+  { name: 'kept-file' },
+  { name: 'kept-temp', refs: ['core'] },
+  { name: 'kept-runtime', refs: ['lib'] },
+  { name: 'drv-rooted-out', refs: ['core'] },
+  { name: 'dead-leaf', padding: 7000 },
+  { name: 'dead-chain-a', refs: ['dead-leaf'] },
+  { name: 'dead-chain-b', refs: ['dead-chain-a', 'app'], dir: true },
+  { name: 'dead-stale-temp' },
+  { name: 'dead-stale-auto', refs: ['tool'] },
+];
+
+/**
+ * Builds `ROOTED_STORE_SPECS` and roots them the way Nix users do: a gcroots symlink to a path and
+ * one into a path, an indirect root made by `--add-root`, two profile generations from `nix-env
+ * --set`, a regular file in gcroots named like a path, a live temporary-roots file, a process with
+ * a path in its environment, and a gcroots link to a .drv. Plus what must not count: a stale
+ * temporary-roots file, an auto/ root whose link is gone, a link to a path that is not valid.
+ */
+export async function createRootedStore(options: NixTestRootOptions = {}): Promise<RootedStore> {
+  const store = await createNixTestRoot(options);
+  const { busybox, built } = await buildDerivations(store, ROOTED_STORE_SPECS);
+  const out = (name: string): string => built[name]!.out;
+  const direct = await addDirectRoot(store, 'kept-direct', out('kept-direct'));
+  const subpath = await addDirectRoot(store, 'nested/dir/kept-subpath', `${out('kept-subpath')}/bin/kept-subpath`);
+  const indirect = await addIndirectRoot(store, path.join(store.root, 'home/result'), out('kept-indirect'));
+  await setProfile(store, 'per-user/ci/profile', out('kept-profile-old'));
+  const profile = await setProfile(store, 'per-user/ci/profile', out('kept-profile'));
+  const regularFile = path.join(store.stateDir, 'gcroots', path.basename(out('kept-file')));
+  await fs.promises.writeFile(regularFile, '');
+  const temporary = await holdTemporaryRoots(store, [out('kept-temp')]);
+  const staleTemporary = await addStaleTemporaryRoots(store, [out('dead-stale-temp')]);
+  const gone = path.join(store.root, 'home/gone');
+  await addIndirectRoot(store, gone, out('dead-stale-auto'));
+  await fs.promises.unlink(gone);
+  const staleIndirect = gone;
+  const invalid = await addDirectRoot(store, 'invalid', `${LOGICAL_STORE_DIR}/${'0'.repeat(32)}-not-valid`);
+  const derivation = await addDirectRoot(store, 'drv-rooted', built['drv-rooted-out']!.drv);
+  const runtime = await startRuntimeRoot(store, out('kept-runtime'));
+  return {
+    store,
+    built,
+    busybox,
+    links: { direct, subpath, indirect, profile, regularFile, temporary, staleTemporary, staleIndirect, invalid, derivation },
+    runtimePid: runtime.pid!,
+  };
+}
+
+/**
+ * Starts a nix-daemon serving `store` on `<stateDir>/daemon-socket/socket` (socket mode 0666, so
+ * other users can connect, as on a real host). `cleanup` of the store stops it.
+ */
+export async function startNixDaemon(store: NixTestRoot): Promise<string> {
+  const socket = path.join(store.stateDir, 'daemon-socket/socket');
+  const child = spawn('nix-daemon', ['--store', store.root], {
+    env: { ...process.env, NIX_CONF_DIR: path.dirname(store.confFile), NIX_DAEMON_SOCKET_PATH: socket },
+    stdio: 'ignore',
+  });
+  store.processes.push(child);
+  for (let i = 0; i < 100; i++) {
+    if (fs.existsSync(socket)) return socket;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('nix-daemon did not create its socket within 5 s');
+}
+
 // ---------------------------------------------------------------------------------------------
 // Generated stores: many paths, written straight into the database Nix created.
 

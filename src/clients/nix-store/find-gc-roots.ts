@@ -59,10 +59,18 @@ export function findGcRoots(options: FindGcRootsOptions): RootScan {
   };
   const autoDir = path.join(options.stateDir, 'gcroots', 'auto');
 
+  const seen = new Set<string>();
+  const add = (link: string, base: string, kind: RootKind): void => {
+    // The same link is often reached twice (a profile generation is also an auto/ root): once is enough.
+    const key = `${link}\0${base}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    scan.roots.push({ link, base, kind });
+  };
   const found = (link: string, target: string, kind: RootKind): void => {
     const base = storePathBase(target, options.storeDir);
     if (base === undefined) return;
-    if (options.isValid(base)) scan.roots.push({ link, base, kind });
+    if (options.isValid(base)) add(link, base, kind);
     else scan.invalidTargets++;
   };
 
@@ -99,7 +107,7 @@ export function findGcRoots(options: FindGcRootsOptions): RootScan {
         }
       } else if (actual === 'file') {
         const base = path.basename(file);
-        if (options.isValid(base)) scan.roots.push({ link: file, base, kind });
+        if (options.isValid(base)) add(file, base, kind);
       }
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
@@ -109,8 +117,9 @@ export function findGcRoots(options: FindGcRootsOptions): RootScan {
     }
   };
 
-  visit(path.join(options.stateDir, 'gcroots'), undefined, 'gcroot');
+  // Profiles first, so a profile generation that is also an indirect root is reported as a profile.
   visit(path.join(options.stateDir, 'profiles'), undefined, 'profile');
+  visit(path.join(options.stateDir, 'gcroots'), undefined, 'gcroot');
   findTemporaryRoots(options, scan);
   return scan;
 }
