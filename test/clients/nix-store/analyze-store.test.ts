@@ -10,6 +10,7 @@ import { readStoreDb } from '../../../src/clients/nix-store/read-store-db.js';
 import {
   createNixTestRoot,
   createRootedStore,
+  generateSyntheticStore,
   nixPathInfoAll,
   nixPrintDead,
   startNixDaemon,
@@ -163,6 +164,27 @@ describe('analyzeStore', () => {
       expect([...viaDaemon.deadPaths!].sort()).toEqual(theirs);
     } finally {
       await other.store.cleanup();
+    }
+  });
+
+  it('agrees with Nix on a generated store with shared, old and rooted paths', async () => {
+    const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'runnerops-synthetic-'));
+    const generated = await generateSyntheticStore(dir, { paths: 3000, referencesPerPath: 8, deadFraction: 0.3, packageSetSize: 200 });
+    try {
+      const ours = await analyzeStore({
+        stateDir: generated.store.stateDir,
+        storeDir: generated.store.storeDir,
+        nixConfFile: generated.store.confFile,
+        includeDeadPaths: true,
+      });
+      const theirs = await nixPrintDead(generated.store);
+      expect(ours.paths).toBe(3000);
+      expect(ours.references).toBe(generated.references);
+      expect([...ours.deadPaths!].sort()).toEqual(theirs);
+      expect(theirs).toEqual(generated.dead);
+      expect(theirs.length / 3000).toBeGreaterThan(0.2);
+    } finally {
+      await fs.promises.rm(dir, { recursive: true, force: true });
     }
   });
 
