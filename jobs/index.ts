@@ -5,6 +5,7 @@ import * as rotateToken from './rotate-token.js';
 import * as hostFacts from './host-facts.js';
 import * as pruneDocker from './prune-docker.js';
 import * as restartNixDaemon from './restart-nix-daemon.js';
+import * as storeUsage from './store-usage.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each job has its own payload/result types; payloadSchema checks them at run time
 export type AnyJobModule = JobModule<any, any, any>;
@@ -20,6 +21,7 @@ export const HOST_JOBS: Record<string, AnyJobModule> = {
   [hostFacts.name]: hostFacts,
   [pruneDocker.name]: pruneDocker,
   [restartNixDaemon.name]: restartNixDaemon,
+  [storeUsage.name]: storeUsage,
 };
 
 export function findHostJob(name: string): AnyJobModule | undefined {
