@@ -9,6 +9,8 @@ import { startBot, type RunningBot } from '../../src/bot/start-bot.js';
 import { readBotSettings, readWorkerSettings } from '../../src/config.js';
 import { policySchema, scheduleSchema, type Policy } from '../../src/policy/schema.js';
 import { publishHost } from '../../src/queue/host-registry.js';
+import { readStoreHistory, recordStoreReport } from '../../src/reports/store-history.js';
+import { decodeRgbPng } from '../../src/schedule/stack-png.js';
 import { runScheduledCommand } from '../../src/schedule/run-scheduled-command.js';
 import type { Schedule } from '../../src/schedule/start-scheduler.js';
 import { createSlackSurface } from '../../src/slack/slack-surface.js';
@@ -16,6 +18,7 @@ import { startWorker, type RunningWorker } from '../../src/worker/start-worker.j
 import { startFakeSlack, type FakeSlack } from '../fakes/slack/server.js';
 import { startPrivateDockerd, type PrivateDockerd } from '../setup/docker-engine.js';
 import { importFilesImage } from '../setup/docker-images.js';
+import { createNixTestRoot, type NixTestRoot } from '../setup/nix-store-fixture.js';
 import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
 
 const log = pino({ level: 'silent' });
@@ -29,6 +32,7 @@ const policy: Policy = policySchema.parse({ channels: { reports: 'C0REPORTS' }, 
 
 let slack: FakeSlack;
 let engine: PrivateDockerd;
+let nix: NixTestRoot;
 let bot: RunningBot;
 let stateDir: string;
 const workers: RunningWorker[] = [];
@@ -49,14 +53,14 @@ function lastPost(channel: string): string {
     .replace(/&amp;/g, '&');
 }
 
-async function startHost(host: string, dockerHost: string): Promise<void> {
-  const settings = readWorkerSettings({ REDIS_URL: redisUrl, RUNNEROPS_PREFIX: prefix, RUNNEROPS_HOST: host, DOCKER_HOST: dockerHost, RUNNEROPS_STATE_DIR: path.join(stateDir, host) });
+async function startHost(host: string, env: Record<string, string>): Promise<void> {
+  const settings = readWorkerSettings({ REDIS_URL: redisUrl, RUNNEROPS_PREFIX: prefix, RUNNEROPS_HOST: host, RUNNEROPS_STATE_DIR: path.join(stateDir, host), ...env });
   workers.push(await startWorker({ settings, log }));
 }
 
 beforeAll(async () => {
   stateDir = await mkdtemp(path.join(os.tmpdir(), 'runnerops-sched-'));
-  [slack, engine] = await Promise.all([startFakeSlack(), startPrivateDockerd()]);
+  [slack, engine, nix] = await Promise.all([startFakeSlack(), startPrivateDockerd(), createNixTestRoot()]);
   // Something to prune on ci-a: a dangling image and an anonymous volume with 2 MiB in it.
   await importFilesImage(engine.docker, { blob: randomBytes(3 << 20) });
   const volume = randomBytes(32).toString('hex');
@@ -70,9 +74,9 @@ beforeAll(async () => {
     members: async () => [],
     makeSurface: (core) => createSlackSurface({ client, redis: core.redis, prefix: core.prefix, approvals: core.approvals, log }),
   });
-  await startHost('ci-a', engine.host);
-  // A host whose Docker Engine does not answer: its prune fails with a reason.
-  await startHost('ci-b', `unix://${path.join(stateDir, 'no-docker.sock')}`);
+  await startHost('ci-a', { DOCKER_HOST: engine.host, NIX_STATE_DIR: nix.stateDir, NIX_STORE_DIR: nix.storeDir });
+  // A host whose Docker Engine does not answer (its prune fails with a reason) and whose Nix store is missing.
+  await startHost('ci-b', { DOCKER_HOST: `unix://${path.join(stateDir, 'no-docker.sock')}`, NIX_STATE_DIR: path.join(stateDir, 'no-nix') });
   // A host with a fresh heartbeat but no worker (it will not answer), and one whose heartbeat expired.
   const entry = { versions: { runnerops: 'test' }, labels: {}, publicKey: null, startedAt: Date.now(), heartbeatSeconds: 60 };
   await publishHost(redis, prefix, { ...entry, name: 'ci-ghost', lastHeartbeat: Date.now() });
@@ -84,7 +88,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(workers.map((w) => w.stop(2000)));
   await bot?.stop();
-  await Promise.all([slack?.close(), engine?.stop()]);
+  await Promise.all([slack?.close(), engine?.stop(), nix?.cleanup()]);
   await deletePrefix(redis, prefix);
   await redis.quit();
   await rm(stateDir, { recursive: true, force: true });
@@ -105,6 +109,30 @@ describe('runScheduledCommand', () => {
     expect(slack.calls('chat.postMessage').filter((c) => c.params.channel === 'C0REPORTS')).toHaveLength(1);
     const [audit] = await bot.core.audit.read(1);
     expect(audit).toMatchObject({ kind: 'schedule', actor: 'schedule:nightly-prune', channel: 'C0REPORTS', action: 'prune all --until 1s --volumes', commandId: report.commandId, outcome: 'posted: 1 done, 1 failed, 1 did not answer' });
+  });
+
+  it('posts the store table, the trend since last week and one PNG chart of every host that reported', async () => {
+    const day = 86400_000;
+    const entry = { paths: 10, narBytes: 50 << 20, garbagePaths: 2, garbageBytes: 5 << 20, freeBytes: 40 << 30, totalBytes: 100 << 30 };
+    await recordStoreReport(redis, prefix, 'ci-a', { ...entry, at: Date.now() - 7 * day });
+    await recordStoreReport(redis, prefix, 'ci-a', { ...entry, at: Date.now() - 3 * day, narBytes: 60 << 20 });
+    const weekly = schedule({ name: 'weekly-store', command: 'store all', channel: 'C0STORE' });
+    const report = await runScheduledCommand(bot.core, weekly, { late: false, scheduledFor: Date.now() }, { timeoutMs: 4000 });
+    const uploads = slack.uploads.filter((u) => u.channel_id === 'C0STORE');
+    expect(uploads).toHaveLength(1);
+    const [upload] = uploads;
+    expect(upload!.initial_comment).toBe(report.text);
+    expect(report.text).toMatch(/^Scheduled "weekly-store": store all, job [0-9a-f]{10}\nhost +free +free % +store +paths +garbage +store change\n/);
+    expect(report.text).toMatch(/\nci-a +\d/);
+    expect(report.text).toMatch(/\nci-b +no report: failed: /);
+    expect(report.text).toContain('\nci-ghost  no report: did not answer within 4.0 s');
+    expect(report.text).toMatch(/\ntrend since last week:\n  ci-a: store [-+]?\d+(\.\d)? [KMG]?i?B, garbage [-+]?[\d.]+ [KMG]?i?B, free [-+]?[\d.]+ [KMGT]?i?B since 7 days ago\n/);
+    expect(report.text).toMatch(/\nnot asked, heartbeat expired: ci-dead$/);
+    // One chart per reporting host (only ci-a), 140 px high each: store-chart's default size.
+    expect(upload!.filename).toBe('store-usage.png');
+    const png = decodeRgbPng(upload!.bytes!);
+    expect(png).toMatchObject({ width: 360, height: 140 });
+    expect(await readStoreHistory(redis, prefix, 'ci-a')).toHaveLength(3);
   });
 
   it('says when an occurrence is late, in the schedule time zone', async () => {
