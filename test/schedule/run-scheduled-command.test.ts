@@ -126,7 +126,7 @@ describe('runScheduledCommand', () => {
     expect(report.text).toMatch(/\nci-a +\d/);
     expect(report.text).toMatch(/\nci-b +no report: failed: /);
     expect(report.text).toContain('\nci-ghost  no report: did not answer within 4.0 s');
-    expect(report.text).toMatch(/\ntrend since last week:\n  ci-a: store [-+]?\d+(\.\d)? [KMG]?i?B, garbage [-+]?[\d.]+ [KMG]?i?B, free [-+]?[\d.]+ [KMGT]?i?B since 7 days ago\n/);
+    expect(report.text).toMatch(/\ntrend since last week:\n {2}ci-a: store [-+]?\d+(\.\d)? [KMG]?i?B, garbage [-+]?[\d.]+ [KMG]?i?B, free [-+]?[\d.]+ [KMGT]?i?B since 7 days ago\n/);
     expect(report.text).toMatch(/\nnot asked, heartbeat expired: ci-dead$/);
     // One chart per reporting host (only ci-a), 140 px high each: store-chart's default size.
     expect(upload!.filename).toBe('store-usage.png');
