@@ -1,0 +1,126 @@
+/**
+ * `npm run bench store-usage`: the store-usage report on a generated store of 100,000 valid paths
+ * and about a million references, 30% of them garbage, next to `nix-store --gc --print-dead` on the
+ * same store in the same run. The report runs in a child process of its own so its peak memory is
+ * the report's, not the benchmark's.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { startRedis } from '../../src/dev/start-redis.js';
+import { formatCount } from '../../src/reports/store-table.js';
+import { generateSyntheticStore, nixPrintDead } from '../setup/nix-store-fixture.js';
+import type { BenchLine, BenchSuite } from './report.js';
+
+const execFileAsync = promisify(execFile);
+const REPO = path.resolve(import.meta.dirname, '../..');
+const STORE_DIR = path.join(REPO, '.cache/bench/store-usage-100k');
+const STORE = { paths: 100_000, referencesPerPath: 10, deadFraction: 0.3 };
+const RUNS = 3;
+
+interface ChildReport {
+  /** Milliseconds of each full report (job run), in order. */
+  runs: number[];
+  /** Peak resident set size of the child, in bytes. */
+  maxRssBytes: number;
+  paths: number;
+  references: number;
+  garbagePaths: number;
+}
+
+async function runReportInChild(stateDir: string, storeDir: string, redisUrl: string, deadFile: string, confDir: string): Promise<ChildReport> {
+  const built = path.join(REPO, 'dist/jobs/store-usage.js');
+  const useDist = fs.existsSync(built);
+  const base = useDist ? path.join(REPO, 'dist') : REPO;
+  const ext = useDist ? '.js' : '.ts';
+  // The child runs the job RUNS times (with a real Redis for the history), records its peak RSS,
+  // then writes the dead paths for the comparison with Nix.
+  const script = `
+import fs from 'node:fs';
+const [base, ext, stateDir, storeDir, redisUrl, deadFile, runs] = JSON.parse(process.argv[1]);
+const job = await import(base + '/jobs/store-usage' + ext);
+const { analyzeStore } = await import(base + '/src/clients/nix-store/analyze-store' + ext);
+const { createRedis } = await import(base + '/src/queue/redis' + ext);
+const redis = createRedis({ redisUrl });
+const ctx = { host: 'bench', settings: { nixStateDir: stateDir, nixStoreDir: storeDir }, redis, prefix: '{bench}', progress: async () => {} };
+const times = [];
+let result;
+for (let i = 0; i < runs; i++) {
+  const started = performance.now();
+  result = await job.run({ top: 10 }, ctx);
+  times.push(performance.now() - started);
+}
+const maxRssBytes = process.resourceUsage().maxRSS * 1024;
+const analysis = await analyzeStore({ stateDir, storeDir, includeDeadPaths: true, procDir: null });
+fs.writeFileSync(deadFile, analysis.deadPaths.join('\\n'));
+await redis.quit();
+console.log(JSON.stringify({ runs: times, maxRssBytes, paths: result.paths, references: result.references, garbagePaths: result.garbage.paths }));
+`;
+  const args = useDist ? ['--input-type=module', '-e', script] : ['--import', 'tsx', '--input-type=module', '-e', script];
+  const { stdout } = await execFileAsync(process.execPath, [...args, JSON.stringify([base, ext, stateDir, storeDir, redisUrl, deadFile, RUNS])], {
+    cwd: REPO,
+    env: { ...process.env, NIX_CONF_DIR: confDir },
+    maxBuffer: 1 << 26,
+  });
+  return JSON.parse(stdout.trim().split('\n').pop()!) as ChildReport;
+}
+
+async function runSuite(): Promise<BenchLine[]> {
+  const generated = await generateSyntheticStore(STORE_DIR, STORE);
+  const { store } = generated;
+  const redis = await startRedis();
+  const deadFile = path.join(STORE_DIR, 'report-dead.txt');
+  let report: ChildReport;
+  try {
+    report = await runReportInChild(store.stateDir, store.storeDir, redis.url, deadFile, path.dirname(store.confFile));
+  } finally {
+    await redis.stop();
+  }
+  const nixStarted = performance.now();
+  const nixDead = await nixPrintDead(store);
+  const nixMs = performance.now() - nixStarted;
+  const ourDead = (await fs.promises.readFile(deadFile, 'utf8')).split('\n').filter(Boolean).sort();
+
+  const first = report.runs[0]!;
+  const median = [...report.runs].sort((a, b) => a - b)[Math.floor(report.runs.length / 2)]!;
+  const sameDead = ourDead.length === nixDead.length && ourDead.every((p, i) => p === nixDead[i]);
+  const ratio = nixMs / first;
+  const mb = report.maxRssBytes / 1e6;
+  const shape = `${formatCount(report.paths)} paths, ${formatCount(report.references)} references, ${formatCount(report.garbagePaths)} dead`;
+  return [
+    {
+      name: `store: ${shape}`,
+      ours: generated.generatedSeconds > 0 ? `generated in ${generated.generatedSeconds.toFixed(1)} s` : `cached in ${path.relative(REPO, STORE_DIR)}`,
+    },
+    {
+      name: 'full store-usage report (first run, cold)',
+      ours: `${(first / 1000).toFixed(2)} s (median of ${report.runs.length}: ${(median / 1000).toFixed(2)} s)`,
+      goal: '< 1 s',
+      met: first < 1000,
+    },
+    {
+      name: 'report vs nix-store --gc --print-dead',
+      ours: `${(first / 1000).toFixed(2)} s`,
+      baseline: `${(nixMs / 1000).toFixed(1)} s`,
+      ratio,
+      goal: '>= 20x faster',
+      met: ratio >= 20,
+    },
+    {
+      name: 'same dead set as nix-store --gc --print-dead',
+      ours: `${formatCount(ourDead.length)} paths, ${sameDead ? 'identical' : 'DIFFERENT'}`,
+      baseline: `${formatCount(nixDead.length)} paths`,
+      goal: 'identical',
+      met: sameDead,
+    },
+    {
+      name: 'peak memory of the worker running the report (RSS)',
+      ours: `${mb.toFixed(0)} MB`,
+      goal: '< 300 MB',
+      met: mb < 300,
+    },
+  ];
+}
+
+export const suite: BenchSuite = { name: 'store-usage', run: runSuite };
