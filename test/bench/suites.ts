@@ -4,4 +4,5 @@ import type { BenchSuite } from './report.js';
 export const SUITES: Array<() => Promise<BenchSuite>> = [
   () => import('./slash-ack.js').then((m) => m.suite),
   () => import('./prune-docker.js').then((m) => m.suite),
+  () => import('./store-usage.js').then((m) => m.suite),
 ];
