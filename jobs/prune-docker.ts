@@ -15,6 +15,9 @@ import { removeContainer, removeImage, removeNetwork, removeVolume, type RemoveO
 
 export const name = 'prune-docker';
 
+/** Never two prunes at once on a host (the disk-pressure watch takes the same lock). */
+export const exclusive = 'docker';
+
 export const payloadSchema = z.object({
   /** List what would go and its size, remove nothing. @defaultValue false */
   dryRun: z.boolean().default(false),

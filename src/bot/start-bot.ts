@@ -14,6 +14,12 @@ import { createRedis } from '../queue/redis.js';
 import type { BotCore } from './bot-core.js';
 import { onCommandChange } from './on-command-change.js';
 import { startControlWorker } from './start-control-worker.js';
+import { runScheduledCommand } from '../schedule/run-scheduled-command.js';
+import { startNoticeRelay } from '../schedule/start-notice-relay.js';
+import { startScheduler } from '../schedule/start-scheduler.js';
+import { publishWatchSettings } from '../schedule/watch-settings.js';
+import { checkTokenExpiry } from './check-token-expiry.js';
+import { TOKEN_EXPIRY_SCHEDULE, withTokenExpirySchedule } from './token-expiry-schedule.js';
 import type { Surface } from './surface.js';
 
 export interface BotDeps {
@@ -78,6 +84,22 @@ export async function startBot(deps: BotDeps): Promise<RunningBot> {
     log,
     onChange: (commandId) => onCommandChange(core, commandId),
   });
+  const schedulerConnection = createRedis(settings, { blocking: true });
+  const noticeConnection = createRedis(settings, { blocking: true });
+  await publishWatchSettings(redis, settings.prefix, deps.policy);
+  const scheduler = await startScheduler({
+    redis,
+    blocking: schedulerConnection,
+    prefix: settings.prefix,
+    policy: withTokenExpirySchedule(deps.policy),
+    log: log.child({ part: 'scheduler' }),
+    runScheduled: async (schedule, info) => {
+      if (schedule.name === TOKEN_EXPIRY_SCHEDULE) await checkTokenExpiry(core);
+      else await runScheduledCommand(core, schedule, info);
+    },
+  });
+  core.listSchedules = scheduler.listSchedules;
+  const relay = startNoticeRelay({ redis, blocking: noticeConnection, prefix: settings.prefix, surface: core.surface, channel: deps.policy.channels.reports, log, audit: core.audit });
   const sweep = async () => {
     for (const approval of await expireOverdue(core)) await core.surface.updateApproval(approval).catch((err: unknown) => log.warn({ err }, 'could not mark an approval expired'));
     // Requests made from a terminal: post them where approvers will see them.
@@ -94,10 +116,12 @@ export async function startBot(deps: BotDeps): Promise<RunningBot> {
     control,
     stop: async () => {
       clearInterval(sweeper);
+      await relay.stop();
+      await scheduler.stop();
       await watcher.stop();
       await control.close();
       await queues.close();
-      await Promise.all([redis.quit(), workerConnection.quit()].map((p) => p.catch(() => undefined)));
+      await Promise.all([redis.quit(), workerConnection.quit(), schedulerConnection.quit()].map((p) => p.catch(() => undefined)));
     },
   };
 }

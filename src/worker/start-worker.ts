@@ -12,6 +12,7 @@ import { detectVersions } from './detect-versions.js';
 import { createProcessor } from './dispatch.js';
 import { createExclusiveLocks } from './exclusive.js';
 import { startHeartbeat } from './heartbeat.js';
+import { pruneWithJob, startDiskPressureWatch } from './disk-pressure-watch.js';
 import type { JobContext } from './job-context.js';
 
 export interface RunningWorker {
@@ -55,6 +56,8 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     prefix: settings.prefix,
     ...deps.extraContext,
   };
+  // One lock table per host: queued prunes and the disk-pressure watch never prune at the same time.
+  const runExclusive = createExclusiveLocks();
   const processor = createProcessor({
     redis,
     prefix: settings.prefix,
@@ -62,7 +65,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     hostOf: () => settings.host,
     findJob: findHostJob,
     contextFor: (_job, extra) => ({ ...base, ...extra }),
-    runExclusive: createExclusiveLocks(),
+    runExclusive,
     patchHost: (patch) => touchHost(redis, settings.prefix, settings.host, patch),
   });
   const worker = new Worker<JobData>(hostQueueName(settings.host), processor, {
@@ -94,21 +97,35 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     },
     log,
   );
+  const watch = startDiskPressureWatch({
+    settings,
+    docker,
+    redis,
+    prefix: settings.prefix,
+    log: log.child({ part: 'disk-pressure-watch' }),
+    prune: pruneWithJob({ host: settings.host, docker, settings, log }),
+    runExclusive,
+  });
   log.info({ host: settings.host, queue: hostQueueName(settings.host) }, 'worker started');
   return {
     worker,
     stop: async (graceMs = 30_000) => {
+      await watch.stop();
       const graceful = worker.close();
       const timedOut = await Promise.race([
         graceful.then(() => false),
         new Promise<boolean>((resolve) => setTimeout(() => resolve(true), graceMs).unref()),
       ]);
+      await heartbeat.stop({ remove: true }).catch(() => undefined);
+      await ownQueue.close().catch(() => undefined);
       if (timedOut) {
+        // BullMQ cannot force a close that is already under way: drop the connections instead. The
+        // running jobs' locks lapse and BullMQ's stalled-job check hands them to the next worker.
         log.warn('running jobs did not finish in time; handing them back to the queue');
-        await worker.close(true);
+        blocking.disconnect();
+        redis.disconnect();
+        return;
       }
-      await heartbeat.stop({ remove: true });
-      await ownQueue.close();
       await Promise.all([redis.quit(), blocking.quit()]).catch(() => undefined);
       log.info('worker stopped');
     },
