@@ -165,8 +165,10 @@ export function createRedis(settings: Pick<CommonSettings, 'redisUrl'>, options:
         ...(target.sentinelPassword !== undefined ? { sentinelPassword: target.sentinelPassword } : {}),
         ...(target.tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
         sentinelRetryStrategy: reconnectDelayMs,
-        // Follow +switch-master at once instead of waiting for the old primary's connection to drop.
-        failoverDetector: true,
+        // Not ioredis' failoverDetector: its +switch-master handler can cut a reconnection that is
+        // asking the sentinels, which ends the client for good. A failover closes the old primary's
+        // connections (or answers READONLY, see reconnectOnError), which is enough to follow it.
+        failoverDetector: false,
       });
       break;
     case 'cluster': {
@@ -195,7 +197,33 @@ function quietErrors(client: Redis): Redis {
   client.on('error', () => undefined);
   const duplicate = client.duplicate.bind(client) as (...args: unknown[]) => Redis;
   (client as { duplicate: (...args: unknown[]) => Redis }).duplicate = (...args) => quietErrors(duplicate(...args));
+  if (!(client instanceof Cluster)) reconnectAfterUnexpectedEnd(client);
   return client;
+}
+
+/**
+ * ioredis ends a client for good when a reconnection attempt is cut short (its status becomes "end"
+ * and every later command fails with "Connection is closed."): a worker would stay up but deaf. A
+ * client that ends without anyone calling quit() or disconnect() connects again.
+ */
+function reconnectAfterUnexpectedEnd(client: Redis): void {
+  let closing = false;
+  const quit = client.quit.bind(client);
+  const disconnect = client.disconnect.bind(client);
+  client.quit = ((...args: Parameters<Redis['quit']>) => {
+    closing = true;
+    return quit(...args);
+  }) as Redis['quit'];
+  client.disconnect = (reconnect = false) => {
+    if (!reconnect) closing = true;
+    disconnect(reconnect);
+  };
+  client.on('end', () => {
+    if (closing) return;
+    setTimeout(() => {
+      if (!closing && client.status === 'end') client.connect().catch(() => undefined);
+    }, reconnectDelayMs(1)).unref();
+  });
 }
 
 /**

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { Cluster, Redis } from 'ioredis';
 import { readCommonSettings } from '../../src/config.js';
 import { UserError } from '../../src/errors.js';
+import { until } from '../helpers/until.js';
+import { testRedisSettings } from '../setup/redis.js';
 import { createRedis, isRedisUnavailable, maskRedisUrl, parseRedisUrl, reconnectDelayMs } from '../../src/queue/redis.js';
 
 describe('parseRedisUrl', () => {
@@ -95,10 +97,35 @@ describe('createRedis', () => {
       expect(client).toBeInstanceOf(Redis);
       expect(client.options.sentinels).toEqual([{ host: '127.0.0.1', port: 9 }]);
       expect(client.options.name).toBe('mymaster');
-      expect(client.options.failoverDetector).toBe(true);
+      expect(client.options.failoverDetector).toBe(false);
     } finally {
       client.disconnect();
     }
+  });
+});
+
+describe('createRedis on one Redis', () => {
+  it('connects again when ioredis ends the client without being asked to', async () => {
+    const { redisUrl } = testRedisSettings();
+    const client = createRedis({ redisUrl });
+    try {
+      await client.ping();
+      // What ioredis does when a reconnection attempt is cut short: the status becomes "end" for good.
+      (client as unknown as { setStatus: (s: string) => void }).setStatus('end');
+      await until(async () => client.status === 'ready', 5000, 'reconnected');
+      expect(await client.ping()).toBe('PONG');
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('stays closed after quit()', async () => {
+    const { redisUrl } = testRedisSettings();
+    const client = createRedis({ redisUrl });
+    await client.ping();
+    await client.quit();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(client.status).toBe('end');
   });
 });
 

@@ -60,7 +60,7 @@ afterAll(async () => {
   for (const p of [bot, ...workers]) await p?.stop();
   if (slack) await saveSlackArtifacts('cluster', slack);
   if (cluster) {
-    for (const node of cluster.nodes) await saveArtifact(`cluster-node-${node.port}.txt`, await dumpNode(node.port)).catch(() => undefined);
+    for (const node of cluster.nodes) await dumpNode(node.port).then((text) => saveArtifact(`cluster-node-${node.port}.txt`, text), () => undefined);
   }
   admin?.disconnect();
   await slack?.close();

@@ -89,6 +89,8 @@ export interface WorkerEnvOptions {
   gitlabUrl?: string;
   dockerHost?: string;
   nixDaemonContainer?: string;
+  /** @defaultValue 1 (tests want fast registry changes; 5 in production) */
+  heartbeatSeconds?: number;
   logLevel?: string;
   extra?: Record<string, string>;
 }
@@ -98,7 +100,7 @@ export function workerEnv(o: WorkerEnvOptions): Record<string, string> {
     REDIS_URL: o.redisUrl,
     RUNNEROPS_PREFIX: o.prefix,
     RUNNEROPS_HOST: o.host,
-    RUNNEROPS_HEARTBEAT_SECONDS: '1',
+    RUNNEROPS_HEARTBEAT_SECONDS: String(o.heartbeatSeconds ?? 1),
     RUNNEROPS_STATE_DIR: path.join(o.dir, 'state'),
     GITLAB_RUNNER_CONFIG: path.join(o.dir, 'gitlab-runner', 'config.toml'),
     RUNNEROPS_RELOAD_COMMAND: 'true',
