@@ -85,3 +85,13 @@ export async function outcomes(redis: Redis, prefix: string, slack: FakeSlack, s
 export function unresolved(list: Outcome[]): Outcome[] {
   return list.filter((o) => !o.finished && !o.toldNotQueued);
 }
+
+/** Outcomes where the user heard nothing at all: no finished card and no private answer. */
+export function unanswered(list: Outcome[]): Outcome[] {
+  return list.filter((o) => !o.finished && o.told.length === 0);
+}
+
+/** A one-line description of an outcome, for assertion messages. */
+export function describeOutcome(o: Outcome): string {
+  return `${o.sent.user} (${o.sent.text}): commands ${o.commandIds.join(',') || 'none'}; card ${o.finished ? 'finished' : 'not finished'}; told ${JSON.stringify(o.told)}`;
+}
