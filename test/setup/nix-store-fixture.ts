@@ -76,12 +76,25 @@ export async function createNixTestRoot(options: NixTestRootOptions = {}): Promi
     run,
     processes,
     cleanup: async () => {
-      for (const child of processes) {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      }
+      stopProcesses(processes);
       await fs.promises.rm(root, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Ends the processes a root started, each with its whole process group (flock's shell and sleep,
+ * the daemon's per-connection workers): they are started detached, as group leaders, for this.
+ */
+function stopProcesses(processes: ChildProcess[]): void {
+  for (const child of processes.splice(0)) {
+    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) continue;
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      child.kill('SIGKILL');
+    }
+  }
 }
 
 /** A derivation to build: its output refers to the outputs of `refs` (names of earlier specs). */
@@ -190,8 +203,9 @@ export async function setProfile(store: NixTestRoot, profile: string, storePath:
 export async function holdTemporaryRoots(store: NixTestRoot, storePaths: string[]): Promise<string> {
   const file = path.join(store.stateDir, 'temproots', String(4_000_000 + Math.floor(Math.random() * 1_000_000)));
   await fs.promises.writeFile(file, storePaths.map((p) => `${p}\0`).join(''));
-  const child = spawn('flock', ['--shared', file, 'sh', '-c', 'echo locked; exec sleep 3600'], {
+  const child = spawn('flock', ['--shared', file, 'sh', '-c', 'echo locked; exec sleep 600'], {
     stdio: ['ignore', 'pipe', 'ignore'],
+    detached: true,
   });
   store.processes.push(child);
   await new Promise<void>((resolve, reject) => {
@@ -210,9 +224,10 @@ export async function addStaleTemporaryRoots(store: NixTestRoot, storePaths: str
 
 /** A runtime root: a live process with a store path in its environment, as /proc/<pid>/environ shows. */
 export async function startRuntimeRoot(store: NixTestRoot, storePath: string): Promise<ChildProcess> {
-  const child = spawn('sleep', ['3600'], {
+  const child = spawn('sleep', ['600'], {
     env: { PATH: process.env.PATH, RUNNEROPS_FIXTURE_ROOT: storePath },
     stdio: 'ignore',
+    detached: true,
   });
   store.processes.push(child);
   await new Promise<void>((resolve, reject) => {
@@ -330,6 +345,7 @@ export async function startNixDaemon(store: NixTestRoot): Promise<string> {
   const child = spawn('nix-daemon', ['--store', store.root], {
     env: { ...process.env, NIX_CONF_DIR: path.dirname(store.confFile), NIX_DAEMON_SOCKET_PATH: socket },
     stdio: 'ignore',
+    detached: true,
   });
   store.processes.push(child);
   for (let i = 0; i < 100; i++) {
@@ -416,7 +432,7 @@ async function openExistingRoot(dir: string): Promise<NixTestRoot> {
       return stdout;
     },
     cleanup: async () => {
-      for (const child of processes) if (child.exitCode === null) child.kill('SIGKILL');
+      stopProcesses(processes);
     },
   };
 }

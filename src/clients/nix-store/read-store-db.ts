@@ -62,7 +62,14 @@ function classifySqliteError(err: unknown, dbPath: string): StoreReadError {
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
     return new StoreReadError(`the Nix database ${dbPath} stayed busy (${detail}); try again in a minute`, 'busy');
   }
-  if (code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_PERM') || code.startsWith('SQLITE_AUTH')) {
+  if ((code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN')) && !fs.existsSync(`${dbPath}-shm`)) {
+    // WAL mode: a reader needs the -shm file; only a user who may write the directory can create it.
+    return new StoreReadError(
+      `cannot open the Nix database ${dbPath} read-only: no Nix process has it open, so its -wal and -shm files are missing and this user may not create them in ${path.dirname(dbPath)}; run the worker as root or let it ask the nix daemon`,
+      'unreadable',
+    );
+  }
+  if (code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_PERM') || code.startsWith('SQLITE_AUTH') || code.startsWith('SQLITE_READONLY')) {
     return new StoreReadError(
       `cannot open the Nix database ${dbPath} read-only (${detail}); the worker needs read access to the db directory's db.sqlite, -wal and -shm files`,
       'unreadable',

@@ -14,6 +14,8 @@ try {
       rootsSource: analysis.roots.source,
       fallbackReason: analysis.fallbackReason,
       deadPaths: analysis.deadPaths,
+      warnings: analysis.warnings,
+      runtimeVisibility: analysis.runtimeRoots.visibility,
     }),
   );
 } catch (err) {

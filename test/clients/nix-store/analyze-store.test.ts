@@ -38,6 +38,8 @@ interface ChildOutcome {
   rootsSource?: string;
   fallbackReason?: string;
   deadPaths?: string[];
+  warnings?: string[];
+  runtimeVisibility?: string;
 }
 
 /** Runs the analysis as user `nobody` in a child process. */
@@ -219,8 +221,48 @@ describe('analyzeStore', () => {
       const noDb = await analyzeAsNobody(other);
       expect(noDb).toMatchObject({ ok: false, name: 'StoreReadError' });
       expect(noDb.message).toMatch(/^cannot read the Nix database .*db\.sqlite: permission denied; run the worker as a user that may read it$/);
+
+      // Readable, but in WAL mode with no -shm file (no Nix process has it open) in a directory
+      // nobody may write: SQLite cannot open it without `immutable`, which is unsafe on a live store.
+      await fs.promises.chmod(other.store.dbPath, 0o644);
+      expect(fs.existsSync(`${other.store.dbPath}-shm`)).toBe(false);
+      const noShm = await analyzeAsNobody(other);
+      expect(noShm).toMatchObject({ ok: false, name: 'StoreReadError' });
+      expect(noShm.message).toMatch(
+        /^cannot open the Nix database .*db\.sqlite read-only: no Nix process has it open, so its -wal and -shm files are missing .*; run the worker as root or let it ask the nix daemon$/,
+      );
     } finally {
       await other.store.cleanup();
+    }
+  });
+
+  it('tells an unprivileged worker which roots and processes it could not see', async () => {
+    const other = await createRootedStore();
+    try {
+      await fs.promises.chmod(other.store.root, 0o755);
+      await fs.promises.chmod(path.join(other.store.stateDir, 'gcroots/nested'), 0o700);
+      // As on a live host, where Nix has the database open: its -wal and -shm files exist.
+      readStoreDb(other.store.dbPath);
+      const outcome = await analyzeAsNobody(other);
+      expect(outcome).toMatchObject({ ok: true, source: 'db', rootsSource: 'files', runtimeVisibility: 'partial' });
+      expect(outcome.warnings).toContainEqual(
+        expect.stringMatching(/^1 potential GC root\(s\) could not be read \(first: .*gcroots\/nested: permission denied\); garbage may be overstated$/),
+      );
+      expect(outcome.warnings).toContainEqual(expect.stringMatching(/^could not read the open files of \d+ of \d+ processes/));
+      // The unseen root's path now counts as garbage: the warning is why.
+      expect(outcome.deadPaths).toContain(other.built['kept-subpath']!.out);
+    } finally {
+      await other.store.cleanup();
+    }
+  });
+
+  it('reports an empty store as empty', async () => {
+    const empty = await createNixTestRoot();
+    try {
+      const result = await analyzeStore({ stateDir: empty.stateDir, storeDir: empty.storeDir, nixConfFile: empty.confFile });
+      expect(result).toMatchObject({ paths: 0, narBytes: 0, garbage: { paths: 0, narBytes: 0 }, largestPaths: [], largestClosures: [] });
+    } finally {
+      await empty.cleanup();
     }
   });
 
