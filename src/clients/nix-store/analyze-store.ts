@@ -1,16 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { findGcRoots, type FoundRoot, type RootKind } from './find-gc-roots.js';
-import { findRuntimeRoots, type RuntimeRootVisibility } from './find-runtime-roots.js';
+import { findAllRoots, type RuntimeRootsSeen } from './find-all-roots.js';
+import type { RootKind } from './find-gc-roots.js';
 import { markLive } from './mark-live.js';
 import { measureClosures } from './measure-closure.js';
 import { defaultNixConfFile, readGcSettings } from './read-gc-settings.js';
-import { readStoreDb } from './read-store-db.js';
-import { readRootsViaDaemon, readStoreViaDaemon, storeUri } from './read-store-daemon.js';
+import { readStore } from './read-store.js';
 import { selectTop } from './select-top.js';
 import { StoreReadError, describeErrno } from './store-read-error.js';
 import { readableName } from './store-path.js';
-import { indexByBaseName, type StoreSnapshot } from './store-snapshot.js';
+import { indexByBaseName } from './store-snapshot.js';
 
 export interface AnalyzeStoreOptions {
   /** Nix state directory: db/db.sqlite, gcroots, profiles, temproots. */
@@ -33,8 +32,7 @@ export interface AnalyzeStoreOptions {
   signal?: AbortSignal;
 }
 
-/** Runtime roots as the report saw them: scanned here, reported by the daemon, or skipped. */
-export type RuntimeRootsSeen = RuntimeRootVisibility | { visibility: 'daemon' | 'skipped' };
+export type { RuntimeRootsSeen } from './find-all-roots.js';
 
 export interface LargestPath {
   path: string;
@@ -112,14 +110,23 @@ export async function analyzeStore(options: AnalyzeStoreOptions): Promise<StoreA
   warnings.push(...gc.warnings);
   signal?.throwIfAborted();
 
-  const read = await readSnapshot(options, socket);
+  const read = await readStore({ stateDir: options.stateDir, socket, source: options.source, signal });
   const snapshot = read.snapshot;
   const readMs = performance.now() - started;
   signal?.throwIfAborted();
 
   const byName = indexByBaseName(snapshot);
   const isValid = (base: string): boolean => byName.has(base);
-  const found = await findRoots(options, snapshot, socket, read.source, isValid, warnings);
+  const found = await findAllRoots({
+    stateDir: options.stateDir,
+    storeDir: snapshot.storeDir,
+    socket,
+    useDaemon: read.source === 'daemon',
+    procDir: options.procDir === undefined ? '/proc' : options.procDir,
+    isValid,
+    signal,
+  });
+  warnings.push(...found.warnings);
   const rootsMs = performance.now() - started - readMs;
   signal?.throwIfAborted();
 
@@ -237,119 +244,4 @@ async function readDiskSpace(storeDir: string): Promise<{ freeBytes: number; tot
     }
     throw new StoreReadError(`cannot read Nix store directory ${storeDir}: ${describeErrno(err)}; run the worker as a user that may read it`, 'unreadable');
   }
-}
-
-interface SnapshotRead {
-  snapshot: StoreSnapshot;
-  source: 'db' | 'daemon';
-  detail: string;
-  fallbackReason?: string;
-}
-
-async function readSnapshot(options: AnalyzeStoreOptions, socket: string): Promise<SnapshotRead> {
-  const dbPath = path.join(options.stateDir, 'db/db.sqlite');
-  const mode = options.source ?? 'auto';
-  let dbError: StoreReadError | undefined;
-  if (mode !== 'daemon') {
-    try {
-      return { snapshot: readStoreDb(dbPath), source: 'db', detail: dbPath };
-    } catch (err) {
-      if (!(err instanceof StoreReadError) || mode === 'db') throw err;
-      dbError = err;
-    }
-  }
-  if (dbError !== undefined && !isSocket(socket)) throw dbError;
-  try {
-    const snapshot = await readStoreViaDaemon({ socket, signal: options.signal });
-    return {
-      snapshot,
-      source: 'daemon',
-      detail: storeUri(socket),
-      ...(dbError === undefined ? {} : { fallbackReason: dbError.message }),
-    };
-  } catch (err) {
-    if (dbError !== undefined && err instanceof StoreReadError) {
-      throw new StoreReadError(`${dbError.message}; asking the daemon instead failed too: ${err.message}`, dbError.reason);
-    }
-    throw err;
-  }
-}
-
-function isSocket(file: string): boolean {
-  try {
-    return fs.statSync(file).isSocket();
-  } catch {
-    return false;
-  }
-}
-
-interface RootsFound {
-  source: 'files' | 'daemon';
-  roots: FoundRoot[];
-  temporaryHashes: Set<string>;
-  unreadable: string[];
-  staleIndirect: number;
-  invalidTargets: number;
-  staleTemporaryFiles: number;
-  runtime: RuntimeRootsSeen;
-}
-
-async function findRoots(
-  options: AnalyzeStoreOptions,
-  snapshot: StoreSnapshot,
-  socket: string,
-  source: 'db' | 'daemon',
-  isValid: (base: string) => boolean,
-  warnings: string[],
-): Promise<RootsFound> {
-  const gcrootsDir = path.join(options.stateDir, 'gcroots');
-  const haveFiles = fs.existsSync(gcrootsDir);
-  if (source === 'daemon' || !haveFiles) {
-    if (!isSocket(socket)) {
-      throw new StoreReadError(
-        `no GC roots directory ${gcrootsDir} and no nix daemon at ${socket}; set NIX_STATE_DIR to the daemon's state directory`,
-        'missing',
-      );
-    }
-    if (!haveFiles) warnings.push(`no ${gcrootsDir} here: the roots are the daemon's own list`);
-    const roots = await readRootsViaDaemon({ socket, storeDir: snapshot.storeDir, isValid, signal: options.signal });
-    return {
-      source: 'daemon',
-      roots,
-      temporaryHashes: new Set(),
-      unreadable: [],
-      staleIndirect: 0,
-      invalidTargets: 0,
-      staleTemporaryFiles: 0,
-      runtime: { visibility: 'daemon' },
-    };
-  }
-  const scan = findGcRoots({ stateDir: options.stateDir, storeDir: snapshot.storeDir, isValid });
-  if (scan.unreadable.length > 0) {
-    warnings.push(
-      `${scan.unreadable.length} potential GC root(s) could not be read (first: ${scan.unreadable[0]}); garbage may be overstated`,
-    );
-  }
-  if (!scan.temporaryLockCheck) {
-    warnings.push('flock(1) is missing, so every temporary-roots file counted as live; install util-linux');
-  }
-  let runtime: RuntimeRootsSeen = { visibility: 'skipped' };
-  const roots = [...scan.roots];
-  if (options.procDir !== null) {
-    const found = findRuntimeRoots({ storeDir: snapshot.storeDir, isValid, procDir: options.procDir ?? '/proc' });
-    const { roots: runtimeRoots, ...visibility } = found;
-    roots.push(...runtimeRoots);
-    runtime = visibility;
-    if (found.visibility === 'none') {
-      warnings.push('no /proc here, so paths in use by running processes may be counted as garbage');
-    } else if (found.unreadable > 0) {
-      warnings.push(
-        `could not read the open files of ${found.unreadable} of ${found.processes} processes; paths only they use may be counted as garbage`,
-      );
-    }
-    if (found.container) {
-      warnings.push('the worker runs in a container: processes outside it are not seen as runtime roots');
-    }
-  }
-  return { source: 'files', ...scan, roots, runtime };
 }
