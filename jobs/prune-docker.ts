@@ -1,3 +1,4 @@
+import type { HostEntry } from '../src/queue/host-registry.js';
 import { z } from 'zod';
 import type Docker from 'dockerode';
 import type { JobContext } from '../src/worker/job-context.js';
@@ -343,4 +344,23 @@ export function summarize(result: Result): string {
   }
   const disk = result.disk ? `; free ${formatBytes(result.disk.freeBefore)} -> ${formatBytes(result.disk.freeAfter)}` : '';
   return `${parts.length === 0 ? what : `removed ${what}: ${formatBytes(result.totalBytes)} reclaimed`}${kept}${skipped}${disk} in ${formatMs(result.durationMs)}`;
+}
+
+/** The total of a fan-out: bytes across every host that answered, by kind. */
+export function summarizeAll(results: Result[]): string {
+  const sum = (pick: (r: Result) => number) => results.reduce((n, r) => n + pick(r), 0);
+  const dry = results.every((r) => r.dryRun);
+  const kinds = [
+    ['containers', sum((r) => r.containers.bytes)],
+    ['images', sum((r) => r.images.bytes)],
+    ['volumes', sum((r) => r.volumes.bytes)],
+    ['build cache', sum((r) => r.buildCache?.bytes ?? 0)],
+  ] as const;
+  const byKind = kinds.filter(([, bytes]) => bytes > 0).map(([kind, bytes]) => `${kind} ${formatBytes(bytes)}`).join(', ');
+  return `${dry ? 'would free' : 'reclaimed'} ${formatBytes(sum((r) => r.totalBytes))} on ${results.length} host${results.length === 1 ? '' : 's'}${byKind ? ` (${byKind})` : ''}`;
+}
+
+/** Docker's free space after the prune, for `hosts` and App Home. */
+export function registryPatch(result: Result): Partial<HostEntry> {
+  return result.disk ? { disk: { dockerFreeBytes: result.disk.freeAfter } } : {};
 }

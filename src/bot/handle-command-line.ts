@@ -1,5 +1,4 @@
-import { findControlJob } from '../../jobs/control/index.js';
-import { findHostJob } from '../../jobs/index.js';
+import { jobTimeoutMs } from '../queue/enqueue.js';
 import { describeError } from '../errors.js';
 import type { Requester } from '../queue/command-record.js';
 import { setDeadline } from '../queue/command-watcher.js';
@@ -7,8 +6,6 @@ import { executeCommand, type Reply } from '../verbs/execute-command.js';
 import type { BotCore } from './bot-core.js';
 import { cardFor, onCommandChange } from './on-command-change.js';
 import { updateCommand, type CommandRecord, type CommandRow } from '../queue/command-record.js';
-
-const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 
 /** Posts a new command's card and records where it is, so every replica can update it. */
 export async function showCard(core: BotCore, command: CommandRecord, channel: string | undefined): Promise<void> {
@@ -21,9 +18,9 @@ export async function showCard(core: BotCore, command: CommandRecord, channel: s
   }
 }
 
-/** How long the bot waits for a job before calling a host silent. */
-export function jobTimeoutMs(job: string): number {
-  return (findHostJob(job) ?? findControlJob(job))?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+/** How long the bot waits for a command's hosts before calling them silent. */
+export function commandTimeoutMs(command: CommandRecord): number {
+  return command.timeoutMs ?? jobTimeoutMs(command.job);
 }
 
 /**
@@ -39,7 +36,7 @@ export async function handleCommandLine(core: BotCore, text: string, requester: 
         break;
       case 'queued': {
         const command = reply.command;
-        await setDeadline(core.redis, core.prefix, command.id, command.createdAt + jobTimeoutMs(command.job));
+        await setDeadline(core.redis, core.prefix, command.id, command.createdAt + commandTimeoutMs(command));
         await showCard(core, command, requester.channel);
         break;
       }

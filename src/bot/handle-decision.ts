@@ -1,7 +1,7 @@
 import { approveRequest, denyRequest, type Decided } from '../approvals/decide-approval.js';
 import { setDeadline } from '../queue/command-watcher.js';
 import type { BotCore } from './bot-core.js';
-import { jobTimeoutMs, showCard } from './handle-command-line.js';
+import { commandTimeoutMs, showCard } from './handle-command-line.js';
 
 /**
  * An Approve or Deny click (or console line) by `user`: refusals go privately to the clicker and change
@@ -17,7 +17,7 @@ export async function handleDecision(core: BotCore, decision: 'approve' | 'deny'
   await core.surface.updateApproval(result.approval);
   if (result.command) {
     const command = result.command;
-    await setDeadline(core.redis, core.prefix, command.id, command.createdAt + jobTimeoutMs(command.job));
+    await setDeadline(core.redis, core.prefix, command.id, command.createdAt + commandTimeoutMs(command));
     const where = result.approval.message?.channel ?? result.approval.requester.channel;
     await showCard(core, command, where);
   }

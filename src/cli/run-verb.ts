@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { createApprovalStore, unpostedKey } from '../approvals/approval-store.js';
 import { createAuditLog } from '../audit/audit-log.js';
-import { jobTimeoutMs } from '../bot/handle-command-line.js';
+import { commandTimeoutMs } from '../bot/handle-command-line.js';
 import { readCommonSettings } from '../config.js';
 import { loadPolicy } from '../policy/load-policy.js';
 import type { Policy } from '../policy/schema.js';
@@ -71,7 +71,7 @@ export async function runVerb(args: string[], run: VerbRun): Promise<number> {
     };
     const rows = await followCommand(redis, blocking, settings.prefix, command.id, {
       fromId,
-      timeoutMs: jobTimeoutMs(command.job),
+      timeoutMs: commandTimeoutMs(command),
       onEvent: (event) => {
         if (event.type === 'progress') run.write(`  ${event.host}: ${[event.phase, event.detail].filter(Boolean).join(': ')}`);
       },

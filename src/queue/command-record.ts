@@ -24,6 +24,8 @@ export interface CommandRecord {
   approvalId?: string;
   /** Set for commands started by a schedule: its name. */
   schedule?: string;
+  /** How long hosts have to answer before the card calls them silent. */
+  timeoutMs?: number;
 }
 
 export type RowStatus = 'queued' | 'running' | 'retrying' | 'done' | 'failed' | 'silent';

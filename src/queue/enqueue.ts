@@ -40,6 +40,19 @@ export interface CommandToQueue {
   schedule?: string;
 }
 
+const DEFAULT_TIMEOUT_MS = 10 * 60_000;
+
+/**
+ * How long a job may take before its host counts as silent: the job's own limit, or twice a
+ * `timeoutSeconds` in its payload (a drain waits that long, then restarts) plus a minute.
+ */
+export function jobTimeoutMs(jobName: string, payload?: unknown): number {
+  const module = findHostJob(jobName) ?? findControlJob(jobName);
+  const asked = (payload as { timeoutSeconds?: unknown } | undefined)?.timeoutSeconds;
+  const fromPayload = typeof asked === 'number' ? asked * 2000 + 60_000 : 0;
+  return Math.max(module?.timeoutMs ?? DEFAULT_TIMEOUT_MS, fromPayload);
+}
+
 export function newCommandId(): string {
   return randomBytes(5).toString('hex');
 }
@@ -63,6 +76,7 @@ function jobOptions(jobName: string, control: boolean, jobId: string): JobsOptio
  */
 export async function enqueueCommand(deps: EnqueueDeps, command: CommandToQueue): Promise<CommandRecord> {
   const id = command.id ?? newCommandId();
+  const timeoutMs = Math.max(...command.hosts.map((host) => jobTimeoutMs(command.job, command.payloadFor(host, id))), jobTimeoutMs(command.job));
   const record: CommandRecord = {
     id,
     verb: command.verb,
@@ -71,6 +85,7 @@ export async function enqueueCommand(deps: EnqueueDeps, command: CommandToQueue)
     hosts: command.hosts,
     requester: command.requester,
     createdAt: Date.now(),
+    timeoutMs,
     ...(command.approvalId ? { approvalId: command.approvalId } : {}),
     ...(command.schedule ? { schedule: command.schedule } : {}),
   };

@@ -47,11 +47,12 @@ export async function beat(redis: Redis, prefix: string, name: string, at = Date
   await redis.hset(keys.heartbeats(prefix), name, String(at));
 }
 
-/** Merges `patch` (runners, disk, store, daemon) into an existing entry. */
+/** Merges `patch` (runners, disk, store, daemon) into an existing entry; `disk` merges field by field. */
 export async function touchHost(redis: Redis, prefix: string, name: string, patch: Partial<HostEntry>): Promise<void> {
   const current = await readHost(redis, prefix, name);
   if (!current) return;
-  await redis.hset(keys.hosts(prefix), name, JSON.stringify({ ...current, ...patch, name }));
+  const disk = patch.disk ? { disk: { ...current.disk, ...patch.disk } } : {};
+  await redis.hset(keys.hosts(prefix), name, JSON.stringify({ ...current, ...patch, ...disk, name }));
 }
 
 export async function removeHost(redis: Redis, prefix: string, name: string): Promise<void> {

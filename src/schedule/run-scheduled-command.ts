@@ -1,5 +1,5 @@
 import type { BotCore } from '../bot/bot-core.js';
-import { jobTimeoutMs } from '../bot/handle-command-line.js';
+import { commandTimeoutMs } from '../bot/handle-command-line.js';
 import { parseCommand } from '../commands/parse.js';
 import type { Request } from '../commands/requests.js';
 import { describeError } from '../errors.js';
@@ -95,7 +95,7 @@ async function produce(core: BotCore, schedule: Schedule, requester: Requester, 
     case 'approval':
       return { text: `waiting for approval (request ${reply.approval.id})` };
     case 'queued': {
-      const timeoutMs = options.timeoutMs ?? jobTimeoutMs(reply.command.job);
+      const timeoutMs = options.timeoutMs ?? commandTimeoutMs(reply.command);
       const rows = await follow(core, reply.command, fromId, timeoutMs);
       const count = (status: CommandRow['status']) => rows.filter((r) => r.status === status).length;
       const outcome = `${count('done')} done, ${count('failed')} failed, ${count('silent')} did not answer`;

@@ -202,3 +202,23 @@ describe('payloadSchema', () => {
     expect(() => payloadSchema.parse({ protectLabel: 'keep me' })).toThrow(/protectLabel/);
   });
 });
+
+describe('summarizeAll', () => {
+  it('adds up what every host reclaimed, by kind', async () => {
+    const { summarizeAll } = await import('../../jobs/prune-docker.js');
+    const host = (bytes: number) => ({
+      host: 'h',
+      dryRun: false,
+      apiVersion: '1.41',
+      containers: { count: 1, bytes, items: [] },
+      images: { count: 1, bytes: 2 * bytes, items: [] },
+      volumes: { count: 0, bytes: 0, items: [], unmeasured: 0 },
+      networks: { count: 0, bytes: 0, items: [] },
+      totalBytes: 3 * bytes,
+      skipped: { inUse: 0, gone: 0 },
+      kept: {} as never,
+      durationMs: 5,
+    });
+    expect(summarizeAll([host(1024 ** 2), host(2 * 1024 ** 2)])).toBe('reclaimed 9.0 MiB on 2 hosts (containers 3.0 MiB, images 6.0 MiB)');
+  });
+});
