@@ -1,3 +1,5 @@
+import type { HostEntry } from '../src/queue/host-registry.js';
+import { formatStoreTable } from '../src/reports/store-table.js';
 import { z } from 'zod';
 import {
   analyzeStore,
@@ -153,4 +155,17 @@ export function describeRuntimeRoots(seen: RuntimeRootsSeen): string {
 
 export function summarize(result: Result): string {
   return formatStoreReport(result).join('\n');
+}
+
+/** `store all`: one table across hosts, the least free space first. */
+export function summarizeAll(results: Result[]): string {
+  return ['\n', ...formatStoreTable(results.map((result) => ({ host: result.host, result })))].join('\n');
+}
+
+/** Store size, garbage and free space in the registry, for `hosts` and App Home. */
+export function registryPatch(result: Result): Partial<HostEntry> {
+  return {
+    disk: { nixFreeBytes: result.disk.freeBytes },
+    store: { totalNarBytes: result.narBytes, garbageBytes: result.garbage.narBytes, at: result.at },
+  };
 }

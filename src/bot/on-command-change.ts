@@ -25,7 +25,7 @@ export function cardFor(command: CommandRecord, rows: CommandRow[], now = Date.n
   const results = rows.filter((r) => r.status === 'done' && r.result !== undefined).map((r) => r.result);
   if (module?.summarizeAll && results.length > 0) {
     try {
-      return { ...card, footer: `${card.footer}. ${module.summarizeAll(results)}` };
+      return { ...card, total: module.summarizeAll(results).trim() };
     } catch {
       return card;
     }

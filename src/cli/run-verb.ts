@@ -79,7 +79,9 @@ export async function runVerb(args: string[], run: VerbRun): Promise<number> {
     });
     printFinished(rows);
     const record = (await readCommand(redis, settings.prefix, command.id)) ?? command;
-    run.write(cardFor(record, rows).footer);
+    const card = cardFor(record, rows);
+    run.write(card.footer);
+    if (card.total) run.write(card.total);
     return rows.every((r) => r.status === 'done') ? 0 : 1;
   } finally {
     await queues.close();

@@ -30,6 +30,7 @@ export function createConsoleSurface(write: (line: string) => void): Surface {
       if (card.finished && !seen.has('__footer')) {
         seen.add('__footer');
         write(`  [${command.id}] ${card.footer}`);
+        if (card.total) write(card.total.split('\n').map((line) => `  [${command.id}] ${line}`).join('\n'));
       }
     },
     async postApproval(approval) {

@@ -31,6 +31,8 @@ export interface CardText {
   lines: string[];
   footer: string;
   finished: boolean;
+  /** The job's own total across hosts, once every host finished (may span lines, e.g. a table). */
+  total?: string;
 }
 
 /** A job card as text: a title, one line per host, and a total once every host finished. */
@@ -57,5 +59,5 @@ export function commandCard(command: CommandRecord, rows: CommandRow[], now = Da
 }
 
 export function cardAsText(card: CardText): string {
-  return [card.title, ...card.lines, card.footer].join('\n');
+  return [card.title, ...card.lines, card.footer, ...(card.total ? [card.total] : [])].join('\n');
 }

@@ -9,7 +9,7 @@ import { LIMITS, codeSections, context, escapeMrkdwn, section } from './blocks.j
 export function cardBlocks(card: CardText): { blocks: KnownBlock[]; text: string; overflow: string[] } {
   const head = section(`*${escapeMrkdwn(card.title)}*`);
   const foot = context(escapeMrkdwn(card.footer));
-  const room = LIMITS.blocksPerMessage - 3;
+  const room = LIMITS.blocksPerMessage - 5;
   const rowBlocks = codeSections(card.lines.join('\n'));
   let overflow: string[] = [];
   let shown = rowBlocks;
@@ -24,5 +24,6 @@ export function cardBlocks(card: CardText): { blocks: KnownBlock[]; text: string
   const blocks = [head, ...shown];
   if (overflow.length > 0) blocks.push(context(`…and ${overflow.length} more host rows, posted in the thread when the job finishes`));
   blocks.push(foot);
+  if (card.total) blocks.push(...codeSections(card.total).slice(0, 2));
   return { blocks, text: `${card.title}: ${card.footer}`, overflow };
 }

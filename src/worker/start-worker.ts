@@ -80,7 +80,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   const ownQueue = new Queue<JobData>(hostQueueName(settings.host), { connection: redis, prefix: settings.prefix });
   await ownQueue.upsertJobScheduler(
     'host-facts',
-    { every: (deps.factsSeconds ?? 300) * 1000, immediately: true },
+    { every: (deps.factsSeconds ?? 300) * 1000 },
     { name: 'host-facts', data: { commandId: `facts-${settings.host}`, payload: {} }, opts: { removeOnComplete: 10, removeOnFail: 10 } },
   );
   const heartbeat = await startHeartbeat(
