@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runVerb } from '../../src/cli/run-verb.js';
+import { policySchema } from '../../src/policy/schema.js';
 import { startTestStack, type TestStack } from '../helpers/test-stack.js';
 
 let stack: TestStack;
@@ -49,6 +50,22 @@ describe('runVerb', () => {
     await run(['ping', 'cli-2']);
     const { out } = await run(['audit', '5']);
     expect(out).toMatch(/cli:tester\s+command\s+ping cli-2\s+queued on 1 host/);
+  });
+
+  it('prints the total across hosts after a fan-out prune dry run', async () => {
+    const policy = policySchema.parse({ roles: { ops: { users: ['cli:tester'] } }, verbs: { prune: { run: ['ops'] } } });
+    const lines: string[] = [];
+    const code = await runVerb(['prune', 'all', '--dry-run'], { env: stack.env, write: (l) => lines.push(l), user: 'cli:tester', policy });
+    expect(code).toBe(0);
+    const out = lines.join('\n');
+    for (const host of ['cli-1', 'cli-2', 'cli-3']) expect(out).toMatch(new RegExp(`✓ ${host} \\(\\d+ ms\\): dry run: would remove`));
+    expect(lines.at(-1)).toMatch(/^would free \d.* on 3 hosts/);
+  });
+
+  it('refuses a mutating verb to a terminal user the policy does not name', async () => {
+    const { code, out } = await run(['prune', 'all']);
+    expect(code).toBe(1);
+    expect(out).toContain('RUNNEROPS_POLICY');
   });
 
   it('names Redis when it cannot reach it', async () => {
