@@ -112,9 +112,16 @@ export async function expireOverdue(deps: ApprovalDeps, now = Date.now()): Promi
   return expired;
 }
 
-/** After a restart: queue approvals that were approved but not yet queued. */
-export async function resumeStranded(deps: ApprovalDeps): Promise<CommandRecord[]> {
+/**
+ * After a restart: queue approvals that were approved but not yet queued. Only those approved more than
+ * `graceMs` ago: a younger one is probably being queued by a live replica right now (and would be
+ * harmless anyway: the command id is derived from the approval, so BullMQ adds its job once).
+ */
+export async function resumeStranded(deps: ApprovalDeps, now = Date.now(), graceMs = 30_000): Promise<CommandRecord[]> {
   const resumed: CommandRecord[] = [];
-  for (const approval of await deps.approvals.stranded()) resumed.push(await queueApproved(deps, approval));
+  for (const approval of await deps.approvals.stranded()) {
+    if (now - (approval.decidedAt ?? 0) < graceMs) continue;
+    resumed.push(await queueApproved(deps, approval));
+  }
   return resumed;
 }
