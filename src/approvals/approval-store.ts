@@ -62,6 +62,16 @@ if ARGV[3] ~= 'pending' then redis.call('ZREM', KEYS[2], current.id) end
 return {1, updated}
 `;
 
+/** Sets one field of a stored approval without touching the rest (its state above all). */
+const SET_FIELD = `
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+local current = cjson.decode(raw)
+current[ARGV[1]] = cjson.decode(ARGV[2])
+redis.call('SET', KEYS[1], cjson.encode(current), 'KEEPTTL')
+return 1
+`;
+
 export interface ApprovalStore {
   create: (input: Omit<Approval, 'id' | 'state' | 'createdAt'>) => Promise<Approval>;
   get: (id: string) => Promise<Approval | undefined>;
@@ -103,9 +113,8 @@ export function createApprovalStore(redis: Redis, prefix: string): ApprovalStore
       return { changed: changed === 1, ...(raw ? { approval: JSON.parse(raw) as Approval } : {}) };
     },
     async setMessage(id, message) {
-      const current = await store.get(id);
-      if (!current) return;
-      await redis.set(key(prefix, id), JSON.stringify({ ...current, message }), 'KEEPTTL');
+      // A click may land between posting the message and recording it: change nothing but `message`.
+      await redis.eval(SET_FIELD, 1, key(prefix, id), 'message', JSON.stringify(message));
     },
     async overdue(now) {
       return redis.zrangebyscore(pendingKey(prefix), 0, now);
