@@ -1,49 +1,22 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Docker from 'dockerode';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import { describeExpiry, run, summarize } from '../../jobs/host-facts.js';
 import { setEntryToken } from '../../src/clients/runner-config/config-toml.js';
-import { publishHost, readHost } from '../../src/queue/host-registry.js';
-import { startFakeGitlab, type FakeGitlab } from '../fakes/gitlab/start-fake-gitlab.js';
-import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
-import { createTestHost, dumpRedis, joinAll, leakedTokens, seedConfigFor, type TestHost } from './support/runner-host.js';
+import { readHost } from '../../src/queue/host-registry.js';
+import { dumpRedis, joinAll, leakedTokens, seedConfigFor, useRunnerJobEnvironment, type TestHost } from './support/runner-host.js';
 
-const redisSettings = testRedisSettings();
-let redis: Redis;
-let fake: FakeGitlab;
-const hosts: TestHost[] = [];
-
-beforeAll(async () => {
-  redis = testRedis(redisSettings.redisUrl);
-  fake = await startFakeGitlab();
-});
-afterEach(async () => {
-  await Promise.all(hosts.splice(0).map((h) => h.cleanup()));
-});
-afterAll(async () => {
-  await deletePrefix(redis, redisSettings.prefix);
-  await redis.quit();
-  await fake.close();
-});
+const env = useRunnerJobEnvironment();
+const { redisSettings } = env;
 
 async function hostWithRunner(): Promise<{ host: TestHost; expires: string; runnerId: number }> {
-  const host = await createTestHost({ fake, redis: redisSettings, mode: 'config-toml' });
-  hosts.push(host);
+  const host = await env.createHost({ mode: 'config-toml' });
   host.settings.nixStoreDir = host.dir;
-  const runner = fake.addRunner({ description: 'Nix caching runner' });
+  const runner = env.fake.addRunner({ description: 'Nix caching runner' });
   const expires = '2099-01-01T00:00:00.000Z';
-  await writeFile(host.settings.runnerConfigPath, setEntryToken(await seedConfigFor(fake, runner), { id: runner.id }, { token: runner.token, obtainedAt: new Date(), expiresAt: expires }));
-  await publishHost(redis, redisSettings.prefix, {
-    name: host.settings.host,
-    versions: { runnerops: 'test' },
-    labels: {},
-    publicKey: host.keys.publicKey,
-    startedAt: Date.now(),
-    lastHeartbeat: Date.now(),
-    heartbeatSeconds: 5,
-  });
+  await writeFile(host.settings.runnerConfigPath, setEntryToken(await seedConfigFor(env.fake, runner), { id: runner.id }, { token: runner.token, obtainedAt: new Date(), expiresAt: expires }));
+  await env.publishHost(host);
   return { host, expires, runnerId: runner.id };
 }
 
@@ -51,22 +24,22 @@ describe('run', () => {
   it('reports versions, free disk of Docker\'s data root and the Nix store, and the runners with their expiry', async () => {
     const { host, expires, runnerId } = await hostWithRunner();
     const docker = new Docker();
-    const result = await run({}, { host: host.settings.host, docker, settings: host.settings, redis, prefix: redisSettings.prefix });
+    const result = await run({}, { host: host.settings.host, docker, settings: host.settings, redis: env.redis, prefix: redisSettings.prefix });
     expect(result.versions.docker).toBe((await docker.version()).Version);
     expect(result.disk.dockerRootDir).toBe(((await docker.info()) as { DockerRootDir: string }).DockerRootDir);
     expect(result.disk.dockerFreeBytes).toBeGreaterThan(0);
     expect(result.disk.nixFreeBytes).toBeGreaterThan(0);
-    expect(result.runners).toEqual([{ name: 'Nix caching runner', id: runnerId, url: fake.url, tokenExpiresAt: expires }]);
-    const entry = await readHost(redis, redisSettings.prefix, host.settings.host);
+    expect(result.runners).toEqual([{ name: 'Nix caching runner', id: runnerId, url: env.fake.url, tokenExpiresAt: expires }]);
+    const entry = await readHost(env.redis, redisSettings.prefix, host.settings.host);
     expect(entry).toMatchObject({ runners: result.runners, disk: { dockerFreeBytes: result.disk.dockerFreeBytes, nixFreeBytes: result.disk.nixFreeBytes } });
     expect(summarize(result)).toContain(`runner Nix caching runner (#${runnerId}): token expires ${expires}`);
-    expect(leakedTokens(fake.issuedTokens(), joinAll(result, summarize(result), await dumpRedis(redis, redisSettings.prefix)))).toEqual([]);
+    expect(leakedTokens(env.fake.issuedTokens(), joinAll(result, summarize(result), await dumpRedis(env.redis, redisSettings.prefix)))).toEqual([]);
   });
 
   it('still answers when Docker is down and config.toml is broken, saying what is missing', async () => {
     const { host } = await hostWithRunner();
     await writeFile(host.settings.runnerConfigPath, 'concurrent = \n');
-    const result = await run({}, { host: host.settings.host, docker: new Docker({ socketPath: '/nonexistent/docker.sock' }), settings: host.settings, redis, prefix: redisSettings.prefix });
+    const result = await run({}, { host: host.settings.host, docker: new Docker({ socketPath: '/nonexistent/docker.sock' }), settings: host.settings, redis: env.redis, prefix: redisSettings.prefix });
     expect(result.versions.docker).toBeUndefined();
     expect(result.notes).toEqual(['docker disk unknown: ENOENT', `${host.settings.runnerConfigPath} is not valid TOML (line 1, column 14); fix it before changing runners`]);
     expect(result.runners).toEqual([]);
@@ -75,20 +48,19 @@ describe('run', () => {
 
 describe('run in nixos-module mode', () => {
   it('brings a token file up to date with the token gitlab-runner rotated itself, and says so', async () => {
-    const host = await createTestHost({ fake, redis: redisSettings, mode: 'nixos-module' });
-    hosts.push(host);
+    const host = await env.createHost({ mode: 'nixos-module' });
     host.settings.nixStoreDir = host.dir;
-    const runner = fake.addRunner({ description: 'Nix caching runner' });
+    const runner = env.fake.addRunner({ description: 'Nix caching runner' });
     const stale = runner.token;
-    fake.state.resetToken(runner);
-    await writeFile(host.settings.runnerConfigPath, await seedConfigFor(fake, runner));
+    env.fake.state.resetToken(runner);
+    await writeFile(host.settings.runnerConfigPath, await seedConfigFor(env.fake, runner));
     await mkdir(host.settings.tokenDir, { recursive: true });
     const file = path.join(host.settings.tokenDir, 'nix.env');
-    await writeFile(file, `# runnerops: runner #${runner.id} "nix" (authenticationTokenConfigFile)\nCI_SERVER_URL=${fake.url}\nCI_SERVER_TOKEN=${stale}\n`);
-    const result = await run({}, { host: host.settings.host, docker: new Docker(), settings: host.settings, redis, prefix: redisSettings.prefix });
+    await writeFile(file, `# runnerops: runner #${runner.id} "nix" (authenticationTokenConfigFile)\nCI_SERVER_URL=${env.fake.url}\nCI_SERVER_TOKEN=${stale}\n`);
+    const result = await run({}, { host: host.settings.host, docker: new Docker(), settings: host.settings, redis: env.redis, prefix: redisSettings.prefix });
     expect(result.notes).toContain(`${file} had an old token; copied the one gitlab-runner rotated itself from config.toml`);
     expect(await readFile(file, 'utf8')).toContain(`CI_SERVER_TOKEN=${runner.token}\n`);
-    expect(leakedTokens(fake.issuedTokens(), joinAll(result, summarize(result)))).toEqual([]);
+    expect(leakedTokens(env.fake.issuedTokens(), joinAll(result, summarize(result)))).toEqual([]);
   });
 });
 

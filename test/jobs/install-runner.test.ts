@@ -1,45 +1,27 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import { parse } from 'smol-toml';
 import { run, summarize, type Context, type Payload } from '../../jobs/install-runner.js';
 import { PermanentJobError } from '../../src/errors.js';
 import { sealToHost } from '../../src/secrets/sealed-box.js';
-import { startFakeGitlab, type FakeGitlab, type FakeRunner } from '../fakes/gitlab/start-fake-gitlab.js';
-import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
-import { createTestHost, joinAll, leakedTokens, seedConfigFor, type TestHost } from './support/runner-host.js';
+import type { FakeRunner } from '../fakes/gitlab/start-fake-gitlab.js';
+import { joinAll, leakedTokens, seedConfigFor, useRunnerJobEnvironment, type TestHost } from './support/runner-host.js';
 
-const redisSettings = testRedisSettings();
-let redis: Redis;
-let fake: FakeGitlab;
-const hosts: TestHost[] = [];
-
-beforeAll(async () => {
-  redis = testRedis(redisSettings.redisUrl);
-  fake = await startFakeGitlab();
-});
-afterEach(async () => {
-  await Promise.all(hosts.splice(0).map((h) => h.cleanup()));
-});
-afterAll(async () => {
-  await deletePrefix(redis, redisSettings.prefix);
-  await redis.quit();
-  await fake.close();
-});
+const env = useRunnerJobEnvironment();
+const { redisSettings } = env;
 
 async function setup(mode: 'config-toml' | 'nixos-module' | 'env-template' = 'config-toml'): Promise<{ host: TestHost; ctx: Context; runner: FakeRunner; payload: Payload }> {
-  const host = await createTestHost({ fake, redis: redisSettings, mode });
-  hosts.push(host);
-  const runner = fake.addRunner({ description: 'new' });
+  const host = await env.createHost({ mode });
+  const runner = env.fake.addRunner({ description: 'new' });
   const payload: Payload = {
     sealedToken: await sealToHost(runner.token, host.keys.publicKey),
     sealedTo: host.keys.fingerprint,
     runnerId: runner.id,
     name: 'new',
-    gitlabUrl: fake.url,
+    gitlabUrl: env.fake.url,
     tokenExpiresAt: null,
   };
-  const ctx: Context = { host: host.settings.host, settings: host.settings, keys: host.keys, log: host.log, progress: host.progress, redis, prefix: redisSettings.prefix };
+  const ctx: Context = { host: host.settings.host, settings: host.settings, keys: host.keys, log: host.log, progress: host.progress, redis: env.redis, prefix: redisSettings.prefix };
   return { host, ctx, runner, payload };
 }
 
@@ -55,8 +37,8 @@ async function failureOf(promise: Promise<unknown>): Promise<Error> {
 describe('run', () => {
   it('adds the runner next to the seed runner and keeps the seed runner as it was', async () => {
     const { host, ctx, runner, payload } = await setup();
-    const seedRunner = fake.addRunner({ description: 'Nix caching runner' });
-    const seed = await seedConfigFor(fake, seedRunner);
+    const seedRunner = env.fake.addRunner({ description: 'Nix caching runner' });
+    const seed = await seedConfigFor(env.fake, seedRunner);
     await writeFile(host.settings.runnerConfigPath, seed);
     const result = await run(payload, ctx, new AbortController().signal);
     const config = parse(await readFile(host.settings.runnerConfigPath, 'utf8')) as { runners: Array<Record<string, unknown>> };
@@ -64,7 +46,7 @@ describe('run', () => {
     expect(config.runners[0]).toEqual((parse(seed) as { runners: unknown[] }).runners[0]);
     expect(config.runners[1]!.token).toBe(runner.token);
     expect(summarize(result)).toBe(`runner #${runner.id} "new" installed on ci-1 (config-toml: ${host.settings.runnerConfigPath}); token does not expire`);
-    expect(leakedTokens(fake.issuedTokens(), joinAll(result, host.logLines.join(''), host.phases))).toEqual([]);
+    expect(leakedTokens(env.fake.issuedTokens(), joinAll(result, host.logLines.join(''), host.phases))).toEqual([]);
   });
 
   it('rewrites instead of duplicating when the same install runs twice', async () => {
@@ -96,6 +78,6 @@ describe('run', () => {
     const { host, ctx, payload } = await setup();
     host.settings.gitlabUrl = undefined;
     const err = await failureOf(run(payload, ctx, new AbortController().signal));
-    expect(err.message).toBe(`GITLAB_URL is not set for the worker on ci-1; set it to ${fake.url}`);
+    expect(err.message).toBe(`GITLAB_URL is not set for the worker on ci-1; set it to ${env.fake.url}`);
   });
 });

@@ -2,61 +2,35 @@ import { execFile } from 'node:child_process';
 import { chown, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import { parse } from 'smol-toml';
 import { payloadSchema, run, summarize, type Context } from '../../jobs/rotate-token.js';
 import { PermanentJobError, TransientJobError, UserError } from '../../src/errors.js';
-import { publishHost, readHost } from '../../src/queue/host-registry.js';
+import { readHost } from '../../src/queue/host-registry.js';
 import { recoveryPath } from '../../src/clients/runner-config/rotation-recovery.js';
 import { SYSTEM_ID_FILE } from '../../src/clients/runner-config/system-id.js';
-import { startFakeGitlab, type FakeGitlab, type FakeRunner } from '../fakes/gitlab/start-fake-gitlab.js';
-import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
+import { startFakeGitlab, type FakeRunner } from '../fakes/gitlab/start-fake-gitlab.js';
 import {
-  createTestHost,
   dumpRedis,
   joinAll,
   leakedTokens,
   readSeedConfig,
   seedConfigFor,
+  useRunnerJobEnvironment,
   writeEnvTemplateReloadScript,
   writeNixosReloadScript,
   type TestHost,
 } from './support/runner-host.js';
 
 const exec = promisify(execFile);
-const redisSettings = testRedisSettings();
-let redis: Redis;
-let fake: FakeGitlab;
-const hosts: TestHost[] = [];
-
-beforeAll(async () => {
-  redis = testRedis(redisSettings.redisUrl);
-  fake = await startFakeGitlab();
-});
-afterEach(async () => {
-  await Promise.all(hosts.splice(0).map((h) => h.cleanup()));
-});
-afterAll(async () => {
-  await deletePrefix(redis, redisSettings.prefix);
-  await redis.quit();
-  await fake.close();
-});
+const env = useRunnerJobEnvironment();
+const { redisSettings } = env;
 
 async function hostWithSeed(mode: 'config-toml' | 'nixos-module' | 'env-template' = 'config-toml'): Promise<{ host: TestHost; runner: FakeRunner }> {
-  const host = await createTestHost({ fake, redis: redisSettings, mode });
-  hosts.push(host);
-  const runner = fake.addRunner({ description: 'Nix caching runner' });
-  await writeFile(host.settings.runnerConfigPath, await seedConfigFor(fake, runner), { mode: 0o600 });
-  await publishHost(redis, redisSettings.prefix, {
-    name: host.settings.host,
-    versions: { runnerops: 'test' },
-    labels: {},
-    publicKey: host.keys.publicKey,
-    startedAt: Date.now(),
-    lastHeartbeat: Date.now(),
-    heartbeatSeconds: 5,
-  });
+  const host = await env.createHost({ mode });
+  const runner = env.fake.addRunner({ description: 'Nix caching runner' });
+  await writeFile(host.settings.runnerConfigPath, await seedConfigFor(env.fake, runner), { mode: 0o600 });
+  await env.publishHost(host);
   return { host, runner };
 }
 
@@ -66,7 +40,7 @@ function contextOf(host: TestHost, extra: Partial<Context> = {}): Context {
     settings: host.settings,
     log: host.log,
     progress: host.progress,
-    redis,
+    redis: env.redis,
     prefix: redisSettings.prefix,
     sleep: async () => undefined,
     ...extra,
@@ -79,7 +53,7 @@ async function readConfig(host: TestHost): Promise<{ runners: Array<Record<strin
 
 /** Everything the run produced, for the token search (the fake's request log excluded: GitLab must see tokens). */
 async function producedText(host: TestHost, ...extra: unknown[]): Promise<string> {
-  return joinAll(await dumpRedis(redis, redisSettings.prefix), host.logLines.join(''), host.phases, ...extra);
+  return joinAll(await dumpRedis(env.redis, redisSettings.prefix), host.logLines.join(''), host.phases, ...extra);
 }
 
 async function failureOf(promise: Promise<unknown>): Promise<Error> {
@@ -93,49 +67,49 @@ async function failureOf(promise: Promise<unknown>): Promise<Error> {
 
 describe('run', () => {
   it('rotates the token of the seed runner in config.toml and keeps every other key', async () => {
-    fake.setTokenExpirationInterval(30 * 86400);
+    env.fake.setTokenExpirationInterval(30 * 86400);
     const { host, runner } = await hostWithSeed();
     const oldToken = runner.token;
     await chown(host.settings.runnerConfigPath, 4321, 4321);
     const result = await run({ jobId: 'cmd-1' }, contextOf(host), new AbortController().signal);
-    fake.setTokenExpirationInterval(null);
+    env.fake.setTokenExpirationInterval(null);
 
     const entry = (await readConfig(host)).runners[0]!;
-    expect(entry.token).toBe(fake.runner(runner.id)!.token);
+    expect(entry.token).toBe(env.fake.runner(runner.id)!.token);
     expect(entry.token).not.toBe(oldToken);
-    expect((entry.token_expires_at as Date).toISOString()).toBe(new Date(fake.runner(runner.id)!.tokenExpiresAt!).toISOString());
+    expect((entry.token_expires_at as Date).toISOString()).toBe(new Date(env.fake.runner(runner.id)!.tokenExpiresAt!).toISOString());
     expect(Math.abs((entry.token_obtained_at as Date).getTime() - Date.now())).toBeLessThan(60_000);
     expect(entry.docker).toMatchObject({ volumes_from: ['gitlabnix:ro'], image: 'local/nix:latest' });
     expect(entry.environment).toContain('NIX_REMOTE=daemon');
     expect(entry.pre_build_script).toContain('cp --remove-destination');
-    expect(result).toMatchObject({ runner: 'Nix caching runner', runnerId: runner.id, resumed: false, tokenExpiresAt: fake.runner(runner.id)!.tokenExpiresAt });
+    expect(result).toMatchObject({ runner: 'Nix caching runner', runnerId: runner.id, resumed: false, tokenExpiresAt: env.fake.runner(runner.id)!.tokenExpiresAt });
     const info = await stat(host.settings.runnerConfigPath);
     expect({ mode: info.mode & 0o777, uid: info.uid, gid: info.gid }).toEqual({ mode: 0o600, uid: 4321, gid: 4321 });
     await expect(stat(recoveryPath(host.settings.stateDir, { id: runner.id, name: 'Nix caching runner' }))).rejects.toThrow();
     const systemId = (await readFile(path.join(path.dirname(host.settings.runnerConfigPath), SYSTEM_ID_FILE), 'utf8')).trim();
-    expect(fake.managers(runner.id).map((m) => m.systemId)).toEqual([systemId]);
+    expect(env.fake.managers(runner.id).map((m) => m.systemId)).toEqual([systemId]);
     expect(summarize(result)).toContain('new token expires');
-    expect(leakedTokens(fake.issuedTokens(), await producedText(host, result, summarize(result)))).toEqual([]);
+    expect(leakedTokens(env.fake.issuedTokens(), await producedText(host, result, summarize(result)))).toEqual([]);
   });
 
   it('publishes the runner with its new expiry in the host registry, without the token', async () => {
-    fake.setTokenExpirationInterval(7200);
+    env.fake.setTokenExpirationInterval(7200);
     const { host, runner } = await hostWithSeed();
     await run({ jobId: 'cmd-reg' }, contextOf(host), new AbortController().signal);
-    fake.setTokenExpirationInterval(null);
-    const entry = await readHost(redis, redisSettings.prefix, host.settings.host);
-    expect(entry?.runners).toEqual([{ name: 'Nix caching runner', id: runner.id, url: fake.url, tokenExpiresAt: fake.runner(runner.id)!.tokenExpiresAt }]);
+    env.fake.setTokenExpirationInterval(null);
+    const entry = await readHost(env.redis, redisSettings.prefix, host.settings.host);
+    expect(entry?.runners).toEqual([{ name: 'Nix caching runner', id: runner.id, url: env.fake.url, tokenExpiresAt: env.fake.runner(runner.id)!.tokenExpiresAt }]);
   });
 
   it('keeps a concurrent rewrite of config.toml by another process and still writes the new token', async () => {
     const { host, runner } = await hostWithSeed();
-    const other = fake.addRunner({ description: 'other' });
+    const other = env.fake.addRunner({ description: 'other' });
     const otherOld = other.token;
     const config = await readFile(host.settings.runnerConfigPath, 'utf8');
-    await writeFile(host.settings.runnerConfigPath, `${config}\n[[runners]]\nname = "other"\nurl = "${fake.url}"\nid = ${other.id}\ntoken = "${otherOld}"\nexecutor = "shell"\n`);
+    await writeFile(host.settings.runnerConfigPath, `${config}\n[[runners]]\nname = "other"\nurl = "${env.fake.url}"\nid = ${other.id}\ntoken = "${otherOld}"\nexecutor = "shell"\n`);
     // gitlab-runner rotating "other" itself and saving config.toml, between our read and our rename.
-    await exec('node', ['-e', `fetch(${JSON.stringify(`${fake.url}/api/v4/runners/reset_authentication_token`)}, {method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify({token:${JSON.stringify(otherOld)}})}).then(r=>r.json()).then(b=>console.log(b.token))`]);
-    const rotatedByRunner = fake.runner(other.id)!.token;
+    await exec('node', ['-e', `fetch(${JSON.stringify(`${env.fake.url}/api/v4/runners/reset_authentication_token`)}, {method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify({token:${JSON.stringify(otherOld)}})}).then(r=>r.json()).then(b=>console.log(b.token))`]);
+    const rotatedByRunner = env.fake.runner(other.id)!.token;
     let rewrites = 0;
     const hooks = {
       beforeRename: async (file: string) => {
@@ -148,7 +122,7 @@ describe('run', () => {
     const after = await readConfig(host);
     expect(after.concurrent).toBe(4);
     expect(after.runners.find((r) => r.name === 'other')?.token).toBe(rotatedByRunner);
-    expect(after.runners.find((r) => r.id === runner.id)?.token).toBe(fake.runner(runner.id)!.token);
+    expect(after.runners.find((r) => r.id === runner.id)?.token).toBe(env.fake.runner(runner.id)!.token);
     expect(rewrites).toBe(2);
   });
 
@@ -158,11 +132,11 @@ describe('run', () => {
     const { mkdir } = await import('node:fs/promises');
     await mkdir(host.settings.tokenDir, { recursive: true });
     const tokenFile = path.join(host.settings.tokenDir, 'nix.env');
-    await writeFile(tokenFile, `CI_SERVER_URL=${fake.url}\nCI_SERVER_TOKEN=${runner.token}\n`, { mode: 0o600 });
+    await writeFile(tokenFile, `CI_SERVER_URL=${env.fake.url}\nCI_SERVER_TOKEN=${runner.token}\n`, { mode: 0o600 });
     const result = await run({ jobId: 'cmd-3' }, contextOf(host), new AbortController().signal);
-    const newToken = fake.runner(runner.id)!.token;
+    const newToken = env.fake.runner(runner.id)!.token;
     expect(await readFile(tokenFile, 'utf8')).toBe(
-      `# runnerops: runner #${runner.id} "Nix caching runner" (authenticationTokenConfigFile)\nCI_SERVER_URL=${fake.url}\nCI_SERVER_TOKEN=${newToken}\n`,
+      `# runnerops: runner #${runner.id} "Nix caching runner" (authenticationTokenConfigFile)\nCI_SERVER_URL=${env.fake.url}\nCI_SERVER_TOKEN=${newToken}\n`,
     );
     expect((await readConfig(host)).runners.map((r) => r.token)).toEqual([newToken]);
     expect(await readFile(`${host.settings.runnerConfigPath}.reloads`, 'utf8')).toBe('reload\n');
@@ -178,7 +152,7 @@ describe('run', () => {
     host.settings.reloadCommand = await writeEnvTemplateReloadScript(host, template);
     await exec('/bin/sh', ['-c', host.settings.reloadCommand]);
     await run({ jobId: 'cmd-4' }, contextOf(host), new AbortController().signal);
-    const newToken = fake.runner(runner.id)!.token;
+    const newToken = env.fake.runner(runner.id)!.token;
     expect(await readFile(host.settings.envFile, 'utf8')).toBe(`# rendered by the configure script\nTOKEN_NIX=${newToken}\nOTHER=kept\n`);
     expect((await readConfig(host)).runners[0]!.token).toBe(newToken);
     expect(await readFile(`${host.settings.runnerConfigPath}.reloads`, 'utf8')).toBe('reload\nreload\n');
@@ -201,55 +175,55 @@ describe('run', () => {
     const recovery = recoveryPath(host.settings.stateDir, { id: runner.id, name: 'Nix caching runner' });
     expect((await stat(recovery)).mode & 0o777).toBe(0o600);
     expect((await readConfig(host)).runners[0]!.token).toBe(oldToken);
-    const resetsBefore = fake.requestCount('POST /runners/reset_authentication_token');
+    const resetsBefore = env.fake.requestCount('POST /runners/reset_authentication_token');
 
     const rerun = await run({ jobId: 'cmd-5' }, contextOf(host), new AbortController().signal);
-    expect(fake.requestCount('POST /runners/reset_authentication_token')).toBe(resetsBefore);
+    expect(env.fake.requestCount('POST /runners/reset_authentication_token')).toBe(resetsBefore);
     expect(rerun.resumed).toBe(true);
-    expect((await readConfig(host)).runners[0]!.token).toBe(fake.runner(runner.id)!.token);
+    expect((await readConfig(host)).runners[0]!.token).toBe(env.fake.runner(runner.id)!.token);
     await expect(stat(recovery)).rejects.toThrow();
-    expect(leakedTokens(fake.issuedTokens(), await producedText(host, crash.message, rerun))).toEqual([]);
+    expect(leakedTokens(env.fake.issuedTokens(), await producedText(host, crash.message, rerun))).toEqual([]);
   });
 
   it('says the runner must be re-registered when its token is already invalid (403)', async () => {
     const { host, runner } = await hostWithSeed();
-    fake.setTokenExpiry(runner.id, new Date(Date.now() - 1000));
+    env.fake.setTokenExpiry(runner.id, new Date(Date.now() - 1000));
     const err = await failureOf(run({ jobId: 'cmd-6' }, contextOf(host), new AbortController().signal));
     expect(err).toBeInstanceOf(PermanentJobError);
     expect(err.message).toMatch(/token of runner #\d+ is no longer valid \(403: 403 Forbidden\): re-register the runner with \/runner register ci-1/);
-    expect(fake.findRequests('POST /runners/reset_authentication_token').filter((r) => r.params.token === runner.token)).toEqual([]);
+    expect(env.fake.findRequests('POST /runners/reset_authentication_token').filter((r) => r.params.token === runner.token)).toEqual([]);
   });
 
   it('waits out a 429 on the reset and resets once the old token proves still valid', async () => {
     const { host, runner } = await hostWithSeed();
     const waits: number[] = [];
-    fake.inject('POST /runners/reset_authentication_token', { status: 429, retryAfter: 2 });
+    env.fake.inject('POST /runners/reset_authentication_token', { status: 429, retryAfter: 2 });
     const result = await run({ jobId: 'cmd-7' }, contextOf(host, { sleep: async (ms) => void waits.push(ms) }), new AbortController().signal);
     expect(waits).toEqual([2000]);
-    expect(fake.findRequests('POST /runners/reset_authentication_token').filter((r) => r.params.token === runner.tokenHistory[0]).map((r) => r.status)).toEqual([429, 200]);
+    expect(env.fake.findRequests('POST /runners/reset_authentication_token').filter((r) => r.params.token === runner.tokenHistory[0]).map((r) => r.status)).toEqual([429, 200]);
     expect(result.resumed).toBe(false);
   });
 
   it('does not reset again when the answer to a reset was lost after GitLab handled it', async () => {
     const { host, runner } = await hostWithSeed();
-    fake.inject('POST /runners/reset_authentication_token', { status: 502, afterHandling: true });
+    env.fake.inject('POST /runners/reset_authentication_token', { status: 502, afterHandling: true });
     const err = await failureOf(run({ jobId: 'cmd-8' }, contextOf(host), new AbortController().signal));
     expect(err).toBeInstanceOf(PermanentJobError);
     expect(err.message).toContain('answer was lost (502): the runner must be re-registered with /runner register ci-1');
-    expect(fake.findRequests('POST /runners/reset_authentication_token').filter((r) => r.params.token === runner.tokenHistory[0])).toHaveLength(1);
-    expect(leakedTokens(fake.issuedTokens(), err.message)).toEqual([]);
+    expect(env.fake.findRequests('POST /runners/reset_authentication_token').filter((r) => r.params.token === runner.tokenHistory[0])).toHaveLength(1);
+    expect(leakedTokens(env.fake.issuedTokens(), err.message)).toEqual([]);
   });
 
   it('reports a 5xx that changed nothing as transient and a retry of the job then succeeds', async () => {
     const { host, runner } = await hostWithSeed();
-    fake.inject('POST /runners/reset_authentication_token', { status: 503 });
+    env.fake.inject('POST /runners/reset_authentication_token', { status: 503 });
     const err = await failureOf(run({ jobId: 'cmd-9' }, contextOf(host), new AbortController().signal));
     expect(err).toBeInstanceOf(TransientJobError);
     expect(err.message).toContain('GitLab answered 503');
     expect(err.message).toContain('the old token still works, nothing changed');
     const retried = await run({ jobId: 'cmd-9' }, contextOf(host), new AbortController().signal);
     expect(retried.resumed).toBe(false);
-    expect((await readConfig(host)).runners[0]!.token).toBe(fake.runner(runner.id)!.token);
+    expect((await readConfig(host)).runners[0]!.token).toBe(env.fake.runner(runner.id)!.token);
   });
 
   it('says GitLab cannot be reached when the network is down', async () => {

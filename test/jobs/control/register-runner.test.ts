@@ -1,8 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Job, QueueEvents, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { parse } from 'smol-toml';
 import { run, summarize, type Context } from '../../../jobs/control/register-runner.js';
 import { findHostJob } from '../../../jobs/index.js';
@@ -10,48 +9,35 @@ import { PermanentJobError, UserError } from '../../../src/errors.js';
 import { createGitlabClient } from '../../../src/clients/gitlab/create-gitlab-client.js';
 import { SYSTEM_ID_FILE } from '../../../src/clients/runner-config/system-id.js';
 import { enqueueStep } from '../../../src/queue/enqueue.js';
-import { publishHost } from '../../../src/queue/host-registry.js';
 import { hostQueueName } from '../../../src/queue/names.js';
 import { createQueuePool, type QueuePool } from '../../../src/queue/queue-pool.js';
 import { createRedis } from '../../../src/queue/redis.js';
 import { createProcessor } from '../../../src/worker/dispatch.js';
 import { createExclusiveLocks } from '../../../src/worker/exclusive.js';
 import type { JobProgress } from '../../../src/worker/job-context.js';
-import { startFakeGitlab, type FakeGitlab } from '../../fakes/gitlab/start-fake-gitlab.js';
-import { deletePrefix, testRedis, testRedisSettings } from '../../setup/redis.js';
 import {
   captureLogs,
-  createTestHost,
   dumpRedis,
   joinAll,
   leakedTokens,
   readSeedConfig,
   seedConfigFor,
+  useRunnerJobEnvironment,
   writeEnvTemplateReloadScript,
   writeNixosReloadScript,
   type TestHost,
 } from '../support/runner-host.js';
 
-const redisSettings = testRedisSettings();
-let redis: Redis;
-let fake: FakeGitlab;
+const env = useRunnerJobEnvironment();
+const { redisSettings } = env;
 let queues: QueuePool;
-const cleanups: Array<() => Promise<unknown>> = [];
 let hostCount = 0;
 
-beforeAll(async () => {
-  redis = testRedis(redisSettings.redisUrl);
-  queues = createQueuePool(redis, redisSettings.prefix);
-  fake = await startFakeGitlab();
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
+beforeAll(() => {
+  queues = createQueuePool(env.redis, redisSettings.prefix);
 });
 afterAll(async () => {
   await queues.close();
-  await deletePrefix(redis, redisSettings.prefix);
-  await redis.quit();
-  await fake.close();
 });
 
 interface Stack {
@@ -67,48 +53,39 @@ interface Stack {
  */
 async function startStack(mode: 'config-toml' | 'nixos-module' | 'env-template', options: { publishKey?: boolean } = {}): Promise<Stack> {
   const name = `ci-${++hostCount}`;
-  const host = await createTestHost({ fake, redis: redisSettings, mode, host: name });
-  cleanups.push(host.cleanup);
-  await publishHost(redis, redisSettings.prefix, {
-    name,
-    versions: { runnerops: 'test' },
-    labels: {},
-    publicKey: options.publishKey === false ? null : host.keys.publicKey,
-    startedAt: Date.now(),
-    lastHeartbeat: Date.now(),
-    heartbeatSeconds: 5,
-  });
+  const host = await env.createHost({ mode, host: name });
+  await env.publishHost(host, { withKey: options.publishKey !== false });
   const workerConnection = createRedis(redisSettings, { blocking: true });
   const eventsConnection = createRedis(redisSettings, { blocking: true });
   const processor = createProcessor({
-    redis,
+    redis: env.redis,
     prefix: redisSettings.prefix,
     log: host.log,
     hostOf: () => name,
     findJob: findHostJob,
-    contextFor: (_job, extra) => ({ host: name, settings: host.settings, redis, prefix: redisSettings.prefix, keys: host.keys, ...extra }),
+    contextFor: (_job, extra) => ({ host: name, settings: host.settings, redis: env.redis, prefix: redisSettings.prefix, keys: host.keys, ...extra }),
     runExclusive: createExclusiveLocks(),
   });
   const worker = new Worker(hostQueueName(name), processor, { connection: workerConnection, prefix: redisSettings.prefix });
   const events = new QueueEvents(hostQueueName(name), { connection: eventsConnection, prefix: redisSettings.prefix });
   await events.waitUntilReady();
-  cleanups.push(async () => {
+  env.afterThisTest(async () => {
     await worker.close();
     await events.close();
     await Promise.all([workerConnection.quit(), eventsConnection.quit()]);
   });
-  const admin = fake.createUserToken({ scopes: ['create_runner', 'manage_runner'], admin: true });
+  const admin = env.fake.createUserToken({ scopes: ['create_runner', 'manage_runner'], admin: true });
   const { log, lines } = captureLogs();
   const controlPhases: JobProgress[] = [];
   const ctx: Context = {
-    gitlab: createGitlabClient({ url: fake.url, token: admin.token }),
-    gitlabUrl: fake.url,
-    redis,
+    gitlab: createGitlabClient({ url: env.fake.url, token: admin.token }),
+    gitlabUrl: env.fake.url,
+    redis: env.redis,
     prefix: redisSettings.prefix,
     log,
     progress: async (p) => void controlPhases.push(p),
     runOnHost: async (target, job, payload) => {
-      const jobId = await enqueueStep({ redis, prefix: redisSettings.prefix, queues }, `cmd${hostCount}`, target, job, payload);
+      const jobId = await enqueueStep({ redis: env.redis, prefix: redisSettings.prefix, queues }, `cmd${hostCount}`, target, job, payload);
       const queued = await Job.fromId(queues.get(hostQueueName(target)), jobId);
       return queued!.waitUntilFinished(events, 30_000);
     },
@@ -117,7 +94,7 @@ async function startStack(mode: 'config-toml' | 'nixos-module' | 'env-template',
 }
 
 async function producedText(stack: Stack, ...extra: unknown[]): Promise<string> {
-  return joinAll(await dumpRedis(redis, redisSettings.prefix), stack.host.logLines.join(''), stack.controlLogs.join(''), stack.controlPhases, ...extra);
+  return joinAll(await dumpRedis(env.redis, redisSettings.prefix), stack.host.logLines.join(''), stack.controlLogs.join(''), stack.controlPhases, ...extra);
 }
 
 async function failureOf(promise: Promise<unknown>): Promise<Error> {
@@ -133,32 +110,32 @@ const base = { tags: [] as string[], untagged: false, paused: false };
 
 describe('run', () => {
   it('creates the runner, seals its token to the host and the host adds a seed-like [[runners]] entry and verifies it', async () => {
-    fake.setTokenExpirationInterval(7 * 86400);
+    env.fake.setTokenExpirationInterval(7 * 86400);
     const stack = await startStack('config-toml');
     const { host } = stack;
-    const before = fake.issuedTokens().length;
+    const before = env.fake.issuedTokens().length;
     const result = await run({ host: host.settings.host, type: 'instance', description: 'nix builds', ...base, tags: ['nix'] }, stack.ctx);
-    fake.setTokenExpirationInterval(null);
+    env.fake.setTokenExpirationInterval(null);
 
-    const runner = fake.runner(result.runnerId)!;
+    const runner = env.fake.runner(result.runnerId)!;
     expect(runner).toMatchObject({ description: 'nix builds', tagList: ['nix'], runUntagged: false, paused: false });
     const config = parse(await readFile(host.settings.runnerConfigPath, 'utf8')) as { runners: Array<Record<string, unknown>> };
     const entry = config.runners.find((r) => r.id === result.runnerId)!;
-    expect(entry).toMatchObject({ name: 'nix builds', url: fake.url, token: runner.token, executor: 'docker' });
+    expect(entry).toMatchObject({ name: 'nix builds', url: env.fake.url, token: runner.token, executor: 'docker' });
     expect(entry.docker).toMatchObject({ volumes_from: [`${host.settings.nixDaemonContainer}:ro`], image: 'local/nix:latest' });
     expect(entry.environment).toContain('NIX_REMOTE=daemon');
     expect(entry.pre_build_script).toContain('mkdir -p /tmp');
     expect((entry.token_expires_at as Date).toISOString()).toBe(runner.tokenExpiresAt);
     const systemId = (await readFile(path.join(path.dirname(host.settings.runnerConfigPath), SYSTEM_ID_FILE), 'utf8')).trim();
     expect(systemId).toMatch(/^s_[0-9a-f]{12}$/);
-    expect(fake.managers(result.runnerId).map((m) => m.systemId)).toEqual([systemId]);
+    expect(env.fake.managers(result.runnerId).map((m) => m.systemId)).toEqual([systemId]);
     expect(result).toMatchObject({ host: host.settings.host, name: 'nix builds', tokenMode: 'config-toml', written: [host.settings.runnerConfigPath], tokenExpiresAt: runner.tokenExpiresAt });
     expect(summarize(result)).toContain(`registered runner #${result.runnerId} "nix builds" on ${host.settings.host}`);
 
-    expect(fake.issuedTokens().slice(before)).toEqual([runner.token]);
+    expect(env.fake.issuedTokens().slice(before)).toEqual([runner.token]);
     const produced = await producedText(stack, result, summarize(result));
     expect(produced).toContain('sealedToken');
-    expect(leakedTokens(fake.issuedTokens(), produced)).toEqual([]);
+    expect(leakedTokens(env.fake.issuedTokens(), produced)).toEqual([]);
   });
 
   it('writes the authenticationTokenConfigFile in nixos-module mode and the reload registers it', async () => {
@@ -166,25 +143,25 @@ describe('run', () => {
     const { host } = stack;
     host.settings.reloadCommand = await writeNixosReloadScript(host);
     const result = await run({ host: host.settings.host, type: 'instance', description: 'Nix Cache', ...base }, stack.ctx);
-    const runner = fake.runner(result.runnerId)!;
+    const runner = env.fake.runner(result.runnerId)!;
     const file = path.join(host.settings.tokenDir, 'nix-cache.env');
     expect(result.written).toEqual([file]);
-    expect(await readFile(file, 'utf8')).toBe(`# runnerops: runner #${runner.id} "Nix Cache" (authenticationTokenConfigFile)\nCI_SERVER_URL=${fake.url}\nCI_SERVER_TOKEN=${runner.token}\n`);
+    expect(await readFile(file, 'utf8')).toBe(`# runnerops: runner #${runner.id} "Nix Cache" (authenticationTokenConfigFile)\nCI_SERVER_URL=${env.fake.url}\nCI_SERVER_TOKEN=${runner.token}\n`);
     expect(await readFile(host.settings.runnerConfigPath, 'utf8')).toContain(`token = "${runner.token}"`);
     expect(runner.runUntagged).toBe(true);
-    expect(leakedTokens(fake.issuedTokens(), await producedText(stack, result))).toEqual([]);
+    expect(leakedTokens(env.fake.issuedTokens(), await producedText(stack, result))).toEqual([]);
   });
 
   it('sets TOKEN_<NAME> in the EnvironmentFile in env-template mode and the configure script renders it', async () => {
     const stack = await startStack('env-template');
     const { host } = stack;
     const template = path.join(host.dir, 'gitlab-runner.toml');
-    const seedRunner = fake.addRunner({ description: 'Nix caching runner' });
-    await writeFile(template, `${await readSeedConfig()}\n[[runners]]\nname = "cache"\nurl = "${fake.url}"\ntoken = "@TOKEN_CACHE@"\nexecutor = "docker"\n`);
+    const seedRunner = env.fake.addRunner({ description: 'Nix caching runner' });
+    await writeFile(template, `${await readSeedConfig()}\n[[runners]]\nname = "cache"\nurl = "${env.fake.url}"\ntoken = "@TOKEN_CACHE@"\nexecutor = "docker"\n`);
     await writeFile(host.settings.envFile, `TOKEN_NIX=${seedRunner.token}\n`, { mode: 0o600 });
     host.settings.reloadCommand = await writeEnvTemplateReloadScript(host, template);
     const result = await run({ host: host.settings.host, type: 'instance', description: 'cache', ...base }, stack.ctx);
-    const token = fake.runner(result.runnerId)!.token;
+    const token = env.fake.runner(result.runnerId)!.token;
     expect(await readFile(host.settings.envFile, 'utf8')).toBe(`TOKEN_NIX=${seedRunner.token}\nTOKEN_CACHE=${token}\n`);
     const config = parse(await readFile(host.settings.runnerConfigPath, 'utf8')) as { runners: Array<Record<string, unknown>> };
     expect(config.runners.map((r) => r.token)).toEqual([seedRunner.token, token]);
@@ -193,59 +170,59 @@ describe('run', () => {
   it('deletes the runner in GitLab again when the host cannot install it', async () => {
     const stack = await startStack('config-toml');
     const { host } = stack;
-    const clash = fake.addRunner({ description: 'Nix caching runner' });
-    const seed = await seedConfigFor(fake, clash);
+    const clash = env.fake.addRunner({ description: 'Nix caching runner' });
+    const seed = await seedConfigFor(env.fake, clash);
     await writeFile(host.settings.runnerConfigPath, seed);
-    const runnersBefore = fake.runners().length;
+    const runnersBefore = env.fake.runners().length;
     const err = await failureOf(run({ host: host.settings.host, type: 'instance', description: 'Nix caching runner', ...base }, stack.ctx));
     expect(err).toBeInstanceOf(PermanentJobError);
     expect(err.message).toMatch(/^runner #\d+ was not installed on ci-\d+: .*already has a runner named "Nix caching runner".*; it was deleted in GitLab again, nothing is left$/);
-    expect(fake.runners().length).toBe(runnersBefore);
-    expect(fake.requestCount('DELETE /runners/:id')).toBeGreaterThan(0);
+    expect(env.fake.runners().length).toBe(runnersBefore);
+    expect(env.fake.requestCount('DELETE /runners/:id')).toBeGreaterThan(0);
     expect(await readFile(host.settings.runnerConfigPath, 'utf8')).toBe(seed);
-    expect(leakedTokens(fake.issuedTokens(), await producedText(stack, err.message))).toEqual([]);
+    expect(leakedTokens(env.fake.issuedTokens(), await producedText(stack, err.message))).toEqual([]);
   });
 
   it('takes the entry back out and deletes the runner when the verify on the host is refused', async () => {
     const stack = await startStack('config-toml');
     const { host } = stack;
-    const seedRunner = fake.addRunner({ description: 'Nix caching runner' });
-    const seed = await seedConfigFor(fake, seedRunner);
+    const seedRunner = env.fake.addRunner({ description: 'Nix caching runner' });
+    const seed = await seedConfigFor(env.fake, seedRunner);
     await writeFile(host.settings.runnerConfigPath, seed);
-    fake.inject('POST /runners/verify', { status: 403, body: { message: '403 Forbidden' } });
+    env.fake.inject('POST /runners/verify', { status: 403, body: { message: '403 Forbidden' } });
     const err = await failureOf(run({ host: host.settings.host, type: 'instance', description: 'second', ...base }, stack.ctx));
     expect(err.message).toContain('is no longer valid (403: 403 Forbidden)');
     expect(err.message).toContain('deleted in GitLab again');
     expect(parse(await readFile(host.settings.runnerConfigPath, 'utf8'))).toEqual(parse(seed));
-    expect(fake.runners().some((r) => r.description === 'second')).toBe(false);
+    expect(env.fake.runners().some((r) => r.description === 'second')).toBe(false);
   });
 
   it('says exactly what is left and how to remove it when deleting the orphan fails too', async () => {
     const stack = await startStack('config-toml');
     const { host } = stack;
-    await writeFile(host.settings.runnerConfigPath, await seedConfigFor(fake, fake.addRunner({ description: 'taken' })));
+    await writeFile(host.settings.runnerConfigPath, await seedConfigFor(env.fake, env.fake.addRunner({ description: 'taken' })));
     await writeFile(host.settings.runnerConfigPath, (await readFile(host.settings.runnerConfigPath, 'utf8')).replace('Nix caching runner', 'taken'));
-    fake.inject('DELETE /runners/:id', { status: 500, times: 10 });
+    env.fake.inject('DELETE /runners/:id', { status: 500, times: 10 });
     const err = await failureOf(run({ host: host.settings.host, type: 'instance', description: 'taken', ...base }, stack.ctx));
-    const orphan = fake.runners().find((r) => r.description === 'taken' && r.managers.length === 0 && r.tokenHistory.length === 1 && r.createdBy !== 0)!;
+    const orphan = env.fake.runners().find((r) => r.description === 'taken' && r.managers.length === 0 && r.tokenHistory.length === 1 && r.createdBy !== 0)!;
     expect(err.message).toBe(
-      `runner #${orphan.id} was not installed on ${host.settings.host}: ${host.settings.runnerConfigPath} already has a runner named "taken"; pick another --description; deleting it in GitLab failed too (500): delete runner #${orphan.id} in GitLab (CI/CD > Runners) or with DELETE ${fake.url}/api/v4/runners/${orphan.id}`,
+      `runner #${orphan.id} was not installed on ${host.settings.host}: ${host.settings.runnerConfigPath} already has a runner named "taken"; pick another --description; deleting it in GitLab failed too (500): delete runner #${orphan.id} in GitLab (CI/CD > Runners) or with DELETE ${env.fake.url}/api/v4/runners/${orphan.id}`,
     );
   }, 30_000);
 
   it('refuses a host without a public key before creating anything', async () => {
     const stack = await startStack('config-toml', { publishKey: false });
-    const count = fake.requestCount('POST /user/runners');
+    const count = env.fake.requestCount('POST /user/runners');
     const err = await failureOf(run({ host: stack.host.settings.host, type: 'instance', ...base }, stack.ctx));
     expect(err).toBeInstanceOf(UserError);
     expect(err.message).toBe(`${stack.host.settings.host} has not published a public key; upgrade or restart its worker`);
-    expect(fake.requestCount('POST /user/runners')).toBe(count);
+    expect(env.fake.requestCount('POST /user/runners')).toBe(count);
   });
 
   it('explains a 403 from GitLab when the user does not own the group', async () => {
     const stack = await startStack('config-toml');
-    fake.state.groups.add(77);
-    stack.ctx.gitlab = createGitlabClient({ url: fake.url, token: fake.createUserToken({ scopes: ['create_runner'] }).token });
+    env.fake.state.groups.add(77);
+    stack.ctx.gitlab = createGitlabClient({ url: env.fake.url, token: env.fake.createUserToken({ scopes: ['create_runner'] }).token });
     const err = await failureOf(run({ host: stack.host.settings.host, type: 'group', groupId: 77, ...base }, stack.ctx));
     expect(err).toBeInstanceOf(PermanentJobError);
     expect(err.message).toBe(
@@ -255,19 +232,19 @@ describe('run', () => {
 
   it('names the missing scope when GITLAB_TOKEN cannot create runners', async () => {
     const stack = await startStack('config-toml');
-    stack.ctx.gitlab = createGitlabClient({ url: fake.url, token: fake.createUserToken({ scopes: ['read_api'], admin: true }).token });
+    stack.ctx.gitlab = createGitlabClient({ url: env.fake.url, token: env.fake.createUserToken({ scopes: ['read_api'], admin: true }).token });
     const err = await failureOf(run({ host: stack.host.settings.host, type: 'instance', ...base }, stack.ctx));
     expect(err.message).toContain('GITLAB_TOKEN lacks the scope for it (403); give it create_runner and manage_runner (or api)');
   });
 
   it('does not create again when the answer to the creation was lost', async () => {
     const stack = await startStack('config-toml');
-    fake.inject('POST /user/runners', { status: 502, afterHandling: true });
-    const count = fake.runners().length;
+    env.fake.inject('POST /user/runners', { status: 502, afterHandling: true });
+    const count = env.fake.runners().length;
     const err = await failureOf(run({ host: stack.host.settings.host, type: 'instance', description: 'lost', ...base }, stack.ctx));
     expect(err.message).toContain('a runner may have been created anyway: look for "lost" in GitLab');
-    expect(fake.runners().length).toBe(count + 1);
-    expect(fake.findRequests('POST /user/runners').filter((r) => r.params.description === 'lost')).toHaveLength(1);
+    expect(env.fake.runners().length).toBe(count + 1);
+    expect(env.fake.findRequests('POST /user/runners').filter((r) => r.params.description === 'lost')).toHaveLength(1);
   });
 });
 

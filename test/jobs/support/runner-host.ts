@@ -4,11 +4,14 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { readWorkerSettings, type TokenMode, type WorkerSettings } from '../../../src/config.js';
 import { createLogger, type Logger } from '../../../src/logger.js';
+import { publishHost } from '../../../src/queue/host-registry.js';
 import { loadHostKeys, type HostKeys } from '../../../src/secrets/host-keys.js';
 import type { JobProgress } from '../../../src/worker/job-context.js';
-import type { FakeGitlab, FakeRunner } from '../../fakes/gitlab/start-fake-gitlab.js';
+import { startFakeGitlab, type FakeGitlab, type FakeRunner } from '../../fakes/gitlab/start-fake-gitlab.js';
+import { deletePrefix, testRedis, testRedisSettings } from '../../setup/redis.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -112,6 +115,82 @@ export async function createTestHost(options: {
     },
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
+}
+
+/** What a test file of runner jobs shares: one Redis connection, one fake GitLab and its temp hosts. */
+export interface RunnerJobEnvironment {
+  /** The run's redis-server and this file's own key prefix (set at once). */
+  readonly redisSettings: { redisUrl: string; prefix: string };
+  /** The file's Redis connection (from beforeAll on; quit after all tests, its keys deleted). */
+  readonly redis: Redis;
+  /** The file's fake GitLab (from beforeAll on; closed after all tests). */
+  readonly fake: FakeGitlab;
+  /** A runner host on disk (createTestHost against this fake and Redis), removed after the test. */
+  createHost(options: { mode: TokenMode; host?: string; reloadCommand?: string }): Promise<TestHost>;
+  /** Announces `host` in the host registry as a live worker, with its public key unless `withKey` (default true) is false. */
+  publishHost(host: TestHost, options?: { withKey?: boolean }): Promise<void>;
+  /** Runs `cleanup` after the current test, before the cleanups registered earlier. */
+  afterThisTest(cleanup: () => Promise<unknown>): void;
+}
+
+/**
+ * Registers the hooks of a test file of runner jobs (beforeAll: Redis connection and fake GitLab;
+ * afterEach: the test's cleanups, last registered first; afterAll: delete the prefix, quit, close) and
+ * returns their accessors. Call once at the top of the file; hooks the file registers later run
+ * before this teardown (vitest's default `sequence.hooks: 'stack'`).
+ */
+export function useRunnerJobEnvironment(): RunnerJobEnvironment {
+  const redisSettings = testRedisSettings();
+  let redis: Redis | undefined;
+  let fake: FakeGitlab | undefined;
+  const cleanups: Array<() => Promise<unknown>> = [];
+
+  beforeAll(async () => {
+    redis = testRedis(redisSettings.redisUrl);
+    fake = await startFakeGitlab();
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  afterAll(async () => {
+    if (redis) {
+      await deletePrefix(redis, redisSettings.prefix);
+      await redis.quit();
+    }
+    await fake?.close();
+  });
+
+  const env: RunnerJobEnvironment = {
+    redisSettings,
+    get redis(): Redis {
+      if (!redis) throw new Error('the Redis connection opens in beforeAll');
+      return redis;
+    },
+    get fake(): FakeGitlab {
+      if (!fake) throw new Error('the fake GitLab starts in beforeAll');
+      return fake;
+    },
+    async createHost(options) {
+      const host = await createTestHost({ ...options, fake: env.fake, redis: redisSettings });
+      cleanups.push(host.cleanup);
+      return host;
+    },
+    async publishHost(host, options = {}) {
+      await publishHost(env.redis, redisSettings.prefix, {
+        name: host.settings.host,
+        versions: { runnerops: 'test' },
+        labels: {},
+        publicKey: options.withKey === false ? null : host.keys.publicKey,
+        startedAt: Date.now(),
+        lastHeartbeat: Date.now(),
+        heartbeatSeconds: 5,
+      });
+    },
+    afterThisTest(cleanup) {
+      cleanups.push(cleanup);
+    },
+  };
+  return env;
 }
 
 /**
