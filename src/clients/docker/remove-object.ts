@@ -24,6 +24,22 @@ async function waitUntilGone(docker: Docker, id: string, waitMs: number): Promis
 }
 
 /**
+ * Runs one removal and says what became of it: 404 is 'gone', a status in `inUse` is 'in-use', any
+ * other error is thrown.
+ */
+async function outcomeOf(remove: () => Promise<unknown>, inUse: readonly number[] = [409]): Promise<RemoveOutcome> {
+  try {
+    await remove();
+    return 'removed';
+  } catch (err) {
+    const status = dockerStatus(err);
+    if (status === 404) return 'gone';
+    if (status !== undefined && inUse.includes(status)) return 'in-use';
+    throw err;
+  }
+}
+
+/**
  * Removes a stopped container (never forced, keeping its volumes for the volume step). A container
  * that started again is left ('in-use'); one another prune is removing is waited for ('gone').
  */
@@ -58,7 +74,7 @@ export function repositoryOf(ref: string): string {
 export async function removeImage(docker: Docker, image: { id: string; refs: readonly string[] }): Promise<RemoveOutcome> {
   const repositories = [...new Set(image.refs.map(repositoryOf))];
   const extra = image.refs.filter((ref) => repositories.length > 1 && repositoryOf(ref) !== repositories[0]);
-  try {
+  return outcomeOf(async () => {
     for (const ref of extra) {
       try {
         await docker.getImage(ref).remove({ noprune: false });
@@ -67,37 +83,15 @@ export async function removeImage(docker: Docker, image: { id: string; refs: rea
       }
     }
     await docker.getImage(image.id).remove({ noprune: false });
-    return 'removed';
-  } catch (err) {
-    const status = dockerStatus(err);
-    if (status === 404) return 'gone';
-    if (status === 409) return 'in-use';
-    throw err;
-  }
+  });
 }
 
 /** Removes a volume; one a container mounts is left ('in-use'). */
 export async function removeVolume(docker: Docker, name: string): Promise<RemoveOutcome> {
-  try {
-    await docker.getVolume(name).remove();
-    return 'removed';
-  } catch (err) {
-    const status = dockerStatus(err);
-    if (status === 404) return 'gone';
-    if (status === 409) return 'in-use';
-    throw err;
-  }
+  return outcomeOf(() => docker.getVolume(name).remove());
 }
 
 /** Removes a network; one with endpoints is left ('in-use'; the engine answers 403 or 409). */
 export async function removeNetwork(docker: Docker, id: string): Promise<RemoveOutcome> {
-  try {
-    await docker.getNetwork(id).remove();
-    return 'removed';
-  } catch (err) {
-    const status = dockerStatus(err);
-    if (status === 404) return 'gone';
-    if (status === 403 || status === 409) return 'in-use';
-    throw err;
-  }
+  return outcomeOf(() => docker.getNetwork(id).remove(), [403, 409]);
 }
