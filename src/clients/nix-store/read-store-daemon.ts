@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { EdgeList, buildCsr, type StoreSnapshot } from './store-snapshot.js';
+import { EdgeList, assembleSnapshot, type StoreSnapshot } from './store-snapshot.js';
 import { StoreReadError } from './store-read-error.js';
 import { isDerivationPath, storePathBase } from './store-path.js';
 import type { FoundRoot, RootKind } from './find-gc-roots.js';
@@ -54,18 +54,7 @@ export async function readStoreViaDaemon(options: DaemonOptions): Promise<StoreS
       outputs.push(drv, i);
     }
   });
-  const refCsr = buildCsr(count, refs.from, refs.to, refs.length);
-  const outputCsr = buildCsr(count, outputs.from, outputs.to, outputs.length);
-  return {
-    storeDir,
-    paths,
-    narSize,
-    builtFrom,
-    refStart: refCsr.start,
-    refTargets: refCsr.targets,
-    outputStart: outputCsr.start,
-    outputTargets: outputCsr.targets,
-  };
+  return assembleSnapshot({ storeDir, paths, narSize, builtFrom, refs, outputs });
 }
 
 /**

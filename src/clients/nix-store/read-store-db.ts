@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { EdgeList, buildCsr, type StoreSnapshot } from './store-snapshot.js';
+import { EdgeList, assembleSnapshot, type StoreSnapshot } from './store-snapshot.js';
 import { StoreReadError, describeErrno } from './store-read-error.js';
 
 export interface ReadStoreDbOptions {
@@ -128,7 +128,6 @@ function loadSnapshot(db: Database.Database, dbPath: string): StoreSnapshot {
     if (text === null) continue;
     addPairs(text, idToIndex, refs);
   }
-  const refCsr = buildCsr(n, refs.from, refs.to, refs.length);
 
   // Valid outputs of valid derivations, and whether the output names that derivation as its deriver.
   const outputs = new EdgeList();
@@ -151,18 +150,8 @@ function loadSnapshot(db: Database.Database, dbPath: string): StoreSnapshot {
       if (isDeriver) builtFrom[out] = drv;
     }
   }
-  const outputCsr = buildCsr(n, outputs.from, outputs.to, outputs.length);
 
-  return {
-    storeDir,
-    paths,
-    narSize,
-    builtFrom,
-    refStart: refCsr.start,
-    refTargets: refCsr.targets,
-    outputStart: outputCsr.start,
-    outputTargets: outputCsr.targets,
-  };
+  return assembleSnapshot({ storeDir, paths, narSize, builtFrom, refs, outputs });
 }
 
 /**

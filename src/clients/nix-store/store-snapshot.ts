@@ -42,6 +42,33 @@ export function buildCsr(
   return { start, targets };
 }
 
+/**
+ * A snapshot from what a reader collected: the paths with their sizes and derivations, and the
+ * reference and output edges (path indexes), which become CSR arrays.
+ */
+export function assembleSnapshot(parts: {
+  storeDir: string;
+  paths: string[];
+  narSize: Float64Array;
+  builtFrom: Int32Array;
+  refs: EdgeList;
+  outputs: EdgeList;
+}): StoreSnapshot {
+  const count = parts.paths.length;
+  const refCsr = buildCsr(count, parts.refs.from, parts.refs.to, parts.refs.length);
+  const outputCsr = buildCsr(count, parts.outputs.from, parts.outputs.to, parts.outputs.length);
+  return {
+    storeDir: parts.storeDir,
+    paths: parts.paths,
+    narSize: parts.narSize,
+    builtFrom: parts.builtFrom,
+    refStart: refCsr.start,
+    refTargets: refCsr.targets,
+    outputStart: outputCsr.start,
+    outputTargets: outputCsr.targets,
+  };
+}
+
 /** Map from base name (`<hash>-<name>`) to path index; built once per report for root lookups. */
 export function indexByBaseName(snapshot: StoreSnapshot): Map<string, number> {
   const cut = snapshot.storeDir.length + 1;
