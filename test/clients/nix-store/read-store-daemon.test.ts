@@ -14,21 +14,25 @@ function edges(snapshot: StoreSnapshot, start: Int32Array, targets: Int32Array):
   return out.sort();
 }
 
-describe('readStoreViaDaemon', () => {
-  let rooted: RootedStore;
-  let socket: string;
-
+/** A rooted store with a nix daemon on it for the enclosing describe (beforeAll), removed after it. */
+function useStoreDaemon(): { rooted: RootedStore; socket: string } {
+  const daemon = {} as { rooted: RootedStore; socket: string };
   beforeAll(async () => {
-    rooted = await createRootedStore();
-    socket = await startNixDaemon(rooted.store);
+    daemon.rooted = await createRootedStore();
+    daemon.socket = await startNixDaemon(daemon.rooted.store);
   });
   afterAll(async () => {
-    await rooted?.store.cleanup();
+    await daemon.rooted?.store.cleanup();
   });
+  return daemon;
+}
+
+describe('readStoreViaDaemon', () => {
+  const daemon = useStoreDaemon();
 
   it('reads the same paths, sizes, references and derivation outputs as the database holds', async () => {
-    const viaDaemon = await readStoreViaDaemon({ socket, env: { ...process.env, NIX_CONF_DIR: path.dirname(rooted.store.confFile) } });
-    const viaDb = readStoreDb(rooted.store.dbPath);
+    const viaDaemon = await readStoreViaDaemon({ socket: daemon.socket, env: { ...process.env, NIX_CONF_DIR: path.dirname(daemon.rooted.store.confFile) } });
+    const viaDb = readStoreDb(daemon.rooted.store.dbPath);
     expect([...viaDaemon.paths].sort()).toEqual([...viaDb.paths].sort());
     const size = (s: StoreSnapshot): string[] => s.paths.map((p, i) => `${p} ${s.narSize[i]}`).sort();
     expect(size(viaDaemon)).toEqual(size(viaDb));
@@ -37,7 +41,7 @@ describe('readStoreViaDaemon', () => {
   });
 
   it('says in one line when no daemon answers on the socket', async () => {
-    const missing = path.join(rooted.store.root, 'no-socket');
+    const missing = path.join(daemon.rooted.store.root, 'no-socket');
     const error = await readStoreViaDaemon({ socket: missing }).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(StoreReadError);
     expect((error as Error).message).toMatch(new RegExp(`^the nix daemon at ${missing} did not answer: .+`));
@@ -46,23 +50,14 @@ describe('readStoreViaDaemon', () => {
 });
 
 describe('readRootsViaDaemon', () => {
-  let rooted: RootedStore;
-  let socket: string;
-
-  beforeAll(async () => {
-    rooted = await createRootedStore();
-    socket = await startNixDaemon(rooted.store);
-  });
-  afterAll(async () => {
-    await rooted?.store.cleanup();
-  });
+  const daemon = useStoreDaemon();
 
   it("lists the daemon's roots of every kind with the paths they hold", async () => {
-    const byName = new Set(readStoreDb(rooted.store.dbPath).paths.map((p) => path.basename(p)));
-    const roots = await readRootsViaDaemon({ socket, storeDir: '/nix/store', isValid: (b) => byName.has(b) });
-    const base = (name: string): string => path.basename(rooted.built[name]!.out);
-    expect(roots).toContainEqual({ link: rooted.links.direct, base: base('kept-direct'), kind: 'gcroot' });
-    expect(roots).toContainEqual({ link: rooted.links.indirect, base: base('kept-indirect'), kind: 'indirect' });
+    const byName = new Set(readStoreDb(daemon.rooted.store.dbPath).paths.map((p) => path.basename(p)));
+    const roots = await readRootsViaDaemon({ socket: daemon.socket, storeDir: '/nix/store', isValid: (b) => byName.has(b) });
+    const base = (name: string): string => path.basename(daemon.rooted.built[name]!.out);
+    expect(roots).toContainEqual({ link: daemon.rooted.links.direct, base: base('kept-direct'), kind: 'gcroot' });
+    expect(roots).toContainEqual({ link: daemon.rooted.links.indirect, base: base('kept-indirect'), kind: 'indirect' });
     expect(roots.find((r) => r.base === base('kept-profile'))?.kind).toBe('profile');
     expect(roots.find((r) => r.base === base('kept-temp'))?.kind).toBe('temporary');
     expect(roots.find((r) => r.base === base('kept-runtime'))?.kind).toBe('runtime');
