@@ -20,5 +20,18 @@ export function strayLines(output: string): string[] {
 
 /** A message a person reads: one line, no stack frame, not empty, not huge. */
 export function isOneLine(text: string): boolean {
-  return text.length > 0 && text.length <= 500 && !/[\r\n]/.test(text) && !/\bat .+:\d+:\d+/.test(text) && !/^\w*Error: /.test(text);
+  const stackFrame = /\bat\s+(\S+\s+)?\(?(file:\/\/|node:|\/)[^\s)]*:\d+:\d+\)?/;
+  return text.length > 0 && text.length <= 500 && !/[\r\n]/.test(text) && !stackFrame.test(text) && !/^\w*Error: /.test(text);
+}
+
+/** Error log lines whose `err` lost its message (an Error serialized as {}): a reader learns nothing from them. */
+export function errorsWithoutMessage(output: string): string[] {
+  return output.split('\n').filter((line) => {
+    try {
+      const entry = JSON.parse(line) as { err?: Record<string, unknown> };
+      return entry.err !== undefined && typeof entry.err.message !== 'string' && typeof entry.err.code !== 'string';
+    } catch {
+      return false;
+    }
+  });
 }
