@@ -13,7 +13,7 @@ import { signedPost, slashCommandBody } from '../../helpers/slack-requests.js';
 import { until } from '../../helpers/until.js';
 import { spawnRunnerops, type RunnerProcess } from './processes.js';
 import { dumpKeys } from './redis-servers.js';
-import { recordSecrets, saveArtifact } from './run-dir.js';
+import { logPath, recordSecrets, saveArtifact } from './run-dir.js';
 
 /** A fresh key prefix (a hash tag, as RUNNEROPS_PREFIX requires). */
 export function newPrefix(scenario: string): string {
@@ -64,7 +64,8 @@ export function botEnv(o: BotEnvOptions): Record<string, string> {
 
 /** Starts the bot binary and waits until its HTTP endpoint answers (an unsigned POST gets 401). */
 export async function startBotProcess(name: string, env: Record<string, string>): Promise<RunnerProcess & { eventsUrl: string }> {
-  const bot = spawnRunnerops(name, ['bot'], env);
+  // The audit log's JSON-lines mirror lands next to the logs, for the secret search.
+  const bot = spawnRunnerops(name, ['bot'], { RUNNEROPS_AUDIT_FILE: logPath(`${name}-audit`), ...env });
   const eventsUrl = `http://127.0.0.1:${env.PORT}/slack/events`;
   await until(
     async () => {
