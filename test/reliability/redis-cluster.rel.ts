@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { latestEventId, readEvents } from '../../src/queue/events.js';
 import { createRedis } from '../../src/queue/redis.js';
 import { APPROVE_ACTION } from '../../src/slack/approval-blocks.js';
 import type { FakeSlack } from '../fakes/slack/server.js';
@@ -105,6 +106,20 @@ describe('a three-master Redis Cluster', () => {
     expect(result.stderr).toBe('');
     expect(result.stdout).toMatch(/✓ c-2 \(\d+ ms\): pong/);
     expect(result.code).toBe(0);
+  });
+
+  it('reads the event stream with XREAD BLOCK on a duplicate() of a cluster connection', async () => {
+    const copy = admin.duplicate();
+    try {
+      const { events } = await readEvents(copy, prefix, '0-0', 1000);
+      expect(events.some((e) => e.type === 'completed' && e.host === 'c-2')).toBe(true);
+      const from = await latestEventId(admin, prefix);
+      const blocked = readEvents(copy, prefix, from, 5000);
+      await slash(bot.eventsUrl, signingSecret, 'ping c-1', 'U0BLOCKED');
+      expect((await blocked).events.length).toBeGreaterThan(0);
+    } finally {
+      copy.disconnect();
+    }
   });
 
   it('keeps every key of the prefix in one hash slot on one master', async () => {
