@@ -139,6 +139,7 @@ function buildRequest(spec: VerbSpec, values: Values, positionals: string[]): Re
       return { verb: 'store', target: target(positionals[0]!), top: count(str('top'), '--top', 10, 100) };
     case 'prune': {
       const until = str('until');
+      if (until !== undefined && parseDuration(until, '--until') > 366 * 86400) throw new UserError('--until may be at most 366d');
       const images = oneOf(str('images'), ['dangling', 'unused'] as const, '--images');
       return {
         verb: 'prune',

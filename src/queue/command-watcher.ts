@@ -40,6 +40,7 @@ export function startCommandWatcher(options: CommandWatcherOptions): { stop: () 
   const pending = new Map<string, JobEvent[]>();
   const timers = new Map<string, NodeJS.Timeout>();
   const lastRun = new Map<string, number>();
+  const failures = new Map<string, number>();
   let stopped = false;
 
   const flush = async (commandId: string) => {
@@ -49,8 +50,16 @@ export function startCommandWatcher(options: CommandWatcherOptions): { stop: () 
     lastRun.set(commandId, Date.now());
     try {
       await options.onChange(commandId, events);
+      failures.delete(commandId);
     } catch (err) {
-      log.warn({ err, commandId }, 'could not update the job card');
+      // Redis or Slack down: try again later, so a card never stays short of its final state.
+      const tries = (failures.get(commandId) ?? 0) + 1;
+      failures.set(commandId, tries);
+      log.warn({ err, commandId, tries }, 'could not update the job card; will try again');
+      if (!stopped && tries < 120) {
+        lastRun.set(commandId, Date.now() + Math.min(30_000, tries * 1000) - minInterval);
+        schedule(commandId);
+      }
     }
   };
 

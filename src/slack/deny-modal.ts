@@ -34,7 +34,8 @@ export function readDenyModal(view: { private_metadata?: string; state?: { value
 } {
   let meta: { approvalId?: unknown; channel?: unknown } = {};
   try {
-    meta = JSON.parse(view.private_metadata ?? '{}') as typeof meta;
+    const parsed: unknown = JSON.parse(view.private_metadata ?? '{}');
+    if (parsed !== null && typeof parsed === 'object') meta = parsed as typeof meta;
   } catch {
     // a view we did not open: treated as an unknown approval below
   }

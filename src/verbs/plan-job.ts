@@ -3,6 +3,7 @@ import { parseDuration } from '../commands/duration.js';
 import type { Policy } from '../policy/schema.js';
 import type { HostStatus } from '../queue/host-registry.js';
 import { requireHost, resolveTarget } from '../queue/host-registry.js';
+import { UserError } from '../errors.js';
 
 /** Which job a queueing verb becomes, on which hosts, with which payload. */
 export interface JobPlan {
@@ -16,6 +17,23 @@ export type QueueingRequest = Extract<Request, { verb: 'ping' | 'store' | 'prune
 
 export function isQueueing(request: Request): request is QueueingRequest {
   return ['ping', 'store', 'prune', 'restart-daemon', 'register', 'rotate'].includes(request.verb);
+}
+
+/**
+ * A rotation names a runner the host reported (by name or id); refused before anyone is asked to
+ * approve it. Hosts that have not reported their runners yet are let through (the job checks again).
+ */
+function requireRunner(host: HostStatus, runner: string | undefined): void {
+  const known = host.runners;
+  if (!known) return;
+  if (known.length === 0) throw new UserError(`${host.name} has no runners in its config.toml; register one with "register ${host.name} --type ..."`);
+  if (runner === undefined) {
+    if (known.length > 1) throw new UserError(`${host.name} has ${known.length} runners; say which with --runner (${known.map((r) => r.name).join(', ')})`);
+    return;
+  }
+  if (!known.some((r) => r.name === runner || (r.id !== undefined && String(r.id) === runner))) {
+    throw new UserError(`unknown runner "${runner}" on ${host.name}; known: ${known.map((r) => (r.id !== undefined ? `${r.name} (#${r.id})` : r.name)).join(', ')}`);
+  }
 }
 
 /** Turns a parsed request into jobs, filling defaults from the policy. Unknown hosts are refused here. */
@@ -60,6 +78,7 @@ export function planJob(request: QueueingRequest, hosts: HostStatus[], policy: P
     }
     case 'rotate': {
       const host = requireHost(request.host, hosts);
+      requireRunner(host, request.runner);
       return {
         job: 'rotate-token',
         hosts: [host.name],

@@ -95,3 +95,9 @@ describe('parseCommand', () => {
     expect(errorOf('store all --top 0')).toBe('--top "0" is not valid; expected a whole number from 1 to 100');
   });
 });
+
+describe('parseCommand limits', () => {
+  it('refuses --until beyond a year', () => {
+    expect(() => parseCommand('prune all --until 400d')).toThrow('--until may be at most 366d');
+  });
+});

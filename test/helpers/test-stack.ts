@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -57,6 +57,11 @@ export async function startTestStack(options: { mode: 'http' | 'socket'; hosts?:
   };
   const workers = new Map<string, RunningWorker>();
   const startHost = async (host: string, extraEnv: Record<string, string> = {}) => {
+    // Each host has one runner "nix" in its config.toml, as a registered host would.
+    const configDir = path.join(stateRoot, host, 'gitlab-runner');
+    await mkdir(configDir, { recursive: true });
+    const token = `glrt-${randomBytes(12).toString('hex')}`;
+    await writeFile(path.join(configDir, 'config.toml'), `concurrent = 1\n\n[[runners]]\n  name = "nix"\n  url = "http://127.0.0.1:9"\n  id = 101\n  token = "${token}"\n  executor = "docker"\n`, { mode: 0o600 });
     const settings = readWorkerSettings({
       ...env,
       RUNNEROPS_HOST: host,

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { EMPTY_POLICY } from '../../src/policy/load-policy.js';
+import { hostStatus, type HostEntry } from '../../src/queue/host-registry.js';
+import { planJob } from '../../src/verbs/plan-job.js';
+
+const host = (runners?: HostEntry['runners']) =>
+  hostStatus({ name: 'ci-1', versions: { runnerops: '0' }, labels: {}, publicKey: null, startedAt: 0, lastHeartbeat: Date.now(), heartbeatSeconds: 5, ...(runners ? { runners } : {}) }, Date.now());
+
+describe('planJob', () => {
+  it('refuses to rotate a runner the host does not have, naming the ones it has', () => {
+    expect(() => planJob({ verb: 'rotate', host: 'ci-1', runner: 'nope' }, [host([{ name: 'nix', id: 7 }])], EMPTY_POLICY)).toThrow('unknown runner "nope" on ci-1; known: nix (#7)');
+  });
+
+  it('accepts a runner by id', () => {
+    expect(planJob({ verb: 'rotate', host: 'ci-1', runner: '7' }, [host([{ name: 'nix', id: 7 }])], EMPTY_POLICY).job).toBe('rotate-token');
+  });
+
+  it('asks which runner when the host has several', () => {
+    expect(() => planJob({ verb: 'rotate', host: 'ci-1' }, [host([{ name: 'a' }, { name: 'b' }])], EMPTY_POLICY)).toThrow('ci-1 has 2 runners; say which with --runner (a, b)');
+  });
+
+  it('lets a rotation through while the host has not reported its runners yet', () => {
+    expect(planJob({ verb: 'rotate', host: 'ci-1' }, [host()], EMPTY_POLICY).hosts).toEqual(['ci-1']);
+  });
+
+  it('fills prune defaults from the policy', () => {
+    const plan = planJob({ verb: 'prune', target: { kind: 'all' }, dryRun: true, volumes: false, buildCache: false }, [host()], EMPTY_POLICY);
+    expect(plan.payloadFor('ci-1', 'c1')).toEqual({ dryRun: true, untilSeconds: 86400, volumes: false, namedVolumes: false, images: 'dangling', buildCache: false, protectLabel: 'runnerops.keep=true' });
+  });
+});
