@@ -21,6 +21,12 @@ export function describeError(err: unknown): string {
   if (err instanceof UserError || err instanceof PermanentJobError || err instanceof TransientJobError) {
     return firstLine(err.message);
   }
+  const slackError = (err as { code?: string; data?: { error?: string } } | undefined)?.data?.error;
+  if ((err as { code?: string } | undefined)?.code === 'slack_webapi_platform_error' && slackError) {
+    return ['invalid_auth', 'not_authed', 'token_revoked', 'account_inactive'].includes(slackError)
+      ? `Slack refused the bot token (${slackError}); check SLACK_BOT_TOKEN and that the app is still installed`
+      : `Slack answered "${slackError}"`;
+  }
   if (err instanceof Error && isRedisUnavailable(err)) {
     return 'Redis did not answer, so nothing was queued; try again in a moment (the bot reconnects by itself)';
   }

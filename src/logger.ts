@@ -15,7 +15,8 @@ export function createLogger(options: { level?: string; name: string; destinatio
           method.apply(this, args.map((a) => (typeof a === 'string' ? redact(a) : a)) as Parameters<typeof method>);
         },
       },
-      formatters: { log: (obj) => JSON.parse(redact(JSON.stringify(obj))) as Record<string, unknown> },
+      // Errors become {type, message, stack} first (JSON.stringify alone would drop their message).
+      formatters: { log: (obj) => JSON.parse(redact(JSON.stringify(obj, (_key, value: unknown) => (value instanceof Error ? pino.stdSerializers.err(value) : value)))) as Record<string, unknown> },
     },
     options.destination,
   );

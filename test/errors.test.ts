@@ -18,3 +18,10 @@ describe('describeError', () => {
     expect(describeError(new Error('Connection is closed.'))).toContain('Redis did not answer');
   });
 });
+
+describe('describeError for Slack', () => {
+  it('says which token Slack refused', () => {
+    const err = Object.assign(new Error('An API error occurred: invalid_auth'), { code: 'slack_webapi_platform_error', data: { ok: false, error: 'invalid_auth' } });
+    expect(describeError(err)).toBe('Slack refused the bot token (invalid_auth); check SLACK_BOT_TOKEN and that the app is still installed');
+  });
+});

@@ -8,7 +8,7 @@ import type { Logger } from '../logger.js';
 import type { JobData } from '../queue/enqueue.js';
 import { CONTROL_QUEUE } from '../queue/names.js';
 import type { QueuePool } from '../queue/queue-pool.js';
-import { createProcessor } from '../worker/dispatch.js';
+import { createProcessor, reportStalledFailure } from '../worker/dispatch.js';
 import { createExclusiveLocks } from '../worker/exclusive.js';
 import type { ControlContext } from '../worker/job-context.js';
 import { runOnHost } from './run-on-host.js';
@@ -60,5 +60,8 @@ export function startControlWorker(deps: ControlWorkerDeps): Worker<JobData> {
   });
   const worker = new Worker<JobData>(CONTROL_QUEUE, processor, { connection: deps.blocking, prefix: deps.prefix, concurrency: 8 });
   worker.on('error', (err) => deps.log.error({ err }, 'control queue error'));
+  worker.on('failed', (job, err) => {
+    reportStalledFailure({ redis: deps.redis, prefix: deps.prefix, hostOf: (data) => data.host ?? 'control' }, job, err).catch((e: unknown) => deps.log.warn({ err: e }, 'could not report a stalled job'));
+  });
   return worker;
 }

@@ -3,6 +3,7 @@ import type { AnyJobModule } from '../../jobs/index.js';
 import { describeError, PermanentJobError, UserError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { publishEvent, type JobEvent } from '../queue/events.js';
+import { keys } from '../queue/names.js';
 import type { JobData } from '../queue/enqueue.js';
 import type { Redis } from 'ioredis';
 import type { JobProgress } from './job-context.js';
@@ -84,4 +85,25 @@ function firstIssue(err: Error): string {
   const issues = (err as unknown as { issues?: Array<{ path: (string | number)[]; message: string }> }).issues;
   const issue = issues?.[0];
   return issue ? `${issue.path.join('.') || 'payload'}: ${issue.message}` : 'invalid';
+}
+
+/**
+ * BullMQ fails a job by itself when its worker died too often while running it (stalled more than
+ * allowed). No processor ran to say so, so tell the card here, unless the processor already did.
+ */
+export async function reportStalledFailure(deps: Pick<DispatchDeps, 'redis' | 'prefix' | 'hostOf'>, job: Job<JobData> | undefined, err: Error): Promise<void> {
+  if (!job?.data?.commandId || !/stalled/i.test(err.message)) return;
+  const host = deps.hostOf(job.data);
+  const rows = await deps.redis.hget(keys.commandRows(deps.prefix, job.data.commandId), host);
+  const status = rows ? (JSON.parse(rows) as { status?: string }).status : undefined;
+  if (status === 'done' || status === 'failed') return;
+  await publishEvent(deps.redis, deps.prefix, {
+    type: 'failed',
+    commandId: job.data.commandId,
+    host,
+    job: job.name,
+    at: Date.now(),
+    ...(job.data.step ? { step: true } : {}),
+    summary: `the worker on ${host} stopped while running ${job.name}, more than once; check its logs, then run the command again`,
+  });
 }

@@ -9,7 +9,7 @@ import { hostQueueName } from '../queue/names.js';
 import { touchHost } from '../queue/host-registry.js';
 import type { JobData } from '../queue/enqueue.js';
 import { detectVersions } from './detect-versions.js';
-import { createProcessor } from './dispatch.js';
+import { createProcessor, reportStalledFailure } from './dispatch.js';
 import { createExclusiveLocks } from './exclusive.js';
 import { startHeartbeat } from './heartbeat.js';
 import { pruneWithJob, startDiskPressureWatch } from './disk-pressure-watch.js';
@@ -75,6 +75,9 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     autorun: true,
   });
   worker.on('error', (err) => log.error({ err }, 'queue error'));
+  worker.on('failed', (job, err) => {
+    reportStalledFailure({ redis, prefix: settings.prefix, hostOf: () => settings.host }, job, err).catch((e: unknown) => log.warn({ err: e }, 'could not report a stalled job'));
+  });
   // Runners, token expiry and disk in the registry stay fresh without anyone asking: host-facts now
   // and every few minutes, through this host's own queue (so it never overlaps a runner-config write).
   const ownQueue = new Queue<JobData>(hostQueueName(settings.host), { connection: redis, prefix: settings.prefix });
