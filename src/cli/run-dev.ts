@@ -12,6 +12,8 @@ import { createLogger } from '../logger.js';
 import { loadPolicy } from '../policy/load-policy.js';
 import { loadHostKeys } from '../secrets/host-keys.js';
 import { createSlackApp } from '../slack/create-slack-app.js';
+import { redisFirstSighting } from '../slack/first-sighting.js';
+import type { Redis } from 'ioredis';
 import { cachedGroupMembers } from '../slack/group-members.js';
 import { registerHandlers } from '../slack/register-handlers.js';
 import { createSlackSurface } from '../slack/slack-surface.js';
@@ -59,7 +61,8 @@ export async function runDev(env: Record<string, string | undefined>, io: DevIo)
     await stopAll(() => bot.stop());
     return;
   }
-  const slack = createSlackApp(botSettings, mode, log);
+  let botRedis: (() => Redis) | undefined;
+  const slack = createSlackApp(botSettings, mode, log, { firstSighting: (sig) => redisFirstSighting(botRedis!, botSettings.prefix)(sig) });
   const client = slack.app.client as WebClient;
   const bot = await startBot({
     settings: botSettings,
@@ -68,6 +71,7 @@ export async function runDev(env: Record<string, string | undefined>, io: DevIo)
     members: cachedGroupMembers(client),
     makeSurface: (core) => createSlackSurface({ client, redis: core.redis, prefix: core.prefix, approvals: core.approvals, log }),
   });
+  botRedis = () => bot.core.redis;
   registerHandlers(slack.app, bot.core);
   await slack.start();
   io.write(`bot connected to Slack (${mode} mode); Ctrl-C stops everything`);

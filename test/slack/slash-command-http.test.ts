@@ -95,3 +95,16 @@ describe('request verification', () => {
     expect(stack.slack.calls().length).toBe(calls);
   });
 });
+
+describe('replayed requests', () => {
+  it('runs a request sent again with the same signature only once', async () => {
+    const before = await stack.redis.llen(keys.commands(stack.prefix));
+    const body = slashCommandBody({ text: 'ping ci-1', user_id: 'U0REPLAY' });
+    const options = { secret: stack.signingSecret, timestamp: Math.floor(Date.now() / 1000) };
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) statuses.push((await signedPost(stack.eventsUrl, body, options)).status);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(statuses).toEqual([200, 200, 200]);
+    expect((await stack.redis.llen(keys.commands(stack.prefix))) - before).toBe(1);
+  });
+});
