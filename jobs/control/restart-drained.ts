@@ -18,6 +18,8 @@ export const payloadSchema = z.object({
   timeoutSeconds: z.number().int().min(1).max(86400).default(600),
   /** Pause between looks at the running jobs, in ms. @defaultValue 5000 */
   pollIntervalMs: z.number().int().min(10).max(60_000).default(5000),
+  /** The command's id: a rerun after the bot died knows which pauses were its own. */
+  requestId: z.string().regex(/^[A-Za-z0-9._-]{1,80}$/).optional(),
 });
 export type Payload = z.infer<typeof payloadSchema>;
 
@@ -34,7 +36,26 @@ export interface Result {
   restart: restartNixDaemon.Result;
 }
 
-export type Context = Pick<ControlContext, 'gitlab' | 'gitlabUrl' | 'runOnHost' | 'progress' | 'log'>;
+export type Context = Pick<ControlContext, 'gitlab' | 'gitlabUrl' | 'runOnHost' | 'progress' | 'log'> & Partial<Pick<ControlContext, 'redis' | 'prefix'>>;
+
+/**
+ * Which runners this drain paused, kept in Redis before each pause: if the bot dies mid-drain, the
+ * rerun of the same command unpauses them too instead of taking them for "already paused".
+ */
+function pauseLedger(ctx: Context, requestId: string | undefined) {
+  const key = ctx.redis && ctx.prefix && requestId ? `${ctx.prefix}:drain:${requestId}:paused` : undefined;
+  return {
+    async earlier(): Promise<number[]> {
+      return key ? (await ctx.redis!.smembers(key)).map(Number) : [];
+    },
+    async add(id: number): Promise<void> {
+      if (key) await ctx.redis!.multi().sadd(key, String(id)).expire(key, 7 * 86400).exec();
+    },
+    async clear(): Promise<void> {
+      if (key) await ctx.redis!.del(key);
+    },
+  };
+}
 
 /** GitLab retries: a few quick ones while draining, more patience for the unpause that must not be lost. */
 const CALL_RETRY: RetryOptions = { attempts: 4, baseDelayMs: 500, maxDelayMs: 30_000 };
@@ -84,9 +105,12 @@ export async function run(payload: Payload, ctx: Context, signal: AbortSignal = 
   } catch (err) {
     throw gitlabError(err, `read the runners of ${host}`);
   }
-  const alreadyPaused = runnerIds.filter((_, i) => states[i]);
+  const ledger = pauseLedger(ctx, payload.requestId);
+  const ours = new Set(await ledger.earlier());
+  const alreadyPaused = runnerIds.filter((id, i) => states[i] && !ours.has(id));
   const toPause = runnerIds.filter((_, i) => !states[i]);
-  const paused: number[] = [];
+  // Paused by an earlier run of this same command (the bot died): ours to unpause.
+  const paused: number[] = runnerIds.filter((id, i) => states[i] && ours.has(id));
   let outcome: { result?: Result; error?: unknown } = {};
   try {
     await ctx.progress({ phase: 'pausing runners', detail: label(toPause) || 'all already paused' });
@@ -94,6 +118,7 @@ export async function run(payload: Payload, ctx: Context, signal: AbortSignal = 
       try {
         // Counted as paused before the call: an answer lost after GitLab paused it must still be undone.
         paused.push(id);
+        await ledger.add(id);
         await setRunnerPaused(ctx.gitlab, id, true, CALL_RETRY);
       } catch (err) {
         // Only what GitLab really paused needs undoing (and only that may be reported as still paused).
@@ -134,6 +159,7 @@ export async function run(payload: Payload, ctx: Context, signal: AbortSignal = 
     if (paused.length > 0) {
       await ctx.progress({ phase: 'unpausing runners', detail: label(paused) }).catch(() => undefined);
       const { failed, reason } = await unpauseAll(ctx, paused);
+      if (failed.length === 0) await ledger.clear().catch(() => undefined);
       if (failed.length > 0) {
         const before = outcome.error ? `${firstLine(errorText(outcome.error))}; also ` : '';
         outcome = {

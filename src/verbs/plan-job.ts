@@ -68,7 +68,7 @@ export function planJob(request: QueueingRequest, hosts: HostStatus[], policy: P
         job: 'restart-drained',
         hosts: [host.name],
         control: true,
-        payloadFor: () => ({ host: host.name, runnerIds, timeoutSeconds: request.timeoutSeconds }),
+        payloadFor: (_host, commandId) => ({ host: host.name, runnerIds, timeoutSeconds: request.timeoutSeconds, requestId: commandId }),
       };
     }
     case 'register': {

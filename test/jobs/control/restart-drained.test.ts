@@ -148,3 +148,26 @@ describe('run', () => {
     expect(h.restarts).toEqual([]);
   });
 });
+
+describe('run after the bot died mid-drain', () => {
+  it('unpauses the runners an earlier run of the same command paused, instead of leaving them paused', async () => {
+    const { testRedis, testRedisSettings, deletePrefix } = await import('../../setup/redis.js');
+    const { redisUrl, prefix } = testRedisSettings();
+    const redis = testRedis(redisUrl);
+    try {
+      const runner = fake.addRunner();
+      const h = harness([runner.id]);
+      // The earlier run paused the runner and recorded it, then the bot was killed.
+      await redis.sadd(`${prefix}:drain:cmd-1:paused`, String(runner.id));
+      fake.runner(runner.id)!.paused = true;
+      const result = await run(payload({ runnerIds: [runner.id], requestId: 'cmd-1' }), { ...h.ctx, redis, prefix });
+      expect(fake.runner(runner.id)!.paused).toBe(false);
+      expect(result.pausedRunners).toEqual([runner.id]);
+      expect(result.alreadyPaused).toEqual([]);
+      expect(await redis.exists(`${prefix}:drain:cmd-1:paused`)).toBe(0);
+    } finally {
+      await deletePrefix(redis, prefix);
+      await redis.quit();
+    }
+  });
+});
