@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { ControlContext } from '../../src/worker/job-context.js';
 import { PermanentJobError, UserError, firstLine } from '../../src/errors.js';
 import { classifyGitlabError, toGitlabJobError } from '../../src/clients/gitlab/describe-gitlab-error.js';
-import { createRunner, deleteRunner, type CreatedRunner } from '../../src/clients/gitlab/runners.js';
+import { createRunner, deleteRunner, findRunnersByNote, type CreatedRunner } from '../../src/clients/gitlab/runners.js';
 import type { GitlabApi } from '../../src/clients/gitlab/create-gitlab-client.js';
 import { readHost } from '../../src/queue/host-registry.js';
 import { fingerprintOf } from '../../src/secrets/host-keys.js';
@@ -22,6 +22,8 @@ export const payloadSchema = z
     tags: z.array(z.string().min(1)).default([]),
     untagged: z.boolean().default(false),
     paused: z.boolean().default(false),
+    /** The command's id: a rerun after the bot died finds the runner the first run created. */
+    requestId: z.string().regex(/^[A-Za-z0-9._-]{1,80}$/).optional(),
   })
   .refine((p) => p.type !== 'group' || p.groupId !== undefined, { message: '--type group needs --group ID', path: ['groupId'] })
   .refine((p) => p.type !== 'project' || p.projectId !== undefined, { message: '--type project needs --project ID', path: ['projectId'] });
@@ -46,14 +48,20 @@ export async function run(payload: Payload, ctx: Context): Promise<Result> {
   const clash = payload.description !== undefined ? host.runners?.find((r) => r.name === payload.description) : undefined;
   if (clash) throw new UserError(`${payload.host} already has a runner named "${clash.name}"; pick another --description`);
 
+  await clearEarlierAttempt(payload, ctx);
   await ctx.progress({ phase: 'creating the runner in GitLab' });
   let created: CreatedRunner;
   try {
     // A runner without tags must take untagged jobs (GitLab refuses it otherwise).
-    created = await createRunner(ctx.gitlab, { ...payload, untagged: payload.untagged || payload.tags.length === 0 });
+    created = await createRunner(ctx.gitlab, {
+      ...payload,
+      untagged: payload.untagged || payload.tags.length === 0,
+      ...(payload.requestId ? { maintenanceNote: noteFor(payload.requestId) } : {}),
+    });
   } catch (err) {
     throw creationError(err, payload);
   }
+  if (payload.requestId) await ctx.redis.set(attemptKey(ctx, payload.requestId), JSON.stringify({ runnerId: created.id }), 'EX', 7 * 86400);
   const runnerName = payload.description ?? `${payload.host}-${created.id}`;
   ctx.log.info({ runnerId: created.id, host: payload.host }, 'runner created in GitLab');
   try {
@@ -72,6 +80,37 @@ export async function run(payload: Payload, ctx: Context): Promise<Result> {
   } catch (err) {
     const reason = redact(firstLine(err instanceof Error ? err.message : String(err)));
     throw await removeOrphan(ctx.gitlab, ctx.gitlabUrl, created.id, payload.host, reason);
+  }
+}
+
+const noteFor = (requestId: string) => `created by runnerops, request ${requestId}`;
+const attemptKey = (ctx: Context, requestId: string) => `${ctx.prefix}:register:${requestId}`;
+
+/**
+ * A rerun of the same command (the bot died mid-way): the first run's runner, whose token died with
+ * it, is deleted before a new one is created, so one command never leaves two runners. The first
+ * run's runner id is in Redis once GitLab answered; if the bot died before the answer, the runner is
+ * found by the request id in its maintenance note.
+ */
+async function clearEarlierAttempt(payload: Payload, ctx: Context): Promise<void> {
+  if (!payload.requestId) return;
+  const key = attemptKey(ctx, payload.requestId);
+  if ((await ctx.redis.set(key, JSON.stringify({}), 'EX', 7 * 86400, 'NX')) === 'OK') return;
+  const earlier = JSON.parse((await ctx.redis.get(key)) ?? '{}') as { runnerId?: number };
+  await ctx.progress({ phase: 'cleaning up an interrupted attempt' });
+  let ids: number[];
+  try {
+    ids = earlier.runnerId !== undefined ? [earlier.runnerId] : await findRunnersByNote(ctx.gitlab, payload.type, noteFor(payload.requestId), payload.description);
+  } catch (err) {
+    const f = classifyGitlabError(err);
+    throw new PermanentJobError(
+      `an earlier attempt of this registration was interrupted and its runner cannot be looked up (${f.status ?? f.detail}); look for a runner noted "${noteFor(payload.requestId)}" in GitLab (CI/CD > Runners), delete it, then register again`,
+    );
+  }
+  for (const id of ids) {
+    const failure = await removeOrphan(ctx.gitlab, ctx.gitlabUrl, id, payload.host, 'the bot stopped during the registration');
+    if (failure.message.includes('deleting it in GitLab failed')) throw failure;
+    ctx.log.info({ runnerId: id }, 'deleted the runner of an interrupted registration');
   }
 }
 

@@ -74,7 +74,7 @@ export function planJob(request: QueueingRequest, hosts: HostStatus[], policy: P
     case 'register': {
       const host = requireHost(request.host, hosts);
       const { verb: _verb, host: _host, ...options } = request;
-      return { job: 'register-runner', hosts: [host.name], control: true, payloadFor: () => ({ host: host.name, ...options }) };
+      return { job: 'register-runner', hosts: [host.name], control: true, payloadFor: (_host, commandId) => ({ host: host.name, ...options, requestId: commandId }) };
     }
     case 'rotate': {
       const host = requireHost(request.host, hosts);

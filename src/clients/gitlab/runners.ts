@@ -14,6 +14,8 @@ export interface CreateRunnerRequest {
   tags: string[];
   untagged: boolean;
   paused: boolean;
+  /** Kept in GitLab with the runner (shown to admins); runnerops puts its request id here. */
+  maintenanceNote?: string;
 }
 
 export interface CreatedRunner {
@@ -35,6 +37,7 @@ export async function createRunner(api: GitlabApi, request: CreateRunnerRequest)
     paused: request.paused,
     runUntagged: request.untagged,
     ...(request.tags.length > 0 ? { tagList: request.tags } : {}),
+    ...(request.maintenanceNote !== undefined ? { maintenanceNote: request.maintenanceNote } : {}),
   })) as unknown as Record<string, unknown>;
   const expires = created.token_expires_at ?? created.tokenExpiresAt;
   if (typeof created.token !== 'string') throw new Error('GitLab created the runner but sent no token');
@@ -61,4 +64,21 @@ export async function setRunnerPaused(api: GitlabApi, runnerId: number, paused: 
 export async function countRunningJobs(api: GitlabApi, runnerId: number, retry: RetryOptions = {}): Promise<number> {
   const jobs = await retryIdempotent(() => api.Runners.allJobs(runnerId, { status: 'running', perPage: 100 }), retry);
   return jobs.length;
+}
+
+/**
+ * Runners whose maintenance note carries `note` (GET /runners/all, admins only, then each candidate's
+ * details, since the list shows no note). Used to find a runner whose creation answer was lost.
+ */
+export async function findRunnersByNote(api: GitlabApi, type: RunnerKind, note: string, description: string | undefined): Promise<number[]> {
+  const list = (await retryIdempotent(() => api.requester.get('runners/all', { searchParams: { type: `${type}_type`, per_page: 100 } }))) as unknown as {
+    body: Array<{ id: number; description?: string }>;
+  };
+  const candidates = (Array.isArray(list.body) ? list.body : []).filter((r) => description === undefined || r.description === description);
+  const found: number[] = [];
+  for (const candidate of candidates) {
+    const details = (await retryIdempotent(() => api.Runners.show(candidate.id))) as unknown as { maintenance_note?: string; maintenanceNote?: string };
+    if ((details.maintenance_note ?? details.maintenanceNote ?? '').includes(note)) found.push(candidate.id);
+  }
+  return found;
 }

@@ -24,6 +24,7 @@ export type RouteKey =
   | 'POST /runners/reset_authentication_token'
   | 'DELETE /runners'
   | 'DELETE /runners/managers'
+  | 'GET /runners/all'
   | 'GET /runners/:id'
   | 'PUT /runners/:id'
   | 'DELETE /runners/:id'
@@ -52,6 +53,7 @@ export function matchRoute(method: string, path: string): { key: RouteKey; id?: 
     'POST /runners/reset_authentication_token',
     'DELETE /runners',
     'DELETE /runners/managers',
+    'GET /runners/all',
   ];
   if ((fixedRoutes as string[]).includes(fixed)) return { key: fixed as RouteKey };
   const byId = /^\/runners\/(\d+)(\/jobs|\/reset_authentication_token)?$/.exec(p);
@@ -333,6 +335,20 @@ export function handleRequest(state: FakeGitlabState, req: ParsedRequest, baseUr
       return deleteByToken(state, req);
     case 'DELETE /runners/managers':
       return deleteManager(state, req);
+    case 'GET /runners/all': {
+      // Admins only (lib/api/ci/runners.rb); the list shows no maintenance note: GET /runners/:id does.
+      const auth = authenticateUser(state, req, ['manage_runner', 'api', 'read_api']);
+      if (isReply(auth)) return auth;
+      if (!auth.user.admin) return message(403, '403 Forbidden');
+      const type = req.params.type;
+      const list = [...state.runners.values()]
+        .filter((r) => type === undefined || r.runnerType === type)
+        .map((r) => {
+          const { id, description, ip_address, active, paused, is_shared, runner_type, name, online, status } = runnerDetails(r);
+          return { id, description, ip_address, active, paused, is_shared, runner_type, name, online, status };
+        });
+      return json(200, list);
+    }
     case 'GET /runners/:id':
       return withManagedRunner(state, req, id, ['manage_runner', 'api', 'read_api'], (runner) => json(200, runnerDetails(runner)));
     case 'PUT /runners/:id':

@@ -101,6 +101,8 @@ export interface FakeGitlab {
   setTokenExpirationInterval(seconds: number | null): void;
   /** Makes the next `fault.times` requests on `route` fail. Faults on one route queue up in order. */
   inject(route: RouteKey, fault: Fault): void;
+  /** Forgets every injected fault not played yet. */
+  clearFaults(): void;
   requests(): LoggedRequest[];
   findRequests(route: RouteKey): LoggedRequest[];
   /** Whether any logged request (url, headers or body) contains `text`. */
@@ -238,6 +240,7 @@ export async function startFakeGitlab(): Promise<FakeGitlab> {
       queue.push({ ...fault });
       faults.set(route, queue);
     },
+    clearFaults: () => faults.clear(),
     requests: () => [...log],
     findRequests: (route) => log.filter((r) => r.route === route),
     logContains: (text) => log.some((r) => serialize(r).includes(text)),

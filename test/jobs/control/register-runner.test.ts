@@ -208,6 +208,7 @@ describe('run', () => {
     expect(err.message).toBe(
       `runner #${orphan.id} was not installed on ${host.settings.host}: ${host.settings.runnerConfigPath} already has a runner named "taken"; pick another --description; deleting it in GitLab failed too (500): delete runner #${orphan.id} in GitLab (CI/CD > Runners) or with DELETE ${env.fake.url}/api/v4/runners/${orphan.id}`,
     );
+    env.fake.clearFaults();
   }, 30_000);
 
   it('refuses a host without a public key before creating anything', async () => {
@@ -256,3 +257,18 @@ describe('summarize', () => {
   });
 });
 
+
+describe('run again after the bot died mid-registration', () => {
+  it('deletes the runner the interrupted attempt created (found by its note) and registers exactly one', async () => {
+    const stack = await startStack('config-toml');
+    const requestId = `req-${hostCount}`;
+    // The first attempt: GitLab created the runner, then the bot died before it heard the answer.
+    const orphan = env.fake.addRunner({ description: 'interrupted' });
+    env.fake.runner(orphan.id)!.maintenanceNote = `created by runnerops, request ${requestId}`;
+    await env.redis.set(`${redisSettings.prefix}:register:${requestId}`, '{}');
+    const result = await run({ host: stack.host.settings.host, type: 'instance', description: 'interrupted', ...base, requestId }, stack.ctx);
+    expect(env.fake.runner(orphan.id)).toBeUndefined();
+    expect(env.fake.runners().filter((r) => r.description === 'interrupted').map((r) => r.id)).toEqual([result.runnerId]);
+    expect(env.fake.runner(result.runnerId)!.maintenanceNote).toBe(`created by runnerops, request ${requestId}`);
+  });
+});
