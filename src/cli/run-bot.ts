@@ -28,8 +28,9 @@ export async function runBot(env: Record<string, string | undefined>, options: {
   if (!settings.policyPath && !options.policy) log.warn('no RUNNEROPS_POLICY: read-only verbs for everyone, mutating verbs for nobody (see docs/policy.md)');
   const probe = createRedis(settings);
   await checkRedis(probe, settings.redisUrl).finally(() => probe.disconnect());
-  let botRedis: (() => Redis) | undefined;
-  const slack = createSlackApp(settings, mode, log, { firstSighting: (sig) => redisFirstSighting(botRedis!, settings.prefix)(sig) });
+  // Replay checks need the bot's Redis, which exists once the bot has started (before any request).
+  const botRedis: { current?: Redis } = {};
+  const slack = createSlackApp(settings, mode, log, { firstSighting: (sig) => redisFirstSighting(() => botRedis.current!, settings.prefix)(sig) });
   const client = slack.app.client as WebClient;
   let countSlackError: (err: unknown) => void = () => undefined;
   const bot = await startBot({
@@ -50,7 +51,7 @@ export async function runBot(env: Record<string, string | undefined>, options: {
         ...(policy.channels.reports ? { reportsChannel: policy.channels.reports } : {}),
       }),
   });
-  botRedis = () => bot.core.redis;
+  botRedis.current = bot.core.redis;
   registerHandlers(slack.app, bot.core);
   const ops = await startBotOps({ settings, log, controlWorker: bot.control, pendingApprovals: async () => (await bot.core.approvals.pending()).length });
   countSlackError = (err) => ops.metrics.countApiError('slack', classifyApiError(err));

@@ -61,8 +61,9 @@ export async function runDev(env: Record<string, string | undefined>, io: DevIo)
     await stopAll(() => bot.stop());
     return;
   }
-  let botRedis: (() => Redis) | undefined;
-  const slack = createSlackApp(botSettings, mode, log, { firstSighting: (sig) => redisFirstSighting(botRedis!, botSettings.prefix)(sig) });
+  // Replay checks need the bot's Redis, which exists once the bot has started (before any request).
+  const botRedis: { current?: Redis } = {};
+  const slack = createSlackApp(botSettings, mode, log, { firstSighting: (sig) => redisFirstSighting(() => botRedis.current!, botSettings.prefix)(sig) });
   const client = slack.app.client as WebClient;
   const bot = await startBot({
     settings: botSettings,
@@ -71,7 +72,7 @@ export async function runDev(env: Record<string, string | undefined>, io: DevIo)
     members: cachedGroupMembers(client),
     makeSurface: (core) => createSlackSurface({ client, redis: core.redis, prefix: core.prefix, approvals: core.approvals, log }),
   });
-  botRedis = () => bot.core.redis;
+  botRedis.current = bot.core.redis;
   registerHandlers(slack.app, bot.core);
   await slack.start();
   io.write(`bot connected to Slack (${mode} mode); Ctrl-C stops everything`);
