@@ -68,6 +68,10 @@ export async function findHostRunner(settings: StoreSettings, selector: string |
 }
 
 function hostRunnerOf(entry: RunnerEntry, settings: StoreSettings): HostRunner {
+  // A new token is written back by name or id: without either it would be reset and then lost.
+  if ((typeof entry.name !== 'string' || entry.name === '') && typeof entry.id !== 'number') {
+    throw new PermanentJobError(`a [[runners]] entry in ${settings.runnerConfigPath} has neither name nor id; give it a name (or re-register it) before rotating`);
+  }
   if (typeof entry.token !== 'string' || entry.token === '' || entry.token.startsWith('@')) {
     throw new PermanentJobError(`runner "${String(entry.name)}" in ${settings.runnerConfigPath} has no token; re-register it with /runner register ${settings.host} --type ...`);
   }

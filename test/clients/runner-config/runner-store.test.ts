@@ -91,3 +91,10 @@ describe('syncTokenFiles', () => {
     expect(await syncTokenFiles({ ...settings, tokenMode: 'config-toml' })).toEqual([]);
   });
 });
+
+describe('findHostRunner on an entry without name and id', () => {
+  it('refuses before any reset could happen', async () => {
+    await writeFile(settings.runnerConfigPath, 'concurrent = 1\n\n[[runners]]\n  url = "https://gitlab.example"\n  token = "glrt-abcdefabcdefabcdefab"\n  executor = "docker"\n');
+    await expect(findHostRunner(settings, undefined)).rejects.toThrow(`a [[runners]] entry in ${settings.runnerConfigPath} has neither name nor id; give it a name (or re-register it) before rotating`);
+  });
+});
