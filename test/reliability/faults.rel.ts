@@ -151,6 +151,8 @@ beforeAll(async () => {
   await writeRunnerConfig('f-reg');
   await start('f-reg');
   await start('f-ok');
+  // A host whose GITLAB_RUNNER_CONFIG points into a directory that does not exist.
+  await start('f-nodir', { GITLAB_RUNNER_CONFIG: path.join(hostDir('f-nodir'), 'missing', 'config.toml') });
   await start('f-docker', { DOCKER_HOST: dockerd.host });
   // The slowest fault first: GitLab not answering a verify in time (the client gives up after 30 s).
   gitlab.inject('POST /runners/verify', { delayMs: 31_000 });
@@ -244,6 +246,15 @@ describe('GitLab failing', () => {
     expect(final.summary).toMatch(/500/);
     expect(gitlab.requestCount('POST /user/runners')).toBe(1);
     expect(gitlab.runners().filter((r) => r.description === 'faulty')).toEqual([]);
+  });
+
+  it('names the missing config.toml directory when a runner cannot be installed, and deletes the runner again', async () => {
+    const id = await run('register f-nodir --type instance --description nodir');
+    const final = await finalRow(id, CONTROL_QUEUE);
+    expect(final.status).toBe('failed');
+    expect(isOneLine(final.summary ?? ''), final.summary).toBe(true);
+    expect(final.summary).toMatch(/config\.toml|GITLAB_RUNNER_CONFIG/);
+    expect(gitlab.runners().filter((r) => r.description === 'nodir')).toEqual([]);
   });
 
   it('waits out a 429 with Retry-After during a rotation and finishes it, within the bounded tries', async () => {
