@@ -10,8 +10,6 @@ import { startBotOps } from '../ops/start-process-ops.js';
 import { classifyApiError } from '../ops/classify-api-error.js';
 import { createRedis } from '../queue/redis.js';
 import { createSlackApp } from '../slack/create-slack-app.js';
-import { redisFirstSighting } from '../slack/first-sighting.js';
-import type { Redis } from 'ioredis';
 import { cachedGroupMembers } from '../slack/group-members.js';
 import { registerHandlers } from '../slack/register-handlers.js';
 import { createSlackSurface } from '../slack/slack-surface.js';
@@ -28,9 +26,7 @@ export async function runBot(env: Record<string, string | undefined>, options: {
   if (!settings.policyPath && !options.policy) log.warn('no RUNNEROPS_POLICY: read-only verbs for everyone, mutating verbs for nobody (see docs/policy.md)');
   const probe = createRedis(settings);
   await checkRedis(probe, settings.redisUrl).finally(() => probe.disconnect());
-  // Replay checks need the bot's Redis, which exists once the bot has started (before any request).
-  const botRedis: { current?: Redis } = {};
-  const slack = createSlackApp(settings, mode, log, { firstSighting: (sig) => redisFirstSighting(() => botRedis.current!, settings.prefix)(sig) });
+  const slack = createSlackApp(settings, mode, log);
   const client = slack.app.client as WebClient;
   let countSlackError: (err: unknown) => void = () => undefined;
   const bot = await startBot({
@@ -51,7 +47,6 @@ export async function runBot(env: Record<string, string | undefined>, options: {
         ...(policy.channels.reports ? { reportsChannel: policy.channels.reports } : {}),
       }),
   });
-  botRedis.current = bot.core.redis;
   registerHandlers(slack.app, bot.core);
   const ops = await startBotOps({ settings, log, controlWorker: bot.control, pendingApprovals: async () => (await bot.core.approvals.pending()).length });
   countSlackError = (err) => ops.metrics.countApiError('slack', classifyApiError(err));

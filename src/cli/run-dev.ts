@@ -12,8 +12,6 @@ import { createLogger } from '../logger.js';
 import { loadPolicy } from '../policy/load-policy.js';
 import { loadHostKeys } from '../secrets/host-keys.js';
 import { createSlackApp } from '../slack/create-slack-app.js';
-import { redisFirstSighting } from '../slack/first-sighting.js';
-import type { Redis } from 'ioredis';
 import { cachedGroupMembers } from '../slack/group-members.js';
 import { registerHandlers } from '../slack/register-handlers.js';
 import { createSlackSurface } from '../slack/slack-surface.js';
@@ -61,9 +59,7 @@ export async function runDev(env: Record<string, string | undefined>, io: DevIo)
     await stopAll(() => bot.stop());
     return;
   }
-  // Replay checks need the bot's Redis, which exists once the bot has started (before any request).
-  const botRedis: { current?: Redis } = {};
-  const slack = createSlackApp(botSettings, mode, log, { firstSighting: (sig) => redisFirstSighting(() => botRedis.current!, botSettings.prefix)(sig) });
+  const slack = createSlackApp(botSettings, mode, log);
   const client = slack.app.client as WebClient;
   const bot = await startBot({
     settings: botSettings,
@@ -72,7 +68,6 @@ export async function runDev(env: Record<string, string | undefined>, io: DevIo)
     members: cachedGroupMembers(client),
     makeSurface: (core) => createSlackSurface({ client, redis: core.redis, prefix: core.prefix, approvals: core.approvals, log }),
   });
-  botRedis.current = bot.core.redis;
   registerHandlers(slack.app, bot.core);
   await slack.start();
   io.write(`bot connected to Slack (${mode} mode); Ctrl-C stops everything`);

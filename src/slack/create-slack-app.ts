@@ -27,16 +27,12 @@ function boltLogger(log: Logger) {
   };
 }
 
-/** True the first time a signature is seen (within the replay window), false for a repeat. */
-export type FirstSighting = (signature: string) => Promise<boolean>;
-
 /**
  * Refuses requests to /slack/events whose timestamp is missing or too far in the past OR the future
- * before Bolt sees them (Bolt itself only checks the past), and answers a repeat of a request already
- * received (a replay, or Slack retrying one we acked late) with an empty 200 without running it again.
+ * before Bolt sees them (Bolt itself only checks the past), then hands over to Bolt's receiver, which
+ * verifies the signature.
  */
-export function guardRequests(listener: http.RequestListener, options: { now?: () => number; firstSighting?: FirstSighting } = {}): http.RequestListener {
-  const now = options.now ?? Date.now;
+export function guardTimestamps(listener: http.RequestListener, now: () => number = Date.now): http.RequestListener {
   return (req, res) => {
     const raw = req.headers['x-slack-request-timestamp'];
     const ts = Number(Array.isArray(raw) ? raw[0] : raw);
@@ -45,25 +41,12 @@ export function guardRequests(listener: http.RequestListener, options: { now?: (
       req.resume();
       return;
     }
-    const signature = req.headers['x-slack-signature'];
-    if (req.method !== 'POST' || typeof signature !== 'string' || !options.firstSighting) {
-      listener(req, res);
-      return;
-    }
-    options.firstSighting(signature).then(
-      (first) => {
-        if (first) return listener(req, res);
-        res.writeHead(200, { 'content-type': 'text/plain' }).end();
-        req.resume();
-      },
-      // Redis down: better to risk a duplicate than to drop a command.
-      () => listener(req, res),
-    );
+    listener(req, res);
   };
 }
 
 /** The Bolt app in Socket Mode (SLACK_APP_TOKEN) or HTTP mode (SLACK_SIGNING_SECRET on PORT). */
-export function createSlackApp(settings: BotSettings, mode: 'socket' | 'http', log: Logger, options: { firstSighting?: FirstSighting } = {}): SlackApp {
+export function createSlackApp(settings: BotSettings, mode: 'socket' | 'http', log: Logger): SlackApp {
   const clientOptions = settings.slackApiUrl ? { slackApiUrl: settings.slackApiUrl } : {};
   const logger = boltLogger(log);
   if (mode === 'socket') {
@@ -79,7 +62,7 @@ export function createSlackApp(settings: BotSettings, mode: 'socket' | 'http', l
   }
   const receiver = new HTTPReceiver({ signingSecret: settings.slackSigningSecret!, endpoints: '/slack/events', processBeforeResponse: false, logger });
   const app = new App({ token: settings.slackBotToken!, receiver, clientOptions, logger, deferInitialization: true });
-  const server = http.createServer(guardRequests(receiver.requestListener, options.firstSighting ? { firstSighting: options.firstSighting } : {}));
+  const server = http.createServer(guardTimestamps(receiver.requestListener));
   return {
     app,
     server,

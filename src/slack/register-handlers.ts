@@ -4,6 +4,7 @@ import { handleCommandLine } from '../bot/handle-command-line.js';
 import { handleDecision } from '../bot/handle-decision.js';
 import { APPROVE_ACTION, DENY_ACTION } from './approval-blocks.js';
 import { homeBlocks } from './app-home.js';
+import { dropRepeatedDeliveries } from './drop-repeated-deliveries.js';
 import { REQUEST_ROTATION_ACTION } from '../bot/token-expiry.js';
 import { mayApprove } from '../policy/decide.js';
 import { DENY_CALLBACK, denyModal, readDenyModal } from './deny-modal.js';
@@ -16,6 +17,7 @@ export const SLASH_COMMAND = '/runner';
  * the log and, where someone waits, a one-line private note; never a stack trace in Slack.
  */
 export function registerHandlers(app: App, core: BotCore): void {
+  app.use(dropRepeatedDeliveries(() => core.redis, core.prefix));
   app.command(SLASH_COMMAND, async ({ ack, command }) => {
     await ack();
     await handleCommandLine(core, command.text, { via: 'slack', user: command.user_id, channel: command.channel_id });

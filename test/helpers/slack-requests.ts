@@ -41,9 +41,14 @@ export interface SlashCommandOptions {
   trigger_id?: string;
 }
 
+/** A fresh trigger id, as Slack gives every command and click its own. */
+export function newTriggerId(): string {
+  return `${Date.now()}${Math.floor(Math.random() * 1000)}.1000000001.${randomBytes(16).toString('hex')}`;
+}
+
 /** A slash command's fields as Slack sends them (every value a string), e.g. for a Socket Mode envelope. */
 export function slashCommandPayload(options: SlashCommandOptions = {}): Record<string, string> {
-  return { ...slashCommandFixture, response_url: UNREACHABLE_RESPONSE_URL, ...definedOnly(options) } as Record<string, string>;
+  return { ...slashCommandFixture, response_url: UNREACHABLE_RESPONSE_URL, trigger_id: newTriggerId(), ...definedOnly(options) } as Record<string, string>;
 }
 
 /** A slash command request body, form-encoded like Slack does. */
@@ -135,7 +140,7 @@ export function blockActionsPayload(options: BlockActionsOptions): Record<string
     user: { id: options.user_id ?? base.user.id, username: userName, name: userName, team_id: teamId },
     api_app_id: options.api_app_id ?? base.api_app_id,
     container: { type: 'message', message_ts: message.ts, channel_id: channelId, is_ephemeral: false },
-    trigger_id: options.trigger_id ?? base.trigger_id,
+    trigger_id: options.trigger_id ?? newTriggerId(),
     team: { ...base.team, id: teamId },
     channel: { id: channelId, name: options.channel_name ?? base.channel.name },
     message,

@@ -34,7 +34,15 @@ async function ownerFor(file: string): Promise<{ uid: number; gid: number }> {
 
 async function writeTemp(file: string, content: string, mode: number): Promise<string> {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.runnerops-${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await open(tmp, 'wx', mode);
+  let handle;
+  try {
+    handle = await open(tmp, 'wx', mode);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new PermanentJobError(`${path.dirname(file)} does not exist; create it or check GITLAB_RUNNER_CONFIG / the token paths on this host`);
+    if (code === 'EACCES' || code === 'EROFS' || code === 'EPERM') throw new PermanentJobError(`cannot write in ${path.dirname(file)} (${code}); give the worker write access there`);
+    throw err;
+  }
   try {
     await handle.writeFile(content, 'utf8');
     await handle.chmod(mode);

@@ -69,3 +69,10 @@ describe('updateFileAtomic', () => {
     expect(await readdir(dir)).toEqual(['config.toml']);
   });
 });
+
+describe('writeFileAtomic into a directory that does not exist', () => {
+  it('names the directory and the setting to check', async () => {
+    const file = '/nonexistent-runnerops-dir/gitlab-runner/config.toml';
+    await expect(writeFileAtomic(file, 'x')).rejects.toThrow('/nonexistent-runnerops-dir/gitlab-runner does not exist; create it or check GITLAB_RUNNER_CONFIG / the token paths on this host');
+  });
+});
