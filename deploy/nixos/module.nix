@@ -161,7 +161,7 @@ let
   gitlabRunnerReadsEnvFile = gitlabRunnerEnvFile == w.envFile
     || (builtins.isList gitlabRunnerEnvFile && elem w.envFile gitlabRunnerEnvFile);
 
-  redisUrlHasPassword = url: url != null && builtins.match "[a-z]+://[^/]*@.*" url != null;
+  redisUrlHasPassword = url: url != null && builtins.match "[a-z+]+://[^/]*@.*" url != null;
   commonAssertions = process: c: [
     {
       assertion = !(redisUrlHasPassword c.redisUrl);
