@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { policySchema } from '../../src/policy/schema.js';
-import { touchHost } from '../../src/queue/host-registry.js';
+import { readHost, touchHost } from '../../src/queue/host-registry.js';
+import { until } from '../helpers/until.js';
 import { signedPost, slashCommandBody } from '../helpers/slack-requests.js';
 import { startTestStack, type TestStack } from '../helpers/test-stack.js';
 
@@ -31,6 +32,8 @@ describe('startBot', () => {
   });
 
   it('runs the daily token-expiry check on its schedule and warns in the reports channel', async () => {
+    // The worker reports its facts once at start; let that land first so it cannot overwrite ours.
+    await until(async () => ((await readHost(stack.redis, stack.prefix, 'sched-1'))?.runners ?? []).length > 0, 15_000, 'host facts of sched-1');
     await touchHost(stack.redis, stack.prefix, 'sched-1', { runners: [{ name: 'nix', id: 77, tokenExpiresAt: new Date(Date.now() + 86400_000).toISOString() }] });
     const warning = await stack.slack.waitFor('chat.postMessage', (c) => c.params.channel === 'C0REPORTS' && JSON.stringify(c.params.blocks).includes('#77'), 15_000);
     expect(JSON.stringify(warning.params.blocks)).toContain('Request rotation');

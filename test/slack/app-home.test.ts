@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { policySchema } from '../../src/policy/schema.js';
-import { publishHost } from '../../src/queue/host-registry.js';
+import { publishHost, readHost } from '../../src/queue/host-registry.js';
+import { until } from '../helpers/until.js';
 import { appHomeOpenedEvent, eventBody, signedPost, slashCommandBody } from '../helpers/slack-requests.js';
 import { startTestStack, type TestStack } from '../helpers/test-stack.js';
 
@@ -23,7 +24,9 @@ async function openHome(user: string): Promise<string> {
 
 describe('App Home', () => {
   it('shows hosts with disk, store and daemon health, runner tokens soonest first with expired ones marked, recent jobs and approvals the viewer may act on', async () => {
-    const entry = JSON.parse((await stack.redis.hget(`${stack.prefix}:hosts`, 'home-1'))!);
+    // The worker reports its facts once at start; let that land first so it cannot overwrite ours.
+    await until(async () => ((await readHost(stack.redis, stack.prefix, 'home-1'))?.runners ?? []).length > 0, 15_000, 'host facts of home-1');
+    const entry = (await readHost(stack.redis, stack.prefix, 'home-1'))!;
     await publishHost(stack.redis, stack.prefix, {
       ...entry,
       disk: { dockerFreeBytes: 5 * 1024 ** 3, nixFreeBytes: 7 * 1024 ** 3 },
