@@ -48,7 +48,9 @@ export interface RunningBot {
 
 /**
  * Everything `runnerops bot` runs besides the Slack receiver: the control-plane worker, the job-card
- * watcher, the approval expiry sweep, and recovery of approvals a previous run left half done.
+ * watcher, the scheduler (policy schedules and the token-expiry check), the relay of workers' notices,
+ * the approval sweep (expiry, requests made from a terminal) and recovery of approvals a previous run
+ * left half done.
  */
 export async function startBot(deps: BotDeps): Promise<RunningBot> {
   const { settings, log } = deps;
@@ -105,7 +107,8 @@ export async function startBot(deps: BotDeps): Promise<RunningBot> {
     // Requests made from a terminal: post them where approvers will see them.
     for (let id = await redis.lpop(unpostedKey(settings.prefix)); id; id = await redis.lpop(unpostedKey(settings.prefix))) {
       const approval = await core.approvals.get(id);
-      if (approval?.state === 'pending') await core.surface.postApproval(approval, deps.policy.channels.approvals);
+      if (approval?.state !== 'pending') continue;
+      if (!(await core.surface.postApproval(approval, deps.policy.channels.approvals))) log.warn({ approvalId: id }, 'a terminal request for approval has nowhere to go: set channels.approvals in the policy');
     }
   };
   const sweeper = setInterval(() => void sweep().catch((err: unknown) => log.warn({ err }, 'approval sweep failed')), deps.sweepMs ?? 15_000);
