@@ -79,6 +79,7 @@ export async function startBot(deps: BotDeps): Promise<RunningBot> {
     gitlabToken: settings.gitlabToken,
     ...(deps.gitlab ? { gitlab: deps.gitlab } : {}),
   });
+  await control.waitUntilReady();
   const watcher = startCommandWatcher({
     redis,
     blocking: watcherConnection,

@@ -31,7 +31,10 @@ export async function listSchedules(deps: ListSchedulesDeps): Promise<string> {
   const { policy } = deps;
   if (policy.schedules.length === 0) return 'no schedules: add them under "schedules:" in the policy file (name, cron, timezone, command, channel)';
   const now = deps.now ?? Date.now();
-  const queue = deps.queue ?? new Queue(SCHEDULES_QUEUE, { connection: deps.redis, prefix: deps.prefix });
+  // A Queue of our own gets a connection of its own, closed with it: closing a Queue on a shared
+  // connection while the bot uses it can reject the bot's own commands in flight.
+  const own = deps.queue ? undefined : deps.redis.duplicate();
+  const queue = deps.queue ?? new Queue(SCHEDULES_QUEUE, { connection: own!, prefix: deps.prefix });
   try {
     const rows = [['NAME', 'CRON', 'TIMEZONE', 'COMMAND', 'CHANNEL', 'NEXT RUN', 'LAST RUN']];
     for (const schedule of policy.schedules) {
@@ -54,6 +57,9 @@ export async function listSchedules(deps: ListSchedulesDeps): Promise<string> {
     }
     return table(rows);
   } finally {
-    if (!deps.queue) await queue.close();
+    if (!deps.queue) {
+      await queue.close();
+      await own?.quit().catch(() => undefined);
+    }
   }
 }

@@ -109,7 +109,9 @@ export async function startScheduler(deps: SchedulerDeps): Promise<RunningSchedu
   const enabled = deps.policy.schedules.filter((s) => s.enabled);
   for (const schedule of enabled) checkCron(schedule);
 
-  const queue = new Queue<ScheduleJobData>(SCHEDULES_QUEUE, { connection: redis, prefix });
+  // The schedulers' Queue has a connection of its own, closed with it (see listSchedules).
+  const queueConnection = redis.duplicate();
+  const queue = new Queue<ScheduleJobData>(SCHEDULES_QUEUE, { connection: queueConnection, prefix });
   queue.on('error', (err) => log.error({ err }, 'schedules queue error'));
   await syncSchedulers(queue, redis, prefix, enabled, log);
   await queueMissed(queue, redis, prefix, enabled, clock(), log);
@@ -139,18 +141,23 @@ export async function startScheduler(deps: SchedulerDeps): Promise<RunningSchedu
   };
   const worker = new Worker<ScheduleJobData>(SCHEDULES_QUEUE, processJob, { connection: deps.blocking, prefix, concurrency: deps.concurrency ?? 4 });
   worker.on('error', (err) => log.error({ err }, 'schedules worker error'));
+  // Closing a Worker that is still connecting leaves a rejected command nobody handles.
+  await worker.waitUntilReady();
   worker.on('failed', (job, err) => log.error({ err, schedule: job?.data.schedule.name }, 'a scheduled run failed'));
 
   return {
     listSchedules: () => listSchedules({ queue, redis, prefix, policy: deps.policy, now: clock() }),
     stop: async () => {
-      await worker.pause(true);
-      const finished = Promise.allSettled([...active]).then(() => true);
-      const inTime = await Promise.race([finished, new Promise<boolean>((r) => setTimeout(() => r(false), deps.stopGraceMs ?? 10_000).unref())]);
-      // A run still following its hosts is left behind: its occurrence stays claimed, so no replica repeats it.
-      if (!inTime) log.warn('scheduled commands still running at stop; leaving them');
-      await worker.close(!inTime);
+      // close() takes no new runs and waits for the running ones, up to the grace period. A run still
+      // following its hosts then is left behind: its occurrence stays claimed, so no replica repeats it.
+      const closing = worker.close();
+      const inTime = await Promise.race([closing.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), deps.stopGraceMs ?? 10_000).unref())]);
+      if (!inTime) {
+        log.warn('scheduled commands still running at stop; leaving them');
+        closing.catch(() => undefined);
+      }
       await queue.close();
+      await queueConnection.quit().catch(() => undefined);
     },
   };
 }

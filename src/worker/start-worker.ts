@@ -75,6 +75,8 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     autorun: true,
   });
   worker.on('error', (err) => log.error({ err }, 'queue error'));
+  // Closing a Worker that is still connecting leaves a rejected command nobody handles.
+  await worker.waitUntilReady();
   worker.on('failed', (job, err) => {
     reportStalledFailure({ redis, prefix: settings.prefix, hostOf: () => settings.host }, job, err).catch((e: unknown) => log.warn({ err: e }, 'could not report a stalled job'));
   });

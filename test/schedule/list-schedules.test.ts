@@ -27,7 +27,7 @@ describe('listSchedules', () => {
     await redis.set(lastRunKey(prefix, 'nightly-prune'), String(Date.now() - 3 * 3600_000));
     const text = await scheduler.listSchedules();
     await scheduler.stop();
-    await blocking.quit();
+    blocking.disconnect();
     const [header, nightly, weekly] = text.split('\n');
     expect(header).toMatch(/^NAME +CRON +TIMEZONE +COMMAND +CHANNEL +NEXT RUN +LAST RUN$/);
     expect(nightly).toMatch(/^nightly-prune +0 3 \* \* \* +Europe\/Berlin +prune all --dry-run +C0REPORTS +\d{4}-\d\d-\d\d 03:00 Europe\/Berlin \(in \d+h\) +\d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)? Europe\/Berlin \(3h ago\)$/);
