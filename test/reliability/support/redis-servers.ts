@@ -58,30 +58,7 @@ export async function startRedisProcess(options: { args?: string[]; port?: numbe
   const port = options.port ?? (await freePort());
   const dir = options.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'runnerops-rel-redis-')));
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...(options.args ?? [])];
-  let child: ChildProcess;
-  const launch = async () => {
-    child = spawn('redis-server', args, { stdio: 'ignore' });
-    await waitForPort(port);
-  };
-  const kill = async (signal: NodeJS.Signals = 'SIGTERM') => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill(signal);
-    await exited;
-  };
-  await launch();
-  return {
-    port,
-    url: `redis://127.0.0.1:${port}`,
-    dir,
-    process: () => child,
-    kill,
-    start: launch,
-    stop: async () => {
-      await kill('SIGKILL');
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+  return superviseRedis(args, port, dir);
 }
 
 /** A Redis Cluster of `masters` masters (no replicas) on loopback, made with `redis-cli --cluster create`. */
@@ -172,9 +149,14 @@ export async function startRedisSentinel(masterName = 'runnerops'): Promise<Redi
 }
 
 async function startSentinel(conf: string, port: number, dir: string): Promise<RedisProcess> {
+  return superviseRedis([conf, '--sentinel'], port, dir);
+}
+
+/** Runs `redis-server <args>` listening on `port`, restartable (start) and killable with any signal. */
+async function superviseRedis(args: string[], port: number, dir: string): Promise<RedisProcess> {
   let child: ChildProcess;
   const launch = async () => {
-    child = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
+    child = spawn('redis-server', args, { stdio: 'ignore' });
     await waitForPort(port);
   };
   const kill = async (signal: NodeJS.Signals = 'SIGTERM') => {
