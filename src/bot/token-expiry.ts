@@ -1,5 +1,7 @@
 import type { KnownBlock } from '@slack/types';
 import type { HostStatus } from '../queue/host-registry.js';
+import { LIMITS, context, section } from '../slack/blocks.js';
+import { fallbackText, md } from '../slack/mrkdwn.js';
 
 export const REQUEST_ROTATION_ACTION = 'runnerops.request-rotation';
 
@@ -32,20 +34,21 @@ export function rotationCommand(token: Pick<ExpiringToken, 'host' | 'runner' | '
 /** The warning: one line per token, each with a button that starts the approval flow for its rotation. */
 export function expiryWarningBlocks(tokens: ExpiringToken[], now: number): { text: string; blocks: KnownBlock[] } {
   const text = `${tokens.length} runner token${tokens.length === 1 ? '' : 's'} expire soon or have expired`;
-  const blocks: KnownBlock[] = [{ type: 'section', text: { type: 'mrkdwn', text: `:hourglass: *${text}*` } }];
-  for (const token of tokens.slice(0, 45)) {
-    const when = token.expired ? '*EXPIRED*' : `expires in ${Math.max(1, Math.round((token.expiresAt - now) / 3_600_000))}h`;
+  const shown = tokens.slice(0, LIMITS.blocksPerMessage - 5);
+  const blocks: KnownBlock[] = [section(md`:hourglass: *${text}*`)];
+  for (const token of shown) {
+    const when = token.expired ? md`*EXPIRED*` : md`expires in ${Math.max(1, Math.round((token.expiresAt - now) / 3_600_000))}h`;
+    // Runner names come from a host's config.toml: escaped like anything a person typed.
+    const id = token.runnerId ? md` #${token.runnerId}` : md``;
+    const command = rotationCommand(token);
     blocks.push({
-      type: 'section',
-      text: { type: 'mrkdwn', text: `${token.host} / ${token.runner}${token.runnerId ? ` #${token.runnerId}` : ''}: ${when}` },
-      accessory: {
-        type: 'button',
-        action_id: REQUEST_ROTATION_ACTION,
-        text: { type: 'plain_text', text: 'Request rotation' },
-        value: rotationCommand(token).slice(0, 2000),
-      },
-    });
+      ...section(md`${token.host} / ${token.runner}${id}: ${when}`),
+      // A command that does not fit a button's value would be cut into another command: no button then.
+      ...(command.length <= LIMITS.buttonValue
+        ? { accessory: { type: 'button', action_id: REQUEST_ROTATION_ACTION, text: { type: 'plain_text', text: 'Request rotation' }, value: command } }
+        : {}),
+    } as KnownBlock);
   }
-  if (tokens.length > 45) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `…and ${tokens.length - 45} more; see /runner hosts` }] });
-  return { text, blocks };
+  if (tokens.length > shown.length) blocks.push(context(md`…and ${tokens.length - shown.length} more; see /runner hosts`));
+  return { text: fallbackText(text), blocks };
 }

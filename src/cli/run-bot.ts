@@ -12,7 +12,7 @@ import { createRedis } from '../queue/redis.js';
 import { createSlackApp } from '../slack/create-slack-app.js';
 import { cachedGroupMembers } from '../slack/group-members.js';
 import { registerHandlers } from '../slack/register-handlers.js';
-import { createSlackSurface } from '../slack/slack-surface.js';
+import { createSlackWiring } from '../slack/create-slack-wiring.js';
 
 /** `runnerops bot`: the Bolt app (Socket Mode or HTTP) on top of the bot core. */
 export async function runBot(env: Record<string, string | undefined>, options: { policy?: Policy; sweepMs?: number } = {}): Promise<{ bot: RunningBot; stop: () => Promise<void> }> {
@@ -29,25 +29,26 @@ export async function runBot(env: Record<string, string | undefined>, options: {
   const slack = createSlackApp(settings, mode, log);
   const client = slack.app.client as WebClient;
   let countSlackError: (err: unknown) => void = () => undefined;
+  const members = cachedGroupMembers(client);
+  const wiring = createSlackWiring({
+    client,
+    members,
+    log,
+    onApiError: (err) => countSlackError(err),
+    ...(policy.channels.reports ? { reportsChannel: policy.channels.reports } : {}),
+  });
   const bot = await startBot({
     settings,
     policy,
     log,
-    members: cachedGroupMembers(client),
+    members,
     ...(settings.auditFile ? { auditFile: settings.auditFile } : {}),
     ...(options.sweepMs ? { sweepMs: options.sweepMs } : {}),
-    makeSurface: (core) =>
-      createSlackSurface({
-        client,
-        redis: core.redis,
-        prefix: core.prefix,
-        approvals: core.approvals,
-        log,
-        onApiError: (err) => countSlackError(err),
-        ...(policy.channels.reports ? { reportsChannel: policy.channels.reports } : {}),
-      }),
+    makeSurface: wiring.makeSurface,
   });
-  registerHandlers(slack.app, bot.core);
+  const home = wiring.home();
+  registerHandlers(slack.app, bot.core, { pacer: wiring.pacer, ...(home ? { home } : {}) });
+  home?.start();
   const ops = await startBotOps({ settings, log, controlWorker: bot.control, pendingApprovals: async () => (await bot.core.approvals.pending()).length });
   countSlackError = (err) => ops.metrics.countApiError('slack', classifyApiError(err));
   await slack.start();
@@ -55,6 +56,7 @@ export async function runBot(env: Record<string, string | undefined>, options: {
   return {
     bot,
     stop: async () => {
+      home?.stop();
       await slack.stop().catch(() => undefined);
       await bot.stop();
       await ops.stop();

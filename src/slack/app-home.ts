@@ -6,52 +6,78 @@ import { readCommand, readRows, recentCommandIds } from '../queue/command-record
 import { commandCard } from '../present/command-card.js';
 import { listHosts } from '../queue/host-registry.js';
 import { approvalBlocks } from './approval-blocks.js';
-import { context, escapeMrkdwn, LIMITS, section } from './blocks.js';
+import { context, header, LIMITS, section } from './blocks.js';
+import { inlineCode, joinMrkdwn, md, type Mrkdwn } from './mrkdwn.js';
+
+/** What the Home tab reads. */
+export type HomeDeps = Pick<BotCore, 'redis' | 'prefix' | 'approvals' | 'policy' | 'members'>;
+
+/** Lines joined into as many sections as they need (each within Slack's section limit). */
+function sections(lines: Mrkdwn[], room: number): KnownBlock[] {
+  const blocks: KnownBlock[] = [];
+  let current: Mrkdwn[] = [];
+  let length = 0;
+  for (const line of lines) {
+    if (current.length > 0 && length + 1 + line.length > LIMITS.sectionText) {
+      blocks.push(section(joinMrkdwn(current, '\n')));
+      current = [];
+      length = 0;
+    }
+    current.push(line);
+    length += (current.length > 1 ? 1 : 0) + line.length;
+  }
+  if (current.length > 0) blocks.push(section(joinMrkdwn(current, '\n')));
+  if (blocks.length <= room) return blocks;
+  return [...blocks.slice(0, Math.max(0, room - 1)), context(md`…and more; see /runner hosts`)];
+}
 
 /** The Home tab: hosts, runners by token expiry (soonest first), recent jobs, approvals the viewer may act on. */
-export async function homeBlocks(core: BotCore, viewer: string, now = Date.now()): Promise<KnownBlock[]> {
+export async function homeBlocks(core: HomeDeps, viewer: string, now = Date.now()): Promise<KnownBlock[]> {
   const hosts = await listHosts(core.redis, core.prefix, now);
-  const blocks: KnownBlock[] = [{ type: 'header', text: { type: 'plain_text', text: 'runnerops fleet' } }];
+  const blocks: KnownBlock[] = [header('runnerops fleet')];
   const hostLines = hosts.map((h) => {
     const disk = h.disk?.dockerFreeBytes !== undefined ? `, docker free ${formatBytes(h.disk.dockerFreeBytes)}` : '';
     const nix = h.disk?.nixFreeBytes !== undefined ? `, nix free ${formatBytes(h.disk.nixFreeBytes)}` : '';
     const store = h.store ? `, store ${formatBytes(h.store.totalNarBytes)} (${formatBytes(h.store.garbageBytes)} garbage)` : '';
-    const daemon = h.daemon ? `, nix-daemon ${h.daemon.healthy ? 'healthy' : '*unhealthy*'} ${formatAge((now - h.daemon.at) / 1000)}` : '';
-    return `${h.alive ? ':large_green_circle:' : ':red_circle:'} *${escapeMrkdwn(h.name)}* heartbeat ${formatAge(h.ageSeconds)}${h.alive ? '' : ' (expired)'}${disk}${nix}${store}${daemon}`;
+    const daemon = h.daemon ? md`, nix-daemon ${h.daemon.healthy ? md`healthy` : md`*unhealthy*`} ${formatAge((now - h.daemon.at) / 1000)}` : md``;
+    return md`${h.alive ? md`:large_green_circle:` : md`:red_circle:`} *${h.name}* heartbeat ${formatAge(h.ageSeconds)}${h.alive ? '' : ' (expired)'}${disk}${nix}${store}${daemon}`;
   });
-  blocks.push(section(hostLines.length > 0 ? hostLines.join('\n') : 'No hosts registered yet: start `runnerops worker` on a runner host.'));
+  blocks.push(...(hostLines.length > 0 ? sections(hostLines, 20) : [section(md`No hosts registered yet: start \`runnerops worker\` on a runner host.`)]));
 
   const runners = hosts.flatMap((h) => (h.runners ?? []).map((r) => ({ host: h.name, ...r })));
   runners.sort((a, b) => (a.tokenExpiresAt ? Date.parse(a.tokenExpiresAt) : Infinity) - (b.tokenExpiresAt ? Date.parse(b.tokenExpiresAt) : Infinity));
   if (runners.length > 0) {
-    blocks.push({ type: 'header', text: { type: 'plain_text', text: 'Runner tokens' } });
+    blocks.push(header('Runner tokens'));
     const lines = runners.map((r) => {
       const at = r.tokenExpiresAt ? Date.parse(r.tokenExpiresAt) : undefined;
-      const state = at === undefined ? 'does not expire' : at <= now ? '*EXPIRED*' : `expires ${new Date(at).toISOString().slice(0, 10)}`;
-      return `${escapeMrkdwn(r.host)} / ${escapeMrkdwn(r.name)}${r.id ? ` #${r.id}` : ''}: ${state}`;
+      const state = at === undefined ? md`does not expire` : at <= now ? md`*EXPIRED*` : md`expires ${new Date(at).toISOString().slice(0, 10)}`;
+      // Runner names come from the host's config.toml: text, never markup.
+      return md`${r.host} / ${r.name}${r.id ? ` #${r.id}` : ''}: ${state}`;
     });
-    blocks.push(section(lines.join('\n')));
+    blocks.push(...sections(lines, 20));
   }
 
   const ids = await recentCommandIds(core.redis, core.prefix, 10);
-  const recent: string[] = [];
+  const recent: Mrkdwn[] = [];
   for (const id of ids) {
     const command = await readCommand(core.redis, core.prefix, id);
-    if (command) recent.push(`\`${command.id}\` ${escapeMrkdwn(command.text)}: ${escapeMrkdwn(commandCard(command, await readRows(core.redis, core.prefix, id), now).footer)}`);
+    if (command) recent.push(md`${inlineCode(command.id)} ${command.text}: ${commandCard(command, await readRows(core.redis, core.prefix, id), now).footer}`);
   }
-  blocks.push({ type: 'header', text: { type: 'plain_text', text: 'Recent jobs' } });
-  blocks.push(section(recent.length > 0 ? recent.join('\n') : 'No jobs yet.'));
+  blocks.push(header('Recent jobs'));
+  blocks.push(...(recent.length > 0 ? sections(recent, 5) : [section(md`No jobs yet.`)]));
 
   const pending = await core.approvals.pending();
   const actionable = [];
   for (const approval of pending) {
     if ((await mayApprove(core.policy, approval.request.verb, viewer, approval.requester.user, core.members)).ok) actionable.push(approval);
   }
-  blocks.push({ type: 'header', text: { type: 'plain_text', text: 'Waiting for your approval' } });
-  if (actionable.length === 0) blocks.push(context('Nothing waits for you.'));
+  blocks.push(header('Waiting for your approval'));
+  if (actionable.length === 0) blocks.push(context(md`Nothing waits for you.`));
+  // Keep one block free for the notice a refused click puts on top.
   for (const approval of actionable) {
-    if (blocks.length + 3 > LIMITS.homeBlocks) break;
-    blocks.push(...approvalBlocks(approval).blocks);
+    const more = approvalBlocks(approval).blocks;
+    if (blocks.length + more.length > LIMITS.homeBlocks - 1) break;
+    blocks.push(...more);
   }
-  return blocks.slice(0, LIMITS.homeBlocks);
+  return blocks;
 }

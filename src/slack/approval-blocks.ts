@@ -1,23 +1,18 @@
 import type { KnownBlock } from '@slack/types';
 import type { Approval } from '../approvals/approval-store.js';
-import { context, escapeMrkdwn, section } from './blocks.js';
+import { codeSections, context, LIMITS, section } from './blocks.js';
+import { fallbackText, fit, inlineCode, joinMrkdwn, md, mention, slackDate, type Mrkdwn } from './mrkdwn.js';
 
 export const APPROVE_ACTION = 'runnerops.approve';
 export const DENY_ACTION = 'runnerops.deny';
 
-function who(user: string): string {
-  return /^[UW][A-Z0-9]+$/.test(user) ? `<@${user}>` : escapeMrkdwn(user);
-}
-
-function when(ms: number): string {
-  const seconds = Math.floor(ms / 1000);
-  return `<!date^${seconds}^{date_short_pretty} {time}|${new Date(ms).toISOString()}>`;
-}
-
-function describe(approval: Approval): string {
+function targetOf(approval: Approval): string {
   const request = approval.request;
-  const host = 'host' in request ? request.host : 'target' in request && request.target.kind === 'host' ? request.target.host : 'all hosts';
-  return `${who(approval.requester.user)} asks to run \`${escapeMrkdwn(approval.text)}\` on *${escapeMrkdwn(host)}*`;
+  return 'host' in request ? request.host : 'target' in request && request.target.kind === 'host' ? request.target.host : 'all hosts';
+}
+
+function describe(approval: Approval): Mrkdwn {
+  return md`${mention(approval.requester.user)} asks to run ${inlineCode(approval.text)} on *${targetOf(approval)}*`;
 }
 
 const STATE_TEXT: Record<Approval['state'], string> = {
@@ -30,11 +25,19 @@ const STATE_TEXT: Record<Approval['state'], string> = {
   expired: 'expired without a decision',
 };
 
+/** The Approve button's confirm dialog text: at most 300 characters after escaping, the command cut first. */
+export function approveConfirmText(approval: Pick<Approval, 'text'>): Mrkdwn {
+  const frame = (command: Mrkdwn) => md`This runs ${command} now.`;
+  const room = LIMITS.confirmText - frame(md``).length;
+  return frame(fit(inlineCode(approval.text), room));
+}
+
 /** The approval message: the request, its expiry and, while pending, Approve / Deny buttons. */
 export function approvalBlocks(approval: Approval): { blocks: KnownBlock[]; text: string } {
-  const blocks: KnownBlock[] = [section(`:lock: ${describe(approval)}`)];
+  const blocks: KnownBlock[] = [section(md`:lock: ${describe(approval)}`)];
   if (approval.state === 'pending') {
-    blocks.push(context(`Needs someone with the role ${approval.approvers.map((r) => `"${r}"`).join(' or ')} (not the requester). Expires ${when(approval.expiresAt)}.`));
+    const roles = joinMrkdwn(approval.approvers.map((r) => `"${r}"`), ' or ');
+    blocks.push(context(md`Needs someone with the role ${roles} (not the requester). Expires ${slackDate(approval.expiresAt)}.`));
     blocks.push({
       type: 'actions',
       block_id: `approval-${approval.id}`,
@@ -47,7 +50,7 @@ export function approvalBlocks(approval: Approval): { blocks: KnownBlock[]; text
           value: approval.id,
           confirm: {
             title: { type: 'plain_text', text: 'Approve this request?' },
-            text: { type: 'mrkdwn', text: `This runs \`${escapeMrkdwn(approval.text)}\` now.` },
+            text: { type: 'mrkdwn', text: approveConfirmText(approval).text },
             confirm: { type: 'plain_text', text: 'Approve' },
             deny: { type: 'plain_text', text: 'Cancel' },
           },
@@ -56,11 +59,12 @@ export function approvalBlocks(approval: Approval): { blocks: KnownBlock[]; text
       ],
     });
   } else {
-    const by = approval.decidedBy ? ` by ${who(approval.decidedBy)}` : '';
-    const at = approval.decidedAt ? ` ${when(approval.decidedAt)}` : '';
-    const reason = approval.reason ? `: ${escapeMrkdwn(approval.reason)}` : '';
-    blocks.push(context(`*${STATE_TEXT[approval.state]}*${approval.state === 'expired' ? '' : by}${at}${reason}`));
-    if (approval.outcome) blocks.push(section(`\`\`\`${escapeMrkdwn(approval.outcome)}\`\`\``));
+    const by = approval.decidedBy && approval.state !== 'expired' ? md` by ${mention(approval.decidedBy)}` : md``;
+    const at = approval.decidedAt ? md` ${slackDate(approval.decidedAt)}` : md``;
+    const reason = approval.reason ? md`: ${approval.reason}` : md``;
+    blocks.push(context(md`*${STATE_TEXT[approval.state]}*${by}${at}${reason}`));
+    // The outcome can be long (one line per host): as many code sections as the message has room for.
+    if (approval.outcome) blocks.push(...codeSections(approval.outcome).slice(0, LIMITS.blocksPerMessage - blocks.length));
   }
-  return { blocks, text: `${approval.text}: ${STATE_TEXT[approval.state]}` };
+  return { blocks, text: fallbackText(`${approval.text}: ${STATE_TEXT[approval.state]}`) };
 }

@@ -1,20 +1,31 @@
 import type { ModalView } from '@slack/types';
+import { LIMITS } from './blocks.js';
+import { fit, inlineCode, md } from './mrkdwn.js';
 
 export const DENY_CALLBACK = 'runnerops.deny-reason';
 export const REASON_BLOCK = 'reason';
 export const REASON_ACTION = 'reason';
 
-/** The modal a Deny click opens: an optional one-line reason, recorded with the decision. */
-export function denyModal(approvalId: string, channel: string | undefined, text: string): ModalView {
+/** What the modal carries back on submission; ids only, well within private_metadata's 3,000 characters. */
+function metadata(approvalId: string, channel: string | undefined): string {
+  return JSON.stringify({ approvalId: approvalId.slice(0, 100), ...(channel ? { channel: channel.slice(0, 40) } : {}) });
+}
+
+/**
+ * The modal a Deny click opens at once (a trigger id lives 3 s, so before any Redis or Slack lookup):
+ * the request and an optional one-line reason. `text` is the request as typed, when known.
+ */
+export function denyModal(approvalId: string, channel: string | undefined, text: string | undefined): ModalView {
+  const what = text ? md`Deny ${inlineCode(text)}?` : md`Deny request ${inlineCode(approvalId)}?`;
   return {
     type: 'modal',
     callback_id: DENY_CALLBACK,
-    private_metadata: JSON.stringify({ approvalId, channel }),
+    private_metadata: metadata(approvalId, channel),
     title: { type: 'plain_text', text: 'Deny request' },
     submit: { type: 'plain_text', text: 'Deny' },
     close: { type: 'plain_text', text: 'Cancel' },
     blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text: `Deny \`${text.replace(/`/g, "'").slice(0, 200)}\`?` } },
+      { type: 'section', text: { type: 'mrkdwn', text: fit(what, LIMITS.sectionText).text } },
       {
         type: 'input',
         block_id: REASON_BLOCK,
@@ -23,6 +34,17 @@ export function denyModal(approvalId: string, channel: string | undefined, text:
         element: { type: 'plain_text_input', action_id: REASON_ACTION, max_length: 300 },
       },
     ],
+  };
+}
+
+/** The same modal once the click was refused: why, and only a Close button. */
+export function denyRefusedModal(reason: string): ModalView {
+  return {
+    type: 'modal',
+    callback_id: DENY_CALLBACK,
+    title: { type: 'plain_text', text: 'Deny request' },
+    close: { type: 'plain_text', text: 'Close' },
+    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: fit(md`:no_entry: ${reason}`, LIMITS.sectionText).text } }],
   };
 }
 

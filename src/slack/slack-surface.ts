@@ -1,3 +1,4 @@
+import type { KnownBlock } from '@slack/types';
 import type { WebClient } from '@slack/web-api';
 import type { Approval } from '../approvals/approval-store.js';
 import type { Surface } from '../bot/surface.js';
@@ -7,7 +8,13 @@ import type { Redis } from 'ioredis';
 import { approvalBlocks } from './approval-blocks.js';
 import { expiryWarningBlocks } from '../bot/token-expiry.js';
 import { cardBlocks } from './card-blocks.js';
-import { codeSections, fallback, LIMITS } from './blocks.js';
+import { codeSections, LIMITS } from './blocks.js';
+import type { HomeRefresher } from './home-refresh.js';
+import { codeBlocks, escapeText, fallbackText, fitPlain } from './mrkdwn.js';
+import type { Pacer } from './pace-calls.js';
+import { postToResponseUrl, RESPONSE_URL_POSTS } from './respond.js';
+import { replyRouteFor } from './reply-route.js';
+import { cannotPostLine, cannotPostThere, slackErrorCode } from './slack-errors.js';
 
 export interface SlackSurfaceDeps {
   client: WebClient;
@@ -19,6 +26,10 @@ export interface SlackSurfaceDeps {
   reportsChannel?: string;
   /** Told about every failed Web API call (metrics count them by kind); the error is rethrown. */
   onApiError?: (err: unknown) => void;
+  /** Paces chat.update (and the Home's views.publish) by the workspace's method tier. @defaultValue no pacing */
+  pacer?: Pacer;
+  /** Republishes App Home for recent viewers when jobs or approvals change; shows refusals of Home clicks. */
+  home?: HomeRefresher;
 }
 
 /** Wraps every method of a surface so failures are reported once and still reach the caller. */
@@ -40,21 +51,97 @@ function reportingErrors(surface: Surface, onError: ((err: unknown) => void) | u
 
 /** The Surface for Slack: messages, in-place updates, thread replies for overflow, files for long output. */
 export function createSlackSurface(deps: SlackSurfaceDeps): Surface {
-  const { client } = deps;
-  return reportingErrors(createSurface(deps, client), deps.onApiError);
+  return reportingErrors(createSurface(deps), deps.onApiError);
 }
 
-function createSurface(deps: SlackSurfaceDeps, client: WebClient): Surface {
+/** Splits blocks into messages of at most 50, each with its own escaped fallback and a part label. */
+function messageParts(text: string, blocks: KnownBlock[]): Array<{ text: string; blocks: KnownBlock[] }> {
+  const count = Math.ceil(blocks.length / LIMITS.blocksPerMessage);
+  const parts = [];
+  for (let i = 0; i < count; i++) {
+    const label = count > 1 ? ` (part ${i + 1} of ${count})` : '';
+    parts.push({ text: `${fallbackText(text, 150 - label.length)}${label}`, blocks: blocks.slice(i * LIMITS.blocksPerMessage, (i + 1) * LIMITS.blocksPerMessage) });
+  }
+  return parts;
+}
+
+function createSurface(deps: SlackSurfaceDeps): Surface {
+  const { client } = deps;
+  const pace = async (method: string) => deps.pacer?.wait(method);
+  const homeChanged = () => deps.home?.changed();
+
+  /** Private answer through chat.postEphemeral (needs the bot in the conversation). */
+  const ephemeral = async (user: string, channel: string, text: string) => {
+    for (const part of messageParts(text, codeSections(text))) {
+      await pace('chat.postEphemeral');
+      await client.chat.postEphemeral({ channel, user, ...part });
+    }
+  };
+
+  /**
+   * A private answer to one person: through the response_url of the request being handled (works in DMs
+   * and channels the bot is not in), on their Home tab for a Home click, else as an ephemeral message.
+   */
+  const tell: Surface['tell'] = async (user, channel, text) => {
+    const route = replyRouteFor(user);
+    if (route?.kind === 'collect') return route.collect(text);
+    if (route?.kind === 'home') {
+      if (deps.home) return deps.home.publish(user, text);
+    }
+    if (route?.kind === 'response-url') {
+      const parts = messageParts(text, codeSections(text));
+      const shown = parts.slice(0, RESPONSE_URL_POSTS);
+      try {
+        for (const part of shown) await postToResponseUrl(route.url, part);
+        if (parts.length > shown.length) {
+          deps.log.warn({ parts: parts.length }, 'a private answer was longer than a response_url takes; the rest was not sent');
+        }
+        return;
+      } catch (err) {
+        deps.log.info({ err: String(err) }, 'response_url did not take the answer; trying chat.postEphemeral');
+      }
+    }
+    if (!channel) return;
+    try {
+      await ephemeral(user, channel, text);
+    } catch (err) {
+      if (!cannotPostThere(err)) throw err;
+      deps.log.warn({ user, channel, error: slackErrorCode(err) }, 'could not answer privately: the bot cannot post in that conversation');
+    }
+  };
+
+  /** Posts a message; where the bot cannot post, tells `requester` in one line instead and returns undefined. */
+  const postWhereAllowed = async (
+    channel: string,
+    message: { text: string; blocks: KnownBlock[] },
+    requester: { user: string; channel: string | undefined } | undefined,
+    what: string,
+  ) => {
+    try {
+      const posted = await client.chat.postMessage({ channel, ...message });
+      return { channel: posted.channel ?? channel, ts: posted.ts! };
+    } catch (err) {
+      if (!cannotPostThere(err)) throw err;
+      const label = channel === requester?.channel ? 'this channel' : `channel ${channel}`;
+      deps.log.warn({ channel, error: slackErrorCode(err) }, `could not post ${what}`);
+      if (requester) await tell(requester.user, requester.channel, cannotPostLine(what, { channel, label }, slackErrorCode(err)));
+      return undefined;
+    }
+  };
+
   return {
-    async postCard(_command, card, channel) {
+    async postCard(command, card, channel) {
       if (!channel) return undefined;
       const { blocks, text } = cardBlocks(card);
-      const posted = await client.chat.postMessage({ channel, text, blocks });
-      return { channel: posted.channel ?? channel, ts: posted.ts! };
+      const where = await postWhereAllowed(channel, { text, blocks }, { user: command.requester.user, channel: command.requester.channel }, `the card of job ${command.id} (it runs anyway; /runner job ${command.id} shows it)`);
+      homeChanged();
+      return where;
     },
     async updateCard(command, card) {
+      if (card.finished) homeChanged();
       if (!command.card) return;
       const { blocks, text, overflow } = cardBlocks(card);
+      await pace('chat.update');
       await client.chat.update({ channel: command.card.channel, ts: command.card.ts, text, blocks });
       if (card.finished && overflow.length > 0) {
         for (let i = 0; i < overflow.length; i += 400) {
@@ -64,30 +151,24 @@ function createSurface(deps: SlackSurfaceDeps, client: WebClient): Surface {
       }
     },
     async postApproval(approval: Approval, channel) {
+      homeChanged();
       if (!channel) return undefined;
       const { blocks, text } = approvalBlocks(approval);
-      const posted = await client.chat.postMessage({ channel, text, blocks });
-      const location = { channel: posted.channel ?? channel, ts: posted.ts! };
-      await deps.approvals.setMessage(approval.id, location);
+      const requester = { user: approval.requester.user, channel: approval.requester.channel };
+      const location = await postWhereAllowed(channel, { text, blocks }, requester, `approval request ${approval.id} (approvers also find it on the runnerops Home tab)`);
+      if (location) await deps.approvals.setMessage(approval.id, location);
       return location;
     },
     async updateApproval(approval) {
+      homeChanged();
       const current = approval.message ? approval : await deps.approvals.get(approval.id);
       const message = current?.message;
       if (!message) return;
       const { blocks, text } = approvalBlocks({ ...approval, message });
+      await pace('chat.update');
       await client.chat.update({ channel: message.channel, ts: message.ts, text, blocks });
     },
-    async tell(user, channel, text) {
-      if (!channel) return;
-      // Long answers go out as several private messages, never cut short.
-      const blocks = codeSections(text);
-      for (let i = 0; i < blocks.length; i += LIMITS.blocksPerMessage) {
-        const part = blocks.slice(i, i + LIMITS.blocksPerMessage);
-        const label = blocks.length > LIMITS.blocksPerMessage ? ` (part ${i / LIMITS.blocksPerMessage + 1} of ${Math.ceil(blocks.length / LIMITS.blocksPerMessage)})` : '';
-        await client.chat.postEphemeral({ channel, user, text: `${fallback(text)}${label}`, blocks: part });
-      }
-    },
+    tell,
     async postExpiryWarning(channel, tokens, now) {
       const target = channel ?? deps.reportsChannel;
       if (!target) {
@@ -104,14 +185,17 @@ function createSurface(deps: SlackSurfaceDeps, client: WebClient): Surface {
       }
       const blocks = codeSections(text);
       if (blocks.length <= LIMITS.blocksPerMessage && !attachment) {
-        await client.chat.postMessage({ channel: target, text: fallback(text), blocks });
+        await client.chat.postMessage({ channel: target, text: fallbackText(text), blocks });
         return;
       }
+      // A file's comment is a message without blocks: escaped text within Slack's message text limit.
+      const inComment = escapeText(text).length + 6 <= LIMITS.messageText;
       const files = [
-        ...(blocks.length > LIMITS.blocksPerMessage ? [{ file: Buffer.from(text), filename: 'report.txt', title: fallback(text) }] : []),
+        ...(inComment ? [] : [{ file: Buffer.from(text), filename: 'report.txt', title: fitPlain(text.split('\n', 1)[0] ?? 'report', 200) }]),
         ...(attachment ? [{ file: attachment.bytes, filename: attachment.filename, title: attachment.title }] : []),
       ];
-      await client.filesUploadV2({ channel_id: target, initial_comment: blocks.length <= LIMITS.blocksPerMessage ? text : fallback(text), file_uploads: files });
+      const comment = inComment ? codeBlocks(text, LIMITS.messageText)[0]!.text : fallbackText(text);
+      await client.filesUploadV2({ channel_id: target, initial_comment: comment, file_uploads: files });
     },
   };
 }

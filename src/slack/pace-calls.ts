@@ -1,0 +1,83 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * Slack's rate-limit tiers (per app, per workspace, per method): calls per minute, bursts allowed.
+ * https://api.slack.com/apis/rate-limits
+ */
+export const TIER_PER_MINUTE = { 1: 1, 2: 20, 3: 50, 4: 100 } as const;
+export type Tier = keyof typeof TIER_PER_MINUTE;
+
+/** The tier of each method the bot calls often enough to matter. */
+export const METHOD_TIERS: Record<string, Tier> = {
+  'chat.update': 3,
+  'views.publish': 4,
+  'views.update': 4,
+  'chat.postEphemeral': 4,
+  'usergroups.users.list': 2,
+};
+
+/**
+ * GCRA over Redis: reserves the next slot for a method and answers how long to wait for it. The slot
+ * spacing leaves room for a burst, so no 60-second window ever holds more than the tier's calls; a 429's
+ * Retry-After blocks the method for every replica until it has passed. Time is Redis's own clock.
+ */
+const RESERVE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+local blocked = tonumber(redis.call('GET', KEYS[2]) or '0')
+local base = math.max(tat, now, blocked)
+local newTat = base + interval
+local allowAt = math.max(now, blocked, newTat - burst * interval)
+redis.call('SET', KEYS[1], newTat, 'PX', math.max(1000, newTat - now + 1000))
+return allowAt - now
+`;
+
+const BLOCK = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ms = tonumber(ARGV[1])
+local untilMs = now + ms
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if untilMs > current then redis.call('SET', KEYS[1], untilMs, 'PX', ms + 1000) end
+return untilMs
+`;
+
+export interface Pacer {
+  /** Waits until this process may make one call of `method` (immediately for methods without a tier). */
+  wait(method: string): Promise<void>;
+  /** A 429 said "retry after `seconds`": no replica calls `method` before then. */
+  block(method: string, seconds: number): Promise<void>;
+}
+
+export interface PacerOptions {
+  redis: Redis;
+  prefix: string;
+  /** Calls allowed at once before spacing starts, as a share of the tier's per-minute count. @defaultValue 0.1 */
+  burstShare?: number;
+  /** Tier per method. @defaultValue METHOD_TIERS */
+  tiers?: Record<string, Tier>;
+}
+
+/** The share of each tier's limit this app uses per workspace, shared by every bot replica through Redis. */
+export function createPacer(options: PacerOptions): Pacer {
+  const tiers = options.tiers ?? METHOD_TIERS;
+  const keyOf = (method: string) => `${options.prefix}:slack-pace:${method}`;
+  return {
+    async wait(method) {
+      const tier = tiers[method];
+      if (!tier) return;
+      const perMinute = TIER_PER_MINUTE[tier];
+      const burst = Math.max(1, Math.floor(perMinute * (options.burstShare ?? 0.1)));
+      // burst + (60 s / interval) calls fit in any minute: exactly the tier's count.
+      const interval = Math.ceil(60_000 / Math.max(1, perMinute - burst));
+      const delay = Number(await options.redis.eval(RESERVE, 2, keyOf(method), `${keyOf(method)}:blocked`, interval, burst));
+      if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    },
+    async block(method, seconds) {
+      await options.redis.eval(BLOCK, 1, `${keyOf(method)}:blocked`, Math.ceil(seconds * 1000));
+    },
+  };
+}
