@@ -3,6 +3,7 @@ import type { CallLog } from './call-log.js';
 import type { FaultQueue } from './faults.js';
 import type { MethodResult, MethodSpec } from './method-helpers.js';
 import { readApiRequest } from './read-request.js';
+import type { RateLimits } from './rate-limits.js';
 import type { SlackState, TokenKind } from './state.js';
 
 /** Arguments whose form-encoded value is JSON; calls record them parsed so tests can read blocks directly. */
@@ -56,6 +57,8 @@ export interface ApiRouteOptions {
   log: CallLog;
   faults: FaultQueue;
   baseUrl: () => string;
+  /** Slack's per-workspace method limits; absent: unlimited. */
+  rateLimits?: RateLimits;
 }
 
 /**
@@ -98,6 +101,8 @@ export function createApiRoute(options: ApiRouteOptions): (req: IncomingMessage,
     }
     if (fault?.kind === 'http_status') return answer(fault.status ?? 500, { ok: false, error: 'fatal_error' });
     if (fault?.kind === 'error') return answer(200, { ok: false, error: fault.error });
+    const wait = options.rateLimits?.take(method, params);
+    if (wait !== undefined) return answer(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(wait) });
 
     const refused = authError(spec, bearerKind, tokenKind);
     if (refused) return answer(200, { ok: false, error: refused });

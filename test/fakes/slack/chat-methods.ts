@@ -1,5 +1,6 @@
 import { blocksArg, fail, isTs, jsonArg, stringArg, type MethodResult, type MethodSpec } from './method-helpers.js';
-import { resolveChannel, resolveUser, type FakeMessage, type SlackState } from './state.js';
+import { messageSequences } from './mrkdwn-syntax.js';
+import { postingRefusal, resolveChannel, resolveUser, type FakeMessage, type SlackState } from './state.js';
 
 /** Slack cuts a message's text at 40,000 characters. */
 export const MAX_MESSAGE_TEXT = 40_000;
@@ -50,6 +51,8 @@ const postMessage: MethodSpec = {
   handle(params, { state }) {
     const channel = resolveChannel(state, stringArg(params, 'channel'));
     if (!channel) return fail('channel_not_found');
+    const refused = postingRefusal(state, channel, true);
+    if (refused) return fail(refused);
     const { blocks, error } = blocksArg(params, MAX_MESSAGE_BLOCKS);
     if (error) return error;
     const attachments = arrayArg(params, 'attachments');
@@ -73,6 +76,7 @@ const postMessage: MethodSpec = {
       user: state.identity.botUserId,
       bot_id: state.identity.botId,
       truncated,
+      sequences: messageSequences(text, blocks),
       updates: [],
       postedAt: Date.now(),
     };
@@ -110,6 +114,7 @@ const update: MethodSpec = {
       message.text = text;
       message.truncated = truncated;
     }
+    message.sequences = messageSequences(message.text, message.blocks);
     message.updates.push({ text: message.text, ...(message.blocks ? { blocks: message.blocks } : {}), at: Date.now() });
     return {
       ok: true,
@@ -126,8 +131,12 @@ const postEphemeral: MethodSpec = {
   handle(params, { state }) {
     const channel = resolveChannel(state, stringArg(params, 'channel'));
     if (!channel) return fail('channel_not_found');
+    // An ephemeral needs the bot in the conversation (chat:write.public does not cover it) and the person too.
+    const refused = postingRefusal(state, channel, false);
+    if (refused) return fail(refused);
     const user = resolveUser(state, stringArg(params, 'user'));
     if (!user) return fail('user_not_found');
+    if (channel.members && !channel.members.includes(user.id)) return fail('user_not_in_channel');
     const { blocks, error } = blocksArg(params, MAX_MESSAGE_BLOCKS);
     if (error) return error;
     const rawText = stringArg(params, 'text');
@@ -135,10 +144,12 @@ const postEphemeral: MethodSpec = {
     const threadTs = stringArg(params, 'thread_ts');
     if (threadTs !== undefined && !isTs(threadTs)) return fail('invalid_thread_ts');
     const messageTs = state.nextTs();
+    const shownText = cutText(rawText).text;
     state.ephemerals.push({
       channel: channel.id,
       user: user.id,
-      text: cutText(rawText).text,
+      text: shownText,
+      sequences: messageSequences(shownText, blocks),
       ...(blocks ? { blocks } : {}),
       ...(threadTs ? { thread_ts: threadTs } : {}),
       message_ts: messageTs,

@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { blocksArg, fail, isTs, jsonArg, stringArg, type MethodSpec } from './method-helpers.js';
-import { MAX_MESSAGE_BLOCKS } from './chat-methods.js';
+import { MAX_MESSAGE_BLOCKS, MAX_MESSAGE_TEXT } from './chat-methods.js';
 import { readMultipart } from './read-request.js';
-import { resolveChannel, type FakeUpload, type SlackState } from './state.js';
+import { messageSequences } from './mrkdwn-syntax.js';
+import { postingRefusal, resolveChannel, type FakeUpload, type SlackState } from './state.js';
 
 /** The path prefix of the upload URLs the fake hands out; the bytes are POSTed there. */
 export const UPLOAD_PATH = '/upload/v1/';
@@ -46,7 +47,7 @@ export const fileMethods: Record<string, MethodSpec> = {
       const length = Number(stringArg(params, 'length'));
       if (filename === undefined || !Number.isInteger(length) || length <= 0) return fail('invalid_arguments');
       const fileId = state.nextId('F');
-      state.uploads.set(fileId, { file_id: fileId, filename, length, completed: false });
+      state.uploads.set(fileId, { file_id: fileId, filename, length, completed: false, sequences: [] });
       return { ok: true, upload_url: `${baseUrl}${UPLOAD_PATH}${fileId}`, file_id: fileId };
     },
   },
@@ -67,11 +68,17 @@ export const fileMethods: Record<string, MethodSpec> = {
       const channelArg = stringArg(params, 'channel_id') ?? stringArg(params, 'channels');
       const channel = channelArg === undefined ? undefined : resolveChannel(state, channelArg);
       if (channelArg !== undefined && !channel) return fail('channel_not_found');
+      const refused = channel ? postingRefusal(state, channel, false) : undefined;
+      if (refused) return fail(refused);
       const threadTs = stringArg(params, 'thread_ts');
       if (threadTs !== undefined && !isTs(threadTs)) return fail('invalid_thread_ts');
       const { blocks, error } = blocksArg(params, MAX_MESSAGE_BLOCKS);
       if (error) return error;
       const initialComment = stringArg(params, 'initial_comment');
+      if (initialComment !== undefined && initialComment.length > MAX_MESSAGE_TEXT) return fail('msg_too_long');
+      // Documented: "If the initial_comment field is provided, the blocks field is ignored."
+      const shownBlocks = initialComment === undefined ? blocks : undefined;
+      const sequences = messageSequences(initialComment, shownBlocks);
 
       entries.forEach((entry, index) => {
         const upload = uploads[index];
@@ -80,7 +87,8 @@ export const fileMethods: Record<string, MethodSpec> = {
         if (channel) upload.channel_id = channel.id;
         if (threadTs) upload.thread_ts = threadTs;
         if (initialComment) upload.initial_comment = initialComment;
-        if (blocks) upload.blocks = blocks;
+        if (shownBlocks) upload.blocks = shownBlocks;
+        upload.sequences = sequences;
       });
       return { ok: true, files: uploads.map((u) => describeFile(state, u)) };
     },

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkBlocks, describeBlockProblems } from './check-blocks.js';
+import { messageSequences } from './mrkdwn-syntax.js';
 
 /** The path prefix of the response URLs the fake hands out. */
 export const RESPONSE_PATH = '/commands/';
@@ -16,6 +17,8 @@ export interface FakeResponse {
   /** HTTP status the fake answered. */
   status: number;
   error?: string;
+  /** Control sequences Slack renders in the reply (`<!channel>`, `<@U…>`, links). */
+  sequences: string[];
 }
 
 /** Limits of one response URL. */
@@ -68,7 +71,9 @@ export function createResponseUrls(): ResponseUrls {
       const at = Date.now();
       const body = parseBody(req, raw);
       const answer = (status: number, error?: string): void => {
-        responses.push({ url: url.href, body: body ?? {}, at, status, ...(error ? { error } : {}) });
+        const sent = body ?? {};
+        const sequences = messageSequences(typeof sent.text === 'string' ? sent.text : undefined, sent.blocks);
+        responses.push({ url: url.href, body: sent, at, status, sequences, ...(error ? { error } : {}) });
         res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(error ? { ok: false, error } : { ok: true }));
       };
       const entry = issued.get(url.pathname);

@@ -22,6 +22,8 @@ import {
   type FakeUser,
 } from './state.js';
 import { viewMethods } from './view-methods.js';
+import { messageSequences } from './mrkdwn-syntax.js';
+import { createRateLimits, type RateLimitOptions } from './rate-limits.js';
 
 export type { CallPredicate } from './call-log.js';
 export type { FakeSlackFault } from './faults.js';
@@ -73,6 +75,13 @@ export interface FakeSlackOptions {
   usergroups?: Record<string, string[]>;
   /** Answer channel_not_found / user_not_found for ids not declared above. @defaultValue false */
   knownIdsOnly?: boolean;
+  /** The app's bot scopes; `chat:write.public` lets chat.postMessage reach public channels the bot is not in. @defaultValue the manifest's */
+  scopes?: string[];
+  /**
+   * Slack's per-workspace method tiers (calls per minute per method; chat.postMessage about one per second
+   * per channel): a call over the limit answers 429 with Retry-After. @defaultValue off
+   */
+  rateLimits?: boolean | RateLimitOptions;
   /** How long sendEnvelope waits for an ack. @defaultValue 3000 (Slack's deadline) */
   ackTimeoutMs?: number;
   /** Interval of the server's WebSocket pings to Socket Mode clients. @defaultValue 5000 */
@@ -108,6 +117,8 @@ export interface FakeSlack {
   readonly homeViews: ReadonlyMap<string, FakeHomeView>;
   /** Files whose upload was completed (shared), oldest first, with their bytes. */
   readonly uploads: FakeUpload[];
+  /** Modals as views.open / views.update left them, by view id. */
+  readonly modals: ReadonlyMap<string, Record<string, unknown>>;
 
   /**
    * A response URL on the fake (for slash command and button payloads), so `respond()` stays on loopback;
@@ -166,6 +177,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     channels: options.channels ?? [],
     usergroups: options.usergroups ?? {},
     knownIdsOnly: options.knownIdsOnly ?? false,
+    scopes: options.scopes ?? ['chat:write', 'commands', 'files:write', 'usergroups:read'],
   });
   const log = createCallLog();
   const responseUrls = createResponseUrls();
@@ -197,6 +209,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     state,
     log,
     faults,
+    ...(options.rateLimits ? { rateLimits: createRateLimits(options.rateLimits === true ? {} : options.rateLimits) } : {}),
     baseUrl: () => baseUrl,
   });
 
@@ -254,6 +267,9 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     get uploads() {
       return [...state.uploads.values()].filter((u) => u.completed);
     },
+    get modals() {
+      return new Map(state.modals);
+    },
     responseUrl: (responseOptions) => responseUrls.issue(baseUrl, identity.teamId, responseOptions),
     get responses() {
       return [...responseUrls.responses];
@@ -272,6 +288,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
         ...(thread_ts ? { thread_ts } : {}),
         user,
         truncated: false,
+        sequences: messageSequences(text, blocks),
         updates: [],
         postedAt: Date.now(),
       };
@@ -294,6 +311,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       state.messages.length = 0;
       state.ephemerals.length = 0;
       state.homeViews.clear();
+      state.modals.clear();
       state.uploads.clear();
       hub.acks.length = 0;
       responseUrls.reset();

@@ -19,6 +19,14 @@ export interface FakeChannel {
   is_im?: boolean;
   /** For a DM (`D...`): the other member. */
   user?: string;
+  /**
+   * Whether the bot is in the conversation. @defaultValue true. When false, chat.postMessage answers
+   * `not_in_channel` in a public channel (unless the app has `chat:write.public`) and `channel_not_found`
+   * in a private channel or a DM; chat.postEphemeral and file shares need membership in every case.
+   */
+  is_member?: boolean;
+  /** People in the conversation; when set, chat.postEphemeral to anyone else answers `user_not_in_channel`. */
+  members?: string[];
 }
 
 /** One version of a message's content, as a chat.update left it. */
@@ -43,6 +51,8 @@ export interface FakeMessage {
   bot_id?: string;
   /** True when `text` was longer than Slack keeps (40,000 characters) and was cut. */
   truncated: boolean;
+  /** Control sequences Slack renders in the current text and blocks (`<!channel>`, `<@U…>`, links). */
+  sequences: string[];
   /** Every chat.update applied, oldest first (the current content is the last one, or the post). */
   updates: FakeMessageVersion[];
   /** Epoch milliseconds. */
@@ -58,6 +68,8 @@ export interface FakeEphemeral {
   thread_ts?: string;
   message_ts: string;
   at: number;
+  /** Control sequences Slack renders in it. */
+  sequences: string[];
 }
 
 /** The App Home a user currently sees (the last views.publish for that user). */
@@ -69,6 +81,8 @@ export interface FakeHomeView {
   publishedAt: number;
   /** How many times this user's home was published. */
   publishCount: number;
+  /** Control sequences Slack renders in it. */
+  sequences: string[];
 }
 
 /** A file announced with files.getUploadURLExternal; bytes arrive by POST, then completeUploadExternal shares it. */
@@ -84,7 +98,10 @@ export interface FakeUpload {
   channel_id?: string;
   thread_ts?: string;
   initial_comment?: string;
+  /** Kept only without an initial_comment: Slack ignores blocks when a comment is given. */
   blocks?: unknown[];
+  /** Control sequences Slack renders in the comment (or blocks). */
+  sequences: string[];
 }
 
 /** Which token a call presented. */
@@ -127,9 +144,13 @@ export interface SlackState {
   channels: Map<string, FakeChannel>;
   usergroups: Map<string, string[]>;
   knownIdsOnly: boolean;
+  /** The app's bot scopes (chat:write.public changes where it may post). */
+  scopes: Set<string>;
   messages: FakeMessage[];
   ephemerals: FakeEphemeral[];
   homeViews: Map<string, FakeHomeView>;
+  /** Open modals by view id, as views.open / views.update left them. */
+  modals: Map<string, Record<string, unknown>>;
   uploads: Map<string, FakeUpload>;
   nextTs(): string;
   nextId(prefix: string): string;
@@ -141,6 +162,7 @@ export interface SlackStateOptions {
   channels: FakeChannel[];
   usergroups: Record<string, string[]>;
   knownIdsOnly: boolean;
+  scopes: string[];
 }
 
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
@@ -168,9 +190,11 @@ export function createSlackState(options: SlackStateOptions): SlackState {
     channels: new Map(options.channels.map((c) => [c.id, c])),
     usergroups: new Map(Object.entries(options.usergroups).map(([id, members]) => [id, [...members]])),
     knownIdsOnly: options.knownIdsOnly,
+    scopes: new Set(options.scopes),
     messages: [],
     ephemerals: [],
     homeViews: new Map(),
+    modals: new Map(),
     uploads: new Map(),
     nextTs() {
       tsCounter += 1;
@@ -239,4 +263,15 @@ export function openDirectMessage(state: SlackState, userId: string): FakeChanne
   const dm: FakeChannel = { id: `D${userId.slice(1)}`, name: userId, is_im: true, user: userId };
   state.channels.set(dm.id, dm);
   return dm;
+}
+
+/**
+ * Why the bot may not post in `channel` (`not_in_channel`, `channel_not_found`), or undefined when it may.
+ * `publicScope`: the method honours chat:write.public (chat.postMessage does; ephemerals and shares do not).
+ */
+export function postingRefusal(state: SlackState, channel: FakeChannel, publicScope: boolean): string | undefined {
+  if (channel.is_member !== false) return undefined;
+  if (channel.is_private || channel.is_im) return 'channel_not_found';
+  if (publicScope && state.scopes.has('chat:write.public')) return undefined;
+  return 'not_in_channel';
 }
