@@ -55,7 +55,7 @@ export interface Pacer {
 export interface PacerOptions {
   redis: Redis;
   prefix: string;
-  /** Calls allowed at once before spacing starts, as a share of the tier's per-minute count. @defaultValue 0.1 */
+  /** Calls allowed at once before spacing starts, as a share of the tier's per-minute count. @defaultValue 0.2 */
   burstShare?: number;
   /** Tier per method. @defaultValue METHOD_TIERS */
   tiers?: Record<string, Tier>;
@@ -70,7 +70,7 @@ export function createPacer(options: PacerOptions): Pacer {
       const tier = tiers[method];
       if (!tier) return;
       const perMinute = TIER_PER_MINUTE[tier];
-      const burst = Math.max(1, Math.floor(perMinute * (options.burstShare ?? 0.1)));
+      const burst = Math.max(1, Math.floor(perMinute * (options.burstShare ?? 0.2)));
       // burst + (60 s / interval) calls fit in any minute: exactly the tier's count.
       const interval = Math.ceil(60_000 / Math.max(1, perMinute - burst));
       const delay = Number(await options.redis.eval(RESERVE, 2, keyOf(method), `${keyOf(method)}:blocked`, interval, burst));
