@@ -115,8 +115,8 @@ export function codeBlocks(text: string, max: number): Mrkdwn[] {
   return packCodeLines(text.split('\n'), max).map((p) => p.block);
 }
 
-/** The first line of a text, escaped and short, for notifications and the `text` fallback. */
-export function fallbackText(text: string, max = 150): string {
+/** The first line of a text, escaped and short (one of our one-line answers fits), for notifications and the `text` fallback. */
+export function fallbackText(text: string, max = 300): string {
   const first = text.trim().split('\n', 1)[0] ?? '';
   return first === '' ? '(no text)' : fit(escapeText(first), max).text;
 }

@@ -63,8 +63,8 @@ describe('inlineCode', () => {
 });
 
 describe('fallbackText', () => {
-  it('is the escaped first line, at most 150 characters', () => {
+  it('is the escaped first line, at most 300 characters', () => {
     expect(fallbackText('<!here> first\nsecond')).toBe('&lt;!here&gt; first');
-    expect(fallbackText('&'.repeat(400)).length).toBeLessThanOrEqual(150);
+    expect(fallbackText('&'.repeat(400)).length).toBeLessThanOrEqual(300);
   });
 });
