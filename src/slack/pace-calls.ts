@@ -59,6 +59,8 @@ export interface PacerOptions {
   burstShare?: number;
   /** Tier per method. @defaultValue METHOD_TIERS */
   tiers?: Record<string, Tier>;
+  /** The window a tier's count applies to (tests shrink it). @defaultValue 60000 */
+  windowMs?: number;
 }
 
 /** The share of each tier's limit this app uses per workspace, shared by every bot replica through Redis. */
@@ -71,8 +73,8 @@ export function createPacer(options: PacerOptions): Pacer {
       if (!tier) return;
       const perMinute = TIER_PER_MINUTE[tier];
       const burst = Math.max(1, Math.floor(perMinute * (options.burstShare ?? 0.2)));
-      // burst + (60 s / interval) calls fit in any minute: exactly the tier's count.
-      const interval = Math.ceil(60_000 / Math.max(1, perMinute - burst));
+      // burst + (window / interval) calls fit in any window: exactly the tier's count.
+      const interval = Math.ceil((options.windowMs ?? 60_000) / Math.max(1, perMinute - burst));
       const delay = Number(await options.redis.eval(RESERVE, 2, keyOf(method), `${keyOf(method)}:blocked`, interval, burst));
       if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     },

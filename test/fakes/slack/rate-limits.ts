@@ -33,6 +33,8 @@ export interface RateLimitOptions {
   postsPerWindow?: number;
   /** @defaultValue 5000 (so about one per second, bursts of up to 5) */
   postWindowMs?: number;
+  /** The window the per-minute counts apply to (tests shrink it to keep runs short). @defaultValue 60000 */
+  windowMs?: number;
 }
 
 export interface RateLimits {
@@ -60,7 +62,7 @@ export function createRateLimits(options: RateLimitOptions = {}): RateLimits {
       }
       const tier = METHOD_TIERS[method];
       const limit = options.perMinute?.[method] ?? (tier ? TIERS[tier] : undefined);
-      return limit === undefined ? undefined : over(method, limit, 60_000, now);
+      return limit === undefined ? undefined : over(method, limit, options.windowMs ?? 60_000, now);
     },
   };
 }
