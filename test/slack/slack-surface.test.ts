@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebClient } from '@slack/web-api';
 import { createApprovalStore } from '../../src/approvals/approval-store.js';
 import { createSlackSurface } from '../../src/slack/slack-surface.js';
+import { isBroadcast } from '../fakes/slack/mrkdwn-syntax.js';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack/server.js';
 import { silentLog } from '../helpers/test-stack.js';
 import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
@@ -59,5 +60,22 @@ describe('createSlackSurface', () => {
     const everything = JSON.stringify(slack.calls('chat.update').at(-1)!.params.blocks) + thread.map((c) => JSON.stringify(c.params.blocks)).join('');
     expect(everything).toContain('host-0000');
     expect(everything).toContain('host-2999');
+  });
+
+  it('sends a report with a chart as a file whose comment is the escaped report in a code block', async () => {
+    const text = 'STORE  <!channel>\nci-1   12 GiB & growing';
+    await surface().post('C0REPORTS', text, { filename: 'chart.png', bytes: Buffer.from('png'), title: 'store' });
+    const upload = slack.uploads.at(-1)!;
+    expect(upload.initial_comment).toBe('```STORE  &lt;!channel&gt;\nci-1   12 GiB &amp; growing```');
+    expect(upload.sequences).toEqual([]);
+  });
+
+  it('puts report text longer than a file comment into the file itself', async () => {
+    const text = Array.from({ length: 1500 }, (_, i) => `host-${i} <!here> & more text to make it long`).join('\n');
+    await surface().post('C0REPORTS', text, { filename: 'chart.png', bytes: Buffer.from('png'), title: 'store' });
+    const names = slack.uploads.slice(-2).map((u) => u.filename);
+    expect(names).toEqual(['report.txt', 'chart.png']);
+    expect(slack.uploads.at(-1)!.initial_comment!.length).toBeLessThanOrEqual(300);
+    expect(slack.uploads.at(-1)!.sequences.filter(isBroadcast)).toEqual([]);
   });
 });

@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { WebClient } from '@slack/web-api';
+import { publishHost, readHost } from '../../src/queue/host-registry.js';
+import { policySchema } from '../../src/policy/schema.js';
+import { createHomeRefresher } from '../../src/slack/home-refresh.js';
+import { homeBlocks } from '../../src/slack/app-home.js';
+import { createApprovalStore } from '../../src/approvals/approval-store.js';
+import { createPacer } from '../../src/slack/pace-calls.js';
+import { isBroadcast, isLabelledLink } from '../fakes/slack/mrkdwn-syntax.js';
+import { startFakeSlack, type FakeSlack } from '../fakes/slack/server.js';
+import { appHomeOpenedEvent, eventBody, signedPost, slashCommandBody } from '../helpers/slack-requests.js';
+import { silentLog, startTestStack, type TestStack } from '../helpers/test-stack.js';
+import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
+import { until } from '../helpers/until.js';
+
+const policy = policySchema.parse({
+  roles: { operators: { users: ['U0REQ'] }, approvers: { users: ['U0VIEWER'] } },
+  verbs: { rotate: { request: ['operators'], approve: ['approvers'] } },
+});
+
+describe('App Home in a running bot', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack({ mode: 'http', hosts: ['hr-1'], policy });
+  });
+  afterAll(async () => stack?.stop());
+
+  it('is republished for a recent viewer when an approval is requested, without opening it again', async () => {
+    await signedPost(stack.eventsUrl, eventBody(appHomeOpenedEvent({ user: 'U0VIEWER', tab: 'home' })), { secret: stack.signingSecret });
+    await stack.slack.waitFor('views.publish', (c) => c.params.user_id === 'U0VIEWER');
+    await signedPost(stack.eventsUrl, slashCommandBody({ text: 'rotate hr-1 --runner nix', user_id: 'U0REQ', channel_id: 'C0OPS' }), { secret: stack.signingSecret });
+    const refreshed = await stack.slack.waitFor('views.publish', (c) => c.params.user_id === 'U0VIEWER' && JSON.stringify(c.params.view).includes('runnerops.approve'), 15_000);
+    expect(refreshed.ok).toBe(true);
+    expect(stack.slack.calls().filter((c) => c.method === 'views.publish' && c.params.user_id === 'U0VIEWER').length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('createHomeRefresher', () => {
+  const { redisUrl, prefix } = testRedisSettings();
+  const redis = testRedis(redisUrl);
+  let slack: FakeSlack;
+  beforeAll(async () => {
+    slack = await startFakeSlack();
+  });
+  afterAll(async () => {
+    await slack.close();
+    await deletePrefix(redis, prefix);
+    await redis.quit();
+  });
+
+  function refresher(p: string) {
+    const client = new WebClient(slack.botToken, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } });
+    const deps = { redis, prefix: p, approvals: createApprovalStore(redis, p), policy, members: async () => [] };
+    return createHomeRefresher({ client, redis, prefix: p, pacer: createPacer({ redis, prefix: p }), log: silentLog, debounceMs: 100, hostPollMs: 100, blocks: (viewer) => homeBlocks(deps, viewer) });
+  }
+
+  it('republishes for recent viewers when a host’s facts change, and shows config.toml runner names as text', async () => {
+    const p = `${prefix}:${randomUUID()}`;
+    const home = refresher(p);
+    const now = Date.now();
+    await publishHost(redis, p, { name: 'hr-2', versions: { runnerops: '0.1.0' }, labels: {}, publicKey: null, startedAt: now, lastHeartbeat: now, heartbeatSeconds: 3600 });
+    await home.opened('U0WATCHER');
+    home.start();
+    try {
+      const entry = (await readHost(redis, p, 'hr-2'))!;
+      await publishHost(redis, p, { ...entry, runners: [{ name: '<!channel> <https://evil.example|docs>', id: 7, tokenExpiresAt: '2099-01-01T00:00:00Z' }] });
+      await until(async () => (slack.homeViews.get('U0WATCHER')?.publishCount ?? 0) >= 2, 10_000, 'a second publish');
+      const view = slack.homeViews.get('U0WATCHER')!;
+      expect(JSON.stringify(view.blocks)).toContain('&lt;!channel&gt;');
+      expect(view.sequences.filter((s) => isBroadcast(s) || isLabelledLink(s))).toEqual([]);
+    } finally {
+      home.stop();
+    }
+  });
+
+  it('puts a notice on top of one person’s Home, as text', async () => {
+    const p = `${prefix}:${randomUUID()}`;
+    await refresher(p).publish('U0CLICKER', 'approving rotate needs the role "approvers" <!here>');
+    const view = slack.homeViews.get('U0CLICKER')!;
+    expect(JSON.stringify(view.blocks[0])).toContain('approving rotate needs the role');
+    expect(view.sequences).toEqual([]);
+  });
+});
