@@ -1,20 +1,23 @@
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { destination } from 'pino';
 import type { WebClient } from '@slack/web-api';
 import { startBot } from '../bot/start-bot.js';
 import { readBotSettings, readWorkerSettings, slackMode } from '../config.js';
 import { createConsoleSurface } from '../dev/console-surface.js';
 import { runConsole } from '../dev/console.js';
+import { DEMO_RUNNER, writeDemoRunnerConfig } from '../dev/demo-runner-config.js';
 import { DEV_POLICY } from '../dev/dev-policy.js';
 import { startRedis, type RunningRedis } from '../dev/start-redis.js';
+import { STAND_IN_LABEL, startStandInGitlab, type StandInGitlab } from '../dev/stand-in-gitlab.js';
 import { createLogger } from '../logger.js';
 import { loadPolicy } from '../policy/load-policy.js';
 import { loadHostKeys } from '../secrets/host-keys.js';
 import { createSlackApp } from '../slack/create-slack-app.js';
+import { createSlackWiring } from '../slack/create-slack-wiring.js';
 import { cachedGroupMembers } from '../slack/group-members.js';
 import { registerHandlers } from '../slack/register-handlers.js';
-import { createSlackSurface } from '../slack/slack-surface.js';
 import { startWorker } from '../worker/start-worker.js';
 
 export interface DevIo {
@@ -24,58 +27,90 @@ export interface DevIo {
 
 /**
  * `runnerops dev`: the whole stack on one machine. Starts redis-server (when REDIS_URL is unset), a
- * worker for this machine and the bot; without Slack credentials the bot is a console on stdin.
- * Embedded defaults: state under $TMPDIR/runnerops-dev, the DEV_POLICY unless RUNNEROPS_POLICY is set.
+ * local stand-in for GitLab with a demo runner in a temporary config.toml (when GITLAB_URL is unset),
+ * a worker for this machine and the bot; without Slack credentials the bot is a console on stdin.
+ * Logs go to a file; the console shows replies only. State lives under $TMPDIR/runnerops-dev.
  */
 export async function runDev(env: Record<string, string | undefined>, io: DevIo): Promise<void> {
   const devDir = path.join(os.tmpdir(), 'runnerops-dev');
   await mkdir(devDir, { recursive: true, mode: 0o700 });
-  let redis: RunningRedis | undefined;
+  const logFile = path.join(devDir, 'runnerops-dev.log');
+  const log = createLogger({ name: 'runnerops-dev', level: env.LOG_LEVEL ?? 'info', destination: destination({ dest: logFile, mkdir: true, sync: true }) });
   const merged: Record<string, string | undefined> = { ...env };
-  if (!env.REDIS_URL) {
-    redis = await startRedis();
-    merged.REDIS_URL = redis.url;
-    io.write(`started redis-server on ${redis.url} (data in ${redis.dir})`);
+  const started: string[] = [];
+  let redis: RunningRedis | undefined;
+  let gitlab: StandInGitlab | undefined;
+  const stopAll = async (extra?: () => Promise<void>) => {
+    await extra?.();
+    await gitlab?.close();
+    await redis?.stop();
+  };
+  try {
+    if (!env.REDIS_URL) {
+      redis = await startRedis();
+      merged.REDIS_URL = redis.url;
+      started.push(`Redis: redis-server on ${redis.url}, data in ${redis.dir} (set REDIS_URL to use yours)`);
+    }
+    merged.RUNNEROPS_STATE_DIR ??= path.join(devDir, 'state');
+    merged.RUNNEROPS_ENV_FILE ??= path.join(devDir, 'gitlab-runner.env');
+    const ownConfig = !env.GITLAB_RUNNER_CONFIG;
+    merged.GITLAB_RUNNER_CONFIG ??= path.join(devDir, 'gitlab-runner', 'config.toml');
+    if (!env.GITLAB_URL) {
+      gitlab = await startStandInGitlab();
+      merged.GITLAB_URL = gitlab.url;
+      merged.GITLAB_TOKEN = gitlab.adminToken;
+      started.push(`GitLab: ${STAND_IN_LABEL} at ${gitlab.url}; set GITLAB_URL and GITLAB_TOKEN (scope create_runner + manage_runner, or api) to use a real one`);
+      if (ownConfig) {
+        await writeDemoRunnerConfig(merged.GITLAB_RUNNER_CONFIG, { url: gitlab.url, ...gitlab.demoRunner });
+        started.push(`demo runner "${DEMO_RUNNER}" in the temporary ${merged.GITLAB_RUNNER_CONFIG} (set GITLAB_RUNNER_CONFIG to use a real config.toml)`);
+      }
+    } else {
+      started.push(`GitLab: ${env.GITLAB_URL}`);
+    }
+  } catch (err) {
+    await stopAll();
+    throw err;
   }
-  merged.RUNNEROPS_STATE_DIR ??= path.join(devDir, 'state');
-  merged.GITLAB_RUNNER_CONFIG ??= path.join(devDir, 'gitlab-runner', 'config.toml');
-  merged.RUNNEROPS_ENV_FILE ??= path.join(devDir, 'gitlab-runner.env');
-  const log = createLogger({ name: 'runnerops-dev', level: env.LOG_LEVEL ?? 'warn' });
+
   const workerSettings = readWorkerSettings(merged);
   const keys = await loadHostKeys(workerSettings.stateDir);
   const worker = await startWorker({ settings: workerSettings, log, extraContext: { keys, publicKey: keys.publicKey } });
-  io.write(`worker for host "${workerSettings.host}" is running`);
   const botSettings = readBotSettings(merged);
   const mode = slackMode(botSettings);
   const policy = botSettings.policyPath ? await loadPolicy(botSettings.policyPath) : DEV_POLICY;
-  const stopAll = async (extra?: () => Promise<void>) => {
-    await extra?.();
-    await worker.stop(5000);
-    await redis?.stop();
-  };
+  const stopWorkerToo = async (extra: () => Promise<void>) =>
+    stopAll(async () => {
+      await extra();
+      await worker.stop(5000);
+    });
+  const host = workerSettings.host;
+  io.write(`runnerops dev: a worker for host "${host}" and the bot; logs in ${logFile}`);
+  for (const line of started) io.write(`  ${line}`);
+
   if (mode === 'console') {
+    io.write('  Slack: none, this console stands in for it; set SLACK_BOT_TOKEN and SLACK_APP_TOKEN to connect to your workspace (Socket Mode)');
+    io.write(`  try: hosts | ping ${host} | store ${host} | prune ${host} --dry-run | rotate ${host}, then "as alice approve <id>" | register ${host} --type instance | help`);
     const bot = await startBot({ settings: botSettings, policy, log, commandPrefix: '/runner', members: async () => [], makeSurface: () => createConsoleSurface(io.write) });
     await runConsole(bot.core, io.input, io.write);
-    await stopAll(() => bot.stop());
+    await stopWorkerToo(() => bot.stop());
     return;
   }
   const slack = createSlackApp(botSettings, mode, log);
   const client = slack.app.client as WebClient;
-  const bot = await startBot({
-    settings: botSettings,
-    policy,
-    log,
-    members: cachedGroupMembers(client),
-    makeSurface: (core) => createSlackSurface({ client, redis: core.redis, prefix: core.prefix, approvals: core.approvals, log }),
-  });
-  registerHandlers(slack.app, bot.core);
+  const members = cachedGroupMembers(client);
+  const wiring = createSlackWiring({ client, members, log, ...(policy.channels.reports ? { reportsChannel: policy.channels.reports } : {}) });
+  const bot = await startBot({ settings: botSettings, policy, log, members, makeSurface: wiring.makeSurface });
+  const home = wiring.home();
+  registerHandlers(slack.app, bot.core, { pacer: wiring.pacer, ...(home ? { home } : {}) });
+  home?.start();
   await slack.start();
-  io.write(`bot connected to Slack (${mode} mode); Ctrl-C stops everything`);
+  io.write(`  Slack: connected (${mode} mode); type /runner help there. Ctrl-C stops everything`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
-  await stopAll(async () => {
+  await stopWorkerToo(async () => {
+    home?.stop();
     await slack.stop();
     await bot.stop();
   });
