@@ -1,5 +1,7 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { stringifyRunnerConfig, tomlTime } from '../clients/runner-config/config-toml.js';
+import { writeFileAtomic } from '../clients/runner-config/write-file-atomic.js';
 
 /** The name of the demo runner dev mode puts in its temporary config.toml. */
 export const DEMO_RUNNER = 'demo';
@@ -11,25 +13,21 @@ export const DEMO_RUNNER = 'demo';
  */
 export async function writeDemoRunnerConfig(file: string, runner: { url: string; id: number; token: string; tokenExpiresAt: string }, now = new Date()): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  const text = [
-    '# Written by `runnerops dev` for the local stand-in GitLab; not a real gitlab-runner configuration.',
-    'concurrent = 1',
-    'check_interval = 3',
-    '',
-    '[[runners]]',
-    `  name = "${DEMO_RUNNER}"`,
-    `  url = "${runner.url}"`,
-    `  id = ${runner.id}`,
-    `  token = "${runner.token}"`,
-    `  token_obtained_at = ${now.toISOString()}`,
-    `  token_expires_at = ${runner.tokenExpiresAt}`,
-    '  executor = "docker"',
-    '  [runners.docker]',
-    '    image = "alpine:latest"',
-    '    volumes_from = ["gitlabnix:ro"]',
-    '',
-  ].join('\n');
-  const temp = `${file}.${process.pid}.tmp`;
-  await writeFile(temp, text, { mode: 0o600 });
-  await rename(temp, file);
+  const config = {
+    concurrent: 1,
+    check_interval: 3,
+    runners: [
+      {
+        name: DEMO_RUNNER,
+        url: runner.url,
+        id: runner.id,
+        token: runner.token,
+        token_obtained_at: tomlTime(now),
+        token_expires_at: tomlTime(runner.tokenExpiresAt),
+        executor: 'docker',
+        docker: { image: 'alpine:latest', volumes_from: ['gitlabnix:ro'] },
+      },
+    ],
+  };
+  await writeFileAtomic(file, `# Written by "runnerops dev" for its local stand-in GitLab; not a real gitlab-runner configuration.\n${stringifyRunnerConfig(config)}`);
 }
