@@ -49,7 +49,7 @@ export async function runDev(env: Record<string, string | undefined>, io: DevIo)
     if (!env.REDIS_URL) {
       redis = await startRedis();
       merged.REDIS_URL = redis.url;
-      started.push(`Redis: redis-server on ${redis.url}, data in ${redis.dir} (set REDIS_URL to use yours)`);
+      started.push(`Redis: started redis-server on ${redis.url}, data in ${redis.dir} (set REDIS_URL to use yours)`);
     }
     merged.RUNNEROPS_STATE_DIR ??= path.join(devDir, 'state');
     merged.RUNNEROPS_ENV_FILE ??= path.join(devDir, 'gitlab-runner.env');

@@ -10,7 +10,7 @@ import { expiryWarningBlocks } from '../bot/token-expiry.js';
 import { cardBlocks } from './card-blocks.js';
 import { codeSections, LIMITS } from './blocks.js';
 import type { HomeRefresher } from './home-refresh.js';
-import { codeBlocks, escapeText, fallbackText, fitPlain } from './mrkdwn.js';
+import { escapeText, fallbackText, fitPlain } from './mrkdwn.js';
 import type { Pacer } from './pace-calls.js';
 import { postToResponseUrl, RESPONSE_URL_POSTS } from './respond.js';
 import { replyRouteFor } from './reply-route.js';
@@ -189,12 +189,12 @@ function createSurface(deps: SlackSurfaceDeps): Surface {
         return;
       }
       // A file's comment is a message without blocks: escaped text within Slack's message text limit.
-      const inComment = escapeText(text).length + 6 <= LIMITS.messageText;
+      const inComment = escapeText(text).length <= LIMITS.messageText;
       const files = [
         ...(inComment ? [] : [{ file: Buffer.from(text), filename: 'report.txt', title: fitPlain(text.split('\n', 1)[0] ?? 'report', 200) }]),
         ...(attachment ? [{ file: attachment.bytes, filename: attachment.filename, title: attachment.title }] : []),
       ];
-      const comment = inComment ? codeBlocks(text, LIMITS.messageText)[0]!.text : fallbackText(text);
+      const comment = inComment ? escapeText(text).text : fallbackText(text);
       await client.filesUploadV2({ channel_id: target, initial_comment: comment, file_uploads: files });
     },
   };

@@ -69,7 +69,7 @@ describe('runDev', () => {
     const start = io.lines.slice(0, 8).join('\n');
     expect(start).toMatch(/GitLab: local stand-in for GitLab \(not a real GitLab.*set GITLAB_URL and GITLAB_TOKEN/);
     expect(start).toMatch(/Slack: none.*set SLACK_BOT_TOKEN and SLACK_APP_TOKEN/);
-    expect(start).toMatch(/Redis: redis-server on redis:\/\/127\.0\.0\.1:\d+.*set REDIS_URL/);
+    expect(start).toMatch(/Redis: started redis-server on redis:\/\/127\.0\.0\.1:\d+.*set REDIS_URL/);
     expect(start).toMatch(/demo runner "demo" in the temporary .*config\.toml/);
   });
 

@@ -62,11 +62,11 @@ describe('createSlackSurface', () => {
     expect(everything).toContain('host-2999');
   });
 
-  it('sends a report with a chart as a file whose comment is the escaped report in a code block', async () => {
+  it('sends a report with a chart as a file whose comment is the escaped report', async () => {
     const text = 'STORE  <!channel>\nci-1   12 GiB & growing';
     await surface().post('C0REPORTS', text, { filename: 'chart.png', bytes: Buffer.from('png'), title: 'store' });
     const upload = slack.uploads.at(-1)!;
-    expect(upload.initial_comment).toBe('```STORE  &lt;!channel&gt;\nci-1   12 GiB &amp; growing```');
+    expect(upload.initial_comment).toBe('STORE  &lt;!channel&gt;\nci-1   12 GiB &amp; growing');
     expect(upload.sequences).toEqual([]);
   });
 
