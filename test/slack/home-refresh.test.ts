@@ -8,10 +8,10 @@ import { homeBlocks } from '../../src/slack/app-home.js';
 import { createApprovalStore } from '../../src/approvals/approval-store.js';
 import { createPacer } from '../../src/slack/pace-calls.js';
 import { isBroadcast, isLabelledLink } from '../fakes/slack/mrkdwn-syntax.js';
-import { startFakeSlack, type FakeSlack } from '../fakes/slack/server.js';
+import type { FakeSlack } from '../fakes/slack/server.js';
 import { appHomeOpenedEvent, eventBody, signedPost, slashCommandBody } from '../helpers/slack-requests.js';
 import { silentLog, startTestStack, type TestStack } from '../helpers/test-stack.js';
-import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
+import { useSlackAndRedis } from './use-slack-and-redis.js';
 import { until } from '../helpers/until.js';
 
 const policy = policySchema.parse({
@@ -37,16 +37,10 @@ describe('App Home in a running bot', () => {
 });
 
 describe('createHomeRefresher', () => {
-  const { redisUrl, prefix } = testRedisSettings();
-  const redis = testRedis(redisUrl);
+  const { redis, prefix, slack: fake } = useSlackAndRedis();
   let slack: FakeSlack;
-  beforeAll(async () => {
-    slack = await startFakeSlack();
-  });
-  afterAll(async () => {
-    await slack.close();
-    await deletePrefix(redis, prefix);
-    await redis.quit();
+  beforeAll(() => {
+    slack = fake();
   });
 
   function refresher(p: string) {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { WebClient } from '@slack/web-api';
 import { createApprovalStore } from '../../src/approvals/approval-store.js';
@@ -7,21 +7,14 @@ import { createSlackSurface } from '../../src/slack/slack-surface.js';
 import type { CommandRecord } from '../../src/queue/command-record.js';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack/server.js';
 import { silentLog } from '../helpers/test-stack.js';
-import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
+import { useSlackAndRedis } from './use-slack-and-redis.js';
 
-const { redisUrl, prefix } = testRedisSettings();
-const redis = testRedis(redisUrl);
 /** A short window keeps the run short; the fake and the pacer use the same one. */
 const WINDOW_MS = 3000;
+const { redis, prefix, slack: fake } = useSlackAndRedis({ rateLimits: { windowMs: WINDOW_MS } });
 let slack: FakeSlack;
-
-beforeAll(async () => {
-  slack = await startFakeSlack({ rateLimits: { windowMs: WINDOW_MS } });
-});
-afterAll(async () => {
-  await slack.close();
-  await deletePrefix(redis, prefix);
-  await redis.quit();
+beforeAll(() => {
+  slack = fake();
 });
 
 function client(): WebClient {

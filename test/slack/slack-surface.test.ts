@@ -1,23 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { WebClient } from '@slack/web-api';
 import { createApprovalStore } from '../../src/approvals/approval-store.js';
 import { createSlackSurface } from '../../src/slack/slack-surface.js';
 import { isBroadcast } from '../fakes/slack/mrkdwn-syntax.js';
-import { startFakeSlack, type FakeSlack } from '../fakes/slack/server.js';
+import type { FakeSlack } from '../fakes/slack/server.js';
 import { silentLog } from '../helpers/test-stack.js';
-import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
+import { useSlackAndRedis } from './use-slack-and-redis.js';
 
-const { redisUrl, prefix } = testRedisSettings();
-const redis = testRedis(redisUrl);
+const { redis, prefix, slack: fake } = useSlackAndRedis();
 let slack: FakeSlack;
-
-beforeAll(async () => {
-  slack = await startFakeSlack();
-});
-afterAll(async () => {
-  await slack.close();
-  await deletePrefix(redis, prefix);
-  await redis.quit();
+beforeAll(() => {
+  slack = fake();
 });
 
 function surface() {

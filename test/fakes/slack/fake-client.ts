@@ -3,7 +3,8 @@ import type { FakeSlack } from './server.js';
 
 const { WebClient } = webApi;
 
-const silentLogger: webApi.Logger = {
+/** WebClient logs Slack's `[ERROR]` response messages; the tests assert them instead. */
+export const silentLogger: webApi.Logger = {
   debug: () => undefined,
   info: () => undefined,
   warn: () => undefined,

@@ -1,23 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { webApi } from '@slack/bolt';
 import blockActionsFixture from '../../fixtures/slack/block-actions.json' with { type: 'json' };
+import { silentLogger } from './fake-client.js';
 import { startFakeSlack, type FakeSlack } from './server.js';
 
 const { WebClient, ErrorCode } = webApi;
 
 let fake: FakeSlack;
 let client: InstanceType<typeof WebClient>;
-
-/** WebClient logs Slack's `[ERROR]` response messages; the tests assert them instead. */
-const silentLogger: webApi.Logger = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-  setLevel: () => undefined,
-  getLevel: () => webApi.LogLevel.ERROR,
-  setName: () => undefined,
-};
 
 /** A WebClient as the bot builds it, but failing fast: no retries unless a test asks. */
 function clientFor(token: string | undefined, options: ConstructorParameters<typeof WebClient>[1] = {}): InstanceType<typeof WebClient> {
