@@ -7,13 +7,14 @@ import type { Redis } from 'ioredis';
 export const TIER_PER_MINUTE = { 1: 1, 2: 20, 3: 50, 4: 100 } as const;
 export type Tier = keyof typeof TIER_PER_MINUTE;
 
-/** The tier of each method the bot calls often enough to matter. */
+/**
+ * The methods the bot calls in bursts it controls: card and approval updates, Home tabs. Replies go
+ * through response_url (no tier), so a burst of commands is not slowed by its own answers.
+ */
 export const METHOD_TIERS: Record<string, Tier> = {
   'chat.update': 3,
   'views.publish': 4,
   'views.update': 4,
-  'chat.postEphemeral': 4,
-  'usergroups.users.list': 2,
 };
 
 /**
