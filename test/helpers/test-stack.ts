@@ -12,6 +12,7 @@ import { loadHostKeys } from '../../src/secrets/host-keys.js';
 import { startWorker, type RunningWorker } from '../../src/worker/start-worker.js';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack/server.js';
 import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
+import { enrollKeys, testBotKeyEnv, TEST_BOT_KEYS } from './test-trust.js';
 
 export const silentLog = pino({ level: 'silent' });
 
@@ -39,16 +40,17 @@ export interface TestStack {
  * A whole runnerops stack against the run's real Redis (own prefix), a fake Slack, and real workers:
  * the bot in HTTP or Socket Mode, plus one worker per host name.
  */
-export async function startTestStack(options: { mode: 'http' | 'socket'; hosts?: string[]; policy?: Policy; botEnv?: Record<string, string>; sweepMs?: number }): Promise<TestStack> {
+export async function startTestStack(options: { mode: 'http' | 'socket'; hosts?: string[]; policy?: Policy; botEnv?: Record<string, string>; sweepMs?: number; enroll?: boolean }): Promise<TestStack> {
   const { redisUrl, prefix } = testRedisSettings();
   const redis = testRedis(redisUrl);
   const slack = await startFakeSlack();
   const signingSecret = randomBytes(16).toString('hex');
   const port = await freePort();
   const stateRoot = await mkdtemp(path.join(os.tmpdir(), 'runnerops-stack-'));
-  const env: Record<string, string> = { REDIS_URL: redisUrl, RUNNEROPS_PREFIX: prefix, LOG_LEVEL: 'silent' };
+  const env: Record<string, string> = { REDIS_URL: redisUrl, RUNNEROPS_PREFIX: prefix, LOG_LEVEL: 'silent', RUNNEROPS_API_SOCKET: path.join(stateRoot, 'api.sock') };
   const botEnv: Record<string, string> = {
     ...env,
+    ...testBotKeyEnv,
     SLACK_BOT_TOKEN: slack.botToken,
     SLACK_API_URL: slack.apiUrl,
     PORT: String(port),
@@ -65,13 +67,16 @@ export async function startTestStack(options: { mode: 'http' | 'socket'; hosts?:
     const settings = readWorkerSettings({
       ...env,
       RUNNEROPS_HOST: host,
+      RUNNEROPS_BOT_KEYS: TEST_BOT_KEYS,
       RUNNEROPS_HEARTBEAT_SECONDS: '1',
       RUNNEROPS_STATE_DIR: path.join(stateRoot, host),
       GITLAB_RUNNER_CONFIG: path.join(stateRoot, host, 'gitlab-runner', 'config.toml'),
       ...extraEnv,
     });
     const keys = await loadHostKeys(settings.stateDir);
-    const worker = await startWorker({ settings, log: silentLog, extraContext: { keys, publicKey: keys.publicKey } });
+    // Enrolled as an operator would after comparing the fingerprint (tests of enrolment itself enrol by hand).
+    if (options.enroll !== false) await enrollKeys(redis, prefix, host, keys);
+    const worker = await startWorker({ settings, log: silentLog, keys });
     workers.set(host, worker);
     return worker;
   };
@@ -92,7 +97,7 @@ export async function startTestStack(options: { mode: 'http' | 'socket'; hosts?:
     botEnv,
     startAnotherBot: async () => {
       const otherPort = await freePort();
-      const other = await runBot({ ...botEnv, PORT: String(otherPort) }, botOptions);
+      const other = await runBot({ ...botEnv, PORT: String(otherPort), RUNNEROPS_API_SOCKET: path.join(stateRoot, `api-${otherPort}.sock`) }, botOptions);
       return { bot: other, eventsUrl: `http://127.0.0.1:${otherPort}/slack/events` };
     },
     env,
