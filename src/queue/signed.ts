@@ -46,6 +46,8 @@ export function verifyDocument<T>(input: unknown, kind: SignedKind, ring: KeyRin
   } catch {
     throw new SignatureError(`${kind} that cannot be encoded`);
   }
-  if (!verifyBytes(key, bytes, Buffer.from(doc.sig, 'base64'))) throw new SignatureError(`${kind} with a bad signature (key ${doc.kid})`);
+  const sig = Buffer.from(doc.sig, 'base64');
+  // Only the one canonical base64 spelling of the signature: no two different documents verify alike.
+  if (sig.toString('base64') !== doc.sig || !verifyBytes(key, bytes, sig)) throw new SignatureError(`${kind} with a bad signature (key ${doc.kid})`);
   return { body: doc.body as T, kid: doc.kid };
 }

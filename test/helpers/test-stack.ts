@@ -8,7 +8,7 @@ import { runBot } from '../../src/cli/run-bot.js';
 import { readWorkerSettings } from '../../src/config.js';
 import { freePort } from '../../src/dev/start-redis.js';
 import type { Policy } from '../../src/policy/schema.js';
-import { loadHostKeys } from '../../src/secrets/host-keys.js';
+import { loadHostKeys, type HostKeys } from '../../src/secrets/host-keys.js';
 import { startWorker, type RunningWorker } from '../../src/worker/start-worker.js';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack/server.js';
 import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
@@ -25,6 +25,8 @@ export interface TestStack {
   eventsUrl: string;
   signingSecret: string;
   workers: Map<string, RunningWorker>;
+  /** Each started host's keys (to sign registry writes as that host would). */
+  hostKeys: Map<string, HostKeys>;
   bot: Awaited<ReturnType<typeof runBot>>;
   /** Starts another bot process on the same Redis and Slack (HTTP mode: on its own port). */
   startAnotherBot: () => Promise<{ bot: Awaited<ReturnType<typeof runBot>>; eventsUrl: string }>;
@@ -58,6 +60,7 @@ export async function startTestStack(options: { mode: 'http' | 'socket'; hosts?:
     ...options.botEnv,
   };
   const workers = new Map<string, RunningWorker>();
+  const hostKeys = new Map<string, HostKeys>();
   const startHost = async (host: string, extraEnv: Record<string, string> = {}) => {
     // Each host has one runner "nix" in its config.toml, as a registered host would.
     const configDir = path.join(stateRoot, host, 'gitlab-runner');
@@ -76,6 +79,7 @@ export async function startTestStack(options: { mode: 'http' | 'socket'; hosts?:
     const keys = await loadHostKeys(settings.stateDir);
     // Enrolled as an operator would after comparing the fingerprint (tests of enrolment itself enrol by hand).
     if (options.enroll !== false) await enrollKeys(redis, prefix, host, keys);
+    hostKeys.set(host, keys);
     const worker = await startWorker({ settings, log: silentLog, keys });
     workers.set(host, worker);
     return worker;
@@ -93,6 +97,7 @@ export async function startTestStack(options: { mode: 'http' | 'socket'; hosts?:
     eventsUrl: `http://127.0.0.1:${port}/slack/events`,
     signingSecret,
     workers,
+    hostKeys,
     bot,
     botEnv,
     startAnotherBot: async () => {

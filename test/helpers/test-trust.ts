@@ -8,6 +8,11 @@ import { hostFingerprint } from '../../src/queue/host-fingerprint.js';
 import { publishHost, type HostEntry } from '../../src/queue/host-registry.js';
 import { generateSigner, loadOrCreateSigner, ringOf, type Signer } from '../../src/queue/signing-keys.js';
 import type { HostKeys } from '../../src/secrets/host-keys.js';
+import { issueEnvelope, type EnvelopeApproval } from '../../src/queue/envelope.js';
+import type { JobData } from '../../src/queue/enqueue.js';
+import { hostQueueName, jobIdFor } from '../../src/queue/names.js';
+import type { Approval, ApprovalStore } from '../../src/approvals/approval-store.js';
+import { sealApproval, type FrozenPlan } from '../../src/approvals/approval-seal.js';
 
 /** This test process's bot key: a file for RUNNEROPS_SIGNING_KEY and its public key for RUNNEROPS_BOT_KEYS. */
 export const TEST_BOT_KEY_FILE = path.join(os.tmpdir(), `runnerops-test-bot-key-${process.pid}-${randomBytes(4).toString('hex')}`);
@@ -39,4 +44,39 @@ export async function publishEnrolledHost(redis: Redis, prefix: string, entry: H
     await writeEnrolment(redis, prefix, testBotSigner, { host: entry.name, fingerprint: hostFingerprint(signer.publicKey, boxKey), by: 'test', at: Date.now() });
   }
   return signer;
+}
+
+/** Stores a pending request as the bot would: with its frozen plan and sealed with the test bot key. */
+export async function createSealedApproval(
+  store: ApprovalStore,
+  input: Omit<Approval, 'id' | 'state' | 'createdAt' | 'seal' | 'plan'> & { plan?: FrozenPlan },
+): Promise<Approval> {
+  const id = store.newId();
+  const plan: FrozenPlan = input.plan ?? { kind: 'jobs', job: 'rotate-token', control: false, hosts: ['a'], payloads: { a: { requestId: `ap-${id}` } } };
+  return store.create({ ...input, id, plan }, (unsealed) => sealApproval(testBotSigner, unsealed));
+}
+
+/** A job as the bot queues it: signed envelope for `host`'s queue, and the job id it must carry. */
+export function signedHostJob(
+  host: string,
+  job: string,
+  payload: unknown,
+  options: { commandId?: string; signer?: Signer; approval?: EnvelopeApproval; ttlMs?: number; now?: number } = {},
+): { jobId: string; data: JobData } {
+  const commandId = options.commandId ?? `c-${randomBytes(4).toString('hex')}`;
+  const jobId = jobIdFor(commandId, host);
+  const now = options.now ?? Date.now();
+  const envelope = issueEnvelope(options.signer ?? testBotSigner, {
+    job,
+    queue: hostQueueName(host),
+    host,
+    jobId,
+    commandId,
+    payload,
+    requester: { via: 'cli', user: 'cli:test' },
+    ...(options.approval ? { approval: options.approval } : {}),
+    issuedAt: now,
+    expiresAt: now + (options.ttlMs ?? 10 * 60_000),
+  });
+  return { jobId, data: { commandId, envelope } };
 }
