@@ -37,13 +37,13 @@ export async function readWatchSettings(redis: Redis, prefix: string, ring: KeyR
 
 /**
  * What the watch does on this host: the host's own limits, narrowed by the policy (never widened). It
- * runs only where both allow it, triggers and stops at the lower thresholds, always keeps the host's
- * protect label, and prunes named volumes only where both allow it.
+ * runs only where both turned it on (no bot-signed policy: off), triggers and stops at the lower
+ * thresholds, always keeps the host's protect label, and prunes named volumes only where both allow it.
  */
 export function effectiveWatch(limits: WatchLimits & { protectLabel: string; pruneNamedVolumes: boolean }, published: WatchSettings | undefined): WatchSettings {
   const policy = published;
   return {
-    enabled: limits.enabled && (policy?.enabled ?? true),
+    enabled: limits.enabled && policy?.enabled === true,
     minFreePercent: Math.min(limits.minFreePercent, policy?.minFreePercent ?? limits.minFreePercent),
     targetFreePercent: Math.min(limits.targetFreePercent, policy?.targetFreePercent ?? limits.targetFreePercent),
     interval: policy?.interval ?? '5m',
