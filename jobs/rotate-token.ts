@@ -36,7 +36,7 @@ export interface Result {
   resumed: boolean;
 }
 
-export type Context = Pick<JobContext, 'host' | 'settings' | 'log' | 'progress' | 'redis' | 'prefix'> & {
+export type Context = Pick<JobContext, 'host' | 'settings' | 'log' | 'progress' | 'redis' | 'prefix' | 'patchHost'> & {
   hooks?: StoreHooks;
   /** Waits between reset attempts after a 429; tests pass a faster one. @defaultValue setTimeout */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;

@@ -4,7 +4,6 @@ import { PermanentJobError, UserError, firstLine } from '../../src/errors.js';
 import { classifyGitlabError, toGitlabJobError } from '../../src/clients/gitlab/describe-gitlab-error.js';
 import { createRunner, deleteRunner, findRunnersByNote, type CreatedRunner } from '../../src/clients/gitlab/runners.js';
 import type { GitlabApi } from '../../src/clients/gitlab/create-gitlab-client.js';
-import { readHost } from '../../src/queue/host-registry.js';
 import { fingerprintOf } from '../../src/secrets/host-keys.js';
 import { sealToHost } from '../../src/secrets/sealed-box.js';
 import { redact } from '../../src/secrets/redact.js';
@@ -33,7 +32,7 @@ export interface Result extends installRunner.Result {
   description?: string;
 }
 
-export type Context = Pick<ControlContext, 'gitlab' | 'gitlabUrl' | 'redis' | 'prefix' | 'runOnHost' | 'log' | 'progress'>;
+export type Context = Pick<ControlContext, 'gitlab' | 'gitlabUrl' | 'redis' | 'prefix' | 'runOnHost' | 'enrolledHost' | 'log' | 'progress'>;
 
 /**
  * Control side of `/runner register`: creates the runner in GitLab with the bot's user token, seals
@@ -42,8 +41,9 @@ export type Context = Pick<ControlContext, 'gitlab' | 'gitlabUrl' | 'redis' | 'p
  * deleted in GitLab again, or the message says exactly what is left and how to remove it.
  */
 export async function run(payload: Payload, ctx: Context): Promise<Result> {
-  const host = await readHost(ctx.redis, ctx.prefix, payload.host);
-  if (!host) throw new UserError(`unknown host "${payload.host}"; start "runnerops worker" there first`);
+  // Sealed only to keys a person enrolled: a key someone wrote into the registry gets nothing.
+  const host = await ctx.enrolledHost(payload.host);
+  if (!host) throw new UserError(`${payload.host} is not an enrolled host; "hosts" shows its state (an operator enrols it with "enroll ${payload.host}")`);
   if (!host.publicKey) throw new UserError(`${payload.host} has not published a public key; upgrade or restart its worker`);
   const clash = payload.description !== undefined ? host.runners?.find((r) => r.name === payload.description) : undefined;
   if (clash) throw new UserError(`${payload.host} already has a runner named "${clash.name}"; pick another --description`);

@@ -19,6 +19,8 @@ import { createSlackWiring } from '../slack/create-slack-wiring.js';
 import { cachedGroupMembers } from '../slack/group-members.js';
 import { registerHandlers } from '../slack/register-handlers.js';
 import { startWorker } from '../worker/start-worker.js';
+import { loadBotTrust } from '../bot/load-bot-trust.js';
+import { loadOrCreateSigner } from '../queue/signing-keys.js';
 
 export interface DevIo {
   input: NodeJS.ReadableStream;
@@ -72,10 +74,18 @@ export async function runDev(env: Record<string, string | undefined>, io: DevIo)
     throw err;
   }
 
+  // Dev trusts itself: a bot key of its own, given to its worker, and that worker's fingerprint pinned.
+  merged.RUNNEROPS_SIGNING_KEY ??= path.join(devDir, 'bot-signing-key');
+  const { signer } = await loadOrCreateSigner(merged.RUNNEROPS_SIGNING_KEY);
+  merged.RUNNEROPS_BOT_KEYS ??= signer.publicKey;
+  merged.RUNNEROPS_API_SOCKET ??= path.join(devDir, 'api.sock');
   const workerSettings = readWorkerSettings(merged);
   const keys = await loadHostKeys(workerSettings.stateDir);
-  const worker = await startWorker({ settings: workerSettings, log, extraContext: { keys, publicKey: keys.publicKey } });
+  merged.RUNNEROPS_ENROLLED_HOSTS ??= `${workerSettings.host}=${keys.hostFingerprint}`;
+  const worker = await startWorker({ settings: workerSettings, log, keys });
+  started.push(`host key: ${keys.hostFingerprint}, enrolled for this dev stack (a real bot enrols hosts after a person compares the fingerprint)`);
   const botSettings = readBotSettings(merged);
+  const trust = await loadBotTrust(botSettings);
   const mode = slackMode(botSettings);
   const policy = botSettings.policyPath ? await loadPolicy(botSettings.policyPath) : DEV_POLICY;
   const stopWorkerToo = async (extra: () => Promise<void>) =>
@@ -90,7 +100,7 @@ export async function runDev(env: Record<string, string | undefined>, io: DevIo)
   if (mode === 'console') {
     io.write('  Slack: none, this console stands in for it; set SLACK_BOT_TOKEN and SLACK_APP_TOKEN to connect to your workspace (Socket Mode)');
     io.write(`  try: hosts | ping ${host} | store ${host} | prune ${host} --dry-run | rotate ${host}, then "as alice approve <id>" | register ${host} --type instance | help`);
-    const bot = await startBot({ settings: botSettings, policy, log, commandPrefix: '/runner', members: async () => [], makeSurface: () => createConsoleSurface(io.write) });
+    const bot = await startBot({ settings: botSettings, policy, log, trust, commandPrefix: '/runner', members: async () => [], makeSurface: () => createConsoleSurface(io.write) });
     await runConsole(bot.core, io.input, io.write);
     await stopWorkerToo(() => bot.stop());
     return;
@@ -99,7 +109,7 @@ export async function runDev(env: Record<string, string | undefined>, io: DevIo)
   const client = slack.app.client as WebClient;
   const members = cachedGroupMembers(client);
   const wiring = createSlackWiring({ client, members, log, ...(policy.channels.reports ? { reportsChannel: policy.channels.reports } : {}) });
-  const bot = await startBot({ settings: botSettings, policy, log, members, makeSurface: wiring.makeSurface });
+  const bot = await startBot({ settings: botSettings, policy, log, trust, members, makeSurface: wiring.makeSurface });
   const home = wiring.home();
   registerHandlers(slack.app, bot.core, { pacer: wiring.pacer, ...(home ? { home } : {}) });
   home?.start();

@@ -11,6 +11,7 @@ import { isBroadcast, isLabelledLink } from '../fakes/slack/mrkdwn-syntax.js';
 import type { FakeSlack } from '../fakes/slack/server.js';
 import { appHomeOpenedEvent, eventBody, signedPost, slashCommandBody } from '../helpers/slack-requests.js';
 import { silentLog, startTestStack, type TestStack } from '../helpers/test-stack.js';
+import { publishEnrolledHost, testTrust } from '../helpers/test-trust.js';
 import { useSlackAndRedis } from './use-slack-and-redis.js';
 import { until } from '../helpers/until.js';
 
@@ -45,7 +46,7 @@ describe('createHomeRefresher', () => {
 
   function refresher(p: string) {
     const client = new WebClient(slack.botToken, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } });
-    const deps = { redis, prefix: p, approvals: createApprovalStore(redis, p), policy, members: async () => [] };
+    const deps = { redis, prefix: p, approvals: createApprovalStore(redis, p), policy, members: async () => [], trust: testTrust() };
     return createHomeRefresher({ client, redis, prefix: p, pacer: createPacer({ redis, prefix: p }), log: silentLog, debounceMs: 100, hostPollMs: 100, blocks: (viewer) => homeBlocks(deps, viewer) });
   }
 
@@ -53,12 +54,12 @@ describe('createHomeRefresher', () => {
     const p = `${prefix}:${randomUUID()}`;
     const home = refresher(p);
     const now = Date.now();
-    await publishHost(redis, p, { name: 'hr-2', versions: { runnerops: '0.1.0' }, labels: {}, publicKey: null, startedAt: now, lastHeartbeat: now, heartbeatSeconds: 3600 });
+    const signer = await publishEnrolledHost(redis, p, { name: 'hr-2', versions: { runnerops: '0.1.0' }, labels: {}, publicKey: null, startedAt: now, lastHeartbeat: now, heartbeatSeconds: 3600 });
     await home.opened('U0WATCHER');
     home.start();
     try {
       const entry = (await readHost(redis, p, 'hr-2'))!;
-      await publishHost(redis, p, { ...entry, runners: [{ name: '<!channel> <https://evil.example|docs>', id: 7, tokenExpiresAt: '2099-01-01T00:00:00Z' }] });
+      await publishHost(redis, p, signer, { ...entry, runners: [{ name: '<!channel> <https://evil.example|docs>', id: 7, tokenExpiresAt: '2099-01-01T00:00:00Z' }] });
       await until(async () => (slack.homeViews.get('U0WATCHER')?.publishCount ?? 0) >= 2, 10_000, 'a second publish');
       const view = slack.homeViews.get('U0WATCHER')!;
       expect(JSON.stringify(view.blocks)).toContain('&lt;!channel&gt;');

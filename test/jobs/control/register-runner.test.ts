@@ -15,6 +15,9 @@ import { createRedis } from '../../../src/queue/redis.js';
 import { createProcessor } from '../../../src/worker/dispatch.js';
 import { createExclusiveLocks } from '../../../src/worker/exclusive.js';
 import type { JobProgress } from '../../../src/worker/job-context.js';
+import { enrolledHost } from '../../../src/queue/bot-trust.js';
+import { ringOf } from '../../../src/queue/signing-keys.js';
+import { TEST_BOT_KEYS, testBotSigner, testTrust } from '../../helpers/test-trust.js';
 import {
   captureLogs,
   dumpRedis,
@@ -61,9 +64,14 @@ async function startStack(mode: 'config-toml' | 'nixos-module' | 'env-template',
     redis: env.redis,
     prefix: redisSettings.prefix,
     log: host.log,
-    hostOf: () => name,
+    queue: hostQueueName(name),
+    host: name,
+    ring: ringOf(TEST_BOT_KEYS),
+    signer: host.keys.signer,
+    replay: { begin: async () => undefined, finish: async () => undefined },
+    onRefused: async () => undefined,
     findJob: findHostJob,
-    contextFor: (_job, extra) => ({ host: name, settings: host.settings, redis: env.redis, prefix: redisSettings.prefix, keys: host.keys, ...extra }),
+    contextFor: (_envelope, extra) => ({ host: name, settings: host.settings, redis: env.redis, prefix: redisSettings.prefix, keys: host.keys, patchHost: host.patchHost, ...extra }),
     runExclusive: createExclusiveLocks(),
   });
   const worker = new Worker(hostQueueName(name), processor, { connection: workerConnection, prefix: redisSettings.prefix });
@@ -84,8 +92,10 @@ async function startStack(mode: 'config-toml' | 'nixos-module' | 'env-template',
     prefix: redisSettings.prefix,
     log,
     progress: async (p) => void controlPhases.push(p),
+    enrolledHost: (hostName) => enrolledHost(env.redis, redisSettings.prefix, testTrust(), hostName),
     runOnHost: async (target, job, payload) => {
-      const jobId = await enqueueStep({ redis: env.redis, prefix: redisSettings.prefix, queues }, `cmd${hostCount}`, target, job, payload);
+      const parent = { commandId: `cmd${hostCount}`, requester: { via: 'cli' as const, user: 'cli:test' } };
+      const { jobId } = await enqueueStep({ redis: env.redis, prefix: redisSettings.prefix, queues, signer: testBotSigner }, parent, target, job, payload, 60_000);
       const queued = await Job.fromId(queues.get(hostQueueName(target)), jobId);
       return queued!.waitUntilFinished(events, 30_000);
     },
@@ -211,12 +221,12 @@ describe('run', () => {
     env.fake.clearFaults();
   }, 30_000);
 
-  it('refuses a host without a public key before creating anything', async () => {
+  it('refuses a host that is not enrolled (no valid signed entry) before creating anything', async () => {
     const stack = await startStack('config-toml', { publishKey: false });
     const count = env.fake.requestCount('POST /user/runners');
     const err = await failureOf(run({ host: stack.host.settings.host, type: 'instance', ...base }, stack.ctx));
     expect(err).toBeInstanceOf(UserError);
-    expect(err.message).toBe(`${stack.host.settings.host} has not published a public key; upgrade or restart its worker`);
+    expect(err.message).toBe(`${stack.host.settings.host} is not an enrolled host; "hosts" shows its state (an operator enrols it with "enroll ${stack.host.settings.host}")`);
     expect(env.fake.requestCount('POST /user/runners')).toBe(count);
   });
 
