@@ -8,9 +8,9 @@ import type { Redis } from 'ioredis';
 import { approvalBlocks } from './approval-blocks.js';
 import { expiryWarningBlocks } from '../bot/token-expiry.js';
 import { cardBlocks } from './card-blocks.js';
-import { codeSections, LIMITS } from './blocks.js';
+import { codeSections, context, LIMITS } from './blocks.js';
 import type { HomeRefresher } from './home-refresh.js';
-import { escapeText, fallbackText, fitPlain } from './mrkdwn.js';
+import { escapeText, fallbackText, fitPlain, md } from './mrkdwn.js';
 import type { Pacer } from './pace-calls.js';
 import { postToResponseUrl, RESPONSE_URL_POSTS } from './respond.js';
 import { replyRouteFor } from './reply-route.js';
@@ -65,6 +65,12 @@ function messageParts(text: string, blocks: KnownBlock[]): Array<{ text: string;
   return parts;
 }
 
+/** The last part of an answer too long for one request's response_url. */
+function tooLongNote(left: number): { text: string; blocks: KnownBlock[] } {
+  const text = `…and ${left} more part${left === 1 ? '' : 's'} of ${LIMITS.blocksPerMessage} blocks each; ask for fewer lines (e.g. "/runner audit 50" or "/runner jobs 20")`;
+  return { text: fallbackText(text), blocks: [context(md`${text}`)] };
+}
+
 function createSurface(deps: SlackSurfaceDeps): Surface {
   const { client } = deps;
   const pace = async (method: string) => deps.pacer?.wait(method);
@@ -90,12 +96,10 @@ function createSurface(deps: SlackSurfaceDeps): Surface {
     }
     if (route?.kind === 'response-url') {
       const parts = messageParts(text, codeSections(text));
-      const shown = parts.slice(0, RESPONSE_URL_POSTS);
+      // A response_url takes 5 posts: an answer longer than that says so in its last part instead of stopping short.
+      const shown = parts.length > RESPONSE_URL_POSTS ? [...parts.slice(0, RESPONSE_URL_POSTS - 1), tooLongNote(parts.length - RESPONSE_URL_POSTS + 1)] : parts;
       try {
         for (const part of shown) await postToResponseUrl(route.url, part);
-        if (parts.length > shown.length) {
-          deps.log.warn({ parts: parts.length }, 'a private answer was longer than a response_url takes; the rest was not sent');
-        }
         return;
       } catch (err) {
         deps.log.info({ err: String(err) }, 'response_url did not take the answer; trying chat.postEphemeral');

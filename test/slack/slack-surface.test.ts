@@ -6,6 +6,7 @@ import { isBroadcast } from '../fakes/slack/mrkdwn-syntax.js';
 import type { FakeSlack } from '../fakes/slack/server.js';
 import { silentLog } from '../helpers/test-stack.js';
 import { useSlackAndRedis } from './use-slack-and-redis.js';
+import { withReplyRoute } from '../../src/slack/reply-route.js';
 
 const { redis, prefix, slack: fake } = useSlackAndRedis();
 let slack: FakeSlack;
@@ -70,5 +71,14 @@ describe('createSlackSurface', () => {
     expect(names).toEqual(['report.txt', 'chart.png']);
     expect(slack.uploads.at(-1)!.initial_comment!.length).toBeLessThanOrEqual(300);
     expect(slack.uploads.at(-1)!.sequences.filter(isBroadcast)).toEqual([]);
+  });
+
+  it('answers through a response_url in at most four posts, the last saying how much did not fit', async () => {
+    const url = slack.responseUrl();
+    const text = Array.from({ length: 20_000 }, (_, i) => `host-${i}  just now  runnerops 0.1.0 & more`).join('\n');
+    await withReplyRoute({ kind: 'response-url', user: 'U0LONGER', url }, () => surface().tell('U0LONGER', 'C0LONG', text));
+    const posts = slack.responses.filter((r) => r.url === url);
+    expect(posts.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    expect(JSON.stringify(posts.at(-1)!.body.blocks)).toMatch(/…and \d+ more parts of 50 blocks each; ask for fewer lines/);
   });
 });
