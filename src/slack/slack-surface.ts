@@ -2,6 +2,7 @@ import type { KnownBlock } from '@slack/types';
 import type { WebClient } from '@slack/web-api';
 import type { Approval } from '../approvals/approval-store.js';
 import type { Surface } from '../bot/surface.js';
+import type { CardText } from '../present/command-card.js';
 import type { Logger } from '../logger.js';
 import type { ApprovalStore } from '../approvals/approval-store.js';
 import type { Redis } from 'ioredis';
@@ -71,8 +72,16 @@ function tooLongNote(left: number): { text: string; blocks: KnownBlock[] } {
   return { text: fallbackText(text), blocks: [context(md`${text}`)] };
 }
 
+/** A card update waiting for its chat.update slot; `card` is the newest content asked for meanwhile. */
+interface WaitingCard {
+  card: CardText;
+  sent: Promise<void>;
+}
+
 function createSurface(deps: SlackSurfaceDeps): Surface {
   const { client } = deps;
+  const waitingCards = new Map<string, WaitingCard>();
+  const sendingCards = new Map<string, Promise<void>>();
   const pace = async (method: string) => deps.pacer?.wait(method);
   const homeChanged = () => deps.home?.changed();
 
@@ -143,16 +152,40 @@ function createSurface(deps: SlackSurfaceDeps): Surface {
     },
     async updateCard(command, card) {
       if (card.finished) homeChanged();
-      if (!command.card) return;
-      const { blocks, text, overflow } = cardBlocks(card);
-      await pace('chat.update');
-      await client.chat.update({ channel: command.card.channel, ts: command.card.ts, text, blocks });
-      if (card.finished && overflow.length > 0) {
-        for (let i = 0; i < overflow.length; i += 400) {
-          const chunk = codeSections(overflow.slice(i, i + 400).join('\n')).slice(0, LIMITS.blocksPerMessage);
-          await client.chat.postMessage({ channel: command.card.channel, thread_ts: command.card.ts, text: `rows ${i + 1}-${Math.min(i + 400, overflow.length)} of the overflow`, blocks: chunk });
-        }
+      const location = command.card;
+      if (!location) return;
+      // While an update waits for its slot, a newer one for the same card replaces it: only the latest is sent.
+      const key = `${location.channel}:${location.ts}`;
+      const waiting = waitingCards.get(key);
+      if (waiting) {
+        waiting.card = card;
+        return waiting.sent;
       }
+      const entry: WaitingCard = { card, sent: Promise.resolve() };
+      const before = sendingCards.get(key);
+      entry.sent = (async () => {
+        try {
+          await pace('chat.update');
+        } finally {
+          waitingCards.delete(key);
+        }
+        // Never overtake the previous update of this card: Slack keeps whichever arrives last.
+        await before?.catch(() => undefined);
+        const { blocks, text, overflow } = cardBlocks(entry.card);
+        await client.chat.update({ channel: location.channel, ts: location.ts, text, blocks });
+        if (entry.card.finished && overflow.length > 0) {
+          for (let i = 0; i < overflow.length; i += 400) {
+            const chunk = codeSections(overflow.slice(i, i + 400).join('\n')).slice(0, LIMITS.blocksPerMessage);
+            await client.chat.postMessage({ channel: location.channel, thread_ts: location.ts, text: `rows ${i + 1}-${Math.min(i + 400, overflow.length)} of the overflow`, blocks: chunk });
+          }
+        }
+      })();
+      waitingCards.set(key, entry);
+      sendingCards.set(key, entry.sent);
+      void entry.sent.finally(() => {
+        if (sendingCards.get(key) === entry.sent) sendingCards.delete(key);
+      }).catch(() => undefined);
+      return entry.sent;
     },
     async postApproval(approval: Approval, channel) {
       homeChanged();

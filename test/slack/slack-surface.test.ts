@@ -6,6 +6,7 @@ import { isBroadcast } from '../fakes/slack/mrkdwn-syntax.js';
 import type { FakeSlack } from '../fakes/slack/server.js';
 import { silentLog } from '../helpers/test-stack.js';
 import { useSlackAndRedis } from './use-slack-and-redis.js';
+import { createPacer } from '../../src/slack/pace-calls.js';
 import { withReplyRoute } from '../../src/slack/reply-route.js';
 
 const { redis, prefix, slack: fake } = useSlackAndRedis();
@@ -80,5 +81,15 @@ describe('createSlackSurface', () => {
     const posts = slack.responses.filter((r) => r.url === url);
     expect(posts.map((r) => r.status)).toEqual([200, 200, 200, 200]);
     expect(JSON.stringify(posts.at(-1)!.body.blocks)).toMatch(/…and \d+ more parts of 50 blocks each; ask for fewer lines/);
+  });
+
+  it('sends only the newest content of a card whose updates pile up while waiting for a slot', async () => {
+    const s = createSlackSurface({ client: new WebClient(slack.botToken, { slackApiUrl: slack.apiUrl }), redis, prefix, approvals: createApprovalStore(redis, prefix), log: silentLog, pacer: createPacer({ redis, prefix }) });
+    const command = { id: 'pile000000', verb: 'ping', text: 'ping all', job: 'ping', hosts: ['a'], requester: { via: 'slack' as const, user: 'U0' }, createdAt: Date.now() };
+    const location = (await s.postCard(command, { title: 'ping all', lines: [], footer: 'queued', finished: false }, 'C0PILE'))!;
+    const before = slack.calls('chat.update').length;
+    await Promise.all([1, 2, 3, 4, 5].map((n) => s.updateCard({ ...command, card: location }, { title: 'ping all', lines: [`row ${n}`], footer: `update ${n}`, finished: n === 5 })));
+    expect(slack.calls('chat.update').length - before).toBe(1);
+    expect(JSON.stringify(slack.message(location.channel, location.ts)!.blocks)).toContain('update 5');
   });
 });
