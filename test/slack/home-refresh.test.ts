@@ -35,6 +35,14 @@ describe('App Home in a running bot', () => {
     expect(refreshed.ok).toBe(true);
     expect(stack.slack.calls().filter((c) => c.method === 'views.publish' && c.params.user_id === 'U0VIEWER').length).toBeGreaterThanOrEqual(2);
   });
+
+  it('is republished for a recent viewer when a job finishes', async () => {
+    await signedPost(stack.eventsUrl, slashCommandBody({ text: 'ping hr-1', user_id: 'U0REQ', channel_id: 'C0OPS' }), { secret: stack.signingSecret });
+    const card = await stack.slack.waitFor('chat.postMessage', (c) => String(c.params.text).startsWith('ping hr-1 [job '));
+    const id = /\[job ([0-9a-f]+)\]/.exec(String(card.params.text))![1]!;
+    const refreshed = await stack.slack.waitFor('views.publish', (c) => c.params.user_id === 'U0VIEWER' && new RegExp(`${id}.*ping hr-1: finished`).test(JSON.stringify(c.params.view)), 15_000);
+    expect(refreshed.ok).toBe(true);
+  });
 });
 
 describe('createHomeRefresher', () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishEnrolledHost } from '../helpers/test-trust.js';
-import { slashCommandPayload } from '../helpers/slack-requests.js';
+import { newTriggerId, slashCommandPayload } from '../helpers/slack-requests.js';
+import { DENY_CALLBACK } from '../../src/slack/deny-modal.js';
 import { startTestStack, type TestStack } from '../helpers/test-stack.js';
 
 let stack: TestStack;
@@ -49,5 +50,28 @@ describe('/runner over Socket Mode', () => {
     expect(text).not.toContain('sock-gone');
     expect(text).toMatch(/sock-crashed\s+60s ago \(EXPIRED\)/);
     expect(text).toContain('2 hosts, 1 alive, 1 with an expired heartbeat');
+  });
+});
+
+describe('a Deny submission over Socket Mode', () => {
+  it('is refused in the envelope ack with response_action errors', async () => {
+    const payload = {
+      type: 'view_submission',
+      team: { id: 'T0RUNNEROPS', domain: 'runnerops-test' },
+      user: { id: 'U0SOCKDENY', username: 'sockdeny', name: 'sockdeny', team_id: 'T0RUNNEROPS' },
+      api_app_id: 'A0RUNNEROPS',
+      trigger_id: newTriggerId(),
+      view: {
+        id: 'V0SOCKDENY',
+        type: 'modal',
+        callback_id: DENY_CALLBACK,
+        private_metadata: JSON.stringify({ approvalId: 'feedfeedfeed' }),
+        state: { values: { reason: { reason: { type: 'plain_text_input', value: 'no' } } } },
+      },
+      response_urls: [],
+      is_enterprise_install: false,
+    };
+    const ack = await stack.slack.sendEnvelope('interactive', payload);
+    expect(ack).toEqual({ response_action: 'errors', errors: { reason: 'no such approval request' } });
   });
 });
