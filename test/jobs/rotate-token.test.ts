@@ -200,7 +200,7 @@ describe('run', () => {
     env.fake.inject('POST /runners/reset_authentication_token', { status: 429, retryAfter: 2 });
     const result = await run({ jobId: 'cmd-7' }, contextOf(host, { sleep: async (ms) => void waits.push(ms) }), new AbortController().signal);
     expect(waits).toEqual([2000]);
-    expect(env.fake.findRequests('POST /runners/reset_authentication_token').filter((r) => r.params.token === runner.tokenHistory[0]).map((r) => r.status)).toEqual([429, 200]);
+    expect(env.fake.findRequests('POST /runners/reset_authentication_token').filter((r) => r.params.token === runner.tokenHistory[0]).map((r) => r.status)).toEqual([429, 201]);
     expect(result.resumed).toBe(false);
   });
 
