@@ -100,11 +100,12 @@ async function clearEarlierAttempt(payload: Payload, ctx: Context): Promise<void
   await ctx.progress({ phase: 'cleaning up an interrupted attempt' });
   let ids: number[];
   try {
-    ids = earlier.runnerId !== undefined ? [earlier.runnerId] : await findRunnersByNote(ctx.gitlab, payload.type, noteFor(payload.requestId), payload.description);
+    ids = earlier.runnerId !== undefined ? [earlier.runnerId] : await findRunnersByNote(ctx.gitlab, payload, noteFor(payload.requestId), payload.description);
   } catch (err) {
     const f = classifyGitlabError(err);
+    const why = f.kind === 'insufficient-scope' ? 'GITLAB_TOKEN needs the read_api (or api) scope to list runners' : `${f.status ?? f.detail}`;
     throw new PermanentJobError(
-      `an earlier attempt of this registration was interrupted and its runner cannot be looked up (${f.status ?? f.detail}); look for a runner noted "${noteFor(payload.requestId)}" in GitLab (CI/CD > Runners), delete it, then register again`,
+      `an earlier attempt of this registration was interrupted and its runner cannot be looked up (${why}); look for a runner noted "${noteFor(payload.requestId)}" in GitLab (CI/CD > Runners), delete it, then register again`,
     );
   }
   for (const id of ids) {

@@ -54,4 +54,20 @@ describe('countRunningJobs', () => {
     fake.setJobs(runner.id, [...Array.from({ length: 105 }, () => ({ status: 'running' as const })), { status: 'failed' }]);
     expect(await countRunningJobs(api, runner.id)).toBe(105);
   });
+
+  it('counts canceling jobs too, since they still run after_script', async () => {
+    const runner = fake.addRunner();
+    fake.setJobs(runner.id, [{ status: 'running' }, { status: 'canceling' }, { status: 'canceled' }]);
+    expect(await countRunningJobs(api, runner.id)).toBe(2);
+  });
+
+  it('counts only one host\'s jobs when given its system id', async () => {
+    const runner = fake.addRunner();
+    fake.setJobs(runner.id, [
+      { status: 'running', systemId: 's_000000000001' },
+      { status: 'canceling', systemId: 's_000000000001' },
+      { status: 'running', systemId: 's_000000000002' },
+    ]);
+    expect(await countRunningJobs(api, runner.id, {}, 's_000000000001')).toBe(2);
+  });
 });

@@ -6,6 +6,7 @@ import { parse } from 'smol-toml';
 import { run, summarize, type Context } from '../../../jobs/control/register-runner.js';
 import { findHostJob } from '../../../jobs/index.js';
 import { PermanentJobError, UserError } from '../../../src/errors.js';
+import { startFakeGitlab } from '../../fakes/gitlab/start-fake-gitlab.js';
 import { createGitlabClient } from '../../../src/clients/gitlab/create-gitlab-client.js';
 import { SYSTEM_ID_FILE } from '../../../src/clients/runner-config/system-id.js';
 import { enqueueStep } from '../../../src/queue/enqueue.js';
@@ -74,7 +75,7 @@ async function startStack(mode: 'config-toml' | 'nixos-module' | 'env-template',
     await events.close();
     await Promise.all([workerConnection.quit(), eventsConnection.quit()]);
   });
-  const admin = env.fake.createUserToken({ scopes: ['create_runner', 'manage_runner'], admin: true });
+  const admin = env.fake.createUserToken({ scopes: ['create_runner', 'manage_runner', 'read_api'], admin: true });
   const { log, lines } = captureLogs();
   const controlPhases: JobProgress[] = [];
   const ctx: Context = {
@@ -227,7 +228,7 @@ describe('run', () => {
     const err = await failureOf(run({ host: stack.host.settings.host, type: 'group', groupId: 77, ...base }, stack.ctx));
     expect(err).toBeInstanceOf(PermanentJobError);
     expect(err.message).toBe(
-      `create the group runner for ${stack.host.settings.host} failed: GitLab denied it (403: 403 Forbidden - Insufficient permissions); the GITLAB_TOKEN user must be an admin (instance runners) or Owner of the group/project`,
+      `create the group runner for ${stack.host.settings.host} failed: GitLab denied it (403: 403 Forbidden - Insufficient permissions); the GITLAB_TOKEN user must be an admin (instance runners), Owner of the group (group runners) or Maintainer of the project (project runners)`,
     );
   });
 
@@ -235,7 +236,7 @@ describe('run', () => {
     const stack = await startStack('config-toml');
     stack.ctx.gitlab = createGitlabClient({ url: env.fake.url, token: env.fake.createUserToken({ scopes: ['read_api'], admin: true }).token });
     const err = await failureOf(run({ host: stack.host.settings.host, type: 'instance', ...base }, stack.ctx));
-    expect(err.message).toContain('GITLAB_TOKEN lacks the scope for it (403); give it create_runner and manage_runner (or api)');
+    expect(err.message).toContain('GITLAB_TOKEN lacks the scope for it (403); give it api (GitLab 16.x), or create_runner, manage_runner and read_api (GitLab 17.1+)');
   });
 
   it('does not create again when the answer to the creation was lost', async () => {
@@ -270,5 +271,54 @@ describe('run again after the bot died mid-registration', () => {
     expect(env.fake.runner(orphan.id)).toBeUndefined();
     expect(env.fake.runners().filter((r) => r.description === 'interrupted').map((r) => r.id)).toEqual([result.runnerId]);
     expect(env.fake.runner(result.runnerId)!.maintenanceNote).toBe(`created by runnerops, request ${requestId}`);
+  });
+});
+
+describe('run again after the bot died mid-registration, for each role and version', () => {
+  /** The first attempt got as far as GitLab (which created the runner), then the bot died before it heard the answer. */
+  const interruptedAttempt = (requestId: string) => env.redis.set(`${redisSettings.prefix}:register:${requestId}`, '{}');
+
+  it('finds the interrupted attempt of a group Owner (17.1+ scopes) past 100 runners in the group', async () => {
+    const stack = await startStack('config-toml');
+    const requestId = `req-group-${hostCount}`;
+    const owner = env.fake.createUserToken({ scopes: ['create_runner', 'manage_runner', 'read_api'], groups: { 4201: 'owner' } });
+    stack.ctx.gitlab = createGitlabClient({ url: env.fake.url, token: owner.token });
+    for (let i = 0; i < 120; i++) env.fake.addRunner({ runnerType: 'group_type', groupId: 4201, description: 'group nix' });
+    const orphan = env.fake.addRunner({ runnerType: 'group_type', groupId: 4201, description: 'group nix', maintenanceNote: `created by runnerops, request ${requestId}` });
+    await interruptedAttempt(requestId);
+    const adminListsBefore = env.fake.requestCount('GET /runners/all');
+    const result = await run({ host: stack.host.settings.host, type: 'group', groupId: 4201, description: 'group nix', ...base, requestId }, stack.ctx);
+    expect(env.fake.runner(orphan.id)).toBeUndefined();
+    expect(env.fake.runners().filter((r) => r.maintenanceNote.includes(requestId)).map((r) => r.id)).toEqual([result.runnerId]);
+    expect(env.fake.requestCount('GET /runners/all')).toBe(adminListsBefore);
+    expect(env.fake.findRequests('GET /groups/:id/runners').map((r) => new URL(r.url, env.fake.url).searchParams.get('page'))).toEqual(['1', '2']);
+  });
+
+  it('finds the interrupted attempt of a project Maintainer on GitLab 16.x with an api token', async () => {
+    const old = await startFakeGitlab({ version: '16.11' });
+    env.afterThisTest(() => old.close());
+    const stack = await startStack('config-toml');
+    stack.host.settings.gitlabUrl = old.url;
+    stack.ctx.gitlabUrl = old.url;
+    const requestId = `req-project-${hostCount}`;
+    old.addProject(4301, 4300);
+    const maintainer = old.createUserToken({ scopes: ['api'], projects: { 4301: 'maintainer' } });
+    stack.ctx.gitlab = createGitlabClient({ url: old.url, token: maintainer.token });
+    const orphan = old.addRunner({ runnerType: 'project_type', projectId: 4301, description: 'project nix', maintenanceNote: `created by runnerops, request ${requestId}` });
+    await interruptedAttempt(requestId);
+    const result = await run({ host: stack.host.settings.host, type: 'project', projectId: 4301, description: 'project nix', ...base, requestId }, stack.ctx);
+    expect(old.runner(orphan.id)).toBeUndefined();
+    expect(old.runner(result.runnerId)).toMatchObject({ runnerType: 'project_type', projectId: 4301 });
+    expect(old.requestCount('GET /runners/all')).toBe(0);
+    expect(old.requestCount('GET /projects/:id/runners')).toBe(1);
+  });
+
+  it('says which scope is missing when the token may create runners but not list them', async () => {
+    const stack = await startStack('config-toml');
+    const requestId = `req-scope-${hostCount}`;
+    stack.ctx.gitlab = createGitlabClient({ url: env.fake.url, token: env.fake.createUserToken({ scopes: ['create_runner', 'manage_runner'], admin: true }).token });
+    await interruptedAttempt(requestId);
+    const err = await failureOf(run({ host: stack.host.settings.host, type: 'instance', description: 'x', ...base, requestId }, stack.ctx));
+    expect(err.message).toContain('cannot be looked up (GITLAB_TOKEN needs the read_api (or api) scope to list runners)');
   });
 });
