@@ -30,6 +30,7 @@ export type RouteKey =
   | 'GET /groups/:id/runners'
   | 'GET /projects/:id/runners'
   | 'POST /jobs/request'
+  | 'GET /user'
   | 'GET /runners/:id'
   | 'PUT /runners/:id'
   | 'DELETE /runners/:id'
@@ -69,6 +70,7 @@ export function matchRoute(method: string, path: string): { key: RouteKey; id?: 
     'GET /runners/all',
     'GET /runners',
     'POST /jobs/request',
+    'GET /user',
   ];
   if ((fixedRoutes as string[]).includes(fixed)) return { key: fixed as RouteKey };
   const owned = /^\/(groups|projects)\/(\d+)\/runners$/.exec(p);
@@ -346,6 +348,12 @@ export function handleRequest(state: FakeGitlabState, req: ParsedRequest, baseUr
       return listRunners(state, req, route.key, id, baseUrl);
     case 'POST /jobs/request':
       return requestJob(state, req);
+    case 'GET /user': {
+      // Entities::UserWithAdmin for admins only: a regular user's answer has no is_admin at all.
+      const auth = authenticateUser(state, req, ['api', 'read_api', 'read_user']);
+      if (isReply(auth)) return auth;
+      return json(200, { id: auth.user.id, username: auth.user.username, state: 'active', ...(auth.user.admin ? { is_admin: true } : {}) });
+    }
     case 'GET /runners/:id':
       return withManagedRunner(state, req, id, RUNNER_READ, (runner) => json(200, runnerDetails(runner)));
     case 'PUT /runners/:id':

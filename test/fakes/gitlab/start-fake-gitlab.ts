@@ -48,6 +48,7 @@
  * - Every list is paginated: `page`, `per_page` (default 20, max 100), `x-total`, `x-total-pages`,
  *   `x-page`, `x-per-page`, `x-next-page`, `x-prev-page` and `link` headers; runners by ascending id,
  *   jobs newest first.
+ * - `GET /user` (`api`, `read_api` or `read_user`): `{id, username, state}`, plus `is_admin: true` for admins only.
  * - Without a valid PRIVATE-TOKEN: 401 `{"message":"401 Unauthorized"}`; with a token lacking the scope:
  *   403 `{"error":"insufficient_scope",...}`. Any other path: 404.
  *
