@@ -21,6 +21,17 @@ export const payloadSchema = z.preprocess(
     jobId: z.string().min(1).max(200),
     /** Runner name or GitLab id on this host; optional when the host has one runner. */
     runner: z.string().min(1).max(200).optional(),
+    /**
+     * An expired token revived by the bot (reset by runner id with its GitLab token): the new token,
+     * sealed to this host's key, to write in place of the dead one. Never a plaintext token.
+     */
+    revived: z
+      .object({
+        sealedToken: z.string().min(1),
+        sealedTo: z.string().min(1),
+        tokenExpiresAt: z.string().nullable(),
+      })
+      .optional(),
   }),
 );
 export type Payload = z.infer<typeof payloadSchema>;
@@ -37,9 +48,11 @@ export interface Result {
   resumed: boolean;
   /** True when gitlab-runner had just rotated the token itself (GitLab refused the old one): nothing was reset again. */
   rotatedByRunner?: boolean;
+  /** True when the token was an expired one the bot reset with its GitLab token; this host only wrote it. */
+  revived?: boolean;
 }
 
-export type Context = Pick<JobContext, 'host' | 'settings' | 'log' | 'progress' | 'redis' | 'prefix'> & {
+export type Context = Pick<JobContext, 'host' | 'settings' | 'log' | 'progress' | 'redis' | 'prefix'> & Partial<Pick<JobContext, 'keys'>> & {
   hooks?: StoreHooks;
   /** Test hook: a read of config.toml found it half-written. */
   readHooks?: ReadAgainHooks;
@@ -75,8 +88,43 @@ export async function run(payload: Payload, ctx: Context, signal: AbortSignal): 
     // An older, interrupted rotation: its token is now in place; go on with this one.
     return rotate(payload, ctx, api, systemId, await readAgainOnParseError(() => findHostRunner(settings, payload.runner), ctx.readHooks), signal, call);
   }
+  if (payload.revived) return writeRevived(payload, payload.revived, ctx, api, systemId, runner, signal, call);
   if (pending?.state === 'resetting') await checkInterruptedReset(ctx, api, systemId, runner, signal);
   return rotate(payload, ctx, api, systemId, runner, signal, call);
+}
+
+/**
+ * An expired token the bot has already reset (it needs the user token): open the new one, keep it in
+ * the recovery file first (a rerun finishes from there), then write, reload and verify as a rotation does.
+ */
+async function writeRevived(
+  payload: Payload,
+  revived: NonNullable<Payload['revived']>,
+  ctx: Context,
+  api: GitlabApi,
+  systemId: string,
+  runner: HostRunner,
+  signal: AbortSignal,
+  call: (action: string) => GitlabCallContext,
+): Promise<Result> {
+  if (!ctx.keys) throw new PermanentJobError(`the worker on ${ctx.host} runs without host keys, so it cannot open the revived token; upgrade runnerops there`);
+  if (revived.sealedTo !== ctx.keys.fingerprint) {
+    throw new PermanentJobError(`the revived token was sealed to key ${revived.sealedTo} but ${ctx.host} now has key ${ctx.keys.fingerprint}; request the rotation again`);
+  }
+  const token = await ctx.keys.openSealed(revived.sealedToken);
+  const now = new Date().toISOString();
+  const record: Recovered = {
+    state: 'reset',
+    jobId: payload.jobId,
+    ...(runner.id !== undefined ? { runnerId: runner.id } : {}),
+    runnerName: runner.name,
+    at: now,
+    token,
+    obtainedAt: now,
+    tokenExpiresAt: revived.tokenExpiresAt,
+  };
+  await writeRecovery(ctx.settings.stateDir, record);
+  return { ...(await finishRotation(ctx, api, systemId, runner, record, signal, call)), resumed: false, revived: true };
 }
 
 async function rotate(
@@ -277,6 +325,9 @@ async function oldTokenState(api: GitlabApi, token: string, systemId: string, si
 export function summarize(result: Result): string {
   const expiry = result.tokenExpiresAt ? `new token expires ${result.tokenExpiresAt}` : 'new token does not expire';
   const id = result.runnerId !== undefined ? ` (#${result.runnerId})` : '';
+  if (result.revived) {
+    return `revived the expired token of ${result.runner}${id} on ${result.host} (reset by the bot, sealed to the host); ${expiry}; written to ${result.written.join(', ')}`;
+  }
   if (result.rotatedByRunner) {
     return `gitlab-runner had just rotated the token of ${result.runner}${id} on ${result.host} itself; the new token works, nothing was reset again; ${expiry.replace('new token', 'token')}`;
   }

@@ -5,9 +5,8 @@ import { classifyGitlabError, toGitlabJobError } from '../../src/clients/gitlab/
 import { createRunner, deleteRunner, findRunnersByNote, type CreatedRunner } from '../../src/clients/gitlab/runners.js';
 import type { GitlabApi } from '../../src/clients/gitlab/create-gitlab-client.js';
 import { readHost } from '../../src/queue/host-registry.js';
-import { fingerprintOf } from '../../src/secrets/host-keys.js';
-import { sealToHost } from '../../src/secrets/sealed-box.js';
 import { redact } from '../../src/secrets/redact.js';
+import { sealForHost } from './seal-for-host.js';
 import * as installRunner from '../install-runner.js';
 
 export const name = 'register-runner';
@@ -65,11 +64,10 @@ export async function run(payload: Payload, ctx: Context): Promise<Result> {
   const runnerName = payload.description ?? `${payload.host}-${created.id}`;
   ctx.log.info({ runnerId: created.id, host: payload.host }, 'runner created in GitLab');
   try {
-    const sealedToken = await sealToHost(created.token, host.publicKey);
+    const sealed = await sealForHost(created.token, host.publicKey);
     await ctx.progress({ phase: 'installing on the host', detail: `runner #${created.id}` });
     const hostPayload: installRunner.Payload = {
-      sealedToken,
-      sealedTo: fingerprintOf(host.publicKey),
+      ...sealed,
       runnerId: created.id,
       name: runnerName,
       gitlabUrl: ctx.gitlabUrl,

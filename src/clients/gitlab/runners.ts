@@ -45,6 +45,18 @@ export async function createRunner(api: GitlabApi, request: CreateRunnerRequest)
   return { id: Number(created.id), token: created.token, tokenExpiresAt: typeof expires === 'string' && expires !== '' ? expires : null };
 }
 
+/**
+ * `POST /runners/:id/reset_authentication_token` with the user token: works when the runner's own
+ * token has expired (reset by token then answers 403). ONE request, never retried: the old token is
+ * dead once GitLab handled it, so a lost answer means another reset.
+ */
+export async function resetRunnerTokenById(api: GitlabApi, runnerId: number): Promise<Omit<CreatedRunner, 'id'>> {
+  const body = ((await api.requester.post(`runners/${runnerId}/reset_authentication_token`)).body ?? {}) as Record<string, unknown>;
+  if (typeof body.token !== 'string' || body.token === '') throw new Error('GitLab answered the token reset without a token');
+  const expires = body.token_expires_at;
+  return { token: body.token, tokenExpiresAt: typeof expires === 'string' && expires !== '' ? expires : null };
+}
+
 /** `DELETE /runners/:id`, retried; a runner that is already gone (404) counts as deleted. */
 export async function deleteRunner(api: GitlabApi, runnerId: number, retry: RetryOptions = {}): Promise<'deleted' | 'already-gone'> {
   try {

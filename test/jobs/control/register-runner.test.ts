@@ -1,102 +1,19 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Job, QueueEvents, Worker } from 'bullmq';
+import { describe, expect, it } from 'vitest';
 import { parse } from 'smol-toml';
-import { run, summarize, type Context } from '../../../jobs/control/register-runner.js';
-import { findHostJob } from '../../../jobs/index.js';
+import { run, summarize } from '../../../jobs/control/register-runner.js';
 import { PermanentJobError, UserError } from '../../../src/errors.js';
 import { startFakeGitlab } from '../../fakes/gitlab/start-fake-gitlab.js';
 import { createGitlabClient } from '../../../src/clients/gitlab/create-gitlab-client.js';
 import { SYSTEM_ID_FILE } from '../../../src/clients/runner-config/system-id.js';
-import { enqueueStep } from '../../../src/queue/enqueue.js';
-import { hostQueueName } from '../../../src/queue/names.js';
-import { createQueuePool, type QueuePool } from '../../../src/queue/queue-pool.js';
-import { createRedis } from '../../../src/queue/redis.js';
-import { createProcessor } from '../../../src/worker/dispatch.js';
-import { createExclusiveLocks } from '../../../src/worker/exclusive.js';
-import type { JobProgress } from '../../../src/worker/job-context.js';
-import {
-  captureLogs,
-  dumpRedis,
-  joinAll,
-  leakedTokens,
-  readSeedConfig,
-  seedConfigFor,
-  useRunnerJobEnvironment,
-  writeEnvTemplateReloadScript,
-  writeNixosReloadScript,
-  type TestHost,
-} from '../support/runner-host.js';
+import { leakedTokens, readSeedConfig, seedConfigFor, useRunnerJobEnvironment, writeEnvTemplateReloadScript, writeNixosReloadScript } from '../support/runner-host.js';
+import { useControlStacks } from './support/control-stack.js';
 
 const env = useRunnerJobEnvironment();
 const { redisSettings } = env;
-let queues: QueuePool;
-let hostCount = 0;
-
-beforeAll(() => {
-  queues = createQueuePool(env.redis, redisSettings.prefix);
-});
-afterAll(async () => {
-  await queues.close();
-});
-
-interface Stack {
-  host: TestHost;
-  ctx: Context;
-  controlLogs: string[];
-  controlPhases: JobProgress[];
-}
-
-/**
- * A host worker on a real BullMQ queue (the project's dispatch) with the host on disk, and the control
- * context whose runOnHost queues the host job as a step and waits for it, as the bot does.
- */
-async function startStack(mode: 'config-toml' | 'nixos-module' | 'env-template', options: { publishKey?: boolean } = {}): Promise<Stack> {
-  const name = `ci-${++hostCount}`;
-  const host = await env.createHost({ mode, host: name });
-  await env.publishHost(host, { withKey: options.publishKey !== false });
-  const workerConnection = createRedis(redisSettings, { blocking: true });
-  const eventsConnection = createRedis(redisSettings, { blocking: true });
-  const processor = createProcessor({
-    redis: env.redis,
-    prefix: redisSettings.prefix,
-    log: host.log,
-    hostOf: () => name,
-    findJob: findHostJob,
-    contextFor: (_job, extra) => ({ host: name, settings: host.settings, redis: env.redis, prefix: redisSettings.prefix, keys: host.keys, ...extra }),
-    runExclusive: createExclusiveLocks(),
-  });
-  const worker = new Worker(hostQueueName(name), processor, { connection: workerConnection, prefix: redisSettings.prefix });
-  const events = new QueueEvents(hostQueueName(name), { connection: eventsConnection, prefix: redisSettings.prefix });
-  await events.waitUntilReady();
-  env.afterThisTest(async () => {
-    await worker.close();
-    await events.close();
-    await Promise.all([workerConnection.quit(), eventsConnection.quit()]);
-  });
-  const admin = env.fake.createUserToken({ scopes: ['create_runner', 'manage_runner', 'read_api'], admin: true });
-  const { log, lines } = captureLogs();
-  const controlPhases: JobProgress[] = [];
-  const ctx: Context = {
-    gitlab: createGitlabClient({ url: env.fake.url, token: admin.token }),
-    gitlabUrl: env.fake.url,
-    redis: env.redis,
-    prefix: redisSettings.prefix,
-    log,
-    progress: async (p) => void controlPhases.push(p),
-    runOnHost: async (target, job, payload) => {
-      const jobId = await enqueueStep({ redis: env.redis, prefix: redisSettings.prefix, queues }, `cmd${hostCount}`, target, job, payload);
-      const queued = await Job.fromId(queues.get(hostQueueName(target)), jobId);
-      return queued!.waitUntilFinished(events, 30_000);
-    },
-  };
-  return { host, ctx, controlLogs: lines, controlPhases };
-}
-
-async function producedText(stack: Stack, ...extra: unknown[]): Promise<string> {
-  return joinAll(await dumpRedis(env.redis, redisSettings.prefix), stack.host.logLines.join(''), stack.controlLogs.join(''), stack.controlPhases, ...extra);
-}
+const stacks = useControlStacks(env);
+const { startStack, producedText } = stacks;
 
 async function failureOf(promise: Promise<unknown>): Promise<Error> {
   try {
@@ -262,7 +179,7 @@ describe('summarize', () => {
 describe('run again after the bot died mid-registration', () => {
   it('deletes the runner the interrupted attempt created (found by its note) and registers exactly one', async () => {
     const stack = await startStack('config-toml');
-    const requestId = `req-${hostCount}`;
+    const requestId = `req-${stacks.hostCount()}`;
     // The first attempt: GitLab created the runner, then the bot died before it heard the answer.
     const orphan = env.fake.addRunner({ description: 'interrupted' });
     env.fake.runner(orphan.id)!.maintenanceNote = `created by runnerops, request ${requestId}`;
@@ -280,7 +197,7 @@ describe('run again after the bot died mid-registration, for each role and versi
 
   it('finds the interrupted attempt of a group Owner (17.1+ scopes) past 100 runners in the group', async () => {
     const stack = await startStack('config-toml');
-    const requestId = `req-group-${hostCount}`;
+    const requestId = `req-group-${stacks.hostCount()}`;
     const owner = env.fake.createUserToken({ scopes: ['create_runner', 'manage_runner', 'read_api'], groups: { 4201: 'owner' } });
     stack.ctx.gitlab = createGitlabClient({ url: env.fake.url, token: owner.token });
     for (let i = 0; i < 120; i++) env.fake.addRunner({ runnerType: 'group_type', groupId: 4201, description: 'group nix' });
@@ -300,7 +217,7 @@ describe('run again after the bot died mid-registration, for each role and versi
     const stack = await startStack('config-toml');
     stack.host.settings.gitlabUrl = old.url;
     stack.ctx.gitlabUrl = old.url;
-    const requestId = `req-project-${hostCount}`;
+    const requestId = `req-project-${stacks.hostCount()}`;
     old.addProject(4301, 4300);
     const maintainer = old.createUserToken({ scopes: ['api'], projects: { 4301: 'maintainer' } });
     stack.ctx.gitlab = createGitlabClient({ url: old.url, token: maintainer.token });
@@ -315,7 +232,7 @@ describe('run again after the bot died mid-registration, for each role and versi
 
   it('says which scope is missing when the token may create runners but not list them', async () => {
     const stack = await startStack('config-toml');
-    const requestId = `req-scope-${hostCount}`;
+    const requestId = `req-scope-${stacks.hostCount()}`;
     stack.ctx.gitlab = createGitlabClient({ url: env.fake.url, token: env.fake.createUserToken({ scopes: ['create_runner', 'manage_runner'], admin: true }).token });
     await interruptedAttempt(requestId);
     const err = await failureOf(run({ host: stack.host.settings.host, type: 'instance', description: 'x', ...base, requestId }, stack.ctx));

@@ -1,0 +1,96 @@
+import { Job, QueueEvents, Worker } from 'bullmq';
+import { afterAll, beforeAll } from 'vitest';
+import { findHostJob } from '../../../../jobs/index.js';
+import { createGitlabClient, type GitlabApi } from '../../../../src/clients/gitlab/create-gitlab-client.js';
+import type { Logger } from '../../../../src/logger.js';
+import { enqueueStep } from '../../../../src/queue/enqueue.js';
+import { hostQueueName } from '../../../../src/queue/names.js';
+import { createQueuePool, type QueuePool } from '../../../../src/queue/queue-pool.js';
+import { createRedis } from '../../../../src/queue/redis.js';
+import { createProcessor } from '../../../../src/worker/dispatch.js';
+import { createExclusiveLocks } from '../../../../src/worker/exclusive.js';
+import type { ControlContext, JobProgress } from '../../../../src/worker/job-context.js';
+import { captureLogs, dumpRedis, joinAll, type RunnerJobEnvironment, type TestHost } from '../../support/runner-host.js';
+
+export type TokenMode = 'config-toml' | 'nixos-module' | 'env-template';
+
+/** A host worker on its real queue and the control context the bot would hand a control job. */
+export interface ControlStack {
+  host: TestHost;
+  ctx: Pick<ControlContext, 'gitlab' | 'gitlabUrl' | 'redis' | 'prefix' | 'runOnHost' | 'log' | 'progress'> & { gitlab: GitlabApi };
+  controlLogs: string[];
+  controlPhases: JobProgress[];
+  log: Logger;
+}
+
+/**
+ * Registers a queue pool for the file (beforeAll / afterAll) and returns `startStack`: a host on disk
+ * whose worker runs the project's dispatch on a real BullMQ queue, announced in the registry, and a
+ * control context whose runOnHost queues the host job as a step and waits for it, as the bot does.
+ */
+export function useControlStacks(env: RunnerJobEnvironment) {
+  let queues: QueuePool;
+  let hostCount = 0;
+  beforeAll(() => {
+    queues = createQueuePool(env.redis, env.redisSettings.prefix);
+  });
+  afterAll(async () => {
+    await queues.close();
+  });
+
+  async function startStack(mode: TokenMode, options: { publishKey?: boolean } = {}): Promise<ControlStack> {
+    const { prefix } = env.redisSettings;
+    const name = `ci-${++hostCount}`;
+    const host = await env.createHost({ mode, host: name });
+    await env.publishHost(host, { withKey: options.publishKey !== false });
+    const workerConnection = createRedis(env.redisSettings, { blocking: true });
+    const eventsConnection = createRedis(env.redisSettings, { blocking: true });
+    const processor = createProcessor({
+      redis: env.redis,
+      prefix,
+      log: host.log,
+      hostOf: () => name,
+      findJob: findHostJob,
+      contextFor: (_job, extra) => ({ host: name, settings: host.settings, redis: env.redis, prefix, keys: host.keys, ...extra }),
+      runExclusive: createExclusiveLocks(),
+    });
+    const worker = new Worker(hostQueueName(name), processor, { connection: workerConnection, prefix });
+    const events = new QueueEvents(hostQueueName(name), { connection: eventsConnection, prefix });
+    await events.waitUntilReady();
+    env.afterThisTest(async () => {
+      await worker.close();
+      await events.close();
+      await Promise.all([workerConnection.quit(), eventsConnection.quit()]);
+    });
+    const admin = env.fake.createUserToken({ scopes: ['create_runner', 'manage_runner', 'read_api'], admin: true });
+    const { log, lines } = captureLogs();
+    const controlPhases: JobProgress[] = [];
+    const commandId = `cmd${hostCount}`;
+    return {
+      host,
+      log,
+      controlLogs: lines,
+      controlPhases,
+      ctx: {
+        gitlab: createGitlabClient({ url: env.fake.url, token: admin.token }),
+        gitlabUrl: env.fake.url,
+        redis: env.redis,
+        prefix,
+        log,
+        progress: async (p) => void controlPhases.push(p),
+        runOnHost: async (target, job, payload) => {
+          const jobId = await enqueueStep({ redis: env.redis, prefix, queues }, commandId, target, job, payload);
+          const queued = await Job.fromId(queues.get(hostQueueName(target)), jobId);
+          return queued!.waitUntilFinished(events, 30_000);
+        },
+      },
+    };
+  }
+
+  /** Everything the stack wrote: Redis under the prefix, the host's and the control side's logs and phases. */
+  async function producedText(stack: ControlStack, ...extra: unknown[]): Promise<string> {
+    return joinAll(await dumpRedis(env.redis, env.redisSettings.prefix), stack.host.logLines.join(''), stack.controlLogs.join(''), stack.controlPhases, ...extra);
+  }
+
+  return { startStack, producedText, hostCount: () => hostCount };
+}
