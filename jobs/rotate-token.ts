@@ -88,25 +88,19 @@ export async function run(payload: Payload, ctx: Context, signal: AbortSignal): 
     // An older, interrupted rotation: its token is now in place; go on with this one.
     return rotate(payload, ctx, api, systemId, await readAgainOnParseError(() => findHostRunner(settings, payload.runner), ctx.readHooks), signal, call);
   }
-  if (payload.revived) return writeRevived(payload, payload.revived, ctx, api, systemId, runner, signal, call);
+  if (payload.revived) {
+    const record = await saveRevived(payload.jobId, payload.revived, ctx, runner);
+    return { ...(await finishRotation(ctx, api, systemId, runner, record, signal, call)), resumed: false, revived: true };
+  }
   if (pending?.state === 'resetting') await checkInterruptedReset(ctx, api, systemId, runner, signal);
   return rotate(payload, ctx, api, systemId, runner, signal, call);
 }
 
 /**
- * An expired token the bot has already reset (it needs the user token): open the new one, keep it in
- * the recovery file first (a rerun finishes from there), then write, reload and verify as a rotation does.
+ * An expired token the bot has already reset (it needs the user token): opens the new one and keeps
+ * it in the recovery file before anything else can fail, so a rerun finishes from there.
  */
-async function writeRevived(
-  payload: Payload,
-  revived: NonNullable<Payload['revived']>,
-  ctx: Context,
-  api: GitlabApi,
-  systemId: string,
-  runner: HostRunner,
-  signal: AbortSignal,
-  call: (action: string) => GitlabCallContext,
-): Promise<Result> {
+async function saveRevived(jobId: string, revived: NonNullable<Payload['revived']>, ctx: Context, runner: HostRunner): Promise<Recovered> {
   if (!ctx.keys) throw new PermanentJobError(`the worker on ${ctx.host} runs without host keys, so it cannot open the revived token; upgrade runnerops there`);
   if (revived.sealedTo !== ctx.keys.fingerprint) {
     throw new PermanentJobError(`the revived token was sealed to key ${revived.sealedTo} but ${ctx.host} now has key ${ctx.keys.fingerprint}; request the rotation again`);
@@ -115,7 +109,7 @@ async function writeRevived(
   const now = new Date().toISOString();
   const record: Recovered = {
     state: 'reset',
-    jobId: payload.jobId,
+    jobId,
     ...(runner.id !== undefined ? { runnerId: runner.id } : {}),
     runnerName: runner.name,
     at: now,
@@ -124,7 +118,7 @@ async function writeRevived(
     tokenExpiresAt: revived.tokenExpiresAt,
   };
   await writeRecovery(ctx.settings.stateDir, record);
-  return { ...(await finishRotation(ctx, api, systemId, runner, record, signal, call)), resumed: false, revived: true };
+  return record;
 }
 
 async function rotate(

@@ -256,22 +256,28 @@ describe('run when gitlab-runner touches config.toml at the same time', () => {
     return runner.token;
   }
 
-  it('takes a 403 before the reset as gitlab-runner having just rotated the token itself when config.toml now holds a working one', async () => {
-    env.fake.setTokenExpirationInterval(7200);
-    const { host, runner } = await hostWithSeed();
-    let rotatedByRunner = '';
+  /** A context in which gitlab-runner rotates the token itself the first time the job reaches `phase`. */
+  function rotatingItselfAt(host: TestHost, runner: FakeRunner, phase: string): { ctx: Context; rotated: () => string } {
+    let rotated = '';
     const ctx = contextOf(host, {
       progress: async (update) => {
         host.phases.push(update);
-        if (update.phase === 'checking the current token' && !rotatedByRunner) rotatedByRunner = await runnerRotatesItself(host, runner);
+        if (update.phase === phase && !rotated) rotated = await runnerRotatesItself(host, runner);
       },
     });
+    return { ctx, rotated: () => rotated };
+  }
+
+  it('takes a 403 before the reset as gitlab-runner having just rotated the token itself when config.toml now holds a working one', async () => {
+    env.fake.setTokenExpirationInterval(7200);
+    const { host, runner } = await hostWithSeed();
+    const { ctx, rotated } = rotatingItselfAt(host, runner, 'checking the current token');
     const resetsBefore = env.fake.requestCount('POST /runners/reset_authentication_token');
     const result = await run({ jobId: 'cmd-self-1' }, ctx, new AbortController().signal);
     env.fake.setTokenExpirationInterval(null);
     expect(result).toMatchObject({ rotatedByRunner: true, runnerId: runner.id, tokenExpiresAt: env.fake.runner(runner.id)!.tokenExpiresAt });
     expect(env.fake.requestCount('POST /runners/reset_authentication_token')).toBe(resetsBefore);
-    expect((await readConfig(host)).runners[0]!.token).toBe(rotatedByRunner);
+    expect((await readConfig(host)).runners[0]!.token).toBe(rotated());
     expect(summarize(result)).toContain('gitlab-runner had just rotated the token of Nix caching runner');
     expect(summarize(result)).not.toContain('re-register');
     expect(leakedTokens(env.fake.issuedTokens(), await producedText(host, result, summarize(result)))).toEqual([]);
@@ -279,17 +285,11 @@ describe('run when gitlab-runner touches config.toml at the same time', () => {
 
   it('takes a 403 on the reset itself the same way when gitlab-runner rotated between the check and the reset', async () => {
     const { host, runner } = await hostWithSeed();
-    let rotatedByRunner = '';
-    const ctx = contextOf(host, {
-      progress: async (update) => {
-        host.phases.push(update);
-        if (update.phase === 'resetting the token' && !rotatedByRunner) rotatedByRunner = await runnerRotatesItself(host, runner);
-      },
-    });
+    const { ctx, rotated } = rotatingItselfAt(host, runner, 'resetting the token');
     const result = await run({ jobId: 'cmd-self-2' }, ctx, new AbortController().signal);
     expect(result.rotatedByRunner).toBe(true);
     expect(env.fake.findRequests('POST /runners/reset_authentication_token').filter((r) => r.params.token === runner.tokenHistory[0]).map((r) => r.status)).toEqual([403]);
-    expect((await readConfig(host)).runners[0]!.token).toBe(rotatedByRunner);
+    expect((await readConfig(host)).runners[0]!.token).toBe(rotated());
   });
 
   it('says an expired token is revived by requesting the rotation again, not by re-registering', async () => {

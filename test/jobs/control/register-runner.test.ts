@@ -8,21 +8,13 @@ import { startFakeGitlab } from '../../fakes/gitlab/start-fake-gitlab.js';
 import { createGitlabClient } from '../../../src/clients/gitlab/create-gitlab-client.js';
 import { SYSTEM_ID_FILE } from '../../../src/clients/runner-config/system-id.js';
 import { leakedTokens, readSeedConfig, seedConfigFor, useRunnerJobEnvironment, writeEnvTemplateReloadScript, writeNixosReloadScript } from '../support/runner-host.js';
-import { useControlStacks } from './support/control-stack.js';
+import { failureOf, useControlStacks } from './support/control-stack.js';
 
 const env = useRunnerJobEnvironment();
 const { redisSettings } = env;
 const stacks = useControlStacks(env);
 const { startStack, producedText } = stacks;
 
-async function failureOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the job to fail');
-}
 
 const base = { tags: [] as string[], untagged: false, paused: false };
 

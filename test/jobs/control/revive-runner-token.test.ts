@@ -8,19 +8,11 @@ import { PermanentJobError, UserError } from '../../../src/errors.js';
 import { touchHost } from '../../../src/queue/host-registry.js';
 import type { FakeRunner } from '../../fakes/gitlab/start-fake-gitlab.js';
 import { leakedTokens, seedConfigFor, useRunnerJobEnvironment } from '../support/runner-host.js';
-import { useControlStacks, type ControlStack } from './support/control-stack.js';
+import { failureOf, useControlStacks, type ControlStack } from './support/control-stack.js';
 
 const env = useRunnerJobEnvironment();
 const { startStack, producedText } = useControlStacks(env);
 
-async function failureOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the job to fail');
-}
 
 /** A host whose seed runner's token expired an hour ago, in GitLab, in config.toml and in the registry. */
 async function expiredRunner(stack: ControlStack, fields: Parameters<typeof env.fake.addRunner>[0] = {}): Promise<FakeRunner> {

@@ -94,3 +94,13 @@ export function useControlStacks(env: RunnerJobEnvironment) {
 
   return { startStack, producedText, hostCount: () => hostCount };
 }
+
+/** The error a job run failed with (fails the test when it succeeded). */
+export async function failureOf(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected the job to fail');
+}
