@@ -3,6 +3,7 @@ import type { ControlContext } from '../../src/worker/job-context.js';
 import { PermanentJobError, UserError, firstLine } from '../../src/errors.js';
 import { classifyGitlabError, toGitlabJobError } from '../../src/clients/gitlab/describe-gitlab-error.js';
 import { createRunner, deleteRunner, findRunnersByNote, type CreatedRunner } from '../../src/clients/gitlab/runners.js';
+import { waitForRunnerPickup } from '../../src/clients/gitlab/runner-managers.js';
 import type { GitlabApi } from '../../src/clients/gitlab/create-gitlab-client.js';
 import { readHost } from '../../src/queue/host-registry.js';
 import { redact } from '../../src/secrets/redact.js';
@@ -23,6 +24,8 @@ export const payloadSchema = z
     paused: z.boolean().default(false),
     /** The command's id: a rerun after the bot died finds the runner the first run created. */
     requestId: z.string().regex(/^[A-Za-z0-9._-]{1,80}$/).optional(),
+    /** How long to wait for gitlab-runner on the host to ask GitLab for jobs with the new token, in seconds. @defaultValue 15 */
+    pickupSeconds: z.number().int().min(0).max(600).default(15),
   })
   .refine((p) => p.type !== 'group' || p.groupId !== undefined, { message: '--type group needs --group ID', path: ['groupId'] })
   .refine((p) => p.type !== 'project' || p.projectId !== undefined, { message: '--type project needs --project ID', path: ['projectId'] });
@@ -30,9 +33,17 @@ export type Payload = z.infer<typeof payloadSchema>;
 
 export interface Result extends installRunner.Result {
   description?: string;
+  /**
+   * Whether gitlab-runner on the host asked GitLab for jobs with the token (its manager for the host's
+   * system id has a version). The install's verify alone makes GitLab show the runner online; this does not.
+   */
+  pickedUp?: boolean;
 }
 
-export type Context = Pick<ControlContext, 'gitlab' | 'gitlabUrl' | 'redis' | 'prefix' | 'runOnHost' | 'log' | 'progress'>;
+export type Context = Pick<ControlContext, 'gitlab' | 'gitlabUrl' | 'redis' | 'prefix' | 'runOnHost' | 'log' | 'progress'> & {
+  /** Pause between looks at the runner's managers while waiting for gitlab-runner, in ms. @defaultValue 2000 */
+  pickupIntervalMs?: number;
+};
 
 /**
  * Control side of `/runner register`: creates the runner in GitLab with the bot's user token, seals
@@ -63,6 +74,7 @@ export async function run(payload: Payload, ctx: Context): Promise<Result> {
   if (payload.requestId) await ctx.redis.set(attemptKey(ctx, payload.requestId), JSON.stringify({ runnerId: created.id }), 'EX', 7 * 86400);
   const runnerName = payload.description ?? `${payload.host}-${created.id}`;
   ctx.log.info({ runnerId: created.id, host: payload.host }, 'runner created in GitLab');
+  let installed: installRunner.Result;
   try {
     const sealed = await sealForHost(created.token, host.publicKey);
     await ctx.progress({ phase: 'installing on the host', detail: `runner #${created.id}` });
@@ -73,11 +85,23 @@ export async function run(payload: Payload, ctx: Context): Promise<Result> {
       gitlabUrl: ctx.gitlabUrl,
       tokenExpiresAt: created.tokenExpiresAt,
     };
-    const result = (await ctx.runOnHost(payload.host, installRunner.name, hostPayload)) as installRunner.Result;
-    return { ...result, ...(payload.description !== undefined ? { description: payload.description } : {}) };
+    installed = (await ctx.runOnHost(payload.host, installRunner.name, hostPayload)) as installRunner.Result;
   } catch (err) {
     const reason = redact(firstLine(err instanceof Error ? err.message : String(err)));
     throw await removeOrphan(ctx.gitlab, ctx.gitlabUrl, created.id, payload.host, reason);
+  }
+  const pickedUp = await pickedUpByRunner(ctx, installed, payload.pickupSeconds);
+  return { ...installed, ...(payload.description !== undefined ? { description: payload.description } : {}), ...(pickedUp !== undefined ? { pickedUp } : {}) };
+}
+
+/** Whether gitlab-runner took the installed token up; undefined when GitLab cannot tell us (the install stands). */
+async function pickedUpByRunner(ctx: Context, installed: installRunner.Result, waitSeconds: number): Promise<boolean | undefined> {
+  await ctx.progress({ phase: 'waiting for gitlab-runner to use the token', detail: `manager ${installed.systemId}` });
+  try {
+    return await waitForRunnerPickup(ctx.gitlab, installed.runnerId, installed.systemId, { waitMs: waitSeconds * 1000, ...(ctx.pickupIntervalMs ? { intervalMs: ctx.pickupIntervalMs } : {}) });
+  } catch (err) {
+    ctx.log.warn({ runnerId: installed.runnerId, failure: classifyGitlabError(err) }, 'could not read the runner managers');
+    return undefined;
   }
 }
 
@@ -141,5 +165,9 @@ async function removeOrphan(gitlab: GitlabApi, gitlabUrl: string, runnerId: numb
 
 export function summarize(result: Result): string {
   const expiry = result.tokenExpiresAt ? `token expires ${result.tokenExpiresAt}` : 'token does not expire';
-  return `registered runner #${result.runnerId} "${result.name}" on ${result.host}, written to ${result.written.join(', ')} (${result.tokenMode}); ${expiry}`;
+  const pickup =
+    result.pickedUp === false
+      ? `; gitlab-runner on ${result.host} has not asked GitLab for jobs with it yet (GitLab may still show it online from the install's verify): check that gitlab-runner runs there and loaded ${result.written[0] ?? 'the token'}`
+      : '';
+  return `registered runner #${result.runnerId} "${result.name}" on ${result.host}, written to ${result.written.join(', ')} (${result.tokenMode}); ${expiry}${pickup}`;
 }

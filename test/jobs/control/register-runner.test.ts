@@ -16,7 +16,7 @@ const stacks = useControlStacks(env);
 const { startStack, producedText } = stacks;
 
 
-const base = { tags: [] as string[], untagged: false, paused: false };
+const base = { tags: [] as string[], untagged: false, paused: false, pickupSeconds: 0 };
 
 describe('run', () => {
   it('creates the runner, seals its token to the host and the host adds a seed-like [[runners]] entry and verifies it', async () => {
@@ -156,6 +156,37 @@ describe('run', () => {
     expect(err.message).toContain('a runner may have been created anyway: look for "lost" in GitLab');
     expect(env.fake.runners().length).toBe(count + 1);
     expect(env.fake.findRequests('POST /user/runners').filter((r) => r.params.description === 'lost')).toHaveLength(1);
+  });
+});
+
+describe('run and gitlab-runner', () => {
+  it('says gitlab-runner has not asked for jobs with the new token when only the install\'s verify reached GitLab', async () => {
+    const stack = await startStack('config-toml');
+    const result = await run({ host: stack.host.settings.host, type: 'instance', description: 'never loaded', ...base }, stack.ctx);
+    expect(env.fake.runner(result.runnerId)!.contactedAt).not.toBeNull();
+    expect(result.pickedUp).toBe(false);
+    expect(summarize(result)).toContain(`gitlab-runner on ${stack.host.settings.host} has not asked GitLab for jobs with it yet`);
+  });
+
+  it('waits until gitlab-runner on the host polls for jobs with the token, then reports it picked up', async () => {
+    const stack = await startStack('config-toml');
+    stack.ctx.pickupIntervalMs = 20;
+    const progress = stack.ctx.progress;
+    stack.ctx.progress = async (p) => {
+      await progress(p);
+      if (p.phase !== 'waiting for gitlab-runner to use the token') return;
+      // gitlab-runner noticed the changed config.toml and asks for jobs, with its info, as this host's manager.
+      const config = parse(await readFile(stack.host.settings.runnerConfigPath, 'utf8')) as { runners: Array<{ token: string }> };
+      const systemId = (await readFile(path.join(path.dirname(stack.host.settings.runnerConfigPath), SYSTEM_ID_FILE), 'utf8')).trim();
+      await fetch(`${env.fake.url}/api/v4/jobs/request`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token: config.runners.at(-1)!.token, system_id: systemId, info: { name: 'gitlab-runner', version: '17.5.0' } }),
+      });
+    };
+    const result = await run({ host: stack.host.settings.host, type: 'instance', description: 'loaded', ...base, pickupSeconds: 30 }, stack.ctx);
+    expect(result.pickedUp).toBe(true);
+    expect(summarize(result)).not.toContain('has not asked GitLab');
   });
 });
 

@@ -17,7 +17,7 @@ export type TokenMode = 'config-toml' | 'nixos-module' | 'env-template';
 /** A host worker on its real queue and the control context the bot would hand a control job. */
 export interface ControlStack {
   host: TestHost;
-  ctx: Pick<ControlContext, 'gitlab' | 'gitlabUrl' | 'redis' | 'prefix' | 'runOnHost' | 'log' | 'progress'> & { gitlab: GitlabApi };
+  ctx: Pick<ControlContext, 'gitlab' | 'gitlabUrl' | 'redis' | 'prefix' | 'runOnHost' | 'log' | 'progress'> & { gitlab: GitlabApi; pickupIntervalMs?: number };
   controlLogs: string[];
   controlPhases: JobProgress[];
   log: Logger;
