@@ -254,7 +254,8 @@ async function tokenRefused(
     };
   }
   const expiredAt = current.tokenExpiresAt !== undefined ? Date.parse(current.tokenExpiresAt) : NaN;
-  if (current.token === runner.token && expiredAt <= Date.now()) {
+  // Revival goes by the runner's GitLab id: an entry without one can only be re-registered.
+  if (current.token === runner.token && expiredAt <= Date.now() && runner.id !== undefined) {
     throw new PermanentJobError(
       `${context.action} failed: the token of ${label} expired at ${current.tokenExpiresAt} (403), so it cannot be reset with itself; request the rotation again (rotate ${ctx.host} --runner ${selector}): for an expired token the bot resets it with its GitLab token and seals the new one to ${ctx.host}`,
     );
