@@ -61,6 +61,18 @@ describe('countRunningJobs', () => {
     expect(await countRunningJobs(api, runner.id)).toBe(2);
   });
 
+  it('counts running jobs on a GitLab that has no canceling state yet (it refuses the value with 400)', async () => {
+    const old = await startFakeGitlab({ version: '16.11' });
+    try {
+      const runner = old.addRunner();
+      old.setJobs(runner.id, [{ status: 'running' }, { status: 'running' }]);
+      expect(await countRunningJobs(createGitlabClient({ url: old.url, token: old.admin.token }), runner.id)).toBe(2);
+      expect(old.findRequests('GET /runners/:id/jobs').map((r) => r.status).sort()).toEqual([200, 400]);
+    } finally {
+      await old.close();
+    }
+  });
+
   it('counts only one host\'s jobs when given its system id', async () => {
     const runner = fake.addRunner();
     fake.setJobs(runner.id, [

@@ -1,4 +1,4 @@
-import { atLeast, type FakeGitlabState, type FakeRunner, type FakeUser, type RunnerType } from './fake-gitlab-state.js';
+import { atLeast, versionAtLeast, type FakeGitlabState, type FakeRunner, type FakeUser, type RunnerType } from './fake-gitlab-state.js';
 import { authenticateUser, grapeError, isReply, json, message, runnerDetails, type ParsedRequest, type Reply, type RouteKey } from './handle-request.js';
 import { paginate } from './paginate.js';
 
@@ -6,8 +6,15 @@ type ListKey = Extract<RouteKey, 'GET /runners/all' | 'GET /runners' | 'GET /gro
 
 const RUNNER_TYPES: RunnerType[] = ['instance_type', 'group_type', 'project_type'];
 
-/** Job states a runner's job list filters on (Ci::HasStatus); `canceling` runs after_script still. */
-const JOB_STATUSES = ['created', 'pending', 'running', 'canceling', 'success', 'failed', 'canceled', 'skipped', 'manual', 'scheduled'];
+/**
+ * Job states a runner's job list filters on (Ci::HasStatus::AVAILABLE_STATUSES); `canceling` (a job
+ * still running its after_script) is newer than the rest: this fake takes it from 17.0 on, and older
+ * versions answer 400 for it as GitLab's param validation does for an unknown state.
+ */
+function jobStatusesOf(version: string): string[] {
+  const statuses = ['created', 'waiting_for_resource', 'preparing', 'pending', 'running', 'success', 'failed', 'canceled', 'skipped', 'manual', 'scheduled'];
+  return versionAtLeast(version, '17.0') ? [...statuses, 'canceling'] : statuses;
+}
 
 /** The list entity (Entities::Ci::Runner): no maintenance note, no tags; `GET /runners/:id` has those. */
 function listEntry(runner: FakeRunner): Record<string, unknown> {
@@ -70,7 +77,7 @@ export function listRunners(state: FakeGitlabState, req: ParsedRequest, key: Lis
  * newest first. A non-admin sees only jobs of projects where they are Reporter or above.
  */
 export function listJobs(state: FakeGitlabState, runner: FakeRunner, user: FakeUser, params: Record<string, unknown>, url: string): Reply {
-  if (params.status !== undefined && !JOB_STATUSES.includes(String(params.status))) return grapeError('status does not have a valid value');
+  if (params.status !== undefined && !jobStatusesOf(state.version).includes(String(params.status))) return grapeError('status does not have a valid value');
   const jobs = runner.jobs
     .filter((j) => params.status === undefined || j.status === params.status)
     .filter((j) => params.system_id === undefined || j.systemId === params.system_id)

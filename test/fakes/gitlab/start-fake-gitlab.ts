@@ -38,7 +38,7 @@
  *   `{"message":"403 Forbidden - No access granted"}` unless admin, Owner of the runner's group or
  *   Maintainer of its project. PUT needs at least one of description, active, paused, tag_list,
  *   run_untagged, locked, access_level, maximum_timeout, maintenance_note (400 otherwise). Jobs take
- *   `status` (running, canceling, success, ...), `system_id` (one manager's jobs) and list, for a
+ *   `status` (running, success, ..., canceling from 17.0: 400 before), `system_id` (one manager's jobs) and list, for a
  *   non-admin, only jobs of projects where the user is Reporter or above. The reset by id works on a
  *   runner whose own token has expired.
  * - Lists, scope `api` or `read_api` only: `GET /runners/all` (admins; 403 otherwise), `GET /runners`
