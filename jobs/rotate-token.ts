@@ -52,7 +52,7 @@ export interface Result {
   revived?: boolean;
 }
 
-export type Context = Pick<JobContext, 'host' | 'settings' | 'log' | 'progress' | 'redis' | 'prefix'> & Partial<Pick<JobContext, 'keys'>> & {
+export type Context = Pick<JobContext, 'host' | 'settings' | 'log' | 'progress' | 'redis' | 'prefix' | 'patchHost'> & Partial<Pick<JobContext, 'keys'>> & {
   hooks?: StoreHooks;
   /** Test hook: a read of config.toml found it half-written. */
   readHooks?: ReadAgainHooks;

@@ -5,7 +5,6 @@ import { classifyGitlabError, toGitlabJobError } from '../../src/clients/gitlab/
 import { createRunner, deleteRunner, findRunnersByNote, type CreatedRunner } from '../../src/clients/gitlab/runners.js';
 import { waitForRunnerPickup } from '../../src/clients/gitlab/runner-managers.js';
 import type { GitlabApi } from '../../src/clients/gitlab/create-gitlab-client.js';
-import { readHost } from '../../src/queue/host-registry.js';
 import { redact } from '../../src/secrets/redact.js';
 import { sealForHost } from './seal-for-host.js';
 import * as installRunner from '../install-runner.js';
@@ -40,7 +39,7 @@ export interface Result extends installRunner.Result {
   pickedUp?: boolean;
 }
 
-export type Context = Pick<ControlContext, 'gitlab' | 'gitlabUrl' | 'redis' | 'prefix' | 'runOnHost' | 'log' | 'progress'> & {
+export type Context = Pick<ControlContext, 'gitlab' | 'gitlabUrl' | 'redis' | 'prefix' | 'runOnHost' | 'enrolledHost' | 'log' | 'progress'> & {
   /** Pause between looks at the runner's managers while waiting for gitlab-runner, in ms. @defaultValue 2000 */
   pickupIntervalMs?: number;
 };
@@ -52,8 +51,9 @@ export type Context = Pick<ControlContext, 'gitlab' | 'gitlabUrl' | 'redis' | 'p
  * deleted in GitLab again, or the message says exactly what is left and how to remove it.
  */
 export async function run(payload: Payload, ctx: Context): Promise<Result> {
-  const host = await readHost(ctx.redis, ctx.prefix, payload.host);
-  if (!host) throw new UserError(`unknown host "${payload.host}"; start "runnerops worker" there first`);
+  // Sealed only to keys a person enrolled: a key someone wrote into the registry gets nothing.
+  const host = await ctx.enrolledHost(payload.host);
+  if (!host) throw new UserError(`${payload.host} is not an enrolled host; "hosts" shows its state (an operator enrols it with "enroll ${payload.host}")`);
   if (!host.publicKey) throw new UserError(`${payload.host} has not published a public key; upgrade or restart its worker`);
   const clash = payload.description !== undefined ? host.runners?.find((r) => r.name === payload.description) : undefined;
   if (clash) throw new UserError(`${payload.host} already has a runner named "${clash.name}"; pick another --description`);

@@ -3,7 +3,6 @@ import type { ControlContext } from '../../src/worker/job-context.js';
 import { PermanentJobError, UserError, firstLine } from '../../src/errors.js';
 import { classifyGitlabError, toGitlabJobError } from '../../src/clients/gitlab/describe-gitlab-error.js';
 import { resetRunnerTokenById } from '../../src/clients/gitlab/runners.js';
-import { readHost } from '../../src/queue/host-registry.js';
 import { redact } from '../../src/secrets/redact.js';
 import * as rotateToken from '../rotate-token.js';
 import { sealForHost } from './seal-for-host.js';
@@ -21,7 +20,7 @@ export type Payload = z.infer<typeof payloadSchema>;
 
 export type Result = rotateToken.Result;
 
-export type Context = Pick<ControlContext, 'gitlab' | 'gitlabUrl' | 'redis' | 'prefix' | 'runOnHost' | 'log' | 'progress'>;
+export type Context = Pick<ControlContext, 'gitlab' | 'gitlabUrl' | 'runOnHost' | 'enrolledHost' | 'log' | 'progress'>;
 
 /**
  * `/runner rotate` for a runner whose token has expired: the token cannot reset itself any more (GitLab
@@ -31,8 +30,9 @@ export type Context = Pick<ControlContext, 'gitlab' | 'gitlabUrl' | 'redis' | 'p
  * expired: that one rotates on the host and never leaves it.
  */
 export async function run(payload: Payload, ctx: Context, _signal?: AbortSignal, now = Date.now()): Promise<Result> {
-  const host = await readHost(ctx.redis, ctx.prefix, payload.host);
-  if (!host) throw new UserError(`unknown host "${payload.host}"; start "runnerops worker" there first`);
+  // Sealed only to keys a person enrolled, as register does: a key someone wrote into the registry gets nothing.
+  const host = await ctx.enrolledHost(payload.host);
+  if (!host) throw new UserError(`${payload.host} is not an enrolled host; "hosts" shows its state (an operator enrols it with "enroll ${payload.host}")`);
   if (!host.publicKey) throw new UserError(`${payload.host} has not published a public key; upgrade or restart its worker`);
   const known = host.runners?.find((r) => r.id === payload.runnerId);
   if (!known) throw new UserError(`${payload.host} does not report runner #${payload.runnerId}; check "/runner hosts" for its runners`);

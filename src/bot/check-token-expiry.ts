@@ -1,5 +1,5 @@
 import { parseDuration } from '../commands/duration.js';
-import { listHosts } from '../queue/host-registry.js';
+import { listTrustedHosts } from '../queue/bot-trust.js';
 import type { BotCore } from './bot-core.js';
 import { findExpiringTokens, rotationCommand } from './token-expiry.js';
 
@@ -11,7 +11,7 @@ import { findExpiringTokens, rotationCommand } from './token-expiry.js';
  */
 export async function checkTokenExpiry(core: BotCore, now = Date.now()): Promise<number> {
   const within = parseDuration(core.policy.tokenExpiry.warnWithin, 'tokenExpiry.warnWithin');
-  const tokens = findExpiringTokens(await listHosts(core.redis, core.prefix, now), now, within);
+  const tokens = findExpiringTokens(await listTrustedHosts(core.redis, core.prefix, core.trust, now), now, within);
   if (tokens.length === 0) return 0;
   await core.surface.postExpiryWarning(core.policy.channels.reports, tokens, now);
   await core.audit.append({ kind: 'watch', actor: 'runnerops', action: 'token expiry check', outcome: tokens.map((t) => `${rotationCommand(t)}${t.expired ? ' (expired: revived through the bot)' : ''}`).join('; ') });

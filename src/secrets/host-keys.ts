@@ -3,9 +3,13 @@ import { chmod, mkdir, open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import sodium from 'libsodium-wrappers';
 import { PermanentJobError } from '../errors.js';
+import { hostFingerprint } from '../queue/host-fingerprint.js';
+import { loadOrCreateSigner, type Signer } from '../queue/signing-keys.js';
 
 /** File in RUNNEROPS_STATE_DIR holding this host's X25519 secret key (base64, mode 0600). */
 export const HOST_KEY_FILE = 'host-key';
+/** File in RUNNEROPS_STATE_DIR holding this host's Ed25519 signing key (base64 seed, mode 0600). */
+export const HOST_SIGNING_KEY_FILE = 'host-signing-key';
 
 /**
  * This host's X25519 key pair for sealed runner tokens. The secret key stays inside the closure:
@@ -16,9 +20,13 @@ export interface HostKeys {
   publicKey: string;
   /** Short fingerprint of the public key (first 16 base64 characters), for messages. */
   fingerprint: string;
+  /** The Ed25519 key this host signs its registry entry, events, results and notices with. */
+  signer: Signer;
+  /** The identity a person confirms at enrolment: hostFingerprint(signer.publicKey, publicKey). */
+  hostFingerprint: string;
   /** Opens a base64 sealed box addressed to this host; throws if it was sealed to another key. */
   openSealed: (sealedBase64: string) => Promise<string>;
-  toJSON: () => { publicKey: string };
+  toJSON: () => { publicKey: string; signPublicKey: string; hostFingerprint: string };
 }
 
 /** The fingerprint shown in messages and carried next to a sealed token. */
@@ -60,9 +68,13 @@ export async function loadHostKeys(stateDir: string): Promise<HostKeys> {
   const secretKey = await readOrCreateSecret(path.join(stateDir, HOST_KEY_FILE));
   const publicKeyBytes = sodium.crypto_scalarmult_base(secretKey);
   const publicKey = sodium.to_base64(publicKeyBytes, sodium.base64_variants.ORIGINAL);
+  const { signer } = await loadOrCreateSigner(path.join(stateDir, HOST_SIGNING_KEY_FILE));
+  const identity = hostFingerprint(signer.publicKey, publicKey);
   return {
     publicKey,
     fingerprint: fingerprintOf(publicKey),
+    signer,
+    hostFingerprint: identity,
     openSealed: async (sealedBase64) => {
       await sodium.ready;
       let sealed: Uint8Array;
@@ -79,6 +91,6 @@ export async function loadHostKeys(stateDir: string): Promise<HostKeys> {
         );
       }
     },
-    toJSON: () => ({ publicKey }),
+    toJSON: () => ({ publicKey, signPublicKey: signer.publicKey, hostFingerprint: identity }),
   };
 }

@@ -4,13 +4,13 @@ import { mayApprove } from '../policy/decide.js';
 import { formatAge, formatBytes } from '../present/format.js';
 import { readCommand, readRows, recentCommandIds } from '../queue/command-record.js';
 import { commandCard } from '../present/command-card.js';
-import { listHosts } from '../queue/host-registry.js';
+import { listTrustedHosts } from '../queue/bot-trust.js';
 import { approvalBlocks } from './approval-blocks.js';
 import { context, escapeMrkdwn, LIMITS, section } from './blocks.js';
 
 /** The Home tab: hosts, runners by token expiry (soonest first), recent jobs, approvals the viewer may act on. */
 export async function homeBlocks(core: BotCore, viewer: string, now = Date.now()): Promise<KnownBlock[]> {
-  const hosts = await listHosts(core.redis, core.prefix, now);
+  const hosts = await listTrustedHosts(core.redis, core.prefix, core.trust, now);
   const blocks: KnownBlock[] = [{ type: 'header', text: { type: 'plain_text', text: 'runnerops fleet' } }];
   const hostLines = hosts.map((h) => {
     const disk = h.disk?.dockerFreeBytes !== undefined ? `, docker free ${formatBytes(h.disk.dockerFreeBytes)}` : '';

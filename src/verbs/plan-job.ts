@@ -4,6 +4,7 @@ import type { Policy } from '../policy/schema.js';
 import type { HostStatus, RunnerSummary } from '../queue/host-registry.js';
 import { requireHost, resolveTarget } from '../queue/host-registry.js';
 import { UserError } from '../errors.js';
+import type { FrozenPlan } from '../approvals/approval-seal.js';
 
 /** Which job a queueing verb becomes, on which hosts, with which payload. */
 export interface JobPlan {
@@ -94,4 +95,23 @@ export function planJob(request: QueueingRequest, hosts: HostStatus[], policy: P
       };
     }
   }
+}
+
+/** A plan as an approval keeps it: the payload of every host, computed once with the approval's command id. */
+export function freezePlan(plan: JobPlan, commandId: string): FrozenPlan {
+  return { kind: 'jobs', job: plan.job, control: plan.control, hosts: plan.hosts, payloads: Object.fromEntries(plan.hosts.map((h) => [h, plan.payloadFor(h, commandId)])) };
+}
+
+/**
+ * What `enroll <host>` would trust: the fingerprint the host presents now, which must equal the one
+ * the operator typed (when they did) and must not be enrolled already.
+ */
+export function planEnrolment(request: Extract<Request, { verb: 'enroll' }>, hosts: HostStatus[]): FrozenPlan {
+  const host = requireHost(request.host, hosts, { enrolled: false });
+  if (!host.fingerprint) throw new UserError(`${host.name} publishes no signed key; upgrade and restart its worker, then enrol it`);
+  if (request.fingerprint !== undefined && request.fingerprint !== host.fingerprint) {
+    throw new UserError(`${host.name} presents ${host.fingerprint}, not the ${request.fingerprint} you gave; run "runnerops fingerprint" on the host itself and compare`);
+  }
+  if (host.trust === 'enrolled') throw new UserError(`${host.name} is already enrolled with ${host.fingerprint}`);
+  return { kind: 'enrol', host: host.name, fingerprint: host.fingerprint };
 }

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkTokenExpiry } from '../../src/bot/check-token-expiry.js';
 import { findExpiringTokens } from '../../src/bot/token-expiry.js';
 import { policySchema } from '../../src/policy/schema.js';
-import { hostStatus, publishHost, type HostEntry } from '../../src/queue/host-registry.js';
+import { hostStatus, type HostEntry } from '../../src/queue/host-registry.js';
+import { publishEnrolledHost } from '../helpers/test-trust.js';
 import { createApprovalStore } from '../../src/approvals/approval-store.js';
 import { REQUEST_ROTATION_ACTION } from '../../src/bot/token-expiry.js';
 import { APPROVE_ACTION } from '../../src/slack/approval-blocks.js';
@@ -48,7 +49,7 @@ describe('checkTokenExpiry', () => {
   afterAll(async () => stack?.stop());
 
   it('posts expiring tokens with a Request rotation button that starts the approval flow', async () => {
-    await publishHost(stack.redis, stack.prefix, { ...entry('exp-1', [{ name: 'nix', id: 31, tokenExpiresAt: new Date(Date.now() + 2 * 86400_000).toISOString() }]), lastHeartbeat: Date.now() });
+    await publishEnrolledHost(stack.redis, stack.prefix, { ...entry('exp-1', [{ name: 'nix', id: 31, tokenExpiresAt: new Date(Date.now() + 2 * 86400_000).toISOString() }]), lastHeartbeat: Date.now() });
     expect(await checkTokenExpiry(stack.bot.bot.core)).toBe(1);
     const warning = await stack.slack.waitFor('chat.postMessage', (c) => c.params.channel === 'C0REPORTS');
     expect(JSON.stringify(warning.params.blocks)).toContain('exp-1 / nix #31: expires in 48h');
@@ -63,7 +64,7 @@ describe('checkTokenExpiry', () => {
 
   it('turns the Request rotation of an EXPIRED token, once approved, into a revival through the bot instead of a rotation that can only fail', async () => {
     const expiredAt = new Date(Date.now() - 3600_000).toISOString();
-    await publishHost(stack.redis, stack.prefix, { ...entry('exp-2', [{ name: 'nix', id: 41, tokenExpiresAt: expiredAt }]), lastHeartbeat: Date.now() });
+    await publishEnrolledHost(stack.redis, stack.prefix, { ...entry('exp-2', [{ name: 'nix', id: 41, tokenExpiresAt: expiredAt }]), lastHeartbeat: Date.now() });
     await checkTokenExpiry(stack.bot.bot.core);
     const warning = stack.slack.messages.filter((m) => m.channel === 'C0REPORTS').at(-1)!;
     expect(JSON.stringify(warning.blocks)).toContain('exp-2 / nix #41: *EXPIRED*');

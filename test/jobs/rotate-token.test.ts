@@ -43,6 +43,7 @@ function contextOf(host: TestHost, extra: Partial<Context> = {}): Context {
     progress: host.progress,
     redis: env.redis,
     prefix: redisSettings.prefix,
+    patchHost: host.patchHost,
     sleep: async () => undefined,
     ...extra,
   };

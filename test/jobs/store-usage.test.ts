@@ -14,6 +14,7 @@ import {
   nixPrintDead,
   type RootedStore,
 } from '../setup/nix-store-fixture.js';
+import { TEST_BOT_KEYS } from '../helpers/test-trust.js';
 import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
 
 const redisSettings = testRedisSettings();
@@ -22,6 +23,7 @@ let rooted: RootedStore;
 
 function settingsFor(store: { stateDir: string; storeDir: string }, host = 'ci-store'): WorkerSettings {
   return readWorkerSettings({
+    RUNNEROPS_BOT_KEYS: TEST_BOT_KEYS,
     REDIS_URL: redisSettings.redisUrl,
     RUNNEROPS_PREFIX: redisSettings.prefix,
     RUNNEROPS_HOST: host,

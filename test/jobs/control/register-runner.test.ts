@@ -121,12 +121,12 @@ describe('run', () => {
     env.fake.clearFaults();
   }, 30_000);
 
-  it('refuses a host without a public key before creating anything', async () => {
+  it('refuses a host that is not enrolled (no valid signed entry) before creating anything', async () => {
     const stack = await startStack('config-toml', { publishKey: false });
     const count = env.fake.requestCount('POST /user/runners');
     const err = await failureOf(run({ host: stack.host.settings.host, type: 'instance', ...base }, stack.ctx));
     expect(err).toBeInstanceOf(UserError);
-    expect(err.message).toBe(`${stack.host.settings.host} has not published a public key; upgrade or restart its worker`);
+    expect(err.message).toBe(`${stack.host.settings.host} is not an enrolled host; "hosts" shows its state (an operator enrols it with "enroll ${stack.host.settings.host}")`);
     expect(env.fake.requestCount('POST /user/runners')).toBe(count);
   });
 

@@ -10,6 +10,9 @@ import { createRedis } from '../../../../src/queue/redis.js';
 import { createProcessor } from '../../../../src/worker/dispatch.js';
 import { createExclusiveLocks } from '../../../../src/worker/exclusive.js';
 import type { ControlContext, JobProgress } from '../../../../src/worker/job-context.js';
+import { enrolledHost } from '../../../../src/queue/bot-trust.js';
+import { ringOf } from '../../../../src/queue/signing-keys.js';
+import { TEST_BOT_KEYS, testBotSigner, testTrust } from '../../../helpers/test-trust.js';
 import { captureLogs, dumpRedis, joinAll, type RunnerJobEnvironment, type TestHost } from '../../support/runner-host.js';
 
 export type TokenMode = 'config-toml' | 'nixos-module' | 'env-template';
@@ -17,7 +20,7 @@ export type TokenMode = 'config-toml' | 'nixos-module' | 'env-template';
 /** A host worker on its real queue and the control context the bot would hand a control job. */
 export interface ControlStack {
   host: TestHost;
-  ctx: Pick<ControlContext, 'gitlab' | 'gitlabUrl' | 'redis' | 'prefix' | 'runOnHost' | 'log' | 'progress'> & { gitlab: GitlabApi; pickupIntervalMs?: number };
+  ctx: Pick<ControlContext, 'gitlab' | 'gitlabUrl' | 'redis' | 'prefix' | 'runOnHost' | 'enrolledHost' | 'log' | 'progress'> & { gitlab: GitlabApi; pickupIntervalMs?: number };
   controlLogs: string[];
   controlPhases: JobProgress[];
   log: Logger;
@@ -38,7 +41,11 @@ export function useControlStacks(env: RunnerJobEnvironment) {
     await queues.close();
   });
 
-  async function startStack(mode: TokenMode, options: { publishKey?: boolean } = {}): Promise<ControlStack> {
+  /**
+   * @param options.approvedBy the people whose approval the command carries (host jobs such as
+   *   rotate-token run only with one in their envelope); none by default.
+   */
+  async function startStack(mode: TokenMode, options: { publishKey?: boolean; approvedBy?: string[] } = {}): Promise<ControlStack> {
     const { prefix } = env.redisSettings;
     const name = `ci-${++hostCount}`;
     const host = await env.createHost({ mode, host: name });
@@ -49,9 +56,14 @@ export function useControlStacks(env: RunnerJobEnvironment) {
       redis: env.redis,
       prefix,
       log: host.log,
-      hostOf: () => name,
+      queue: hostQueueName(name),
+      host: name,
+      ring: ringOf(TEST_BOT_KEYS),
+      signer: host.keys.signer,
+      replay: { begin: async () => undefined, finish: async () => undefined },
+      onRefused: async () => undefined,
       findJob: findHostJob,
-      contextFor: (_job, extra) => ({ host: name, settings: host.settings, redis: env.redis, prefix, keys: host.keys, ...extra }),
+      contextFor: (_envelope, extra) => ({ host: name, settings: host.settings, redis: env.redis, prefix, keys: host.keys, patchHost: host.patchHost, ...extra }),
       runExclusive: createExclusiveLocks(),
     });
     const worker = new Worker(hostQueueName(name), processor, { connection: workerConnection, prefix });
@@ -78,8 +90,11 @@ export function useControlStacks(env: RunnerJobEnvironment) {
         prefix,
         log,
         progress: async (p) => void controlPhases.push(p),
+        enrolledHost: (hostName) => enrolledHost(env.redis, prefix, testTrust(), hostName),
         runOnHost: async (target, job, payload) => {
-          const jobId = await enqueueStep({ redis: env.redis, prefix, queues }, commandId, target, job, payload);
+          const approval = options.approvedBy ? { approval: { id: `approval-${commandId}`, requestHash: '0'.repeat(64), approvedBy: options.approvedBy } } : {};
+          const parent = { commandId, requester: { via: 'cli' as const, user: 'cli:test' }, ...approval };
+          const { jobId } = await enqueueStep({ redis: env.redis, prefix, queues, signer: testBotSigner }, parent, target, job, payload, 60_000);
           const queued = await Job.fromId(queues.get(hostQueueName(target)), jobId);
           return queued!.waitUntilFinished(events, 30_000);
         },
