@@ -258,6 +258,16 @@ describe('startFakeGitlab', () => {
   });
 });
 
+describe('GET /user', () => {
+  it('shows is_admin to admins only, as GitLab\'s entities do', async () => {
+    expect((await call('GET', '/user', { token: fake.admin.token })).body).toMatchObject({ is_admin: true });
+    const owner = fake.createUserToken({ scopes: ['read_api'], groups: { 990: 'owner' } });
+    expect((await call('GET', '/user', { token: owner.token })).body).not.toHaveProperty('is_admin');
+    const runnerOnly = fake.createUserToken({ scopes: ['manage_runner'], admin: true });
+    expect((await call('GET', '/user', { token: runnerOnly.token })).body).toMatchObject({ error: 'insufficient_scope' });
+  });
+});
+
 describe('paginate', () => {
   it('keeps the other params in the link header and leaves tokens out', () => {
     const { headers } = paginate([1, 2, 3], { status: 'running', token: 'glrt-secret', per_page: '2' }, 'http://x/api/v4/runners/1/jobs');
