@@ -1,4 +1,5 @@
 import type { GitlabApi } from './create-gitlab-client.js';
+import { classifyGitlabError } from './describe-gitlab-error.js';
 import { readAllPages } from './read-all-pages.js';
 import { retryIdempotent, type RetryOptions } from './retry-idempotent.js';
 
@@ -13,9 +14,9 @@ export interface RunnerAccess {
   /** System ids of OTHER hosts (online managers) that use this runner's token. */
   sharedWith: string[];
   /**
-   * Whether GitLab lists every job of this runner to the GITLAB_TOKEN user: admins see all, a group
-   * runner's Owner sees every project of the group; a project runner may serve projects where a
-   * non-admin Maintainer is below Reporter, whose jobs GitLab leaves out.
+   * Whether GitLab lists every job of this runner to the GITLAB_TOKEN user: admins see all (and only
+   * admins manage instance runners), a group runner's Owner sees every project of the group; a project
+   * runner may serve projects where a non-admin Maintainer is below Reporter, whose jobs GitLab leaves out.
    */
   allJobsVisible: boolean;
 }
@@ -25,10 +26,18 @@ interface Manager {
   contacted_at?: string | null;
 }
 
-/** Whether the token's user is an instance admin (`GET /user` shows `is_admin` to admins only). */
+/**
+ * Whether the token's user is an instance admin (`GET /user` shows `is_admin` to admins only). A token
+ * whose scopes do not cover `GET /user` (only `manage_runner`, say) counts as not known to be an admin.
+ */
 export async function isAdminToken(api: GitlabApi, retry: RetryOptions = {}): Promise<boolean> {
-  const user = (await retryIdempotent(() => api.requester.get('user', { signal: retry.signal }), retry)).body as { is_admin?: boolean };
-  return user.is_admin === true;
+  try {
+    const user = (await retryIdempotent(() => api.requester.get('user', { signal: retry.signal }), retry)).body as { is_admin?: boolean };
+    return user.is_admin === true;
+  } catch (err) {
+    if (classifyGitlabError(err).kind === 'insufficient-scope') return false;
+    throw err;
+  }
 }
 
 /**
@@ -46,7 +55,7 @@ export async function readRunnerAccess(api: GitlabApi, runnerIds: number[], syst
         .filter((m) => m.system_id !== undefined && m.system_id !== systemId && m.contacted_at && now - Date.parse(m.contacted_at) < ONLINE_MS)
         .map((m) => m.system_id!);
       const runnerType = details.runner_type ?? details.runnerType ?? 'unknown';
-      return { id, paused: details.paused ?? details.active === false, runnerType, sharedWith, allJobsVisible: admin || runnerType === 'group_type' };
+      return { id, paused: details.paused ?? details.active === false, runnerType, sharedWith, allJobsVisible: admin || runnerType !== 'project_type' };
     }),
   );
 }

@@ -12,6 +12,11 @@ afterAll(async () => {
 });
 
 describe('isAdminToken', () => {
+  it('takes a token whose scopes do not cover GET /user for not known to be an admin', async () => {
+    const runnerOnly = fake.createUserToken({ scopes: ['manage_runner'], admin: true });
+    expect(await isAdminToken(createGitlabClient({ url: fake.url, token: runnerOnly.token }))).toBe(false);
+  });
+
   it('tells an admin\'s token from a group Owner\'s', async () => {
     expect(await isAdminToken(createGitlabClient({ url: fake.url, token: fake.admin.token }))).toBe(true);
     const owner = fake.createUserToken({ scopes: ['read_api'], groups: { 5: 'owner' } });
@@ -28,6 +33,9 @@ describe('readRunnerAccess', () => {
     silent.contactedAt = new Date(Date.now() - 3 * 3600_000).toISOString();
     const [access] = await readRunnerAccess(createGitlabClient({ url: fake.url, token: fake.admin.token }), [runner.id], 's_00000000000a');
     expect(access).toEqual({ id: runner.id, paused: false, runnerType: 'instance_type', sharedWith: ['s_00000000000b'], allJobsVisible: true });
+    // Only admins manage instance runners: a manage_runner-only token still sees all their jobs.
+    const runnerOnly = createGitlabClient({ url: fake.url, token: fake.createUserToken({ scopes: ['manage_runner'], admin: true }).token });
+    expect((await readRunnerAccess(runnerOnly, [runner.id], 's_00000000000a'))[0]!.allJobsVisible).toBe(true);
   });
 
   it('marks a project runner of a non-admin Maintainer as possibly missing jobs', async () => {

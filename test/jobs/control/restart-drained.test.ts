@@ -21,12 +21,12 @@ interface Harness {
 interface HarnessOptions {
   /** What the host's read-system-id job answers. @defaultValue null (no system id yet) */
   systemId?: string | null;
-  /** The GITLAB_TOKEN the drain calls GitLab with. @defaultValue an admin's manage_runner + read_api token */
+  /** The GITLAB_TOKEN the drain calls GitLab with. @defaultValue an admin's manage_runner token */
   token?: string;
 }
 
 function harness(runnerIds: number[], restart: () => Promise<unknown> = async () => restartResult, options: HarnessOptions = {}): Harness {
-  const token = options.token ?? fake.createUserToken({ scopes: ['manage_runner', 'read_api'], admin: true }).token;
+  const token = options.token ?? fake.createUserToken({ scopes: ['manage_runner'], admin: true }).token;
   const phases: JobProgress[] = [];
   const restarts: Harness['restarts'] = [];
   return {
