@@ -82,15 +82,17 @@ export async function run(payload: Payload, ctx: Context, signal: AbortSignal): 
   const call = (action: string): GitlabCallContext => ({ action, gitlabUrl: settings.gitlabUrl, runnerToken: { runnerId: runner.id, host: ctx.host } });
 
   const pending = await readRecovery(settings.stateDir, runner);
+  if (payload.revived) {
+    // The bot's reset by id killed whatever token an older rotation left in the recovery file; a rerun
+    // of this same job finishes from the file (it holds this revived token).
+    const record = pending?.state === 'reset' && pending.jobId === payload.jobId ? pending : await saveRevived(payload.jobId, payload.revived, ctx, runner);
+    return { ...(await finishRotation(ctx, api, systemId, runner, record, signal, call)), resumed: record === pending, revived: true };
+  }
   if (pending?.state === 'reset') {
     const result = await finishRotation(ctx, api, systemId, runner, pending, signal, call);
     if (pending.jobId === payload.jobId) return { ...result, resumed: true };
     // An older, interrupted rotation: its token is now in place; go on with this one.
     return rotate(payload, ctx, api, systemId, await readAgainOnParseError(() => findHostRunner(settings, payload.runner), ctx.readHooks), signal, call);
-  }
-  if (payload.revived) {
-    const record = await saveRevived(payload.jobId, payload.revived, ctx, runner);
-    return { ...(await finishRotation(ctx, api, systemId, runner, record, signal, call)), resumed: false, revived: true };
   }
   if (pending?.state === 'resetting') await checkInterruptedReset(ctx, api, systemId, runner, signal);
   return rotate(payload, ctx, api, systemId, runner, signal, call);

@@ -7,7 +7,9 @@ import { parse } from 'smol-toml';
 import { payloadSchema, run, summarize, type Context } from '../../jobs/rotate-token.js';
 import { PermanentJobError, TransientJobError, UserError } from '../../src/errors.js';
 import { readHost } from '../../src/queue/host-registry.js';
-import { recoveryPath } from '../../src/clients/runner-config/rotation-recovery.js';
+import { recoveryPath, writeRecovery } from '../../src/clients/runner-config/rotation-recovery.js';
+import { sealForHost } from '../../jobs/control/seal-for-host.js';
+import { generateToken } from '../fakes/gitlab/fake-gitlab-state.js';
 import { setEntryToken } from '../../src/clients/runner-config/config-toml.js';
 import { SYSTEM_ID_FILE } from '../../src/clients/runner-config/system-id.js';
 import { startFakeGitlab, type FakeRunner } from '../fakes/gitlab/start-fake-gitlab.js';
@@ -324,6 +326,36 @@ describe('run when gitlab-runner touches config.toml at the same time', () => {
     expect(halfWritten).toBe(1);
     expect((await readConfig(host)).runners[0]!.token).toBe(env.fake.runner(runner.id)!.token);
     expect(result.rotatedByRunner).toBeUndefined();
+  });
+});
+
+describe('run with a token the bot revived', () => {
+  /** The bot's reset by id of an expired token: GitLab's new token, sealed to `publicKey`. */
+  async function revivedBy(runner: FakeRunner, publicKey: string) {
+    env.fake.state.resetToken(runner);
+    return { ...(await sealForHost(runner.token, publicKey)), tokenExpiresAt: runner.tokenExpiresAt };
+  }
+
+  it('refuses a revived token sealed to another key and writes nothing', async () => {
+    const { host, runner } = await hostWithSeed();
+    const other = await env.createHost({ mode: 'config-toml', host: 'ci-other' });
+    const before = await readFile(host.settings.runnerConfigPath, 'utf8');
+    const revived = await revivedBy(runner, other.keys.publicKey);
+    const err = await failureOf(run({ jobId: 'cmd-rev-1', runner: String(runner.id), revived }, contextOf(host, { keys: host.keys }), new AbortController().signal));
+    expect(err.message).toBe(`the revived token was sealed to key ${other.keys.fingerprint} but ci-1 now has key ${host.keys.fingerprint}; request the rotation again`);
+    expect(await readFile(host.settings.runnerConfigPath, 'utf8')).toBe(before);
+  });
+
+  it('puts a revived token in place over an older interrupted rotation, whose token the reset by id killed', async () => {
+    const { host, runner } = await hostWithSeed();
+    const stale = generateToken('glrt-');
+    await writeRecovery(host.settings.stateDir, { state: 'reset', jobId: 'cmd-old', runnerId: runner.id, runnerName: 'Nix caching runner', at: new Date().toISOString(), token: stale, obtainedAt: new Date().toISOString(), tokenExpiresAt: null });
+    const revived = await revivedBy(runner, host.keys.publicKey);
+    const result = await run({ jobId: 'cmd-rev-2', runner: String(runner.id), revived }, contextOf(host, { keys: host.keys }), new AbortController().signal);
+    expect(result).toMatchObject({ revived: true, resumed: false, runnerId: runner.id });
+    expect((await readConfig(host)).runners[0]!.token).toBe(env.fake.runner(runner.id)!.token);
+    await expect(stat(recoveryPath(host.settings.stateDir, { id: runner.id, name: 'Nix caching runner' }))).rejects.toThrow();
+    expect(leakedTokens([...env.fake.issuedTokens(), stale], await producedText(host, result, summarize(result)))).toEqual([]);
   });
 });
 
