@@ -220,6 +220,25 @@ describe('run with a GITLAB_TOKEN that cannot see every job', () => {
   });
 });
 
+describe('run on GitLab 16.x', () => {
+  it('drains a group Owner\'s group runner with an api token, canceling jobs uncounted where GitLab has no such state', async () => {
+    await fake.close();
+    fake = await startFakeGitlab({ version: '16.11' });
+    const owner = fake.createUserToken({ scopes: ['api'], groups: { 960: 'owner' } });
+    const runner = fake.addRunner({ runnerType: 'group_type', groupId: 960 });
+    fake.setRunningJobs(runner.id, 1);
+    const h = harness([runner.id], undefined, { token: owner.token });
+    h.ctx.progress = async (p) => {
+      h.phases.push(p);
+      if (p.phase === 'waiting for running jobs') fake.setRunningJobs(runner.id, 0);
+    };
+    const result = await run(payload({ runnerIds: [runner.id] }), h.ctx);
+    expect(h.restarts[0]!.paused).toEqual([true]);
+    expect(result).toMatchObject({ pausedRunners: [runner.id], jobsStillRunning: 0, unseenRunners: [] });
+    expect(fake.runner(runner.id)!.paused).toBe(false);
+  });
+});
+
 describe('run after the bot died mid-drain', () => {
   it('unpauses the runners an earlier run of the same command paused, instead of leaving them paused', async () => {
     const { testRedis, testRedisSettings, deletePrefix } = await import('../../setup/redis.js');
