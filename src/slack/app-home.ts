@@ -2,6 +2,7 @@ import type { KnownBlock } from '@slack/types';
 import type { BotCore } from '../bot/bot-core.js';
 import { mayApprove } from '../policy/decide.js';
 import { formatAge, formatBytes } from '../present/format.js';
+import { trustLines } from '../present/hosts.js';
 import { readCommand, readRows, recentCommandIds } from '../queue/command-record.js';
 import { commandCard } from '../present/command-card.js';
 import { listTrustedHosts } from '../queue/bot-trust.js';
@@ -20,6 +21,8 @@ export async function homeBlocks(core: BotCore, viewer: string, now = Date.now()
     return `${h.alive ? ':large_green_circle:' : ':red_circle:'} *${escapeMrkdwn(h.name)}* heartbeat ${formatAge(h.ageSeconds)}${h.alive ? '' : ' (expired)'}${disk}${nix}${store}${daemon}`;
   });
   blocks.push(section(hostLines.length > 0 ? hostLines.join('\n') : 'No hosts registered yet: start `runnerops worker` on a runner host.'));
+  const untrusted = trustLines(hosts);
+  if (untrusted.length > 0) blocks.push(section(untrusted.map((line) => `:warning: ${escapeMrkdwn(line)}`).join('\n')));
 
   const runners = hosts.flatMap((h) => (h.runners ?? []).map((r) => ({ host: h.name, ...r })));
   runners.sort((a, b) => (a.tokenExpiresAt ? Date.parse(a.tokenExpiresAt) : Infinity) - (b.tokenExpiresAt ? Date.parse(b.tokenExpiresAt) : Infinity));
