@@ -55,6 +55,9 @@ export async function run(payload: Payload, ctx: Context): Promise<Result> {
   const host = await ctx.enrolledHost(payload.host);
   if (!host) throw new UserError(`${payload.host} is not an enrolled host; "hosts" shows its state (an operator enrols it with "enroll ${payload.host}")`);
   if (!host.publicKey) throw new UserError(`${payload.host} has not published a public key; upgrade or restart its worker`);
+  // The bot died after the host had installed the runner (while waiting for gitlab-runner): that stands.
+  const done = payload.requestId ? await installedBefore(ctx, payload.requestId) : undefined;
+  if (done) return finish(payload, ctx, done);
   const clash = payload.description !== undefined ? host.runners?.find((r) => r.name === payload.description) : undefined;
   if (clash) throw new UserError(`${payload.host} already has a runner named "${clash.name}"; pick another --description`);
 
@@ -90,6 +93,11 @@ export async function run(payload: Payload, ctx: Context): Promise<Result> {
     const reason = redact(firstLine(err instanceof Error ? err.message : String(err)));
     throw await removeOrphan(ctx.gitlab, ctx.gitlabUrl, created.id, payload.host, reason);
   }
+  if (payload.requestId) await ctx.redis.set(attemptKey(ctx, payload.requestId), JSON.stringify({ runnerId: created.id, installed }), 'EX', 7 * 86400);
+  return finish(payload, ctx, installed);
+}
+
+async function finish(payload: Payload, ctx: Context, installed: installRunner.Result): Promise<Result> {
   const pickedUp = await pickedUpByRunner(ctx, installed, payload.pickupSeconds);
   return { ...installed, ...(payload.description !== undefined ? { description: payload.description } : {}), ...(pickedUp !== undefined ? { pickedUp } : {}) };
 }
@@ -110,7 +118,8 @@ const attemptKey = (ctx: Context, requestId: string) => `${ctx.prefix}:register:
 
 /**
  * A rerun of the same command (the bot died mid-way): the first run's runner, whose token died with
- * it, is deleted before a new one is created, so one command never leaves two runners. The first
+ * it, is deleted before a new one is created, so one command never leaves two runners. (One the
+ * host had already installed is kept: see installedBefore.) The first
  * run's runner id is in Redis once GitLab answered; if the bot died before the answer, the runner is
  * found by the request id in its maintenance note.
  */
@@ -135,6 +144,12 @@ async function clearEarlierAttempt(payload: Payload, ctx: Context): Promise<void
     if (failure.message.includes('deleting it in GitLab failed')) throw failure;
     ctx.log.info({ runnerId: id }, 'deleted the runner of an interrupted registration');
   }
+}
+
+/** What the host installed for this command before the bot died, if it got that far (no token in it). */
+async function installedBefore(ctx: Context, requestId: string): Promise<installRunner.Result | undefined> {
+  const earlier = JSON.parse((await ctx.redis.get(attemptKey(ctx, requestId))) ?? '{}') as { installed?: installRunner.Result };
+  return earlier.installed;
 }
 
 function creationError(err: unknown, payload: Payload): Error {

@@ -214,6 +214,20 @@ describe('run again after the bot died mid-registration', () => {
   });
 });
 
+describe('run again after the bot died once the host had installed the runner', () => {
+  it('keeps the installed runner and reports it instead of deleting it and registering another', async () => {
+    const stack = await startStack('config-toml');
+    const requestId = `req-installed-${stacks.hostCount()}`;
+    const first = await run({ host: stack.host.settings.host, type: 'instance', description: 'kept', ...base, requestId }, stack.ctx);
+    const creations = env.fake.requestCount('POST /user/runners');
+    const again = await run({ host: stack.host.settings.host, type: 'instance', description: 'kept', ...base, requestId }, stack.ctx);
+    expect(again).toMatchObject({ runnerId: first.runnerId, name: 'kept', host: stack.host.settings.host });
+    expect(env.fake.runner(first.runnerId)).toBeDefined();
+    expect(env.fake.requestCount('POST /user/runners')).toBe(creations);
+    expect(leakedTokens(env.fake.issuedTokens(), await producedText(stack, again))).toEqual([]);
+  });
+});
+
 describe('run again after the bot died mid-registration, for each role and version', () => {
   /** The first attempt got as far as GitLab (which created the runner), then the bot died before it heard the answer. */
   const interruptedAttempt = (requestId: string) => env.redis.set(`${redisSettings.prefix}:register:${requestId}`, '{}');
