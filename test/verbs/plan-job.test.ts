@@ -22,6 +22,17 @@ describe('planJob', () => {
     expect(planJob({ verb: 'rotate', host: 'ci-1', runner: '7' }, [host([{ name: 'nix', id: 7 }])], EMPTY_POLICY).job).toBe('rotate-token');
   });
 
+  it('revives an expired token through the bot instead of rotating it on the host', () => {
+    const plan = planJob({ verb: 'rotate', host: 'ci-1', runner: '7' }, [host([{ name: 'nix', id: 7, tokenExpiresAt: '2026-01-01T00:00:00Z' }])], EMPTY_POLICY, Date.parse('2026-02-01T00:00:00Z'));
+    expect({ job: plan.job, control: plan.control, payload: plan.payloadFor('ci-1', 'c9') }).toEqual({
+      job: 'revive-runner-token',
+      control: true,
+      payload: { host: 'ci-1', runnerId: 7, requestId: 'c9' },
+    });
+    const fresh = planJob({ verb: 'rotate', host: 'ci-1' }, [host([{ name: 'nix', id: 7, tokenExpiresAt: '2026-03-01T00:00:00Z' }])], EMPTY_POLICY, Date.parse('2026-02-01T00:00:00Z'));
+    expect(fresh.job).toBe('rotate-token');
+  });
+
   it('asks which runner when the host has several', () => {
     expect(() => planJob({ verb: 'rotate', host: 'ci-1' }, [host([{ name: 'a' }, { name: 'b' }])], EMPTY_POLICY)).toThrow('ci-1 has 2 runners; say which with --runner (a, b)');
   });
