@@ -8,6 +8,7 @@ import type { GitlabApi } from '../../src/clients/gitlab/create-gitlab-client.js
 import { redact } from '../../src/secrets/redact.js';
 import { sealForHost } from './seal-for-host.js';
 import * as installRunner from '../install-runner.js';
+import { keys } from '../../src/queue/names.js';
 
 export const name = 'register-runner';
 
@@ -114,7 +115,7 @@ async function pickedUpByRunner(ctx: Context, installed: installRunner.Result, w
 }
 
 const noteFor = (requestId: string) => `created by runnerops, request ${requestId}`;
-const attemptKey = (ctx: Context, requestId: string) => `${ctx.prefix}:register:${requestId}`;
+const attemptKey = (ctx: Context, requestId: string) => keys.registerAttempt(ctx.prefix, requestId);
 
 /**
  * A rerun of the same command (the bot died mid-way): the first run's runner, whose token died with

@@ -8,6 +8,7 @@ import { readRunnerAccess, type RunnerAccess } from '../../src/clients/gitlab/ru
 import { formatMs } from '../../src/present/format.js';
 import * as readSystemId from '../read-system-id.js';
 import * as restartNixDaemon from '../restart-nix-daemon.js';
+import { keys } from '../../src/queue/names.js';
 
 export const name = 'restart-drained';
 
@@ -51,7 +52,7 @@ export type Context = Pick<ControlContext, 'gitlab' | 'gitlabUrl' | 'runOnHost' 
  * rerun of the same command unpauses them too instead of taking them for "already paused".
  */
 function pauseLedger(ctx: Context, requestId: string | undefined) {
-  const key = ctx.redis && ctx.prefix && requestId ? `${ctx.prefix}:drain:${requestId}:paused` : undefined;
+  const key = ctx.redis && ctx.prefix && requestId ? keys.drainPaused(ctx.prefix, requestId) : undefined;
   return {
     async earlier(): Promise<number[]> {
       return key ? (await ctx.redis!.smembers(key)).map(Number) : [];
