@@ -4,6 +4,7 @@ import type { Request } from '../commands/requests.js';
 import type { Requester } from '../queue/command-record.js';
 import type { Signed } from '../queue/signed.js';
 import type { FrozenPlan } from './approval-seal.js';
+import { keys } from '../queue/names.js';
 
 export type ApprovalState = 'pending' | 'approved' | 'running' | 'done' | 'failed' | 'denied' | 'expired';
 
@@ -35,9 +36,9 @@ export interface Approval {
   outcome?: string;
 }
 
-const key = (prefix: string, id: string) => `${prefix}:approval:${id}`;
+const key = keys.approval;
 
-const pendingKey = (prefix: string) => `${prefix}:approvals:pending`;
+const pendingKey = keys.pendingApprovals;
 const TTL_SECONDS = 30 * 86400;
 
 /** The command id an approval's job runs under: the same approval can only ever queue one command. */
@@ -117,7 +118,7 @@ function fromStored(raw: string): Approval | undefined {
 }
 
 export function createApprovalStore(redis: Redis, prefix: string): ApprovalStore {
-  const strandedKey = `${prefix}:approvals:approved`;
+  const strandedKey = keys.strandedApprovals(prefix);
   const store: ApprovalStore = {
     newId: () => randomBytes(6).toString('hex'),
     async create(input, seal) {

@@ -1,6 +1,7 @@
 import { appendFile } from 'node:fs/promises';
 import type { Redis } from 'ioredis';
 import { redact } from '../secrets/redact.js';
+import { keys } from '../queue/names.js';
 
 export type AuditKind = 'command' | 'refused' | 'approval' | 'result' | 'schedule' | 'watch' | 'security' | 'enrolment';
 
@@ -30,7 +31,7 @@ const MAX_ENTRIES = 100_000;
  * file is "-") when configured. Every string goes through the token redactor first.
  */
 export function createAuditLog(redis: Redis, prefix: string, options: { file?: string } = {}): AuditSink {
-  const key = `${prefix}:audit`;
+  const key = keys.audit(prefix);
   return {
     async append(partial) {
       const entry = JSON.parse(redact(JSON.stringify({ at: Date.now(), ...partial }))) as AuditEntry;

@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js';
 import { commandCard, type CardText } from '../present/command-card.js';
 import { readCommand, readRows, type CommandRecord, type CommandRow } from '../queue/command-record.js';
 import type { Surface } from './surface.js';
+import { keys } from '../queue/names.js';
 
 export interface CardDeps {
   redis: Redis;
@@ -44,7 +45,7 @@ export async function onCommandChange(deps: CardDeps, commandId: string): Promis
   const card = cardFor(command, rows);
   if (command.card) await deps.surface.updateCard(command, card);
   if (!card.finished) return;
-  const first = await deps.redis.set(`${deps.prefix}:command:${commandId}:settled`, '1', 'EX', 14 * 86400, 'NX');
+  const first = await deps.redis.set(keys.commandSettled(deps.prefix, commandId), '1', 'EX', 14 * 86400, 'NX');
   if (first !== 'OK') return;
   for (const row of rows) {
     await deps.audit.append({

@@ -50,7 +50,7 @@ export function startControlWorker(deps: ControlWorkerDeps): Worker<JobData> {
     runExclusive: createExclusiveLocks(),
     contextFor: (envelope, base): ControlContext => {
       if (!gitlab || !deps.gitlabUrl) {
-        throw new PermanentJobError('the bot has no GitLab access: set GITLAB_URL and GITLAB_TOKEN (a token with the create_runner or api scope)');
+        throw new PermanentJobError('the bot has no GitLab access: set GITLAB_URL and GITLAB_TOKEN (the role and scopes it needs: README, "Runner tokens and GitLab")');
       }
       return {
         ...base,

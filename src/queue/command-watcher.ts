@@ -24,7 +24,7 @@ export interface CommandWatcherOptions {
   onRefused: (reason: string) => Promise<void>;
 }
 
-const deadlinesKey = (prefix: string) => `${prefix}:deadlines`;
+const deadlinesKey = keys.deadlines;
 
 /** Registers when a command's hosts count as silent if they have not answered. */
 export async function setDeadline(redis: Redis, prefix: string, commandId: string, at: number): Promise<void> {

@@ -36,7 +36,7 @@ export interface EnvelopeBody {
 export type JobEnvelope = Signed<EnvelopeBody>;
 
 /** Jobs a worker never runs without an approval in their envelope, whatever signed them. */
-export const JOBS_NEEDING_APPROVAL: ReadonlySet<string> = new Set(['rotate-token']);
+export const JOBS_NEEDING_APPROVAL: ReadonlySet<string> = new Set(['rotate-token', 'revive-runner-token']);
 
 /** Clocks of bot and hosts may differ this much. */
 export const CLOCK_SKEW_MS = 5 * 60_000;

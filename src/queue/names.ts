@@ -52,4 +52,25 @@ export const keys = {
   commandRows: (prefix: string, id: string) => `${prefix}:command:${id}:rows`,
   /** List of recent command ids, newest first. */
   commands: (prefix: string) => `${prefix}:commands`,
+  /** String with TTL: the command's results were audited and its approval settled (once across replicas). */
+  commandSettled: (prefix: string, id: string) => `${prefix}:command:${id}:settled`,
+  /** Sorted set: command id by the time its silent hosts are marked. */
+  deadlines: (prefix: string) => `${prefix}:deadlines`,
+  /** Stream: the audit log (bounded). */
+  audit: (prefix: string) => `${prefix}:audit`,
+  /** String: one approval request (state outside, the sealed request inside). */
+  approval: (prefix: string, id: string) => `${prefix}:approval:${id}`,
+  /** Sorted set: pending approval ids by expiry. */
+  pendingApprovals: (prefix: string) => `${prefix}:approvals:pending`,
+  /** Set: approvals approved but not yet queued (a bot stopped in between). */
+  strandedApprovals: (prefix: string) => `${prefix}:approvals:approved`,
+  /** Strings: when a schedule last ran, and when this bot first saw it. */
+  scheduleLastRun: (prefix: string, name: string) => `${prefix}:schedule:${name}:last-run`,
+  scheduleFirstSeen: (prefix: string, name: string) => `${prefix}:schedule:${name}:first-seen`,
+  /** String with TTL: a Slack delivery (trigger or event id) already handled. */
+  slackSeen: (prefix: string, id: string) => `${prefix}:slack-seen:${id}`,
+  /** String: the runner a registration attempt created (a rerun deletes or keeps it). */
+  registerAttempt: (prefix: string, requestId: string) => `${prefix}:register:${requestId}`,
+  /** String: the runners a drain paused (a rerun unpauses them). */
+  drainPaused: (prefix: string, requestId: string) => `${prefix}:drain:${requestId}:paused`,
 };

@@ -21,15 +21,17 @@ const CONNECTION = '+@connection +info +client|setname +client|getname +client|i
 export function aclLine(prefix: string, who: AclRole, user: string, password: string): string {
   const start = `user ${user} reset on >${password}`;
   if (who.role === 'bot') return `${start} ~${literal(prefix)}:* resetchannels &${literal(prefix)}* +@all -@dangerous ${CONNECTION}`;
-  const own = [`${prefix}:${hostQueueName(who.host)}:*`].map((p) => `~${literal(p.slice(0, -2))}:*`);
+  const ownQueue = `~${literal(`${prefix}:${hostQueueName(who.host)}`)}:*`;
   const ownKeys = [keys.hostEntry(prefix, who.host), keys.heartbeat(prefix, who.host), keys.storeHistory(prefix, who.host)].map((k) => `~${literal(k)}`);
   return [
     start,
-    ...own,
+    ownQueue,
     ...ownKeys,
     `%R~${literal(keys.watchSettings(prefix))}`,
     'resetchannels',
-    '-@all +@read +@write +@keyspace +@stream +@list +@hash +@set +@sortedset +@string +@blocking +@transaction +evalsha +script|exists -@dangerous',
+    // BullMQ runs its own Lua scripts; Redis 7 checks every key a script touches against this user's
+    // patterns (test/security/redis-attacker.test.ts shows a script reaching out being refused).
+    '-@all +@read +@write +@keyspace +@stream +@list +@hash +@set +@sortedset +@string +@blocking +@transaction +eval +evalsha +script|load +script|exists -@dangerous',
     CONNECTION,
     `(~${literal(keys.hostIndex(prefix))} +sadd)`,
     `(~${literal(keys.events(prefix))} ~${literal(keys.notices(prefix))} +xadd)`,

@@ -1,5 +1,6 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { chmod, mkdir, open, readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { readOrCreateKeyFile } from '../secrets/key-file.js';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 
@@ -85,23 +86,21 @@ export function verifyBytes(key: KeyObject, bytes: Buffer, signature: Buffer): b
   }
 }
 
-/** The seed of a key file: one line of base64 (32 bytes), mode 0600. */
-async function readSeed(file: string): Promise<Buffer> {
-  const info = await stat(file);
-  if ((info.mode & 0o077) !== 0) throw new UserError(`${file} is readable by others (mode ${(info.mode & 0o777).toString(8)}); run "chmod 600 ${file}"`);
-  const seed = Buffer.from((await readFile(file, 'utf8')).trim(), 'base64');
-  if (seed.length !== 32) throw new UserError(`${file} does not hold an Ed25519 key (32 bytes of base64); create one with "runnerops keygen ${file}"`);
-  return seed;
-}
+const invalidKey = (file: string) => new UserError(`${file} does not hold an Ed25519 key (32 bytes of base64); create one with "runnerops keygen ${file}"`);
 
-/** Loads a signing key file; a missing or wrong file is a one-line error naming it. */
+/** Loads a signing key file; a missing, wrong or world-readable file is a one-line error naming it. */
 export async function loadSigner(file: string, variable: string): Promise<Signer> {
+  let info;
   try {
-    return signerFromSeed(await readSeed(file));
+    info = await stat(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new UserError(`${variable}=${file} does not exist; create it with "runnerops keygen ${file}"`);
     throw err;
   }
+  if ((info.mode & 0o077) !== 0) throw new UserError(`${file} is readable by others (mode ${(info.mode & 0o777).toString(8)}); run "chmod 600 ${file}"`);
+  const seed = Buffer.from((await readFile(file, 'utf8')).trim(), 'base64');
+  if (seed.length !== 32) throw invalidKey(file);
+  return signerFromSeed(seed);
 }
 
 /**
@@ -110,21 +109,6 @@ export async function loadSigner(file: string, variable: string): Promise<Signer
  */
 export async function loadOrCreateSigner(file: string): Promise<{ signer: Signer; created: boolean }> {
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  try {
-    const handle = await open(file, 'wx', 0o600);
-    try {
-      const { privateKey } = generateKeyPairSync('ed25519');
-      const seed = privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(PKCS8_PREFIX.length);
-      await handle.writeFile(`${seed.toString('base64')}\n`);
-      await handle.sync();
-      return { signer: signerFromSeed(seed), created: true };
-    } finally {
-      await handle.close();
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
-  const info = await stat(file);
-  if ((info.mode & 0o077) !== 0) await chmod(file, 0o600);
-  return { signer: signerFromSeed(await readSeed(file)), created: false };
+  const { bytes, created } = await readOrCreateKeyFile(file, invalidKey);
+  return { signer: signerFromSeed(bytes), created };
 }

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { keys } from '../queue/names.js';
 
 /** What is kept of one store report: enough for trends and charts, a few hundred bytes. */
 export interface StoreHistoryEntry {
@@ -34,7 +35,7 @@ const HISTORY_TTL_MS = 400 * 24 * 3600 * 1000;
 
 /** The Redis list holding a host's reports, newest first. */
 export function storeHistoryKey(prefix: string, host: string): string {
-  return `${prefix}:store-history:${host}`;
+  return keys.storeHistory(prefix, host);
 }
 
 /**

@@ -1,16 +1,17 @@
 import type { Redis } from 'ioredis';
+import { keys } from '../queue/names.js';
 
 /** The BullMQ queue that holds one job scheduler per policy schedule. */
 export const SCHEDULES_QUEUE = 'schedules';
 
 /** String: ms since epoch of the last occurrence a replica claimed. Occurrences at or before it never run again. */
 export function lastRunKey(prefix: string, name: string): string {
-  return `${prefix}:schedule:${name}:last-run`;
+  return keys.scheduleLastRun(prefix, name);
 }
 
 /** String: ms since epoch when a bot first saw the schedule; occurrences before it are not "missed". */
 function firstSeenKey(prefix: string, name: string): string {
-  return `${prefix}:schedule:${name}:first-seen`;
+  return keys.scheduleFirstSeen(prefix, name);
 }
 
 const CLAIM = `

@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readFile, stat } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import sodium from 'libsodium-wrappers';
 import { PermanentJobError } from '../errors.js';
+import { readOrCreateKeyFile } from './key-file.js';
 import { hostFingerprint } from '../queue/host-fingerprint.js';
 import { loadOrCreateSigner, type Signer } from '../queue/signing-keys.js';
 
@@ -35,27 +35,8 @@ export function fingerprintOf(publicKeyBase64: string): string {
 }
 
 async function readOrCreateSecret(file: string): Promise<Uint8Array> {
-  try {
-    // 'wx' fails when the file exists, so two processes starting at once keep one key.
-    const handle = await open(file, 'wx', 0o600);
-    try {
-      const secret = new Uint8Array(randomBytes(32));
-      await handle.writeFile(`${Buffer.from(secret).toString('base64')}\n`);
-      await handle.sync();
-      return secret;
-    } finally {
-      await handle.close();
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
-  const info = await stat(file);
-  if ((info.mode & 0o077) !== 0) await chmod(file, 0o600);
-  const secret = Buffer.from((await readFile(file, 'utf8')).trim(), 'base64');
-  if (secret.length !== 32) {
-    throw new PermanentJobError(`${file} does not hold a 32-byte key; move it away and restart the worker to create a new one`);
-  }
-  return new Uint8Array(secret);
+  const { bytes } = await readOrCreateKeyFile(file, (f) => new PermanentJobError(`${f} does not hold a 32-byte key; move it away and restart the worker to create a new one`));
+  return new Uint8Array(bytes);
 }
 
 /**

@@ -2,6 +2,7 @@ import type { KnownBlock } from '@slack/types';
 import type { BotCore } from '../bot/bot-core.js';
 import { mayApprove } from '../policy/decide.js';
 import { formatAge, formatBytes } from '../present/format.js';
+import { trustLines } from '../present/hosts.js';
 import { readCommand, readRows, recentCommandIds } from '../queue/command-record.js';
 import { commandCard } from '../present/command-card.js';
 import { listTrustedHosts } from '../queue/bot-trust.js';
@@ -43,6 +44,8 @@ export async function homeBlocks(core: HomeDeps, viewer: string, now = Date.now(
     return md`${h.alive ? md`:large_green_circle:` : md`:red_circle:`} *${h.name}* heartbeat ${formatAge(h.ageSeconds)}${h.alive ? '' : ' (expired)'}${disk}${nix}${store}${daemon}`;
   });
   blocks.push(...(hostLines.length > 0 ? sections(hostLines, 20) : [section(md`No hosts registered yet: start \`runnerops worker\` on a runner host.`)]));
+  const untrusted = trustLines(hosts);
+  if (untrusted.length > 0) blocks.push(...sections(untrusted.map((line) => md`:warning: ${line}`), 5));
 
   const runners = hosts.flatMap((h) => (h.runners ?? []).map((r) => ({ host: h.name, ...r })));
   runners.sort((a, b) => (a.tokenExpiresAt ? Date.parse(a.tokenExpiresAt) : Infinity) - (b.tokenExpiresAt ? Date.parse(b.tokenExpiresAt) : Infinity));

@@ -1,5 +1,6 @@
 import type { AnyMiddlewareArgs, Middleware } from '@slack/bolt';
 import type { Redis } from 'ioredis';
+import { keys } from '../queue/names.js';
 
 /** How long a request id is remembered: longer than Slack's retries and its replay window. */
 const REMEMBER_SECONDS = 3600;
@@ -25,7 +26,7 @@ export function dropRepeatedDeliveries(redis: () => Redis | undefined, prefix: s
     const client = redis();
     if (id && client) {
       const first = await Promise.race([
-        client.set(`${prefix}:slack-seen:${id}`, '1', 'EX', REMEMBER_SECONDS, 'NX').then((r) => r === 'OK'),
+        client.set(keys.slackSeen(prefix, id), '1', 'EX', REMEMBER_SECONDS, 'NX').then((r) => r === 'OK'),
         new Promise<boolean>((resolve) => setTimeout(() => resolve(true), WAIT_MS).unref()),
       ]).catch(() => true);
       if (!first) {

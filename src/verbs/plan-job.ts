@@ -1,7 +1,7 @@
 import type { Request } from '../commands/requests.js';
 import { parseDuration } from '../commands/duration.js';
 import type { Policy } from '../policy/schema.js';
-import type { HostStatus } from '../queue/host-registry.js';
+import type { HostStatus, RunnerSummary } from '../queue/host-registry.js';
 import { requireHost, resolveTarget } from '../queue/host-registry.js';
 import { UserError } from '../errors.js';
 import type { FrozenPlan } from '../approvals/approval-seal.js';
@@ -24,17 +24,19 @@ export function isQueueing(request: Request): request is QueueingRequest {
  * A rotation names a runner the host reported (by name or id); refused before anyone is asked to
  * approve it. Hosts that have not reported their runners yet are let through (the job checks again).
  */
-function requireRunner(host: HostStatus, runner: string | undefined): void {
+function requireRunner(host: HostStatus, runner: string | undefined): RunnerSummary | undefined {
   const known = host.runners;
-  if (!known) return;
+  if (!known) return undefined;
   if (known.length === 0) throw new UserError(`${host.name} has no runners in its config.toml; register one with "register ${host.name} --type ..."`);
   if (runner === undefined) {
     if (known.length > 1) throw new UserError(`${host.name} has ${known.length} runners; say which with --runner (${known.map((r) => r.name).join(', ')})`);
-    return;
+    return known[0];
   }
-  if (!known.some((r) => r.name === runner || (r.id !== undefined && String(r.id) === runner))) {
+  const found = known.find((r) => r.name === runner || (r.id !== undefined && String(r.id) === runner));
+  if (!found) {
     throw new UserError(`unknown runner "${runner}" on ${host.name}; known: ${known.map((r) => (r.id !== undefined ? `${r.name} (#${r.id})` : r.name)).join(', ')}`);
   }
+  return found;
 }
 
 /** Turns a parsed request into jobs, filling defaults from the policy. Unknown hosts are refused here. */
@@ -79,7 +81,12 @@ export function planJob(request: QueueingRequest, hosts: HostStatus[], policy: P
     }
     case 'rotate': {
       const host = requireHost(request.host, hosts);
-      requireRunner(host, request.runner);
+      const runner = requireRunner(host, request.runner);
+      // An expired token cannot reset itself: the bot resets it by id and seals the new one to the host.
+      if (runner?.id !== undefined && runner.tokenExpiresAt !== undefined && Date.parse(runner.tokenExpiresAt) <= now) {
+        const runnerId = runner.id;
+        return { job: 'revive-runner-token', hosts: [host.name], control: true, payloadFor: (_host, commandId) => ({ host: host.name, runnerId, requestId: commandId }) };
+      }
       return {
         job: 'rotate-token',
         hosts: [host.name],

@@ -79,6 +79,17 @@ describe('createMetrics', () => {
     expect(text).toContain('runnerops_jobs_total{job="rotate-token",outcome="failed"} 1');
   });
 
+  it('counts security refusals by kind as they happen', async () => {
+    const refusals = new Map<string, number>();
+    const metrics = createMetrics({ processMetrics: false, sources: { refusals } });
+    expect(await metrics.registry.metrics()).not.toContain('runnerops_refused_total{');
+    refusals.set('unsigned', 2);
+    refusals.set('replayed', 1);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('runnerops_refused_total{what="unsigned"} 2');
+    expect(text).toContain('runnerops_refused_total{what="replayed"} 1');
+  });
+
   it('counts API errors by API and kind', async () => {
     const metrics = createMetrics({ processMetrics: false });
     metrics.countApiError('slack', 'ratelimited');
