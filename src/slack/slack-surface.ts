@@ -136,8 +136,9 @@ function createSurface(deps: SlackSurfaceDeps): Surface {
     } catch (err) {
       if (!cannotPostThere(err)) throw err;
       const label = channel === requester?.channel ? 'this channel' : `channel ${channel}`;
-      deps.log.warn({ channel, error: slackErrorCode(err) }, `could not post ${what}`);
-      if (requester) await tell(requester.user, requester.channel, cannotPostLine(what, { channel, label }, slackErrorCode(err)));
+      const line = cannotPostLine(what, { channel, label }, slackErrorCode(err));
+      deps.log.warn({ channel, error: slackErrorCode(err) }, line);
+      if (requester) await tell(requester.user, requester.channel, line);
       return undefined;
     }
   };
@@ -212,7 +213,8 @@ function createSurface(deps: SlackSurfaceDeps): Surface {
         deps.log.warn('token expiry warning not posted: set channels.reports in the policy file');
         return;
       }
-      await client.chat.postMessage({ channel: target, ...expiryWarningBlocks(tokens, now) });
+      // Nobody waits for a scheduled warning: where the bot cannot post, the log says what to invite.
+      await postWhereAllowed(target, expiryWarningBlocks(tokens, now), undefined, 'the token expiry warning');
     },
     async post(channel, text, attachment) {
       const target = channel ?? deps.reportsChannel;
@@ -222,7 +224,7 @@ function createSurface(deps: SlackSurfaceDeps): Surface {
       }
       const blocks = codeSections(text);
       if (blocks.length <= LIMITS.blocksPerMessage && !attachment) {
-        await client.chat.postMessage({ channel: target, text: fallbackText(text), blocks });
+        await postWhereAllowed(target, { text: fallbackText(text), blocks }, undefined, 'a report');
         return;
       }
       // A file's comment is a message without blocks: escaped text within Slack's message text limit.
@@ -232,7 +234,12 @@ function createSurface(deps: SlackSurfaceDeps): Surface {
         ...(attachment ? [{ file: attachment.bytes, filename: attachment.filename, title: attachment.title }] : []),
       ];
       const comment = inComment ? escapeText(text).text : fallbackText(text);
-      await client.filesUploadV2({ channel_id: target, initial_comment: comment, file_uploads: files });
+      try {
+        await client.filesUploadV2({ channel_id: target, initial_comment: comment, file_uploads: files });
+      } catch (err) {
+        if (!cannotPostThere(err)) throw err;
+        deps.log.warn({ channel: target, error: slackErrorCode(err) }, cannotPostLine('a report', { channel: target, label: `channel ${target}` }, slackErrorCode(err)));
+      }
     },
   };
 }

@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WebClient } from '@slack/web-api';
 import { createApprovalStore } from '../../src/approvals/approval-store.js';
@@ -91,5 +92,18 @@ describe('createSlackSurface', () => {
     await Promise.all([1, 2, 3, 4, 5].map((n) => s.updateCard({ ...command, card: location }, { title: 'ping all', lines: [`row ${n}`], footer: `update ${n}`, finished: n === 5 })));
     expect(slack.calls('chat.update').length - before).toBe(1);
     expect(JSON.stringify(slack.message(location.channel, location.ts)!.blocks)).toContain('update 5');
+  });
+
+  it('logs what to invite instead of failing when a report channel does not have the bot', async () => {
+    slack.addChannel({ id: 'C0NOBOT0001', name: 'no-bot', is_member: false });
+    const warnings: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (line: string) => void warnings.push((JSON.parse(line) as { msg: string }).msg) });
+    const s = createSlackSurface({ client: new WebClient(slack.botToken, { slackApiUrl: slack.apiUrl }), redis, prefix, approvals: createApprovalStore(redis, prefix), log });
+    await s.post('C0NOBOT0001', 'nightly prune: 3 hosts');
+    await s.postExpiryWarning('C0NOBOT0001', [{ host: 'ci-1', runner: 'nix', expiresAt: Date.now(), expired: true }], Date.now());
+    expect(warnings).toEqual([
+      'I cannot post a report in channel C0NOBOT0001: invite me there (/invite @runnerops), or add the chat:write.public scope to the app so I can post in public channels without joining.',
+      'I cannot post the token expiry warning in channel C0NOBOT0001: invite me there (/invite @runnerops), or add the chat:write.public scope to the app so I can post in public channels without joining.',
+    ]);
   });
 });
