@@ -10,7 +10,7 @@ import { runConsole } from '../dev/console.js';
 import { DEMO_RUNNER, writeDemoRunnerConfig } from '../dev/demo-runner-config.js';
 import { DEV_POLICY } from '../dev/dev-policy.js';
 import { startRedis, type RunningRedis } from '../dev/start-redis.js';
-import { STAND_IN_LABEL, startStandInGitlab, type StandInGitlab } from '../dev/stand-in-gitlab.js';
+import type { StandInGitlab } from '../dev/stand-in-gitlab.js';
 import { createLogger } from '../logger.js';
 import { loadPolicy } from '../policy/load-policy.js';
 import { loadHostKeys } from '../secrets/host-keys.js';
@@ -58,6 +58,8 @@ export async function runDev(env: Record<string, string | undefined>, io: DevIo)
     const ownConfig = !env.GITLAB_RUNNER_CONFIG;
     merged.GITLAB_RUNNER_CONFIG ??= path.join(devDir, 'gitlab-runner', 'config.toml');
     if (!env.GITLAB_URL) {
+      // Loaded only here, so `runnerops bot` and `worker` never load the stand-in.
+      const { STAND_IN_LABEL, startStandInGitlab } = await import('../dev/stand-in-gitlab.js');
       gitlab = await startStandInGitlab();
       merged.GITLAB_URL = gitlab.url;
       merged.GITLAB_TOKEN = gitlab.adminToken;

@@ -57,7 +57,14 @@ export function registerHandlers(app: App, core: BotCore, options: HandlerOption
   app.action<BlockButtonAction>(DENY_ACTION, async ({ ack, body, action, client }) => {
     await ack();
     const approvalId = action.value ?? '';
-    const opened = await client.views.open({ trigger_id: body.trigger_id, view: denyModal(approvalId, body.channel?.id, undefined) });
+    const opened = await client.views.open({ trigger_id: body.trigger_id, view: denyModal(approvalId, body.channel?.id, undefined) }).catch((err: unknown) => {
+      core.log.warn({ err, approvalId }, 'the Deny dialog did not open');
+      return undefined;
+    });
+    if (!opened) {
+      await routed(clickRoute(body), () => core.surface.tell(body.user.id, body.channel?.id, 'Slack did not open the Deny dialog in time; click Deny again'));
+      return;
+    }
     const viewId = opened.view?.id;
     const refuse = async (reason: string) => {
       if (viewId) await client.views.update({ view_id: viewId, view: denyRefusedModal(reason) });

@@ -104,6 +104,15 @@ describe('Deny', () => {
     expect((await createApprovalStore(stack.redis, stack.prefix).get(id))?.state).toBe('pending');
   });
 
+  it('says to click again when Slack no longer opens the dialog for that trigger', async () => {
+    const id = await requestRotation();
+    const url = stack.slack.responseUrl();
+    await post(blockActionsPayload({ action_id: DENY_ACTION, user_id: 'U0APPROVER', channel_id: 'C0OPS', value: id, block_id: `approval-${id}`, trigger_id: 'expired', response_url: url }));
+    await until(async () => stack.slack.responses.some((r) => r.url === url), 10_000, 'the note');
+    expect(stack.slack.responses.find((r) => r.url === url)!.body.text).toBe('Slack did not open the Deny dialog in time; click Deny again');
+    expect(stack.slack.calls('views.open').at(-1)!.error).toBe('invalid_trigger_id');
+  });
+
   it('answers a refused submission with response_action errors under the reason field', async () => {
     const id = await requestRotation();
     const payload = blockActionsPayload({ action_id: DENY_ACTION, user_id: 'U0APPROVER', channel_id: 'C0OPS', value: id, block_id: `approval-${id}` });
