@@ -11,6 +11,8 @@ import { DEMO_RUNNER, writeDemoRunnerConfig } from '../dev/demo-runner-config.js
 import { DEV_POLICY } from '../dev/dev-policy.js';
 import { startRedis, type RunningRedis } from '../dev/start-redis.js';
 import type { StandInGitlab } from '../dev/stand-in-gitlab.js';
+import type { DemoNixDaemon } from '../dev/demo-nix-daemon.js';
+import { describeError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { loadPolicy } from '../policy/load-policy.js';
 import { loadHostKeys } from '../secrets/host-keys.js';
@@ -18,7 +20,7 @@ import { createSlackApp } from '../slack/create-slack-app.js';
 import { createSlackWiring } from '../slack/create-slack-wiring.js';
 import { cachedGroupMembers } from '../slack/group-members.js';
 import { registerHandlers } from '../slack/register-handlers.js';
-import { startWorker } from '../worker/start-worker.js';
+import { dockerFromSettings, startWorker } from '../worker/start-worker.js';
 import { loadBotTrust } from '../bot/load-bot-trust.js';
 import { loadOrCreateSigner } from '../queue/signing-keys.js';
 
@@ -42,8 +44,10 @@ export async function runDev(env: Record<string, string | undefined>, io: DevIo)
   const started: string[] = [];
   let redis: RunningRedis | undefined;
   let gitlab: StandInGitlab | undefined;
+  let daemon: DemoNixDaemon | undefined;
   const stopAll = async (extra?: () => Promise<void>) => {
     await extra?.();
+    await daemon?.stop();
     await gitlab?.close();
     await redis?.stop();
   };
@@ -70,6 +74,18 @@ export async function runDev(env: Record<string, string | undefined>, io: DevIo)
       }
     } else {
       started.push(`GitLab: ${env.GITLAB_URL}`);
+    }
+    if (!env.NIX_DAEMON_CONTAINER) {
+      const { demoDaemonName, startDemoNixDaemon } = await import('../dev/demo-nix-daemon.js');
+      const dockerHost = merged.DOCKER_HOST;
+      try {
+        daemon = await startDemoNixDaemon(dockerFromSettings({ dockerHost }), dockerHost, demoDaemonName(devDir));
+        merged.NIX_DAEMON_CONTAINER = daemon.name;
+        started.push(`nix-daemon: a demo container "${daemon.name}" running Debian's nix-daemon, removed at exit (NIX_DAEMON_CONTAINER names your gitlabnix)`);
+      } catch (err) {
+        log.warn({ err }, 'no demo nix-daemon container');
+        started.push(`nix-daemon: none (Docker could not start the demo container: ${describeError(err)}); restart-daemon needs NIX_DAEMON_CONTAINER`);
+      }
     }
   } catch (err) {
     await stopAll();

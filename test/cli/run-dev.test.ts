@@ -66,11 +66,12 @@ afterAll(async () => {
 
 describe('runDev', () => {
   it('says at start which real credentials would replace each stand-in', () => {
-    const start = io.lines.slice(0, 8).join('\n');
+    const start = io.lines.slice(0, 10).join('\n');
     expect(start).toMatch(/GitLab: local stand-in for GitLab \(not a real GitLab.*set GITLAB_URL and GITLAB_TOKEN/);
     expect(start).toMatch(/Slack: none.*set SLACK_BOT_TOKEN and SLACK_APP_TOKEN/);
     expect(start).toMatch(/Redis: started redis-server on redis:\/\/127\.0\.0\.1:\d+.*set REDIS_URL/);
     expect(start).toMatch(/demo runner "demo" in the temporary .*config\.toml/);
+    expect(start).toMatch(/nix-daemon: a demo container "runnerops-dev-nix-daemon-[0-9a-f]{8}".*NIX_DAEMON_CONTAINER names your gitlabnix/);
   });
 
   it('rotates the demo runner end to end: rotate, then "as alice approve <id>"', async () => {
@@ -93,12 +94,15 @@ describe('runDev', () => {
       [`ping ${HOST}`, /\] finished: 1 done/],
       [`store ${HOST} --top 3`, /\] finished: /],
       [`prune ${HOST} --dry-run`, /\] finished: /],
-      [`restart-daemon ${HOST} --timeout 10s`, /\] finished: /],
+      [`restart-daemon ${HOST} --timeout 30s`, /\] (✓|✗) dev-try/],
       ['jobs', /^JOB\s+WHEN/],
       ['audit 5', /^WHEN \(UTC\)/],
       ['schedules', /./],
     ];
-    for (const [command, match] of answers) await io.type(command, match, 120_000);
+    for (const [command, match] of answers) {
+      const line = await io.type(command, match, 120_000);
+      if (command.startsWith('restart-daemon')) expect(line).toContain('✓');
+    }
     const id = /^queued: .*\[job ([0-9a-f]+)\]/.exec(io.lines.find((l) => l.startsWith('queued: ping')) ?? '')![1]!;
     await io.type(`job ${id}`, /✓ dev-try/);
     expect(io.lines.filter((l) => l.startsWith('{') || /^\s+at /.test(l))).toEqual([]);
