@@ -25,6 +25,7 @@ import {
   renderAuthTokenFile,
   runnerIdOfAuthFile,
   setEnvVar,
+  slugOf,
   tokenVarFor,
 } from './token-files.js';
 import { readIfExists, updateFileAtomic, type AtomicUpdateOptions } from './write-file-atomic.js';
@@ -121,48 +122,109 @@ export async function writeRotatedToken(
   return written;
 }
 
+/** One file an install changes, and how. */
+interface InstallWrite {
+  file: string;
+  transform: (current: string | undefined) => string;
+}
+
+/** What an install writes in this mode: the config.toml entry, the token file or the `TOKEN_<NAME>=` line. */
+function installWrites(settings: StoreSettings, runner: NewRunner, template: RunnerEntry): InstallWrite {
+  switch (settings.tokenMode) {
+    case 'config-toml': {
+      const file = settings.runnerConfigPath;
+      return {
+        file,
+        transform: (current) => {
+          const existing = parseRunnerConfig(current, file).runners?.find((e) => entryMatches(e, { id: runner.id }));
+          return existing ? setEntryToken(current, { id: runner.id }, runner, file) : appendEntry(current, buildRunnerEntry(template, runner), file);
+        },
+      };
+    }
+    case 'nixos-module': {
+      const file = authTokenFilePath(settings.tokenDir, runner.name);
+      return {
+        file,
+        transform: (current) => {
+          const owner = runnerIdOfAuthFile(current);
+          if (owner !== undefined && owner !== runner.id) {
+            throw new PermanentJobError(`${file} already holds the token of runner #${owner}; pick another --description`);
+          }
+          return renderAuthTokenFile(runner);
+        },
+      };
+    }
+    case 'env-template': {
+      const file = settings.envFile;
+      return { file, transform: (current) => setEnvVar(current, tokenVarFor(runner.name), runner.token) };
+    }
+  }
+}
+
 /**
  * Puts a newly created runner where the host keeps tokens: a `[[runners]]` entry built from `template`
  * (config-toml), the runner's authenticationTokenConfigFile (nixos-module) or a `TOKEN_<NAME>=` line
  * (env-template). Running it again for the same runner id rewrites instead of duplicating. Returns the paths written.
  */
 export async function installRunnerToken(settings: StoreSettings, runner: NewRunner, template: RunnerEntry, hooks?: StoreHooks): Promise<string[]> {
+  const { file, transform } = installWrites(settings, runner, template);
+  // The token dir and the env file's directory may not exist yet; config.toml's is gitlab-runner's own.
+  if (settings.tokenMode !== 'config-toml') await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  await updateFileAtomic(file, transform, atomicOptions(file, hooks));
+  return [file];
+}
+
+/**
+ * Everything installRunnerToken would refuse, found without writing: the runner is declared where the
+ * mode needs it (checkDeclared), its name or token file is free, every value is safe to source.
+ */
+export async function checkInstallable(settings: StoreSettings, runner: NewRunner, template: RunnerEntry): Promise<void> {
+  await checkDeclared(settings, runner.name);
+  const { file, transform } = installWrites(settings, runner, template);
+  transform(await readIfExists(file));
+}
+
+/** Every file an install may change in this mode (config.toml always: the reload rewrites it). */
+export function filesOfInstall(settings: StoreSettings, name: string): string[] {
   switch (settings.tokenMode) {
-    case 'config-toml': {
-      const file = settings.runnerConfigPath;
-      await updateFileAtomic(
-        file,
-        (current) => {
-          const existing = parseRunnerConfig(current, file).runners?.find((e) => entryMatches(e, { id: runner.id }));
-          return existing ? setEntryToken(current, { id: runner.id }, runner, file) : appendEntry(current, buildRunnerEntry(template, runner), file);
-        },
-        atomicOptions(file, hooks),
-      );
-      return [file];
-    }
-    case 'nixos-module': {
-      await mkdir(settings.tokenDir, { recursive: true, mode: 0o700 });
-      const file = authTokenFilePath(settings.tokenDir, runner.name);
-      await updateFileAtomic(
-        file,
-        (current) => {
-          const owner = /^# runnerops: runner #(\d+)/m.exec(current ?? '')?.[1];
-          if (owner !== undefined && Number(owner) !== runner.id) {
-            throw new PermanentJobError(`${file} already holds the token of runner #${owner}; pick another --description`);
-          }
-          return renderAuthTokenFile(runner);
-        },
-        atomicOptions(file, hooks),
-      );
-      return [file];
-    }
-    case 'env-template': {
-      const file = settings.envFile;
-      await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-      await updateFileAtomic(file, (current) => setEnvVar(current, tokenVarFor(runner.name), runner.token), atomicOptions(file, hooks));
-      return [file];
-    }
+    case 'config-toml':
+      return [settings.runnerConfigPath];
+    case 'nixos-module':
+      return [authTokenFilePath(settings.tokenDir, name), settings.runnerConfigPath];
+    case 'env-template':
+      return [settings.envFile, settings.runnerConfigPath];
   }
+}
+
+/**
+ * nixos-module mode: nixpkgs' configure script reads only the token files that
+ * services.gitlab-runner.services names, and runnerops' module creates each declared runner's file
+ * (a placeholder until it is registered). A runner without its file is not declared: refused before
+ * anything is written.
+ */
+async function checkDeclared(settings: StoreSettings, name: string): Promise<void> {
+  if (settings.tokenMode !== 'nixos-module') return;
+  const file = authTokenFilePath(settings.tokenDir, name);
+  if ((await readIfExists(file)) !== undefined) return;
+  const slug = slugOf(name);
+  throw new PermanentJobError(
+    `runner "${name}" is not declared on ${settings.host} (no ${file}); nixpkgs' gitlab-runner reads only declared token files: add services.runnerops.worker.runners.${slug} = { dockerImage = "..."; } to its NixOS configuration, switch, then register with --description ${slug}`,
+  );
+}
+
+/**
+ * After the reload: gitlab-runner's config.toml must carry the new token (nixpkgs' configure script
+ * registered it from the token file, or the template was rendered with it). Otherwise the token was
+ * written where nothing reads it, and the install fails instead of reporting a runner that never runs.
+ */
+export async function confirmRunnerLoaded(settings: StoreSettings, runner: Pick<NewRunner, 'id' | 'name' | 'token'>): Promise<void> {
+  const config = parseRunnerConfig(await readIfExists(settings.runnerConfigPath), settings.runnerConfigPath);
+  if ((config.runners ?? []).some((e) => e.token === runner.token)) return;
+  const where =
+    settings.tokenMode === 'env-template'
+      ? `no @${tokenVarFor(runner.name)}@ placeholder in the config.toml template takes ${tokenVarFor(runner.name)} from ${settings.envFile}; add the runner to the template (services.runnerops.worker.templateRunners.${slugOf(runner.name)}) and switch, then register again`
+      : `check that ${authTokenFilePath(settings.tokenDir, runner.name)} is the authenticationTokenConfigFile of a services.gitlab-runner.services entry (services.runnerops.worker.runners.${slugOf(runner.name)}) and see journalctl -u gitlab-runner`;
+  throw new PermanentJobError(`gitlab-runner did not take the token of runner #${runner.id}: after "${settings.reloadCommand}" ${settings.runnerConfigPath} has no runner with it; ${where}`);
 }
 
 /** Takes back what installRunnerToken wrote (after a failed verify); best effort, errors are returned. */

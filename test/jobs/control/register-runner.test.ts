@@ -24,7 +24,7 @@ import {
   seedConfigFor,
   useRunnerJobEnvironment,
   writeEnvTemplateReloadScript,
-  writeNixosReloadScript,
+  declareNixosRunner, writeNixosReloadScript,
   type TestHost,
 } from '../support/runner-host.js';
 
@@ -142,6 +142,7 @@ describe('run', () => {
     const stack = await startStack('nixos-module');
     const { host } = stack;
     host.settings.reloadCommand = await writeNixosReloadScript(host);
+    await declareNixosRunner(host, 'nix-cache');
     const result = await run({ host: host.settings.host, type: 'instance', description: 'Nix Cache', ...base }, stack.ctx);
     const runner = env.fake.runner(result.runnerId)!;
     const file = path.join(host.settings.tokenDir, 'nix-cache.env');
