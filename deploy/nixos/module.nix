@@ -10,7 +10,7 @@
 let
   inherit (lib)
     types mkOption mkEnableOption mkIf mkMerge literalExpression optional optionals
-    concatStringsSep mapAttrsToList filterAttrs hasPrefix attrNames elem;
+    concatStringsSep mapAttrsToList filterAttrs hasPrefix hasSuffix attrNames elem mapAttrs mkDefault isString;
 
   cfg = config.services.runnerops;
   gitlabRunner = config.services.gitlab-runner;
@@ -157,6 +157,27 @@ let
   runnersOutsideTokenDir = attrNames (filterAttrs
     (_: svc: tokenFileOf svc == null || !(hasPrefix "${w.tokenDir}/" (toString (tokenFileOf svc))))
     runnerServices);
+  # nixos-module mode: runners declared through services.runnerops.worker.runners.
+  tokenFileFor = name: "${w.tokenDir}/${name}.env";
+  badRunnerNames = builtins.filter (n: builtins.match "[a-z0-9][a-z0-9-]{0,59}" n == null) (attrNames w.runners);
+  runnersNamingTokenFiles = attrNames (filterAttrs
+    (_: r: r ? authenticationTokenConfigFile || r ? registrationConfigFile) w.runners);
+  # What a declared runner's token file holds until `/runner register` fills it. nixpkgs' configure
+  # script runs `bash -c 'set -a && source <file> && gitlab-runner register ...' && sleep 1 || exit 1`
+  # for a runner missing from config.toml: `exit 0` in the sourced file ends that bash with success,
+  # so the runner is skipped instead of the whole script (and gitlab-runner's start) failing.
+  # A systemd-tmpfiles argument: `\n` is a newline there.
+  runnerPlaceholder = "# runnerops: declared runner, not registered yet; /runner register fills this file\\nexit 0\\n";
+
+  # nixpkgs' own configure script (ExecStartPre and ExecReload of gitlab-runner.service): it
+  # `gitlab-runner unregister`s every runner in config.toml that services.gitlab-runner.services does
+  # not declare, at every start and reload. With services.gitlab-runner.configFile it copies that file
+  # over config.toml instead. Either way a runner added to config.toml by hand does not survive.
+  gitlabRunnerExecStartPre = (config.systemd.services.gitlab-runner or { }).serviceConfig.ExecStartPre or null;
+  nixpkgsConfigureRuns = gitlabRunner.enable
+    && isString gitlabRunnerExecStartPre && hasSuffix "/bin/gitlab-runner-configure" gitlabRunnerExecStartPre;
+  gitlabRunnerOwnsConfig = nixpkgsConfigureRuns || (gitlabRunner.enable && (gitlabRunner.configFile or null) != null);
+
   gitlabRunnerEnvFile = (config.systemd.services.gitlab-runner or { }).serviceConfig.EnvironmentFile or null;
   gitlabRunnerReadsEnvFile = gitlabRunnerEnvFile == w.envFile
     || (builtins.isList gitlabRunnerEnvFile && elem w.envFile gitlabRunnerEnvFile);
@@ -179,9 +200,8 @@ let
 in
 {
   options.services.runnerops = {
-    package = mkOption {
-      type = types.package;
-      description = "The runnerops package; the flake's nixosModules.default sets it to the flake's package.";
+    package = lib.mkPackageOption pkgs "runnerops" {
+      extraDescription = "The flake's nixosModules.default sets it to the flake's package; with nixosModules.runnerops alone, add the flake's overlays.default.";
     };
 
     secretVariables = mkOption {
@@ -275,13 +295,15 @@ in
       };
       tokenMode = mkOption {
         type = types.enum [ "config-toml" "nixos-module" "env-template" ];
-        default = if runnerServices != { } then "nixos-module" else "config-toml";
-        defaultText = literalExpression ''if config.services.gitlab-runner.services != { } then "nixos-module" else "config-toml"'';
+        default = if gitlabRunner.enable then "nixos-module" else "config-toml";
+        defaultText = literalExpression ''if config.services.gitlab-runner.enable then "nixos-module" else "config-toml"'';
         description = ''
           RUNNEROPS_TOKEN_MODE: where this host keeps runner tokens. `nixos-module`: one
           authenticationTokenConfigFile per runner in tokenDir, then reloadCommand. `env-template`: the
           `TOKEN_<NAME>=` lines of envFile, rendered into config.toml by gitlab-runner's configure script
-          (the seed's nix-daemon container setup). `config-toml`: config.toml's [[runners]] entries only.
+          (the seed's nix-daemon container setup). `config-toml`: config.toml's [[runners]] entries only, for a
+          gitlab-runner that NixOS does not configure (refused next to nixpkgs' configure script, which
+          unregisters every runner it does not declare).
         '';
       };
       tokenDir = mkOption {
@@ -293,6 +315,27 @@ in
           mode). Point services.gitlab-runner.services.<name>.authenticationTokenConfigFile into it.
         '';
       };
+      runners = mkOption {
+        type = types.attrsOf (types.attrsOf types.anything);
+        default = { };
+        example = literalExpression ''
+          {
+            nix = {
+              dockerImage = "local/nix:latest";
+              dockerVolumes = [ "/nix/store:/nix/store:ro" "/nix/var/nix/db:/nix/var/nix/db:ro" "/nix/var/nix/daemon-socket:/nix/var/nix/daemon-socket:ro" ];
+              environmentVariables.NIX_REMOTE = "daemon";
+            };
+          }
+        '';
+        description = ''
+          Runners whose tokens runnerops keeps (nixos-module mode). Each becomes
+          `services.gitlab-runner.services.<name>` (any of its options except the two token files) with
+          `authenticationTokenConfigFile = "''${tokenDir}/<name>.env"`. Until `/runner register <host>
+          --description <name>` fills that file it holds a placeholder that nixpkgs' configure script
+          skips, so a fresh host starts gitlab-runner with the runner not registered yet.
+          Names: lower-case letters, digits and `-`.
+        '';
+      };
       envFile = mkOption {
         type = absolutePath;
         default = "/run/secrets/gitlab-runner.env";
@@ -300,8 +343,12 @@ in
       };
       reloadCommand = mkOption {
         type = types.str;
-        default = "systemctl reload gitlab-runner";
-        description = "RUNNEROPS_RELOAD_COMMAND: makes gitlab-runner pick up new tokens (its ExecReload re-runs the configure script).";
+        default = "systemctl reload-or-restart gitlab-runner";
+        description = ''
+          RUNNEROPS_RELOAD_COMMAND: makes gitlab-runner pick up new tokens (its ExecReload re-runs the
+          configure script). `reload-or-restart`, because systemd refuses `reload` of a unit that is not
+          running, e.g. after its configure script failed once.
+        '';
       };
       nixDaemonContainer = mkOption {
         type = types.str;
@@ -355,21 +402,42 @@ in
           assertion = w.tokenMode != "nixos-module" || gitlabRunner.enable;
           message = "services.runnerops.worker.tokenMode = \"nixos-module\" writes the token files of services.gitlab-runner, which is not enabled; enable it or choose \"config-toml\".";
         }
+        {
+          assertion = w.tokenMode != "config-toml" || !gitlabRunnerOwnsConfig;
+          message = "services.runnerops.worker.tokenMode = \"config-toml\" next to services.gitlab-runner: nixpkgs' configure script rewrites config.toml at every start and reload and unregisters each runner it does not declare, so runners registered by runnerops would be deleted; use tokenMode = \"nixos-module\" and declare runners in services.runnerops.worker.runners.<name>, or \"env-template\" with services.runnerops.worker.configTemplate.";
+        }
+        {
+          assertion = w.runners == { } || w.tokenMode == "nixos-module";
+          message = "services.runnerops.worker.runners declares ${concatStringsSep ", " (attrNames w.runners)} for services.gitlab-runner, but tokenMode is \"${w.tokenMode}\"; set services.runnerops.worker.tokenMode = \"nixos-module\".";
+        }
+        {
+          assertion = badRunnerNames == [ ];
+          message = "services.runnerops.worker.runners.${concatStringsSep ", " badRunnerNames}: a runner name is also its token file's name and its `/runner register --description`; use lower-case letters, digits and \"-\" (at most 60).";
+        }
+        {
+          assertion = runnersNamingTokenFiles == [ ];
+          message = "services.runnerops.worker.runners.${concatStringsSep ", " runnersNamingTokenFiles} sets a token file; runnerops sets authenticationTokenConfigFile to ${w.tokenDir}/<name>.env itself: remove it.";
+        }
       ];
 
       warnings =
         optionals (w.tokenMode == "nixos-module") (map
           (name: "services.gitlab-runner.services.${name}: its authenticationTokenConfigFile is not in services.runnerops.worker.tokenDir (${w.tokenDir}), so runnerops cannot keep its token after a rotation.")
           runnersOutsideTokenDir)
-        ++ optional (w.tokenMode == "config-toml" && runnerServices != { })
-          "services.runnerops.worker.tokenMode is \"config-toml\" but services.gitlab-runner.services declares runners: their next reload re-registers them from their token files and drops rotated tokens. Use \"nixos-module\"."
         ++ optional (w.tokenMode == "env-template" && gitlabRunner.enable && !gitlabRunnerReadsEnvFile)
           "services.runnerops.worker.envFile (${w.envFile}) is not an EnvironmentFile of the gitlab-runner service, so tokens written there never reach gitlab-runner.";
 
       # Root-only, so the gitlab-runner configure script (running as root) can read them.
       systemd.tmpfiles.rules =
         optional (!stateUnderVarLib) "d ${w.stateDir} 0700 root root - -"
-        ++ optional (w.tokenMode == "nixos-module") "d ${w.tokenDir} 0700 root root - -";
+        ++ optional (w.tokenMode == "nixos-module") "d ${w.tokenDir} 0700 root root - -"
+        # `f`: written only when the file does not exist, so a registered runner's token is never replaced.
+        ++ mapAttrsToList (name: _: "f ${tokenFileFor name} 0600 root root - ${runnerPlaceholder}") w.runners;
+
+      services.gitlab-runner = mkIf (w.runners != { }) {
+        enable = mkDefault true;
+        services = mapAttrs (name: r: r // { authenticationTokenConfigFile = tokenFileFor name; }) w.runners;
+      };
 
       systemd.services.runnerops-worker = {
         description = "runnerops worker for runner host ${w.host}";

@@ -1,0 +1,157 @@
+import { execFile } from 'node:child_process';
+import { readFile, rm, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { parse } from 'smol-toml';
+import { describe, expect, it } from 'vitest';
+import * as installRunner from '../../jobs/install-runner.js';
+import * as rotateToken from '../../jobs/rotate-token.js';
+import { syncTokenFiles } from '../../src/clients/runner-config/runner-store.js';
+import { parseEnvFile } from '../../src/clients/runner-config/token-files.js';
+import { loadHostKeys } from '../../src/secrets/host-keys.js';
+import { sealToHost } from '../../src/secrets/sealed-box.js';
+import { captureLogs, leakedTokens, useRunnerJobEnvironment } from '../jobs/support/runner-host.js';
+import { createNixosHost, standInBin, type NixosHost } from './support/nixos-host.js';
+
+const env = useRunnerJobEnvironment();
+
+interface Entry {
+  name: string;
+  id?: number;
+  token?: string;
+  url?: string;
+  token_expires_at?: unknown;
+}
+
+async function runnersOf(host: NixosHost): Promise<Entry[]> {
+  const text = await readFile(host.settings.runnerConfigPath, 'utf8').catch(() => '');
+  return ((parse(text) as { runners?: Entry[] }).runners ?? []) as Entry[];
+}
+
+async function standInCalls(host: NixosHost): Promise<string[][]> {
+  const text = await readFile(host.standInLog, 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => (JSON.parse(line) as { argv: string[] }).argv);
+}
+
+async function nixosHost(): Promise<NixosHost> {
+  const host = await createNixosHost({ check: 'nixos-module', gitlabUrl: env.fake.url, redis: env.redisSettings });
+  env.afterThisTest(() => rm(host.root, { recursive: true, force: true }));
+  return host;
+}
+
+function jobContext(host: NixosHost) {
+  const { log, lines } = captureLogs();
+  return {
+    lines,
+    ctx: { host: host.settings.host, settings: host.settings, log, progress: async () => undefined, redis: env.redis, prefix: env.redisSettings.prefix },
+  };
+}
+
+const signal = new AbortController().signal;
+
+describe('deploy/nixos/checks/nixos-module.nix with nixpkgs\' gitlab-runner module', () => {
+  it('declares the runner for services.gitlab-runner with its token file in the token dir', async () => {
+    const host = await nixosHost();
+    expect(host.evaluation.gitlabRunnerServices).toEqual({ nix: { authenticationTokenConfigFile: `${host.settings.tokenDir}/nix.env`, dockerImage: 'alpine' } });
+    expect(host.settings.tokenMode).toBe('nixos-module');
+    expect(host.evaluation.services['runnerops-worker']!.environment.RUNNEROPS_RELOAD_COMMAND).toBe('systemctl reload-or-restart gitlab-runner');
+  });
+
+  it('starts cleanly on a fresh host whose declared runner is not registered yet', async () => {
+    const host = await nixosHost();
+    host.tmpfiles();
+    const start = await host.configure();
+    expect(start.output).toContain('NEEDED_SERVICES:  nix_ci-3_');
+    expect(start.status).toBe(0);
+    expect(await runnersOf(host)).toEqual([]);
+    expect((await standInCalls(host)).filter((argv) => argv.includes('register'))).toEqual([]);
+  });
+
+  it('fails to start, as nixpkgs does, when a declared token file is missing (what the placeholder prevents)', async () => {
+    const host = await nixosHost();
+    host.tmpfiles();
+    await unlink(path.join(host.settings.tokenDir, 'nix.env'));
+    const start = await host.configure();
+    expect(start.output).toContain('nix.env: No such file or directory');
+    expect(start.status).toBe(1);
+  });
+
+  it('registers, reloads, rotates, reloads and reboots as NixOS runs them, with gitlab-runner using each token', async () => {
+    const host = await nixosHost();
+    const keys = await loadHostKeys(host.settings.stateDir);
+    host.tmpfiles();
+    expect((await host.configure()).status).toBe(0);
+
+    // register: the worker fills the declared runner's token file and reloads; nixpkgs' configure script registers it.
+    const runner = env.fake.addRunner({ description: 'nix' });
+    const firstToken = runner.token;
+    const { ctx, lines } = jobContext(host);
+    const installed = await installRunner.run(
+      { sealedToken: await sealToHost(firstToken, keys.publicKey), sealedTo: keys.fingerprint, runnerId: runner.id, name: 'nix', gitlabUrl: env.fake.url, tokenExpiresAt: null },
+      { ...ctx, keys },
+      signal,
+    );
+    const tokenFile = path.join(host.settings.tokenDir, 'nix.env');
+    expect(installed.written).toEqual([tokenFile]);
+    let entries = await runnersOf(host);
+    expect(entries).toHaveLength(1);
+    const name = entries[0]!.name;
+    expect(name).toMatch(/^nix_ci-3_[0-9a-f]{12}$/);
+    expect(entries[0]).toMatchObject({ id: runner.id, token: firstToken, url: env.fake.url });
+    const fromStandIn = env.fake.findRequests('POST /runners/verify').filter((r) => String(r.headers['user-agent']).startsWith('gitlab-runner '));
+    expect(fromStandIn.map((r) => r.params.system_id)).toContain(installed.systemId);
+    expect(env.fake.managers(runner.id).map((m) => m.systemId)).toEqual([installed.systemId]);
+
+    // reload: the same runner stays, nothing registers twice (remarshal turned its dates into strings).
+    expect((await host.configure()).status).toBe(0);
+    expect((await runnersOf(host)).map((e) => [e.name, e.id, e.token])).toEqual([[name, runner.id, firstToken]]);
+    expect((await runnersOf(host))[0]!.token_expires_at).toBe('0001-01-01T00:00:00+00:00');
+
+    // rotate by the runner's declared name, which nixpkgs hashed in config.toml.
+    const rotated = await rotateToken.run({ jobId: 'rotate-1', runner: 'nix' }, ctx, signal);
+    expect(rotated.runner).toBe(name);
+    const newToken = env.fake.runner(runner.id)!.token;
+    expect(newToken).not.toBe(firstToken);
+    expect(parseEnvFile(await readFile(tokenFile, 'utf8')).get('CI_SERVER_TOKEN')).toBe(newToken);
+    expect((await runnersOf(host))[0]!.token).toBe(newToken);
+
+    // reload and reboot (tmpfiles, then ExecStartPre): the new token stays, the entry is neither dropped nor registered again.
+    expect((await host.configure()).status).toBe(0);
+    host.tmpfiles();
+    const boot = await host.configure();
+    expect(boot.status).toBe(0);
+    entries = await runnersOf(host);
+    expect(entries.map((e) => [e.name, e.token])).toEqual([[name, newToken]]);
+    expect((await standInCalls(host)).filter((argv) => argv.includes('register'))).toHaveLength(1);
+    expect((await standInCalls(host)).filter((argv) => argv.includes('unregister'))).toEqual([]);
+    expect(leakedTokens(env.fake.issuedTokens(), lines.join(''))).toEqual([]);
+  });
+
+  it('copies a token gitlab-runner rotated itself back into the token file, so a reboot keeps working', async () => {
+    const host = await nixosHost();
+    const keys = await loadHostKeys(host.settings.stateDir);
+    host.tmpfiles();
+    expect((await host.configure()).status).toBe(0);
+    const runner = env.fake.addRunner({ description: 'nix' });
+    const { ctx } = jobContext(host);
+    await installRunner.run(
+      { sealedToken: await sealToHost(runner.token, keys.publicKey), sealedTo: keys.fingerprint, runnerId: runner.id, name: 'nix', gitlabUrl: env.fake.url, tokenExpiresAt: null },
+      { ...ctx, keys },
+      signal,
+    );
+    const [entry] = await runnersOf(host);
+    await new Promise<void>((resolve, reject) =>
+      execFile(path.join(standInBin, 'gitlab-runner'), ['reset-token', '--name', entry!.name], { env: { ...process.env, HOME: host.home, CONFIG_FILE: host.settings.runnerConfigPath } }, (err) => (err ? reject(err) : resolve())),
+    );
+    const selfRotated = env.fake.runner(runner.id)!.token;
+    const tokenFile = path.join(host.settings.tokenDir, 'nix.env');
+    expect(parseEnvFile(await readFile(tokenFile, 'utf8')).get('CI_SERVER_TOKEN')).not.toBe(selfRotated);
+    expect(await syncTokenFiles(host.settings)).toEqual([tokenFile]);
+    expect(parseEnvFile(await readFile(tokenFile, 'utf8')).get('CI_SERVER_TOKEN')).toBe(selfRotated);
+    host.tmpfiles();
+    expect((await host.configure()).status).toBe(0);
+    expect((await runnersOf(host)).map((e) => e.token)).toEqual([selfRotated]);
+  });
+});
