@@ -48,6 +48,7 @@
           package = self.packages.${system}.default;
           host-nixos-module = hostCheck system ./checks/nixos-module.nix;
           host-config-toml = hostCheck system ./checks/config-toml.nix;
+          host-env-template = hostCheck system ./checks/env-template.nix;
         });
     };
 }

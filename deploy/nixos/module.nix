@@ -105,6 +105,7 @@ let
     RUNNEROPS_TOKEN_MODE = w.tokenMode;
     RUNNEROPS_TOKEN_DIR = w.tokenDir;
     RUNNEROPS_ENV_FILE = w.envFile;
+    RUNNEROPS_CONFIG_TEMPLATE = if rendersTemplate then "${templateFile}" else null;
     RUNNEROPS_RELOAD_COMMAND = w.reloadCommand;
     NIX_DAEMON_CONTAINER = w.nixDaemonContainer;
     NIX_STATE_DIR = w.nixStateDir;
@@ -178,9 +179,20 @@ let
     && isString gitlabRunnerExecStartPre && hasSuffix "/bin/gitlab-runner-configure" gitlabRunnerExecStartPre;
   gitlabRunnerOwnsConfig = nixpkgsConfigureRuns || (gitlabRunner.enable && (gitlabRunner.configFile or null) != null);
 
+  # env-template mode with configTemplate: runnerops renders config.toml itself.
+  rendersTemplate = w.tokenMode == "env-template" && w.configTemplate != null;
+  templateFile = pkgs.writeText "gitlab-runner-template.json" (builtins.toJSON w.configTemplate);
+  renderScript = import ./render-runner-config.nix {
+    inherit lib pkgs;
+    template = templateFile;
+    envFile = w.envFile;
+    setup = w.configTemplateSetup;
+  };
+  renderCommand = "!${renderScript}/bin/runnerops-render-gitlab-runner-config";
+
   gitlabRunnerEnvFile = (config.systemd.services.gitlab-runner or { }).serviceConfig.EnvironmentFile or null;
-  gitlabRunnerReadsEnvFile = gitlabRunnerEnvFile == w.envFile
-    || (builtins.isList gitlabRunnerEnvFile && elem w.envFile gitlabRunnerEnvFile);
+  gitlabRunnerReadsEnvFile = elem gitlabRunnerEnvFile [ w.envFile "-${w.envFile}" ]
+    || (builtins.isList gitlabRunnerEnvFile && (elem w.envFile gitlabRunnerEnvFile || elem "-${w.envFile}" gitlabRunnerEnvFile));
 
   redisUrlHasPassword = url: url != null && builtins.match "[a-z+]+://[^/]*@.*" url != null;
   commonAssertions = process: c: [
@@ -341,6 +353,38 @@ in
         default = "/run/secrets/gitlab-runner.env";
         description = "RUNNEROPS_ENV_FILE: gitlab-runner's EnvironmentFile with `TOKEN_<NAME>=` lines (env-template mode).";
       };
+      configTemplate = mkOption {
+        type = types.nullOr (pkgs.formats.json { }).type;
+        default = null;
+        example = literalExpression ''
+          {
+            concurrent = 1;
+            runners = [ {
+              name = "Nix caching runner";
+              url = "https://gitlab.com";
+              token = "@TOKEN_NIX@";
+              executor = "docker";
+              docker = { image = "local/nix:latest"; volumes_from = [ "gitlabnix:ro" ]; pull_policy = "if-not-present"; };
+              environment = [ "NIX_REMOTE=daemon" ];
+            } ];
+          }
+        '';
+        description = ''
+          RUNNEROPS_CONFIG_TEMPLATE: env-template mode, the NixOS wiki's second setup: gitlab-runner's
+          config.toml as a Nix value whose runner tokens are `@TOKEN_<NAME>@` placeholders. runnerops
+          then renders it as gitlab-runner's ExecStartPre and ExecReload (instead of nixpkgs' configure
+          script), filling each placeholder from envFile and keeping the runner's id, token dates and any
+          token gitlab-runner rotated itself; a runner whose token is not in envFile yet is left out, so a
+          fresh host starts. The worker reads the template to refuse a `/runner register` whose
+          `--description` has no placeholder (`nix` needs `@TOKEN_NIX@`).
+        '';
+      };
+      configTemplateSetup = mkOption {
+        type = types.lines;
+        default = "";
+        example = literalExpression "\"docker load < \${localNix}\"";
+        description = "Shell commands run as root before each render of configTemplate (e.g. `docker load` of the job image, as the wiki's configure script does).";
+      };
       reloadCommand = mkOption {
         type = types.str;
         default = "systemctl reload-or-restart gitlab-runner";
@@ -407,6 +451,14 @@ in
           message = "services.runnerops.worker.tokenMode = \"config-toml\" next to services.gitlab-runner: nixpkgs' configure script rewrites config.toml at every start and reload and unregisters each runner it does not declare, so runners registered by runnerops would be deleted; use tokenMode = \"nixos-module\" and declare runners in services.runnerops.worker.runners.<name>, or \"env-template\" with services.runnerops.worker.configTemplate.";
         }
         {
+          assertion = w.tokenMode != "env-template" || rendersTemplate || !nixpkgsConfigureRuns;
+          message = "services.runnerops.worker.tokenMode = \"env-template\" but gitlab-runner still runs nixpkgs' configure script, which never fills the @TOKEN_<NAME>@ placeholders of envFile (${w.envFile}); set services.runnerops.worker.configTemplate to your config.toml template so runnerops renders it, or use tokenMode = \"nixos-module\" with services.runnerops.worker.runners.";
+        }
+        {
+          assertion = w.configTemplate == null || w.tokenMode == "env-template";
+          message = "services.runnerops.worker.configTemplate is rendered only in env-template mode; set services.runnerops.worker.tokenMode = \"env-template\" or remove configTemplate.";
+        }
+        {
           assertion = w.runners == { } || w.tokenMode == "nixos-module";
           message = "services.runnerops.worker.runners declares ${concatStringsSep ", " (attrNames w.runners)} for services.gitlab-runner, but tokenMode is \"${w.tokenMode}\"; set services.runnerops.worker.tokenMode = \"nixos-module\".";
         }
@@ -424,7 +476,11 @@ in
         optionals (w.tokenMode == "nixos-module") (map
           (name: "services.gitlab-runner.services.${name}: its authenticationTokenConfigFile is not in services.runnerops.worker.tokenDir (${w.tokenDir}), so runnerops cannot keep its token after a rotation.")
           runnersOutsideTokenDir)
-        ++ optional (w.tokenMode == "env-template" && gitlabRunner.enable && !gitlabRunnerReadsEnvFile)
+        ++ optional (w.tokenMode == "env-template" && gitlabRunner.enable && !rendersTemplate && !nixpkgsConfigureRuns)
+          "services.runnerops.worker.tokenMode is \"env-template\" with a configure script of your own: a plain template render resets each runner's id and token_expires_at and puts back a token gitlab-runner has rotated itself. Set services.runnerops.worker.configTemplate to the template (and configTemplateSetup to the rest of the script) and let runnerops render it."
+        ++ optional (w.tokenMode == "env-template" && gitlabRunner.enable && !rendersTemplate && isString gitlabRunnerEnvFile && !(hasPrefix "-" gitlabRunnerEnvFile))
+          "systemd.services.gitlab-runner.serviceConfig.EnvironmentFile = \"${toString gitlabRunnerEnvFile}\" has no \"-\" prefix: on a fresh host, before the first /runner register writes it, systemd refuses to start gitlab-runner; write \"-${toString gitlabRunnerEnvFile}\"."
+        ++ optional (w.tokenMode == "env-template" && gitlabRunner.enable && !rendersTemplate && !nixpkgsConfigureRuns && !gitlabRunnerReadsEnvFile)
           "services.runnerops.worker.envFile (${w.envFile}) is not an EnvironmentFile of the gitlab-runner service, so tokens written there never reach gitlab-runner.";
 
       # Root-only, so the gitlab-runner configure script (running as root) can read them.
@@ -433,6 +489,12 @@ in
         ++ optional (w.tokenMode == "nixos-module") "d ${w.tokenDir} 0700 root root - -"
         # `f`: written only when the file does not exist, so a registered runner's token is never replaced.
         ++ mapAttrsToList (name: _: "f ${tokenFileFor name} 0600 root root - ${runnerPlaceholder}") w.runners;
+
+      # The seed's second setup, rendered by runnerops: replaces nixpkgs' configure script.
+      systemd.services.gitlab-runner.serviceConfig = mkIf rendersTemplate {
+        ExecStartPre = lib.mkForce renderCommand;
+        ExecReload = lib.mkForce renderCommand;
+      };
 
       services.gitlab-runner = mkIf (w.runners != { }) {
         enable = mkDefault true;

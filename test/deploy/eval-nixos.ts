@@ -48,6 +48,8 @@ export interface NixosEvaluation {
   /** services.gitlab-runner.services as evaluated (token file and image of each). */
   gitlabRunnerServices: Record<string, { authenticationTokenConfigFile: string | null; dockerImage: string | null }>;
   checks: string[];
+  /** services.runnerops.worker.configTemplate (env-template mode), or null. */
+  configTemplate: unknown;
   units: Record<string, string>;
   tmpfiles: string[];
   warnings: string[];

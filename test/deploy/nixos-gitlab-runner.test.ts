@@ -35,8 +35,8 @@ async function standInCalls(host: NixosHost): Promise<string[][]> {
     .map((line) => (JSON.parse(line) as { argv: string[] }).argv);
 }
 
-async function nixosHost(): Promise<NixosHost> {
-  const host = await createNixosHost({ check: 'nixos-module', gitlabUrl: env.fake.url, redis: env.redisSettings });
+async function nixosHost(check = 'nixos-module'): Promise<NixosHost> {
+  const host = await createNixosHost({ check, gitlabUrl: env.fake.url, redis: env.redisSettings });
   env.afterThisTest(() => rm(host.root, { recursive: true, force: true }));
   return host;
 }
@@ -153,5 +153,87 @@ describe('deploy/nixos/checks/nixos-module.nix with nixpkgs\' gitlab-runner modu
     host.tmpfiles();
     expect((await host.configure()).status).toBe(0);
     expect((await runnersOf(host)).map((e) => e.token)).toEqual([selfRotated]);
+  });
+});
+
+function standInResetToken(host: NixosHost, name: string): Promise<void> {
+  return new Promise<void>((resolve, reject) =>
+    execFile(path.join(standInBin, 'gitlab-runner'), ['reset-token', '--name', name], { env: { ...process.env, HOME: host.home, CONFIG_FILE: host.settings.runnerConfigPath } }, (err, _out, stderr) => (err ? reject(new Error(`gitlab-runner reset-token failed: ${stderr}`)) : resolve())),
+  );
+}
+
+describe('deploy/nixos/checks/env-template.nix (the seed\'s gitlabnix setup) rendered by runnerops', () => {
+  it('replaces nixpkgs\' configure script and starts a fresh host with no env file and no runner yet', async () => {
+    const host = await nixosHost('env-template');
+    expect(host.settings.tokenMode).toBe('env-template');
+    expect(host.evaluation.warnings).toEqual([]);
+    host.tmpfiles();
+    const start = await host.configure();
+    expect(start.status).toBe(0);
+    expect(await runnersOf(host)).toEqual([]);
+    expect(parse(await readFile(host.settings.runnerConfigPath, 'utf8'))).toEqual({ concurrent: 1, runners: [] });
+  });
+
+  it('keeps id, token dates and self-rotated tokens across register, reload, rotate, reload and reboot', async () => {
+    const host = await nixosHost('env-template');
+    const keys = await loadHostKeys(host.settings.stateDir);
+    host.tmpfiles();
+    expect((await host.configure()).status).toBe(0);
+    const runner = env.fake.addRunner({ description: 'nix' });
+    const expires = new Date(Date.now() + 30 * 86400_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    env.fake.setTokenExpiry(runner.id, expires);
+    const firstToken = runner.token;
+    const { ctx } = jobContext(host);
+    await installRunner.run(
+      { sealedToken: await sealToHost(firstToken, keys.publicKey), sealedTo: keys.fingerprint, runnerId: runner.id, name: 'nix', gitlabUrl: env.fake.url, tokenExpiresAt: expires },
+      { ...ctx, keys },
+      signal,
+    );
+    const rendered = async () => (await runnersOf(host)).map((e) => ({ name: e.name, id: e.id, token: e.token, expires: e.token_expires_at }));
+    const expected = { name: 'Nix caching runner', id: runner.id, token: firstToken, expires: expect.stringMatching(new RegExp(`^${expires.slice(0, 19)}`)) };
+    expect(await rendered()).toEqual([expected]);
+
+    // reload: the template's hard-coded id 12354 and the expiry do not come back.
+    expect((await host.configure()).status).toBe(0);
+    expect(await rendered()).toEqual([expected]);
+
+    // gitlab-runner rotates the token itself; the next reload keeps it and writes it back to the env file.
+    await standInResetToken(host, 'Nix caching runner');
+    const selfRotated = env.fake.runner(runner.id)!.token;
+    expect(selfRotated).not.toBe(firstToken);
+    const reload = await host.configure();
+    expect(reload.output).toContain('TOKEN_NIX: kept the token gitlab-runner rotated itself');
+    expect((await rendered())[0]!.token).toBe(selfRotated);
+    expect(parseEnvFile(await readFile(host.settings.envFile, 'utf8')).get('TOKEN_NIX')).toBe(selfRotated);
+
+    // rotate through runnerops (by id), reload, reboot.
+    await rotateToken.run({ jobId: 'rotate-env', runner: String(runner.id) }, ctx, signal);
+    const rotated = env.fake.runner(runner.id)!.token;
+    expect(parseEnvFile(await readFile(host.settings.envFile, 'utf8')).get('TOKEN_NIX')).toBe(rotated);
+    expect((await host.configure()).status).toBe(0);
+    host.tmpfiles();
+    expect((await host.configure()).status).toBe(0);
+    expect((await rendered()).map((r) => [r.id, r.token])).toEqual([[runner.id, rotated]]);
+  });
+
+  it('refuses to register a runner the template has no placeholder for, before writing anything', async () => {
+    const host = await nixosHost('env-template');
+    const keys = await loadHostKeys(host.settings.stateDir);
+    host.tmpfiles();
+    expect((await host.configure()).status).toBe(0);
+    const runner = env.fake.addRunner({ description: 'cache' });
+    const { ctx } = jobContext(host);
+    const before = await readFile(host.settings.runnerConfigPath);
+    const err = await installRunner
+      .run({ sealedToken: await sealToHost(runner.token, keys.publicKey), sealedTo: keys.fingerprint, runnerId: runner.id, name: 'cache', gitlabUrl: env.fake.url, tokenExpiresAt: null }, { ...ctx, keys }, signal)
+      .then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+    expect(err?.message).toBe(
+      'the config.toml template on ci-3 has no runner with token = "@TOKEN_CACHE@" (it has @TOKEN_NIX@); add a runner with that token to services.runnerops.worker.configTemplate, switch, then register again (or register with the --description of an existing placeholder)',
+    );
+    expect((await readFile(host.settings.runnerConfigPath)).equals(before)).toBe(true);
+    await expect(readFile(host.settings.envFile)).rejects.toThrow(/ENOENT/);
   });
 });

@@ -67,7 +67,8 @@ describe('src/config.ts variables', () => {
 
 describe('deploy/nixos/module.nix', () => {
   it('covers every worker variable of src/config.ts with an option, and only those', () => {
-    const fromOptions = Object.keys(worker.environment).sort();
+    const envTemplate = mustEvalNixos(checksHost('env-template')).services['runnerops-worker'].environment;
+    const fromOptions = [...new Set([...Object.keys(worker.environment), ...Object.keys(envTemplate)])].sort();
     expect([...fromOptions, ...full.secretVariables.worker].sort()).toEqual(env.worker);
     expect(fromOptions.filter((name) => full.secretVariables.worker.includes(name))).toEqual([]);
   });
@@ -85,7 +86,7 @@ describe('deploy/nixos/module.nix', () => {
       ['worker', full.options.worker, env.worker],
     ] as const) {
       const documented = Object.entries(options)
-        .filter(([name]) => !['enable', 'environmentFile', 'extraEnvironment', 'runners'].includes(name))
+        .filter(([name]) => !['enable', 'environmentFile', 'extraEnvironment', 'runners', 'configTemplateSetup'].includes(name))
         .map(([name, o]) => [name, /^([A-Z][A-Z0-9_]+):/.exec(o.description ?? '')?.[1]] as const);
       const missing = documented.filter(([, variable]) => variable === undefined || !names.includes(variable));
       expect(missing, `${process} options without a src/config.ts variable in their description`).toEqual([]);
@@ -272,6 +273,10 @@ describe('deploy/nixos/module.nix', () => {
   it('evaluates the host configurations the flake checks build', () => {
     expect(mustEvalNixos(checksHost('config-toml')).services['runnerops-worker'].environment.RUNNEROPS_TOKEN_MODE).toBe('config-toml');
     expect(mustEvalNixos(checksHost('nixos-module')).services['runnerops-worker'].environment.RUNNEROPS_TOKEN_MODE).toBe('nixos-module');
+    const envTemplate = mustEvalNixos(checksHost('env-template'));
+    expect(envTemplate.services['runnerops-worker'].environment.RUNNEROPS_CONFIG_TEMPLATE).toMatch(/^\/nix\/store\/[a-z0-9]{32}-gitlab-runner-template\.json$/);
+    expect(envTemplate.services['gitlab-runner'].serviceConfig.ExecStartPre).toMatch(/-runnerops-render-gitlab-runner-config\/bin\/runnerops-render-gitlab-runner-config$/);
+    expect(envTemplate.warnings).toEqual([]);
   });
 
   it('refuses nixos-module mode without services.gitlab-runner', () => {
@@ -379,7 +384,7 @@ describe('deploy/nixos/flake.nix', () => {
   });
 
   it('has checks for the package and a host in each token mode', () => {
-    expect(full.checks).toEqual(['host-config-toml', 'host-nixos-module', 'package']);
+    expect(full.checks).toEqual(['host-config-toml', 'host-env-template', 'host-nixos-module', 'package']);
   });
 
   it('builds from the repository root with package-lock.json, the sources and the tsconfigs', () => {

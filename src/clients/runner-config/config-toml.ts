@@ -22,7 +22,7 @@ export interface EntryMatch {
 }
 
 /** Go's zero time: what gitlab-runner writes for a token that does not expire. */
-const ZERO_TIME = '0001-01-01T00:00:00Z';
+export const ZERO_TIME = '0001-01-01T00:00:00Z';
 
 /** Parses config.toml; an empty or missing file is an empty config. */
 export function parseRunnerConfig(text: string | undefined, file = 'config.toml'): RunnerConfig {

@@ -10,11 +10,14 @@ import {
   expiryFrom,
   parseRunnerConfig,
   removeEntry,
+  tomlTime,
+  ZERO_TIME,
   selectRunnerEntry,
   setEntryToken,
   type RunnerEntry,
   type TokenCredentials,
 } from './config-toml.js';
+import { normalizeGitlabUrl } from './check-install-input.js';
 import { buildRunnerEntry } from './runner-template.js';
 import {
   authTokenFilePath,
@@ -34,7 +37,7 @@ import { readIfExists, updateFileAtomic, type AtomicUpdateOptions } from './writ
  * Where a host keeps its runners' tokens, per RUNNEROPS_TOKEN_MODE, behind one interface: find a
  * runner and its current token, install a new one, write a rotated token everywhere, undo an install.
  */
-export type StoreSettings = Pick<WorkerSettings, 'host' | 'tokenMode' | 'runnerConfigPath' | 'tokenDir' | 'envFile' | 'reloadCommand'>;
+export type StoreSettings = Pick<WorkerSettings, 'host' | 'tokenMode' | 'runnerConfigPath' | 'tokenDir' | 'envFile' | 'reloadCommand'> & Partial<Pick<WorkerSettings, 'configTemplatePath' | 'gitlabUrl'>>;
 
 /** A runner as this host keeps it. `token` is the secret: never log or return it. */
 export interface HostRunner {
@@ -114,12 +117,55 @@ export async function writeRotatedToken(
     const envFile = settings.envFile;
     await updateFileAtomic(
       envFile,
-      (current) => setEnvVar(current, findVarByValue(current, oldToken) ?? findVarByValue(current, creds.token) ?? tokenVarFor(runner.name), creds.token),
+      (current) => setTokenVars(settings, current, findVarByValue(current, oldToken) ?? findVarByValue(current, creds.token) ?? tokenVarFor(runner.name), { ...creds, id: runner.id }),
       atomicOptions(envFile, hooks),
     );
     written.push(envFile);
   }
   return written;
+}
+
+/**
+ * env-template mode: `TOKEN_<NAME>=`, and, when deploy/nixos renders the template
+ * (RUNNEROPS_CONFIG_TEMPLATE), the lines its renderer takes the runner's id and token dates from
+ * (`TOKEN_<NAME>_ID`, `_OBTAINED_AT`, `_EXPIRES_AT`; no expiry is Go's zero time), so a re-render keeps
+ * them and can tell a token gitlab-runner rotated itself (obtained later) from ours.
+ */
+function setTokenVars(settings: StoreSettings, text: string | undefined, variable: string, creds: TokenCredentials & { id?: number }): string {
+  let next = setEnvVar(text, variable, creds.token);
+  if (settings.configTemplatePath === undefined) return next;
+  if (creds.id !== undefined) next = setEnvVar(next, `${variable}_ID`, String(creds.id));
+  next = setEnvVar(next, `${variable}_OBTAINED_AT`, tomlTime(creds.obtainedAt).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+  return setEnvVar(next, `${variable}_EXPIRES_AT`, creds.expiresAt === null ? ZERO_TIME : tomlTime(creds.expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+}
+
+/**
+ * env-template mode with RUNNEROPS_CONFIG_TEMPLATE: the template must have a runner whose token is
+ * `@TOKEN_<NAME>@` for this name, or the token would be written where nothing renders it.
+ */
+async function checkTemplatePlaceholder(settings: StoreSettings, name: string): Promise<void> {
+  if (settings.tokenMode !== 'env-template' || settings.configTemplatePath === undefined) return;
+  const text = await readIfExists(settings.configTemplatePath);
+  if (text === undefined) throw new PermanentJobError(`the config.toml template ${settings.configTemplatePath} (RUNNEROPS_CONFIG_TEMPLATE) does not exist on ${settings.host}; switch to the NixOS configuration that names it`);
+  let runners: Array<{ token?: unknown; url?: unknown }> = [];
+  try {
+    runners = (JSON.parse(text) as { runners?: Array<{ token?: unknown; url?: unknown }> }).runners ?? [];
+  } catch {
+    throw new PermanentJobError(`the config.toml template ${settings.configTemplatePath} is not JSON; set RUNNEROPS_CONFIG_TEMPLATE to the file deploy/nixos renders`);
+  }
+  const placeholders = runners.map((r) => r.token).filter((t): t is string => typeof t === 'string' && /^@[A-Za-z_][A-Za-z0-9_]*@$/.test(t));
+  const wanted = `@${tokenVarFor(name)}@`;
+  if (placeholders.includes(wanted)) {
+    const url = runners.find((r) => r.token === wanted)?.url;
+    if (settings.gitlabUrl !== undefined && (typeof url !== 'string' || normalizeGitlabUrl(url) !== normalizeGitlabUrl(settings.gitlabUrl))) {
+      throw new PermanentJobError(`the config.toml template's runner with token = "${wanted}" has url ${String(url)}, not this worker's GITLAB_URL (${settings.gitlabUrl}); fix its url in services.runnerops.worker.configTemplate`);
+    }
+    return;
+  }
+  const have = placeholders.length > 0 ? `it has ${placeholders.join(', ')}` : 'it has no placeholder at all';
+  throw new PermanentJobError(
+    `the config.toml template on ${settings.host} has no runner with token = "${wanted}" (${have}); add a runner with that token to services.runnerops.worker.configTemplate, switch, then register again (or register with the --description of an existing placeholder)`,
+  );
 }
 
 /** One file an install changes, and how. */
@@ -156,7 +202,7 @@ function installWrites(settings: StoreSettings, runner: NewRunner, template: Run
     }
     case 'env-template': {
       const file = settings.envFile;
-      return { file, transform: (current) => setEnvVar(current, tokenVarFor(runner.name), runner.token) };
+      return { file, transform: (current) => setTokenVars(settings, current, tokenVarFor(runner.name), runner) };
     }
   }
 }
@@ -180,6 +226,7 @@ export async function installRunnerToken(settings: StoreSettings, runner: NewRun
  */
 export async function checkInstallable(settings: StoreSettings, runner: NewRunner, template: RunnerEntry): Promise<void> {
   await checkDeclared(settings, runner.name);
+  await checkTemplatePlaceholder(settings, runner.name);
   const { file, transform } = installWrites(settings, runner, template);
   transform(await readIfExists(file));
 }

@@ -43,6 +43,7 @@ let
     tmpfiles = config.systemd.tmpfiles.rules;
     warnings = config.warnings;
     secretVariables = config.services.runnerops.secretVariables;
+    configTemplate = config.services.runnerops.worker.configTemplate;
     gitlabRunnerServices = builtins.mapAttrs (_: s: { authenticationTokenConfigFile = s.authenticationTokenConfigFile; dockerImage = s.dockerImage; })
       config.services.gitlab-runner.services;
     options = {

@@ -20,7 +20,7 @@ export interface NixosHost {
   /** gitlab-runner's HOME (/var/lib/gitlab-runner on NixOS). */
   home: string;
   evaluation: NixosEvaluation;
-  /** nixpkgs' gitlab-runner-configure, as an executable file. */
+  /** gitlab-runner.service's ExecStartPre/ExecReload script (nixpkgs' gitlab-runner-configure, or runnerops' renderer), as an executable file. */
   configureScript: string;
   /**
    * Runs the configure script as systemd would (ExecStartPre / ExecReload): exit status and output.
@@ -36,6 +36,12 @@ export interface NixosHost {
   standInLog: string;
 }
 
+/** The script gitlab-runner.service runs as ExecStartPre and ExecReload in each host configuration. */
+const CONFIGURE_SCRIPTS: Record<string, string> = {
+  'nixos-module': 'gitlab-runner-configure',
+  'env-template': 'runnerops-render-gitlab-runner-config',
+};
+
 export async function createNixosHost(options: { check: string; gitlabUrl: string; redis: { redisUrl: string; prefix: string }; extra?: string }): Promise<NixosHost> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'runnerops-nixos-'));
   await chmod(root, 0o755);
@@ -44,11 +50,21 @@ export async function createNixosHost(options: { check: string; gitlabUrl: strin
   const stateDir = path.join(root, 'var/lib/runnerops');
   await mkdir(home, { recursive: true });
   const force = (value: string) => `lib.mkForce "${value}"`;
-  const configuration = `{ lib, ... }: { imports = [ ${checksHost(options.check)} ]; services.runnerops.worker = { tokenDir = ${force(tokenDir)}; stateDir = ${force(stateDir)}; runnerConfig = ${force(`${home}/.gitlab-runner/config.toml`)}; gitlabUrl = ${force(options.gitlabUrl)}; }; ${options.extra ?? ''} }`;
+  const envFile = path.join(stateDir, 'gitlab-runner.env');
+  const worker = `tokenDir = ${force(tokenDir)}; stateDir = ${force(stateDir)}; envFile = ${force(envFile)}; runnerConfig = ${force(`${home}/.gitlab-runner/config.toml`)}; gitlabUrl = ${force(options.gitlabUrl)};`;
+  const configuration = `{ lib, ... }: { imports = [ ${checksHost(options.check)} ]; services.runnerops.worker = { ${worker} }; ${options.extra ?? ''} }`;
   const result = evalNixos(configuration, { traceScripts: true });
   if (!result.ok) throw new Error(`nix-instantiate refused ${options.check}:\n${result.error}`);
-  const text = result.scripts['gitlab-runner-configure'];
-  if (text === undefined) throw new Error(`evaluating ${options.check} printed no gitlab-runner-configure script`);
+  const scriptName = CONFIGURE_SCRIPTS[options.check] ?? 'gitlab-runner-configure';
+  let text = result.scripts[scriptName];
+  if (text === undefined) throw new Error(`evaluating ${options.check} printed no ${scriptName} script`);
+  // The store path of the rendered template exists only on a built system: put the file on the temp root.
+  const templateFile = path.join(root, 'gitlab-runner-template.json');
+  if (result.value.configTemplate !== null) {
+    // The host configuration names a GitLab by URL; here the runners talk to the fake one.
+    await writeFile(templateFile, JSON.stringify(result.value.configTemplate).replaceAll('https://gitlab.example.com', options.gitlabUrl));
+    text = text.replace(/\/nix\/store\/[a-z0-9]{32}-gitlab-runner-template\.json/g, templateFile);
+  }
   const configureScript = path.join(root, 'gitlab-runner-configure');
   // writeShellApplication's header (bashOptions errexit, nounset, pipefail), then the text.
   await writeFile(configureScript, `#!/usr/bin/env bash\nset -o errexit\nset -o nounset\nset -o pipefail\n${text}`, { mode: 0o755 });
@@ -62,9 +78,10 @@ export async function createNixosHost(options: { check: string; gitlabUrl: strin
   );
   const rules = path.join(root, 'tmpfiles.conf');
   await writeFile(rules, `${result.value.tmpfiles.join('\n')}\n`);
-  const worker = result.value.services['runnerops-worker']!.environment;
+  const workerEnv = result.value.services['runnerops-worker']!.environment;
   const settings = readWorkerSettings({
-    ...worker,
+    ...workerEnv,
+    ...(workerEnv.RUNNEROPS_CONFIG_TEMPLATE ? { RUNNEROPS_CONFIG_TEMPLATE: templateFile } : {}),
     REDIS_URL: options.redis.redisUrl,
     RUNNEROPS_PREFIX: options.redis.prefix,
     RUNNEROPS_RELOAD_COMMAND: reloadCommand,
