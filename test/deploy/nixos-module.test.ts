@@ -270,6 +270,25 @@ describe('deploy/nixos/module.nix', () => {
     }
   });
 
+  it('refuses env-template mode when nixpkgs\' configure script would be the one reading the env file', () => {
+    const result = evalNixos('{ services.gitlab-runner.enable = true; services.runnerops.worker = { enable = true; tokenMode = "env-template"; }; }');
+    expect(!result.ok && result.error).toContain(
+      'services.runnerops.worker.tokenMode = "env-template" but gitlab-runner still runs nixpkgs\' configure script, which never fills the @TOKEN_<NAME>@ placeholders',
+    );
+  });
+
+  it('warns about the seed\'s own render script and its EnvironmentFile without "-"', () => {
+    const value = mustEvalNixos(`{ lib, ... }: {
+      services.gitlab-runner.enable = true;
+      systemd.services.gitlab-runner.serviceConfig = { EnvironmentFile = "/var/lib/runnerops/gitlab-runner.env"; ExecStartPre = lib.mkForce "!/etc/own-configure"; ExecReload = lib.mkForce "!/etc/own-configure"; };
+      services.runnerops.worker = { enable = true; tokenMode = "env-template"; envFile = "/var/lib/runnerops/gitlab-runner.env"; };
+    }`);
+    expect(value.warnings).toEqual([
+      expect.stringContaining('with a configure script of your own: a plain template render resets each runner\'s id and token_expires_at'),
+      expect.stringContaining('EnvironmentFile = "/var/lib/runnerops/gitlab-runner.env" has no "-" prefix'),
+    ]);
+  });
+
   it('evaluates the host configurations the flake checks build', () => {
     expect(mustEvalNixos(checksHost('config-toml')).services['runnerops-worker'].environment.RUNNEROPS_TOKEN_MODE).toBe('config-toml');
     expect(mustEvalNixos(checksHost('nixos-module')).services['runnerops-worker'].environment.RUNNEROPS_TOKEN_MODE).toBe('nixos-module');
