@@ -5,7 +5,7 @@
 #    `TOKEN_<NAME>_OBTAINED_AT`, `TOKEN_<NAME>_EXPIRES_AT` (written by `/runner register` and
 #    `/runner rotate`), else from the config.toml it replaces, so a re-render never resets them;
 #  - keeps a token gitlab-runner rotated itself (config.toml holds a different glrt- token obtained
-#    after the env file's: its TOKEN_<NAME>_OBTAINED_AT, else the file's mtime) and copies it back
+#    no earlier than the env file's: its TOKEN_<NAME>_OBTAINED_AT, else the file's mtime) and copies it back
 #    into the env file, so the next render cannot put the dead token back;
 #  - reads the env file as data (`NAME=value` lines), never `source`s it;
 #  - writes both files through a temp file and rename.
@@ -40,7 +40,7 @@ pkgs.writeShellApplication {
               | ($env[$v] // "") as $token
               | if $token == "" then { runner: null }
                 elif $p != null and ($p.token // "") != $token and (($p.token // "") | startswith("glrt-"))
-                   and (($p.token_obtained_at | time) // 0) > (($env[$v + "_OBTAINED_AT"] | time) // $written)
+                   and (($p.token_obtained_at | time) // 0) >= (($env[$v + "_OBTAINED_AT"] | time) // $written)
                 then { runner: ($r + { token: $p.token } + ($p | with_entries(select(.key == "id" or .key == "token_obtained_at" or .key == "token_expires_at")))),
                        sync: { var: $v, token: $p.token, id: ($p.id // null), obtained: ($p.token_obtained_at // null), expires: ($p.token_expires_at // null) } }
                 else { runner: ($r + { token: $token }

@@ -214,6 +214,15 @@ describe('deploy/nixos/checks/env-template.nix (the seed\'s gitlabnix setup) ren
     host.tmpfiles();
     expect((await host.configure()).status).toBe(0);
     expect((await rendered()).map((r) => [r.id, r.token])).toEqual([[runner.id, rotated]]);
+
+    // gitlab-runner rotates again and runnerops rotates before any reload: the template names TOKEN_NIX.
+    await standInResetToken(host, 'Nix caching runner');
+    await rotateToken.run({ jobId: 'rotate-env-2', runner: String(runner.id) }, ctx, signal);
+    const envVars = parseEnvFile(await readFile(host.settings.envFile, 'utf8'));
+    expect([...envVars.keys()].sort()).toEqual(['TOKEN_NIX', 'TOKEN_NIX_EXPIRES_AT', 'TOKEN_NIX_ID', 'TOKEN_NIX_OBTAINED_AT']);
+    expect(envVars.get('TOKEN_NIX')).toBe(env.fake.runner(runner.id)!.token);
+    expect((await host.configure()).status).toBe(0);
+    expect((await rendered())[0]!.token).toBe(env.fake.runner(runner.id)!.token);
   });
 
   it('refuses to register a runner the template has no placeholder for, before writing anything', async () => {

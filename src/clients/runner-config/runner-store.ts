@@ -115,9 +115,17 @@ export async function writeRotatedToken(
     }
   } else if (settings.tokenMode === 'env-template') {
     const envFile = settings.envFile;
+    // The env file may hold an older token than config.toml (gitlab-runner rotated it itself): the template names the variable.
+    const placeholders = await templatePlaceholders(settings);
     await updateFileAtomic(
       envFile,
-      (current) => setTokenVars(settings, current, findVarByValue(current, oldToken) ?? findVarByValue(current, creds.token) ?? tokenVarFor(runner.name), { ...creds, id: runner.id }),
+      (current) =>
+        setTokenVars(
+          settings,
+          current,
+          findVarByValue(current, oldToken) ?? findVarByValue(current, creds.token) ?? placeholders.get(runner.name) ?? tokenVarFor(runner.name),
+          { ...creds, id: runner.id },
+        ),
       atomicOptions(envFile, hooks),
     );
     written.push(envFile);
@@ -145,15 +153,8 @@ function setTokenVars(settings: StoreSettings, text: string | undefined, variabl
  */
 async function checkTemplatePlaceholder(settings: StoreSettings, name: string): Promise<void> {
   if (settings.tokenMode !== 'env-template' || settings.configTemplatePath === undefined) return;
-  const text = await readIfExists(settings.configTemplatePath);
-  if (text === undefined) throw new PermanentJobError(`the config.toml template ${settings.configTemplatePath} (RUNNEROPS_CONFIG_TEMPLATE) does not exist on ${settings.host}; switch to the NixOS configuration that names it`);
-  let runners: Array<{ token?: unknown; url?: unknown }> = [];
-  try {
-    runners = (JSON.parse(text) as { runners?: Array<{ token?: unknown; url?: unknown }> }).runners ?? [];
-  } catch {
-    throw new PermanentJobError(`the config.toml template ${settings.configTemplatePath} is not JSON; set RUNNEROPS_CONFIG_TEMPLATE to the file deploy/nixos renders`);
-  }
-  const placeholders = runners.map((r) => r.token).filter((t): t is string => typeof t === 'string' && /^@[A-Za-z_][A-Za-z0-9_]*@$/.test(t));
+  const runners = await readTemplateRunners(settings, settings.configTemplatePath);
+  const placeholders = runners.map((r) => r.token).filter((t): t is string => typeof t === 'string' && PLACEHOLDER.test(t));
   const wanted = `@${tokenVarFor(name)}@`;
   if (placeholders.includes(wanted)) {
     const url = runners.find((r) => r.token === wanted)?.url;
@@ -166,6 +167,29 @@ async function checkTemplatePlaceholder(settings: StoreSettings, name: string): 
   throw new PermanentJobError(
     `the config.toml template on ${settings.host} has no runner with token = "${wanted}" (${have}); add a runner with that token to services.runnerops.worker.configTemplate, switch, then register again (or register with the --description of an existing placeholder)`,
   );
+}
+
+const PLACEHOLDER = /^@([A-Za-z_][A-Za-z0-9_]*)@$/;
+
+async function readTemplateRunners(settings: StoreSettings, file: string): Promise<Array<{ name?: unknown; token?: unknown; url?: unknown }>> {
+  const text = await readIfExists(file);
+  if (text === undefined) throw new PermanentJobError(`the config.toml template ${file} (RUNNEROPS_CONFIG_TEMPLATE) does not exist on ${settings.host}; switch to the NixOS configuration that names it`);
+  try {
+    return (JSON.parse(text) as { runners?: Array<{ name?: unknown; token?: unknown; url?: unknown }> }).runners ?? [];
+  } catch {
+    throw new PermanentJobError(`the config.toml template ${file} is not JSON; set RUNNEROPS_CONFIG_TEMPLATE to the file deploy/nixos renders`);
+  }
+}
+
+/** Runner name -> the env variable its template entry's `@VAR@` token names (empty without a template). */
+async function templatePlaceholders(settings: StoreSettings): Promise<Map<string, string>> {
+  const map = new Map<string, string>();
+  if (settings.configTemplatePath === undefined) return map;
+  for (const r of await readTemplateRunners(settings, settings.configTemplatePath)) {
+    const m = typeof r.token === 'string' ? PLACEHOLDER.exec(r.token) : null;
+    if (m && typeof r.name === 'string') map.set(r.name, m[1]!);
+  }
+  return map;
 }
 
 /** One file an install changes, and how. */
