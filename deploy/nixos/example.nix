@@ -77,34 +77,7 @@ in
     # of the wiki's awk script): @TOKEN_NIX@ comes from envFile, and the runner's id, token dates and
     # any token gitlab-runner rotated itself are kept across renders. `/runner register ci-3 --type ...
     # --description nix` fills TOKEN_NIX; a second runner needs its own entry with @TOKEN_<NAME>@.
-    configTemplate = {
-      concurrent = 1;
-      runners = [
-        {
-          name = "Nix caching runner";
-          url = "https://gitlab.com";
-          id = 12354;
-          token = "@TOKEN_NIX@";
-          executor = "docker";
-          docker = {
-            image = "local/nix:latest";
-            allowed_images = [ "local/nix:latest" ];
-            pull_policy = "if-not-present";
-            allowed_pull_policies = [ "if-not-present" ];
-            volumes_from = [ "gitlabnix:ro" ];
-          };
-          environment = [
-            "NIX_REMOTE=daemon"
-            "ENV=/etc/profile.d/nix-daemon.sh"
-            "BASH_ENV=/etc/profile.d/nix-daemon.sh"
-          ];
-          pre_build_script = ''
-            mkdir -p /tmp
-            cp --remove-destination $(readlink -f /etc/nix/nix.conf) /etc/nix/nix.conf
-          '';
-        }
-      ];
-    };
+    configTemplate = runnerops.lib.seedConfigTemplate { url = "https://gitlab.com"; nixDaemonContainer = "gitlabnix"; };
     configTemplateSetup = "${pkgs.docker}/bin/docker load < ${localNix}";
     gitlabUrl = "https://gitlab.com";
     nixDaemonContainer = "gitlabnix";

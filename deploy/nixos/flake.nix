@@ -31,6 +31,10 @@
         runnerops = final.callPackage ./package.nix { };
       };
 
+      # The NixOS wiki's gitlabnix config.toml as a value for services.runnerops.worker.configTemplate:
+      #   configTemplate = runnerops.lib.seedConfigTemplate { url = "https://gitlab.example.com"; };
+      lib.seedConfigTemplate = import ./seed-config-template.nix;
+
       # The module alone: services.runnerops.package then defaults to pkgs.runnerops (add overlays.default).
       nixosModules.runnerops = ./module.nix;
 

@@ -51,6 +51,17 @@ function jobContext(host: NixosHost) {
 
 const signal = new AbortController().signal;
 
+/** `/runner register <host> --description <name>`, host side: the token sealed to the host's key. */
+async function register(host: NixosHost, runner: { id: number; token: string }, name: string, tokenExpiresAt: string | null = null): Promise<installRunner.Result> {
+  const keys = await loadHostKeys(host.settings.stateDir);
+  const { ctx } = jobContext(host);
+  return installRunner.run(
+    { sealedToken: await sealToHost(runner.token, keys.publicKey), sealedTo: keys.fingerprint, runnerId: runner.id, name, gitlabUrl: env.fake.url, tokenExpiresAt },
+    { ...ctx, keys },
+    signal,
+  );
+}
+
 describe('deploy/nixos/checks/nixos-module.nix with nixpkgs\' gitlab-runner module', () => {
   it('declares the runner for services.gitlab-runner with its token file in the token dir', async () => {
     const host = await nixosHost();
@@ -80,7 +91,6 @@ describe('deploy/nixos/checks/nixos-module.nix with nixpkgs\' gitlab-runner modu
 
   it('registers, reloads, rotates, reloads and reboots as NixOS runs them, with gitlab-runner using each token', async () => {
     const host = await nixosHost();
-    const keys = await loadHostKeys(host.settings.stateDir);
     host.tmpfiles();
     expect((await host.configure()).status).toBe(0);
 
@@ -88,11 +98,7 @@ describe('deploy/nixos/checks/nixos-module.nix with nixpkgs\' gitlab-runner modu
     const runner = env.fake.addRunner({ description: 'nix' });
     const firstToken = runner.token;
     const { ctx, lines } = jobContext(host);
-    const installed = await installRunner.run(
-      { sealedToken: await sealToHost(firstToken, keys.publicKey), sealedTo: keys.fingerprint, runnerId: runner.id, name: 'nix', gitlabUrl: env.fake.url, tokenExpiresAt: null },
-      { ...ctx, keys },
-      signal,
-    );
+    const installed = await register(host, { id: runner.id, token: firstToken }, 'nix');
     const tokenFile = path.join(host.settings.tokenDir, 'nix.env');
     expect(installed.written).toEqual([tokenFile]);
     let entries = await runnersOf(host);
@@ -131,16 +137,10 @@ describe('deploy/nixos/checks/nixos-module.nix with nixpkgs\' gitlab-runner modu
 
   it('copies a token gitlab-runner rotated itself back into the token file, so a reboot keeps working', async () => {
     const host = await nixosHost();
-    const keys = await loadHostKeys(host.settings.stateDir);
     host.tmpfiles();
     expect((await host.configure()).status).toBe(0);
     const runner = env.fake.addRunner({ description: 'nix' });
-    const { ctx } = jobContext(host);
-    await installRunner.run(
-      { sealedToken: await sealToHost(runner.token, keys.publicKey), sealedTo: keys.fingerprint, runnerId: runner.id, name: 'nix', gitlabUrl: env.fake.url, tokenExpiresAt: null },
-      { ...ctx, keys },
-      signal,
-    );
+    await register(host, runner, 'nix');
     const [entry] = await runnersOf(host);
     await new Promise<void>((resolve, reject) =>
       execFile(path.join(standInBin, 'gitlab-runner'), ['reset-token', '--name', entry!.name], { env: { ...process.env, HOME: host.home, CONFIG_FILE: host.settings.runnerConfigPath } }, (err) => (err ? reject(err) : resolve())),
@@ -176,7 +176,6 @@ describe('deploy/nixos/checks/env-template.nix (the seed\'s gitlabnix setup) ren
 
   it('keeps id, token dates and self-rotated tokens across register, reload, rotate, reload and reboot', async () => {
     const host = await nixosHost('env-template');
-    const keys = await loadHostKeys(host.settings.stateDir);
     host.tmpfiles();
     expect((await host.configure()).status).toBe(0);
     const runner = env.fake.addRunner({ description: 'nix' });
@@ -184,11 +183,7 @@ describe('deploy/nixos/checks/env-template.nix (the seed\'s gitlabnix setup) ren
     env.fake.setTokenExpiry(runner.id, expires);
     const firstToken = runner.token;
     const { ctx } = jobContext(host);
-    await installRunner.run(
-      { sealedToken: await sealToHost(firstToken, keys.publicKey), sealedTo: keys.fingerprint, runnerId: runner.id, name: 'nix', gitlabUrl: env.fake.url, tokenExpiresAt: expires },
-      { ...ctx, keys },
-      signal,
-    );
+    await register(host, { id: runner.id, token: firstToken }, 'nix', expires);
     const rendered = async () => (await runnersOf(host)).map((e) => ({ name: e.name, id: e.id, token: e.token, expires: e.token_expires_at }));
     const expected = { name: 'Nix caching runner', id: runner.id, token: firstToken, expires: expect.stringMatching(new RegExp(`^${expires.slice(0, 19)}`)) };
     expect(await rendered()).toEqual([expected]);
@@ -227,15 +222,11 @@ describe('deploy/nixos/checks/env-template.nix (the seed\'s gitlabnix setup) ren
 
   it('refuses to register a runner the template has no placeholder for, before writing anything', async () => {
     const host = await nixosHost('env-template');
-    const keys = await loadHostKeys(host.settings.stateDir);
     host.tmpfiles();
     expect((await host.configure()).status).toBe(0);
     const runner = env.fake.addRunner({ description: 'cache' });
-    const { ctx } = jobContext(host);
     const before = await readFile(host.settings.runnerConfigPath);
-    const err = await installRunner
-      .run({ sealedToken: await sealToHost(runner.token, keys.publicKey), sealedTo: keys.fingerprint, runnerId: runner.id, name: 'cache', gitlabUrl: env.fake.url, tokenExpiresAt: null }, { ...ctx, keys }, signal)
-      .then(
+    const err = await register(host, runner, 'cache').then(
         () => undefined,
         (e: unknown) => e as Error,
       );

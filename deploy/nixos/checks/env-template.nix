@@ -17,29 +17,6 @@
     # the next boot, and a secrets manager would put the old one back at the next switch.
     envFile = "/var/lib/runnerops/gitlab-runner.env";
     nixDaemonContainer = "gitlabnix";
-    configTemplate = {
-      concurrent = 1;
-      runners = [
-        {
-          name = "Nix caching runner";
-          url = "https://gitlab.example.com";
-          id = 12354;
-          token = "@TOKEN_NIX@";
-          executor = "docker";
-          docker = {
-            image = "local/nix:latest";
-            allowed_images = [ "local/nix:latest" ];
-            pull_policy = "if-not-present";
-            allowed_pull_policies = [ "if-not-present" ];
-            volumes_from = [ "gitlabnix:ro" ];
-          };
-          environment = [ "NIX_REMOTE=daemon" "ENV=/etc/profile.d/nix-daemon.sh" "BASH_ENV=/etc/profile.d/nix-daemon.sh" ];
-          pre_build_script = ''
-            mkdir -p /tmp
-            cp --remove-destination $(readlink -f /etc/nix/nix.conf) /etc/nix/nix.conf
-          '';
-        }
-      ];
-    };
+    configTemplate = import ../seed-config-template.nix { url = "https://gitlab.example.com"; nixDaemonContainer = "gitlabnix"; };
   };
 }
