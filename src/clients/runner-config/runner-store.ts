@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, readdir, unlink } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { WorkerSettings } from '../../config.js';
 import { PermanentJobError } from '../../errors.js';
@@ -9,7 +9,6 @@ import {
   entryMatches,
   expiryFrom,
   parseRunnerConfig,
-  removeEntry,
   tomlTime,
   ZERO_TIME,
   selectRunnerEntry,
@@ -24,7 +23,6 @@ import {
   findAuthTokenFile,
   findVarByValue,
   parseEnvFile,
-  removeEnvVar,
   renderAuthTokenFile,
   runnerIdOfAuthFile,
   setEnvVar,
@@ -296,30 +294,6 @@ export async function confirmRunnerLoaded(settings: StoreSettings, runner: Pick<
       ? `no @${tokenVarFor(runner.name)}@ placeholder in the config.toml template takes ${tokenVarFor(runner.name)} from ${settings.envFile}; add the runner to the template (services.runnerops.worker.templateRunners.${slugOf(runner.name)}) and switch, then register again`
       : `check that ${authTokenFilePath(settings.tokenDir, runner.name)} is the authenticationTokenConfigFile of a services.gitlab-runner.services entry (services.runnerops.worker.runners.${slugOf(runner.name)}) and see journalctl -u gitlab-runner`;
   throw new PermanentJobError(`gitlab-runner did not take the token of runner #${runner.id}: after "${settings.reloadCommand}" ${settings.runnerConfigPath} has no runner with it; ${where}`);
-}
-
-/** Takes back what installRunnerToken wrote (after a failed verify); best effort, errors are returned. */
-export async function undoInstall(settings: StoreSettings, runner: Pick<NewRunner, 'id' | 'name' | 'token'>): Promise<string | undefined> {
-  try {
-    if (settings.tokenMode === 'config-toml') {
-      const file = settings.runnerConfigPath;
-      await updateFileAtomic(file, (current) => removeEntry(current, { id: runner.id }, file));
-    } else if (settings.tokenMode === 'nixos-module') {
-      const file = authTokenFilePath(settings.tokenDir, runner.name);
-      await unlink(file).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'ENOENT') throw err;
-      });
-    } else {
-      const file = settings.envFile;
-      await updateFileAtomic(file, (current) => {
-        const name = findVarByValue(current, runner.token) ?? tokenVarFor(runner.name);
-        return removeEnvVar(current, name);
-      });
-    }
-    return undefined;
-  } catch (err) {
-    return err instanceof Error ? redact(err.message) : 'unknown error';
-  }
 }
 
 /**
