@@ -34,7 +34,8 @@ export const payloadSchema = z.object({
   name: z.string().min(1).max(255),
   /** GitLab base URL the runner was created on; the entry's `url`. */
   gitlabUrl: z.string().url(),
-  tokenExpiresAt: z.string().nullable(),
+  /** RFC 3339 from GitLab's create answer; the host writes what GitLab's verify says. */
+  tokenExpiresAt: z.string().datetime({ offset: true }).nullable(),
 });
 export type Payload = z.infer<typeof payloadSchema>;
 
@@ -83,7 +84,8 @@ export async function run(payload: Payload, ctx: Context, signal: AbortSignal): 
 
   await ctx.progress({ phase: 'verifying' });
   const verified = await verifyBeforeWriting(settings.gitlabUrl, token, systemId.id, payload.runnerId, ctx.host, signal);
-  const runner = { ...planned, expiresAt: verified.tokenExpiresAt ?? payload.tokenExpiresAt };
+  // GitLab's verify answer, not the job, says when the token expires.
+  const runner = { ...planned, expiresAt: verified.tokenExpiresAt };
 
   const before = await snapshotFiles([systemId.file, ...filesOfInstall(settings, payload.name)]);
   let written: string[];

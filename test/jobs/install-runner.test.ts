@@ -2,7 +2,7 @@ import { chmod, lstat, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'smol-toml';
-import { run, summarize, type Context, type Payload } from '../../jobs/install-runner.js';
+import { payloadSchema, run, summarize, type Context, type Payload } from '../../jobs/install-runner.js';
 import { PermanentJobError } from '../../src/errors.js';
 import { sealToHost } from '../../src/secrets/sealed-box.js';
 import type { FakeRunner } from '../fakes/gitlab/start-fake-gitlab.js';
@@ -206,5 +206,21 @@ describe('run', () => {
     expect(err.message).toMatch(/^the reload command .* failed \(exit 1\): Job for gitlab-runner.service failed;/);
     expect(await treeOf(host.dir)).toEqual(before);
     expect(Object.keys(before)).not.toContain(path.relative(host.dir, path.join(path.dirname(host.settings.runnerConfigPath), '.runner_system_id')));
+  });
+
+  it('refuses a payload whose expiry is not an RFC 3339 time', async () => {
+    const { payload } = await setup();
+    expect(() => payloadSchema.parse({ ...payload, tokenExpiresAt: '$(id)' })).toThrow(/Invalid datetime/);
+    expect(payloadSchema.parse({ ...payload, tokenExpiresAt: '2026-02-01T00:00:00.000Z' }).tokenExpiresAt).toBe('2026-02-01T00:00:00.000Z');
+  });
+
+  it("writes the expiry GitLab's verify answers, not the job's", async () => {
+    const { host, ctx, runner, payload } = await setup();
+    const expires = new Date(Date.now() + 10 * 86400_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    env.fake.setTokenExpiry(runner.id, expires);
+    const result = await run({ ...payload, tokenExpiresAt: null }, ctx, new AbortController().signal);
+    expect(new Date(result.tokenExpiresAt!).toISOString()).toBe(new Date(expires).toISOString());
+    const config = parse(await readFile(host.settings.runnerConfigPath, 'utf8')) as unknown as { runners: Array<{ token_expires_at: Date }> };
+    expect(config.runners[0]!.token_expires_at.toISOString()).toBe(new Date(expires).toISOString());
   });
 });
