@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { readFile, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'smol-toml';
@@ -135,6 +135,23 @@ describe('deploy/nixos/checks/nixos-module.nix with nixpkgs\' gitlab-runner modu
     expect(leakedTokens(env.fake.issuedTokens(), lines.join(''))).toEqual([]);
   });
 
+  it("refuses an attacker's sealed shell command, so the configure script that sources the token file as root runs nothing", async () => {
+    const host = await nixosHost();
+    host.tmpfiles();
+    expect((await host.configure()).status).toBe(0);
+    const marker = path.join(host.root, 'pwned');
+    const tokenFile = path.join(host.settings.tokenDir, 'nix.env');
+    const before = await readFile(tokenFile);
+    const err = await register(host, { id: env.fake.addRunner({ description: 'nix' }).id, token: `$(touch ${marker})` }, 'nix').then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toMatch(/^the sealed token is not a runner authentication token/);
+    expect((await readFile(tokenFile)).equals(before)).toBe(true);
+    expect((await host.configure()).status).toBe(0);
+    await expect(readFile(marker)).rejects.toThrow(/ENOENT/);
+  });
+
   it('copies a token gitlab-runner rotated itself back into the token file, so a reboot keeps working', async () => {
     const host = await nixosHost();
     host.tmpfiles();
@@ -235,5 +252,15 @@ describe('deploy/nixos/checks/env-template.nix (the seed\'s gitlabnix setup) ren
     );
     expect((await readFile(host.settings.runnerConfigPath)).equals(before)).toBe(true);
     await expect(readFile(host.settings.envFile)).rejects.toThrow(/ENOENT/);
+  });
+});
+
+describe('the generated ExecStartPre/ExecReload scripts', () => {
+  it.each(['nixos-module', 'env-template'])('pass shellcheck for %s, as writeShellApplication checks them when NixOS builds them', async (check) => {
+    const host = await nixosHost(check);
+    const run = spawnSync('shellcheck', [host.configureScript], { encoding: 'utf8' });
+    if (run.error) throw new Error("shellcheck is not installed: apt-get install shellcheck (Debian's package)");
+    expect(run.stdout).toBe('');
+    expect(run.status).toBe(0);
   });
 });
