@@ -447,6 +447,10 @@ in
           message = "services.runnerops.worker.tokenMode = \"nixos-module\" writes the token files of services.gitlab-runner, which is not enabled; enable it or choose \"config-toml\".";
         }
         {
+          assertion = w.tokenMode != "nixos-module" || (gitlabRunner.configFile or null) == null;
+          message = "services.runnerops.worker.tokenMode = \"nixos-module\" with services.gitlab-runner.configFile: nixpkgs' configure script then copies that file over config.toml and never registers a runner from its token file; remove configFile and declare runners in services.runnerops.worker.runners.<name>.";
+        }
+        {
           assertion = w.tokenMode != "config-toml" || !gitlabRunnerOwnsConfig;
           message = "services.runnerops.worker.tokenMode = \"config-toml\" next to services.gitlab-runner: nixpkgs' configure script rewrites config.toml at every start and reload and unregisters each runner it does not declare, so runners registered by runnerops would be deleted; use tokenMode = \"nixos-module\" and declare runners in services.runnerops.worker.runners.<name>, or \"env-template\" with services.runnerops.worker.configTemplate.";
         }

@@ -1,5 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { readFile, rm, unlink } from 'node:fs/promises';
+import { readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'smol-toml';
 import { describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import { syncTokenFiles } from '../../src/clients/runner-config/runner-store.js'
 import { parseEnvFile } from '../../src/clients/runner-config/token-files.js';
 import { loadHostKeys } from '../../src/secrets/host-keys.js';
 import { sealToHost } from '../../src/secrets/sealed-box.js';
-import { captureLogs, leakedTokens, useRunnerJobEnvironment } from '../jobs/support/runner-host.js';
+import { captureLogs, leakedTokens, NIXOS_PLACEHOLDER, useRunnerJobEnvironment } from '../jobs/support/runner-host.js';
 import { createNixosHost, standInBin, type NixosHost } from './support/nixos-host.js';
 
 const env = useRunnerJobEnvironment();
@@ -78,6 +78,7 @@ describe('deploy/nixos/checks/nixos-module.nix with nixpkgs\' gitlab-runner modu
     expect(start.status).toBe(0);
     expect(await runnersOf(host)).toEqual([]);
     expect((await standInCalls(host)).filter((argv) => argv.includes('register'))).toEqual([]);
+    expect(await readFile(path.join(host.settings.tokenDir, 'nix.env'), 'utf8')).toBe(NIXOS_PLACEHOLDER);
   });
 
   it('fails to start, as nixpkgs does, when a declared token file is missing (what the placeholder prevents)', async () => {
@@ -133,6 +134,23 @@ describe('deploy/nixos/checks/nixos-module.nix with nixpkgs\' gitlab-runner modu
     expect((await standInCalls(host)).filter((argv) => argv.includes('register'))).toHaveLength(1);
     expect((await standInCalls(host)).filter((argv) => argv.includes('unregister'))).toEqual([]);
     expect(leakedTokens(env.fake.issuedTokens(), lines.join(''))).toEqual([]);
+  });
+
+  it('fails and puts the file back when the token file is not one services.gitlab-runner declares', async () => {
+    const host = await nixosHost();
+    host.tmpfiles();
+    expect((await host.configure()).status).toBe(0);
+    // A file nobody declared: nixpkgs' configure script never reads it.
+    const undeclared = path.join(host.settings.tokenDir, 'other.env');
+    await writeFile(undeclared, NIXOS_PLACEHOLDER, { mode: 0o600 });
+    const runner = env.fake.addRunner({ description: 'other' });
+    const err = await register(host, runner, 'other').then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toMatch(new RegExp(`^gitlab-runner did not take the token of runner #${runner.id}: after ".*" .*config.toml has no runner with it; check that ${undeclared} is the authenticationTokenConfigFile`));
+    expect(await readFile(undeclared, 'utf8')).toBe(NIXOS_PLACEHOLDER);
+    expect(await runnersOf(host)).toEqual([]);
   });
 
   it("refuses an attacker's sealed shell command, so the configure script that sources the token file as root runs nothing", async () => {

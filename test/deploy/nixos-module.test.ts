@@ -289,6 +289,11 @@ describe('deploy/nixos/module.nix', () => {
     ]);
   });
 
+  it('refuses nixos-module mode with services.gitlab-runner.configFile, which never reads the token files', () => {
+    const result = evalNixos(`{ services.gitlab-runner = { enable = true; configFile = ${path.join(repoRoot, 'test/deploy/nix/eval.nix')}; }; services.runnerops.worker.enable = true; }`);
+    expect(!result.ok && result.error).toContain('services.runnerops.worker.tokenMode = "nixos-module" with services.gitlab-runner.configFile');
+  });
+
   it('evaluates the host configurations the flake checks build', () => {
     expect(mustEvalNixos(checksHost('config-toml')).services['runnerops-worker'].environment.RUNNEROPS_TOKEN_MODE).toBe('config-toml');
     expect(mustEvalNixos(checksHost('nixos-module')).services['runnerops-worker'].environment.RUNNEROPS_TOKEN_MODE).toBe('nixos-module');
