@@ -5,7 +5,7 @@ import { detectVersions } from '../src/worker/detect-versions.js';
 import { parseRunnerConfig, summarizeRunners } from '../src/clients/runner-config/config-toml.js';
 import { readIfExists } from '../src/clients/runner-config/write-file-atomic.js';
 import { syncTokenFiles } from '../src/clients/runner-config/runner-store.js';
-import { touchHost, type HostEntry, type RunnerSummary } from '../src/queue/host-registry.js';
+import type { HostEntry, RunnerSummary } from '../src/queue/host-registry.js';
 
 export const name = 'host-facts';
 
@@ -33,7 +33,7 @@ async function freeBytes(dir: string): Promise<number> {
  * entries of config.toml with their token expiry. Also refreshes them in the host registry, and in
  * nixos-module mode brings token files up to date with tokens gitlab-runner rotated itself.
  */
-export async function run(_payload: Payload, ctx: Pick<JobContext, 'host' | 'docker' | 'settings' | 'redis' | 'prefix'>): Promise<Result> {
+export async function run(_payload: Payload, ctx: Pick<JobContext, 'host' | 'docker' | 'settings' | 'patchHost'>): Promise<Result> {
   const notes: string[] = [];
   const versions = await detectVersions(ctx.docker);
   const disk: Result['disk'] = {};
@@ -64,7 +64,7 @@ export async function run(_payload: Payload, ctx: Pick<JobContext, 'host' | 'doc
   } catch (err) {
     notes.push(`token files not checked: ${err instanceof Error ? err.message.split('\n')[0]! : 'error'}`);
   }
-  await touchHost(ctx.redis, ctx.prefix, ctx.host, {
+  await ctx.patchHost({
     versions,
     runners,
     disk: { ...(disk.dockerFreeBytes !== undefined ? { dockerFreeBytes: disk.dockerFreeBytes } : {}), ...(disk.nixFreeBytes !== undefined ? { nixFreeBytes: disk.nixFreeBytes } : {}) },

@@ -6,6 +6,7 @@ import * as hostFacts from './host-facts.js';
 import * as pruneDocker from './prune-docker.js';
 import * as restartNixDaemon from './restart-nix-daemon.js';
 import * as storeUsage from './store-usage.js';
+import * as readSystemId from './read-system-id.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each job has its own payload/result types; payloadSchema checks them at run time
 export type AnyJobModule = JobModule<any, any, any>;
@@ -22,6 +23,7 @@ export const HOST_JOBS: Record<string, AnyJobModule> = {
   [pruneDocker.name]: pruneDocker,
   [restartNixDaemon.name]: restartNixDaemon,
   [storeUsage.name]: storeUsage,
+  [readSystemId.name]: readSystemId,
 };
 
 export function findHostJob(name: string): AnyJobModule | undefined {

@@ -19,7 +19,6 @@ import {
 } from '../src/clients/runner-config/runner-store.js';
 import { peekSystemId, storeSystemId } from '../src/clients/runner-config/system-id.js';
 import { readIfExists } from '../src/clients/runner-config/write-file-atomic.js';
-import { touchHost } from '../src/queue/host-registry.js';
 import type { TokenMode } from '../src/config.js';
 
 export const name = 'install-runner';
@@ -51,7 +50,7 @@ export interface Result {
   systemId: string;
 }
 
-export type Context = Pick<JobContext, 'host' | 'settings' | 'keys' | 'log' | 'progress' | 'redis' | 'prefix'> & {
+export type Context = Pick<JobContext, 'host' | 'settings' | 'keys' | 'log' | 'progress' | 'redis' | 'prefix' | 'patchHost'> & {
   /** Test hooks into the atomic writes. */
   hooks?: StoreHooks;
 };
@@ -133,10 +132,10 @@ async function verifyBeforeWriting(gitlabUrl: string, token: string, systemId: s
 }
 
 /** Refreshes this host's runner list in the registry (names, ids, expiry; never tokens). */
-export async function publishRunners(ctx: Pick<JobContext, 'host' | 'settings' | 'redis' | 'prefix' | 'log'>): Promise<void> {
+export async function publishRunners(ctx: Pick<JobContext, 'settings' | 'patchHost' | 'log'>): Promise<void> {
   try {
     const config = parseRunnerConfig(await readIfExists(ctx.settings.runnerConfigPath), ctx.settings.runnerConfigPath);
-    await touchHost(ctx.redis, ctx.prefix, ctx.host, { runners: summarizeRunners(config) });
+    await ctx.patchHost({ runners: summarizeRunners(config) });
   } catch (err) {
     ctx.log.warn({ err }, 'could not refresh the runner list in the host registry');
   }

@@ -246,14 +246,17 @@ export async function run(payload: Payload, ctx: Ctx, signal: AbortSignal = new 
     await ctx.progress({ phase: 'reading engine state' });
     const dataRootPromise = readDataRoot(docker);
     const [state, before] = await Promise.all([readPruneState(docker, signal), dataRootPromise.then(readDataRootSpace)]);
+    const namedVolumes = payload.namedVolumes && ctx.settings.pruneNamedVolumes;
     const plan = planPrune(state, {
       untilSeconds: payload.untilSeconds,
       images: payload.images,
-      volumes: payload.volumes || payload.namedVolumes,
-      namedVolumes: payload.namedVolumes,
+      volumes: payload.volumes || namedVolumes,
+      namedVolumes,
       youngCacheVolumes: payload.youngCacheVolumes,
       networks: payload.networks,
-      protectLabel: payload.protectLabel,
+      // The worker's own limits hold whatever the job asks: its protect label always, named volumes only where allowed.
+      protectLabel: ctx.settings.protectLabel,
+      alsoProtect: payload.protectLabel === ctx.settings.protectLabel ? [] : [payload.protectLabel],
       nixDaemonContainer: ctx.settings.nixDaemonContainer,
     });
     const containerBytes = (ids: Set<string>): number => plan.containers.reduce((sum, c) => sum + (ids.has(c.id) ? (c.sizeRw ?? 0) : 0), 0);

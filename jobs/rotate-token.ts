@@ -6,7 +6,8 @@ import { classifyGitlabError, toGitlabJobError, type GitlabCallContext } from '.
 import { sleep } from '../src/clients/gitlab/retry-idempotent.js';
 import { resetRunnerToken, verifyRunnerToken, type VerifiedRunner } from '../src/clients/gitlab/runner-token-api.js';
 import { clearRecovery, readRecovery, recoveryPath, writeRecovery, type RecoveryRecord } from '../src/clients/runner-config/rotation-recovery.js';
-import { findHostRunner, needsReload, reloadRunner, writeRotatedToken, type HostRunner, type StoreHooks } from '../src/clients/runner-config/runner-store.js';
+import { readAgainOnParseError, type ReadAgainHooks } from '../src/clients/runner-config/read-again.js';
+import { findHostRunner, needsReload, reloadRunner, syncTokenFiles, writeRotatedToken, type HostRunner, type StoreHooks } from '../src/clients/runner-config/runner-store.js';
 import { readOrCreateSystemId } from '../src/clients/runner-config/system-id.js';
 import { publishRunners } from './install-runner.js';
 
@@ -20,6 +21,17 @@ export const payloadSchema = z.preprocess(
     jobId: z.string().min(1).max(200),
     /** Runner name or GitLab id on this host; optional when the host has one runner. */
     runner: z.string().min(1).max(200).optional(),
+    /**
+     * An expired token revived by the bot (reset by runner id with its GitLab token): the new token,
+     * sealed to this host's key, to write in place of the dead one. Never a plaintext token.
+     */
+    revived: z
+      .object({
+        sealedToken: z.string().min(1),
+        sealedTo: z.string().min(1),
+        tokenExpiresAt: z.string().nullable(),
+      })
+      .optional(),
   }),
 );
 export type Payload = z.infer<typeof payloadSchema>;
@@ -34,10 +46,16 @@ export interface Result {
   written: string[];
   /** True when this run finished an interrupted rotation from the recovery file instead of resetting. */
   resumed: boolean;
+  /** True when gitlab-runner had just rotated the token itself (GitLab refused the old one): nothing was reset again. */
+  rotatedByRunner?: boolean;
+  /** True when the token was an expired one the bot reset with its GitLab token; this host only wrote it. */
+  revived?: boolean;
 }
 
-export type Context = Pick<JobContext, 'host' | 'settings' | 'log' | 'progress' | 'redis' | 'prefix'> & {
+export type Context = Pick<JobContext, 'host' | 'settings' | 'log' | 'progress' | 'redis' | 'prefix' | 'patchHost'> & Partial<Pick<JobContext, 'keys'>> & {
   hooks?: StoreHooks;
+  /** Test hook: a read of config.toml found it half-written. */
+  readHooks?: ReadAgainHooks;
   /** Waits between reset attempts after a 429; tests pass a faster one. @defaultValue setTimeout */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 };
@@ -60,18 +78,49 @@ export async function run(payload: Payload, ctx: Context, signal: AbortSignal): 
   if (!settings.gitlabUrl) throw new PermanentJobError(`GITLAB_URL is not set for the worker on ${ctx.host}; the rotation needs it`);
   const api = createGitlabClient({ url: settings.gitlabUrl });
   const systemId = await readOrCreateSystemId(settings.runnerConfigPath);
-  const runner = await findHostRunner(settings, payload.runner);
+  const runner = await readAgainOnParseError(() => findHostRunner(settings, payload.runner), ctx.readHooks);
   const call = (action: string): GitlabCallContext => ({ action, gitlabUrl: settings.gitlabUrl, runnerToken: { runnerId: runner.id, host: ctx.host } });
 
   const pending = await readRecovery(settings.stateDir, runner);
+  if (payload.revived) {
+    // The bot's reset by id killed whatever token an older rotation left in the recovery file; a rerun
+    // of this same job finishes from the file (it holds this revived token).
+    const record = pending?.state === 'reset' && pending.jobId === payload.jobId ? pending : await saveRevived(payload.jobId, payload.revived, ctx, runner);
+    return { ...(await finishRotation(ctx, api, systemId, runner, record, signal, call)), resumed: record === pending, revived: true };
+  }
   if (pending?.state === 'reset') {
     const result = await finishRotation(ctx, api, systemId, runner, pending, signal, call);
     if (pending.jobId === payload.jobId) return { ...result, resumed: true };
     // An older, interrupted rotation: its token is now in place; go on with this one.
-    return rotate(payload, ctx, api, systemId, await findHostRunner(settings, payload.runner), signal, call);
+    return rotate(payload, ctx, api, systemId, await readAgainOnParseError(() => findHostRunner(settings, payload.runner), ctx.readHooks), signal, call);
   }
   if (pending?.state === 'resetting') await checkInterruptedReset(ctx, api, systemId, runner, signal);
   return rotate(payload, ctx, api, systemId, runner, signal, call);
+}
+
+/**
+ * An expired token the bot has already reset (it needs the user token): opens the new one and keeps
+ * it in the recovery file before anything else can fail, so a rerun finishes from there.
+ */
+async function saveRevived(jobId: string, revived: NonNullable<Payload['revived']>, ctx: Context, runner: HostRunner): Promise<Recovered> {
+  if (!ctx.keys) throw new PermanentJobError(`the worker on ${ctx.host} runs without host keys, so it cannot open the revived token; upgrade runnerops there`);
+  if (revived.sealedTo !== ctx.keys.fingerprint) {
+    throw new PermanentJobError(`the revived token was sealed to key ${revived.sealedTo} but ${ctx.host} now has key ${ctx.keys.fingerprint}; request the rotation again`);
+  }
+  const token = await ctx.keys.openSealed(revived.sealedToken);
+  const now = new Date().toISOString();
+  const record: Recovered = {
+    state: 'reset',
+    jobId,
+    ...(runner.id !== undefined ? { runnerId: runner.id } : {}),
+    runnerName: runner.name,
+    at: now,
+    token,
+    obtainedAt: now,
+    tokenExpiresAt: revived.tokenExpiresAt,
+  };
+  await writeRecovery(ctx.settings.stateDir, record);
+  return record;
 }
 
 async function rotate(
@@ -86,7 +135,9 @@ async function rotate(
   const { settings } = ctx;
   const label = runner.id !== undefined ? `runner #${runner.id}` : `runner "${runner.name}"`;
   await ctx.progress({ phase: 'checking the current token' });
-  await verifyOrThrow(api, runner.token, systemId, signal, call(`verify ${label} before the reset`));
+  const checked = call(`verify ${label} before the reset`);
+  const check = await verifyOrRefusal(api, runner.token, systemId, signal, checked);
+  if ('refusal' in check) return tokenRefused(ctx, api, systemId, runner, signal, checked, check.refusal);
   const base = { jobId: payload.jobId, ...(runner.id !== undefined ? { runnerId: runner.id } : {}), runnerName: runner.name };
 
   for (let attempt = 1; ; attempt++) {
@@ -100,6 +151,7 @@ async function rotate(
       const failure = classifyGitlabError(err);
       if (failure.kind !== 'rate-limited' && failure.kind !== 'server' && failure.kind !== 'timeout' && failure.kind !== 'network') {
         await clearRecovery(settings.stateDir, runner);
+        if (failure.kind === 'forbidden') return tokenRefused(ctx, api, systemId, runner, signal, call(`reset the token of ${label}`), err);
         throw toGitlabJobError(err, call(`reset the token of ${label}`));
       }
       // The answer is missing or an error that may come after the reset took effect: look before trying again.
@@ -148,7 +200,8 @@ async function finishRotation(
 ): Promise<Omit<Result, 'resumed'>> {
   const { settings } = ctx;
   await ctx.progress({ phase: 'writing the new token', detail: settings.tokenMode });
-  const written = await writeRotatedToken(settings, runner, runner.token, { token: record.token, obtainedAt: record.obtainedAt, expiresAt: record.tokenExpiresAt }, ctx.hooks);
+  const creds = { token: record.token, obtainedAt: record.obtainedAt, expiresAt: record.tokenExpiresAt };
+  const written = await readAgainOnParseError(() => writeRotatedToken(settings, runner, runner.token, creds, ctx.hooks), ctx.readHooks);
   if (needsReload(settings)) {
     await ctx.progress({ phase: 'reloading gitlab-runner' });
     await reloadRunner(settings);
@@ -166,6 +219,66 @@ async function finishRotation(
     tokenExpiresAt: verified.tokenExpiresAt ?? record.tokenExpiresAt,
     written,
   };
+}
+
+/**
+ * GitLab refused the runner's token (403). gitlab-runner rotates tokens itself and saves config.toml
+ * in place, so read it again first: a new token that works means the rotation already happened.
+ * Otherwise the token is dead: expired (the bot can revive it) or reset elsewhere (re-register).
+ */
+async function tokenRefused(
+  ctx: Context,
+  api: GitlabApi,
+  systemId: string,
+  runner: HostRunner,
+  signal: AbortSignal,
+  context: GitlabCallContext,
+  refusal: unknown,
+): Promise<Result> {
+  const { settings } = ctx;
+  const selector = runner.id !== undefined ? String(runner.id) : runner.name;
+  const current = await readAgainOnParseError(() => findHostRunner(settings, selector), ctx.readHooks);
+  const label = runner.id !== undefined ? `runner #${runner.id}` : `runner "${runner.name}"`;
+  const again = current.token !== runner.token ? await verifyOrRefusal(api, current.token, systemId, signal, { ...context, action: `verify the token gitlab-runner rotated for ${label}` }) : undefined;
+  if (again && 'verified' in again) {
+    const { verified } = again;
+    ctx.log.info({ runner: runner.name, runnerId: runner.id }, 'gitlab-runner had rotated the token itself');
+    const written = await syncTokenFiles(settings);
+    await publishRunners(ctx);
+    return {
+      host: ctx.host,
+      runner: runner.name,
+      ...(runner.id !== undefined ? { runnerId: runner.id } : {}),
+      tokenExpiresAt: verified.tokenExpiresAt ?? current.tokenExpiresAt ?? null,
+      written,
+      resumed: false,
+      rotatedByRunner: true,
+    };
+  }
+  const expiredAt = current.tokenExpiresAt !== undefined ? Date.parse(current.tokenExpiresAt) : NaN;
+  // Revival goes by the runner's GitLab id: an entry without one can only be re-registered.
+  if (current.token === runner.token && expiredAt <= Date.now() && runner.id !== undefined) {
+    throw new PermanentJobError(
+      `${context.action} failed: the token of ${label} expired at ${current.tokenExpiresAt} (403), so it cannot be reset with itself; request the rotation again (rotate ${ctx.host} --runner ${selector}): for an expired token the bot resets it with its GitLab token and seals the new one to ${ctx.host}`,
+    );
+  }
+  throw toGitlabJobError(refusal, context);
+}
+
+/** The verify's answer, or GitLab's refusal of the token (403); other failures are thrown. */
+async function verifyOrRefusal(
+  api: GitlabApi,
+  token: string,
+  systemId: string,
+  signal: AbortSignal,
+  context: GitlabCallContext,
+): Promise<{ verified: VerifiedRunner } | { refusal: unknown }> {
+  try {
+    return { verified: await verifyRunnerToken(api, token, systemId, { signal }) };
+  } catch (err) {
+    if (classifyGitlabError(err).kind === 'forbidden') return { refusal: err };
+    throw toGitlabJobError(err, context);
+  }
 }
 
 /** A previous run died while a reset was in flight: go on only if the old token still works. */
@@ -209,6 +322,12 @@ async function oldTokenState(api: GitlabApi, token: string, systemId: string, si
 export function summarize(result: Result): string {
   const expiry = result.tokenExpiresAt ? `new token expires ${result.tokenExpiresAt}` : 'new token does not expire';
   const id = result.runnerId !== undefined ? ` (#${result.runnerId})` : '';
+  if (result.revived) {
+    return `revived the expired token of ${result.runner}${id} on ${result.host} (reset by the bot, sealed to the host); ${expiry}; written to ${result.written.join(', ')}`;
+  }
+  if (result.rotatedByRunner) {
+    return `gitlab-runner had just rotated the token of ${result.runner}${id} on ${result.host} itself; the new token works, nothing was reset again; ${expiry.replace('new token', 'token')}`;
+  }
   return `${result.resumed ? 'finished the interrupted rotation of' : 'rotated the token of'} ${result.runner}${id} on ${result.host}; ${expiry}; written to ${result.written.join(', ')}`;
 }
 

@@ -4,6 +4,8 @@ import { runBot } from './cli/run-bot.js';
 import { runDev } from './cli/run-dev.js';
 import { runVerb } from './cli/run-verb.js';
 import { runWorker } from './cli/run-worker.js';
+import { runFingerprint, runKeygen } from './cli/run-keys.js';
+import { runAcl } from './cli/run-acl.js';
 import { describeError } from './errors.js';
 
 /** One entry point: runnerops bot | worker | dev | <verb> ... */
@@ -29,6 +31,12 @@ async function main(argv: string[]): Promise<number> {
       await bot.stop();
       return 0;
     }
+    case 'keygen':
+      return runKeygen(argv.slice(1), env, write);
+    case 'fingerprint':
+      return runFingerprint(env, write);
+    case 'acl':
+      return runAcl(argv.slice(1), env, write);
     case 'dev':
       await runDev(env, { input: process.stdin, write });
       return 0;

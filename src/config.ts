@@ -1,7 +1,11 @@
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { KeyObject } from 'node:crypto';
 import { UserError } from './errors.js';
+import { isFingerprint } from './queue/host-fingerprint.js';
 import { parseRedisUrl } from './queue/redis.js';
+import { parseKeyRing } from './queue/signing-keys.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -57,6 +61,27 @@ export interface WorkerSettings extends CommonSettings {
   nixStoreDir: string;
   /** Port for /healthz and /metrics; 0 disables. @defaultValue 0 */
   metricsPort: number;
+  /**
+   * The bot public keys whose signatures this worker accepts (`RUNNEROPS_BOT_KEYS`: `ed25519:...` keys
+   * separated by commas, or the path of a file with one per line). Never read from Redis. Required.
+   */
+  botKeys: ReadonlyMap<string, KeyObject>;
+  /** Objects with this label are never pruned, whatever a job asks. @defaultValue `runnerops.keep=true` */
+  protectLabel: string;
+  /** Whether a prune may remove named volumes at all (a job can only narrow this). @defaultValue false */
+  pruneNamedVolumes: boolean;
+  /** The disk-pressure watch as this host allows it; the bot's policy can only turn it off or lower the thresholds. */
+  watch: WatchLimits;
+}
+
+/** What a host's own config allows its disk-pressure watch to do. */
+export interface WatchLimits {
+  /** `RUNNEROPS_WATCH=on` lets the watch prune this host. @defaultValue false */
+  enabled: boolean;
+  /** Prune below this much free space at most. @defaultValue 10 */
+  minFreePercent: number;
+  /** Prune up to this much free space at most. @defaultValue 20 */
+  targetFreePercent: number;
 }
 
 /** Settings of `runnerops bot`. */
@@ -81,6 +106,14 @@ export interface BotSettings extends CommonSettings {
   metricsPort: number;
   /** Also write the audit log as JSON lines to this file ("-" for stdout). @defaultValue unset */
   auditFile: string | undefined;
+  /** The bot's Ed25519 job-signing key file (`runnerops keygen <file>`); shared by bot replicas. Required. */
+  signingKeyFile: string | undefined;
+  /** Earlier bot public keys still accepted during a key rotation (`RUNNEROPS_BOT_KEYS`). @defaultValue none */
+  previousBotKeys: ReadonlyMap<string, KeyObject>;
+  /** Host fingerprints pinned in config (`RUNNEROPS_ENROLLED_HOSTS`: `host=SHA256:...` pairs or a file of them). @defaultValue none */
+  enrolledHosts: ReadonlyMap<string, string>;
+  /** Unix socket of the local API the terminal commands use. @defaultValue `/run/runnerops/api.sock` */
+  apiSocket: string;
 }
 
 function readString(env: Env, name: string): string | undefined {
@@ -153,6 +186,38 @@ export function readCommonSettings(env: Env = process.env): CommonSettings {
   };
 }
 
+/** A value given inline, or the contents of the file it names (an absolute path). */
+function readInlineOrFile(env: Env, name: string): string | undefined {
+  const raw = readString(env, name);
+  if (raw === undefined || !path.isAbsolute(raw)) return raw;
+  try {
+    return readFileSync(raw, 'utf8');
+  } catch {
+    throw new UserError(`${name}=${raw} cannot be read; give the keys inline or the path of a readable file`);
+  }
+}
+
+function readBool(env: Env, name: string, fallback: boolean, words: [string, string] = ['true', 'false']): boolean {
+  const raw = readString(env, name);
+  if (raw === undefined) return fallback;
+  if (raw === words[0]) return true;
+  if (raw === words[1]) return false;
+  throw new UserError(`${name}="${raw}" is not valid; expected ${words[0]} or ${words[1]}`);
+}
+
+/** `host=SHA256:...` pairs (commas or new lines), inline or in a file. */
+export function parseEnrolledHosts(text: string | undefined, name: string): Map<string, string> {
+  const pinned = new Map<string, string>();
+  for (const pair of (text ?? '').split(/[\n,]+/).map((p) => p.replace(/#.*/, '').trim()).filter(Boolean)) {
+    const [host, fingerprint, ...rest] = pair.split(/[=\s]+/);
+    if (!host || !fingerprint || rest.length > 0 || !isValidHostName(host) || !isFingerprint(fingerprint)) {
+      throw new UserError(`${name} has "${pair.slice(0, 80)}"; expected host=SHA256:<43 characters> as printed by "runnerops fingerprint" on that host`);
+    }
+    pinned.set(host, fingerprint);
+  }
+  return pinned;
+}
+
 function readLabels(env: Env): Record<string, string> {
   const raw = readString(env, 'RUNNEROPS_LABELS');
   const labels: Record<string, string> = {};
@@ -195,7 +260,30 @@ export function readWorkerSettings(env: Env = process.env): WorkerSettings {
     nixStateDir: readAbsolutePath(env, 'NIX_STATE_DIR', '/nix/var/nix'),
     nixStoreDir: readAbsolutePath(env, 'NIX_STORE_DIR', '/nix/store'),
     metricsPort: readInt(env, 'RUNNEROPS_METRICS_PORT', 0, 0, 65535),
+    botKeys: readBotKeys(env),
+    protectLabel: readProtectLabel(env),
+    pruneNamedVolumes: readBool(env, 'RUNNEROPS_PRUNE_NAMED_VOLUMES', false),
+    watch: {
+      enabled: readBool(env, 'RUNNEROPS_WATCH', false, ['on', 'off']),
+      minFreePercent: readInt(env, 'RUNNEROPS_WATCH_MIN_FREE_PERCENT', 10, 1, 90),
+      targetFreePercent: readInt(env, 'RUNNEROPS_WATCH_TARGET_FREE_PERCENT', 20, 1, 95),
+    },
   };
+}
+
+function readBotKeys(env: Env): ReadonlyMap<string, KeyObject> {
+  const text = readInlineOrFile(env, 'RUNNEROPS_BOT_KEYS');
+  const ring = parseKeyRing(text ?? '', 'RUNNEROPS_BOT_KEYS');
+  if (ring.size === 0) {
+    throw new UserError('RUNNEROPS_BOT_KEYS is not set; give the bot\'s public key (printed by "runnerops keygen" where the bot\'s key was made), so this worker runs only jobs the bot signed');
+  }
+  return ring;
+}
+
+function readProtectLabel(env: Env): string {
+  const label = readString(env, 'RUNNEROPS_PROTECT_LABEL') ?? 'runnerops.keep=true';
+  if (!/^[A-Za-z0-9][A-Za-z0-9._/-]*(=[A-Za-z0-9._/-]*)?$/.test(label)) throw new UserError(`RUNNEROPS_PROTECT_LABEL="${label}" is not valid; expected key=value or key`);
+  return label;
 }
 
 export function readBotSettings(env: Env = process.env): BotSettings {
@@ -212,6 +300,10 @@ export function readBotSettings(env: Env = process.env): BotSettings {
     policyPath: readString(env, 'RUNNEROPS_POLICY'),
     metricsPort: readInt(env, 'RUNNEROPS_METRICS_PORT', 0, 0, 65535),
     auditFile: readString(env, 'RUNNEROPS_AUDIT_FILE'),
+    signingKeyFile: readString(env, 'RUNNEROPS_SIGNING_KEY'),
+    previousBotKeys: parseKeyRing(readInlineOrFile(env, 'RUNNEROPS_BOT_KEYS') ?? '', 'RUNNEROPS_BOT_KEYS'),
+    enrolledHosts: parseEnrolledHosts(readInlineOrFile(env, 'RUNNEROPS_ENROLLED_HOSTS'), 'RUNNEROPS_ENROLLED_HOSTS'),
+    apiSocket: readAbsolutePath(env, 'RUNNEROPS_API_SOCKET', '/run/runnerops/api.sock'),
   };
 }
 

@@ -90,6 +90,12 @@ let
     GITLAB_URL = cfg.bot.gitlabUrl;
     RUNNEROPS_POLICY = if cfg.bot.policyFile == null then null else "${cfg.bot.policyFile}";
     RUNNEROPS_AUDIT_FILE = cfg.bot.auditFile;
+    # The key file reaches the dynamic user as a systemd credential (LoadCredential), never the Nix store.
+    RUNNEROPS_SIGNING_KEY = if cfg.bot.signingKeyFile == null then null else "%d/bot-signing-key";
+    RUNNEROPS_BOT_KEYS = if cfg.bot.previousBotKeys == [ ] then null else concatStringsSep "," cfg.bot.previousBotKeys;
+    RUNNEROPS_ENROLLED_HOSTS = if cfg.bot.enrolledHosts == { } then null
+      else concatStringsSep "," (mapAttrsToList (h: fp: "${h}=${fp}") cfg.bot.enrolledHosts);
+    RUNNEROPS_API_SOCKET = cfg.bot.apiSocket;
   }) // cfg.bot.extraEnvironment;
 
   w = cfg.worker;
@@ -110,6 +116,12 @@ let
     NIX_DAEMON_CONTAINER = w.nixDaemonContainer;
     NIX_STATE_DIR = w.nixStateDir;
     NIX_STORE_DIR = w.nixStoreDir;
+    RUNNEROPS_BOT_KEYS = if w.botKeys == [ ] then null else concatStringsSep "," w.botKeys;
+    RUNNEROPS_PROTECT_LABEL = w.protectLabel;
+    RUNNEROPS_PRUNE_NAMED_VOLUMES = if w.pruneNamedVolumes then "true" else "false";
+    RUNNEROPS_WATCH = if w.watch then "on" else "off";
+    RUNNEROPS_WATCH_MIN_FREE_PERCENT = toString w.watchMinFreePercent;
+    RUNNEROPS_WATCH_TARGET_FREE_PERCENT = toString w.watchTargetFreePercent;
   }) // w.extraEnvironment;
 
   # Shared by both units (and by deploy/systemd/*.service). MemoryDenyWriteExecute stays off: V8's
@@ -262,6 +274,33 @@ in
           A file under /var/log/runnerops/ gets a LogsDirectory the bot's dynamic user may write.
         '';
       };
+      signingKeyFile = mkOption {
+        type = types.nullOr absolutePath;
+        default = null;
+        example = "/run/agenix/runnerops-bot-signing-key";
+        description = ''
+          RUNNEROPS_SIGNING_KEY: the bot's Ed25519 job-signing key (`runnerops keygen <file>`), shared by
+          every bot replica; passed to the service as a systemd credential, so it never enters the Nix
+          store. Workers run only jobs this key signed (give them its public key as botKeys).
+        '';
+      };
+      previousBotKeys = mkOption {
+        type = types.listOf types.str;
+        default = [ ];
+        example = [ "ed25519:..." ];
+        description = "RUNNEROPS_BOT_KEYS: earlier bot public keys still accepted on what bots signed, during a key rotation (docs/security.md).";
+      };
+      enrolledHosts = mkOption {
+        type = types.attrsOf (types.strMatching "SHA256:[A-Za-z0-9+/]{43}");
+        default = { };
+        example = { ci-3 = "SHA256:..."; };
+        description = "RUNNEROPS_ENROLLED_HOSTS: host fingerprints (`runnerops fingerprint` on each host) a person confirmed; the other way to enrol is `/runner enroll <host>`.";
+      };
+      apiSocket = mkOption {
+        type = absolutePath;
+        default = "/run/runnerops/api.sock";
+        description = "RUNNEROPS_API_SOCKET: the local API `runnerops <verb>` talks to (mode 0660, group runnerops; each request is signed with the person's own key).";
+      };
     };
 
     worker = commonOptions "worker" // {
@@ -410,12 +449,49 @@ in
         default = "/nix/store";
         description = "NIX_STORE_DIR: the Nix store to report on; read only.";
       };
+      botKeys = mkOption {
+        type = types.listOf types.str;
+        default = [ ];
+        example = [ "ed25519:..." ];
+        description = "RUNNEROPS_BOT_KEYS: the bot's public key(s) (printed by `runnerops keygen`); the worker runs only jobs they signed and refuses to start without one.";
+      };
+      protectLabel = mkOption {
+        type = types.str;
+        default = "runnerops.keep=true";
+        description = "RUNNEROPS_PROTECT_LABEL: Docker objects with this label are never pruned, whatever a job asks.";
+      };
+      pruneNamedVolumes = mkOption {
+        type = types.bool;
+        default = false;
+        description = "RUNNEROPS_PRUNE_NAMED_VOLUMES: whether a prune may remove named volumes on this host at all (a job can only narrow this).";
+      };
+      watch = mkOption {
+        type = types.bool;
+        default = false;
+        description = "RUNNEROPS_WATCH: let the disk-pressure watch prune this host (it also needs the policy's watch.enabled).";
+      };
+      watchMinFreePercent = mkOption {
+        type = types.ints.between 1 90;
+        default = 10;
+        description = "RUNNEROPS_WATCH_MIN_FREE_PERCENT: the highest free-space threshold below which the watch may prune (the policy can only lower it).";
+      };
+      watchTargetFreePercent = mkOption {
+        type = types.ints.between 1 95;
+        default = 20;
+        description = "RUNNEROPS_WATCH_TARGET_FREE_PERCENT: the most free space the watch may prune for (the policy can only lower it).";
+      };
     };
   };
 
   config = mkMerge [
     (mkIf cfg.bot.enable {
-      assertions = commonAssertions "bot" cfg.bot;
+      assertions = commonAssertions "bot" cfg.bot ++ [
+        {
+          assertion = cfg.bot.signingKeyFile == null || !(hasPrefix "/nix/store/" cfg.bot.signingKeyFile);
+          message = "services.runnerops.bot.signingKeyFile points into the world-readable Nix store; use a secret path outside it (agenix, sops-nix).";
+        }
+      ];
+      users.groups.runnerops = { };
 
       systemd.services.runnerops-bot = {
         description = "runnerops Slack bot";
@@ -433,6 +509,11 @@ in
           SystemCallFilter = [ "@system-service" "~@privileged" ];
           TimeoutStopSec = "30s";
           EnvironmentFile = mkIf (cfg.bot.environmentFile != null) cfg.bot.environmentFile;
+          LoadCredential = mkIf (cfg.bot.signingKeyFile != null) "bot-signing-key:${cfg.bot.signingKeyFile}";
+          # The terminal API socket: members of group runnerops may connect (requests are still signed).
+          Group = "runnerops";
+          RuntimeDirectory = mkIf (hasPrefix "/run/runnerops/" cfg.bot.apiSocket) "runnerops";
+          RuntimeDirectoryMode = mkIf (hasPrefix "/run/runnerops/" cfg.bot.apiSocket) "0750";
           LogsDirectory = mkIf auditInLogsDirectory "runnerops";
           LogsDirectoryMode = mkIf auditInLogsDirectory "0750";
           ReadWritePaths = mkIf (auditToFile && !auditInLogsDirectory) [ (dirOf cfg.bot.auditFile) ];

@@ -3,11 +3,10 @@ import type { ControlContext } from '../../src/worker/job-context.js';
 import { PermanentJobError, UserError, firstLine } from '../../src/errors.js';
 import { classifyGitlabError, toGitlabJobError } from '../../src/clients/gitlab/describe-gitlab-error.js';
 import { createRunner, deleteRunner, findRunnersByNote, type CreatedRunner } from '../../src/clients/gitlab/runners.js';
+import { waitForRunnerPickup } from '../../src/clients/gitlab/runner-managers.js';
 import type { GitlabApi } from '../../src/clients/gitlab/create-gitlab-client.js';
-import { readHost } from '../../src/queue/host-registry.js';
-import { fingerprintOf } from '../../src/secrets/host-keys.js';
-import { sealToHost } from '../../src/secrets/sealed-box.js';
 import { redact } from '../../src/secrets/redact.js';
+import { sealForHost } from './seal-for-host.js';
 import * as installRunner from '../install-runner.js';
 
 export const name = 'register-runner';
@@ -24,6 +23,8 @@ export const payloadSchema = z
     paused: z.boolean().default(false),
     /** The command's id: a rerun after the bot died finds the runner the first run created. */
     requestId: z.string().regex(/^[A-Za-z0-9._-]{1,80}$/).optional(),
+    /** How long to wait for gitlab-runner on the host to ask GitLab for jobs with the new token, in seconds. @defaultValue 15 */
+    pickupSeconds: z.number().int().min(0).max(600).default(15),
   })
   .refine((p) => p.type !== 'group' || p.groupId !== undefined, { message: '--type group needs --group ID', path: ['groupId'] })
   .refine((p) => p.type !== 'project' || p.projectId !== undefined, { message: '--type project needs --project ID', path: ['projectId'] });
@@ -31,9 +32,17 @@ export type Payload = z.infer<typeof payloadSchema>;
 
 export interface Result extends installRunner.Result {
   description?: string;
+  /**
+   * Whether gitlab-runner on the host asked GitLab for jobs with the token (its manager for the host's
+   * system id has a version). The install's verify alone makes GitLab show the runner online; this does not.
+   */
+  pickedUp?: boolean;
 }
 
-export type Context = Pick<ControlContext, 'gitlab' | 'gitlabUrl' | 'redis' | 'prefix' | 'runOnHost' | 'log' | 'progress'>;
+export type Context = Pick<ControlContext, 'gitlab' | 'gitlabUrl' | 'redis' | 'prefix' | 'runOnHost' | 'enrolledHost' | 'log' | 'progress'> & {
+  /** Pause between looks at the runner's managers while waiting for gitlab-runner, in ms. @defaultValue 2000 */
+  pickupIntervalMs?: number;
+};
 
 /**
  * Control side of `/runner register`: creates the runner in GitLab with the bot's user token, seals
@@ -42,9 +51,13 @@ export type Context = Pick<ControlContext, 'gitlab' | 'gitlabUrl' | 'redis' | 'p
  * deleted in GitLab again, or the message says exactly what is left and how to remove it.
  */
 export async function run(payload: Payload, ctx: Context): Promise<Result> {
-  const host = await readHost(ctx.redis, ctx.prefix, payload.host);
-  if (!host) throw new UserError(`unknown host "${payload.host}"; start "runnerops worker" there first`);
+  // Sealed only to keys a person enrolled: a key someone wrote into the registry gets nothing.
+  const host = await ctx.enrolledHost(payload.host);
+  if (!host) throw new UserError(`${payload.host} is not an enrolled host; "hosts" shows its state (an operator enrols it with "enroll ${payload.host}")`);
   if (!host.publicKey) throw new UserError(`${payload.host} has not published a public key; upgrade or restart its worker`);
+  // The bot died after the host had installed the runner (while waiting for gitlab-runner): that stands.
+  const done = payload.requestId ? await installedBefore(ctx, payload.requestId) : undefined;
+  if (done) return finish(payload, ctx, done);
   const clash = payload.description !== undefined ? host.runners?.find((r) => r.name === payload.description) : undefined;
   if (clash) throw new UserError(`${payload.host} already has a runner named "${clash.name}"; pick another --description`);
 
@@ -64,22 +77,39 @@ export async function run(payload: Payload, ctx: Context): Promise<Result> {
   if (payload.requestId) await ctx.redis.set(attemptKey(ctx, payload.requestId), JSON.stringify({ runnerId: created.id }), 'EX', 7 * 86400);
   const runnerName = payload.description ?? `${payload.host}-${created.id}`;
   ctx.log.info({ runnerId: created.id, host: payload.host }, 'runner created in GitLab');
+  let installed: installRunner.Result;
   try {
-    const sealedToken = await sealToHost(created.token, host.publicKey);
+    const sealed = await sealForHost(created.token, host.publicKey);
     await ctx.progress({ phase: 'installing on the host', detail: `runner #${created.id}` });
     const hostPayload: installRunner.Payload = {
-      sealedToken,
-      sealedTo: fingerprintOf(host.publicKey),
+      ...sealed,
       runnerId: created.id,
       name: runnerName,
       gitlabUrl: ctx.gitlabUrl,
       tokenExpiresAt: created.tokenExpiresAt,
     };
-    const result = (await ctx.runOnHost(payload.host, installRunner.name, hostPayload)) as installRunner.Result;
-    return { ...result, ...(payload.description !== undefined ? { description: payload.description } : {}) };
+    installed = (await ctx.runOnHost(payload.host, installRunner.name, hostPayload)) as installRunner.Result;
   } catch (err) {
     const reason = redact(firstLine(err instanceof Error ? err.message : String(err)));
     throw await removeOrphan(ctx.gitlab, ctx.gitlabUrl, created.id, payload.host, reason);
+  }
+  if (payload.requestId) await ctx.redis.set(attemptKey(ctx, payload.requestId), JSON.stringify({ runnerId: created.id, installed }), 'EX', 7 * 86400);
+  return finish(payload, ctx, installed);
+}
+
+async function finish(payload: Payload, ctx: Context, installed: installRunner.Result): Promise<Result> {
+  const pickedUp = await pickedUpByRunner(ctx, installed, payload.pickupSeconds);
+  return { ...installed, ...(payload.description !== undefined ? { description: payload.description } : {}), ...(pickedUp !== undefined ? { pickedUp } : {}) };
+}
+
+/** Whether gitlab-runner took the installed token up; undefined when GitLab cannot tell us (the install stands). */
+async function pickedUpByRunner(ctx: Context, installed: installRunner.Result, waitSeconds: number): Promise<boolean | undefined> {
+  await ctx.progress({ phase: 'waiting for gitlab-runner to use the token', detail: `manager ${installed.systemId}` });
+  try {
+    return await waitForRunnerPickup(ctx.gitlab, installed.runnerId, installed.systemId, { waitMs: waitSeconds * 1000, ...(ctx.pickupIntervalMs ? { intervalMs: ctx.pickupIntervalMs } : {}) });
+  } catch (err) {
+    ctx.log.warn({ runnerId: installed.runnerId, failure: classifyGitlabError(err) }, 'could not read the runner managers');
+    return undefined;
   }
 }
 
@@ -88,7 +118,8 @@ const attemptKey = (ctx: Context, requestId: string) => `${ctx.prefix}:register:
 
 /**
  * A rerun of the same command (the bot died mid-way): the first run's runner, whose token died with
- * it, is deleted before a new one is created, so one command never leaves two runners. The first
+ * it, is deleted before a new one is created, so one command never leaves two runners. (One the
+ * host had already installed is kept: see installedBefore.) The first
  * run's runner id is in Redis once GitLab answered; if the bot died before the answer, the runner is
  * found by the request id in its maintenance note.
  */
@@ -100,11 +131,12 @@ async function clearEarlierAttempt(payload: Payload, ctx: Context): Promise<void
   await ctx.progress({ phase: 'cleaning up an interrupted attempt' });
   let ids: number[];
   try {
-    ids = earlier.runnerId !== undefined ? [earlier.runnerId] : await findRunnersByNote(ctx.gitlab, payload.type, noteFor(payload.requestId), payload.description);
+    ids = earlier.runnerId !== undefined ? [earlier.runnerId] : await findRunnersByNote(ctx.gitlab, payload, noteFor(payload.requestId), payload.description);
   } catch (err) {
     const f = classifyGitlabError(err);
+    const why = f.kind === 'insufficient-scope' ? 'GITLAB_TOKEN needs the read_api (or api) scope to list runners' : `${f.status ?? f.detail}`;
     throw new PermanentJobError(
-      `an earlier attempt of this registration was interrupted and its runner cannot be looked up (${f.status ?? f.detail}); look for a runner noted "${noteFor(payload.requestId)}" in GitLab (CI/CD > Runners), delete it, then register again`,
+      `an earlier attempt of this registration was interrupted and its runner cannot be looked up (${why}); look for a runner noted "${noteFor(payload.requestId)}" in GitLab (CI/CD > Runners), delete it, then register again`,
     );
   }
   for (const id of ids) {
@@ -112,6 +144,12 @@ async function clearEarlierAttempt(payload: Payload, ctx: Context): Promise<void
     if (failure.message.includes('deleting it in GitLab failed')) throw failure;
     ctx.log.info({ runnerId: id }, 'deleted the runner of an interrupted registration');
   }
+}
+
+/** What the host installed for this command before the bot died, if it got that far (no token in it). */
+async function installedBefore(ctx: Context, requestId: string): Promise<installRunner.Result | undefined> {
+  const earlier = JSON.parse((await ctx.redis.get(attemptKey(ctx, requestId))) ?? '{}') as { installed?: installRunner.Result };
+  return earlier.installed;
 }
 
 function creationError(err: unknown, payload: Payload): Error {
@@ -142,5 +180,9 @@ async function removeOrphan(gitlab: GitlabApi, gitlabUrl: string, runnerId: numb
 
 export function summarize(result: Result): string {
   const expiry = result.tokenExpiresAt ? `token expires ${result.tokenExpiresAt}` : 'token does not expire';
-  return `registered runner #${result.runnerId} "${result.name}" on ${result.host}, written to ${result.written.join(', ')} (${result.tokenMode}); ${expiry}`;
+  const pickup =
+    result.pickedUp === false
+      ? `; gitlab-runner on ${result.host} has not asked GitLab for jobs with it yet (GitLab may still show it online from the install's verify): check that gitlab-runner runs there and loaded ${result.written[0] ?? 'the token'}`
+      : '';
+  return `registered runner #${result.runnerId} "${result.name}" on ${result.host}, written to ${result.written.join(', ')} (${result.tokenMode}); ${expiry}${pickup}`;
 }

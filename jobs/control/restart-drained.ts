@@ -4,7 +4,9 @@ import { PermanentJobError, UserError, firstLine } from '../../src/errors.js';
 import { toGitlabJobError } from '../../src/clients/gitlab/describe-gitlab-error.js';
 import { retryIdempotent, sleep, type RetryOptions } from '../../src/clients/gitlab/retry-idempotent.js';
 import { countRunningJobs, setRunnerPaused } from '../../src/clients/gitlab/runners.js';
+import { readRunnerAccess, type RunnerAccess } from '../../src/clients/gitlab/runner-access.js';
 import { formatMs } from '../../src/present/format.js';
+import * as readSystemId from '../read-system-id.js';
 import * as restartNixDaemon from '../restart-nix-daemon.js';
 
 export const name = 'restart-drained';
@@ -29,6 +31,12 @@ export interface Result {
   pausedRunners: number[];
   /** Runners that were paused already: left paused. */
   alreadyPaused: number[];
+  /** Runners whose token other hosts use too (their managers are online): not paused, only this host's jobs counted. */
+  sharedRunners: number[];
+  /** Runners whose jobs in projects where the GITLAB_TOKEN user is below Reporter GitLab does not list: the count may be short. */
+  unseenRunners: number[];
+  /** This host's runner-manager id the jobs were counted by; null: unknown, all the runners' jobs counted. */
+  systemId: string | null;
   /** Milliseconds from pausing until no runner had a running job (or the timeout). */
   drainMs: number;
   /** Jobs still running when the drain timed out and the restart went ahead (0 normally). */
@@ -68,9 +76,21 @@ async function isPaused(ctx: Context, runnerId: number): Promise<boolean> {
   return runner.paused ?? runner.active === false;
 }
 
-async function countAllRunning(ctx: Context, runnerIds: number[]): Promise<number> {
-  const counts = await Promise.all(runnerIds.map((id) => countRunningJobs(ctx.gitlab, id, CALL_RETRY)));
+/** Jobs still running on this host: by its system id when known (a shared token's other hosts are not counted). */
+async function countAllRunning(ctx: Context, runnerIds: number[], systemId: string | null): Promise<number> {
+  const counts = await Promise.all(runnerIds.map((id) => countRunningJobs(ctx.gitlab, id, CALL_RETRY, systemId ?? undefined)));
   return counts.reduce((a, b) => a + b, 0);
+}
+
+/** This host's system id from its worker; null when it has none yet or its worker does not know the job. */
+async function hostSystemId(ctx: Context, host: string): Promise<string | null> {
+  try {
+    const result = (await ctx.runOnHost(host, readSystemId.name, {}, { timeoutMs: 60_000 })) as Partial<readSystemId.Result> | undefined;
+    return typeof result?.systemId === 'string' ? result.systemId : null;
+  } catch (err) {
+    ctx.log.warn({ host, err }, 'could not read the host\'s system id; counting all jobs of its runners');
+    return null;
+  }
 }
 
 /** Unpauses every runner it can; returns the ids it could not unpause, with the first reason. */
@@ -99,16 +119,23 @@ export async function run(payload: Payload, ctx: Context, signal: AbortSignal = 
   const gitlabError = (err: unknown, action: string): Error =>
     err instanceof PermanentJobError || err instanceof UserError ? err : toGitlabJobError(err, { action, gitlabUrl: ctx.gitlabUrl, userToken: true });
 
-  let states: boolean[];
+  const systemId = await hostSystemId(ctx, host);
+  let access: RunnerAccess[];
   try {
-    states = await Promise.all(runnerIds.map((id) => isPaused(ctx, id)));
+    access = await readRunnerAccess(ctx.gitlab, runnerIds, systemId, CALL_RETRY);
   } catch (err) {
     throw gitlabError(err, `read the runners of ${host}`);
   }
+  const states = access.map((a) => a.paused);
+  const sharedRunners = access.filter((a) => a.sharedWith.length > 0).map((a) => a.id);
+  const unseenRunners = access.filter((a) => !a.allJobsVisible).map((a) => a.id);
+  if (sharedRunners.length > 0) ctx.log.info({ host, sharedRunners }, 'runners shared with other hosts are not paused');
+  if (unseenRunners.length > 0) ctx.log.warn({ host, unseenRunners }, 'GITLAB_TOKEN cannot see every job of these runners');
   const ledger = pauseLedger(ctx, payload.requestId);
   const ours = new Set(await ledger.earlier());
   const alreadyPaused = runnerIds.filter((id, i) => states[i] && !ours.has(id));
-  const toPause = runnerIds.filter((_, i) => !states[i]);
+  // Pausing a shared runner would stop the other hosts too: only this host's jobs are waited for.
+  const toPause = runnerIds.filter((id, i) => !states[i] && !sharedRunners.includes(id));
   // Paused by an earlier run of this same command (the bot died): ours to unpause.
   const paused: number[] = runnerIds.filter((id, i) => states[i] && ours.has(id));
   let outcome: { result?: Result; error?: unknown } = {};
@@ -133,7 +160,7 @@ export async function run(payload: Payload, ctx: Context, signal: AbortSignal = 
     for (;;) {
       signal.throwIfAborted();
       try {
-        running = await countAllRunning(ctx, runnerIds);
+        running = await countAllRunning(ctx, runnerIds, systemId);
       } catch (err) {
         throw gitlabError(err, `list the running jobs of ${host}'s runners`);
       }
@@ -152,7 +179,7 @@ export async function run(payload: Payload, ctx: Context, signal: AbortSignal = 
       { timeoutSeconds: payload.timeoutSeconds },
       { timeoutMs: (payload.timeoutSeconds + 120) * 1000 },
     )) as restartNixDaemon.Result;
-    outcome = { result: { host, pausedRunners: [...paused], alreadyPaused, drainMs, jobsStillRunning: running, restart } };
+    outcome = { result: { host, pausedRunners: [...paused], alreadyPaused, sharedRunners, unseenRunners, systemId, drainMs, jobsStillRunning: running, restart } };
   } catch (err) {
     outcome = { error: err };
   } finally {
@@ -182,5 +209,10 @@ export function summarize(result: Result): string {
   const drained = result.pausedRunners.length > 0 ? `paused runners ${label(result.pausedRunners)}` : 'runners were already paused';
   const waited = result.jobsStillRunning > 0 ? `gave up waiting after ${formatMs(result.drainMs)} with ${result.jobsStillRunning} jobs running` : `drained in ${formatMs(result.drainMs)}`;
   const unpaused = result.pausedRunners.length > 0 ? '; runners unpaused' : '';
-  return `${drained}, ${waited}; ${restartNixDaemon.summarize(result.restart)}${unpaused}`;
+  // Older results (before shared and unseen runners were reported) have neither list.
+  const shared = (result.sharedRunners ?? []).map((id) => `; runner #${id} is shared with other hosts: not paused, only this host's jobs waited for`).join('');
+  const unseen = (result.unseenRunners ?? [])
+    .map((id) => `; cannot see jobs of runner #${id} in projects where the GITLAB_TOKEN user is below Reporter: some may still have been running`)
+    .join('');
+  return `${drained}, ${waited}; ${restartNixDaemon.summarize(result.restart)}${unpaused}${shared}${unseen}`;
 }

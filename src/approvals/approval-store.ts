@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Request } from '../commands/requests.js';
 import type { Requester } from '../queue/command-record.js';
+import type { Signed } from '../queue/signed.js';
+import type { FrozenPlan } from './approval-seal.js';
 
 export type ApprovalState = 'pending' | 'approved' | 'running' | 'done' | 'failed' | 'denied' | 'expired';
 
@@ -15,6 +17,12 @@ export interface Approval {
   requester: Requester;
   /** Roles that may approve (from the policy, at request time). */
   approvers: string[];
+  /** What runs once approved, decided at request time. */
+  plan: FrozenPlan;
+  /** The bot's signature over the hash of the fields above (approval-seal.ts). */
+  seal: Signed<{ id: string; requestHash: string }>;
+  /** The bot's signature over the decision (who approved, when). */
+  decisionSeal?: Signed<{ id: string; requestHash: string; decidedBy: string; decidedAt: number }>;
   createdAt: number;
   expiresAt: number;
   decidedBy?: string;
@@ -29,8 +37,6 @@ export interface Approval {
 
 const key = (prefix: string, id: string) => `${prefix}:approval:${id}`;
 
-/** List of approval ids requested outside Slack, for a bot to post in the approvals channel. */
-export const unpostedKey = (prefix: string) => `${prefix}:approvals:unposted`;
 const pendingKey = (prefix: string) => `${prefix}:approvals:pending`;
 const TTL_SECONDS = 30 * 86400;
 
@@ -73,7 +79,10 @@ return 1
 `;
 
 export interface ApprovalStore {
-  create: (input: Omit<Approval, 'id' | 'state' | 'createdAt'>) => Promise<Approval>;
+  /** A fresh approval id (the plan, frozen before the request is stored, derives its command id from it). */
+  newId: () => string;
+  /** Stores a new pending request; `seal` signs it as stored. */
+  create: (input: Omit<Approval, 'state' | 'createdAt' | 'seal'>, seal: (approval: Omit<Approval, 'seal'>) => Approval['seal']) => Promise<Approval>;
   get: (id: string) => Promise<Approval | undefined>;
   transition: (id: string, from: ApprovalState[], to: ApprovalState, patch?: Partial<Approval>) => Promise<{ changed: boolean; approval?: Approval }>;
   /** Records where the approval message was posted. */
@@ -86,14 +95,37 @@ export interface ApprovalStore {
   stranded: () => Promise<Approval[]>;
 }
 
+/** Fields fixed at request time, kept as one JSON string so the Lua transitions never re-encode them (cjson turns [] into {}). */
+const FROZEN = ['text', 'request', 'requester', 'approvers', 'plan', 'createdAt', 'expiresAt', 'seal'] as const;
+
+function toStored(approval: Approval): string {
+  const frozen = Object.fromEntries(FROZEN.map((k) => [k, approval[k]]));
+  const rest = Object.fromEntries(Object.entries(approval).filter(([k]) => !(FROZEN as readonly string[]).includes(k)));
+  return JSON.stringify({ ...rest, expiresAt: approval.expiresAt, frozen: JSON.stringify(frozen) });
+}
+
+/** Reads a stored approval (input from Redis); undefined when it is not one. */
+function fromStored(raw: string): Approval | undefined {
+  try {
+    const { frozen, ...rest } = JSON.parse(raw) as { frozen?: string } & Partial<Approval>;
+    const fixed = typeof frozen === 'string' ? (JSON.parse(frozen) as Partial<Approval>) : {};
+    const approval = { ...rest, ...fixed } as Approval;
+    return typeof approval.id === 'string' && typeof approval.state === 'string' ? approval : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function createApprovalStore(redis: Redis, prefix: string): ApprovalStore {
   const strandedKey = `${prefix}:approvals:approved`;
   const store: ApprovalStore = {
-    async create(input) {
-      const approval: Approval = { ...input, id: randomBytes(6).toString('hex'), state: 'pending', createdAt: Date.now() };
+    newId: () => randomBytes(6).toString('hex'),
+    async create(input, seal) {
+      const unsealed: Omit<Approval, 'seal'> = { ...input, state: 'pending', createdAt: Date.now() };
+      const approval: Approval = { ...unsealed, seal: seal(unsealed) };
       await redis
         .multi()
-        .set(key(prefix, approval.id), JSON.stringify(approval), 'EX', TTL_SECONDS)
+        .set(key(prefix, approval.id), toStored(approval), 'EX', TTL_SECONDS)
         .zadd(pendingKey(prefix), approval.expiresAt, approval.id)
         .exec();
       return approval;
@@ -101,7 +133,7 @@ export function createApprovalStore(redis: Redis, prefix: string): ApprovalStore
     async get(id) {
       if (!/^[0-9a-f]{12}$/.test(id)) return undefined;
       const raw = await redis.get(key(prefix, id));
-      return raw ? (JSON.parse(raw) as Approval) : undefined;
+      return raw ? fromStored(raw) : undefined;
     },
     async transition(id, from, to, patch = {}) {
       if (!/^[0-9a-f]{12}$/.test(id)) return { changed: false };
@@ -110,7 +142,8 @@ export function createApprovalStore(redis: Redis, prefix: string): ApprovalStore
         if (to === 'approved') await redis.sadd(strandedKey, id);
         if (from.includes('approved') && to !== 'approved') await redis.srem(strandedKey, id);
       }
-      return { changed: changed === 1, ...(raw ? { approval: JSON.parse(raw) as Approval } : {}) };
+      const approval = raw ? fromStored(raw) : undefined;
+      return { changed: changed === 1, ...(approval ? { approval } : {}) };
     },
     async setMessage(id, message) {
       // A click may land between posting the message and recording it: change nothing but `message`.

@@ -2,7 +2,7 @@ import { appendFile } from 'node:fs/promises';
 import type { Redis } from 'ioredis';
 import { redact } from '../secrets/redact.js';
 
-export type AuditKind = 'command' | 'refused' | 'approval' | 'result' | 'schedule' | 'watch';
+export type AuditKind = 'command' | 'refused' | 'approval' | 'result' | 'schedule' | 'watch' | 'security' | 'enrolment';
 
 /** One audit entry: who did what, where, when, and how it ended. Never a secret. */
 export interface AuditEntry {

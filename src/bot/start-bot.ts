@@ -1,7 +1,7 @@
 import type { Gitlab } from '@gitbeaker/rest';
 import type { Worker } from 'bullmq';
 import type { JobData } from '../queue/enqueue.js';
-import { createApprovalStore, unpostedKey } from '../approvals/approval-store.js';
+import { createApprovalStore } from '../approvals/approval-store.js';
 import { expireOverdue, resumeStranded } from '../approvals/decide-approval.js';
 import { createAuditLog } from '../audit/audit-log.js';
 import type { BotSettings } from '../config.js';
@@ -21,11 +21,17 @@ import { publishWatchSettings } from '../schedule/watch-settings.js';
 import { checkTokenExpiry } from './check-token-expiry.js';
 import { TOKEN_EXPIRY_SCHEDULE, withTokenExpirySchedule } from './token-expiry-schedule.js';
 import type { Surface } from './surface.js';
+import { createEventSigners, type BotTrust } from '../queue/bot-trust.js';
+import { reportSecurity } from './report-security.js';
+import { reportKeyChanges } from './report-key-changes.js';
+import { startApi } from './start-api.js';
 
 export interface BotDeps {
   settings: BotSettings;
   policy: Policy;
   log: Logger;
+  /** The bot's signing key, accepted bot keys and pinned host fingerprints (loadBotTrust). */
+  trust: BotTrust;
   /** Built from the core once it exists (Slack needs the approval store; the console prints). */
   makeSurface: (core: Omit<BotCore, 'surface' | 'members'>) => Surface;
   members: GroupMembers;
@@ -43,6 +49,8 @@ export interface RunningBot {
   core: BotCore;
   /** The control-plane worker (for metrics). */
   control: Worker<JobData>;
+  /** Security refusals by kind (for /metrics). */
+  refusals: Map<string, number>;
   stop: () => Promise<void>;
 }
 
@@ -62,6 +70,8 @@ export async function startBot(deps: BotDeps): Promise<RunningBot> {
     redis,
     prefix: settings.prefix,
     queues,
+    trust: deps.trust,
+    signer: deps.trust.signer,
     policy: deps.policy,
     log,
     audit: createAuditLog(redis, settings.prefix, deps.auditFile ? { file: deps.auditFile } : {}),
@@ -69,12 +79,19 @@ export async function startBot(deps: BotDeps): Promise<RunningBot> {
     commandPrefix: deps.commandPrefix ?? '/runner',
   };
   const core: BotCore = { ...base, members: deps.members, surface: deps.makeSurface(base) };
+  const refusals = new Map<string, number>();
+  const security = { audit: core.audit, surface: core.surface, policy: deps.policy, log, refusals };
+  core.onTampered = (approval, reason) => reportSecurity(security, 'tampered-approval', `approval ${approval.id} ("${approval.text}") was refused: ${reason}`);
+  const signers = createEventSigners(redis, settings.prefix, deps.trust);
   const control = startControlWorker({
     redis,
     blocking: workerConnection,
     prefix: settings.prefix,
     queues,
     log,
+    trust: deps.trust,
+    signers,
+    onRefused: (refusal) => reportSecurity(security, 'refused-control-job', `the control plane refused a ${refusal.job} job (${refusal.reason}); it did not run`),
     gitlabUrl: settings.gitlabUrl,
     gitlabToken: settings.gitlabToken,
     ...(deps.gitlab ? { gitlab: deps.gitlab } : {}),
@@ -85,11 +102,13 @@ export async function startBot(deps: BotDeps): Promise<RunningBot> {
     blocking: watcherConnection,
     prefix: settings.prefix,
     log,
+    signers,
+    onRefused: (reason) => reportSecurity(security, 'refused-event', reason),
     onChange: (commandId) => onCommandChange(core, commandId),
   });
   const schedulerConnection = createRedis(settings, { blocking: true });
   const noticeConnection = createRedis(settings, { blocking: true });
-  await publishWatchSettings(redis, settings.prefix, deps.policy);
+  await publishWatchSettings(redis, settings.prefix, deps.trust.signer, deps.policy);
   const scheduler = await startScheduler({
     redis,
     blocking: schedulerConnection,
@@ -102,24 +121,36 @@ export async function startBot(deps: BotDeps): Promise<RunningBot> {
     },
   });
   core.listSchedules = scheduler.listSchedules;
-  const relay = startNoticeRelay({ redis, blocking: noticeConnection, prefix: settings.prefix, surface: core.surface, channel: deps.policy.channels.reports, log, audit: core.audit });
+  const relay = startNoticeRelay({
+    redis,
+    blocking: noticeConnection,
+    prefix: settings.prefix,
+    surface: core.surface,
+    channel: deps.policy.channels.reports,
+    securityChannel: deps.policy.channels.security,
+    signers,
+    onRefusal: (what) => refusals.set(what, (refusals.get(what) ?? 0) + 1),
+    log,
+    audit: core.audit,
+  });
   const sweep = async () => {
+    await reportKeyChanges(core, security);
     for (const approval of await expireOverdue(core)) await core.surface.updateApproval(approval).catch((err: unknown) => log.warn({ err }, 'could not mark an approval expired'));
-    // Requests made from a terminal: post them where approvers will see them.
-    for (let id = await redis.lpop(unpostedKey(settings.prefix)); id; id = await redis.lpop(unpostedKey(settings.prefix))) {
-      const approval = await core.approvals.get(id);
-      if (approval?.state !== 'pending') continue;
-      if (!(await core.surface.postApproval(approval, deps.policy.channels.approvals))) log.warn({ approvalId: id }, 'a terminal request for approval has nowhere to go: set channels.approvals in the policy');
-    }
   };
   const sweeper = setInterval(() => void sweep().catch((err: unknown) => log.warn({ err }, 'approval sweep failed')), deps.sweepMs ?? 15_000);
   for (const command of await resumeStranded(core)) log.info({ commandId: command.id }, 'queued an approved command a previous run had not queued');
   await sweep();
+  const api = await startApi(core, settings.apiSocket, security).catch((err: unknown) => {
+    log.warn({ err, socket: settings.apiSocket }, `the terminal API could not listen on ${settings.apiSocket}; "runnerops <verb>" will not reach this bot (set RUNNEROPS_API_SOCKET)`);
+    return undefined;
+  });
   return {
     core,
     control,
+    refusals,
     stop: async () => {
       clearInterval(sweeper);
+      await api?.stop();
       await relay.stop();
       await scheduler.stop();
       await watcher.stop();

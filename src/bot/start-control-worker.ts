@@ -5,12 +5,15 @@ import type { Redis } from 'ioredis';
 import { findControlJob } from '../../jobs/control/index.js';
 import { PermanentJobError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { enrolledHost, type BotTrust } from '../queue/bot-trust.js';
 import type { JobData } from '../queue/enqueue.js';
+import type { EventSigners } from '../queue/events.js';
 import { CONTROL_QUEUE } from '../queue/names.js';
 import type { QueuePool } from '../queue/queue-pool.js';
-import { createProcessor, reportStalledFailure } from '../worker/dispatch.js';
+import { createProcessor, reportStalledFailure, type Refusal } from '../worker/dispatch.js';
 import { createExclusiveLocks } from '../worker/exclusive.js';
 import type { ControlContext } from '../worker/job-context.js';
+import { createRedisReplayGuard } from '../worker/replay-guard.js';
 import { runOnHost } from './run-on-host.js';
 
 export interface ControlWorkerDeps {
@@ -20,26 +23,34 @@ export interface ControlWorkerDeps {
   prefix: string;
   queues: QueuePool;
   log: Logger;
+  trust: BotTrust;
+  signers: EventSigners;
+  /** A control job refused before it ran (audit, security notice). */
+  onRefused: (refusal: Refusal) => Promise<void>;
   gitlabUrl: string | undefined;
   gitlabToken: string | undefined;
   /** Tests pass a client for the fake GitLab; otherwise built from the URL and token. */
   gitlab?: InstanceType<typeof Gitlab>;
 }
 
-/** The bot's worker for control-plane jobs (GitLab calls with the user token), on the `control` queue. */
+/**
+ * The bot's worker for control-plane jobs (GitLab calls with the user token), on the `control` queue.
+ * It runs only jobs the bot signed (anyone who can write to Redis can add a job to the queue).
+ */
 export function startControlWorker(deps: ControlWorkerDeps): Worker<JobData> {
   // Our requester sends each request once: gitbeaker's own would resend a POST (a runner creation) on 502.
   const gitlab = deps.gitlab ?? (deps.gitlabUrl && deps.gitlabToken ? (createGitlabClient({ url: deps.gitlabUrl, token: deps.gitlabToken }) as InstanceType<typeof Gitlab>) : undefined);
+  const dispatch = { redis: deps.redis, prefix: deps.prefix, signer: deps.trust.signer, ring: deps.trust.ring, queue: CONTROL_QUEUE, host: undefined };
   const processor = createProcessor({
-    redis: deps.redis,
-    prefix: deps.prefix,
+    ...dispatch,
     log: deps.log,
-    hostOf: (data) => data.host ?? 'control',
+    replay: createRedisReplayGuard(deps.redis, deps.prefix),
+    onRefused: deps.onRefused,
     findJob: findControlJob,
     runExclusive: createExclusiveLocks(),
-    contextFor: (job, base): ControlContext => {
+    contextFor: (envelope, base): ControlContext => {
       if (!gitlab || !deps.gitlabUrl) {
-        throw new PermanentJobError('the bot has no GitLab access: set GITLAB_URL and GITLAB_TOKEN (a token with the create_runner or api scope)');
+        throw new PermanentJobError('the bot has no GitLab access: set GITLAB_URL and GITLAB_TOKEN (the role and scopes it needs: README, "Runner tokens and GitLab")');
       }
       return {
         ...base,
@@ -47,10 +58,11 @@ export function startControlWorker(deps: ControlWorkerDeps): Worker<JobData> {
         prefix: deps.prefix,
         gitlab,
         gitlabUrl: deps.gitlabUrl,
+        enrolledHost: (name) => enrolledHost(deps.redis, deps.prefix, deps.trust, name),
         runOnHost: async (host, name, payload, options) => {
           const blocking = deps.redis.duplicate();
           try {
-            return await runOnHost({ redis: deps.redis, prefix: deps.prefix, queues: deps.queues, blocking }, job.data.commandId, host, name, payload, options);
+            return await runOnHost({ redis: deps.redis, prefix: deps.prefix, queues: deps.queues, signer: deps.trust.signer, signers: deps.signers, blocking }, envelope, host, name, payload, options);
           } finally {
             blocking.disconnect();
           }
@@ -61,7 +73,7 @@ export function startControlWorker(deps: ControlWorkerDeps): Worker<JobData> {
   const worker = new Worker<JobData>(CONTROL_QUEUE, processor, { connection: deps.blocking, prefix: deps.prefix, concurrency: 8 });
   worker.on('error', (err) => deps.log.error({ err }, 'control queue error'));
   worker.on('failed', (job, err) => {
-    reportStalledFailure({ redis: deps.redis, prefix: deps.prefix, hostOf: (data) => data.host ?? 'control' }, job, err).catch((e: unknown) => deps.log.warn({ err: e }, 'could not report a stalled job'));
+    reportStalledFailure(dispatch, job, err).catch((e: unknown) => deps.log.warn({ err: e }, 'could not report a stalled job'));
   });
   return worker;
 }

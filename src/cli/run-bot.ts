@@ -13,6 +13,7 @@ import { createSlackApp } from '../slack/create-slack-app.js';
 import { cachedGroupMembers } from '../slack/group-members.js';
 import { registerHandlers } from '../slack/register-handlers.js';
 import { createSlackSurface } from '../slack/slack-surface.js';
+import { loadBotTrust } from '../bot/load-bot-trust.js';
 
 /** `runnerops bot`: the Bolt app (Socket Mode or HTTP) on top of the bot core. */
 export async function runBot(env: Record<string, string | undefined>, options: { policy?: Policy; sweepMs?: number } = {}): Promise<{ bot: RunningBot; stop: () => Promise<void> }> {
@@ -21,6 +22,7 @@ export async function runBot(env: Record<string, string | undefined>, options: {
   if (mode === 'console') {
     throw new UserError('no Slack credentials: set SLACK_BOT_TOKEN plus SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP); to try runnerops without Slack run "runnerops dev"');
   }
+  const trust = await loadBotTrust(settings);
   const log = createLogger({ name: 'runnerops-bot', level: settings.logLevel });
   const policy = options.policy ?? (await loadPolicy(settings.policyPath));
   if (!settings.policyPath && !options.policy) log.warn('no RUNNEROPS_POLICY: read-only verbs for everyone, mutating verbs for nobody (see docs/policy.md)');
@@ -33,6 +35,7 @@ export async function runBot(env: Record<string, string | undefined>, options: {
     settings,
     policy,
     log,
+    trust,
     members: cachedGroupMembers(client),
     ...(settings.auditFile ? { auditFile: settings.auditFile } : {}),
     ...(options.sweepMs ? { sweepMs: options.sweepMs } : {}),
@@ -48,7 +51,7 @@ export async function runBot(env: Record<string, string | undefined>, options: {
       }),
   });
   registerHandlers(slack.app, bot.core);
-  const ops = await startBotOps({ settings, log, controlWorker: bot.control, pendingApprovals: async () => (await bot.core.approvals.pending()).length });
+  const ops = await startBotOps({ settings, log, controlWorker: bot.control, refusals: bot.refusals, pendingApprovals: async () => (await bot.core.approvals.pending()).length });
   countSlackError = (err) => ops.metrics.countApiError('slack', classifyApiError(err));
   await slack.start();
   log.info({ mode, port: mode === 'http' ? settings.port : undefined }, 'bot started');

@@ -16,6 +16,8 @@ import { cachedGroupMembers } from '../slack/group-members.js';
 import { registerHandlers } from '../slack/register-handlers.js';
 import { createSlackSurface } from '../slack/slack-surface.js';
 import { startWorker } from '../worker/start-worker.js';
+import { loadBotTrust } from '../bot/load-bot-trust.js';
+import { loadOrCreateSigner } from '../queue/signing-keys.js';
 
 export interface DevIo {
   input: NodeJS.ReadableStream;
@@ -41,11 +43,18 @@ export async function runDev(env: Record<string, string | undefined>, io: DevIo)
   merged.GITLAB_RUNNER_CONFIG ??= path.join(devDir, 'gitlab-runner', 'config.toml');
   merged.RUNNEROPS_ENV_FILE ??= path.join(devDir, 'gitlab-runner.env');
   const log = createLogger({ name: 'runnerops-dev', level: env.LOG_LEVEL ?? 'warn' });
+  // Dev trusts itself: a bot key of its own, given to its worker, and that worker's fingerprint pinned.
+  merged.RUNNEROPS_SIGNING_KEY ??= path.join(devDir, 'bot-signing-key');
+  const { signer } = await loadOrCreateSigner(merged.RUNNEROPS_SIGNING_KEY);
+  merged.RUNNEROPS_BOT_KEYS ??= signer.publicKey;
+  merged.RUNNEROPS_API_SOCKET ??= path.join(devDir, 'api.sock');
   const workerSettings = readWorkerSettings(merged);
   const keys = await loadHostKeys(workerSettings.stateDir);
-  const worker = await startWorker({ settings: workerSettings, log, extraContext: { keys, publicKey: keys.publicKey } });
-  io.write(`worker for host "${workerSettings.host}" is running`);
+  merged.RUNNEROPS_ENROLLED_HOSTS ??= `${workerSettings.host}=${keys.hostFingerprint}`;
+  const worker = await startWorker({ settings: workerSettings, log, keys });
+  io.write(`worker for host "${workerSettings.host}" is running (key ${keys.hostFingerprint}, enrolled for this dev stack)`);
   const botSettings = readBotSettings(merged);
+  const trust = await loadBotTrust(botSettings);
   const mode = slackMode(botSettings);
   const policy = botSettings.policyPath ? await loadPolicy(botSettings.policyPath) : DEV_POLICY;
   const stopAll = async (extra?: () => Promise<void>) => {
@@ -54,7 +63,7 @@ export async function runDev(env: Record<string, string | undefined>, io: DevIo)
     await redis?.stop();
   };
   if (mode === 'console') {
-    const bot = await startBot({ settings: botSettings, policy, log, commandPrefix: '/runner', members: async () => [], makeSurface: () => createConsoleSurface(io.write) });
+    const bot = await startBot({ settings: botSettings, policy, log, trust, commandPrefix: '/runner', members: async () => [], makeSurface: () => createConsoleSurface(io.write) });
     await runConsole(bot.core, io.input, io.write);
     await stopAll(() => bot.stop());
     return;
@@ -65,6 +74,7 @@ export async function runDev(env: Record<string, string | undefined>, io: DevIo)
     settings: botSettings,
     policy,
     log,
+    trust,
     members: cachedGroupMembers(client),
     makeSurface: (core) => createSlackSurface({ client, redis: core.redis, prefix: core.prefix, approvals: core.approvals, log }),
   });

@@ -14,8 +14,9 @@ export async function runWorker(env: Record<string, string | undefined>): Promis
   await checkRedis(probe, settings.redisUrl).finally(() => probe.disconnect());
   const keys = await loadHostKeys(settings.stateDir);
   const docker = dockerFromSettings(settings);
-  const running = await startWorker({ settings, log, docker, extraContext: { keys, publicKey: keys.publicKey } });
-  const ops = await startWorkerOps({ settings, docker, worker: running.worker, log });
+  const running = await startWorker({ settings, log, docker, keys });
+  log.info({ fingerprint: keys.hostFingerprint }, 'host key fingerprint (the bot enrols this host by it)');
+  const ops = await startWorkerOps({ settings, docker, worker: running.worker, refusals: running.refusals, log });
   return {
     ...running,
     stop: async (graceMs) => {

@@ -10,6 +10,12 @@ export function cliUsage(): string {
     '  runnerops worker   the worker on a runner host (REDIS_URL, RUNNEROPS_HOST, ...)',
     '  runnerops dev      the whole stack on this machine with embedded defaults (no Slack needed)',
     '',
+    'keys and access (docs/security.md):',
+    '  runnerops keygen <file>      the bot\'s job-signing key; prints the public key for RUNNEROPS_BOT_KEYS',
+    '  runnerops keygen --cli       your terminal key; prints the line for your person in the policy',
+    '  runnerops fingerprint        this host\'s key fingerprint, to compare before "enroll <host>"',
+    '  runnerops acl <role> ...     Redis ACL lines: acl bot | acl worker <host> [...]',
+    '',
     'verbs (the same as /runner in Slack):',
     ...helpText(undefined, 'runnerops')
       .split('\n')

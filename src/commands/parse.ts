@@ -6,6 +6,7 @@ import type { Request, Target } from './requests.js';
 import { closest } from './suggest.js';
 import { tokenize } from './tokenize.js';
 import { VERBS, findVerb, usage, type VerbSpec } from './verbs.js';
+import { isFingerprint } from '../queue/host-fingerprint.js';
 
 type Values = Record<string, string | boolean | undefined>;
 
@@ -188,6 +189,13 @@ function buildRequest(spec: VerbSpec, values: Values, positionals: string[]): Re
         throw new UserError(`--runner "${clip(runner)}" is not a runner name or id`);
       }
       return { verb: 'rotate', host: hostName(positionals[0]!), ...(runner !== undefined ? { runner } : {}) };
+    }
+    case 'enroll': {
+      const fingerprint = str('fingerprint');
+      if (fingerprint !== undefined && !isFingerprint(fingerprint)) {
+        throw new UserError(`--fingerprint "${clip(fingerprint)}" is not a host fingerprint; expected SHA256:<43 characters> as "runnerops fingerprint" prints it on the host`);
+      }
+      return { verb: 'enroll', host: hostName(positionals[0]!), ...(fingerprint !== undefined ? { fingerprint } : {}) };
     }
     case 'jobs':
       return { verb: 'jobs', limit: count(positionals[0], 'N', 10, 100) };

@@ -29,6 +29,8 @@ export type Request =
       paused: boolean;
     }
   | { verb: 'rotate'; host: string; runner?: string }
+  /** Trust a host's keys; `fingerprint`, when given, must be what the host presents now. */
+  | { verb: 'enroll'; host: string; fingerprint?: string }
   | { verb: 'jobs'; limit: number }
   | { verb: 'job'; id: string }
   | { verb: 'audit'; limit: number }

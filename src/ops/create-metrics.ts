@@ -23,6 +23,8 @@ export interface MetricSources {
   heartbeatAges?: () => Promise<HeartbeatAge[]>;
   /** Approval requests waiting for a decision. @defaultValue none: no `runnerops_pending_approvals` */
   pendingApprovals?: () => Promise<number>;
+  /** Security refusals so far by kind (jobs, events, notices, approvals that did not verify). @defaultValue none: no `runnerops_refused_total` */
+  refusals?: ReadonlyMap<string, number>;
 }
 
 export interface MetricsOptions {
@@ -166,6 +168,19 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
 
   registry.registerMetric(sourceErrors);
+  const refusals = sources.refusals;
+  if (refusals) {
+    new Counter({
+      name: 'runnerops_refused_total',
+      help: 'Jobs, events, notices and approval records refused because their signature or binding did not hold, by kind',
+      labelNames: ['what'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [what, count] of refusals) this.inc({ what }, count);
+      },
+    });
+  }
 
   const observeJob = (job: string, outcome: JobOutcome, seconds: number): void => {
     jobDuration.observe({ job }, Math.max(0, seconds));

@@ -61,6 +61,8 @@ export function startWorkerOps(
     docker: DockerPing | Docker;
     /** The worker consuming this host's queue; its finished attempts are recorded. */
     worker?: Pick<Worker, 'on'>;
+    /** Jobs refused before they ran, by kind. */
+    refusals?: ReadonlyMap<string, number>;
   },
 ): Promise<ProcessOps> {
   const { settings } = deps;
@@ -68,7 +70,7 @@ export function startWorkerOps(
     const pool = createQueuePool(redis, settings.prefix);
     const metrics = createMetrics({
       defaultLabels: { process: 'worker', host: settings.host },
-      sources: { queueDepths: readQueueDepths(pool, [hostQueueName(settings.host)]) },
+      sources: { queueDepths: readQueueDepths(pool, [hostQueueName(settings.host)]), ...(deps.refusals ? { refusals: deps.refusals } : {}) },
       onSourceError: (source, err) => deps.log.warn({ err, source }, 'metrics source failed'),
     });
     if (deps.worker) recordJobMetrics(deps.worker, metrics);
@@ -88,6 +90,8 @@ export function startBotOps(
     pendingApprovals?: () => Promise<number>;
     /** The worker of the control queue; its finished attempts are recorded. */
     controlWorker?: Pick<Worker, 'on'>;
+    /** Security refusals by kind. */
+    refusals?: ReadonlyMap<string, number>;
   },
 ): Promise<ProcessOps> {
   const { settings } = deps;
@@ -99,6 +103,7 @@ export function startBotOps(
         queueDepths: readQueueDepths(pool, () => listKnownQueues(redis, settings.prefix)),
         heartbeatAges: readHeartbeatAges(redis, settings.prefix),
         ...(deps.pendingApprovals ? { pendingApprovals: deps.pendingApprovals } : {}),
+        ...(deps.refusals ? { refusals: deps.refusals } : {}),
       },
       onSourceError: (source, err) => deps.log.warn({ err, source }, 'metrics source failed'),
     });

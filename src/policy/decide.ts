@@ -11,7 +11,7 @@ export type Decision =
 export type GroupMembers = (groupId: string) => Promise<string[]>;
 
 /** Verbs that never run without a second person's approval, whatever the policy says. */
-const ALWAYS_APPROVED: ReadonlySet<Verb> = new Set(['rotate']);
+const ALWAYS_APPROVED: ReadonlySet<Verb> = new Set(['rotate', 'enroll']);
 
 export async function rolesOf(policy: Policy, user: string, members: GroupMembers): Promise<Set<string>> {
   const roles = new Set<string>();
@@ -76,7 +76,13 @@ export async function decide(
   };
 }
 
-/** May `user` approve a request for `verb` made by `requester`? */
+/** The person an identity belongs to (policy `people:`), or the identity itself when no person lists it. */
+export function personOf(policy: Pick<Policy, 'people'>, user: string): string {
+  for (const [name, person] of Object.entries(policy.people)) if (person.identities.includes(user)) return name;
+  return user;
+}
+
+/** May `user` approve a request for `verb` made by `requester`? Compared as people, not identities. */
 export async function mayApprove(
   policy: Policy,
   verb: Verb,
@@ -84,7 +90,7 @@ export async function mayApprove(
   requester: string,
   members: GroupMembers,
 ): Promise<{ ok: true } | { ok: false; reason: string }> {
-  if (user === requester) return { ok: false, reason: 'you asked for this yourself; someone else must approve it' };
+  if (personOf(policy, user) === personOf(policy, requester)) return { ok: false, reason: 'you asked for this yourself; someone else must approve it' };
   const approvers = policy.verbs[verb]?.approve ?? [];
   const roles = await rolesOf(policy, user, members);
   if (approvers.some((r) => roles.has(r))) return { ok: true };

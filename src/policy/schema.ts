@@ -28,6 +28,15 @@ export const verbRuleSchema = z
   })
   .strict();
 
+export const personSchema = z
+  .object({
+    /** Every identity of this person: Slack user ids and `cli:<login>`s. Requester and approver are compared as people. */
+    identities: z.array(id).min(1),
+    /** Ed25519 public keys (`ed25519:...`, from "runnerops keygen --cli") the person signs terminal commands with. */
+    cliKeys: z.array(z.string().regex(/^ed25519:[A-Za-z0-9+/]{43}=$/, 'expected ed25519:<44 base64 characters> as printed by "runnerops keygen --cli"')).default([]),
+  })
+  .strict();
+
 export const scheduleSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'expected a lower-case name like nightly-prune'),
@@ -43,6 +52,20 @@ export const scheduleSchema = z
 export const policySchema = z
   .object({
     roles: z.record(roleName, roleSchema).default({}),
+    /** People and their identities (Slack ids, cli: logins) and terminal keys. */
+    people: z
+      .record(z.string().regex(/^[a-z][a-z0-9._-]{0,31}$/, 'expected a lower-case person name'), personSchema)
+      .default({})
+      .superRefine((people, ctx) => {
+        const seen = new Map<string, string>();
+        for (const [name, person] of Object.entries(people)) {
+          for (const identity of person.identities) {
+            const other = seen.get(identity);
+            if (other) ctx.addIssue({ code: 'custom', path: [name, 'identities'], message: `${identity} is listed for both ${other} and ${name}` });
+            seen.set(identity, name);
+          }
+        }
+      }),
     verbs: z.record(z.enum(verbNames), verbRuleSchema).default({}),
     channels: z
       .object({
@@ -50,6 +73,8 @@ export const policySchema = z
         approvals: id.optional(),
         /** Where scheduled reports and watch notices go. */
         reports: id.optional(),
+        /** Where security notices (refused jobs, forged events, changed host keys) go. @defaultValue `reports` */
+        security: id.optional(),
       })
       .strict()
       .default({}),

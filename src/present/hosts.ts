@@ -23,5 +23,21 @@ export function hostsText(hosts: HostStatus[], now = Date.now()): string {
   }
   const dead = hosts.filter((h) => !h.alive).length;
   const footer = `${hosts.length} host${hosts.length === 1 ? '' : 's'}, ${hosts.length - dead} alive${dead ? `, ${dead} with an expired heartbeat` : ''}`;
-  return `${table(rows)}\n${footer}`;
+  return [table(rows), footer, ...trustLines(hosts)].join('\n');
+}
+
+/** Hosts nothing runs on until a person acts: pending enrolment (with the fingerprint to compare), changed keys. */
+export function trustLines(hosts: HostStatus[]): string[] {
+  return hosts.flatMap((h) => {
+    switch (h.trust) {
+      case 'pending':
+        return [`pending enrolment: ${h.name} presents ${h.fingerprint}; compare it with "runnerops fingerprint" on the host, then "enroll ${h.name}"`];
+      case 'key-changed':
+        return [`KEY CHANGED: ${h.name} presents ${h.fingerprint ?? 'no valid key'}, enrolled ${h.enrolledFingerprint}; nothing runs there until it is enrolled again`];
+      case 'unsigned':
+        return [`no signed entry: ${h.name} (an older worker, or not written by a worker); nothing runs there`];
+      default:
+        return [];
+    }
+  });
 }

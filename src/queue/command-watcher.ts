@@ -2,8 +2,9 @@ import os from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import { markSilent } from './follow-command.js';
-import type { JobEvent } from './events.js';
+import { applyEvents, verifyEvent, type EventSigners, type JobEvent } from './events.js';
 import { keys } from './names.js';
+import { SignatureError } from './signed.js';
 
 export interface CommandWatcherOptions {
   redis: Redis;
@@ -17,6 +18,10 @@ export interface CommandWatcherOptions {
   minIntervalMs?: number;
   /** Consumer group name; replicas sharing it split the events between them. @defaultValue `bots` */
   group?: string;
+  /** Who may sign events about a host (its enrolled key, or a bot key for control-plane jobs). */
+  signers: EventSigners;
+  /** An event that did not verify: never applied to a row. */
+  onRefused: (reason: string) => Promise<void>;
 }
 
 const deadlinesKey = (prefix: string) => `${prefix}:deadlines`;
@@ -28,8 +33,9 @@ export async function setDeadline(redis: Redis, prefix: string, commandId: strin
 
 /**
  * Follows the event stream as a member of a consumer group (each event reaches one bot replica, and
- * events a dead replica never acknowledged are claimed by a live one), batches changes per command,
- * and marks hosts silent when a command's deadline passes.
+ * events a dead replica never acknowledged are claimed by a live one), verifies each event's signature,
+ * applies the verified ones to their commands' rows (rows are written here only), batches card updates
+ * per command, and marks hosts silent when a command's deadline passes.
  */
 export function startCommandWatcher(options: CommandWatcherOptions): { stop: () => Promise<void> } {
   const { redis, blocking, prefix, log } = options;
@@ -73,10 +79,17 @@ export function startCommandWatcher(options: CommandWatcherOptions): { stop: () 
   };
 
   const handle = async (entries: [string, string[]][]) => {
+    const verified: JobEvent[] = [];
     for (const [, fields] of entries) {
-      const event = JSON.parse(fields[1]!) as JobEvent;
-      schedule(event.commandId, event);
+      try {
+        verified.push(await verifyEvent(fields[1], options.signers));
+      } catch (err) {
+        if (!(err instanceof SignatureError)) throw err;
+        await options.onRefused(`ignored an event on the job stream: ${err.message}`);
+      }
     }
+    await applyEvents(redis, prefix, verified);
+    for (const event of verified) schedule(event.commandId, event);
     if (entries.length > 0) await redis.xack(stream, group, ...entries.map(([id]) => id));
   };
 

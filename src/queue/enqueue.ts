@@ -4,13 +4,18 @@ import type { JobsOptions } from 'bullmq';
 import { findHostJob } from '../../jobs/index.js';
 import { findControlJob } from '../../jobs/control/index.js';
 import { saveCommand, type CommandRecord, type Requester } from './command-record.js';
+import { CLOCK_SKEW_MS, issueEnvelope, type EnvelopeApproval, type JobEnvelope } from './envelope.js';
 import { CONTROL_QUEUE, hostQueueName, jobIdFor } from './names.js';
 import type { QueuePool } from './queue-pool.js';
+import type { Signer } from './signing-keys.js';
 
-/** What BullMQ carries for every runnerops job. */
+/**
+ * What BullMQ carries for every runnerops job: the signed envelope, and copies of its command id,
+ * host and step flag for routing. Workers act only on what the envelope says.
+ */
 export interface JobData {
   commandId: string;
-  payload: unknown;
+  envelope: JobEnvelope;
   /** For control-plane jobs: the host the command is about. */
   host?: string;
   /** Set when a control-plane job runs this host job as one of its steps. */
@@ -21,6 +26,8 @@ export interface EnqueueDeps {
   redis: Redis;
   prefix: string;
   queues: QueuePool;
+  /** The bot's job-signing key: only the bot queues work. */
+  signer: Signer;
 }
 
 export interface CommandToQueue {
@@ -37,6 +44,8 @@ export interface CommandToQueue {
   /** A fixed command id (approvals derive it from the approval id); random otherwise. */
   id?: string;
   approvalId?: string;
+  /** The approval the envelope carries (request hash and approvers), for approval-gated commands. */
+  approval?: EnvelopeApproval;
   schedule?: string;
 }
 
@@ -93,18 +102,70 @@ export async function enqueueCommand(deps: EnqueueDeps, command: CommandToQueue)
   await Promise.all(
     command.hosts.map((host) => {
       const jobId = jobIdFor(id, host);
-      const data: JobData = { commandId: id, payload: command.payloadFor(host, id), ...(command.control ? { host } : {}) };
-      const queue = deps.queues.get(command.control ? CONTROL_QUEUE : hostQueueName(host));
-      return queue.add(command.job, data, jobOptions(command.job, command.control === true, jobId));
+      const queueName = command.control ? CONTROL_QUEUE : hostQueueName(host);
+      const payload = command.payloadFor(host, id);
+      const envelope = issueEnvelope(deps.signer, {
+        job: command.job,
+        queue: queueName,
+        host,
+        jobId,
+        commandId: id,
+        payload,
+        requester: { via: command.requester.via, user: command.requester.user },
+        ...(command.approval ? { approval: command.approval } : {}),
+        issuedAt: record.createdAt,
+        expiresAt: record.createdAt + jobTimeoutMs(command.job, payload) + CLOCK_SKEW_MS,
+      });
+      const data: JobData = { commandId: id, envelope, ...(command.control ? { host } : {}) };
+      return deps.queues.get(queueName).add(command.job, data, jobOptions(command.job, command.control === true, jobId));
     }),
   );
   return record;
 }
 
-/** Queues one host job as a step of a control-plane command (its job id is `<command>.<job>@<host>`). */
-export async function enqueueStep(deps: EnqueueDeps, commandId: string, host: string, job: string, payload: unknown): Promise<string> {
-  const jobId = jobIdFor(`${commandId}.${job}`, host);
-  const data: JobData = { commandId, payload, step: true };
-  await deps.queues.get(hostQueueName(host)).add(job, data, jobOptions(job, false, jobId));
-  return jobId;
+/** A host job queued as a step of a control-plane command, and the envelope id its result must carry. */
+export interface QueuedStep {
+  jobId: string;
+  envelopeId: string;
+}
+
+/**
+ * Queues one host job as a step of a control-plane command (its job id is `<command>.<job>@<host>`),
+ * signed with the control job's requester and approval so the host sees who asked.
+ */
+export async function enqueueStep(
+  deps: EnqueueDeps,
+  parent: { commandId: string; requester: JobEnvelope['body']['requester']; approval?: EnvelopeApproval },
+  host: string,
+  job: string,
+  payload: unknown,
+  timeoutMs: number,
+): Promise<QueuedStep> {
+  const jobId = jobIdFor(`${parent.commandId}.${job}`, host);
+  const now = Date.now();
+  const envelope = issueEnvelope(deps.signer, {
+    job,
+    queue: hostQueueName(host),
+    host,
+    jobId,
+    commandId: parent.commandId,
+    payload,
+    requester: parent.requester,
+    ...(parent.approval ? { approval: parent.approval } : {}),
+    step: true,
+    issuedAt: now,
+    expiresAt: now + timeoutMs + CLOCK_SKEW_MS,
+  });
+  const data: JobData = { commandId: parent.commandId, envelope, step: true };
+  // A rerun of the control job (the bot stopped mid-way) waits for a step still queued or running, and
+  // replaces a finished one, so the host always answers an envelope this run knows.
+  const queue = deps.queues.get(hostQueueName(host));
+  const earlier = (await queue.getJob(jobId)) as { data?: Partial<JobData>; isCompleted: () => Promise<boolean>; isFailed: () => Promise<boolean>; remove: () => Promise<void> } | undefined;
+  if (earlier) {
+    const earlierId = earlier.data?.envelope?.body?.id;
+    if (!(await earlier.isCompleted()) && !(await earlier.isFailed()) && typeof earlierId === 'string') return { jobId, envelopeId: earlierId };
+    await earlier.remove();
+  }
+  await queue.add(job, data, jobOptions(job, false, jobId));
+  return { jobId, envelopeId: envelope.body.id };
 }

@@ -1,14 +1,18 @@
 import type { Redis } from 'ioredis';
 import { keys } from './names.js';
 import type { CommandRow } from './command-record.js';
+import { signDocument, verifyDocument, SignatureError, type Signed } from './signed.js';
+import type { KeyRing, Signer } from './signing-keys.js';
 
-/** What workers (and the control plane) tell bots and CLIs about a job. */
+/** What workers (and the control plane) tell bots about a job, signed by whoever ran it. */
 export interface JobEvent {
   type: 'started' | 'progress' | 'completed' | 'failed' | 'retrying';
   commandId: string;
   host: string;
   job: string;
   at: number;
+  /** The envelope the job ran under: a waiting control job only believes results of the envelope it issued. */
+  envelopeId?: string;
   phase?: string;
   detail?: string;
   /** Plain-text summary of a result (completed) or the one-line reason (failed/retrying). */
@@ -21,9 +25,10 @@ export interface JobEvent {
 
 const MAX_EVENTS = 100_000;
 
-/** The host's job-card row after an event. */
+/** The host's job-card row after an event. A finished row stays finished (a late or replayed event changes nothing). */
 export function applyEvent(row: CommandRow | undefined, event: JobEvent): CommandRow {
   const base: CommandRow = row ?? { host: event.host, status: 'queued', queuedAt: event.at };
+  if (base.status === 'done' || base.status === 'failed') return base;
   const phase = event.phase ?? base.phase;
   const detail = event.detail;
   const next: CommandRow = { ...base, ...(phase !== undefined ? { phase } : {}), ...(detail !== undefined ? { detail } : {}) };
@@ -51,43 +56,89 @@ export function applyEvent(row: CommandRow | undefined, event: JobEvent): Comman
   }
 }
 
-/**
- * Records an event: updates the host's row of the command (so any bot or CLI can render it from Redis)
- * and appends it to the event stream that bots and CLIs follow.
- */
-export async function publishEvent(redis: Redis, prefix: string, event: JobEvent): Promise<string> {
-  const rowsKey = keys.commandRows(prefix, event.commandId);
-  const raw = await redis.hget(rowsKey, event.host);
-  const row = applyEvent(raw ? (JSON.parse(raw) as CommandRow) : undefined, event);
-  const [, , added] = (await redis
-    .multi()
-    .hset(rowsKey, event.host, JSON.stringify(row))
-    .expire(rowsKey, 14 * 86400)
-    .xadd(keys.events(prefix), 'MAXLEN', '~', String(MAX_EVENTS), '*', 'e', JSON.stringify(event))
-    .exec()) as [[Error | null, unknown], [Error | null, unknown], [Error | null, string]];
-  return added[1];
+/** Appends a signed event to the stream bots follow. Workers write nothing else about commands. */
+export async function publishEvent(redis: Redis, prefix: string, signer: Signer, event: JobEvent): Promise<string> {
+  return (await redis.xadd(keys.events(prefix), 'MAXLEN', '~', String(MAX_EVENTS), '*', 'e', JSON.stringify(signDocument(signer, 'event', event)))) as string;
 }
 
-/** The id to read from so that only events after "now" are seen. */
-export async function latestEventId(redis: Redis, prefix: string): Promise<string> {
-  const last = (await redis.xrevrange(keys.events(prefix), '+', '-', 'COUNT', 1)) as [string, string[]][];
+/** Who may sign events about a host: the bot's own keys (control-plane jobs) or the host's enrolled key. */
+export type EventSigners = (host: string, fresh?: boolean) => Promise<KeyRing>;
+
+/** Verifies one stream entry's event (input from Redis); throws SignatureError with the reason. */
+export async function verifyEvent(raw: string | undefined, signers: EventSigners): Promise<JobEvent> {
+  let doc: Signed<JobEvent>;
+  try {
+    doc = JSON.parse(raw ?? '') as Signed<JobEvent>;
+  } catch {
+    throw new SignatureError('an event that is not JSON');
+  }
+  const host = doc?.body?.host;
+  if (typeof host !== 'string' || typeof doc.body.commandId !== 'string' || typeof doc.body.type !== 'string') throw new SignatureError('an event without host, command or type');
+  try {
+    return verifyDocument<JobEvent>(doc, 'event', await signers(host)).body;
+  } catch (err) {
+    // Enrolled a moment ago, or enrolled again with new keys: look once more before refusing.
+    if (!(err instanceof SignatureError) || !err.message.includes('unknown key')) throw err;
+    return verifyDocument<JobEvent>(doc, 'event', await signers(host, true)).body;
+  }
+}
+
+/** Compare-and-set of one row: written only if it still holds what the new row was computed from. */
+const SET_ROW_IF = `
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if (current or '') ~= ARGV[2] then return {0, current or ''} end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return {1, ''}
+`;
+
+/**
+ * Applies verified events to their commands' rows (bots only; two replicas applying events of one
+ * command never lose one: each row changes by compare-and-set) and tells waiting callers which
+ * commands changed.
+ */
+export async function applyEvents(redis: Redis, prefix: string, events: JobEvent[]): Promise<void> {
+  const changed = new Set<string>();
+  for (const event of events) {
+    const rowsKey = keys.commandRows(prefix, event.commandId);
+    let raw = (await redis.hget(rowsKey, event.host)) ?? '';
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const before = raw ? (JSON.parse(raw) as CommandRow) : undefined;
+      const after = JSON.stringify(applyEvent(before, event));
+      if (after === raw) break;
+      const [written, current] = (await redis.eval(SET_ROW_IF, 1, rowsKey, event.host, raw, after, String(14 * 86400))) as [number, string];
+      if (written === 1) {
+        changed.add(event.commandId);
+        break;
+      }
+      raw = current;
+    }
+  }
+  if (changed.size > 0) {
+    const multi = redis.multi();
+    for (const id of changed) multi.xadd(keys.rowChanges(prefix), 'MAXLEN', '~', '10000', '*', 'c', id);
+    await multi.exec();
+  }
+}
+
+/** The id to read from so that only entries after "now" are seen. */
+export async function latestEventId(redis: Redis, prefix: string, stream: 'events' | 'rowChanges' = 'events'): Promise<string> {
+  const last = (await redis.xrevrange(keys[stream](prefix), '+', '-', 'COUNT', 1)) as [string, string[]][];
   return last[0]?.[0] ?? '0-0';
 }
 
 /**
- * Reads events after `fromId`, blocking up to `blockMs`. Use a dedicated connection: XREAD BLOCK
- * holds it. Returns the events and the id to continue from.
+ * Reads raw stream entries after `fromId` on `stream`, blocking up to `blockMs`. Use a dedicated
+ * connection: XREAD BLOCK holds it. Returns each entry's first field value and the id to continue from.
  */
-export async function readEvents(
+export async function readStream(
   redis: Redis,
   prefix: string,
+  stream: 'events' | 'rowChanges',
   fromId: string,
   blockMs: number,
-): Promise<{ events: JobEvent[]; nextId: string }> {
-  const reply = (await redis.xread('COUNT', 500, 'BLOCK', blockMs, 'STREAMS', keys.events(prefix), fromId)) as
-    | [string, [string, string[]][]][]
-    | null;
+): Promise<{ values: string[]; nextId: string }> {
+  const reply = (await redis.xread('COUNT', 500, 'BLOCK', blockMs, 'STREAMS', keys[stream](prefix), fromId)) as [string, [string, string[]][]][] | null;
   const entries = reply?.[0]?.[1] ?? [];
-  const events = entries.map(([, fields]) => JSON.parse(fields[1]!) as JobEvent);
-  return { events, nextId: entries.length > 0 ? entries[entries.length - 1]![0] : fromId };
+  return { values: entries.map(([, fields]) => fields[1] ?? ''), nextId: entries.length > 0 ? entries[entries.length - 1]![0] : fromId };
 }

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { isTerminal, readRows, type CommandRow } from './command-record.js';
-import { readEvents, type JobEvent } from './events.js';
+import { readStream } from './events.js';
 import { keys } from './names.js';
 
 /** Marks the rows of a command that have not finished as "silent" (the host did not answer in time). */
@@ -24,20 +24,19 @@ export async function markSilent(redis: Redis, prefix: string, commandId: string
 }
 
 export interface FollowOptions {
-  /** Event stream id to read from; take it before queueing so nothing is missed. */
+  /** Row-change stream id to read from (latestEventId(..., 'rowChanges')); take it before queueing so nothing is missed. */
   fromId: string;
   /** Give up after this long and mark unfinished hosts silent. */
   timeoutMs: number;
-  /** Called for each event of this command, in order. */
-  onEvent?: (event: JobEvent) => void | Promise<void>;
-  /** Called with the rows whenever they were re-read after new events. */
+  /** Called with the rows whenever the bot changed them. */
   onRows?: (rows: CommandRow[]) => void;
   signal?: AbortSignal;
 }
 
 /**
- * Follows one command until every host's row is final (or the timeout), reading the event stream on a
- * dedicated `blocking` connection. Returns the final rows.
+ * Follows one command until every host's row is final (or the timeout), reading the stream of row
+ * changes (rows are written by bots from verified events only) on a dedicated `blocking` connection.
+ * Returns the final rows.
  */
 export async function followCommand(redis: Redis, blocking: Redis, prefix: string, commandId: string, options: FollowOptions): Promise<CommandRow[]> {
   const deadline = Date.now() + options.timeoutMs;
@@ -51,11 +50,9 @@ export async function followCommand(redis: Redis, blocking: Redis, prefix: strin
       options.onRows?.(final);
       return final;
     }
-    const { events, nextId } = await readEvents(blocking, prefix, cursor, Math.max(1, Math.min(left, 1000)));
+    const { values, nextId } = await readStream(blocking, prefix, 'rowChanges', cursor, Math.max(1, Math.min(left, 1000)));
     cursor = nextId;
-    const mine = events.filter((e) => e.commandId === commandId);
-    for (const event of mine) await options.onEvent?.(event);
-    if (mine.length > 0) {
+    if (values.includes(commandId)) {
       rows = await readRows(redis, prefix, commandId);
       options.onRows?.(rows);
     }

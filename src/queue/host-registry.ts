@@ -1,7 +1,10 @@
 import type { Redis } from 'ioredis';
 import { UserError } from '../errors.js';
 import type { Target } from '../commands/requests.js';
+import { hostFingerprint } from './host-fingerprint.js';
 import { keys } from './names.js';
+import { signDocument, verifyDocument, type Signed } from './signed.js';
+import { parsePublicKey, keyIdOf, type Signer } from './signing-keys.js';
 
 /** A runner entry as a host reports it (never its token). */
 export interface RunnerSummary {
@@ -12,13 +15,15 @@ export interface RunnerSummary {
   tokenExpiresAt?: string;
 }
 
-/** What a worker publishes about its host. */
+/** What a worker publishes about its host, signed with its host key. */
 export interface HostEntry {
   name: string;
   versions: { runnerops: string; docker?: string; nix?: string; gitlabRunner?: string };
   labels: Record<string, string>;
   /** Base64 X25519 public key for sealed runner tokens; null until the worker has one. */
   publicKey: string | null;
+  /** `ed25519:...` key the host signs its entry, events and results with; null for an unsigned entry. */
+  signPublicKey?: string | null;
   startedAt: number;
   lastHeartbeat: number;
   heartbeatSeconds: number;
@@ -32,41 +37,97 @@ export interface HostEntry {
   daemon?: { healthy: boolean; at: number; detail?: string };
 }
 
+/**
+ * Whether the bot may act on a host: `enrolled` (its keys match the fingerprint a person confirmed),
+ * `pending` (never enrolled), `key-changed` (enrolled with other keys: a reinstall, or another worker
+ * claiming the name), `unsigned` (the entry carries no valid signature of its own key).
+ */
+export type HostTrust = 'enrolled' | 'pending' | 'key-changed' | 'unsigned';
+
 export interface HostStatus extends HostEntry {
   ageSeconds: number;
   /** False once three heartbeats were missed. */
   alive: boolean;
+  /** Fingerprint of the keys in this entry (hostFingerprint), when it is validly signed. */
+  fingerprint?: string;
+  /** Filled by the bot (withTrust); undefined where nobody asked. */
+  trust?: HostTrust;
+  /** The fingerprint a person enrolled, when it differs from `fingerprint`. */
+  enrolledFingerprint?: string;
 }
 
-export async function publishHost(redis: Redis, prefix: string, entry: HostEntry): Promise<void> {
-  await redis.multi().hset(keys.hosts(prefix), entry.name, JSON.stringify(entry)).hset(keys.heartbeats(prefix), entry.name, String(entry.lastHeartbeat)).exec();
+/** The signed entry as stored: a host can only write an entry that verifies with its own key. */
+function signedEntry(signer: Signer, entry: HostEntry): string {
+  return JSON.stringify(signDocument(signer, 'host-entry', { ...entry, signPublicKey: signer.publicKey }));
 }
 
-/** A heartbeat: one field write, so it never races with an entry update. */
+/** Reads a stored entry (input from Redis: anyone with access may have written it). */
+export function parseStoredEntry(raw: string): { entry: HostEntry; fingerprint?: string } | undefined {
+  let doc: Signed<HostEntry>;
+  try {
+    doc = JSON.parse(raw) as Signed<HostEntry>;
+  } catch {
+    return undefined;
+  }
+  const entry = doc?.body;
+  if (!entry || typeof entry !== 'object' || typeof entry.name !== 'string') return undefined;
+  try {
+    if (typeof entry.signPublicKey !== 'string' || typeof entry.publicKey !== 'string') throw new Error('unsigned');
+    const key = parsePublicKey(entry.signPublicKey, 'registry entry');
+    verifyDocument<HostEntry>(doc, 'host-entry', new Map([[keyIdOf(entry.signPublicKey), key]]));
+    return { entry, fingerprint: hostFingerprint(entry.signPublicKey, entry.publicKey) };
+  } catch {
+    return { entry };
+  }
+}
+
+export async function publishHost(redis: Redis, prefix: string, signer: Signer, entry: HostEntry): Promise<void> {
+  await redis
+    .multi()
+    .sadd(keys.hostIndex(prefix), entry.name)
+    .set(keys.hostEntry(prefix, entry.name), signedEntry(signer, entry))
+    .set(keys.heartbeat(prefix, entry.name), String(entry.lastHeartbeat))
+    .exec();
+}
+
+/** A heartbeat: one key write, so it never races with an entry update. */
 export async function beat(redis: Redis, prefix: string, name: string, at = Date.now()): Promise<void> {
-  await redis.hset(keys.heartbeats(prefix), name, String(at));
+  await redis.set(keys.heartbeat(prefix, name), String(at));
 }
 
-/** Merges `patch` (runners, disk, store, daemon) into an existing entry; `disk` merges field by field. */
-export async function touchHost(redis: Redis, prefix: string, name: string, patch: Partial<HostEntry>): Promise<void> {
+/**
+ * Merges `patch` (runners, disk, store, daemon) into this host's own entry and signs it again; `disk`
+ * merges field by field. An entry signed by another key (someone else claiming the name) is replaced.
+ */
+export async function touchHost(redis: Redis, prefix: string, signer: Signer, name: string, patch: Partial<HostEntry>): Promise<void> {
   const current = await readHost(redis, prefix, name);
   if (!current) return;
-  const disk = patch.disk ? { disk: { ...current.disk, ...patch.disk } } : {};
-  await redis.hset(keys.hosts(prefix), name, JSON.stringify({ ...current, ...patch, ...disk, name }));
+  const own = current.signPublicKey === signer.publicKey ? current : { ...current, runners: undefined, disk: undefined, store: undefined, daemon: undefined };
+  const disk = patch.disk ? { disk: { ...own.disk, ...patch.disk } } : {};
+  const { ageSeconds: _a, alive: _l, fingerprint: _f, trust: _t, enrolledFingerprint: _e, ...entry } = hostStatus(own, Date.now());
+  await redis.set(keys.hostEntry(prefix, name), signedEntry(signer, { ...entry, ...patch, ...disk, name }));
 }
 
+/** Leaves the registry (a clean stop). The name stays in the index; readers skip names without an entry. */
 export async function removeHost(redis: Redis, prefix: string, name: string): Promise<void> {
-  await redis.multi().hdel(keys.hosts(prefix), name).hdel(keys.heartbeats(prefix), name).exec();
+  await redis.del(keys.hostEntry(prefix, name), keys.heartbeat(prefix, name));
 }
 
-function withBeat(raw: string, beatAt: string | null | undefined): HostEntry {
-  const entry = JSON.parse(raw) as HostEntry;
-  return beatAt ? { ...entry, lastHeartbeat: Math.max(entry.lastHeartbeat, Number(beatAt)) } : entry;
+function withBeat(entry: HostEntry, beatAt: string | null | undefined): HostEntry {
+  const at = Number(beatAt);
+  return beatAt && Number.isFinite(at) ? { ...entry, lastHeartbeat: Math.max(entry.lastHeartbeat, at) } : entry;
 }
 
-export async function readHost(redis: Redis, prefix: string, name: string): Promise<HostEntry | undefined> {
-  const [raw, beatAt] = await Promise.all([redis.hget(keys.hosts(prefix), name), redis.hget(keys.heartbeats(prefix), name)]);
-  return raw ? withBeat(raw, beatAt) : undefined;
+function statusOf(raw: string | null | undefined, beatAt: string | null | undefined, now: number): HostStatus | undefined {
+  if (!raw) return undefined;
+  const parsed = parseStoredEntry(raw);
+  if (!parsed) return undefined;
+  return { ...hostStatus(withBeat(parsed.entry, beatAt), now), ...(parsed.fingerprint ? { fingerprint: parsed.fingerprint } : {}) };
+}
+
+export async function readHost(redis: Redis, prefix: string, name: string, now = Date.now()): Promise<HostStatus | undefined> {
+  const [raw, beatAt] = await redis.mget(keys.hostEntry(prefix, name), keys.heartbeat(prefix, name));
+  return statusOf(raw, beatAt, now);
 }
 
 export function hostStatus(entry: HostEntry, now: number): HostStatus {
@@ -74,30 +135,55 @@ export function hostStatus(entry: HostEntry, now: number): HostStatus {
   return { ...entry, ageSeconds, alive: ageSeconds <= entry.heartbeatSeconds * 3 };
 }
 
-/** Every registered host, sorted by name, with its heartbeat age. */
+/** Every registered host, sorted by name, with its heartbeat age and the fingerprint of its keys. */
 export async function listHosts(redis: Redis, prefix: string, now = Date.now()): Promise<HostStatus[]> {
-  const [all, beats] = await Promise.all([redis.hgetall(keys.hosts(prefix)), redis.hgetall(keys.heartbeats(prefix))]);
-  return Object.entries(all)
-    .map(([name, raw]) => hostStatus(withBeat(raw, beats[name]), now))
-    .sort((a, b) => a.name.localeCompare(b.name));
+  const names = (await redis.smembers(keys.hostIndex(prefix))).sort();
+  if (names.length === 0) return [];
+  const values = await redis.mget(...names.flatMap((n) => [keys.hostEntry(prefix, n), keys.heartbeat(prefix, n)]));
+  const hosts: HostStatus[] = [];
+  names.forEach((name, i) => {
+    const status = statusOf(values[2 * i], values[2 * i + 1], now);
+    if (status && status.name === name) hosts.push(status);
+  });
+  return hosts;
+}
+
+function notTrusted(host: HostStatus): string | undefined {
+  switch (host.trust) {
+    case 'enrolled':
+      return undefined;
+    case 'pending':
+      return `${host.name} is not enrolled yet (key ${host.fingerprint}); an operator confirms that fingerprint on the host ("runnerops fingerprint") and enrols it with "enroll ${host.name}"`;
+    case 'key-changed':
+      return `${host.name} now presents key ${host.fingerprint ?? '(none)'}, not the enrolled ${host.enrolledFingerprint}; nothing runs there until an operator checks the host and enrols it again`;
+    default:
+      return `${host.name} publishes no valid signed entry; upgrade and restart its worker`;
+  }
 }
 
 /**
- * Turns `<host|all>` into the hosts to run on: one known host (alive or not: its queue keeps the job
- * until it comes back), or every live host. Unknown names get the list of known ones.
+ * Turns `<host|all>` into the hosts to run on: one known, enrolled host (alive or not: its queue keeps
+ * the job until it comes back), or every live enrolled host. Unknown names get the list of known ones.
  */
 export function resolveTarget(target: Target, hosts: HostStatus[]): string[] {
   if (target.kind === 'all') {
-    const live = hosts.filter((h) => h.alive).map((h) => h.name);
+    const live = hosts.filter((h) => h.alive && h.trust === 'enrolled').map((h) => h.name);
     if (live.length === 0) {
-      throw new UserError(hosts.length === 0 ? 'no hosts are registered; start "runnerops worker" on a runner host' : 'no host has a fresh heartbeat; check the workers');
+      throw new UserError(
+        hosts.length === 0
+          ? 'no hosts are registered; start "runnerops worker" on a runner host'
+          : hosts.some((h) => h.alive)
+            ? 'no live host is enrolled; "hosts" shows the pending ones and their fingerprints'
+            : 'no host has a fresh heartbeat; check the workers',
+      );
     }
     return live;
   }
   return [requireHost(target.host, hosts).name];
 }
 
-export function requireHost(name: string, hosts: HostStatus[]): HostStatus {
+/** A host by name, known and enrolled; anything else is a one-line refusal saying what to do. */
+export function requireHost(name: string, hosts: HostStatus[], options: { enrolled?: boolean } = {}): HostStatus {
   const found = hosts.find((h) => h.name === name);
   if (!found) {
     const known = hosts.map((h) => h.name);
@@ -107,5 +193,7 @@ export function requireHost(name: string, hosts: HostStatus[]): HostStatus {
         : `unknown host "${name}"; known: ${known.slice(0, 20).join(', ')}${known.length > 20 ? ', …' : ''}`,
     );
   }
+  const refusal = options.enrolled === false ? undefined : notTrusted(found);
+  if (refusal) throw new UserError(refusal);
   return found;
 }

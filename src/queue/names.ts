@@ -1,6 +1,8 @@
 /**
- * Queue and key names. Every key starts with the configured prefix, a Redis hash tag such as
- * `{runnerops}`, so BullMQ's multi-key scripts stay in one Cluster slot.
+ * Queue and key names: every Redis key runnerops uses is built here. Every key starts with the
+ * configured prefix, a Redis hash tag such as `{runnerops}`, so BullMQ's multi-key scripts stay in one
+ * Cluster slot. Keys a worker may touch are per host (`:host.<name>:`, `:registry:<name>`, ...) so a
+ * Redis ACL can give each worker only its own (see redis-acl.ts).
  */
 export const CONTROL_QUEUE = 'control';
 
@@ -20,15 +22,33 @@ export function parseJobId(jobId: string): { commandId: string; host: string } |
 }
 
 export const keys = {
-  /** Hash: host name -> JSON HostEntry. */
-  hosts: (prefix: string) => `${prefix}:hosts`,
-  /** Hash: host name -> last heartbeat (ms since epoch); kept apart so a beat never rewrites the entry. */
-  heartbeats: (prefix: string) => `${prefix}:heartbeats`,
-  /** Stream of job events (progress, completed, failed) from workers to bots and CLIs. */
+  /** Set of host names that ever published an entry (workers SADD their own name). */
+  hostIndex: (prefix: string) => `${prefix}:hosts`,
+  /** String: the host's signed HostEntry (written by that host's worker only). */
+  hostEntry: (prefix: string, host: string) => `${prefix}:registry:${host}`,
+  /** String: the host's last heartbeat (ms since epoch); kept apart so a beat never rewrites the entry. */
+  heartbeat: (prefix: string, host: string) => `${prefix}:beat:${host}`,
+  /** Hash: host name -> bot-signed enrolment record. */
+  enrolled: (prefix: string) => `${prefix}:enrolled`,
+  /** String with TTL: a security notice about this host and fingerprint was already sent. */
+  reportedKey: (prefix: string, host: string, fingerprint: string) => `${prefix}:reported-key:${host}:${fingerprint}`,
+  /** Stream of signed job events (progress, completed, failed) from workers and the control plane to bots. */
   events: (prefix: string) => `${prefix}:events`,
+  /** Stream of command ids whose rows the bot just changed (written by bots, followed by waiting callers). */
+  rowChanges: (prefix: string) => `${prefix}:row-changes`,
+  /** Stream of signed notices from workers (watch prunes, refused jobs). */
+  notices: (prefix: string) => `${prefix}:notices`,
+  /** String: bot-signed watch settings for every worker. */
+  watchSettings: (prefix: string) => `${prefix}:policy:watch`,
+  /** String: one store report history per host (written by that host). */
+  storeHistory: (prefix: string, host: string) => `${prefix}:store-history:${host}`,
+  /** String with TTL: a control-plane envelope that ran to an end (replay guard of the bot). */
+  envelopeDone: (prefix: string, id: string) => `${prefix}:envelope-done:${id}`,
+  /** String with TTL: a terminal request nonce already used. */
+  cliNonce: (prefix: string, nonce: string) => `${prefix}:cli-nonce:${nonce}`,
   /** Hash: the command's request, requester, hosts and card location. */
   command: (prefix: string, id: string) => `${prefix}:command:${id}`,
-  /** Hash: host -> JSON row (status, phase, summary, timings). */
+  /** Hash: host -> JSON row (status, phase, summary, timings); written by bots only. */
   commandRows: (prefix: string, id: string) => `${prefix}:command:${id}:rows`,
   /** List of recent command ids, newest first. */
   commands: (prefix: string) => `${prefix}:commands`,

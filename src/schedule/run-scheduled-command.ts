@@ -7,7 +7,7 @@ import type { Policy } from '../policy/schema.js';
 import type { CommandRecord, CommandRow, Requester } from '../queue/command-record.js';
 import { latestEventId } from '../queue/events.js';
 import { followCommand } from '../queue/follow-command.js';
-import { listHosts } from '../queue/host-registry.js';
+import { listTrustedHosts } from '../queue/bot-trust.js';
 import { executeCommand } from '../verbs/execute-command.js';
 import { formatInZone } from './cron-times.js';
 import { pruneReportText } from './prune-report.js';
@@ -57,7 +57,7 @@ function parseQuietly(command: string): Request | undefined {
 /** For a command on `all`: registered hosts it did not reach because their heartbeat had expired. */
 async function unreachedHosts(core: BotCore, request: Request | undefined, command: CommandRecord): Promise<string | undefined> {
   if (!request || !('target' in request) || request.target.kind !== 'all') return undefined;
-  const missing = (await listHosts(core.redis, core.prefix)).filter((h) => !command.hosts.includes(h.name)).map((h) => h.name);
+  const missing = (await listTrustedHosts(core.redis, core.prefix, core.trust)).filter((h) => !command.hosts.includes(h.name)).map((h) => h.name);
   return missing.length > 0 ? `not asked, heartbeat expired: ${missing.join(', ')}` : undefined;
 }
 
@@ -86,7 +86,7 @@ async function produce(core: BotCore, schedule: Schedule, requester: Requester, 
   const request = parseQuietly(schedule.command);
   const verb = request?.verb;
   if (verb === 'rotate') return { text: 'rotate cannot run on a schedule: it always needs a second person\'s approval; remove it from "schedules:"' };
-  const fromId = await latestEventId(core.redis, core.prefix);
+  const fromId = await latestEventId(core.redis, core.prefix, 'rowChanges');
   const deps = verb ? { ...core, policy: withScheduleAuthority(core.policy, requester.user, verb) } : core;
   const reply = await executeCommand(deps, schedule.command, requester);
   switch (reply.kind) {

@@ -3,6 +3,8 @@ import type { Redis } from 'ioredis';
 import type { AuditSink } from '../audit/audit-log.js';
 import type { Surface } from '../bot/surface.js';
 import type { Logger } from '../logger.js';
+import type { EventSigners } from '../queue/events.js';
+import { verifyDocument, type Signed } from '../queue/signed.js';
 import { noticesKey, type Notice } from './notices.js';
 
 export interface NoticeRelayDeps {
@@ -13,6 +15,12 @@ export interface NoticeRelayDeps {
   surface: Pick<Surface, 'post'>;
   /** Where notices go (the policy's `channels.reports`); undefined lets the surface pick its default. */
   channel: string | undefined;
+  /** Where security notices (refused jobs) go (`channels.security`, else `channel`). */
+  securityChannel?: string | undefined;
+  /** Keys that may sign a notice about a host (its enrolled key); anything else is dropped and logged. */
+  signers: EventSigners;
+  /** Counts a security refusal (for /metrics). */
+  onRefusal?: (what: string) => void;
   log: Logger;
   /** Records each notice as a `watch` entry. @defaultValue none */
   audit?: AuditSink;
@@ -23,6 +31,22 @@ export interface NoticeRelayDeps {
 }
 
 type Entry = [string, string[]];
+
+/** A notice from the stream (input), if the host it names signed it with its enrolled key. */
+async function verifyNotice(raw: string | undefined, signers: EventSigners): Promise<Notice | undefined> {
+  try {
+    const doc = JSON.parse(raw ?? '') as Signed<Notice>;
+    if (typeof doc?.body?.host !== 'string') return undefined;
+    const ring = await signers(doc.body.host);
+    try {
+      return verifyDocument<Notice>(doc, 'notice', ring).body;
+    } catch {
+      return verifyDocument<Notice>(doc, 'notice', await signers(doc.body.host, true)).body;
+    }
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Posts the notices workers publish (disk-pressure prunes) to the reports channel. Replicas share a
@@ -40,9 +64,18 @@ export function startNoticeRelay(deps: NoticeRelayDeps): { stop: () => Promise<v
   const relay = async (entries: Entry[]) => {
     for (const [id, fields] of entries) {
       try {
-        const notice = JSON.parse(fields[1]!) as Notice;
-        await deps.surface.post(deps.channel, notice.summary);
-        await deps.audit?.append({ kind: 'watch', actor: `host:${notice.host}`, action: notice.source, outcome: `${notice.outcome}: ${notice.summary}` });
+        const notice = await verifyNotice(fields[1], deps.signers);
+        if (!notice) {
+          log.warn({ id }, 'dropped a notice that no enrolled host signed');
+          deps.onRefusal?.('unsigned-notice');
+        } else if (notice.source === 'job-guard') {
+          deps.onRefusal?.('job');
+          await deps.audit?.append({ kind: 'security', actor: `host:${notice.host}`, action: notice.source, outcome: `${notice.outcome}: ${notice.summary}` });
+          await deps.surface.post(deps.securityChannel ?? deps.channel, `:rotating_light: security: ${notice.summary}`);
+        } else {
+          await deps.audit?.append({ kind: 'watch', actor: `host:${notice.host}`, action: notice.source, outcome: `${notice.outcome}: ${notice.summary}` });
+          await deps.surface.post(deps.channel, notice.summary);
+        }
       } catch (err) {
         // Slack's client already retried; a notice that still cannot be posted is logged, not retried forever.
         log.warn({ err, id }, 'could not post a notice');

@@ -1,11 +1,15 @@
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readFile, stat } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import sodium from 'libsodium-wrappers';
 import { PermanentJobError } from '../errors.js';
+import { readOrCreateKeyFile } from './key-file.js';
+import { hostFingerprint } from '../queue/host-fingerprint.js';
+import { loadOrCreateSigner, type Signer } from '../queue/signing-keys.js';
 
 /** File in RUNNEROPS_STATE_DIR holding this host's X25519 secret key (base64, mode 0600). */
 export const HOST_KEY_FILE = 'host-key';
+/** File in RUNNEROPS_STATE_DIR holding this host's Ed25519 signing key (base64 seed, mode 0600). */
+export const HOST_SIGNING_KEY_FILE = 'host-signing-key';
 
 /**
  * This host's X25519 key pair for sealed runner tokens. The secret key stays inside the closure:
@@ -16,9 +20,13 @@ export interface HostKeys {
   publicKey: string;
   /** Short fingerprint of the public key (first 16 base64 characters), for messages. */
   fingerprint: string;
+  /** The Ed25519 key this host signs its registry entry, events, results and notices with. */
+  signer: Signer;
+  /** The identity a person confirms at enrolment: hostFingerprint(signer.publicKey, publicKey). */
+  hostFingerprint: string;
   /** Opens a base64 sealed box addressed to this host; throws if it was sealed to another key. */
   openSealed: (sealedBase64: string) => Promise<string>;
-  toJSON: () => { publicKey: string };
+  toJSON: () => { publicKey: string; signPublicKey: string; hostFingerprint: string };
 }
 
 /** The fingerprint shown in messages and carried next to a sealed token. */
@@ -27,27 +35,8 @@ export function fingerprintOf(publicKeyBase64: string): string {
 }
 
 async function readOrCreateSecret(file: string): Promise<Uint8Array> {
-  try {
-    // 'wx' fails when the file exists, so two processes starting at once keep one key.
-    const handle = await open(file, 'wx', 0o600);
-    try {
-      const secret = new Uint8Array(randomBytes(32));
-      await handle.writeFile(`${Buffer.from(secret).toString('base64')}\n`);
-      await handle.sync();
-      return secret;
-    } finally {
-      await handle.close();
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
-  const info = await stat(file);
-  if ((info.mode & 0o077) !== 0) await chmod(file, 0o600);
-  const secret = Buffer.from((await readFile(file, 'utf8')).trim(), 'base64');
-  if (secret.length !== 32) {
-    throw new PermanentJobError(`${file} does not hold a 32-byte key; move it away and restart the worker to create a new one`);
-  }
-  return new Uint8Array(secret);
+  const { bytes } = await readOrCreateKeyFile(file, (f) => new PermanentJobError(`${f} does not hold a 32-byte key; move it away and restart the worker to create a new one`));
+  return new Uint8Array(bytes);
 }
 
 /**
@@ -60,9 +49,13 @@ export async function loadHostKeys(stateDir: string): Promise<HostKeys> {
   const secretKey = await readOrCreateSecret(path.join(stateDir, HOST_KEY_FILE));
   const publicKeyBytes = sodium.crypto_scalarmult_base(secretKey);
   const publicKey = sodium.to_base64(publicKeyBytes, sodium.base64_variants.ORIGINAL);
+  const { signer } = await loadOrCreateSigner(path.join(stateDir, HOST_SIGNING_KEY_FILE));
+  const identity = hostFingerprint(signer.publicKey, publicKey);
   return {
     publicKey,
     fingerprint: fingerprintOf(publicKey),
+    signer,
+    hostFingerprint: identity,
     openSealed: async (sealedBase64) => {
       await sodium.ready;
       let sealed: Uint8Array;
@@ -79,6 +72,6 @@ export async function loadHostKeys(stateDir: string): Promise<HostKeys> {
         );
       }
     },
-    toJSON: () => ({ publicKey }),
+    toJSON: () => ({ publicKey, signPublicKey: signer.publicKey, hostFingerprint: identity }),
   };
 }

@@ -2,15 +2,16 @@ import type { KnownBlock } from '@slack/types';
 import type { BotCore } from '../bot/bot-core.js';
 import { mayApprove } from '../policy/decide.js';
 import { formatAge, formatBytes } from '../present/format.js';
+import { trustLines } from '../present/hosts.js';
 import { readCommand, readRows, recentCommandIds } from '../queue/command-record.js';
 import { commandCard } from '../present/command-card.js';
-import { listHosts } from '../queue/host-registry.js';
+import { listTrustedHosts } from '../queue/bot-trust.js';
 import { approvalBlocks } from './approval-blocks.js';
 import { context, escapeMrkdwn, LIMITS, section } from './blocks.js';
 
 /** The Home tab: hosts, runners by token expiry (soonest first), recent jobs, approvals the viewer may act on. */
 export async function homeBlocks(core: BotCore, viewer: string, now = Date.now()): Promise<KnownBlock[]> {
-  const hosts = await listHosts(core.redis, core.prefix, now);
+  const hosts = await listTrustedHosts(core.redis, core.prefix, core.trust, now);
   const blocks: KnownBlock[] = [{ type: 'header', text: { type: 'plain_text', text: 'runnerops fleet' } }];
   const hostLines = hosts.map((h) => {
     const disk = h.disk?.dockerFreeBytes !== undefined ? `, docker free ${formatBytes(h.disk.dockerFreeBytes)}` : '';
@@ -20,6 +21,8 @@ export async function homeBlocks(core: BotCore, viewer: string, now = Date.now()
     return `${h.alive ? ':large_green_circle:' : ':red_circle:'} *${escapeMrkdwn(h.name)}* heartbeat ${formatAge(h.ageSeconds)}${h.alive ? '' : ' (expired)'}${disk}${nix}${store}${daemon}`;
   });
   blocks.push(section(hostLines.length > 0 ? hostLines.join('\n') : 'No hosts registered yet: start `runnerops worker` on a runner host.'));
+  const untrusted = trustLines(hosts);
+  if (untrusted.length > 0) blocks.push(section(untrusted.map((line) => `:warning: ${escapeMrkdwn(line)}`).join('\n')));
 
   const runners = hosts.flatMap((h) => (h.runners ?? []).map((r) => ({ host: h.name, ...r })));
   runners.sort((a, b) => (a.tokenExpiresAt ? Date.parse(a.tokenExpiresAt) : Infinity) - (b.tokenExpiresAt ? Date.parse(b.tokenExpiresAt) : Infinity));

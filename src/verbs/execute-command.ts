@@ -14,14 +14,20 @@ import { commandText, recentCommandsText } from '../present/commands.js';
 import type { CommandRecord, Requester } from '../queue/command-record.js';
 import { readCommand, readRows, recentCommandIds } from '../queue/command-record.js';
 import { enqueueCommand } from '../queue/enqueue.js';
-import { listHosts } from '../queue/host-registry.js';
+import { listTrustedHosts, type BotTrust } from '../queue/bot-trust.js';
+import type { Signer } from '../queue/signing-keys.js';
 import type { QueuePool } from '../queue/queue-pool.js';
-import { isQueueing, planJob } from './plan-job.js';
+import { freezePlan, isQueueing, planEnrolment, planJob } from './plan-job.js';
+import { commandIdFor } from '../approvals/approval-store.js';
+import { sealApproval } from '../approvals/approval-seal.js';
 
 export interface ExecuteDeps {
   redis: Redis;
   prefix: string;
   queues: QueuePool;
+  /** The bot's signing key and what it trusts: jobs are signed, hosts must be enrolled. */
+  trust: BotTrust;
+  signer: Signer;
   policy: Policy;
   audit: AuditSink;
   approvals: ApprovalStore;
@@ -63,22 +69,31 @@ export async function executeCommand(deps: ExecuteDeps, input: string | string[]
       await deps.audit.append({ kind: 'refused', ...actor, action: text, outcome: decision.reason });
       return { kind: 'text', text: decision.reason, error: true };
     }
-    if (!isQueueing(request)) {
+    if (!isQueueing(request) && request.verb !== 'enroll') {
       return { kind: 'text', text: await answer(deps, request) };
     }
-    const hosts = await listHosts(deps.redis, deps.prefix);
-    const plan = planJob(request, hosts, deps.policy);
+    const hosts = await listTrustedHosts(deps.redis, deps.prefix, deps.trust);
     if (decision.outcome === 'request') {
-      const approval = await deps.approvals.create({
-        text,
-        request,
-        requester,
-        approvers: decision.approvers,
-        expiresAt: Date.now() + parseDuration(deps.policy.approvals.expiry, 'approvals.expiry') * 1000,
-      });
-      await deps.audit.append({ kind: 'command', ...actor, action: text, approvalId: approval.id, outcome: 'waiting for approval' });
+      // The plan is frozen now and sealed with the request: what the approver sees is what runs.
+      const id = deps.approvals.newId();
+      const plan = request.verb === 'enroll' ? planEnrolment(request, hosts) : freezePlan(planJob(request, hosts, deps.policy), commandIdFor(id));
+      const approval = await deps.approvals.create(
+        {
+          id,
+          text: plan.kind === 'enrol' ? `enroll ${plan.host} --fingerprint ${plan.fingerprint}` : text,
+          request,
+          requester,
+          approvers: decision.approvers,
+          plan,
+          expiresAt: Date.now() + parseDuration(deps.policy.approvals.expiry, 'approvals.expiry') * 1000,
+        },
+        (unsealed) => sealApproval(deps.signer, unsealed),
+      );
+      await deps.audit.append({ kind: 'command', ...actor, action: approval.text, approvalId: approval.id, outcome: 'waiting for approval' });
       return { kind: 'approval', approval };
     }
+    if (!isQueueing(request)) throw new UserError(`${request.verb} always needs an approval`);
+    const plan = planJob(request, hosts, deps.policy);
     const command = await enqueueCommand(deps, { verb: request.verb, text, requester, ...plan });
     await deps.audit.append({ kind: 'command', ...actor, action: text, commandId: command.id, outcome: `queued on ${plan.hosts.length} host(s)` });
     return { kind: 'queued', command };
@@ -89,12 +104,12 @@ export async function executeCommand(deps: ExecuteDeps, input: string | string[]
   }
 }
 
-async function answer(deps: ExecuteDeps, request: Exclude<Request, { verb: 'ping' | 'store' | 'prune' | 'restart-daemon' | 'register' | 'rotate' }>): Promise<string> {
+async function answer(deps: ExecuteDeps, request: Exclude<Request, { verb: 'ping' | 'store' | 'prune' | 'restart-daemon' | 'register' | 'rotate' | 'enroll' }>): Promise<string> {
   switch (request.verb) {
     case 'help':
       return helpText(request.topic, deps.commandPrefix);
     case 'hosts':
-      return hostsText(await listHosts(deps.redis, deps.prefix));
+      return hostsText(await listTrustedHosts(deps.redis, deps.prefix, deps.trust));
     case 'jobs': {
       const ids = await recentCommandIds(deps.redis, deps.prefix, request.limit);
       const commands = await Promise.all(ids.map(async (id) => ({ command: await readCommand(deps.redis, deps.prefix, id), rows: await readRows(deps.redis, deps.prefix, id) })));

@@ -1,9 +1,10 @@
 import type { Request } from '../commands/requests.js';
 import { parseDuration } from '../commands/duration.js';
 import type { Policy } from '../policy/schema.js';
-import type { HostStatus } from '../queue/host-registry.js';
+import type { HostStatus, RunnerSummary } from '../queue/host-registry.js';
 import { requireHost, resolveTarget } from '../queue/host-registry.js';
 import { UserError } from '../errors.js';
+import type { FrozenPlan } from '../approvals/approval-seal.js';
 
 /** Which job a queueing verb becomes, on which hosts, with which payload. */
 export interface JobPlan {
@@ -23,17 +24,19 @@ export function isQueueing(request: Request): request is QueueingRequest {
  * A rotation names a runner the host reported (by name or id); refused before anyone is asked to
  * approve it. Hosts that have not reported their runners yet are let through (the job checks again).
  */
-function requireRunner(host: HostStatus, runner: string | undefined): void {
+function requireRunner(host: HostStatus, runner: string | undefined): RunnerSummary | undefined {
   const known = host.runners;
-  if (!known) return;
+  if (!known) return undefined;
   if (known.length === 0) throw new UserError(`${host.name} has no runners in its config.toml; register one with "register ${host.name} --type ..."`);
   if (runner === undefined) {
     if (known.length > 1) throw new UserError(`${host.name} has ${known.length} runners; say which with --runner (${known.map((r) => r.name).join(', ')})`);
-    return;
+    return known[0];
   }
-  if (!known.some((r) => r.name === runner || (r.id !== undefined && String(r.id) === runner))) {
+  const found = known.find((r) => r.name === runner || (r.id !== undefined && String(r.id) === runner));
+  if (!found) {
     throw new UserError(`unknown runner "${runner}" on ${host.name}; known: ${known.map((r) => (r.id !== undefined ? `${r.name} (#${r.id})` : r.name)).join(', ')}`);
   }
+  return found;
 }
 
 /** Turns a parsed request into jobs, filling defaults from the policy. Unknown hosts are refused here. */
@@ -78,7 +81,12 @@ export function planJob(request: QueueingRequest, hosts: HostStatus[], policy: P
     }
     case 'rotate': {
       const host = requireHost(request.host, hosts);
-      requireRunner(host, request.runner);
+      const runner = requireRunner(host, request.runner);
+      // An expired token cannot reset itself: the bot resets it by id and seals the new one to the host.
+      if (runner?.id !== undefined && runner.tokenExpiresAt !== undefined && Date.parse(runner.tokenExpiresAt) <= now) {
+        const runnerId = runner.id;
+        return { job: 'revive-runner-token', hosts: [host.name], control: true, payloadFor: (_host, commandId) => ({ host: host.name, runnerId, requestId: commandId }) };
+      }
       return {
         job: 'rotate-token',
         hosts: [host.name],
@@ -87,4 +95,23 @@ export function planJob(request: QueueingRequest, hosts: HostStatus[], policy: P
       };
     }
   }
+}
+
+/** A plan as an approval keeps it: the payload of every host, computed once with the approval's command id. */
+export function freezePlan(plan: JobPlan, commandId: string): FrozenPlan {
+  return { kind: 'jobs', job: plan.job, control: plan.control, hosts: plan.hosts, payloads: Object.fromEntries(plan.hosts.map((h) => [h, plan.payloadFor(h, commandId)])) };
+}
+
+/**
+ * What `enroll <host>` would trust: the fingerprint the host presents now, which must equal the one
+ * the operator typed (when they did) and must not be enrolled already.
+ */
+export function planEnrolment(request: Extract<Request, { verb: 'enroll' }>, hosts: HostStatus[]): FrozenPlan {
+  const host = requireHost(request.host, hosts, { enrolled: false });
+  if (!host.fingerprint) throw new UserError(`${host.name} publishes no signed key; upgrade and restart its worker, then enrol it`);
+  if (request.fingerprint !== undefined && request.fingerprint !== host.fingerprint) {
+    throw new UserError(`${host.name} presents ${host.fingerprint}, not the ${request.fingerprint} you gave; run "runnerops fingerprint" on the host itself and compare`);
+  }
+  if (host.trust === 'enrolled') throw new UserError(`${host.name} is already enrolled with ${host.fingerprint}`);
+  return { kind: 'enrol', host: host.name, fingerprint: host.fingerprint };
 }

@@ -10,7 +10,8 @@ import { describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { formatBytes } from '../present/format.js';
 import { publishNotice, type Notice } from '../schedule/notices.js';
-import { readWatchSettings, type WatchSettings } from '../schedule/watch-settings.js';
+import { effectiveWatch, readWatchSettings, type WatchSettings } from '../schedule/watch-settings.js';
+import type { KeyRing, Signer } from '../queue/signing-keys.js';
 import type { JobContext } from './job-context.js';
 
 type PrunePayload = pruneDocker.Payload;
@@ -45,12 +46,17 @@ export interface WatchCheck {
 }
 
 export interface DiskPressureWatchDeps {
-  settings: Pick<WorkerSettings, 'host' | 'nixStoreDir'>;
+  /** The host's own limits (`watch`, `protectLabel`, `pruneNamedVolumes`) bound whatever the policy says. */
+  settings: Pick<WorkerSettings, 'host' | 'nixStoreDir' | 'watch' | 'protectLabel' | 'pruneNamedVolumes'>;
+  /** Signs the notices this watch publishes (the host key). */
+  signer: Signer;
+  /** Bot keys from the worker's config: published watch settings count only when a bot signed them. */
+  botKeys: KeyRing;
   docker: Docker;
   redis: Redis;
   prefix: string;
   log: Logger;
-  /** Watch settings; when absent they are read from Redis (`${prefix}:policy:watch`, written by the bot) before each check. */
+  /** Policy watch settings; when absent the bot-signed ones are read from Redis before each check. Either way the host's limits bound them. */
   policy?: WatchSettings;
   /** One prune-docker pass on this host (pruneWithJob builds it from the job's run()). */
   prune: (payload: PrunePayload) => Promise<PruneResult>;
@@ -126,7 +132,7 @@ export function startDiskPressureWatch(deps: DiskPressureWatchDeps): { check: ()
 
   const notify = async (outcome: Notice['outcome'], summary: string, result: unknown): Promise<Notice> => {
     const notice: Notice = { source: 'disk-pressure-watch', host: deps.settings.host, at: clock(), outcome, summary: `${deps.settings.host}: ${summary}`, result };
-    await publishNotice(deps.redis, deps.prefix, notice);
+    await publishNotice(deps.redis, deps.prefix, deps.signer, notice);
     return notice;
   };
 
@@ -208,7 +214,11 @@ export function startDiskPressureWatch(deps: DiskPressureWatchDeps): { check: ()
   /** Checks run one at a time (the timer's and any caller's). */
   const check = (): Promise<WatchCheck> => {
     const next = tail.then(async () => {
-      current = deps.policy ?? (await readWatchSettings(deps.redis, deps.prefix));
+      const published = deps.policy ?? (await readWatchSettings(deps.redis, deps.prefix, deps.botKeys).catch((err: unknown) => {
+        log.warn({ err }, 'ignoring watch settings no bot signed');
+        return undefined;
+      }));
+      current = effectiveWatch({ ...deps.settings.watch, protectLabel: deps.settings.protectLabel, pruneNamedVolumes: deps.settings.pruneNamedVolumes }, published);
       if (!current?.enabled) return { outcome: 'disabled', before: [], after: [], passes: [] } satisfies WatchCheck;
       return runCheck(current);
     });

@@ -2,54 +2,92 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import type { AnyJobModule } from '../../jobs/index.js';
 import { describeError, PermanentJobError, UserError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { verifyEnvelope, type EnvelopeBody } from '../queue/envelope.js';
 import { publishEvent, type JobEvent } from '../queue/events.js';
-import { keys } from '../queue/names.js';
 import type { JobData } from '../queue/enqueue.js';
-import type { Redis } from 'ioredis';
+import { SignatureError } from '../queue/signed.js';
+import type { KeyRing, Signer } from '../queue/signing-keys.js';
 import type { JobProgress } from './job-context.js';
 import type { HostEntry } from '../queue/host-registry.js';
+import type { ReplayGuard } from './replay-guard.js';
+import type { Redis } from 'ioredis';
+
+/** A job that was not run because its envelope did not hold: for the log, /metrics, audit and a security notice. */
+export interface Refusal {
+  queue: string;
+  job: string;
+  jobId: string | undefined;
+  reason: string;
+}
 
 export interface DispatchDeps {
   redis: Redis;
   prefix: string;
   log: Logger;
-  /** The row a job's events land on: the worker's host, or the control job's target host. */
-  hostOf: (data: JobData) => string;
+  /** The queue this processor consumes (`control` or `host.<name>`). */
+  queue: string;
+  /** This worker's host; undefined on the control queue (jobs for any host). */
+  host: string | undefined;
+  /** Bot public keys from this process's own config: the only signatures a job may carry. */
+  ring: KeyRing;
+  /** Signs what this process reports (the host key on a worker, the bot key on the control plane). */
+  signer: Signer;
+  replay: ReplayGuard;
   findJob: (name: string) => AnyJobModule | undefined;
   /** Builds the context a job runs with (host clients, or the control-plane context). */
-  contextFor: (job: Job<JobData>, base: { log: Logger; progress: (p: JobProgress) => Promise<void> }) => unknown;
+  contextFor: (envelope: EnvelopeBody, base: { log: Logger; progress: (p: JobProgress) => Promise<void> }) => unknown;
   runExclusive: <T>(group: string | undefined, work: () => Promise<T>) => Promise<T>;
   /** Merges what a result tells about this host into its registry entry (workers only). */
   patchHost?: (patch: Partial<HostEntry>) => Promise<void>;
+  /** A job refused before it ran. */
+  onRefused: (refusal: Refusal) => Promise<void>;
 }
 
 function isPermanent(err: unknown): boolean {
   return err instanceof PermanentJobError || err instanceof UserError || err instanceof UnrecoverableError;
 }
 
+/** Signed events about the job an envelope describes. */
+function eventsFor(deps: Pick<DispatchDeps, 'redis' | 'prefix' | 'signer'>, envelope: EnvelopeBody) {
+  return (type: JobEvent['type'], extra: Partial<JobEvent> = {}) =>
+    publishEvent(deps.redis, deps.prefix, deps.signer, {
+      type,
+      commandId: envelope.commandId,
+      host: envelope.host,
+      job: envelope.job,
+      envelopeId: envelope.id,
+      at: Date.now(),
+      ...(envelope.step ? { step: true } : {}),
+      ...extra,
+    });
+}
+
 /**
- * Runs one BullMQ job: validates its payload, runs the job module, and records started / progress /
- * completed / failed / retrying events. Permanent failures skip BullMQ's remaining attempts.
+ * Runs one BullMQ job: verifies its signed envelope (refused jobs never run), validates the payload
+ * from the envelope, runs the job module, and records signed started / progress / completed / failed /
+ * retrying events. Permanent failures skip BullMQ's remaining attempts.
  */
 export function createProcessor(deps: DispatchDeps) {
   return async (job: Job<JobData>, _token?: string, signal?: AbortSignal): Promise<unknown> => {
-    const data = job.data;
-    const host = deps.hostOf(data);
-    const log = deps.log.child({ commandId: data.commandId, jobId: job.id, job: job.name });
-    const event = (type: JobEvent['type'], extra: Partial<JobEvent> = {}) =>
-      publishEvent(deps.redis, deps.prefix, {
-        type,
-        commandId: data.commandId,
-        host,
-        job: job.name,
-        at: Date.now(),
-        ...(data.step ? { step: true } : {}),
-        ...extra,
-      });
-    const module = deps.findJob(job.name);
+    let envelope: EnvelopeBody;
+    try {
+      envelope = verifyEnvelope(job.data?.envelope, deps.ring, { queue: deps.queue, host: deps.host, jobName: job.name, jobId: job.id, now: Date.now() });
+      await deps.replay.begin(envelope.id, envelope.expiresAt);
+    } catch (err) {
+      if (!(err instanceof SignatureError)) throw err;
+      const refusal: Refusal = { queue: deps.queue, job: job.name, jobId: job.id, reason: err.message };
+      deps.log.warn(refusal, 'refused a job');
+      await deps.onRefused(refusal).catch((e: unknown) => deps.log.warn({ err: e }, 'could not report a refused job'));
+      throw new UnrecoverableError(`refused: ${err.message}`);
+    }
+    const log = deps.log.child({ commandId: envelope.commandId, jobId: job.id, job: job.name });
+    const event = eventsFor(deps, envelope);
+    const finish = () => deps.replay.finish(envelope.id, envelope.expiresAt);
+    const module = deps.findJob(envelope.job);
     if (!module) {
-      const reason = `this worker does not know job "${job.name}"; upgrade runnerops on ${host}`;
+      const reason = `this worker does not know job "${envelope.job}"; upgrade runnerops on ${envelope.host}`;
       await event('failed', { summary: reason });
+      await finish();
       throw new UnrecoverableError(reason);
     }
     const progress = async (update: JobProgress) => {
@@ -57,13 +95,12 @@ export function createProcessor(deps: DispatchDeps) {
       await event('progress', { phase: update.phase, ...(update.detail !== undefined ? { detail: update.detail } : {}) });
     };
     try {
-      const payload = module.payloadSchema.parse(data.payload);
+      const payload = module.payloadSchema.parse(envelope.payload);
       await event('started');
       log.info('job started');
-      const ctx = deps.contextFor(job, { log, progress });
-      const result = await deps.runExclusive(module.exclusive, () =>
-        module.run(payload, ctx, signal ?? new AbortController().signal),
-      );
+      const ctx = deps.contextFor(envelope, { log, progress });
+      const result = await deps.runExclusive(module.exclusive, () => module.run(payload, ctx, signal ?? new AbortController().signal));
+      await finish();
       if (module.registryPatch) await deps.patchHost?.(module.registryPatch(result));
       await event('completed', { summary: module.summarize(result), result });
       log.info('job completed');
@@ -74,6 +111,7 @@ export function createProcessor(deps: DispatchDeps) {
       const permanent = isPermanent(err) || (err instanceof Error && err.name === 'ZodError');
       const willRetry = !permanent && job.attemptsMade + 1 < attempts;
       log.warn({ err }, willRetry ? 'job failed, will retry' : 'job failed');
+      if (!willRetry) await finish().catch((e: unknown) => log.warn({ err: e }, 'could not record the finished envelope'));
       await event(willRetry ? 'retrying' : 'failed', { summary: reason });
       if (permanent || !willRetry) throw new UnrecoverableError(reason);
       throw new Error(reason);
@@ -89,21 +127,17 @@ function firstIssue(err: Error): string {
 
 /**
  * BullMQ fails a job by itself when its worker died too often while running it (stalled more than
- * allowed). No processor ran to say so, so tell the card here, unless the processor already did.
+ * allowed). No processor ran to say so, so tell the card here (a row that already finished stays as it is).
  */
-export async function reportStalledFailure(deps: Pick<DispatchDeps, 'redis' | 'prefix' | 'hostOf'>, job: Job<JobData> | undefined, err: Error): Promise<void> {
-  if (!job?.data?.commandId || !/stalled/i.test(err.message)) return;
-  const host = deps.hostOf(job.data);
-  const rows = await deps.redis.hget(keys.commandRows(deps.prefix, job.data.commandId), host);
-  const status = rows ? (JSON.parse(rows) as { status?: string }).status : undefined;
-  if (status === 'done' || status === 'failed') return;
-  await publishEvent(deps.redis, deps.prefix, {
-    type: 'failed',
-    commandId: job.data.commandId,
-    host,
-    job: job.name,
-    at: Date.now(),
-    ...(job.data.step ? { step: true } : {}),
-    summary: `the worker on ${host} stopped while running ${job.name}, more than once; check its logs, then run the command again`,
+export async function reportStalledFailure(deps: Pick<DispatchDeps, 'redis' | 'prefix' | 'signer' | 'ring' | 'queue' | 'host'>, job: Job<JobData> | undefined, err: Error): Promise<void> {
+  if (!job || !/stalled/i.test(err.message)) return;
+  let envelope: EnvelopeBody;
+  try {
+    envelope = verifyEnvelope(job.data?.envelope, deps.ring, { queue: deps.queue, host: deps.host, jobName: job.name, jobId: job.id, now: undefined });
+  } catch {
+    return;
+  }
+  await eventsFor(deps, envelope)('failed', {
+    summary: `the worker on ${envelope.host} stopped while running ${job.name}, more than once; check its logs, then run the command again`,
   });
 }

@@ -4,7 +4,7 @@ import type { Gitlab } from '@gitbeaker/rest';
 import type { Logger } from '../logger.js';
 import type { WorkerSettings } from '../config.js';
 import type { HostKeys } from '../secrets/host-keys.js';
-import type { HostEntry } from '../queue/host-registry.js';
+import type { HostEntry, HostStatus } from '../queue/host-registry.js';
 
 /** A progress update a job reports while it runs; shown as the host's row on the job card. */
 export interface JobProgress {
@@ -35,6 +35,8 @@ export interface JobContext {
   prefix: string;
   /** This host's X25519 key pair (loadHostKeys in src/secrets/host-keys.ts, passed as extraContext); opens sealed runner tokens. */
   keys?: HostKeys;
+  /** Merges facts (runners, disk, store, daemon) into this host's registry entry, signed with its key. */
+  patchHost: (patch: Partial<HostEntry>) => Promise<void>;
 }
 
 /** The module shape every file in jobs/ exports. */
@@ -81,6 +83,8 @@ export interface ControlContext {
   gitlab: InstanceType<typeof Gitlab>;
   /** GitLab base URL (for messages and runner entries). */
   gitlabUrl: string;
+  /** The host's registry entry if it is enrolled (its keys match the fingerprint a person confirmed). */
+  enrolledHost: (name: string) => Promise<HostStatus | undefined>;
   /**
    * Queues host job `job` with `payload` on `host`'s queue as part of the current command and resolves
    * with its result; rejects with the host job's one-line failure.

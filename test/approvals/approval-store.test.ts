@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createApprovalStore } from '../../src/approvals/approval-store.js';
 import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
+import { createSealedApproval } from '../helpers/test-trust.js';
 
 const { redisUrl, prefix } = testRedisSettings();
 const redis = testRedis(redisUrl);
@@ -14,14 +15,14 @@ afterAll(async () => {
 
 describe('createApprovalStore', () => {
   it('lets exactly one of many concurrent transitions win', async () => {
-    const approval = await store.create(input());
+    const approval = await createSealedApproval(store, input());
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.transition(approval.id, ['pending'], 'approved', { decidedBy: `U${i}` })));
     expect(results.filter((r) => r.changed)).toHaveLength(1);
     expect((await store.get(approval.id))!.state).toBe('approved');
   });
 
   it('records the message location without undoing a decision taken meanwhile', async () => {
-    const approval = await store.create(input());
+    const approval = await createSealedApproval(store, input());
     await store.transition(approval.id, ['pending'], 'denied', { decidedBy: 'U1' });
     await store.setMessage(approval.id, { channel: 'C1', ts: '1.2' });
     const after = (await store.get(approval.id))!;
@@ -30,7 +31,7 @@ describe('createApprovalStore', () => {
   });
 
   it('lists a pending approval until it is decided', async () => {
-    const approval = await store.create(input());
+    const approval = await createSealedApproval(store, input());
     expect((await store.pending()).map((a) => a.id)).toContain(approval.id);
     await store.transition(approval.id, ['pending'], 'expired');
     expect((await store.pending()).map((a) => a.id)).not.toContain(approval.id);

@@ -8,15 +8,13 @@ import { pino } from 'pino';
 import { runBot } from '../../src/cli/run-bot.js';
 import { readWorkerSettings } from '../../src/config.js';
 import { freePort, startRedis } from '../../src/dev/start-redis.js';
-import { createApprovalStore } from '../../src/approvals/approval-store.js';
-import { createAuditLog } from '../../src/audit/audit-log.js';
-import { EMPTY_POLICY } from '../../src/policy/load-policy.js';
 import { latestEventId } from '../../src/queue/events.js';
 import { followCommand } from '../../src/queue/follow-command.js';
-import { createQueuePool } from '../../src/queue/queue-pool.js';
 import { createRedis } from '../../src/queue/redis.js';
 import { executeCommand } from '../../src/verbs/execute-command.js';
 import { startWorker } from '../../src/worker/start-worker.js';
+import { loadHostKeys } from '../../src/secrets/host-keys.js';
+import { TEST_BOT_KEYS, testBotKeyEnv } from '../helpers/test-trust.js';
 import { startFakeSlack } from '../fakes/slack/server.js';
 import { signedPost, slashCommandBody } from '../helpers/slack-requests.js';
 import type { BenchSuite } from './report.js';
@@ -47,13 +45,26 @@ export const suite: BenchSuite = {
     const prefix = '{bench}';
     const env = { REDIS_URL: redis.url, RUNNEROPS_PREFIX: prefix, LOG_LEVEL: 'silent' };
     const log = pino({ level: 'silent' });
+    const pinned: string[] = [];
     const workers = await Promise.all(
-      ['b-1', 'b-2', 'b-3'].map((host) =>
-        startWorker({ settings: readWorkerSettings({ ...env, RUNNEROPS_HOST: host, RUNNEROPS_STATE_DIR: path.join(state, host) }), log }),
-      ),
+      ['b-1', 'b-2', 'b-3'].map(async (host) => {
+        const settings = readWorkerSettings({ ...env, RUNNEROPS_HOST: host, RUNNEROPS_STATE_DIR: path.join(state, host), GITLAB_RUNNER_CONFIG: path.join(state, host, 'config.toml'), RUNNEROPS_BOT_KEYS: TEST_BOT_KEYS });
+        const keys = await loadHostKeys(settings.stateDir);
+        pinned.push(`${host}=${keys.hostFingerprint}`);
+        return startWorker({ settings, log, keys });
+      }),
     );
     const port = await freePort();
-    const ours = await runBot({ ...env, SLACK_BOT_TOKEN: slack.botToken, SLACK_API_URL: slack.apiUrl, SLACK_SIGNING_SECRET: secret, PORT: String(port) });
+    const ours = await runBot({
+      ...env,
+      ...testBotKeyEnv,
+      RUNNEROPS_ENROLLED_HOSTS: pinned.join(','),
+      RUNNEROPS_API_SOCKET: path.join(state, 'api.sock'),
+      SLACK_BOT_TOKEN: slack.botToken,
+      SLACK_API_URL: slack.apiUrl,
+      SLACK_SIGNING_SECRET: secret,
+      PORT: String(port),
+    });
     const oursUrl = `http://127.0.0.1:${port}/slack/events`;
     const bare = await startBareBolt(secret, slack.botToken, slack.apiUrl);
     try {
@@ -81,11 +92,10 @@ export const suite: BenchSuite = {
 
       const conn = createRedis({ redisUrl: redis.url });
       const blocking = createRedis({ redisUrl: redis.url }, { blocking: true });
-      const queues = createQueuePool(conn, prefix);
-      const deps = { redis: conn, prefix, queues, policy: EMPTY_POLICY, audit: createAuditLog(conn, prefix), approvals: createApprovalStore(conn, prefix), members: async () => [], commandPrefix: 'runnerops' };
+      const deps = ours.bot.core;
       const rounds: number[] = [];
       for (let i = 0; i < PINGS; i++) {
-        const from = await latestEventId(conn, prefix);
+        const from = await latestEventId(conn, prefix, 'rowChanges');
         const start = process.hrtime.bigint();
         const reply = await executeCommand(deps, 'ping all', { via: 'cli', user: 'cli:bench' });
         if (reply.kind !== 'queued') throw new Error('ping all was not queued');
@@ -93,7 +103,6 @@ export const suite: BenchSuite = {
         if (rows.length !== 3 || rows.some((r) => r.status !== 'done')) throw new Error('ping all did not finish on 3 hosts');
         rounds.push(elapsedMs(start));
       }
-      await queues.close();
       blocking.disconnect();
       await conn.quit();
       return [

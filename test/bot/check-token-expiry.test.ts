@@ -2,10 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkTokenExpiry } from '../../src/bot/check-token-expiry.js';
 import { findExpiringTokens } from '../../src/bot/token-expiry.js';
 import { policySchema } from '../../src/policy/schema.js';
-import { hostStatus, publishHost, type HostEntry } from '../../src/queue/host-registry.js';
+import { hostStatus, type HostEntry } from '../../src/queue/host-registry.js';
+import { publishEnrolledHost } from '../helpers/test-trust.js';
 import { createApprovalStore } from '../../src/approvals/approval-store.js';
 import { REQUEST_ROTATION_ACTION } from '../../src/bot/token-expiry.js';
+import { APPROVE_ACTION } from '../../src/slack/approval-blocks.js';
+import { readCommand, recentCommandIds } from '../../src/queue/command-record.js';
 import { blockActionsBody, signedPost } from '../helpers/slack-requests.js';
+import { until } from '../helpers/until.js';
 import { startTestStack, type TestStack } from '../helpers/test-stack.js';
 
 const now = Date.parse('2026-11-27T12:00:00Z');
@@ -45,7 +49,7 @@ describe('checkTokenExpiry', () => {
   afterAll(async () => stack?.stop());
 
   it('posts expiring tokens with a Request rotation button that starts the approval flow', async () => {
-    await publishHost(stack.redis, stack.prefix, { ...entry('exp-1', [{ name: 'nix', id: 31, tokenExpiresAt: new Date(Date.now() + 2 * 86400_000).toISOString() }]), lastHeartbeat: Date.now() });
+    await publishEnrolledHost(stack.redis, stack.prefix, { ...entry('exp-1', [{ name: 'nix', id: 31, tokenExpiresAt: new Date(Date.now() + 2 * 86400_000).toISOString() }]), lastHeartbeat: Date.now() });
     expect(await checkTokenExpiry(stack.bot.bot.core)).toBe(1);
     const warning = await stack.slack.waitFor('chat.postMessage', (c) => c.params.channel === 'C0REPORTS');
     expect(JSON.stringify(warning.params.blocks)).toContain('exp-1 / nix #31: expires in 48h');
@@ -56,6 +60,33 @@ describe('checkTokenExpiry', () => {
     expect(JSON.stringify(approvalPost.params.blocks)).toContain('rotate exp-1 --runner 31');
     const pending = await createApprovalStore(stack.redis, stack.prefix).pending();
     expect(pending.map((a) => a.requester.user)).toEqual(['U0OPS']);
+  });
+
+  it('turns the Request rotation of an EXPIRED token, once approved, into a revival through the bot instead of a rotation that can only fail', async () => {
+    const expiredAt = new Date(Date.now() - 3600_000).toISOString();
+    await publishEnrolledHost(stack.redis, stack.prefix, { ...entry('exp-2', [{ name: 'nix', id: 41, tokenExpiresAt: expiredAt }]), lastHeartbeat: Date.now() });
+    await checkTokenExpiry(stack.bot.bot.core);
+    const warning = stack.slack.messages.filter((m) => m.channel === 'C0REPORTS').at(-1)!;
+    expect(JSON.stringify(warning.blocks)).toContain('exp-2 / nix #41: *EXPIRED*');
+    const approvalsBefore = stack.slack.messages.filter((m) => m.channel === 'C0APPROVALS').length;
+    await signedPost(stack.eventsUrl, blockActionsBody({ action_id: REQUEST_ROTATION_ACTION, user_id: 'U0OPS', channel_id: 'C0REPORTS', message: warning, value: 'rotate exp-2 --runner 41' }), { secret: stack.signingSecret });
+    await until(async () => stack.slack.messages.filter((m) => m.channel === 'C0APPROVALS').length > approvalsBefore);
+    const approvalMessage = stack.slack.messages.filter((m) => m.channel === 'C0APPROVALS').at(-1)!;
+    const id = /"value":"([0-9a-f]{12})"/.exec(JSON.stringify(approvalMessage.blocks))![1]!;
+    await signedPost(stack.eventsUrl, blockActionsBody({ action_id: APPROVE_ACTION, user_id: 'U0BOSS', channel_id: 'C0APPROVALS', message: approvalMessage, value: id, block_id: `approval-${id}` }), {
+      secret: stack.signingSecret,
+    });
+    let job: string | undefined;
+    await until(async () => {
+      for (const commandId of await recentCommandIds(stack.redis, stack.prefix, 20)) {
+        const command = await readCommand(stack.redis, stack.prefix, commandId);
+        if (command?.approvalId === id) job = command.job;
+      }
+      return job !== undefined;
+    });
+    expect(job).toBe('revive-runner-token');
+    const audit = await stack.bot.bot.core.audit.read(50);
+    expect(audit.some((e) => e.action === 'token expiry check' && String(e.outcome).includes('rotate exp-2 --runner 41 (expired: revived through the bot)'))).toBe(true);
   });
 
   it('posts nothing when no token is close to expiry', async () => {

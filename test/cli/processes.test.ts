@@ -1,5 +1,8 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { freePort } from '../../src/dev/start-redis.js';
+import { startFakeSlack } from '../fakes/slack/server.js';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -41,12 +44,37 @@ describe('runnerops binary', () => {
     for (const word of ['runnerops bot', 'runnerops worker', 'runnerops dev', 'runnerops prune', 'runnerops rotate', 'runnerops schedules']) expect(out).toContain(word);
   });
 
-  it('registers a worker, answers a ping from another process, and leaves the registry on SIGTERM', async () => {
-    const env = { REDIS_URL: redisUrl, RUNNEROPS_PREFIX: prefix, RUNNEROPS_HOST: 'proc-1', RUNNEROPS_STATE_DIR: stateDir, LOG_LEVEL: 'silent', RUNNEROPS_HEARTBEAT_SECONDS: '1' };
-    const worker = spawn(process.execPath, [CLI, 'worker'], { env: { PATH: process.env.PATH!, ...env }, stdio: 'ignore' });
+  it('sets up keys as an operator does, registers a worker, answers a terminal ping through the bot, and leaves the registry on SIGTERM', async () => {
+    const slack = await startFakeSlack();
+    const base = { REDIS_URL: redisUrl, RUNNEROPS_PREFIX: prefix, LOG_LEVEL: 'silent' };
+    const botKey = await run(['keygen', path.join(stateDir, 'bot-key')], {});
+    const botPublic = /RUNNEROPS_BOT_KEYS on every worker\): (ed25519:\S+)/.exec(botKey.out)![1]!;
+    const hostEnv = { ...base, RUNNEROPS_HOST: 'proc-1', RUNNEROPS_STATE_DIR: path.join(stateDir, 'host'), GITLAB_RUNNER_CONFIG: path.join(stateDir, 'config.toml'), RUNNEROPS_HEARTBEAT_SECONDS: '1' };
+    const fingerprint = (await run(['fingerprint'], hostEnv)).out.trim().split(' ')[1]!;
+    const cliKey = await run(['keygen', '--cli', path.join(stateDir, 'cli-key')], {});
+    const cliPublic = /cliKeys: \["(ed25519:\S+)"\]/.exec(cliKey.out)![1]!;
+    const policyFile = path.join(stateDir, 'policy.yml');
+    await writeFile(policyFile, `people:\n  me: { identities: ["cli:${os.userInfo().username}"], cliKeys: ["${cliPublic}"] }\n`);
+    const worker = spawn(process.execPath, [CLI, 'worker'], { env: { PATH: process.env.PATH!, ...hostEnv, RUNNEROPS_BOT_KEYS: botPublic }, stdio: 'ignore' });
+    const socket = path.join(stateDir, 'api.sock');
+    const bot = spawn(process.execPath, [CLI, 'bot'], {
+      env: {
+        PATH: process.env.PATH!,
+        ...base,
+        SLACK_BOT_TOKEN: slack.botToken,
+        SLACK_SIGNING_SECRET: 'secret',
+        SLACK_API_URL: slack.apiUrl,
+        PORT: String(await freePort()),
+        RUNNEROPS_SIGNING_KEY: path.join(stateDir, 'bot-key'),
+        RUNNEROPS_ENROLLED_HOSTS: `proc-1=${fingerprint}`,
+        RUNNEROPS_POLICY: policyFile,
+        RUNNEROPS_API_SOCKET: socket,
+      },
+      stdio: 'ignore',
+    });
     try {
-      await until(async () => (await readHost(redis, prefix, 'proc-1')) !== undefined);
-      const ping = await run(['ping', 'proc-1'], { REDIS_URL: redisUrl, RUNNEROPS_PREFIX: prefix });
+      await until(async () => (await readHost(redis, prefix, 'proc-1')) !== undefined && existsSync(socket), 20_000, 'worker registered and bot listening');
+      const ping = await run(['ping', 'proc-1'], { RUNNEROPS_API_SOCKET: socket, RUNNEROPS_CLI_KEY: path.join(stateDir, 'cli-key') });
       expect(ping.code).toBe(0);
       expect(ping.out).toMatch(/✓ proc-1 \(\d+ ms\): pong after \d+ ms in the queue/);
       const exited = new Promise<number | null>((r) => worker.on('exit', r));
@@ -55,6 +83,8 @@ describe('runnerops binary', () => {
       expect(await readHost(redis, prefix, 'proc-1')).toBeUndefined();
     } finally {
       worker.kill('SIGKILL');
+      bot.kill('SIGKILL');
+      await slack.close();
     }
   });
 

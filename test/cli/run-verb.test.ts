@@ -1,23 +1,65 @@
+import { request } from 'node:http';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runVerb } from '../../src/cli/run-verb.js';
 import { policySchema } from '../../src/policy/schema.js';
+import { signCliRequest } from '../../src/queue/cli-request.js';
+import { loadOrCreateSigner, type Signer } from '../../src/queue/signing-keys.js';
 import { startTestStack, type TestStack } from '../helpers/test-stack.js';
 
 let stack: TestStack;
+let dir: string;
+let tester: { file: string; signer: Signer };
+let outsider: { file: string; signer: Signer };
+
+async function keyIn(name: string): Promise<{ file: string; signer: Signer }> {
+  const file = path.join(dir, name);
+  return { file, signer: (await loadOrCreateSigner(file)).signer };
+}
 
 beforeAll(async () => {
-  stack = await startTestStack({ mode: 'http', hosts: ['cli-1', 'cli-2', 'cli-3'] });
+  dir = await mkdtemp(path.join(os.tmpdir(), 'runnerops-cli-'));
+  tester = await keyIn('tester-key');
+  outsider = await keyIn('outsider-key');
+  const policy = policySchema.parse({
+    roles: { ops: { users: ['cli:tester'] } },
+    verbs: { prune: { run: ['ops'] } },
+    people: {
+      tester: { identities: ['cli:tester', 'U0TESTER'], cliKeys: [tester.signer.publicKey] },
+      other: { identities: ['cli:other'], cliKeys: [outsider.signer.publicKey] },
+    },
+  });
+  stack = await startTestStack({ mode: 'http', hosts: ['cli-1', 'cli-2', 'cli-3'], policy });
 });
-afterAll(async () => stack?.stop());
+afterAll(async () => {
+  await stack?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
 
-async function run(args: string[]): Promise<{ code: number; out: string }> {
+async function run(args: string[], options: { user?: string; key?: string; env?: Record<string, string> } = {}): Promise<{ code: number; out: string }> {
   const lines: string[] = [];
-  const code = await runVerb(args, { env: stack.env, write: (l) => lines.push(l), user: 'cli:tester' });
+  const code = await runVerb(args, { env: { ...stack.env, RUNNEROPS_CLI_KEY: options.key ?? tester.file, ...options.env }, write: (l) => lines.push(l), user: options.user ?? 'cli:tester' });
   return { code, out: lines.join('\n') };
 }
 
+/** Sends a raw body to the bot's terminal API, as a copy of a captured request would be sent. */
+function post(body: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: stack.env.RUNNEROPS_API_SOCKET, path: '/v1/commands', method: 'POST' }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 describe('runVerb', () => {
-  it('pings every host through the queue and prints one line per host and a total', async () => {
+  it('pings every host through the bot and prints one line per host and a total', async () => {
     const { code, out } = await run(['ping', 'all']);
     expect(code).toBe(0);
     for (const host of ['cli-1', 'cli-2', 'cli-3']) expect(out).toMatch(new RegExp(`✓ ${host} \\(\\d+ ms\\): pong after \\d+ ms in the queue`));
@@ -52,24 +94,43 @@ describe('runVerb', () => {
     expect(out).toMatch(/cli:tester\s+command\s+ping cli-2\s+queued on 1 host/);
   });
 
-  it('prints the total across hosts after a fan-out prune dry run', async () => {
-    const policy = policySchema.parse({ roles: { ops: { users: ['cli:tester'] } }, verbs: { prune: { run: ['ops'] } } });
-    const lines: string[] = [];
-    const code = await runVerb(['prune', 'all', '--dry-run'], { env: stack.env, write: (l) => lines.push(l), user: 'cli:tester', policy });
+  it('prints the total across hosts after a fan-out prune dry run the bot\'s policy allows', async () => {
+    const { code, out } = await run(['prune', 'all', '--dry-run']);
     expect(code).toBe(0);
-    const out = lines.join('\n');
     for (const host of ['cli-1', 'cli-2', 'cli-3']) expect(out).toMatch(new RegExp(`✓ ${host} \\(\\d+ ms\\): dry run: would remove`));
-    expect(lines.at(-1)).toMatch(/^would free \d.* on 3 hosts/);
+    expect(out.split('\n').at(-1)).toMatch(/^would free \d.* on 3 hosts/);
   });
 
-  it('refuses a mutating verb to a terminal user the policy does not name', async () => {
-    const { code, out } = await run(['prune', 'all']);
+  it('refuses a mutating verb to a person the policy does not grant it, whatever policy the caller points at', async () => {
+    const permissive = path.join(dir, 'permissive.yml');
+    await writeFile(permissive, 'roles: { all: { users: ["cli:other"] } }\nverbs: { prune: { run: [all] } }\n');
+    const { code, out } = await run(['prune', 'all'], { user: 'cli:other', key: outsider.file, env: { RUNNEROPS_POLICY: permissive } });
     expect(code).toBe(1);
-    expect(out).toContain('RUNNEROPS_POLICY');
+    expect(out).toBe('you may not run prune: it needs the role "ops"');
   });
 
-  it('names Redis when it cannot reach it', async () => {
-    const lines: string[] = [];
-    await expect(runVerb(['hosts'], { env: { REDIS_URL: 'redis://127.0.0.1:1' }, write: (l) => lines.push(l) })).rejects.toThrow('cannot reach Redis at redis://127.0.0.1:1; is it running? (set REDIS_URL)');
+  it('refuses a request signed with a key the policy does not list for that identity, and says so in the audit log', async () => {
+    const { code, out } = await run(['hosts'], { user: 'cli:tester', key: outsider.file });
+    expect(code).toBe(1);
+    expect(out).toMatch(/^refused: cli-request signed by unknown key/);
+    const unknown = await run(['hosts'], { user: 'cli:nobody' });
+    expect(unknown.out).toBe('refused: no person in the policy has the identity cli:nobody');
+    const { out: audit } = await run(['audit', '5']);
+    expect(audit).toMatch(/runnerops\s+security\s+refused-terminal-request\s+refused a terminal request: no person/);
+  });
+
+  it('refuses a copy of a request that already ran', async () => {
+    const body = JSON.stringify(signCliRequest(tester.signer, 'cli:tester', ['hosts']));
+    expect((await post(body)).status).toBe(200);
+    const again = await post(body);
+    expect(again).toEqual({ status: 403, text: 'refused: a terminal request that was already used\nexit 1\n' });
+  });
+
+  it('names the socket when no bot listens there', async () => {
+    await expect(run(['hosts'], { env: { RUNNEROPS_API_SOCKET: path.join(dir, 'none.sock') } })).rejects.toThrow(`cannot reach the bot at ${path.join(dir, 'none.sock')}`);
+  });
+
+  it('says how to make a terminal key when there is none', async () => {
+    await expect(run(['hosts'], { key: path.join(dir, 'missing-key') })).rejects.toThrow(`no terminal key at ${path.join(dir, 'missing-key')}; create one with "runnerops keygen --cli"`);
   });
 });

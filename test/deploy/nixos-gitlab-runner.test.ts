@@ -7,7 +7,8 @@ import * as installRunner from '../../jobs/install-runner.js';
 import * as rotateToken from '../../jobs/rotate-token.js';
 import { syncTokenFiles } from '../../src/clients/runner-config/runner-store.js';
 import { parseEnvFile } from '../../src/clients/runner-config/token-files.js';
-import { loadHostKeys } from '../../src/secrets/host-keys.js';
+import { touchHost, type HostEntry } from '../../src/queue/host-registry.js';
+import { loadHostKeys, type HostKeys } from '../../src/secrets/host-keys.js';
 import { sealToHost } from '../../src/secrets/sealed-box.js';
 import { captureLogs, leakedTokens, NIXOS_PLACEHOLDER, useRunnerJobEnvironment } from '../jobs/support/runner-host.js';
 import { createNixosHost, standInBin, type NixosHost } from './support/nixos-host.js';
@@ -41,11 +42,19 @@ async function nixosHost(check = 'nixos-module'): Promise<NixosHost> {
   return host;
 }
 
-function jobContext(host: NixosHost) {
+function jobContext(host: NixosHost, keys: HostKeys) {
   const { log, lines } = captureLogs();
   return {
     lines,
-    ctx: { host: host.settings.host, settings: host.settings, log, progress: async () => undefined, redis: env.redis, prefix: env.redisSettings.prefix },
+    ctx: {
+      host: host.settings.host,
+      settings: host.settings,
+      log,
+      progress: async () => undefined,
+      redis: env.redis,
+      prefix: env.redisSettings.prefix,
+      patchHost: (patch: Partial<HostEntry>) => touchHost(env.redis, env.redisSettings.prefix, keys.signer, host.settings.host, patch),
+    },
   };
 }
 
@@ -54,7 +63,7 @@ const signal = new AbortController().signal;
 /** `/runner register <host> --description <name>`, host side: the token sealed to the host's key. */
 async function register(host: NixosHost, runner: { id: number; token: string }, name: string, tokenExpiresAt: string | null = null): Promise<installRunner.Result> {
   const keys = await loadHostKeys(host.settings.stateDir);
-  const { ctx } = jobContext(host);
+  const { ctx } = jobContext(host, keys);
   return installRunner.run(
     { sealedToken: await sealToHost(runner.token, keys.publicKey), sealedTo: keys.fingerprint, runnerId: runner.id, name, gitlabUrl: env.fake.url, tokenExpiresAt },
     { ...ctx, keys },
@@ -98,7 +107,7 @@ describe('deploy/nixos/checks/nixos-module.nix with nixpkgs\' gitlab-runner modu
     // register: the worker fills the declared runner's token file and reloads; nixpkgs' configure script registers it.
     const runner = env.fake.addRunner({ description: 'nix' });
     const firstToken = runner.token;
-    const { ctx, lines } = jobContext(host);
+    const { ctx, lines } = jobContext(host, await loadHostKeys(host.settings.stateDir));
     const installed = await register(host, { id: runner.id, token: firstToken }, 'nix');
     const tokenFile = path.join(host.settings.tokenDir, 'nix.env');
     expect(installed.written).toEqual([tokenFile]);
@@ -217,7 +226,7 @@ describe('deploy/nixos/checks/env-template.nix (the seed\'s gitlabnix setup) ren
     const expires = new Date(Date.now() + 30 * 86400_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
     env.fake.setTokenExpiry(runner.id, expires);
     const firstToken = runner.token;
-    const { ctx } = jobContext(host);
+    const { ctx } = jobContext(host, await loadHostKeys(host.settings.stateDir));
     await register(host, { id: runner.id, token: firstToken }, 'nix', expires);
     const rendered = async () => (await runnersOf(host)).map((e) => ({ name: e.name, id: e.id, token: e.token, expires: e.token_expires_at }));
     const expected = { name: 'Nix caching runner', id: runner.id, token: firstToken, expires: expect.stringMatching(new RegExp(`^${expires.slice(0, 19)}`)) };

@@ -23,6 +23,10 @@ const FULL = `{
     gitlabUrl = "https://gitlab.example.com";
     policyFile = "/etc/runnerops/policy.yml";
     auditFile = "/var/log/runnerops/audit.jsonl";
+    signingKeyFile = "/run/agenix/bot-signing-key";
+    previousBotKeys = [ "ed25519:old" ];
+    enrolledHosts = { ci-3 = "SHA256:${'a'.repeat(43)}"; };
+    apiSocket = "/run/runnerops/ops.sock";
     environmentFile = "/run/secrets/runnerops-bot.env";
   };
   services.runnerops.worker = {
@@ -45,6 +49,12 @@ const FULL = `{
     nixDaemonContainer = "nixd";
     nixStateDir = "/srv/nix/var/nix";
     nixStoreDir = "/srv/nix/store";
+    botKeys = [ "ed25519:new" "ed25519:old" ];
+    protectLabel = "site.keep=yes";
+    pruneNamedVolumes = true;
+    watch = true;
+    watchMinFreePercent = 15;
+    watchTargetFreePercent = 30;
     environmentFile = "/run/secrets/runnerops-worker.env";
   };
 }`;
@@ -114,6 +124,12 @@ describe('deploy/nixos/module.nix', () => {
       NIX_DAEMON_CONTAINER: 'nixd',
       NIX_STATE_DIR: '/srv/nix/var/nix',
       NIX_STORE_DIR: '/srv/nix/store',
+      RUNNEROPS_BOT_KEYS: 'ed25519:new,ed25519:old',
+      RUNNEROPS_PROTECT_LABEL: 'site.keep=yes',
+      RUNNEROPS_PRUNE_NAMED_VOLUMES: 'true',
+      RUNNEROPS_WATCH: 'on',
+      RUNNEROPS_WATCH_MIN_FREE_PERCENT: '15',
+      RUNNEROPS_WATCH_TARGET_FREE_PERCENT: '30',
     });
   });
 
@@ -128,12 +144,17 @@ describe('deploy/nixos/module.nix', () => {
       GITLAB_URL: 'https://gitlab.example.com',
       RUNNEROPS_POLICY: '/etc/runnerops/policy.yml',
       RUNNEROPS_AUDIT_FILE: '/var/log/runnerops/audit.jsonl',
+      RUNNEROPS_SIGNING_KEY: '%d/bot-signing-key',
+      RUNNEROPS_BOT_KEYS: 'ed25519:old',
+      RUNNEROPS_ENROLLED_HOSTS: `ci-3=SHA256:${'a'.repeat(43)}`,
+      RUNNEROPS_API_SOCKET: '/run/runnerops/ops.sock',
     });
+    expect(bot.serviceConfig.LoadCredential).toBe('bot-signing-key:/run/agenix/bot-signing-key');
   });
 
   it('leaves unset what has no value, so src/config.ts applies its defaults', () => {
     const { services } = mustEvalNixos('{ services.runnerops.bot.enable = true; services.runnerops.worker.enable = true; }');
-    expect(Object.keys(services['runnerops-bot'].environment).sort()).toEqual(['LOG_LEVEL', 'PORT', 'REDIS_URL', 'RUNNEROPS_METRICS_PORT', 'RUNNEROPS_PREFIX']);
+    expect(Object.keys(services['runnerops-bot'].environment).sort()).toEqual(['LOG_LEVEL', 'PORT', 'REDIS_URL', 'RUNNEROPS_API_SOCKET', 'RUNNEROPS_METRICS_PORT', 'RUNNEROPS_PREFIX']);
     expect(services['runnerops-worker'].environment).not.toHaveProperty('DOCKER_HOST');
     expect(services['runnerops-worker'].environment).not.toHaveProperty('RUNNEROPS_LABELS');
     expect(services['runnerops-worker'].environment.RUNNEROPS_HOST).toBe('nixos');

@@ -50,7 +50,7 @@ function envExampleNames(text: string): Map<string, { value: string; commented: 
 
 const nixos = mustEvalNixos('{ services.runnerops.bot.enable = true; services.runnerops.worker.enable = true; virtualisation.docker.enable = true; }');
 /** Settings that differ by design between a NixOS host and a plain one (paths, how the binary is found). */
-const PER_DEPLOYMENT = new Set(['Type', 'ExecStart', 'EnvironmentFile', 'ReadWritePaths', 'LogsDirectory', 'LogsDirectoryMode']);
+const PER_DEPLOYMENT = new Set(['Type', 'ExecStart', 'EnvironmentFile', 'ReadWritePaths', 'LogsDirectory', 'LogsDirectoryMode', 'LoadCredential', 'Environment']);
 
 for (const process of ['bot', 'worker'] as const) {
   const unitFile = `runnerops-${process}.service`;

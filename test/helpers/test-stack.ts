@@ -8,10 +8,11 @@ import { runBot } from '../../src/cli/run-bot.js';
 import { readWorkerSettings } from '../../src/config.js';
 import { freePort } from '../../src/dev/start-redis.js';
 import type { Policy } from '../../src/policy/schema.js';
-import { loadHostKeys } from '../../src/secrets/host-keys.js';
+import { loadHostKeys, type HostKeys } from '../../src/secrets/host-keys.js';
 import { startWorker, type RunningWorker } from '../../src/worker/start-worker.js';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack/server.js';
 import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
+import { enrollKeys, testBotKeyEnv, TEST_BOT_KEYS } from './test-trust.js';
 
 export const silentLog = pino({ level: 'silent' });
 
@@ -24,6 +25,8 @@ export interface TestStack {
   eventsUrl: string;
   signingSecret: string;
   workers: Map<string, RunningWorker>;
+  /** Each started host's keys (to sign registry writes as that host would). */
+  hostKeys: Map<string, HostKeys>;
   bot: Awaited<ReturnType<typeof runBot>>;
   /** Starts another bot process on the same Redis and Slack (HTTP mode: on its own port). */
   startAnotherBot: () => Promise<{ bot: Awaited<ReturnType<typeof runBot>>; eventsUrl: string }>;
@@ -39,16 +42,17 @@ export interface TestStack {
  * A whole runnerops stack against the run's real Redis (own prefix), a fake Slack, and real workers:
  * the bot in HTTP or Socket Mode, plus one worker per host name.
  */
-export async function startTestStack(options: { mode: 'http' | 'socket'; hosts?: string[]; policy?: Policy; botEnv?: Record<string, string>; sweepMs?: number }): Promise<TestStack> {
+export async function startTestStack(options: { mode: 'http' | 'socket'; hosts?: string[]; policy?: Policy; botEnv?: Record<string, string>; sweepMs?: number; enroll?: boolean }): Promise<TestStack> {
   const { redisUrl, prefix } = testRedisSettings();
   const redis = testRedis(redisUrl);
   const slack = await startFakeSlack();
   const signingSecret = randomBytes(16).toString('hex');
   const port = await freePort();
   const stateRoot = await mkdtemp(path.join(os.tmpdir(), 'runnerops-stack-'));
-  const env: Record<string, string> = { REDIS_URL: redisUrl, RUNNEROPS_PREFIX: prefix, LOG_LEVEL: 'silent' };
+  const env: Record<string, string> = { REDIS_URL: redisUrl, RUNNEROPS_PREFIX: prefix, LOG_LEVEL: 'silent', RUNNEROPS_API_SOCKET: path.join(stateRoot, 'api.sock') };
   const botEnv: Record<string, string> = {
     ...env,
+    ...testBotKeyEnv,
     SLACK_BOT_TOKEN: slack.botToken,
     SLACK_API_URL: slack.apiUrl,
     PORT: String(port),
@@ -56,6 +60,7 @@ export async function startTestStack(options: { mode: 'http' | 'socket'; hosts?:
     ...options.botEnv,
   };
   const workers = new Map<string, RunningWorker>();
+  const hostKeys = new Map<string, HostKeys>();
   const startHost = async (host: string, extraEnv: Record<string, string> = {}) => {
     // Each host has one runner "nix" in its config.toml, as a registered host would.
     const configDir = path.join(stateRoot, host, 'gitlab-runner');
@@ -65,13 +70,17 @@ export async function startTestStack(options: { mode: 'http' | 'socket'; hosts?:
     const settings = readWorkerSettings({
       ...env,
       RUNNEROPS_HOST: host,
+      RUNNEROPS_BOT_KEYS: TEST_BOT_KEYS,
       RUNNEROPS_HEARTBEAT_SECONDS: '1',
       RUNNEROPS_STATE_DIR: path.join(stateRoot, host),
       GITLAB_RUNNER_CONFIG: path.join(stateRoot, host, 'gitlab-runner', 'config.toml'),
       ...extraEnv,
     });
     const keys = await loadHostKeys(settings.stateDir);
-    const worker = await startWorker({ settings, log: silentLog, extraContext: { keys, publicKey: keys.publicKey } });
+    // Enrolled as an operator would after comparing the fingerprint (tests of enrolment itself enrol by hand).
+    if (options.enroll !== false) await enrollKeys(redis, prefix, host, keys);
+    hostKeys.set(host, keys);
+    const worker = await startWorker({ settings, log: silentLog, keys });
     workers.set(host, worker);
     return worker;
   };
@@ -88,11 +97,12 @@ export async function startTestStack(options: { mode: 'http' | 'socket'; hosts?:
     eventsUrl: `http://127.0.0.1:${port}/slack/events`,
     signingSecret,
     workers,
+    hostKeys,
     bot,
     botEnv,
     startAnotherBot: async () => {
       const otherPort = await freePort();
-      const other = await runBot({ ...botEnv, PORT: String(otherPort) }, botOptions);
+      const other = await runBot({ ...botEnv, PORT: String(otherPort), RUNNEROPS_API_SOCKET: path.join(stateRoot, `api-${otherPort}.sock`) }, botOptions);
       return { bot: other, eventsUrl: `http://127.0.0.1:${otherPort}/slack/events` };
     },
     env,

@@ -24,7 +24,7 @@ describe('run', () => {
   it('reports versions, free disk of Docker\'s data root and the Nix store, and the runners with their expiry', async () => {
     const { host, expires, runnerId } = await hostWithRunner();
     const docker = new Docker();
-    const result = await run({}, { host: host.settings.host, docker, settings: host.settings, redis: env.redis, prefix: redisSettings.prefix });
+    const result = await run({}, { host: host.settings.host, docker, settings: host.settings, patchHost: host.patchHost });
     expect(result.versions.docker).toBe((await docker.version()).Version);
     expect(result.disk.dockerRootDir).toBe(((await docker.info()) as { DockerRootDir: string }).DockerRootDir);
     expect(result.disk.dockerFreeBytes).toBeGreaterThan(0);
@@ -39,7 +39,7 @@ describe('run', () => {
   it('still answers when Docker is down and config.toml is broken, saying what is missing', async () => {
     const { host } = await hostWithRunner();
     await writeFile(host.settings.runnerConfigPath, 'concurrent = \n');
-    const result = await run({}, { host: host.settings.host, docker: new Docker({ socketPath: '/nonexistent/docker.sock' }), settings: host.settings, redis: env.redis, prefix: redisSettings.prefix });
+    const result = await run({}, { host: host.settings.host, docker: new Docker({ socketPath: '/nonexistent/docker.sock' }), settings: host.settings, patchHost: host.patchHost });
     expect(result.versions.docker).toBeUndefined();
     expect(result.notes).toEqual(['docker disk unknown: ENOENT', `${host.settings.runnerConfigPath} is not valid TOML (line 1, column 14); fix it before changing runners`]);
     expect(result.runners).toEqual([]);
@@ -57,7 +57,7 @@ describe('run in nixos-module mode', () => {
     await mkdir(host.settings.tokenDir, { recursive: true });
     const file = path.join(host.settings.tokenDir, 'nix.env');
     await writeFile(file, `# runnerops: runner #${runner.id} "nix" (authenticationTokenConfigFile)\nCI_SERVER_URL=${env.fake.url}\nCI_SERVER_TOKEN=${stale}\n`);
-    const result = await run({}, { host: host.settings.host, docker: new Docker(), settings: host.settings, redis: env.redis, prefix: redisSettings.prefix });
+    const result = await run({}, { host: host.settings.host, docker: new Docker(), settings: host.settings, patchHost: host.patchHost });
     expect(result.notes).toContain(`${file} had an old token; copied the one gitlab-runner rotated itself from config.toml`);
     expect(await readFile(file, 'utf8')).toContain(`CI_SERVER_TOKEN=${runner.token}\n`);
     expect(leakedTokens(env.fake.issuedTokens(), joinAll(result, summarize(result)))).toEqual([]);

@@ -22,7 +22,7 @@ async function setup(mode: 'config-toml' | 'nixos-module' | 'env-template' = 'co
     gitlabUrl: env.fake.url,
     tokenExpiresAt: null,
   };
-  const ctx: Context = { host: host.settings.host, settings: host.settings, keys: host.keys, log: host.log, progress: host.progress, redis: env.redis, prefix: redisSettings.prefix };
+  const ctx: Context = { host: host.settings.host, settings: host.settings, keys: host.keys, log: host.log, progress: host.progress, redis: env.redis, prefix: redisSettings.prefix, patchHost: host.patchHost };
   return { host, ctx, runner, payload };
 }
 

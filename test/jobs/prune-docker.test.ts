@@ -18,11 +18,11 @@ let busybox: string;
 
 const payload = (input: Partial<Payload>): Payload => payloadSchema.parse({ untilSeconds: 0, ...input });
 
-function context(nixDaemonContainer: string, onDocker = docker): Parameters<typeof run>[1] {
+function context(nixDaemonContainer: string, onDocker = docker, limits: Partial<Pick<WorkerSettings, 'protectLabel' | 'pruneNamedVolumes'>> = {}): Parameters<typeof run>[1] {
   return {
     host: 'ci-test',
     docker: onDocker,
-    settings: { nixDaemonContainer, dockerHost: engine.host } as unknown as WorkerSettings,
+    settings: { nixDaemonContainer, dockerHost: engine.host, protectLabel: 'runnerops.keep=true', pruneNamedVolumes: true, ...limits } as unknown as WorkerSettings,
     progress: async () => undefined,
     log: createLogger({ name: 'test', level: 'silent' }),
   };
@@ -159,6 +159,24 @@ describe('run', () => {
     for (const name of keepers.volumes) expect(left.volumes.has(name)).toBe(true);
     for (const id of keepers.images) expect(left.images.has(id)).toBe(true);
     await user.remove({ force: true });
+  });
+
+  it("holds the host's own limits whatever the job asks: its protect label, and named volumes only where allowed", async () => {
+    const keepers = await createKeepers('e');
+    await docker.createVolume({ Name: 'named-e' });
+    const hostKept = await docker.createVolume({ Name: 'host-kept-e', Labels: { 'site.keep': 'yes' } });
+    // A job naming another protect label and asking for named volumes, on a host that protects site.keep=yes and allows no named-volume prune.
+    await run(payload({ volumes: true, namedVolumes: true, protectLabel: 'other=1' }), context(keepers.daemonName, docker, { protectLabel: 'site.keep=yes', pruneNamedVolumes: false }));
+    let left = await listEngine(docker);
+    expect(left.volumes.has('named-e')).toBe(true);
+    expect(left.volumes.has(hostKept.name)).toBe(true);
+    // Where named volumes are allowed, the host's label still protects its volume.
+    await run(payload({ volumes: true, namedVolumes: true, protectLabel: 'other=1' }), context(keepers.daemonName, docker, { protectLabel: 'site.keep=yes', pruneNamedVolumes: true }));
+    left = await listEngine(docker);
+    expect(left.volumes.has('named-e')).toBe(false);
+    expect(left.volumes.has(hostKept.name)).toBe(true);
+    expect(left.volumes.has('nix-store-e')).toBe(true);
+    await docker.getVolume(hostKept.name).remove();
   });
 
   it('finishes without failing while another prune runs on the same engine', async () => {

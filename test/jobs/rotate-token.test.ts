@@ -7,7 +7,10 @@ import { parse } from 'smol-toml';
 import { payloadSchema, run, summarize, type Context } from '../../jobs/rotate-token.js';
 import { PermanentJobError, TransientJobError, UserError } from '../../src/errors.js';
 import { readHost } from '../../src/queue/host-registry.js';
-import { recoveryPath } from '../../src/clients/runner-config/rotation-recovery.js';
+import { recoveryPath, writeRecovery } from '../../src/clients/runner-config/rotation-recovery.js';
+import { sealForHost } from '../../jobs/control/seal-for-host.js';
+import { generateToken } from '../fakes/gitlab/fake-gitlab-state.js';
+import { setEntryToken } from '../../src/clients/runner-config/config-toml.js';
 import { SYSTEM_ID_FILE } from '../../src/clients/runner-config/system-id.js';
 import { startFakeGitlab, type FakeRunner } from '../fakes/gitlab/start-fake-gitlab.js';
 import {
@@ -42,6 +45,7 @@ function contextOf(host: TestHost, extra: Partial<Context> = {}): Context {
     progress: host.progress,
     redis: env.redis,
     prefix: redisSettings.prefix,
+    patchHost: host.patchHost,
     sleep: async () => undefined,
     ...extra,
   };
@@ -200,7 +204,7 @@ describe('run', () => {
     env.fake.inject('POST /runners/reset_authentication_token', { status: 429, retryAfter: 2 });
     const result = await run({ jobId: 'cmd-7' }, contextOf(host, { sleep: async (ms) => void waits.push(ms) }), new AbortController().signal);
     expect(waits).toEqual([2000]);
-    expect(env.fake.findRequests('POST /runners/reset_authentication_token').filter((r) => r.params.token === runner.tokenHistory[0]).map((r) => r.status)).toEqual([429, 200]);
+    expect(env.fake.findRequests('POST /runners/reset_authentication_token').filter((r) => r.params.token === runner.tokenHistory[0]).map((r) => r.status)).toEqual([429, 201]);
     expect(result.resumed).toBe(false);
   });
 
@@ -243,6 +247,115 @@ describe('run', () => {
     const err = await failureOf(run({ jobId: 'cmd-11' }, contextOf(host), new AbortController().signal));
     expect(err).toBeInstanceOf(UserError);
     expect(err.message).toMatch(/ci-1 has 2 runners; say which with --runner NAME\|ID: Nix caching runner \(#\d+\), second/);
+  });
+});
+
+describe('run when gitlab-runner touches config.toml at the same time', () => {
+  /** gitlab-runner rotating the token itself: GitLab resets it, then the runner saves config.toml in place. */
+  async function runnerRotatesItself(host: TestHost, runner: FakeRunner): Promise<string> {
+    env.fake.state.resetToken(runner);
+    const text = await readFile(host.settings.runnerConfigPath, 'utf8');
+    await writeFile(host.settings.runnerConfigPath, setEntryToken(text, { id: runner.id }, { token: runner.token, obtainedAt: new Date(), expiresAt: runner.tokenExpiresAt }));
+    return runner.token;
+  }
+
+  /** A context in which gitlab-runner rotates the token itself the first time the job reaches `phase`. */
+  function rotatingItselfAt(host: TestHost, runner: FakeRunner, phase: string): { ctx: Context; rotated: () => string } {
+    let rotated = '';
+    const ctx = contextOf(host, {
+      progress: async (update) => {
+        host.phases.push(update);
+        if (update.phase === phase && !rotated) rotated = await runnerRotatesItself(host, runner);
+      },
+    });
+    return { ctx, rotated: () => rotated };
+  }
+
+  it('takes a 403 before the reset as gitlab-runner having just rotated the token itself when config.toml now holds a working one', async () => {
+    env.fake.setTokenExpirationInterval(7200);
+    const { host, runner } = await hostWithSeed();
+    const { ctx, rotated } = rotatingItselfAt(host, runner, 'checking the current token');
+    const resetsBefore = env.fake.requestCount('POST /runners/reset_authentication_token');
+    const result = await run({ jobId: 'cmd-self-1' }, ctx, new AbortController().signal);
+    env.fake.setTokenExpirationInterval(null);
+    expect(result).toMatchObject({ rotatedByRunner: true, runnerId: runner.id, tokenExpiresAt: env.fake.runner(runner.id)!.tokenExpiresAt });
+    expect(env.fake.requestCount('POST /runners/reset_authentication_token')).toBe(resetsBefore);
+    expect((await readConfig(host)).runners[0]!.token).toBe(rotated());
+    expect(summarize(result)).toContain('gitlab-runner had just rotated the token of Nix caching runner');
+    expect(summarize(result)).not.toContain('re-register');
+    expect(leakedTokens(env.fake.issuedTokens(), await producedText(host, result, summarize(result)))).toEqual([]);
+  });
+
+  it('takes a 403 on the reset itself the same way when gitlab-runner rotated between the check and the reset', async () => {
+    const { host, runner } = await hostWithSeed();
+    const { ctx, rotated } = rotatingItselfAt(host, runner, 'resetting the token');
+    const result = await run({ jobId: 'cmd-self-2' }, ctx, new AbortController().signal);
+    expect(result.rotatedByRunner).toBe(true);
+    expect(env.fake.findRequests('POST /runners/reset_authentication_token').filter((r) => r.params.token === runner.tokenHistory[0]).map((r) => r.status)).toEqual([403]);
+    expect((await readConfig(host)).runners[0]!.token).toBe(rotated());
+  });
+
+  it('says an expired token is revived by requesting the rotation again, not by re-registering', async () => {
+    const { host, runner } = await hostWithSeed();
+    const past = new Date(Date.now() - 60_000);
+    env.fake.setTokenExpiry(runner.id, past);
+    const text = await readFile(host.settings.runnerConfigPath, 'utf8');
+    await writeFile(host.settings.runnerConfigPath, setEntryToken(text, { id: runner.id }, { token: runner.token, obtainedAt: new Date(past.getTime() - 7200_000), expiresAt: past.toISOString() }));
+    const err = await failureOf(run({ jobId: 'cmd-expired' }, contextOf(host), new AbortController().signal));
+    expect(err).toBeInstanceOf(PermanentJobError);
+    // config.toml keeps whole seconds.
+    expect(err.message).toContain(`expired at ${new Date(Math.floor(past.getTime() / 1000) * 1000).toISOString()} (403)`);
+    expect(err.message).toContain(`request the rotation again (rotate ci-1 --runner ${runner.id})`);
+    expect(err.message).not.toContain('re-register');
+  });
+
+  it('reads a config.toml caught half-written by gitlab-runner again instead of calling it invalid TOML', async () => {
+    const { host, runner } = await hostWithSeed();
+    const whole = await readFile(host.settings.runnerConfigPath, 'utf8');
+    await writeFile(host.settings.runnerConfigPath, whole.slice(0, whole.indexOf('[[runners]]') + 5));
+    let halfWritten = 0;
+    const ctx = contextOf(host, {
+      readHooks: {
+        onHalfWritten: async () => {
+          halfWritten++;
+          await writeFile(host.settings.runnerConfigPath, whole);
+        },
+      },
+    });
+    const result = await run({ jobId: 'cmd-half' }, ctx, new AbortController().signal);
+    expect(halfWritten).toBe(1);
+    expect((await readConfig(host)).runners[0]!.token).toBe(env.fake.runner(runner.id)!.token);
+    expect(result.rotatedByRunner).toBeUndefined();
+  });
+});
+
+describe('run with a token the bot revived', () => {
+  /** The bot's reset by id of an expired token: GitLab's new token, sealed to `publicKey`. */
+  async function revivedBy(runner: FakeRunner, publicKey: string) {
+    env.fake.state.resetToken(runner);
+    return { ...(await sealForHost(runner.token, publicKey)), tokenExpiresAt: runner.tokenExpiresAt };
+  }
+
+  it('refuses a revived token sealed to another key and writes nothing', async () => {
+    const { host, runner } = await hostWithSeed();
+    const other = await env.createHost({ mode: 'config-toml', host: 'ci-other' });
+    const before = await readFile(host.settings.runnerConfigPath, 'utf8');
+    const revived = await revivedBy(runner, other.keys.publicKey);
+    const err = await failureOf(run({ jobId: 'cmd-rev-1', runner: String(runner.id), revived }, contextOf(host, { keys: host.keys }), new AbortController().signal));
+    expect(err.message).toBe(`the revived token was sealed to key ${other.keys.fingerprint} but ci-1 now has key ${host.keys.fingerprint}; request the rotation again`);
+    expect(await readFile(host.settings.runnerConfigPath, 'utf8')).toBe(before);
+  });
+
+  it('puts a revived token in place over an older interrupted rotation, whose token the reset by id killed', async () => {
+    const { host, runner } = await hostWithSeed();
+    const stale = generateToken('glrt-');
+    await writeRecovery(host.settings.stateDir, { state: 'reset', jobId: 'cmd-old', runnerId: runner.id, runnerName: 'Nix caching runner', at: new Date().toISOString(), token: stale, obtainedAt: new Date().toISOString(), tokenExpiresAt: null });
+    const revived = await revivedBy(runner, host.keys.publicKey);
+    const result = await run({ jobId: 'cmd-rev-2', runner: String(runner.id), revived }, contextOf(host, { keys: host.keys }), new AbortController().signal);
+    expect(result).toMatchObject({ revived: true, resumed: false, runnerId: runner.id });
+    expect((await readConfig(host)).runners[0]!.token).toBe(env.fake.runner(runner.id)!.token);
+    await expect(stat(recoveryPath(host.settings.stateDir, { id: runner.id, name: 'Nix caching runner' }))).rejects.toThrow();
+    expect(leakedTokens([...env.fake.issuedTokens(), stale], await producedText(host, result, summarize(result)))).toEqual([]);
   });
 });
 

@@ -16,6 +16,7 @@ import {
   nixPrintDead,
   type RootedStore,
 } from '../setup/nix-store-fixture.js';
+import { TEST_BOT_KEYS } from '../helpers/test-trust.js';
 import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
 import { ensureDockerEngine } from '../setup/docker-engine.js';
 import { ensureNixDaemonImage } from '../setup/docker-images.js';
@@ -27,6 +28,7 @@ let rooted: RootedStore;
 
 function settingsFor(store: { stateDir: string; storeDir: string }, host = 'ci-store'): WorkerSettings {
   return readWorkerSettings({
+    RUNNEROPS_BOT_KEYS: TEST_BOT_KEYS,
     REDIS_URL: redisSettings.redisUrl,
     RUNNEROPS_PREFIX: redisSettings.prefix,
     RUNNEROPS_HOST: host,
@@ -179,6 +181,7 @@ describe('run on a host with the seed\'s gitlabnix container', () => {
       REDIS_URL: redisSettings.redisUrl,
       RUNNEROPS_PREFIX: redisSettings.prefix,
       RUNNEROPS_HOST: 'ci-seed',
+      RUNNEROPS_BOT_KEYS: TEST_BOT_KEYS,
       NIX_DAEMON_CONTAINER: daemon,
       ...(explicit ? { NIX_STATE_DIR: explicit.stateDir, NIX_STORE_DIR: explicit.storeDir } : {}),
     });

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Docker from 'dockerode';
 import type { Redis } from 'ioredis';
 import { createRedis } from '../../src/queue/redis.js';
-import { publishHost, type HostEntry } from '../../src/queue/host-registry.js';
+import type { HostEntry } from '../../src/queue/host-registry.js';
+import { publishEnrolledHost } from '../helpers/test-trust.js';
 import { checkDocker, checkHeartbeat, checkRedis, workerHealthChecks, botHealthChecks } from '../../src/ops/health-checks.js';
 import { createHealthRunner } from '../../src/ops/start-ops-server.js';
 import { deletePrefix, testRedisSettings } from '../setup/redis.js';
@@ -43,12 +44,12 @@ describe('checkRedis', () => {
 
 describe('checkHeartbeat', () => {
   it('passes for a host whose heartbeat is fresh', async () => {
-    await publishHost(redis, prefix, entry('ci-fresh', Date.now() - 2000));
+    await publishEnrolledHost(redis, prefix, entry('ci-fresh', Date.now() - 2000));
     await expect(checkHeartbeat(redis, prefix, 'ci-fresh').check(signal)).resolves.toMatch(/^last heartbeat 2\.\d s ago$/);
   });
 
   it('fails once three heartbeats were missed', async () => {
-    await publishHost(redis, prefix, entry('ci-stale', Date.now() - 16_000));
+    await publishEnrolledHost(redis, prefix, entry('ci-stale', Date.now() - 16_000));
     await expect(checkHeartbeat(redis, prefix, 'ci-stale').check(signal)).rejects.toThrow(/last heartbeat 1\d\.\d s ago; expected one every 5 s/);
   });
 
@@ -69,7 +70,7 @@ describe('checkDocker', () => {
 
 describe('workerHealthChecks', () => {
   it('checks Redis, the heartbeat and Docker, all passing on a live host', async () => {
-    await publishHost(redis, prefix, entry('ci-live', Date.now()));
+    await publishEnrolledHost(redis, prefix, entry('ci-live', Date.now()));
     const checks = workerHealthChecks({ redis, prefix, host: 'ci-live', docker: new Docker() });
     expect(checks.map((c) => c.name)).toEqual(['redis', 'heartbeat', 'docker']);
     expect((await createHealthRunner(checks)()).status).toBe('ok');

@@ -3,7 +3,8 @@ import { Queue, QueueEvents, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createRedis } from '../../src/queue/redis.js';
 import { createQueuePool, type QueuePool } from '../../src/queue/queue-pool.js';
-import { publishHost, type HostEntry } from '../../src/queue/host-registry.js';
+import type { HostEntry } from '../../src/queue/host-registry.js';
+import { publishEnrolledHost } from '../helpers/test-trust.js';
 import { createMetrics } from '../../src/ops/create-metrics.js';
 import { listKnownQueues, readHeartbeatAges, readQueueDepths, recordJobMetrics } from '../../src/ops/metric-sources.js';
 import { deletePrefix, testRedisSettings } from '../setup/redis.js';
@@ -28,8 +29,8 @@ afterAll(async () => {
 
 describe('listKnownQueues', () => {
   it('lists the control queue and one queue per registered host', async () => {
-    await publishHost(redis, prefix, entry('ci-1', Date.now()));
-    await publishHost(redis, prefix, entry('ci-2', Date.now()));
+    await publishEnrolledHost(redis, prefix, entry('ci-1', Date.now()));
+    await publishEnrolledHost(redis, prefix, entry('ci-2', Date.now()));
     expect(await listKnownQueues(redis, prefix)).toEqual(['control', 'host.ci-1', 'host.ci-2']);
   });
 });
@@ -51,7 +52,7 @@ describe('readQueueDepths', () => {
 describe('readHeartbeatAges', () => {
   it('reports each registered host with its heartbeat age', async () => {
     const now = Date.now();
-    await publishHost(redis, prefix, entry('ci-1', now - 3000));
+    await publishEnrolledHost(redis, prefix, entry('ci-1', now - 3000));
     const ages = await readHeartbeatAges(redis, prefix, () => now)();
     expect(ages.find((a) => a.host === 'ci-1')?.ageSeconds).toBe(3);
   });

@@ -3,7 +3,8 @@ import Docker from 'dockerode';
 import type { Redis } from 'ioredis';
 import { createLogger } from '../../src/logger.js';
 import { createRedis } from '../../src/queue/redis.js';
-import { publishHost, type HostEntry } from '../../src/queue/host-registry.js';
+import type { HostEntry } from '../../src/queue/host-registry.js';
+import { publishEnrolledHost } from '../helpers/test-trust.js';
 import { startBotOps, startWorkerOps } from '../../src/ops/start-process-ops.js';
 import { deletePrefix, testRedisSettings } from '../setup/redis.js';
 
@@ -17,7 +18,7 @@ function entry(name: string): HostEntry {
 
 beforeAll(async () => {
   redis = createRedis({ redisUrl });
-  await publishHost(redis, prefix, entry('ci-ops'));
+  await publishEnrolledHost(redis, prefix, entry('ci-ops'));
 });
 afterAll(async () => {
   await deletePrefix(redis, prefix);

@@ -1,12 +1,12 @@
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readWorkerSettings } from '../../src/config.js';
 import { readRows, type CommandRow } from '../../src/queue/command-record.js';
-import type { JobEvent } from '../../src/queue/events.js';
-import { keys } from '../../src/queue/names.js';
+import { listHosts } from '../../src/queue/host-registry.js';
 import { createRedis } from '../../src/queue/redis.js';
-import { loadHostKeys } from '../../src/secrets/host-keys.js';
+import { loadHostKeys, type HostKeys } from '../../src/secrets/host-keys.js';
 import { startWorker, type RunningWorker } from '../../src/worker/start-worker.js';
 import { createPruneFixture, listEngine } from '../clients/docker/prune-fixture.js';
 import type { FakeSlack } from '../fakes/slack/server.js';
@@ -14,6 +14,7 @@ import { until } from '../helpers/until.js';
 import { startPrivateDockerd, type PrivateDockerd } from '../setup/docker-engine.js';
 import { ensureBusyboxImage } from '../setup/docker-images.js';
 import { mib, ms, recordFigure } from './support/figures.js';
+import { botTrustOf, setUpOperator, verifiedEvents } from './support/operator.js';
 import type { RunnerProcess } from './support/processes.js';
 import { fileLogger } from './support/run-dir.js';
 import { allCommands, botEnv, cardOf, cardText, finishedAt, httpPort, newPrefix, saveRedisArtifacts, saveSlackArtifacts, slash, startBotProcess, startSlackSide, tempDir, writePolicy } from './support/stack.js';
@@ -33,6 +34,7 @@ const workers: RunningWorker[] = [];
 let removeDir: () => Promise<void>;
 let closeLog: () => Promise<void>;
 let engineBefore: Awaited<ReturnType<typeof listEngine>>;
+let trust: ReturnType<typeof botTrustOf>;
 
 beforeAll(async () => {
   const redisUrl = inject('redisUrl');
@@ -45,32 +47,38 @@ beforeAll(async () => {
   await createPruneFixture(dockerd.docker, { image, exitedContainers: 6, anonymousVolumes: 3, danglingImages: 3 });
   engineBefore = await listEngine(dockerd.docker);
   const policyFile = await writePolicy(temp.dir, { roles: { ops: { users: ['U0FANOUT'] } }, verbs: { prune: { run: ['ops'] } }, prune: { until: '1s' } });
-  bot = await startBotProcess('fan-out-bot', botEnv({ redisUrl, prefix, slack, signingSecret, port: await httpPort(), policyFile }));
+  const operator = await setUpOperator(temp.dir);
+  const settingsOf = (host: string) =>
+    readWorkerSettings({
+      REDIS_URL: redisUrl,
+      RUNNEROPS_PREFIX: prefix,
+      RUNNEROPS_HOST: host,
+      RUNNEROPS_BOT_KEYS: operator.botKeys,
+      RUNNEROPS_HEARTBEAT_SECONDS: '5',
+      RUNNEROPS_STATE_DIR: path.join(temp.dir, host, 'state'),
+      GITLAB_RUNNER_CONFIG: path.join(temp.dir, host, 'config.toml'),
+      DOCKER_HOST: dockerd.host,
+      NIX_DAEMON_CONTAINER: 'gitlabnix',
+    });
+  // Each host's keys as its worker makes them; their fingerprints pinned in a file for the bot, as an
+  // operator collects them from "runnerops fingerprint" on every host.
+  const hostKeys = new Map<string, HostKeys>();
+  for (const host of HOSTS) hostKeys.set(host, await loadHostKeys(settingsOf(host).stateDir));
+  const enrolled = HOSTS.map((host) => `${host}=${hostKeys.get(host)!.hostFingerprint}`).join('\n');
+  const enrolledFile = path.join(temp.dir, 'enrolled-hosts');
+  await writeFile(enrolledFile, `${enrolled}\n`);
+  trust = botTrustOf(operator, enrolled.replaceAll('\n', ','));
+  bot = await startBotProcess('fan-out-bot', botEnv({ redisUrl, prefix, slack, signingSecret, port: await httpPort(), operator, enrolled: enrolledFile, policyFile }));
   const { log, close } = fileLogger('fan-out-workers');
   closeLog = close;
   const started = performance.now();
   for (let i = 0; i < HOSTS.length; i += 25) {
     workers.push(
-      ...(await Promise.all(
-        HOSTS.slice(i, i + 25).map(async (host) => {
-          const settings = readWorkerSettings({
-            REDIS_URL: redisUrl,
-            RUNNEROPS_PREFIX: prefix,
-            RUNNEROPS_HOST: host,
-            RUNNEROPS_HEARTBEAT_SECONDS: '5',
-            RUNNEROPS_STATE_DIR: path.join(temp.dir, host, 'state'),
-            GITLAB_RUNNER_CONFIG: path.join(temp.dir, host, 'config.toml'),
-            DOCKER_HOST: dockerd.host,
-            NIX_DAEMON_CONTAINER: 'gitlabnix',
-          });
-          const hostKeys = await loadHostKeys(settings.stateDir);
-          return startWorker({ settings, log: log.child({ host }), extraContext: { keys: hostKeys, publicKey: hostKeys.publicKey }, concurrency: 1 });
-        }),
-      )),
+      ...(await Promise.all(HOSTS.slice(i, i + 25).map((host) => startWorker({ settings: settingsOf(host), log: log.child({ host }), keys: hostKeys.get(host)!, concurrency: 1 })))),
     );
   }
   recordFigure({ scenario: 'fan-out', name: `${HOSTS.length} workers started in one process`, value: ms(performance.now() - started), next: `test process RSS ${mib(process.memoryUsage().rss / 1024)} (process.memoryUsage)` });
-  await until(async () => (await admin.hlen(keys.hosts(prefix))) === HOSTS.length, 30_000, 'every host registered');
+  await until(async () => (await listHosts(admin, prefix)).filter((h) => h.fingerprint === trust.pinned.get(h.name)).length === HOSTS.length, 30_000, 'every host registered with its pinned key');
 });
 
 afterAll(async () => {
@@ -113,11 +121,12 @@ function hostWork(rows: CommandRow[]): { slowest: number; slowestHost: string; q
   return { slowest, slowestHost, queueMax };
 }
 
+/** How often each host said it started the command, counting only events that verify as the bot checks them. */
 async function startedEvents(commandId: string): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
-  const entries = (await admin.xrange(keys.events(prefix), '-', '+')) as [string, string[]][];
-  for (const [, fields] of entries) {
-    const event = JSON.parse(fields[1]!) as JobEvent;
+  const { events, refused } = await verifiedEvents(admin, prefix, trust);
+  expect(refused).toEqual([]);
+  for (const event of events) {
     if (event.commandId === commandId && event.type === 'started') counts.set(event.host, (counts.get(event.host) ?? 0) + 1);
   }
   return counts;

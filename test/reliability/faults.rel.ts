@@ -18,6 +18,7 @@ import { readSeedConfig } from '../jobs/support/runner-host.js';
 import { startPrivateDockerd, type PrivateDockerd } from '../setup/docker-engine.js';
 import { errorLines, errorsWithoutMessage, isOneLine } from './support/checks.js';
 import { ms, recordFigure } from './support/figures.js';
+import { pinHosts, setUpOperator, type OperatorKeys } from './support/operator.js';
 import { runRunnerops, type RunnerProcess } from './support/processes.js';
 import { waitForReply } from './support/replies.js';
 import { recordSecrets } from './support/run-dir.js';
@@ -58,6 +59,8 @@ const workers = new Map<string, RunnerProcess>();
 const runners = new Map<string, FakeRunner>();
 let timeoutRotation: Promise<string>;
 let userSeq = 0;
+let operator: OperatorKeys;
+let enrolled: string;
 
 function user(): string {
   return `U0FLT${String(userSeq++).padStart(3, '0')}`;
@@ -66,6 +69,19 @@ function user(): string {
 function hostDir(host: string): string {
   return path.join(dir, host);
 }
+
+/** The environment of a host's worker (with the bot's public key, as every worker has it). */
+function hostEnv(host: string, extra: Record<string, string> = {}, withGitlab = true): Record<string, string> {
+  return workerEnv({ redisUrl, prefix, host, botKeys: operator.botKeys, dir: hostDir(host), ...(withGitlab ? { gitlabUrl: gitlab.url } : {}), extra });
+}
+
+/** Extra settings of the hosts that differ from the rest. */
+const HOST_EXTRA: Record<string, () => Record<string, string>> = {
+  // A host whose GITLAB_RUNNER_CONFIG points into a directory that does not exist.
+  'f-nodir': () => ({ GITLAB_RUNNER_CONFIG: path.join(hostDir('f-nodir'), 'missing', 'config.toml') }),
+  'f-docker': () => ({ DOCKER_HOST: dockerd.host }),
+  'f-nodocker': () => ({ DOCKER_HOST: 'unix:///run/runnerops-no-such-docker.sock' }),
+};
 
 async function writeRunnerConfig(host: string, runner?: FakeRunner): Promise<void> {
   await mkdir(path.join(hostDir(host), 'gitlab-runner'), { recursive: true });
@@ -133,15 +149,18 @@ beforeAll(async () => {
   const { token } = gitlab.createUserToken({ scopes: ['api'], admin: true });
   recordSecrets(token);
   ({ dir, remove: removeDir } = await tempDir('faults'));
+  operator = await setUpOperator(dir);
+  dockerd = await startPrivateDockerd();
+  // Every host's fingerprint, read on the host and pinned in the bot's config (f-nodocker starts later).
+  const hosts = ['f-rot-timeout', 'f-rot-429', 'f-rot-flood', 'f-rot-drop', 'f-reg', 'f-ok', 'f-nodir', 'f-docker', 'f-nodocker'];
+  enrolled = await pinHosts(hosts.map((host) => hostEnv(host, HOST_EXTRA[host]?.())));
   const policyFile = await writePolicy(dir, {
     roles: { ops: { users: ['U0FOPS', ...Array.from({ length: 100 }, (_, i) => `U0FLT${String(i).padStart(3, '0')}`)] }, approvers: { users: ['U0FAPPROVER'] } },
     verbs: { prune: { run: ['ops'] }, 'restart-daemon': { run: ['ops'] }, register: { run: ['ops'] }, rotate: { request: ['ops'], approve: ['approvers'] } },
     channels: { approvals: APPROVALS },
   });
-  bot = await startBotProcess('faults-bot', botEnv({ redisUrl, prefix, slack, signingSecret, port: await httpPort(), policyFile, gitlab: { url: gitlab.url, token } }));
-  dockerd = await startPrivateDockerd();
-  const start = async (host: string, extra: Record<string, string> = {}) =>
-    workers.set(host, await startWorkerProcess(`faults-worker-${host}`, workerEnv({ redisUrl, prefix, host, dir: hostDir(host), gitlabUrl: gitlab.url, extra }), admin));
+  bot = await startBotProcess('faults-bot', botEnv({ redisUrl, prefix, slack, signingSecret, port: await httpPort(), operator, enrolled, policyFile, gitlab: { url: gitlab.url, token } }));
+  const start = async (host: string) => workers.set(host, await startWorkerProcess(`faults-worker-${host}`, hostEnv(host, HOST_EXTRA[host]?.()), admin));
   for (const host of ['f-rot-timeout', 'f-rot-429', 'f-rot-flood', 'f-rot-drop']) {
     const runner = gitlab.addRunner({ description: host });
     runners.set(host, runner);
@@ -151,9 +170,8 @@ beforeAll(async () => {
   await writeRunnerConfig('f-reg');
   await start('f-reg');
   await start('f-ok');
-  // A host whose GITLAB_RUNNER_CONFIG points into a directory that does not exist.
-  await start('f-nodir', { GITLAB_RUNNER_CONFIG: path.join(hostDir('f-nodir'), 'missing', 'config.toml') });
-  await start('f-docker', { DOCKER_HOST: dockerd.host });
+  await start('f-nodir');
+  await start('f-docker');
   // The slowest fault first: GitLab not answering a verify in time (the client gives up after 30 s).
   gitlab.inject('POST /runners/verify', { delayMs: 31_000 });
   timeoutRotation = run('rotate f-rot-timeout');
@@ -193,7 +211,7 @@ describe('the Docker Engine stopped', () => {
   });
 
   it('starts a worker whose Docker Engine is down, instead of crash-looping', async () => {
-    const worker = await startWorkerProcess('faults-worker-f-nodocker', workerEnv({ redisUrl, prefix, host: 'f-nodocker', dir: hostDir('f-nodocker'), extra: { DOCKER_HOST: 'unix:///run/runnerops-no-such-docker.sock' } }), admin);
+    const worker = await startWorkerProcess('faults-worker-f-nodocker', hostEnv('f-nodocker', HOST_EXTRA['f-nodocker']!(), false), admin);
     workers.set('f-nodocker', worker);
     await new Promise((r) => setTimeout(r, 3000));
     expect(worker.alive()).toBe(true);
@@ -333,7 +351,8 @@ describe('Slack failing', () => {
   });
 
   it('stops a bot whose token Slack refuses with one line saying so, instead of retrying forever', async () => {
-    const result = await runRunnerops(['bot'], { ...botEnv({ redisUrl, prefix, slack, signingSecret, port: await httpPort() }), SLACK_BOT_TOKEN: 'xoxb-1-2-revokedrevokedrevoked', LOG_LEVEL: 'silent' }, 60_000);
+    const refused = { ...botEnv({ redisUrl, prefix, slack, signingSecret, port: await httpPort(), operator, enrolled }), RUNNEROPS_API_SOCKET: path.join(dir, 'refused-bot.sock') };
+    const result = await runRunnerops(['bot'], { ...refused, SLACK_BOT_TOKEN: 'xoxb-1-2-revokedrevokedrevoked', LOG_LEVEL: 'silent' }, 60_000);
     expect(result.code).toBe(1);
     const out = `${result.stdout}${result.stderr}`.trim();
     expect(isOneLine(out.replace(/^runnerops: /, '')), out).toBe(true);

@@ -4,12 +4,12 @@ import type { Redis } from 'ioredis';
 import { inject } from 'vitest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTerminal, readRows, type CommandRecord } from '../../src/queue/command-record.js';
-import type { JobEvent } from '../../src/queue/events.js';
-import { hostQueueName, keys } from '../../src/queue/names.js';
+import { hostQueueName } from '../../src/queue/names.js';
 import { createRedis } from '../../src/queue/redis.js';
 import type { FakeSlack } from '../fakes/slack/server.js';
 import { until } from '../helpers/until.js';
 import { mib, ms, percentile, recordFigure } from './support/figures.js';
+import { botTrustOf, pinHosts, setUpOperator, verifiedEvents } from './support/operator.js';
 import type { RunnerProcess } from './support/processes.js';
 import { allCommands, botEnv, cardOf, cardText, finishedAt, httpPort, newPrefix, saveSlackArtifacts, slash, startBotProcess, startSlackSide, startWorkerProcess, tempDir, workerEnv } from './support/stack.js';
 import { saveArtifact } from './support/run-dir.js';
@@ -36,6 +36,7 @@ let signingSecret: string;
 let bot: RunnerProcess & { eventsUrl: string };
 const workers: RunnerProcess[] = [];
 let removeDir: () => Promise<void>;
+let trust: ReturnType<typeof botTrustOf>;
 const idle = new Map<string, number>();
 const sent: Sent[] = [];
 let commands: CommandRecord[] = [];
@@ -54,10 +55,12 @@ beforeAll(async () => {
   ({ slack, signingSecret } = await startSlackSide());
   const temp = await tempDir('load');
   removeDir = temp.remove;
-  bot = await startBotProcess('load-bot', botEnv({ redisUrl: inject('redisUrl'), prefix, slack, signingSecret, port: await httpPort() }));
-  for (const host of HOSTS) {
-    workers.push(await startWorkerProcess(`load-worker-${host}`, workerEnv({ redisUrl: inject('redisUrl'), prefix, host, dir: path.join(temp.dir, host), heartbeatSeconds: 5 }), admin));
-  }
+  const operator = await setUpOperator(temp.dir);
+  const hostEnvs = HOSTS.map((host) => workerEnv({ redisUrl: inject('redisUrl'), prefix, host, botKeys: operator.botKeys, dir: path.join(temp.dir, host), heartbeatSeconds: 5 }));
+  const enrolled = await pinHosts(hostEnvs);
+  trust = botTrustOf(operator, enrolled);
+  bot = await startBotProcess('load-bot', botEnv({ redisUrl: inject('redisUrl'), prefix, slack, signingSecret, port: await httpPort(), operator, enrolled }));
+  for (const env of hostEnvs) workers.push(await startWorkerProcess(`load-worker-${env.RUNNEROPS_HOST}`, env, admin));
   // A short warm-up, then the idle figures.
   for (const host of HOSTS) await slash(bot.eventsUrl, signingSecret, `ping ${host}`, 'U0WARMUP');
   await new Promise((r) => setTimeout(r, 5000));
@@ -161,16 +164,9 @@ describe(`load: ${RATE} slash commands per second for ${SECONDS} s`, () => {
       expect(rows.every((r) => isTerminal(r.status))).toBe(true);
     }
     const started = new Map<string, number>();
-    let cursor = '-';
-    for (;;) {
-      const batch = (await admin.xrange(keys.events(prefix), cursor, '+', 'COUNT', 5000)) as [string, string[]][];
-      if (batch.length === 0) break;
-      for (const [, fields] of batch) {
-        const event = JSON.parse(fields[1]!) as JobEvent;
-        if (event.type === 'started') started.set(event.commandId, (started.get(event.commandId) ?? 0) + 1);
-      }
-      cursor = `(${batch.at(-1)![0]}`;
-    }
+    const { events, refused } = await verifiedEvents(admin, prefix, trust);
+    for (const event of events) if (event.type === 'started') started.set(event.commandId, (started.get(event.commandId) ?? 0) + 1);
+    expect(refused).toEqual([]);
     expect(commands.filter((c) => started.get(c.id) !== 1).map((c) => `${c.id}: started ${started.get(c.id) ?? 0} times`)).toEqual([]);
   });
 

@@ -1,13 +1,15 @@
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { latestEventId, readEvents } from '../../src/queue/events.js';
+import { createEventSigners } from '../../src/queue/bot-trust.js';
+import { latestEventId, readStream, verifyEvent, type JobEvent } from '../../src/queue/events.js';
 import { createRedis } from '../../src/queue/redis.js';
 import { APPROVE_ACTION } from '../../src/slack/approval-blocks.js';
 import type { FakeSlack } from '../fakes/slack/server.js';
 import { blockActionsBody, signedPost } from '../helpers/slack-requests.js';
 import { until } from '../helpers/until.js';
 import { recordFigure, ms } from './support/figures.js';
+import { botTrustOf, cliEnv, cliPeople, pinHosts, setUpOperator, type OperatorKeys } from './support/operator.js';
 import { runRunnerops, type RunnerProcess } from './support/processes.js';
 import { dumpNode, startRedisCluster, type RedisClusterProcesses } from './support/redis-servers.js';
 import { saveArtifact } from './support/run-dir.js';
@@ -38,6 +40,8 @@ let signingSecret: string;
 let bot: RunnerProcess & { eventsUrl: string };
 const workers: RunnerProcess[] = [];
 let removeDir: () => Promise<void>;
+let operator: OperatorKeys;
+let enrolled: string;
 const prefix = newPrefix('cluster');
 
 beforeAll(async () => {
@@ -46,15 +50,17 @@ beforeAll(async () => {
   ({ slack, signingSecret } = await startSlackSide());
   const { dir, remove } = await tempDir('cluster');
   removeDir = remove;
+  operator = await setUpOperator(dir);
   const policyFile = await writePolicy(dir, {
     roles: { ops: { users: ['U0OPS'] }, approvers: { users: ['U0APPROVER'] } },
+    people: cliPeople(operator),
     verbs: { prune: { run: ['ops'], approve: ['approvers'] } },
     channels: { approvals: 'C0APPROVALS' },
   });
-  bot = await startBotProcess('cluster-bot', botEnv({ redisUrl: cluster.url, prefix, slack, signingSecret, port: await httpPort(), policyFile }));
-  for (const host of ['c-1', 'c-2']) {
-    workers.push(await startWorkerProcess(`cluster-worker-${host}`, workerEnv({ redisUrl: cluster.url, prefix, host, dir: path.join(dir, host) }), admin));
-  }
+  const hostEnvs = ['c-1', 'c-2'].map((host) => workerEnv({ redisUrl: cluster.url, prefix, host, botKeys: operator.botKeys, dir: path.join(dir, host) }));
+  enrolled = await pinHosts(hostEnvs);
+  bot = await startBotProcess('cluster-bot', botEnv({ redisUrl: cluster.url, prefix, slack, signingSecret, port: await httpPort(), operator, enrolled, policyFile }));
+  for (const env of hostEnvs) workers.push(await startWorkerProcess(`cluster-worker-${env.RUNNEROPS_HOST}`, env, admin));
 });
 
 afterAll(async () => {
@@ -101,22 +107,26 @@ describe('a three-master Redis Cluster', () => {
     await until(async () => JSON.stringify(slack.message('C0APPROVALS', message.ts)?.updates.at(-1)?.blocks ?? '').includes('approved; finished'), 20_000, 'approval settled');
   });
 
-  it('answers the CLI through the cluster', async () => {
-    const result = await runRunnerops(['ping', 'c-2'], { REDIS_URL: cluster.url, RUNNEROPS_PREFIX: prefix });
+  it('answers the CLI (through the bot\'s socket) through the cluster', async () => {
+    const result = await runRunnerops(['ping', 'c-2'], cliEnv(operator));
     expect(result.stderr).toBe('');
     expect(result.stdout).toMatch(/✓ c-2 \(\d+ ms\): pong/);
     expect(result.code).toBe(0);
   });
 
-  it('reads the event stream with XREAD BLOCK on a duplicate() of a cluster connection', async () => {
+  it('reads the signed event stream with XREAD BLOCK on a duplicate() of a cluster connection', async () => {
     const copy = admin.duplicate();
+    const signers = createEventSigners(admin, prefix, botTrustOf(operator, enrolled));
+    const verified = (values: string[]): Promise<JobEvent[]> => Promise.all(values.map((v) => verifyEvent(v, signers)));
     try {
-      const { events } = await readEvents(copy, prefix, '0-0', 1000);
+      const events = await verified((await readStream(copy, prefix, 'events', '0-0', 1000)).values);
       expect(events.some((e) => e.type === 'completed' && e.host === 'c-2')).toBe(true);
       const from = await latestEventId(admin, prefix);
-      const blocked = readEvents(copy, prefix, from, 5000);
+      const blocked = readStream(copy, prefix, 'events', from, 5000);
       await slash(bot.eventsUrl, signingSecret, 'ping c-1', 'U0BLOCKED');
-      expect((await blocked).events.length).toBeGreaterThan(0);
+      const next = await verified((await blocked).values);
+      expect(next.length).toBeGreaterThan(0);
+      expect(next.every((e) => e.host === 'c-1')).toBe(true);
     } finally {
       copy.disconnect();
     }
@@ -151,7 +161,7 @@ describe('a three-master Redis Cluster', () => {
     } finally {
       slotOf.disconnect();
     }
-    for (const kind of [':events', ':audit', ':hosts', ':heartbeats', ':commands', ':approval:', ':deadlines', ':host.c-1:']) {
+    for (const kind of [':events', ':row-changes', ':audit', ':hosts', ':registry:c-1', ':beat:c-1', ':commands', ':approval:', ':deadlines', ':host.c-1:', ':cli-nonce:']) {
       expect(all.some((k) => k.includes(kind))).toBe(true);
     }
   });

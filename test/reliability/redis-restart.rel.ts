@@ -7,6 +7,7 @@ import { createRedis } from '../../src/queue/redis.js';
 import type { FakeSlack } from '../fakes/slack/server.js';
 import { until } from '../helpers/until.js';
 import { ms, percentile, recordFigure } from './support/figures.js';
+import { pinHosts, setUpOperator, type OperatorKeys } from './support/operator.js';
 import type { RunnerProcess } from './support/processes.js';
 import { startRedisProcess, type RedisProcess } from './support/redis-servers.js';
 import {
@@ -40,6 +41,7 @@ let bot: RunnerProcess & { eventsUrl: string };
 const workers = new Map<string, RunnerProcess>();
 let dir: string;
 let removeDir: () => Promise<void>;
+let operator: OperatorKeys;
 const prefix = newPrefix('restart');
 let results: Outcome[] = [];
 let queuedForOfflineHost: SentCommand[] = [];
@@ -47,7 +49,7 @@ let killedAt = 0;
 let restartedAt = 0;
 
 function hostEnv(host: string): Record<string, string> {
-  return workerEnv({ redisUrl: redisServer.url, prefix, host, dir: path.join(dir, host), heartbeatSeconds: 5 });
+  return workerEnv({ redisUrl: redisServer.url, prefix, host, botKeys: operator.botKeys, dir: path.join(dir, host), heartbeatSeconds: 5 });
 }
 
 beforeAll(async () => {
@@ -55,7 +57,9 @@ beforeAll(async () => {
   admin = createRedis({ redisUrl: redisServer.url });
   ({ slack, signingSecret } = await startSlackSide());
   ({ dir, remove: removeDir } = await tempDir('restart'));
-  bot = await startBotProcess('restart-bot', botEnv({ redisUrl: redisServer.url, prefix, slack, signingSecret, port: await httpPort() }));
+  operator = await setUpOperator(dir);
+  const enrolled = await pinHosts(['r-1', 'r-2', 'r-3'].map(hostEnv));
+  bot = await startBotProcess('restart-bot', botEnv({ redisUrl: redisServer.url, prefix, slack, signingSecret, port: await httpPort(), operator, enrolled }));
   for (const host of ['r-1', 'r-2', 'r-3']) workers.set(host, await startWorkerProcess(`restart-worker-${host}`, hostEnv(host), admin));
   // r-3's worker dies: the host stays registered and its commands wait in its queue.
   const r3 = workers.get('r-3')!;

@@ -6,6 +6,7 @@ import { createRedis } from '../../src/queue/redis.js';
 import type { FakeSlack } from '../fakes/slack/server.js';
 import { until } from '../helpers/until.js';
 import { ms, percentile, recordFigure } from './support/figures.js';
+import { pinHosts, setUpOperator } from './support/operator.js';
 import type { RunnerProcess } from './support/processes.js';
 import { dumpNode, startRedisSentinel, type RedisSentinelProcesses } from './support/redis-servers.js';
 import { saveArtifact } from './support/run-dir.js';
@@ -32,10 +33,11 @@ beforeAll(async () => {
   ({ slack, signingSecret } = await startSlackSide());
   const { dir, remove } = await tempDir('sentinel');
   removeDir = remove;
-  bot = await startBotProcess('sentinel-bot', botEnv({ redisUrl: sentinel.url, prefix, slack, signingSecret, port: await httpPort() }));
-  for (const host of ['s-1', 's-2']) {
-    workers.push(await startWorkerProcess(`sentinel-worker-${host}`, workerEnv({ redisUrl: sentinel.url, prefix, host, dir: path.join(dir, host), heartbeatSeconds: 5}), admin));
-  }
+  const operator = await setUpOperator(dir);
+  const hostEnvs = ['s-1', 's-2'].map((host) => workerEnv({ redisUrl: sentinel.url, prefix, host, botKeys: operator.botKeys, dir: path.join(dir, host), heartbeatSeconds: 5 }));
+  const enrolled = await pinHosts(hostEnvs);
+  bot = await startBotProcess('sentinel-bot', botEnv({ redisUrl: sentinel.url, prefix, slack, signingSecret, port: await httpPort(), operator, enrolled }));
+  for (const env of hostEnvs) workers.push(await startWorkerProcess(`sentinel-worker-${env.RUNNEROPS_HOST}`, env, admin));
 });
 
 afterAll(async () => {

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBot, type RunningBot } from '../../src/bot/start-bot.js';
 import { readBotSettings, readWorkerSettings } from '../../src/config.js';
 import { policySchema, scheduleSchema, type Policy } from '../../src/policy/schema.js';
-import { publishHost } from '../../src/queue/host-registry.js';
+import { loadHostKeys } from '../../src/secrets/host-keys.js';
+import { enrollKeys, publishEnrolledHost, TEST_BOT_KEYS, testTrust } from '../helpers/test-trust.js';
 import { readStoreHistory, recordStoreReport } from '../../src/reports/store-history.js';
 import { decodeRgbPng } from '../../src/schedule/stack-png.js';
 import { runScheduledCommand } from '../../src/schedule/run-scheduled-command.js';
@@ -54,8 +55,18 @@ function lastPost(channel: string): string {
 }
 
 async function startHost(host: string, env: Record<string, string>): Promise<void> {
-  const settings = readWorkerSettings({ REDIS_URL: redisUrl, RUNNEROPS_PREFIX: prefix, RUNNEROPS_HOST: host, RUNNEROPS_STATE_DIR: path.join(stateDir, host), ...env });
-  workers.push(await startWorker({ settings, log }));
+  const settings = readWorkerSettings({
+    REDIS_URL: redisUrl,
+    RUNNEROPS_PREFIX: prefix,
+    RUNNEROPS_HOST: host,
+    RUNNEROPS_STATE_DIR: path.join(stateDir, host),
+    GITLAB_RUNNER_CONFIG: path.join(stateDir, host, 'config.toml'),
+    RUNNEROPS_BOT_KEYS: TEST_BOT_KEYS,
+    ...env,
+  });
+  const keys = await loadHostKeys(settings.stateDir);
+  await enrollKeys(redis, prefix, host, keys);
+  workers.push(await startWorker({ settings, log, keys }));
 }
 
 beforeAll(async () => {
@@ -68,7 +79,8 @@ beforeAll(async () => {
   await writeFile(path.join(engine.dataRoot, 'volumes', volume, '_data', 'cache.bin'), randomBytes(2 << 20));
   const client = new WebClient(slack.botToken, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 }, logger: slackLog });
   bot = await startBot({
-    settings: readBotSettings({ REDIS_URL: redisUrl, RUNNEROPS_PREFIX: prefix }),
+    settings: readBotSettings({ REDIS_URL: redisUrl, RUNNEROPS_PREFIX: prefix, RUNNEROPS_API_SOCKET: path.join(stateDir, 'api.sock') }),
+    trust: testTrust(),
     policy,
     log,
     members: async () => [],
@@ -79,8 +91,8 @@ beforeAll(async () => {
   await startHost('ci-b', { DOCKER_HOST: `unix://${path.join(stateDir, 'no-docker.sock')}`, NIX_STATE_DIR: path.join(stateDir, 'no-nix') });
   // A host with a fresh heartbeat but no worker (it will not answer), and one whose heartbeat expired.
   const entry = { versions: { runnerops: 'test' }, labels: {}, publicKey: null, startedAt: Date.now(), heartbeatSeconds: 60 };
-  await publishHost(redis, prefix, { ...entry, name: 'ci-ghost', lastHeartbeat: Date.now() });
-  await publishHost(redis, prefix, { ...entry, name: 'ci-dead', lastHeartbeat: Date.now() - 3_600_000 });
+  await publishEnrolledHost(redis, prefix, { ...entry, name: 'ci-ghost', lastHeartbeat: Date.now() });
+  await publishEnrolledHost(redis, prefix, { ...entry, name: 'ci-dead', lastHeartbeat: Date.now() - 3_600_000 });
   // The image must be older than --until 1s (Docker lists creation times in whole seconds).
   await sleep(1200);
 });

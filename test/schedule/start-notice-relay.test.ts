@@ -6,6 +6,11 @@ import { createRedis } from '../../src/queue/redis.js';
 import { publishNotice, type Notice } from '../../src/schedule/notices.js';
 import { startNoticeRelay } from '../../src/schedule/start-notice-relay.js';
 import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
+import { generateSigner, ringOf } from '../../src/queue/signing-keys.js';
+
+/** Every host of these tests signs with one key; the relay accepts exactly that key. */
+const hostSigner = generateSigner();
+const signers = async () => ringOf(hostSigner.publicKey);
 
 const log = pino({ level: 'silent' });
 const { redisUrl } = testRedisSettings();
@@ -40,18 +45,18 @@ function recordingSurface(posts: Post[], failFirst = false): Pick<Surface, 'post
 }
 
 function startRelay(prefix: string, surface: Pick<Surface, 'post'>) {
-  return startNoticeRelay({ redis, blocking: createRedis({ redisUrl }, { blocking: true }), prefix, surface, channel: 'C0REPORTS', log, audit: createAuditLog(redis, prefix) });
+  return startNoticeRelay({ redis, blocking: createRedis({ redisUrl }, { blocking: true }), prefix, surface, channel: 'C0REPORTS', securityChannel: 'C0SEC', signers, log, audit: createAuditLog(redis, prefix) });
 }
 
 describe('startNoticeRelay', () => {
   it('posts each notice once across two bot replicas, including those published before any bot ran', async () => {
     const prefix = testRedisSettings().prefix;
     prefixes.push(prefix);
-    await publishNotice(redis, prefix, notice('ci-1', 'published while no bot ran'));
+    await publishNotice(redis, prefix, hostSigner, notice('ci-1', 'published while no bot ran'));
     const posts: Post[] = [];
     const a = startRelay(prefix, recordingSurface(posts));
     const b = startRelay(prefix, recordingSurface(posts));
-    for (let i = 0; i < 5; i++) await publishNotice(redis, prefix, notice(`ci-${i + 2}`, 'pruned'));
+    for (let i = 0; i < 5; i++) await publishNotice(redis, prefix, hostSigner, notice(`ci-${i + 2}`, 'pruned'));
     for (let i = 0; i < 60 && posts.length < 6; i++) await sleep(50);
     await sleep(300);
     await Promise.all([a.stop(), b.stop()]);
@@ -67,10 +72,25 @@ describe('startNoticeRelay', () => {
     prefixes.push(prefix);
     const posts: Post[] = [];
     const relay = startRelay(prefix, recordingSurface(posts, true));
-    await publishNotice(redis, prefix, notice('ci-1', 'lost to a Slack error'));
-    await publishNotice(redis, prefix, notice('ci-2', 'posted'));
+    await publishNotice(redis, prefix, hostSigner, notice('ci-1', 'lost to a Slack error'));
+    await publishNotice(redis, prefix, hostSigner, notice('ci-2', 'posted'));
     for (let i = 0; i < 60 && posts.length < 1; i++) await sleep(50);
     await relay.stop();
     expect(posts.map((p) => p.text)).toEqual(['ci-2: posted']);
+  });
+
+  it('drops a notice its host did not sign and posts a refused job as a security notice', async () => {
+    const prefix = testRedisSettings().prefix;
+    prefixes.push(prefix);
+    const posts: Post[] = [];
+    const relay = startRelay(prefix, recordingSurface(posts));
+    await publishNotice(redis, prefix, generateSigner(), notice('ci-1', 'forged by someone with a Redis connection'));
+    await redis.xadd(`${prefix}:notices`, '*', 'n', JSON.stringify(notice('ci-1', 'unsigned')));
+    await publishNotice(redis, prefix, hostSigner, { source: 'job-guard', host: 'ci-2', at: Date.now(), outcome: 'refused', summary: 'ci-2 refused a rotate-token job (unsigned job)' });
+    for (let i = 0; i < 100 && posts.length < 1; i++) await sleep(50);
+    await relay.stop();
+    expect(posts).toEqual([{ channel: 'C0SEC', text: ':rotating_light: security: ci-2 refused a rotate-token job (unsigned job)' }]);
+    const audit = await createAuditLog(redis, prefix).read(10);
+    expect(audit.map((a) => a.kind)).toEqual(['security']);
   });
 });

@@ -2,7 +2,7 @@ import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HOST_KEY_FILE, fingerprintOf, loadHostKeys } from '../../src/secrets/host-keys.js';
+import { HOST_KEY_FILE, HOST_SIGNING_KEY_FILE, fingerprintOf, loadHostKeys } from '../../src/secrets/host-keys.js';
 import { sealToHost } from '../../src/secrets/sealed-box.js';
 import { PermanentJobError } from '../../src/errors.js';
 
@@ -52,8 +52,10 @@ describe('loadHostKeys', () => {
     const dir = await stateDir();
     const keys = await loadHostKeys(dir);
     const secret = (await readFile(path.join(dir, HOST_KEY_FILE), 'utf8')).trim();
+    const signingSecret = (await readFile(path.join(dir, HOST_SIGNING_KEY_FILE), 'utf8')).trim();
     expect(JSON.stringify({ keys })).not.toContain(secret);
-    expect(JSON.parse(JSON.stringify(keys))).toEqual({ publicKey: keys.publicKey });
+    expect(JSON.stringify({ keys })).not.toContain(signingSecret);
+    expect(JSON.parse(JSON.stringify(keys))).toEqual({ publicKey: keys.publicKey, signPublicKey: keys.signer.publicKey, hostFingerprint: keys.hostFingerprint });
   });
 
   it('refuses a damaged key file with a message that says what to do', async () => {

@@ -27,7 +27,7 @@ describe('App Home', () => {
     // The worker reports its facts once at start; let that land first so it cannot overwrite ours.
     await until(async () => ((await readHost(stack.redis, stack.prefix, 'home-1'))?.runners ?? []).length > 0, 15_000, 'host facts of home-1');
     const entry = (await readHost(stack.redis, stack.prefix, 'home-1'))!;
-    await publishHost(stack.redis, stack.prefix, {
+    await publishHost(stack.redis, stack.prefix, stack.hostKeys.get('home-1')!.signer, {
       ...entry,
       disk: { dockerFreeBytes: 5 * 1024 ** 3, nixFreeBytes: 7 * 1024 ** 3 },
       store: { totalNarBytes: 40 * 1024 ** 3, garbageBytes: 12 * 1024 ** 3, at: Date.now() },

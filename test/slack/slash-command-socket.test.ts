@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publishHost } from '../../src/queue/host-registry.js';
+import { publishEnrolledHost } from '../helpers/test-trust.js';
 import { slashCommandPayload } from '../helpers/slack-requests.js';
 import { startTestStack, type TestStack } from '../helpers/test-stack.js';
 
@@ -34,7 +34,7 @@ describe('/runner over Socket Mode', () => {
     await worker.stop(1000);
     stack.workers.delete('sock-gone');
     // A worker that died without saying goodbye leaves its entry behind, and its heartbeat ages.
-    await publishHost(stack.redis, stack.prefix, {
+    await publishEnrolledHost(stack.redis, stack.prefix, {
       name: 'sock-crashed',
       versions: { runnerops: '0.1.0' },
       labels: {},

@@ -1,10 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { EMPTY_POLICY } from '../../src/policy/load-policy.js';
-import { hostStatus, type HostEntry } from '../../src/queue/host-registry.js';
-import { planJob } from '../../src/verbs/plan-job.js';
+import { hostStatus, type HostEntry, type HostStatus } from '../../src/queue/host-registry.js';
+import { planEnrolment, planJob } from '../../src/verbs/plan-job.js';
 
-const host = (runners?: HostEntry['runners']) =>
-  hostStatus({ name: 'ci-1', versions: { runnerops: '0' }, labels: {}, publicKey: null, startedAt: 0, lastHeartbeat: Date.now(), heartbeatSeconds: 5, ...(runners ? { runners } : {}) }, Date.now());
+/** An enrolled host (the bot only plans jobs for enrolled hosts). */
+const host = (runners?: HostEntry['runners'], extra: Partial<HostStatus> = {}): HostStatus => ({
+  ...hostStatus({ name: 'ci-1', versions: { runnerops: '0' }, labels: {}, publicKey: null, startedAt: 0, lastHeartbeat: Date.now(), heartbeatSeconds: 5, ...(runners ? { runners } : {}) }, Date.now()),
+  trust: 'enrolled',
+  fingerprint: FP,
+  ...extra,
+});
+const FP = `SHA256:${'a'.repeat(43)}`;
+const OTHER = `SHA256:${'b'.repeat(43)}`;
 
 describe('planJob', () => {
   it('refuses to rotate a runner the host does not have, naming the ones it has', () => {
@@ -13,6 +20,17 @@ describe('planJob', () => {
 
   it('accepts a runner by id', () => {
     expect(planJob({ verb: 'rotate', host: 'ci-1', runner: '7' }, [host([{ name: 'nix', id: 7 }])], EMPTY_POLICY).job).toBe('rotate-token');
+  });
+
+  it('revives an expired token through the bot instead of rotating it on the host', () => {
+    const plan = planJob({ verb: 'rotate', host: 'ci-1', runner: '7' }, [host([{ name: 'nix', id: 7, tokenExpiresAt: '2026-01-01T00:00:00Z' }])], EMPTY_POLICY, Date.parse('2026-02-01T00:00:00Z'));
+    expect({ job: plan.job, control: plan.control, payload: plan.payloadFor('ci-1', 'c9') }).toEqual({
+      job: 'revive-runner-token',
+      control: true,
+      payload: { host: 'ci-1', runnerId: 7, requestId: 'c9' },
+    });
+    const fresh = planJob({ verb: 'rotate', host: 'ci-1' }, [host([{ name: 'nix', id: 7, tokenExpiresAt: '2026-03-01T00:00:00Z' }])], EMPTY_POLICY, Date.parse('2026-02-01T00:00:00Z'));
+    expect(fresh.job).toBe('rotate-token');
   });
 
   it('asks which runner when the host has several', () => {
@@ -26,5 +44,33 @@ describe('planJob', () => {
   it('fills prune defaults from the policy', () => {
     const plan = planJob({ verb: 'prune', target: { kind: 'all' }, dryRun: true, volumes: false, buildCache: false }, [host()], EMPTY_POLICY);
     expect(plan.payloadFor('ci-1', 'c1')).toEqual({ dryRun: true, untilSeconds: 86400, volumes: false, namedVolumes: false, images: 'dangling', buildCache: false, protectLabel: 'runnerops.keep=true' });
+  });
+});
+
+describe('planJob on hosts that are not enrolled', () => {
+  it('refuses a pending host by name, saying how to enrol it, and leaves it out of all', () => {
+    const pending = host(undefined, { name: 'ci-2', trust: 'pending', fingerprint: OTHER });
+    expect(() => planJob({ verb: 'ping', target: { kind: 'host', host: 'ci-2' } }, [host(), pending], EMPTY_POLICY)).toThrow(`ci-2 is not enrolled yet (key ${OTHER}); an operator confirms that fingerprint on the host ("runnerops fingerprint") and enrols it with "enroll ci-2"`);
+    expect(planJob({ verb: 'ping', target: { kind: 'all' } }, [host(), pending], EMPTY_POLICY).hosts).toEqual(['ci-1']);
+  });
+
+  it('refuses a host whose key changed since it was enrolled', () => {
+    const changed = host(undefined, { trust: 'key-changed', fingerprint: OTHER, enrolledFingerprint: FP });
+    expect(() => planJob({ verb: 'rotate', host: 'ci-1' }, [changed], EMPTY_POLICY)).toThrow(`ci-1 now presents key ${OTHER}, not the enrolled ${FP}`);
+  });
+});
+
+describe('planEnrolment', () => {
+  it('freezes the fingerprint the host presents, and refuses one that differs from what the operator typed', () => {
+    const pending = host(undefined, { trust: 'pending' });
+    expect(planEnrolment({ verb: 'enroll', host: 'ci-1' }, [pending])).toEqual({ kind: 'enrol', host: 'ci-1', fingerprint: FP });
+    expect(planEnrolment({ verb: 'enroll', host: 'ci-1', fingerprint: FP }, [pending]).kind).toBe('enrol');
+    expect(() => planEnrolment({ verb: 'enroll', host: 'ci-1', fingerprint: OTHER }, [pending])).toThrow(`ci-1 presents ${FP}, not the ${OTHER} you gave`);
+  });
+
+  it('refuses an enrolled host and one without a signed key', () => {
+    expect(() => planEnrolment({ verb: 'enroll', host: 'ci-1' }, [host()])).toThrow(`ci-1 is already enrolled with ${FP}`);
+    const unsigned = host(undefined, { trust: 'unsigned', fingerprint: undefined });
+    expect(() => planEnrolment({ verb: 'enroll', host: 'ci-1' }, [unsigned])).toThrow('ci-1 publishes no signed key');
   });
 });

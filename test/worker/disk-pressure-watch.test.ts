@@ -14,6 +14,8 @@ import { publishWatchSettings, type WatchSettings } from '../../src/schedule/wat
 import { pruneWithJob, startDiskPressureWatch, type DiskPressureWatchDeps } from '../../src/worker/disk-pressure-watch.js';
 import { createExclusiveLocks } from '../../src/worker/exclusive.js';
 import { ensureDockerEngine, pingEngine, runDockerCli } from '../setup/docker-engine.js';
+import { TEST_BOT_KEYS, testBotSigner } from '../helpers/test-trust.js';
+import { generateSigner, ringOf } from '../../src/queue/signing-keys.js';
 import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
 
 const run = promisify(execFile);
@@ -87,7 +89,7 @@ async function imageTags(engine: TinyDockerd): Promise<string[]> {
 
 async function notices(): Promise<Notice[]> {
   const entries = (await redis.xrange(noticesKey(prefix), '-', '+')) as [string, string[]][];
-  return entries.map(([, fields]) => JSON.parse(fields[1]!) as Notice);
+  return entries.map(([, fields]) => (JSON.parse(fields[1]!) as { body: Notice }).body);
 }
 
 function watchSettings(fields: Partial<Omit<WatchSettings, 'prune'>>): WatchSettings {
@@ -98,6 +100,7 @@ function watchSettings(fields: Partial<Omit<WatchSettings, 'prune'>>): WatchSett
 let engine: TinyDockerd;
 let nixDir: string;
 let settings: WorkerSettings;
+const hostSigner = generateSigner();
 
 beforeAll(async () => {
   engine = await startTinyDockerd(64);
@@ -105,7 +108,19 @@ beforeAll(async () => {
   nixDir = path.join(engine.dir, 'nix-store');
   await mkdir(nixDir);
   await run('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', nixDir]);
-  settings = readWorkerSettings({ REDIS_URL: redisUrl, RUNNEROPS_PREFIX: prefix, RUNNEROPS_HOST: 'ci-watch', DOCKER_HOST: engine.host, NIX_STORE_DIR: nixDir, RUNNEROPS_STATE_DIR: path.join(engine.dir, 'state') });
+  settings = readWorkerSettings({
+    REDIS_URL: redisUrl,
+    RUNNEROPS_PREFIX: prefix,
+    RUNNEROPS_HOST: 'ci-watch',
+    DOCKER_HOST: engine.host,
+    NIX_STORE_DIR: nixDir,
+    RUNNEROPS_STATE_DIR: path.join(engine.dir, 'state'),
+    RUNNEROPS_BOT_KEYS: TEST_BOT_KEYS,
+    // This host allows the watch with thresholds above every policy below: the policy's are the ones in force.
+    RUNNEROPS_WATCH: 'on',
+    RUNNEROPS_WATCH_MIN_FREE_PERCENT: '90',
+    RUNNEROPS_WATCH_TARGET_FREE_PERCENT: '95',
+  });
 });
 
 afterAll(async () => {
@@ -121,6 +136,8 @@ function watchDeps(extra: Partial<DiskPressureWatchDeps>): DiskPressureWatchDeps
     redis,
     prefix,
     log,
+    signer: hostSigner,
+    botKeys: ringOf(TEST_BOT_KEYS),
     prune: pruneWithJob({ host: settings.host, docker: engine.docker, settings, log }),
     runExclusive: createExclusiveLocks(),
     intervalMs: 3_600_000,
@@ -136,7 +153,7 @@ describe('startDiskPressureWatch', () => {
     try {
       await redis.del(`${prefix}:policy:watch`);
       expect((await watch.check()).outcome).toBe('disabled');
-      await publishWatchSettings(redis, prefix, policySchema.parse({ watch: { enabled: true, minFreePercent: 10 } }));
+      await publishWatchSettings(redis, prefix, testBotSigner, policySchema.parse({ watch: { enabled: true, minFreePercent: 10 } }));
       const result = await watch.check();
       expect(result.outcome).toBe('ok');
       expect(result.before.map((f) => f.label).sort()).toEqual(['Docker data root', 'Nix store']);
@@ -271,6 +288,29 @@ describe('startDiskPressureWatch', () => {
     } finally {
       await watch.stop();
       await rm(path.join(nixDir, 'filler'), { force: true });
+    }
+  });
+
+  it('stays off where the host did not allow it, ignores settings no bot signed, and never goes past the host limits', async () => {
+    const off = startDiskPressureWatch(watchDeps({ settings: { ...settings, watch: { ...settings.watch, enabled: false } } }));
+    try {
+      await publishWatchSettings(redis, prefix, testBotSigner, policySchema.parse({ watch: { enabled: true, minFreePercent: 90 } }));
+      expect((await off.check()).outcome).toBe('disabled');
+    } finally {
+      await off.stop();
+    }
+    const watch = startDiskPressureWatch(watchDeps({ settings: { ...settings, watch: { enabled: true, minFreePercent: 1, targetFreePercent: 2 } } }));
+    try {
+      // Someone with a Redis connection writes settings that would prune at 95% free: not signed, not used.
+      await redis.set(`${prefix}:policy:watch`, JSON.stringify({ ...watchSettings({ minFreePercent: 90, targetFreePercent: 95 }) }));
+      expect((await watch.check()).outcome).toBe('disabled');
+      // Signed by the bot but above this host's limits: the host's 1% holds, so nothing is low.
+      await publishWatchSettings(redis, prefix, testBotSigner, policySchema.parse({ watch: { enabled: true, minFreePercent: 90, targetFreePercent: 95 } }));
+      const result = await watch.check();
+      expect(result.outcome).toBe('ok');
+      expect(result.passes).toEqual([]);
+    } finally {
+      await watch.stop();
     }
   });
 });

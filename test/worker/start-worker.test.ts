@@ -6,11 +6,36 @@ import { hostQueueName } from '../../src/queue/names.js';
 import { startWorker } from '../../src/worker/start-worker.js';
 import { silentLog } from '../helpers/test-stack.js';
 import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { loadHostKeys } from '../../src/secrets/host-keys.js';
+import { signedHostJob, TEST_BOT_KEYS, testBotSigner } from '../helpers/test-trust.js';
+import { until } from '../helpers/until.js';
+import fc from 'fast-check';
+import { generateSigner, parsePublicKey } from '../../src/queue/signing-keys.js';
+import { verifyEnvelope } from '../../src/queue/envelope.js';
+import { SignatureError } from '../../src/queue/signed.js';
+import { noticesKey } from '../../src/schedule/notices.js';
 
 const { redisUrl, prefix } = testRedisSettings();
 const redis = testRedis(redisUrl);
+const stateRoot = await mkdtemp(path.join(os.tmpdir(), 'runnerops-start-worker-'));
 const settings = (host: string) =>
-  readWorkerSettings({ REDIS_URL: redisUrl, RUNNEROPS_PREFIX: prefix, RUNNEROPS_HOST: host, RUNNEROPS_HEARTBEAT_SECONDS: '1', RUNNEROPS_LABELS: 'rack=a', RUNNEROPS_STATE_DIR: '/tmp/runnerops-test-worker' });
+  readWorkerSettings({
+    REDIS_URL: redisUrl,
+    RUNNEROPS_PREFIX: prefix,
+    RUNNEROPS_HOST: host,
+    RUNNEROPS_HEARTBEAT_SECONDS: '1',
+    RUNNEROPS_LABELS: 'rack=a',
+    RUNNEROPS_STATE_DIR: path.join(stateRoot, host),
+    GITLAB_RUNNER_CONFIG: path.join(stateRoot, host, 'config.toml'),
+    RUNNEROPS_BOT_KEYS: TEST_BOT_KEYS,
+  });
+const start = async (host: string) => {
+  const s = settings(host);
+  return startWorker({ settings: s, log: silentLog, keys: await loadHostKeys(s.stateDir) });
+};
 
 beforeAll(async () => deletePrefix(redis, prefix));
 afterAll(async () => {
@@ -20,7 +45,7 @@ afterAll(async () => {
 
 describe('startWorker', () => {
   it('publishes the host with versions and labels and keeps its heartbeat fresh', async () => {
-    const worker = await startWorker({ settings: settings('w-1'), log: silentLog });
+    const worker = await start('w-1');
     try {
       const first = await readHost(redis, prefix, 'w-1');
       expect(first).toMatchObject({ name: 'w-1', labels: { rack: 'a' }, heartbeatSeconds: 1, versions: { runnerops: expect.any(String), docker: expect.any(String) } });
@@ -33,15 +58,16 @@ describe('startWorker', () => {
   });
 
   it('removes itself from the registry when stopped', async () => {
-    const worker = await startWorker({ settings: settings('w-2'), log: silentLog });
+    const worker = await start('w-2');
     await worker.stop(1000);
     expect(await readHost(redis, prefix, 'w-2')).toBeUndefined();
   });
 
   it('finishes the running job before it stops', async () => {
-    const worker = await startWorker({ settings: settings('w-3'), log: silentLog });
+    const worker = await start('w-3');
     const queue = new Queue(hostQueueName('w-3'), { connection: redis, prefix });
-    const job = await queue.add('ping', { commandId: 'c-graceful', payload: { sentAt: Date.now() } }, { jobId: 'c-graceful@w-3' });
+    const signed = signedHostJob('w-3', 'ping', { sentAt: Date.now() }, { commandId: 'c-graceful' });
+    const job = await queue.add('ping', signed.data, { jobId: signed.jobId });
     await new Promise((r) => setTimeout(r, 50));
     await worker.stop(5000);
     expect(await job.getState()).toBe('completed');
@@ -49,10 +75,11 @@ describe('startWorker', () => {
   });
 
   it('fails a job with a bad payload at once with a message naming the field', async () => {
-    const worker = await startWorker({ settings: settings('w-4'), log: silentLog });
+    const worker = await start('w-4');
     const queue = new Queue(hostQueueName('w-4'), { connection: redis, prefix });
     try {
-      const job = await queue.add('ping', { commandId: 'c-bad', payload: { sentAt: 'yesterday' } }, { jobId: 'c-bad@w-4', attempts: 3 });
+      const signed = signedHostJob('w-4', 'ping', { sentAt: 'yesterday' }, { commandId: 'c-bad' });
+      const job = await queue.add('ping', signed.data, { jobId: signed.jobId, attempts: 3 });
       for (let i = 0; i < 50 && !(await job.isFailed()); i++) await new Promise((r) => setTimeout(r, 100));
       const failed = await queue.getJob(job.id!);
       expect(failed!.failedReason).toBe('bad payload for ping: sentAt: Expected number, received string');
@@ -61,5 +88,73 @@ describe('startWorker', () => {
       await queue.close();
       await worker.stop(1000);
     }
+  });
+});
+
+describe('startWorker refuses what the bot did not sign', () => {
+  const failedReason = async (host: string, name: string, data: unknown, jobId: string) => {
+    const queue = new Queue(hostQueueName(host), { connection: redis, prefix });
+    try {
+      const job = await queue.add(name, data, { jobId });
+      await until(async () => (await job.isFailed()) || (await job.isCompleted()), 10_000, `job ${jobId} to end`);
+      return (await queue.getJob(jobId))!.failedReason;
+    } finally {
+      await queue.close();
+    }
+  };
+
+  it('refuses unsigned, foreign-signed, misaddressed, expired and replayed jobs, counts them and publishes a signed notice', async () => {
+    const worker = await start('w-guard');
+    try {
+      const unsigned = await failedReason('w-guard', 'ping', { commandId: 'c-u', payload: { sentAt: 1 } }, 'c-u@w-guard');
+      expect(unsigned).toBe('refused: unsigned job');
+      const foreign = signedHostJob('w-guard', 'ping', { sentAt: 1 }, { signer: generateSigner() });
+      expect(await failedReason('w-guard', 'ping', foreign.data, foreign.jobId)).toMatch(/^refused: job signed by unknown key/);
+      const elsewhere = signedHostJob('w-other', 'ping', { sentAt: 1 });
+      expect(await failedReason('w-guard', 'ping', elsewhere.data, `${elsewhere.data.commandId}@w-guard`)).toMatch(/^refused: job signed for queue host.w-other/);
+      const expired = signedHostJob('w-guard', 'ping', { sentAt: 1 }, { now: Date.now() - 3_600_000, ttlMs: 60_000 });
+      expect(await failedReason('w-guard', 'ping', expired.data, expired.jobId)).toMatch(/^refused: job expired/);
+      const renamed = signedHostJob('w-guard', 'ping', { sentAt: 1 });
+      expect(await failedReason('w-guard', 'rotate-token', renamed.data, renamed.jobId)).toMatch(/^refused: job signed as ping queued as rotate-token/);
+      const unapproved = signedHostJob('w-guard', 'rotate-token', {});
+      expect(await failedReason('w-guard', 'rotate-token', unapproved.data, unapproved.jobId)).toBe('refused: rotate-token without an approval');
+      const once = signedHostJob('w-guard', 'ping', { sentAt: 1 });
+      expect(await failedReason('w-guard', 'ping', once.data, once.jobId)).toBeUndefined();
+      const queue = new Queue(hostQueueName('w-guard'), { connection: redis, prefix });
+      await (await queue.getJob(once.jobId))!.remove();
+      await queue.close();
+      expect(await failedReason('w-guard', 'ping', once.data, once.jobId)).toMatch(/^refused: replayed job/);
+      expect(Object.fromEntries(worker.refusals)).toMatchObject({ unsigned: 1, replayed: 1 });
+      const notices = (await redis.xrange(noticesKey(prefix), '-', '+')) as [string, string[]][];
+      const refusals = notices.map(([, f]) => JSON.parse(f[1]!) as { kind: string; body: { source: string; host: string; summary: string } }).filter((n) => n.body.host === 'w-guard');
+      expect(refusals).toHaveLength(7);
+      expect(refusals.every((n) => n.kind === 'notice' && n.body.source === 'job-guard')).toBe(true);
+    } finally {
+      await worker.stop(1000);
+    }
+  });
+
+  it('refuses an envelope with any byte changed', async () => {
+    const original = signedHostJob('w-bytes', 'ping', { sentAt: 12345 }, { commandId: 'c-bytes' });
+    const ring = new Map([[testBotSigner.kid, parsePublicKey(testBotSigner.publicKey, 'test')]]);
+    const text = JSON.stringify(original.data.envelope);
+    const expect_ = { queue: hostQueueName('w-bytes'), host: 'w-bytes', jobName: 'ping', jobId: original.jobId, now: Date.now() };
+    expect(verifyEnvelope(original.data.envelope, ring, expect_).payload).toEqual({ sentAt: 12345 });
+    fc.assert(
+      fc.property(fc.nat(text.length - 1), fc.integer({ min: 1, max: 255 }), (at, delta) => {
+        const bytes = Buffer.from(text);
+        bytes[at] = (bytes[at]! + delta) % 256;
+        let changed: unknown;
+        try {
+          changed = JSON.parse(bytes.toString('utf8'));
+        } catch {
+          return true; // not JSON any more: nothing to run
+        }
+        if (JSON.stringify(changed) === text) return true; // a change JSON does not see (e.g. inside whitespace-free escapes)
+        expect(() => verifyEnvelope(changed, ring, expect_)).toThrow(SignatureError);
+        return true;
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

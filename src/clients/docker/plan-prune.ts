@@ -15,6 +15,8 @@ export interface PrunePolicy {
   networks: boolean;
   /** `key=value` or `key`: objects carrying it are never touched. */
   protectLabel: string;
+  /** More protect labels (a job's own, on top of the worker's `protectLabel`). */
+  alsoProtect?: string[];
   /** Name of the nix-daemon container: it, its image and its volumes are never touched. */
   nixDaemonContainer: string;
 }
@@ -70,7 +72,8 @@ export function planPrune(state: PruneState, policy: PrunePolicy): PrunePlan {
     kept[reason]++;
     return false;
   };
-  const protectedBy = (labels: Record<string, string>): boolean => hasProtectLabel(labels, policy.protectLabel);
+  const protectLabels = [policy.protectLabel, ...(policy.alsoProtect ?? [])];
+  const protectedBy = (labels: Record<string, string>): boolean => protectLabels.some((label) => hasProtectLabel(labels, label));
   const daemon = findNixDaemon(state, policy.nixDaemonContainer);
 
   const containers = state.containers.filter((c) => {

@@ -102,10 +102,10 @@ export function toGitlabJobError(err: unknown, context: GitlabCallContext): Perm
         );
       }
       return new PermanentJobError(
-        `${context.action} failed: GitLab denied it${status}; the GITLAB_TOKEN user must be an admin (instance runners) or Owner of the group/project`,
+        `${context.action} failed: GitLab denied it${status}; the GITLAB_TOKEN user must be an admin (instance runners), Owner of the group (group runners) or Maintainer of the project (project runners)`,
       );
     case 'insufficient-scope':
-      return new PermanentJobError(`${context.action} failed: GITLAB_TOKEN lacks the scope for it (403); give it create_runner and manage_runner (or api)`);
+      return new PermanentJobError(`${context.action} failed: GITLAB_TOKEN lacks the scope for it (403); give it api (GitLab 16.x), or create_runner, manage_runner and read_api (GitLab 17.1+)`);
     case 'unauthorized':
       return new PermanentJobError(`${context.action} failed: GitLab does not accept GITLAB_TOKEN (401); check that it exists, is not revoked and has not expired`);
     case 'not-found':

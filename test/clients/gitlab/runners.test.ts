@@ -54,4 +54,32 @@ describe('countRunningJobs', () => {
     fake.setJobs(runner.id, [...Array.from({ length: 105 }, () => ({ status: 'running' as const })), { status: 'failed' }]);
     expect(await countRunningJobs(api, runner.id)).toBe(105);
   });
+
+  it('counts canceling jobs too, since they still run after_script', async () => {
+    const runner = fake.addRunner();
+    fake.setJobs(runner.id, [{ status: 'running' }, { status: 'canceling' }, { status: 'canceled' }]);
+    expect(await countRunningJobs(api, runner.id)).toBe(2);
+  });
+
+  it('counts running jobs on a GitLab that has no canceling state yet (it refuses the value with 400)', async () => {
+    const old = await startFakeGitlab({ version: '16.11' });
+    try {
+      const runner = old.addRunner();
+      old.setJobs(runner.id, [{ status: 'running' }, { status: 'running' }]);
+      expect(await countRunningJobs(createGitlabClient({ url: old.url, token: old.admin.token }), runner.id)).toBe(2);
+      expect(old.findRequests('GET /runners/:id/jobs').map((r) => r.status).sort()).toEqual([200, 400]);
+    } finally {
+      await old.close();
+    }
+  });
+
+  it('counts only one host\'s jobs when given its system id', async () => {
+    const runner = fake.addRunner();
+    fake.setJobs(runner.id, [
+      { status: 'running', systemId: 's_000000000001' },
+      { status: 'canceling', systemId: 's_000000000001' },
+      { status: 'running', systemId: 's_000000000002' },
+    ]);
+    expect(await countRunningJobs(api, runner.id, {}, 's_000000000001')).toBe(2);
+  });
 });

@@ -25,8 +25,11 @@ let
     };
   };
 
-  # What NixOS has and nixos-lite does not: system.build.toplevel (checks assertions) and stateVersion.
+  # What NixOS has and nixos-lite does not: system.build.toplevel (checks assertions), stateVersion
+  # and users.groups / users.users (the real ones are submodules; attribute sets are enough here).
   systemModule = { config, ... }: {
+    options.users.groups = lib.mkOption { type = lib.types.attrsOf (lib.types.attrsOf lib.types.anything); default = { }; };
+    options.users.users = lib.mkOption { type = lib.types.attrsOf (lib.types.attrsOf lib.types.anything); default = { }; };
     options.system.stateVersion = lib.mkOption { type = lib.types.str; default = lib.trivial.release; };
     options.system.build = lib.mkOption { type = lib.types.lazyAttrsOf lib.types.raw; default = { }; };
     config.system.build.toplevel = lib.asserts.checkAssertWarn config.assertions config.warnings

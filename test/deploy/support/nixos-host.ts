@@ -3,6 +3,7 @@ import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { readWorkerSettings, type WorkerSettings } from '../../../src/config.js';
+import { TEST_BOT_KEYS } from '../../helpers/test-trust.js';
 import { repoRoot } from '../config-env.js';
 import { checksHost, evalNixos, type NixosEvaluation } from '../eval-nixos.js';
 
@@ -85,6 +86,8 @@ export async function createNixosHost(options: { check: string; gitlabUrl: strin
     REDIS_URL: options.redis.redisUrl,
     RUNNEROPS_PREFIX: options.redis.prefix,
     RUNNEROPS_RELOAD_COMMAND: reloadCommand,
+    // The bot's keys come from the host's secrets (botKeys / an environmentFile); here the tests' own.
+    RUNNEROPS_BOT_KEYS: TEST_BOT_KEYS,
   });
   return {
     root,

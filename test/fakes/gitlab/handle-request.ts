@@ -1,4 +1,5 @@
-import type { FakeGitlabState, FakeRunner, FakeUserToken, RunnerType, Scope } from './fake-gitlab-state.js';
+import { atLeast, type FakeGitlabState, type FakeRunner, type FakeUserToken, type RunnerType, type Scope } from './fake-gitlab-state.js';
+import { listJobs, listManagers, listRunners } from './runner-lists.js';
 
 /** What a route answers; the server turns it into an HTTP response. */
 export interface Reply {
@@ -25,15 +26,28 @@ export type RouteKey =
   | 'DELETE /runners'
   | 'DELETE /runners/managers'
   | 'GET /runners/all'
+  | 'GET /runners'
+  | 'GET /groups/:id/runners'
+  | 'GET /projects/:id/runners'
+  | 'POST /jobs/request'
+  | 'GET /user'
   | 'GET /runners/:id'
   | 'PUT /runners/:id'
   | 'DELETE /runners/:id'
   | 'GET /runners/:id/jobs'
+  | 'GET /runners/:id/managers'
   | 'POST /runners/:id/reset_authentication_token';
 
-const json = (status: number, body: unknown, headers?: Record<string, string>): Reply => ({ status, body, headers });
-const message = (status: number, text: string): Reply => json(status, { message: text });
-const grapeError = (text: string): Reply => json(400, { error: text });
+export const json = (status: number, body: unknown, headers?: Record<string, string>): Reply => ({ status, body, headers });
+export const message = (status: number, text: string): Reply => json(status, { message: text });
+export const grapeError = (text: string): Reply => json(400, { error: text });
+
+/**
+ * Scopes per kind of endpoint (lib/api/ci/runners.rb): `manage_runner` (17.1+) is honoured only on
+ * `/runners/:id...` paths; the lists need `api`, or `read_api` to read.
+ */
+const RUNNER_READ: Scope[] = ['manage_runner', 'api', 'read_api'];
+const RUNNER_WRITE: Scope[] = ['manage_runner', 'api'];
 
 const UNAUTHORIZED = message(401, '401 Unauthorized');
 const RUNNER_FORBIDDEN = message(403, '403 Forbidden');
@@ -54,18 +68,30 @@ export function matchRoute(method: string, path: string): { key: RouteKey; id?: 
     'DELETE /runners',
     'DELETE /runners/managers',
     'GET /runners/all',
+    'GET /runners',
+    'POST /jobs/request',
+    'GET /user',
   ];
   if ((fixedRoutes as string[]).includes(fixed)) return { key: fixed as RouteKey };
-  const byId = /^\/runners\/(\d+)(\/jobs|\/reset_authentication_token)?$/.exec(p);
+  const owned = /^\/(groups|projects)\/(\d+)\/runners$/.exec(p);
+  if (owned && method === 'GET') return { key: `GET /${owned[1]}/:id/runners` as RouteKey, id: Number(owned[2]) };
+  const byId = /^\/runners\/(\d+)(\/jobs|\/managers|\/reset_authentication_token)?$/.exec(p);
   if (!byId) return undefined;
   const id = Number(byId[1]);
   const tail = byId[2] ?? '';
   const key = `${method} /runners/:id${tail}`;
-  const idRoutes: RouteKey[] = ['GET /runners/:id', 'PUT /runners/:id', 'DELETE /runners/:id', 'GET /runners/:id/jobs', 'POST /runners/:id/reset_authentication_token'];
+  const idRoutes: RouteKey[] = [
+    'GET /runners/:id',
+    'PUT /runners/:id',
+    'DELETE /runners/:id',
+    'GET /runners/:id/jobs',
+    'GET /runners/:id/managers',
+    'POST /runners/:id/reset_authentication_token',
+  ];
   return (idRoutes as string[]).includes(key) ? { key: key as RouteKey, id } : undefined;
 }
 
-function parseBool(value: unknown): boolean | undefined | 'invalid' {
+export function parseBool(value: unknown): boolean | undefined | 'invalid' {
   if (value === undefined) return undefined;
   if (value === true || value === 'true' || value === '1' || value === 1) return true;
   if (value === false || value === 'false' || value === '0' || value === 0) return false;
@@ -88,7 +114,7 @@ function parseId(value: unknown): number | undefined | 'invalid' {
 }
 
 /** PRIVATE-TOKEN check: 401 without a valid token, 403 insufficient_scope without one of `scopes`. */
-function authenticateUser(state: FakeGitlabState, req: ParsedRequest, scopes: Scope[]): FakeUserToken | Reply {
+export function authenticateUser(state: FakeGitlabState, req: ParsedRequest, scopes: Scope[]): FakeUserToken | Reply {
   const entry = req.privateToken ? state.userTokens.get(req.privateToken) : undefined;
   if (!entry || entry.revoked || (entry.expiresAt !== undefined && entry.expiresAt <= Date.now())) return UNAUTHORIZED;
   if (!entry.scopes.some((s) => scopes.includes(s))) {
@@ -101,11 +127,11 @@ function authenticateUser(state: FakeGitlabState, req: ParsedRequest, scopes: Sc
   return entry;
 }
 
-function isReply(value: unknown): value is Reply {
+export function isReply(value: unknown): value is Reply {
   return typeof value === 'object' && value !== null && 'status' in value && !('user' in value);
 }
 
-function runnerDetails(runner: FakeRunner): Record<string, unknown> {
+export function runnerDetails(runner: FakeRunner): Record<string, unknown> {
   const online = runner.contactedAt !== null && Date.now() - Date.parse(runner.contactedAt) < 2 * 3600_000;
   return {
     id: runner.id,
@@ -162,14 +188,17 @@ function createRunner(state: FakeGitlabState, req: ParsedRequest): Reply {
   }
   const tags = parseTags(p.tag_list) ?? [];
   const user = auth.user;
-  if (runnerType === 'instance_type' && !user.admin) return message(403, '403 Forbidden - Insufficient permissions');
+  // Ci::Runners::CreateRunnerService: instance runners need an admin, group runners the group's Owner,
+  // project runners a Maintainer of the project; an unknown group or project is a 400, not a 404.
+  const insufficient = message(403, '403 Forbidden - Insufficient permissions');
+  if (runnerType === 'instance_type' && !user.admin) return insufficient;
   if (runnerType === 'group_type') {
-    if (!state.groups.has(groupId as number)) return message(404, '404 Group Not Found');
-    if (!user.admin && !user.ownedGroups.includes(groupId as number)) return message(403, '403 Forbidden - Insufficient permissions');
+    if (!state.groups.has(groupId as number)) return message(400, '400 Bad request - Missing/invalid group');
+    if (!user.admin && !atLeast(state.groupRole(user, groupId as number), 'owner')) return insufficient;
   }
   if (runnerType === 'project_type') {
-    if (!state.projects.has(projectId as number)) return message(404, '404 Project Not Found');
-    if (!user.admin && !user.ownedProjects.includes(projectId as number)) return message(403, '403 Forbidden - Insufficient permissions');
+    if (!state.projects.has(projectId as number)) return message(400, '400 Bad request - Missing/invalid project');
+    if (!user.admin && !atLeast(state.projectRole(user, projectId as number), 'maintainer')) return insufficient;
   }
   if (tags.length === 0 && bools.run_untagged === false) {
     return message(400, '400 Bad request - Tags list can not be empty when runner is not allowed to pick untagged jobs');
@@ -203,9 +232,26 @@ function registerLegacy(state: FakeGitlabState, req: ParsedRequest): Reply {
 function verifyRunner(state: FakeGitlabState, req: ParsedRequest): Reply {
   const runner = state.runnerByToken(req.params.token);
   if (!runner) return RUNNER_FORBIDDEN;
-  const systemId = typeof req.params.system_id === 'string' && req.params.system_id !== '' ? req.params.system_id : '<legacy>';
-  state.recordManager(runner, systemId);
+  state.recordManager(runner, systemIdOf(req.params), infoOf(req.params));
   return json(200, { id: runner.id, token: runner.token, token_expires_at: runner.tokenExpiresAt });
+}
+
+const systemIdOf = (params: Record<string, unknown>): string =>
+  typeof params.system_id === 'string' && params.system_id !== '' ? params.system_id : '<legacy>';
+
+/** `info` as GitLab reads it (get_runner_details_from_request): only when the request carried one. */
+const infoOf = (params: Record<string, unknown>): Record<string, unknown> | undefined =>
+  typeof params.info === 'object' && params.info !== null && !Array.isArray(params.info) ? (params.info as Record<string, unknown>) : undefined;
+
+/**
+ * `POST /jobs/request` (what gitlab-runner polls with, carrying `info` with its name and version): a
+ * heartbeat of the manager with that info; the fake has no jobs to hand out, so 204.
+ */
+function requestJob(state: FakeGitlabState, req: ParsedRequest): Reply {
+  const runner = state.runnerByToken(req.params.token);
+  if (!runner) return RUNNER_FORBIDDEN;
+  state.recordManager(runner, systemIdOf(req.params), infoOf(req.params));
+  return { status: 204 };
 }
 
 /** `POST /runners/reset_authentication_token`: the old token stops working at once. */
@@ -213,7 +259,8 @@ function resetByToken(state: FakeGitlabState, req: ParsedRequest): Reply {
   const runner = state.runnerByToken(req.params.token);
   if (!runner) return RUNNER_FORBIDDEN;
   state.resetToken(runner);
-  return json(200, runner.tokenExpiresAt === null ? { token: runner.token } : { token: runner.token, token_expires_at: runner.tokenExpiresAt });
+  // 201: Grape's default for a POST, and what gitlab-runner checks for.
+  return json(201, runner.tokenExpiresAt === null ? { token: runner.token } : { token: runner.token, token_expires_at: runner.tokenExpiresAt });
 }
 
 function deleteByToken(state: FakeGitlabState, req: ParsedRequest): Reply {
@@ -276,47 +323,6 @@ function updateRunner(runner: FakeRunner, params: Record<string, unknown>): Repl
   return json(200, runnerDetails(runner));
 }
 
-function listJobs(runner: FakeRunner, params: Record<string, unknown>, baseUrl: string): Reply {
-  const statuses = ['running', 'success', 'failed', 'canceled'];
-  if (params.status !== undefined && !statuses.includes(String(params.status))) return grapeError('status does not have a valid value');
-  const jobs = runner.jobs.filter((j) => params.status === undefined || j.status === params.status).sort((a, b) => b.id - a.id);
-  const perPage = Math.min(100, Math.max(1, Number(params.per_page ?? 20) || 20));
-  const page = Math.max(1, Number(params.page ?? 1) || 1);
-  const totalPages = Math.max(1, Math.ceil(jobs.length / perPage));
-  const slice = jobs.slice((page - 1) * perPage, page * perPage);
-  const headers: Record<string, string> = {
-    'x-total': String(jobs.length),
-    'x-total-pages': String(totalPages),
-    'x-per-page': String(perPage),
-    'x-page': String(page),
-    'x-next-page': page < totalPages ? String(page + 1) : '',
-    'x-prev-page': page > 1 ? String(page - 1) : '',
-  };
-  const linkFor = (p: number, rel: string): string => {
-    const q = new URLSearchParams();
-    if (params.status !== undefined) q.set('status', String(params.status));
-    q.set('page', String(p));
-    q.set('per_page', String(perPage));
-    return `<${baseUrl}/api/v4/runners/${runner.id}/jobs?${q.toString()}>; rel="${rel}"`;
-  };
-  const links = [linkFor(1, 'first'), linkFor(totalPages, 'last')];
-  if (page < totalPages) links.unshift(linkFor(page + 1, 'next'));
-  if (page > 1) links.unshift(linkFor(page - 1, 'prev'));
-  headers.link = links.join(', ');
-  const body = slice.map((j) => ({
-    id: j.id,
-    status: j.status,
-    stage: 'test',
-    name: j.name,
-    ref: 'main',
-    created_at: runner.createdAt,
-    started_at: j.status === 'pending' ? null : runner.createdAt,
-    project: { id: j.projectId, name: `project-${j.projectId}` },
-    pipeline: { id: j.id * 10, project_id: j.projectId, status: j.status },
-  }));
-  return json(200, body, headers);
-}
-
 /** Answers one request against `state`, as GitLab REST v4 would. */
 export function handleRequest(state: FakeGitlabState, req: ParsedRequest, baseUrl: string): Reply {
   const route = matchRoute(req.method, req.path);
@@ -335,33 +341,34 @@ export function handleRequest(state: FakeGitlabState, req: ParsedRequest, baseUr
       return deleteByToken(state, req);
     case 'DELETE /runners/managers':
       return deleteManager(state, req);
-    case 'GET /runners/all': {
-      // Admins only (lib/api/ci/runners.rb); the list shows no maintenance note: GET /runners/:id does.
-      const auth = authenticateUser(state, req, ['manage_runner', 'api', 'read_api']);
+    case 'GET /runners/all':
+    case 'GET /runners':
+    case 'GET /groups/:id/runners':
+    case 'GET /projects/:id/runners':
+      return listRunners(state, req, route.key, id, baseUrl);
+    case 'POST /jobs/request':
+      return requestJob(state, req);
+    case 'GET /user': {
+      // Entities::UserWithAdmin for admins only: a regular user's answer has no is_admin at all.
+      const auth = authenticateUser(state, req, ['api', 'read_api', 'read_user']);
       if (isReply(auth)) return auth;
-      if (!auth.user.admin) return message(403, '403 Forbidden');
-      const type = req.params.type;
-      const list = [...state.runners.values()]
-        .filter((r) => type === undefined || r.runnerType === type)
-        .map((r) => {
-          const { id, description, ip_address, active, paused, is_shared, runner_type, name, online, status } = runnerDetails(r);
-          return { id, description, ip_address, active, paused, is_shared, runner_type, name, online, status };
-        });
-      return json(200, list);
+      return json(200, { id: auth.user.id, username: auth.user.username, state: 'active', ...(auth.user.admin ? { is_admin: true } : {}) });
     }
     case 'GET /runners/:id':
-      return withManagedRunner(state, req, id, ['manage_runner', 'api', 'read_api'], (runner) => json(200, runnerDetails(runner)));
+      return withManagedRunner(state, req, id, RUNNER_READ, (runner) => json(200, runnerDetails(runner)));
     case 'PUT /runners/:id':
-      return withManagedRunner(state, req, id, ['manage_runner', 'api'], (runner) => updateRunner(runner, req.params));
+      return withManagedRunner(state, req, id, RUNNER_WRITE, (runner) => updateRunner(runner, req.params));
     case 'DELETE /runners/:id':
-      return withManagedRunner(state, req, id, ['manage_runner', 'api'], (runner) => {
+      return withManagedRunner(state, req, id, RUNNER_WRITE, (runner) => {
         state.runners.delete(runner.id);
         return { status: 204 };
       });
     case 'GET /runners/:id/jobs':
-      return withManagedRunner(state, req, id, ['manage_runner', 'api', 'read_api'], (runner) => listJobs(runner, req.params, baseUrl));
+      return withManagedRunner(state, req, id, RUNNER_READ, (runner, auth) => listJobs(state, runner, auth.user, req.params, `${baseUrl}${req.path}`));
+    case 'GET /runners/:id/managers':
+      return withManagedRunner(state, req, id, RUNNER_READ, (runner) => listManagers(runner, req.params, `${baseUrl}${req.path}`));
     case 'POST /runners/:id/reset_authentication_token':
-      return withManagedRunner(state, req, id, ['manage_runner', 'api'], (runner) => {
+      return withManagedRunner(state, req, id, RUNNER_WRITE, (runner) => {
         state.resetToken(runner);
         return json(201, { token: runner.token, token_expires_at: runner.tokenExpiresAt });
       });

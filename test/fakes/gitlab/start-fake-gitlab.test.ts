@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Gitlab } from '@gitbeaker/rest';
 import { startFakeGitlab, type FakeGitlab } from './start-fake-gitlab.js';
+import { paginate } from './paginate.js';
 
 let fake: FakeGitlab;
 beforeAll(async () => {
@@ -140,5 +141,137 @@ describe('startFakeGitlab', () => {
     await call('POST', '/runners/verify', { body: { token: runner.token } });
     expect(fake.logContains(runner.token)).toBe(true);
     expect(fake.findRequests('POST /runners/verify').at(-1)?.params.token).toBe(runner.token);
+  });
+
+  it('lets a project Maintainer create a project runner, a Developer not, and answers 400 for an unknown project', async () => {
+    const maintainer = fake.createUserToken({ scopes: ['create_runner'], projects: { 501: 'maintainer' } });
+    const developer = fake.createUserToken({ scopes: ['create_runner'], projects: { 501: 'developer' } });
+    expect((await call('POST', '/user/runners', { token: maintainer.token, body: { runner_type: 'project_type', project_id: 501 } })).status).toBe(201);
+    expect((await call('POST', '/user/runners', { token: developer.token, body: { runner_type: 'project_type', project_id: 501 } })).status).toBe(403);
+    expect((await call('POST', '/user/runners', { token: maintainer.token, body: { runner_type: 'project_type', project_id: 999_001 } })).body).toEqual({
+      message: '400 Bad request - Missing/invalid project',
+    });
+  });
+
+  it('gives a group Maintainer no group runner: only the Owner creates and manages them', async () => {
+    const owner = fake.createUserToken({ scopes: ['api'], groups: { 601: 'owner' } });
+    const maintainer = fake.createUserToken({ scopes: ['api'], groups: { 601: 'maintainer' } });
+    expect((await call('POST', '/user/runners', { token: maintainer.token, body: { runner_type: 'group_type', group_id: 601 } })).status).toBe(403);
+    const created = await call('POST', '/user/runners', { token: owner.token, body: { runner_type: 'group_type', group_id: 601 } });
+    const id = (created.body as { id: number }).id;
+    expect((await call('PUT', `/runners/${id}`, { token: maintainer.token, body: { paused: true } })).status).toBe(403);
+    expect((await call('PUT', `/runners/${id}`, { token: owner.token, body: { paused: true } })).status).toBe(200);
+  });
+
+  it('refuses GET /runners/all to a group Owner and to an admin token that only has manage_runner', async () => {
+    const owner = fake.createUserToken({ scopes: ['api'], groups: { 602: 'owner' } });
+    expect((await call('GET', '/runners/all', { token: owner.token })).body).toEqual({ message: '403 Forbidden' });
+    const admin = fake.createUserToken({ scopes: ['create_runner', 'manage_runner'], admin: true });
+    expect((await call('GET', '/runners/all', { token: admin.token })).body).toMatchObject({ error: 'insufficient_scope' });
+    expect((await call('GET', '/runners/all', { token: fake.admin.token })).status).toBe(200);
+  });
+
+  it('lists a group Owner their group runners through GET /groups/:id/runners and GET /runners, never instance runners in the latter', async () => {
+    const owner = fake.createUserToken({ scopes: ['read_api'], groups: { 603: 'owner' } });
+    const mine = fake.addRunner({ runnerType: 'group_type', groupId: 603 });
+    const shared = fake.addRunner({ runnerType: 'instance_type' });
+    const group = await call('GET', '/groups/603/runners?type=group_type&per_page=100', { token: owner.token });
+    expect((group.body as Array<{ id: number }>).map((r) => r.id)).toEqual([mine.id]);
+    const withShared = await call('GET', '/groups/603/runners?per_page=100', { token: owner.token });
+    expect((withShared.body as Array<{ id: number }>).map((r) => r.id)).toContain(shared.id);
+    const own = await call('GET', '/runners?per_page=100', { token: owner.token });
+    expect((own.body as Array<{ id: number }>).map((r) => r.id)).toEqual([mine.id]);
+    expect((await call('GET', '/groups/603/runners', { token: fake.createUserToken({ scopes: ['api'] }).token })).status).toBe(404);
+  });
+
+  it('lists a project Maintainer the project runners through GET /projects/:id/runners, with the parent group\'s', async () => {
+    fake.addProject(701, 604);
+    const maintainer = fake.createUserToken({ scopes: ['api'], projects: { 701: 'maintainer' } });
+    const project = fake.addRunner({ runnerType: 'project_type', projectId: 701 });
+    const group = fake.addRunner({ runnerType: 'group_type', groupId: 604 });
+    const res = await call('GET', '/projects/701/runners?type=project_type', { token: maintainer.token });
+    expect((res.body as Array<{ id: number }>).map((r) => r.id)).toEqual([project.id]);
+    const all = await call('GET', '/projects/701/runners?per_page=100', { token: maintainer.token });
+    expect((all.body as Array<{ id: number }>).map((r) => r.id)).toEqual(expect.arrayContaining([project.id, group.id]));
+    const reporter = fake.createUserToken({ scopes: ['api'], projects: { 701: 'reporter' } });
+    expect((await call('GET', '/projects/701/runners', { token: reporter.token })).status).toBe(403);
+  });
+
+  it('pages runner lists by ascending id with at most 100 per page and next-page headers', async () => {
+    const owner = fake.createUserToken({ scopes: ['api'], groups: { 605: 'owner' } });
+    const ids = Array.from({ length: 103 }, () => fake.addRunner({ runnerType: 'group_type', groupId: 605 }).id);
+    const first = await call('GET', '/groups/605/runners?type=group_type&per_page=500', { token: owner.token });
+    expect((first.body as unknown[]).length).toBe(100);
+    expect(first.headers.get('x-next-page')).toBe('2');
+    expect(first.headers.get('link')).toContain('rel="next"');
+    const second = await call('GET', '/groups/605/runners?type=group_type&per_page=100&page=2', { token: owner.token });
+    expect((second.body as Array<{ id: number }>).map((r) => r.id)).toEqual(ids.slice(100));
+    expect(second.headers.get('x-next-page')).toBe('');
+  });
+
+  it('refuses to make a manage_runner token on 16.x, where the scope does not exist', async () => {
+    const old = await startFakeGitlab({ version: '16.11' });
+    try {
+      expect(() => old.createUserToken({ scopes: ['manage_runner'], admin: true })).toThrow(/GitLab 16.11 has no manage_runner scope/);
+      expect(old.createUserToken({ scopes: ['create_runner'], admin: true }).scopes).toEqual(['create_runner']);
+    } finally {
+      await old.close();
+    }
+  });
+
+  it('lists one host\'s jobs with system_id, counts canceling ones and hides jobs of projects the user cannot read', async () => {
+    fake.addProject(801, 606);
+    fake.addProject(802);
+    const owner = fake.createUserToken({ scopes: ['api'], groups: { 606: 'owner' } });
+    const runner = fake.addRunner({ runnerType: 'group_type', groupId: 606 });
+    fake.setJobs(runner.id, [
+      { status: 'running', projectId: 801, systemId: 's_aaaaaaaaaaaa' },
+      { status: 'canceling', projectId: 801, systemId: 's_aaaaaaaaaaaa' },
+      { status: 'running', projectId: 801, systemId: 's_bbbbbbbbbbbb' },
+      { status: 'running', projectId: 802, systemId: 's_aaaaaaaaaaaa' },
+    ]);
+    const mine = await call('GET', `/runners/${runner.id}/jobs?status=running&system_id=s_aaaaaaaaaaaa`, { token: owner.token });
+    expect((mine.body as unknown[]).length).toBe(1);
+    const canceling = await call('GET', `/runners/${runner.id}/jobs?status=canceling`, { token: owner.token });
+    expect((canceling.body as unknown[]).length).toBe(1);
+    const asAdmin = await call('GET', `/runners/${runner.id}/jobs?status=running&system_id=s_aaaaaaaaaaaa`, { token: fake.admin.token });
+    expect((asAdmin.body as unknown[]).length).toBe(2);
+  });
+
+  it('records a version for a manager only from a request that carried info, as gitlab-runner\'s job requests do', async () => {
+    const runner = fake.addRunner();
+    await call('POST', '/runners/verify', { body: { token: runner.token, system_id: 's_cccccccccccc' } });
+    const managers = await call('GET', `/runners/${runner.id}/managers`, { token: fake.admin.token });
+    expect(managers.body).toMatchObject([{ system_id: 's_cccccccccccc', version: null }]);
+    const polled = await call('POST', '/jobs/request', { body: { token: runner.token, system_id: 's_cccccccccccc', info: { name: 'gitlab-runner', version: '17.5.0' } } });
+    expect(polled.status).toBe(204);
+    expect(fake.managers(runner.id)).toMatchObject([{ systemId: 's_cccccccccccc', version: '17.5.0' }]);
+  });
+
+  it('revives a runner whose own token expired through the reset by id with a user token', async () => {
+    const runner = fake.addRunner();
+    fake.setTokenExpiry(runner.id, new Date(Date.now() - 1000));
+    expect((await call('POST', '/runners/reset_authentication_token', { body: { token: runner.token } })).status).toBe(403);
+    const revived = await call('POST', `/runners/${runner.id}/reset_authentication_token`, { token: fake.admin.token });
+    expect(revived.status).toBe(201);
+    expect((await call('POST', '/runners/verify', { body: { token: (revived.body as { token: string }).token } })).status).toBe(200);
+  });
+});
+
+describe('GET /user', () => {
+  it('shows is_admin to admins only, as GitLab\'s entities do', async () => {
+    expect((await call('GET', '/user', { token: fake.admin.token })).body).toMatchObject({ is_admin: true });
+    const owner = fake.createUserToken({ scopes: ['read_api'], groups: { 990: 'owner' } });
+    expect((await call('GET', '/user', { token: owner.token })).body).not.toHaveProperty('is_admin');
+    const runnerOnly = fake.createUserToken({ scopes: ['manage_runner'], admin: true });
+    expect((await call('GET', '/user', { token: runnerOnly.token })).body).toMatchObject({ error: 'insufficient_scope' });
+  });
+});
+
+describe('paginate', () => {
+  it('keeps the other params in the link header and leaves tokens out', () => {
+    const { headers } = paginate([1, 2, 3], { status: 'running', token: 'glrt-secret', per_page: '2' }, 'http://x/api/v4/runners/1/jobs');
+    expect(headers.link).toContain('status=running');
+    expect(headers.link).not.toContain('glrt-secret');
   });
 });

@@ -12,32 +12,48 @@
  * ```
  *
  * HTTP API (paths under `/api/v4`; params from the query string, JSON or form body, merged as Grape does):
- * - `POST /user/runners` (PRIVATE-TOKEN, scope `create_runner` or `api`): `runner_type` (instance_type |
- *   group_type | project_type), `group_id` / `project_id` (required for their type), `description`,
+ * - Users: each token belongs to a user who is an instance admin or not, with roles per group and
+ *   project (guest < reporter < developer < maintainer < owner; a group role applies to its projects).
+ *   Scopes exist per GitLab version (`startFakeGitlab({ version })`, default 17.5): `manage_runner`
+ *   only from 17.1, `create_runner` from 15.10; a token with a scope its version lacks cannot be made.
+ * - `POST /user/runners` (scope `create_runner` or `api`): `runner_type` (instance_type | group_type |
+ *   project_type), `group_id` / `project_id` (required for their type), `description`,
  *   `maintenance_note`, `paused`, `locked`, `run_untagged`, `tag_list` (array or comma string),
- *   `access_level`, `maximum_timeout`. 201 `{id, token: 'glrt-...', token_expires_at}`; 400
- *   `{error}` for missing/invalid params and `{message}` for other service errors; 403 `{message}` when
- *   not admin (instance) or not Owner (group/project); 404 unknown group/project.
+ *   `access_level`, `maximum_timeout`. 201 `{id, token: 'glrt-...', token_expires_at}`; 400 `{error}`
+ *   for missing/invalid params, 400 `Missing/invalid group|project` for an unknown one; 403 unless
+ *   admin (instance), group Owner (group) or project Maintainer (project).
  * - `POST /runners` (legacy registration token): 410 while registration tokens are disabled (default),
  *   403 for a wrong token, 201 otherwise.
- * - `POST /runners/verify` (`token`, optional `system_id`): 200 `{id, token, token_expires_at}` and a
- *   runner manager recorded for `system_id` (`<legacy>` without one); 403 `{"message":"403 Forbidden"}`
- *   for an unknown, old or expired token.
- * - `POST /runners/reset_authentication_token` (`token`): 200 `{token, token_expires_at?}` (expiry only
+ * - `POST /runners/verify` (`token`, optional `system_id`): 200 `{id, token, token_expires_at}`; a
+ *   heartbeat of the runner and of its manager `system_id` (`<legacy>` without one), which records
+ *   name/version/... only from an `info` the request carried; 403 `{"message":"403 Forbidden"}` for an
+ *   unknown, old or expired token. `POST /jobs/request` (`token`, `system_id`, `info`): what
+ *   gitlab-runner polls with; the same heartbeat with its `info`; 204 (no job).
+ * - `POST /runners/reset_authentication_token` (`token`): 201 `{token, token_expires_at?}` (expiry only
  *   when the token can expire); the old token is dead at once; 403 as above.
  * - `DELETE /runners` (`token`): 204 or 403. `DELETE /runners/managers` (`token`, `system_id`): 204/403/404.
  * - `GET /runners/:id`, `PUT /runners/:id`, `DELETE /runners/:id`, `GET /runners/:id/jobs`,
- *   `POST /runners/:id/reset_authentication_token` (PRIVATE-TOKEN, scope `manage_runner` or `api`;
- *   GETs also `read_api`): 404 `{"message":"404 Runner Not Found"}`, 403
- *   `{"message":"403 Forbidden - No access granted"}` unless admin or Owner of the runner's group/project.
- *   PUT needs at least one of description, active, paused, tag_list, run_untagged, locked, access_level,
- *   maximum_timeout, maintenance_note (400 otherwise) and answers the runner details. Jobs take
- *   `status` (running|success|failed|canceled), `page`, `per_page` (default 20, max 100) and answer with
- *   `x-total`, `x-total-pages`, `x-page`, `x-per-page`, `x-next-page`, `x-prev-page` and `link` headers.
+ *   `GET /runners/:id/managers`, `POST /runners/:id/reset_authentication_token` (scope `manage_runner`
+ *   or `api`; GETs also `read_api`): 404 `{"message":"404 Runner Not Found"}`, 403
+ *   `{"message":"403 Forbidden - No access granted"}` unless admin, Owner of the runner's group or
+ *   Maintainer of its project. PUT needs at least one of description, active, paused, tag_list,
+ *   run_untagged, locked, access_level, maximum_timeout, maintenance_note (400 otherwise). Jobs take
+ *   `status` (running, success, ..., canceling from 17.0: 400 before), `system_id` (one manager's jobs) and list, for a
+ *   non-admin, only jobs of projects where the user is Reporter or above. The reset by id works on a
+ *   runner whose own token has expired.
+ * - Lists, scope `api` or `read_api` only: `GET /runners/all` (admins; 403 otherwise), `GET /runners`
+ *   (project runners the user maintains, group runners they own; never instance runners),
+ *   `GET /groups/:id/runners` and `GET /projects/:id/runners` (Maintainer+; with the instance's and
+ *   the parent group's runners), all with `type`.
+ * - Every list is paginated: `page`, `per_page` (default 20, max 100), `x-total`, `x-total-pages`,
+ *   `x-page`, `x-per-page`, `x-next-page`, `x-prev-page` and `link` headers; runners by ascending id,
+ *   jobs newest first.
+ * - `GET /user` (`api`, `read_api` or `read_user`): `{id, username, state}`, plus `is_admin: true` for admins only.
  * - Without a valid PRIVATE-TOKEN: 401 `{"message":"401 Unauthorized"}`; with a token lacking the scope:
  *   403 `{"error":"insufficient_scope",...}`. Any other path: 404.
  *
- * Test-side controls (methods of the returned object, no HTTP): `createUserToken`, `addRunner`,
+ * Test-side controls (methods of the returned object, no HTTP): `admin` (an admin user's `api` token made
+ * at start), `createUserToken`, `addProject`, `addRunner`,
  * `setRunningJobs` / `setJobs`, `setTokenExpiry`, `setTokenExpirationInterval`, `runner` / `runners` /
  * `managers` to inspect, `inject` for 429 (+ Retry-After), 5xx, dropped connections or slow answers on one
  * route (optionally after the request took effect), `requests` / `findRequests` / `logContains` to search the
@@ -45,10 +61,10 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { FakeGitlabState, type FakeJob, type FakeRunner, type FakeRunnerManager, type FakeUserToken, type Scope } from './fake-gitlab-state.js';
+import { FakeGitlabState, type FakeJob, type FakeRunner, type FakeRunnerManager, type FakeUserToken, type Role, type Scope, type UserTokenOptions } from './fake-gitlab-state.js';
 import { handleRequest, matchRoute, type ParsedRequest, type Reply, type RouteKey } from './handle-request.js';
 
-export type { FakeRunner, FakeRunnerManager, FakeUserToken, FakeJob, Scope, RouteKey };
+export type { FakeRunner, FakeRunnerManager, FakeUserToken, FakeJob, Role, Scope, RouteKey, UserTokenOptions };
 
 /** One request as the fake saw it (tokens included: GitLab must see them). */
 export interface LoggedRequest {
@@ -85,10 +101,17 @@ export interface FakeGitlab {
   /** Base URL (`http://127.0.0.1:<port>`), what gitbeaker calls `host`. */
   url: string;
   state: FakeGitlabState;
+  /** The GitLab version played (`major.minor`). */
+  version: string;
+  /** An instance admin's token with the `api` scope (valid on every version), made at start. */
+  admin: FakeUserToken;
   close(): Promise<void>;
-  createUserToken(options: { scopes: Scope[]; admin?: boolean; ownedGroups?: number[]; ownedProjects?: number[] }): FakeUserToken;
+  /** A user and their token; throws for a scope the version does not have (GitLab offers no such token). */
+  createUserToken(options: UserTokenOptions): FakeUserToken;
+  /** A project, optionally inside a group whose members then have their group role on it. */
+  addProject(projectId: number, groupId?: number): void;
   /** A runner as if created earlier by an admin (for rotate/drain tests); returns it with its token. */
-  addRunner(fields?: Partial<Pick<FakeRunner, 'description' | 'paused' | 'tagList' | 'runnerType' | 'groupId' | 'projectId' | 'tokenExpiresAt'>>): FakeRunner;
+  addRunner(fields?: Partial<Pick<FakeRunner, 'description' | 'paused' | 'tagList' | 'runnerType' | 'groupId' | 'projectId' | 'tokenExpiresAt' | 'maintenanceNote'>>): FakeRunner;
   runner(id: number): FakeRunner | undefined;
   runners(): FakeRunner[];
   managers(id: number): FakeRunnerManager[];
@@ -143,9 +166,15 @@ function faultReply(fault: Fault): Reply {
   return { status, headers, body: fault.body ?? { message: `${status} ${STATUS_TEXT[status] ?? 'Error'}` } };
 }
 
+export interface FakeGitlabOptions {
+  /** GitLab version to play (`major.minor`): decides which token scopes exist. @defaultValue '17.5' */
+  version?: string;
+}
+
 /** Starts the fake on 127.0.0.1 and a free port. */
-export async function startFakeGitlab(): Promise<FakeGitlab> {
-  const state = new FakeGitlabState();
+export async function startFakeGitlab(options: FakeGitlabOptions = {}): Promise<FakeGitlab> {
+  const state = new FakeGitlabState(options.version);
+  const admin = state.createUserToken({ scopes: ['api'], admin: true });
   const log: LoggedRequest[] = [];
   const faults = new Map<RouteKey, Fault[]>();
   let baseUrl = '';
@@ -216,12 +245,15 @@ export async function startFakeGitlab(): Promise<FakeGitlab> {
   return {
     url: baseUrl,
     state,
+    version: state.version,
+    admin,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
     createUserToken: (options) => state.createUserToken(options),
+    addProject: (projectId, groupId) => state.addProject(projectId, groupId),
     addRunner: (fields = {}) => state.addRunner({ ...fields, createdBy: 0 }),
     runner: (id) => state.runners.get(id),
     runners: () => [...state.runners.values()],

@@ -1,112 +1,22 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Job, QueueEvents, Worker } from 'bullmq';
+import { describe, expect, it } from 'vitest';
 import { parse } from 'smol-toml';
-import { run, summarize, type Context } from '../../../jobs/control/register-runner.js';
-import { findHostJob } from '../../../jobs/index.js';
+import { run, summarize } from '../../../jobs/control/register-runner.js';
 import { PermanentJobError, UserError } from '../../../src/errors.js';
+import { startFakeGitlab } from '../../fakes/gitlab/start-fake-gitlab.js';
 import { createGitlabClient } from '../../../src/clients/gitlab/create-gitlab-client.js';
 import { SYSTEM_ID_FILE } from '../../../src/clients/runner-config/system-id.js';
-import { enqueueStep } from '../../../src/queue/enqueue.js';
-import { hostQueueName } from '../../../src/queue/names.js';
-import { createQueuePool, type QueuePool } from '../../../src/queue/queue-pool.js';
-import { createRedis } from '../../../src/queue/redis.js';
-import { createProcessor } from '../../../src/worker/dispatch.js';
-import { createExclusiveLocks } from '../../../src/worker/exclusive.js';
-import type { JobProgress } from '../../../src/worker/job-context.js';
-import {
-  captureLogs,
-  dumpRedis,
-  joinAll,
-  leakedTokens,
-  readSeedConfig,
-  seedConfigFor,
-  useRunnerJobEnvironment,
-  writeEnvTemplateReloadScript,
-  declareNixosRunner, writeNixosReloadScript,
-  type TestHost,
-} from '../support/runner-host.js';
+import { leakedTokens, readSeedConfig, seedConfigFor, useRunnerJobEnvironment, writeEnvTemplateReloadScript, declareNixosRunner, writeNixosReloadScript } from '../support/runner-host.js';
+import { failureOf, useControlStacks } from './support/control-stack.js';
 
 const env = useRunnerJobEnvironment();
 const { redisSettings } = env;
-let queues: QueuePool;
-let hostCount = 0;
+const stacks = useControlStacks(env);
+const { startStack, producedText } = stacks;
 
-beforeAll(() => {
-  queues = createQueuePool(env.redis, redisSettings.prefix);
-});
-afterAll(async () => {
-  await queues.close();
-});
 
-interface Stack {
-  host: TestHost;
-  ctx: Context;
-  controlLogs: string[];
-  controlPhases: JobProgress[];
-}
-
-/**
- * A host worker on a real BullMQ queue (the project's dispatch) with the host on disk, and the control
- * context whose runOnHost queues the host job as a step and waits for it, as the bot does.
- */
-async function startStack(mode: 'config-toml' | 'nixos-module' | 'env-template', options: { publishKey?: boolean } = {}): Promise<Stack> {
-  const name = `ci-${++hostCount}`;
-  const host = await env.createHost({ mode, host: name });
-  await env.publishHost(host, { withKey: options.publishKey !== false });
-  const workerConnection = createRedis(redisSettings, { blocking: true });
-  const eventsConnection = createRedis(redisSettings, { blocking: true });
-  const processor = createProcessor({
-    redis: env.redis,
-    prefix: redisSettings.prefix,
-    log: host.log,
-    hostOf: () => name,
-    findJob: findHostJob,
-    contextFor: (_job, extra) => ({ host: name, settings: host.settings, redis: env.redis, prefix: redisSettings.prefix, keys: host.keys, ...extra }),
-    runExclusive: createExclusiveLocks(),
-  });
-  const worker = new Worker(hostQueueName(name), processor, { connection: workerConnection, prefix: redisSettings.prefix });
-  const events = new QueueEvents(hostQueueName(name), { connection: eventsConnection, prefix: redisSettings.prefix });
-  await events.waitUntilReady();
-  env.afterThisTest(async () => {
-    await worker.close();
-    await events.close();
-    await Promise.all([workerConnection.quit(), eventsConnection.quit()]);
-  });
-  const admin = env.fake.createUserToken({ scopes: ['create_runner', 'manage_runner'], admin: true });
-  const { log, lines } = captureLogs();
-  const controlPhases: JobProgress[] = [];
-  const ctx: Context = {
-    gitlab: createGitlabClient({ url: env.fake.url, token: admin.token }),
-    gitlabUrl: env.fake.url,
-    redis: env.redis,
-    prefix: redisSettings.prefix,
-    log,
-    progress: async (p) => void controlPhases.push(p),
-    runOnHost: async (target, job, payload) => {
-      const jobId = await enqueueStep({ redis: env.redis, prefix: redisSettings.prefix, queues }, `cmd${hostCount}`, target, job, payload);
-      const queued = await Job.fromId(queues.get(hostQueueName(target)), jobId);
-      return queued!.waitUntilFinished(events, 30_000);
-    },
-  };
-  return { host, ctx, controlLogs: lines, controlPhases };
-}
-
-async function producedText(stack: Stack, ...extra: unknown[]): Promise<string> {
-  return joinAll(await dumpRedis(env.redis, redisSettings.prefix), stack.host.logLines.join(''), stack.controlLogs.join(''), stack.controlPhases, ...extra);
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the job to fail');
-}
-
-const base = { tags: [] as string[], untagged: false, paused: false };
+const base = { tags: [] as string[], untagged: false, paused: false, pickupSeconds: 0 };
 
 describe('run', () => {
   it('creates the runner, seals its token to the host and the host adds a seed-like [[runners]] entry and verifies it', async () => {
@@ -212,12 +122,12 @@ describe('run', () => {
     env.fake.clearFaults();
   }, 30_000);
 
-  it('refuses a host without a public key before creating anything', async () => {
+  it('refuses a host that is not enrolled (no valid signed entry) before creating anything', async () => {
     const stack = await startStack('config-toml', { publishKey: false });
     const count = env.fake.requestCount('POST /user/runners');
     const err = await failureOf(run({ host: stack.host.settings.host, type: 'instance', ...base }, stack.ctx));
     expect(err).toBeInstanceOf(UserError);
-    expect(err.message).toBe(`${stack.host.settings.host} has not published a public key; upgrade or restart its worker`);
+    expect(err.message).toBe(`${stack.host.settings.host} is not an enrolled host; "hosts" shows its state (an operator enrols it with "enroll ${stack.host.settings.host}")`);
     expect(env.fake.requestCount('POST /user/runners')).toBe(count);
   });
 
@@ -228,7 +138,7 @@ describe('run', () => {
     const err = await failureOf(run({ host: stack.host.settings.host, type: 'group', groupId: 77, ...base }, stack.ctx));
     expect(err).toBeInstanceOf(PermanentJobError);
     expect(err.message).toBe(
-      `create the group runner for ${stack.host.settings.host} failed: GitLab denied it (403: 403 Forbidden - Insufficient permissions); the GITLAB_TOKEN user must be an admin (instance runners) or Owner of the group/project`,
+      `create the group runner for ${stack.host.settings.host} failed: GitLab denied it (403: 403 Forbidden - Insufficient permissions); the GITLAB_TOKEN user must be an admin (instance runners), Owner of the group (group runners) or Maintainer of the project (project runners)`,
     );
   });
 
@@ -236,7 +146,7 @@ describe('run', () => {
     const stack = await startStack('config-toml');
     stack.ctx.gitlab = createGitlabClient({ url: env.fake.url, token: env.fake.createUserToken({ scopes: ['read_api'], admin: true }).token });
     const err = await failureOf(run({ host: stack.host.settings.host, type: 'instance', ...base }, stack.ctx));
-    expect(err.message).toContain('GITLAB_TOKEN lacks the scope for it (403); give it create_runner and manage_runner (or api)');
+    expect(err.message).toContain('GITLAB_TOKEN lacks the scope for it (403); give it api (GitLab 16.x), or create_runner, manage_runner and read_api (GitLab 17.1+)');
   });
 
   it('does not create again when the answer to the creation was lost', async () => {
@@ -247,6 +157,37 @@ describe('run', () => {
     expect(err.message).toContain('a runner may have been created anyway: look for "lost" in GitLab');
     expect(env.fake.runners().length).toBe(count + 1);
     expect(env.fake.findRequests('POST /user/runners').filter((r) => r.params.description === 'lost')).toHaveLength(1);
+  });
+});
+
+describe('run and gitlab-runner', () => {
+  it('says gitlab-runner has not asked for jobs with the new token when only the install\'s verify reached GitLab', async () => {
+    const stack = await startStack('config-toml');
+    const result = await run({ host: stack.host.settings.host, type: 'instance', description: 'never loaded', ...base }, stack.ctx);
+    expect(env.fake.runner(result.runnerId)!.contactedAt).not.toBeNull();
+    expect(result.pickedUp).toBe(false);
+    expect(summarize(result)).toContain(`gitlab-runner on ${stack.host.settings.host} has not asked GitLab for jobs with it yet`);
+  });
+
+  it('waits until gitlab-runner on the host polls for jobs with the token, then reports it picked up', async () => {
+    const stack = await startStack('config-toml');
+    stack.ctx.pickupIntervalMs = 20;
+    const progress = stack.ctx.progress;
+    stack.ctx.progress = async (p) => {
+      await progress(p);
+      if (p.phase !== 'waiting for gitlab-runner to use the token') return;
+      // gitlab-runner noticed the changed config.toml and asks for jobs, with its info, as this host's manager.
+      const config = parse(await readFile(stack.host.settings.runnerConfigPath, 'utf8')) as { runners: Array<{ token: string }> };
+      const systemId = (await readFile(path.join(path.dirname(stack.host.settings.runnerConfigPath), SYSTEM_ID_FILE), 'utf8')).trim();
+      await fetch(`${env.fake.url}/api/v4/jobs/request`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token: config.runners.at(-1)!.token, system_id: systemId, info: { name: 'gitlab-runner', version: '17.5.0' } }),
+      });
+    };
+    const result = await run({ host: stack.host.settings.host, type: 'instance', description: 'loaded', ...base, pickupSeconds: 30 }, stack.ctx);
+    expect(result.pickedUp).toBe(true);
+    expect(summarize(result)).not.toContain('has not asked GitLab');
   });
 });
 
@@ -262,7 +203,7 @@ describe('summarize', () => {
 describe('run again after the bot died mid-registration', () => {
   it('deletes the runner the interrupted attempt created (found by its note) and registers exactly one', async () => {
     const stack = await startStack('config-toml');
-    const requestId = `req-${hostCount}`;
+    const requestId = `req-${stacks.hostCount()}`;
     // The first attempt: GitLab created the runner, then the bot died before it heard the answer.
     const orphan = env.fake.addRunner({ description: 'interrupted' });
     env.fake.runner(orphan.id)!.maintenanceNote = `created by runnerops, request ${requestId}`;
@@ -271,5 +212,68 @@ describe('run again after the bot died mid-registration', () => {
     expect(env.fake.runner(orphan.id)).toBeUndefined();
     expect(env.fake.runners().filter((r) => r.description === 'interrupted').map((r) => r.id)).toEqual([result.runnerId]);
     expect(env.fake.runner(result.runnerId)!.maintenanceNote).toBe(`created by runnerops, request ${requestId}`);
+  });
+});
+
+describe('run again after the bot died once the host had installed the runner', () => {
+  it('keeps the installed runner and reports it instead of deleting it and registering another', async () => {
+    const stack = await startStack('config-toml');
+    const requestId = `req-installed-${stacks.hostCount()}`;
+    const first = await run({ host: stack.host.settings.host, type: 'instance', description: 'kept', ...base, requestId }, stack.ctx);
+    const creations = env.fake.requestCount('POST /user/runners');
+    const again = await run({ host: stack.host.settings.host, type: 'instance', description: 'kept', ...base, requestId }, stack.ctx);
+    expect(again).toMatchObject({ runnerId: first.runnerId, name: 'kept', host: stack.host.settings.host });
+    expect(env.fake.runner(first.runnerId)).toBeDefined();
+    expect(env.fake.requestCount('POST /user/runners')).toBe(creations);
+    expect(leakedTokens(env.fake.issuedTokens(), await producedText(stack, again))).toEqual([]);
+  });
+});
+
+describe('run again after the bot died mid-registration, for each role and version', () => {
+  /** The first attempt got as far as GitLab (which created the runner), then the bot died before it heard the answer. */
+  const interruptedAttempt = (requestId: string) => env.redis.set(`${redisSettings.prefix}:register:${requestId}`, '{}');
+
+  it('finds the interrupted attempt of a group Owner (17.1+ scopes) past 100 runners in the group', async () => {
+    const stack = await startStack('config-toml');
+    const requestId = `req-group-${stacks.hostCount()}`;
+    const owner = env.fake.createUserToken({ scopes: ['create_runner', 'manage_runner', 'read_api'], groups: { 4201: 'owner' } });
+    stack.ctx.gitlab = createGitlabClient({ url: env.fake.url, token: owner.token });
+    for (let i = 0; i < 120; i++) env.fake.addRunner({ runnerType: 'group_type', groupId: 4201, description: 'group nix' });
+    const orphan = env.fake.addRunner({ runnerType: 'group_type', groupId: 4201, description: 'group nix', maintenanceNote: `created by runnerops, request ${requestId}` });
+    await interruptedAttempt(requestId);
+    const adminListsBefore = env.fake.requestCount('GET /runners/all');
+    const result = await run({ host: stack.host.settings.host, type: 'group', groupId: 4201, description: 'group nix', ...base, requestId }, stack.ctx);
+    expect(env.fake.runner(orphan.id)).toBeUndefined();
+    expect(env.fake.runners().filter((r) => r.maintenanceNote.includes(requestId)).map((r) => r.id)).toEqual([result.runnerId]);
+    expect(env.fake.requestCount('GET /runners/all')).toBe(adminListsBefore);
+    expect(env.fake.findRequests('GET /groups/:id/runners').map((r) => new URL(r.url, env.fake.url).searchParams.get('page'))).toEqual(['1', '2']);
+  });
+
+  it('finds the interrupted attempt of a project Maintainer on GitLab 16.x with an api token', async () => {
+    const old = await startFakeGitlab({ version: '16.11' });
+    env.afterThisTest(() => old.close());
+    const stack = await startStack('config-toml');
+    stack.host.settings.gitlabUrl = old.url;
+    stack.ctx.gitlabUrl = old.url;
+    const requestId = `req-project-${stacks.hostCount()}`;
+    old.addProject(4301, 4300);
+    const maintainer = old.createUserToken({ scopes: ['api'], projects: { 4301: 'maintainer' } });
+    stack.ctx.gitlab = createGitlabClient({ url: old.url, token: maintainer.token });
+    const orphan = old.addRunner({ runnerType: 'project_type', projectId: 4301, description: 'project nix', maintenanceNote: `created by runnerops, request ${requestId}` });
+    await interruptedAttempt(requestId);
+    const result = await run({ host: stack.host.settings.host, type: 'project', projectId: 4301, description: 'project nix', ...base, requestId }, stack.ctx);
+    expect(old.runner(orphan.id)).toBeUndefined();
+    expect(old.runner(result.runnerId)).toMatchObject({ runnerType: 'project_type', projectId: 4301 });
+    expect(old.requestCount('GET /runners/all')).toBe(0);
+    expect(old.requestCount('GET /projects/:id/runners')).toBe(1);
+  });
+
+  it('says which scope is missing when the token may create runners but not list them', async () => {
+    const stack = await startStack('config-toml');
+    const requestId = `req-scope-${stacks.hostCount()}`;
+    stack.ctx.gitlab = createGitlabClient({ url: env.fake.url, token: env.fake.createUserToken({ scopes: ['create_runner', 'manage_runner'], admin: true }).token });
+    await interruptedAttempt(requestId);
+    const err = await failureOf(run({ host: stack.host.settings.host, type: 'instance', description: 'x', ...base, requestId }, stack.ctx));
+    expect(err.message).toContain('cannot be looked up (GITLAB_TOKEN needs the read_api (or api) scope to list runners)');
   });
 });

@@ -18,8 +18,15 @@ interface Harness {
   restarts: Array<{ host: string; job: string; payload: unknown; paused: boolean[]; running: number }>;
 }
 
-function harness(runnerIds: number[], restart: () => Promise<unknown> = async () => restartResult): Harness {
-  const { token } = fake.createUserToken({ scopes: ['manage_runner'], admin: true });
+interface HarnessOptions {
+  /** What the host's read-system-id job answers. @defaultValue null (no system id yet) */
+  systemId?: string | null;
+  /** The GITLAB_TOKEN the drain calls GitLab with. @defaultValue an admin's manage_runner token */
+  token?: string;
+}
+
+function harness(runnerIds: number[], restart: () => Promise<unknown> = async () => restartResult, options: HarnessOptions = {}): Harness {
+  const token = options.token ?? fake.createUserToken({ scopes: ['manage_runner'], admin: true }).token;
   const phases: JobProgress[] = [];
   const restarts: Harness['restarts'] = [];
   return {
@@ -31,12 +38,13 @@ function harness(runnerIds: number[], restart: () => Promise<unknown> = async ()
       log: createLogger({ name: 'test', level: 'silent' }),
       progress: async (p) => void phases.push(p),
       runOnHost: async (host, job, payload) => {
+        if (job === 'read-system-id') return { host, systemId: options.systemId ?? null };
         restarts.push({
           host,
           job,
           payload,
           paused: runnerIds.map((id) => fake.runner(id)!.paused),
-          running: runnerIds.reduce((n, id) => n + fake.runner(id)!.jobs.filter((j) => j.status === 'running').length, 0),
+          running: runnerIds.reduce((n, id) => n + fake.runner(id)!.jobs.filter((j) => j.status === 'running' || j.status === 'canceling').length, 0),
         });
         return restart();
       },
@@ -61,11 +69,14 @@ describe('run', () => {
     fake.setRunningJobs(a.id, 2);
     fake.setRunningJobs(b.id, 1);
     const h = harness([a.id, b.id]);
-    // The jobs finish a little after the drain starts.
-    setTimeout(() => {
-      fake.setRunningJobs(a.id, 0);
-      fake.setRunningJobs(b.id, 0);
-    }, 150);
+    // The jobs finish once the drain has seen them running.
+    h.ctx.progress = async (p) => {
+      h.phases.push(p);
+      if (p.phase === 'waiting for running jobs') {
+        fake.setRunningJobs(a.id, 0);
+        fake.setRunningJobs(b.id, 0);
+      }
+    };
 
     const result = await run(payload({ runnerIds: [a.id, b.id] }), h.ctx);
 
@@ -74,7 +85,6 @@ describe('run', () => {
     expect(fake.runner(b.id)!.paused).toBe(false);
     expect(result.pausedRunners).toEqual([a.id, b.id]);
     expect(result.jobsStillRunning).toBe(0);
-    expect(result.drainMs).toBeGreaterThanOrEqual(100);
     const phases = h.phases.map((p) => p.phase);
     expect(phases[0]).toBe('pausing runners');
     expect(phases).toContain('waiting for running jobs');
@@ -146,6 +156,86 @@ describe('run', () => {
     const h = harness([]);
     await expect(run(payload({ runnerIds: [] }), h.ctx)).rejects.toBeInstanceOf(UserError);
     expect(h.restarts).toEqual([]);
+  });
+});
+
+describe('run on a host that shares a runner token with other hosts', () => {
+  const ours = 's_00000000000a';
+  const theirs = 's_00000000000b';
+
+  it('neither pauses the shared runner nor waits for the other host\'s jobs, and says so', async () => {
+    const shared = fake.addRunner();
+    fake.state.recordManager(shared, ours);
+    fake.state.recordManager(shared, theirs);
+    fake.setJobs(shared.id, [{ status: 'running', systemId: theirs }]);
+    const h = harness([shared.id], undefined, { systemId: ours });
+    const result = await run(payload({ runnerIds: [shared.id], timeoutSeconds: 5 }), h.ctx);
+    expect(h.restarts).toEqual([expect.objectContaining({ job: 'restart-nix-daemon', paused: [false] })]);
+    expect(fake.requestCount('PUT /runners/:id')).toBe(0);
+    expect(result).toMatchObject({ pausedRunners: [], sharedRunners: [shared.id], jobsStillRunning: 0, systemId: ours });
+    expect(fake.findRequests('GET /runners/:id/jobs').every((r) => r.url.includes(`system_id=${ours}`))).toBe(true);
+    expect(summarize(result)).toContain(`runner #${shared.id} is shared with other hosts: not paused`);
+  });
+
+  it('waits for this host\'s own jobs on a shared runner, canceling ones included', async () => {
+    const shared = fake.addRunner();
+    fake.state.recordManager(shared, ours);
+    fake.state.recordManager(shared, theirs);
+    fake.setJobs(shared.id, [{ status: 'canceling', systemId: ours }, { status: 'running', systemId: theirs }]);
+    const h = harness([shared.id], undefined, { systemId: ours });
+    h.ctx.progress = async (p) => {
+      h.phases.push(p);
+      // The after_script ends once the drain has seen the canceling job.
+      if (p.phase === 'waiting for running jobs') fake.setJobs(shared.id, [{ status: 'running', systemId: theirs }]);
+    };
+    const result = await run(payload({ runnerIds: [shared.id] }), h.ctx);
+    expect(h.phases.find((p) => p.phase === 'waiting for running jobs')?.detail).toBe('1 running');
+    expect(result.jobsStillRunning).toBe(0);
+    expect(h.restarts[0]!.running).toBe(1);
+  });
+});
+
+describe('run with a GITLAB_TOKEN that cannot see every job', () => {
+  it('says it cannot see jobs of projects where the token\'s user is below Reporter instead of reporting the runner idle', async () => {
+    fake.addProject(901);
+    fake.addProject(902);
+    const maintainer = fake.createUserToken({ scopes: ['manage_runner', 'read_api'], projects: { 901: 'maintainer' } });
+    const runner = fake.addRunner({ runnerType: 'project_type', projectId: 901 });
+    // A job of another project this runner serves, where the user has no role.
+    fake.setJobs(runner.id, [{ status: 'running', projectId: 902 }]);
+    const h = harness([runner.id], undefined, { token: maintainer.token });
+    const result = await run(payload({ runnerIds: [runner.id] }), h.ctx);
+    expect(result.unseenRunners).toEqual([runner.id]);
+    expect(summarize(result)).toContain(`cannot see jobs of runner #${runner.id} in projects where the GITLAB_TOKEN user is below Reporter`);
+    expect(fake.runner(runner.id)!.paused).toBe(false);
+  });
+
+  it('trusts the count for a group runner, whose Owner sees every project of the group', async () => {
+    const owner = fake.createUserToken({ scopes: ['manage_runner', 'read_api'], groups: { 950: 'owner' } });
+    const runner = fake.addRunner({ runnerType: 'group_type', groupId: 950 });
+    const h = harness([runner.id], undefined, { token: owner.token });
+    const result = await run(payload({ runnerIds: [runner.id] }), h.ctx);
+    expect(result.unseenRunners).toEqual([]);
+    expect(summarize(result)).not.toContain('cannot see');
+  });
+});
+
+describe('run on GitLab 16.x', () => {
+  it('drains a group Owner\'s group runner with an api token, canceling jobs uncounted where GitLab has no such state', async () => {
+    await fake.close();
+    fake = await startFakeGitlab({ version: '16.11' });
+    const owner = fake.createUserToken({ scopes: ['api'], groups: { 960: 'owner' } });
+    const runner = fake.addRunner({ runnerType: 'group_type', groupId: 960 });
+    fake.setRunningJobs(runner.id, 1);
+    const h = harness([runner.id], undefined, { token: owner.token });
+    h.ctx.progress = async (p) => {
+      h.phases.push(p);
+      if (p.phase === 'waiting for running jobs') fake.setRunningJobs(runner.id, 0);
+    };
+    const result = await run(payload({ runnerIds: [runner.id] }), h.ctx);
+    expect(h.restarts[0]!.paused).toEqual([true]);
+    expect(result).toMatchObject({ pausedRunners: [runner.id], jobsStillRunning: 0, unseenRunners: [] });
+    expect(fake.runner(runner.id)!.paused).toBe(false);
   });
 });
 

@@ -7,7 +7,8 @@ import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { readWorkerSettings, type TokenMode, type WorkerSettings } from '../../../src/config.js';
 import { createLogger, type Logger } from '../../../src/logger.js';
-import { publishHost } from '../../../src/queue/host-registry.js';
+import { publishHost, touchHost, type HostEntry } from '../../../src/queue/host-registry.js';
+import { enrollKeys, TEST_BOT_KEYS } from '../../helpers/test-trust.js';
 import { loadHostKeys, type HostKeys } from '../../../src/secrets/host-keys.js';
 import type { JobProgress } from '../../../src/worker/job-context.js';
 import { startFakeGitlab, type FakeGitlab, type FakeRunner } from '../../fakes/gitlab/start-fake-gitlab.js';
@@ -69,6 +70,8 @@ export interface TestHost {
   logLines: string[];
   phases: JobProgress[];
   progress: (update: JobProgress) => Promise<void>;
+  /** Merges facts into this host's registry entry, signed with its key (the worker's JobContext.patchHost). */
+  patchHost: (patch: Partial<HostEntry>) => Promise<void>;
   cleanup: () => Promise<void>;
 }
 
@@ -99,6 +102,7 @@ export async function createTestHost(options: {
     RUNNEROPS_TOKEN_DIR: path.join(dir, 'tokens'),
     RUNNEROPS_ENV_FILE: path.join(dir, 'secrets', 'gitlab-runner.env'),
     RUNNEROPS_RELOAD_COMMAND: options.reloadCommand ?? 'true',
+    RUNNEROPS_BOT_KEYS: TEST_BOT_KEYS,
   });
   const keys = await loadHostKeys(settings.stateDir);
   const { log, lines } = captureLogs();
@@ -112,6 +116,14 @@ export async function createTestHost(options: {
     phases,
     progress: async (update) => {
       phases.push(update);
+    },
+    patchHost: async (patch) => {
+      const redis = testRedis(options.redis.redisUrl);
+      try {
+        await touchHost(redis, options.redis.prefix, keys.signer, settings.host, patch);
+      } finally {
+        await redis.quit();
+      }
     },
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
@@ -127,7 +139,7 @@ export interface RunnerJobEnvironment {
   readonly fake: FakeGitlab;
   /** A runner host on disk (createTestHost against this fake and Redis), removed after the test. */
   createHost(options: { mode: TokenMode; host?: string; reloadCommand?: string }): Promise<TestHost>;
-  /** Announces `host` in the host registry as a live worker, with its public key unless `withKey` (default true) is false. */
+  /** Announces `host` in the host registry as a live, enrolled worker, with its public key unless `withKey` (default true) is false. */
   publishHost(host: TestHost, options?: { withKey?: boolean }): Promise<void>;
   /** Runs `cleanup` after the current test, before the cleanups registered earlier. */
   afterThisTest(cleanup: () => Promise<unknown>): void;
@@ -176,7 +188,8 @@ export function useRunnerJobEnvironment(): RunnerJobEnvironment {
       return host;
     },
     async publishHost(host, options = {}) {
-      await publishHost(env.redis, redisSettings.prefix, {
+      await enrollKeys(env.redis, redisSettings.prefix, host.settings.host, host.keys);
+      await publishHost(env.redis, redisSettings.prefix, host.keys.signer, {
         name: host.settings.host,
         versions: { runnerops: 'test' },
         labels: {},

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +12,7 @@ import { keys } from '../../../src/queue/names.js';
 import { startFakeSlack, type FakeMessage, type FakeSlack } from '../../fakes/slack/server.js';
 import { signedPost, slashCommandBody } from '../../helpers/slack-requests.js';
 import { until } from '../../helpers/until.js';
+import type { OperatorKeys } from './operator.js';
 import { spawnRunnerops, type RunnerProcess } from './processes.js';
 import { dumpKeys } from './redis-servers.js';
 import { logPath, recordSecrets, saveArtifact } from './run-dir.js';
@@ -40,17 +42,24 @@ export interface BotEnvOptions {
   slack: FakeSlack;
   signingSecret: string;
   port: number;
+  /** The scenario's keys: the bot signs with its key and listens for the terminal on its socket. */
+  operator: OperatorKeys;
+  /** RUNNEROPS_ENROLLED_HOSTS: the fingerprints an operator confirmed (pinHosts). */
+  enrolled: string;
   policyFile?: string;
   gitlab?: { url: string; token: string };
   logLevel?: string;
   extra?: Record<string, string>;
 }
 
-/** `runnerops bot` in HTTP mode against the fake Slack. */
+/** `runnerops bot` in HTTP mode against the fake Slack, with its signing key, pinned hosts and API socket. */
 export function botEnv(o: BotEnvOptions): Record<string, string> {
   return {
     REDIS_URL: o.redisUrl,
     RUNNEROPS_PREFIX: o.prefix,
+    RUNNEROPS_SIGNING_KEY: o.operator.botKeyFile,
+    RUNNEROPS_ENROLLED_HOSTS: o.enrolled,
+    RUNNEROPS_API_SOCKET: o.operator.apiSocket,
     LOG_LEVEL: o.logLevel ?? 'info',
     SLACK_BOT_TOKEN: o.slack.botToken,
     SLACK_SIGNING_SECRET: o.signingSecret,
@@ -62,7 +71,7 @@ export function botEnv(o: BotEnvOptions): Record<string, string> {
   };
 }
 
-/** Starts the bot binary and waits until its HTTP endpoint answers (an unsigned POST gets 401). */
+/** Starts the bot binary and waits until its HTTP endpoint answers (an unsigned POST gets 401) and its API socket is there. */
 export async function startBotProcess(name: string, env: Record<string, string>): Promise<RunnerProcess & { eventsUrl: string }> {
   // The audit log's JSON-lines mirror lands next to the logs, for the secret search.
   const bot = spawnRunnerops(name, ['bot'], { RUNNEROPS_AUDIT_FILE: logPath(`${name}-audit`), ...env });
@@ -70,10 +79,11 @@ export async function startBotProcess(name: string, env: Record<string, string>)
   await until(
     async () => {
       if (!bot.alive()) throw new Error(`${name} exited during start: ${(await bot.output()).slice(-500)}`);
-      return fetch(eventsUrl, { method: 'POST', body: '' }).then(
+      const answers = await fetch(eventsUrl, { method: 'POST', body: '' }).then(
         (r) => r.status === 401,
         () => false,
       );
+      return answers && (env.RUNNEROPS_API_SOCKET === undefined || existsSync(env.RUNNEROPS_API_SOCKET));
     },
     30_000,
     `${name} answering on ${eventsUrl}`,
@@ -85,6 +95,8 @@ export interface WorkerEnvOptions {
   redisUrl: string;
   prefix: string;
   host: string;
+  /** RUNNEROPS_BOT_KEYS: the bot's public key, the only signature this worker accepts on a job. */
+  botKeys: string;
   /** The host's directory: state/, gitlab-runner/config.toml live under it. */
   dir: string;
   gitlabUrl?: string;
@@ -101,6 +113,7 @@ export function workerEnv(o: WorkerEnvOptions): Record<string, string> {
     REDIS_URL: o.redisUrl,
     RUNNEROPS_PREFIX: o.prefix,
     RUNNEROPS_HOST: o.host,
+    RUNNEROPS_BOT_KEYS: o.botKeys,
     RUNNEROPS_HEARTBEAT_SECONDS: String(o.heartbeatSeconds ?? 1),
     RUNNEROPS_STATE_DIR: path.join(o.dir, 'state'),
     GITLAB_RUNNER_CONFIG: path.join(o.dir, 'gitlab-runner', 'config.toml'),
@@ -113,7 +126,7 @@ export function workerEnv(o: WorkerEnvOptions): Record<string, string> {
   };
 }
 
-/** Starts the worker binary and waits until its host is in the registry with a fresh heartbeat. */
+/** Starts the worker binary and waits until its host is in the registry, signed by its key, with a fresh heartbeat. */
 export async function startWorkerProcess(name: string, env: Record<string, string>, admin: Redis): Promise<RunnerProcess> {
   const since = Date.now();
   const worker = spawnRunnerops(name, ['worker'], env);
@@ -121,7 +134,7 @@ export async function startWorkerProcess(name: string, env: Record<string, strin
     async () => {
       if (!worker.alive()) throw new Error(`${name} exited during start: ${(await worker.output()).slice(-500)}`);
       const entry = await readHost(admin, env.RUNNEROPS_PREFIX!, env.RUNNEROPS_HOST!);
-      return entry !== undefined && entry.lastHeartbeat >= since;
+      return entry !== undefined && entry.fingerprint !== undefined && entry.lastHeartbeat >= since;
     },
     30_000,
     `${name} registered`,
