@@ -441,13 +441,18 @@ in
       nixStateDir = mkOption {
         type = absolutePath;
         default = "/nix/var/nix";
-        example = "/var/lib/docker/volumes/gitlabnix-var/_data";
-        description = "NIX_STATE_DIR: Nix state directory (db/db.sqlite, gcroots, profiles) of the store to report on; read only.";
+        example = "/srv/nix/var/nix";
+        description = ''
+          NIX_STATE_DIR: the host's Nix state directory (db/db.sqlite, gcroots, profiles); read only. Left
+          at the default, `/runner store` reports the nixDaemonContainer's store when that container runs
+          (found through its mounts, as in the seed's gitlabnix setup) and this one when asked for the
+          host's own; set, it names the store to report on.
+        '';
       };
       nixStoreDir = mkOption {
         type = absolutePath;
         default = "/nix/store";
-        description = "NIX_STORE_DIR: the Nix store to report on; read only.";
+        description = "NIX_STORE_DIR: the host's Nix store (see nixStateDir for which store is reported); read only.";
       };
       botKeys = mkOption {
         type = types.listOf types.str;
