@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { JobContext } from '../src/worker/job-context.js';
 import { PermanentJobError } from '../src/errors.js';
 import { createGitlabClient } from '../src/clients/gitlab/create-gitlab-client.js';
-import { toGitlabJobError } from '../src/clients/gitlab/describe-gitlab-error.js';
+import { classifyGitlabError, toGitlabJobError } from '../src/clients/gitlab/describe-gitlab-error.js';
 import { verifyRunnerToken, type VerifiedRunner } from '../src/clients/gitlab/runner-token-api.js';
 import { checkRunnerName, checkRunnerToken, checkSameGitlab } from '../src/clients/runner-config/check-install-input.js';
 import { restoreSnapshots, snapshotFiles } from '../src/clients/runner-config/file-snapshot.js';
@@ -12,6 +12,7 @@ import {
   checkInstallable,
   confirmRunnerLoaded,
   filesOfInstall,
+  heldToken,
   installRunnerToken,
   needsReload,
   reloadRunner,
@@ -78,7 +79,16 @@ export async function run(payload: Payload, ctx: Context, signal: AbortSignal): 
   const systemId = await peekSystemId(settings.runnerConfigPath);
 
   const template = await readRunnerTemplate(settings.stateDir, settings.nixDaemonContainer);
-  const planned = { id: payload.runnerId, name: payload.name, url: gitlabUrl, token, obtainedAt: new Date().toISOString(), expiresAt: payload.tokenExpiresAt };
+  const replaces = await deadTokenOwner(settings, payload, systemId.id, ctx.host, signal);
+  const planned = {
+    id: payload.runnerId,
+    name: payload.name,
+    url: gitlabUrl,
+    token,
+    obtainedAt: new Date().toISOString(),
+    expiresAt: payload.tokenExpiresAt,
+    ...(replaces === undefined ? {} : { replaces }),
+  };
   await checkInstallable(settings, planned, template);
 
   await ctx.progress({ phase: 'verifying' });
@@ -114,6 +124,25 @@ export async function run(payload: Payload, ctx: Context, signal: AbortSignal): 
     tokenExpiresAt: runner.expiresAt,
     systemId: systemId.id,
   };
+}
+
+/**
+ * Re-registering a declared runner (nixos-module): its token file still holds another runner's token.
+ * When GitLab refuses that token (403: the runner was deleted or its token expired) the file may be
+ * taken over; nixpkgs' configure script then drops the dead entry (`verify --delete`) and registers
+ * the new token. A token that still works keeps its file.
+ */
+async function deadTokenOwner(settings: Context['settings'], payload: Payload, systemId: string, host: string, signal: AbortSignal): Promise<number | undefined> {
+  const held = await heldToken(settings, payload.name, payload.runnerId);
+  if (held === undefined || !settings.gitlabUrl) return undefined;
+  try {
+    await verifyRunnerToken(createGitlabClient({ url: settings.gitlabUrl }), held.token, systemId, { signal });
+    return undefined;
+  } catch (err) {
+    const failure = classifyGitlabError(err);
+    if (failure.kind === 'forbidden') return held.id;
+    throw toGitlabJobError(err, { action: `check the token of runner #${held.id} in ${payload.name}'s token file`, gitlabUrl: settings.gitlabUrl, runnerToken: { runnerId: held.id, host } });
+  }
 }
 
 /** `POST /runners/verify` with this host's system id; the token must belong to the runner the job names. */

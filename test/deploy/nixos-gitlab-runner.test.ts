@@ -145,6 +145,26 @@ describe('deploy/nixos/checks/nixos-module.nix with nixpkgs\' gitlab-runner modu
     expect(leakedTokens(env.fake.issuedTokens(), lines.join(''))).toEqual([]);
   });
 
+  it('registers a declared runner again once GitLab refuses the old token, and refuses while it works', async () => {
+    const host = await nixosHost();
+    host.tmpfiles();
+    expect((await host.configure()).status).toBe(0);
+    const first = env.fake.addRunner({ description: 'nix' });
+    await register(host, first, 'nix');
+    const second = env.fake.addRunner({ description: 'nix' });
+    const refused = await register(host, second, 'nix').then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(refused?.message).toBe(
+      `${host.settings.tokenDir}/nix.env already holds the working token of runner #${first.id}; pick another --description, or delete runner #${first.id} in GitLab first to replace it`,
+    );
+    env.fake.state.runners.delete(first.id);
+    await register(host, second, 'nix');
+    expect((await runnersOf(host)).map((e) => [e.id, e.token])).toEqual([[second.id, second.token]]);
+    expect(parseEnvFile(await readFile(path.join(host.settings.tokenDir, 'nix.env'), 'utf8')).get('CI_SERVER_TOKEN')).toBe(second.token);
+  });
+
   it('fails and puts the file back when the token file is not one services.gitlab-runner declares', async () => {
     const host = await nixosHost();
     host.tmpfiles();

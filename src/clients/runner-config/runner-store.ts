@@ -50,6 +50,8 @@ export interface NewRunner extends TokenCredentials {
   id: number;
   name: string;
   url: string;
+  /** A runner whose token the token file holds and GitLab refuses (403): its file may be taken over. */
+  replaces?: number;
 }
 
 /** Test hooks: run between writing a temp file and replacing the real one. */
@@ -215,8 +217,8 @@ function installWrites(settings: StoreSettings, runner: NewRunner, template: Run
         file,
         transform: (current) => {
           const owner = runnerIdOfAuthFile(current);
-          if (owner !== undefined && owner !== runner.id) {
-            throw new PermanentJobError(`${file} already holds the token of runner #${owner}; pick another --description`);
+          if (owner !== undefined && owner !== runner.id && owner !== runner.replaces) {
+            throw new PermanentJobError(`${file} already holds the working token of runner #${owner}; pick another --description, or delete runner #${owner} in GitLab first to replace it`);
           }
           return renderAuthTokenFile(runner);
         },
@@ -240,6 +242,18 @@ export async function installRunnerToken(settings: StoreSettings, runner: NewRun
   if (settings.tokenMode !== 'config-toml') await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
   await updateFileAtomic(file, transform, atomicOptions(file, hooks));
   return [file];
+}
+
+/**
+ * nixos-module mode: the runner a declared runner's token file holds, as `{ id, token }`, when it is
+ * another runner than `runnerId` (a re-registration of the declared name). Undefined otherwise.
+ */
+export async function heldToken(settings: StoreSettings, name: string, runnerId: number): Promise<{ id: number; token: string } | undefined> {
+  if (settings.tokenMode !== 'nixos-module') return undefined;
+  const text = await readIfExists(authTokenFilePath(settings.tokenDir, name));
+  const id = runnerIdOfAuthFile(text);
+  const token = parseEnvFile(text).get('CI_SERVER_TOKEN');
+  return id !== undefined && id !== runnerId && token !== undefined ? { id, token } : undefined;
 }
 
 /**
