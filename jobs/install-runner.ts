@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import type { JobContext } from '../src/worker/job-context.js';
 import { PermanentJobError } from '../src/errors.js';
 import { createGitlabClient } from '../src/clients/gitlab/create-gitlab-client.js';
@@ -21,23 +20,9 @@ import {
 import { peekSystemId, storeSystemId } from '../src/clients/runner-config/system-id.js';
 import { readIfExists } from '../src/clients/runner-config/write-file-atomic.js';
 import type { TokenMode } from '../src/config.js';
+import type { Payload } from '../src/queue/payloads/install-runner.js';
 
-export const name = 'install-runner';
-
-export const payloadSchema = z.object({
-  /** The new runner's glrt- token, sealed to this host's public key (base64). Never a plaintext token. */
-  sealedToken: z.string().min(1),
-  /** Fingerprint of the key it was sealed to, so a key mismatch is named before opening. */
-  sealedTo: z.string().min(1),
-  runnerId: z.number().int().positive(),
-  /** Runner name in config.toml (and the token file / TOKEN_<NAME> variable). */
-  name: z.string().min(1).max(255),
-  /** GitLab base URL the runner was created on; the entry's `url`. */
-  gitlabUrl: z.string().url(),
-  /** RFC 3339 from GitLab's create answer; the host writes what GitLab's verify says. */
-  tokenExpiresAt: z.string().datetime({ offset: true }).nullable(),
-});
-export type Payload = z.infer<typeof payloadSchema>;
+export { name, payloadSchema, type Payload } from '../src/queue/payloads/install-runner.js';
 
 export interface Result {
   host: string;

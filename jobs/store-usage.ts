@@ -1,6 +1,5 @@
 import type { HostEntry } from '../src/queue/host-registry.js';
 import { formatStoreTable } from '../src/reports/store-table.js';
-import { z } from 'zod';
 import {
   analyzeStore,
   type LargestClosure,
@@ -15,19 +14,9 @@ import { PermanentJobError, TransientJobError } from '../src/errors.js';
 import { computeStoreTrend, recordStoreReport, type StoreHistoryEntry, type StoreTrend } from '../src/reports/store-history.js';
 import { formatStoreReport } from '../src/reports/store-table.js';
 import type { JobContext } from '../src/worker/job-context.js';
+import type { Payload } from '../src/queue/payloads/store-usage.js';
 
-export const name = 'store-usage';
-
-export const payloadSchema = z.object({
-  /** How many largest paths and largest closures to list (`/runner store <host> --top N`). */
-  top: z.number().int().min(1).max(100).default(10),
-  /**
-   * Which store: `auto` (the NIX_DAEMON_CONTAINER's store when it runs one, as in the seed's second
-   * setup, else the host's), `container`, or `host` (the host's own, reported separately).
-   */
-  store: z.enum(['auto', 'container', 'host']).optional(),
-});
-export type Payload = z.infer<typeof payloadSchema>;
+export { name, payloadSchema, type Payload } from '../src/queue/payloads/store-usage.js';
 
 /** Said with every garbage figure: summed NAR sizes ignore files `nix-store --optimise` shares. */
 export const GARBAGE_NOTE =
