@@ -11,4 +11,20 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  {
+    // src/queue/ is the bot<->worker contract: job names and payload schemas, envelopes, signing and
+    // verification, every Redis key. Both sides import it; it imports neither.
+    files: ['src/queue/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/jobs/**', '**/jobs/*'], message: 'src/queue is the contract: it may not import the host side (jobs/).' },
+            { group: ['../worker/*', '../bot/*', '../slack/*', '../verbs/*', '../commands/*', '../cli/*', '../dev/*', '../approvals/*', '../schedule/*', '../present/*'], message: 'src/queue is the contract: it may not import the bot or worker side.' },
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -1,16 +1,13 @@
 import { statfs } from 'node:fs/promises';
-import { z } from 'zod';
 import type { JobContext } from '../src/worker/job-context.js';
 import { detectVersions } from '../src/worker/detect-versions.js';
 import { parseRunnerConfig, summarizeRunners } from '../src/clients/runner-config/config-toml.js';
 import { readIfExists } from '../src/clients/runner-config/write-file-atomic.js';
 import { syncTokenFiles } from '../src/clients/runner-config/runner-store.js';
 import type { HostEntry, RunnerSummary } from '../src/queue/host-registry.js';
+import type { Payload } from '../src/queue/payloads/host-facts.js';
 
-export const name = 'host-facts';
-
-export const payloadSchema = z.object({}).passthrough();
-export type Payload = z.infer<typeof payloadSchema>;
+export { name, payloadSchema, type Payload } from '../src/queue/payloads/host-facts.js';
 
 export interface Result {
   host: string;

@@ -1,13 +1,7 @@
-import { z } from 'zod';
 import type { JobContext } from '../src/worker/job-context.js';
+import type { Payload } from '../src/queue/payloads/ping.js';
 
-export const name = 'ping';
-
-export const payloadSchema = z.object({
-  /** When the bot or CLI queued the ping (ms since epoch). */
-  sentAt: z.number().int().nonnegative(),
-});
-export type Payload = z.infer<typeof payloadSchema>;
+export { name, payloadSchema, type Payload } from '../src/queue/payloads/ping.js';
 
 export interface Result {
   host: string;

@@ -1,5 +1,4 @@
 import type { HostEntry } from '../src/queue/host-registry.js';
-import { z } from 'zod';
 import type Docker from 'dockerode';
 import type { JobContext } from '../src/worker/job-context.js';
 import { formatBytes, formatMs } from '../src/present/format.js';
@@ -13,38 +12,12 @@ import { callPrune } from '../src/clients/docker/prune-call.js';
 import { readDiskUsage } from '../src/clients/docker/read-disk-usage.js';
 import { readPruneState, type ImageFacts, type PruneState } from '../src/clients/docker/read-prune-state.js';
 import { removeContainer, removeImage, removeNetwork, removeVolume, type RemoveOutcome } from '../src/clients/docker/remove-object.js';
+import type { Payload } from '../src/queue/payloads/prune-docker.js';
 
-export const name = 'prune-docker';
-
+export { name, payloadSchema, type Payload } from '../src/queue/payloads/prune-docker.js';
 /** Never two prunes at once on a host (the disk-pressure watch takes the same lock). */
 export const exclusive = 'docker';
 
-export const payloadSchema = z.object({
-  /** List what would go and its size, remove nothing. @defaultValue false */
-  dryRun: z.boolean().default(false),
-  /** Keep objects created less than this many seconds ago (0: no age limit). @defaultValue 3600 */
-  untilSeconds: z.number().int().min(0).max(366 * 86400).default(3600),
-  /** Anonymous volumes, and gitlab-runner cache volumes older than `untilSeconds`. @defaultValue false */
-  volumes: z.boolean().default(false),
-  /** Named volumes too (the policy decides). @defaultValue false */
-  namedVolumes: z.boolean().default(false),
-  /** gitlab-runner cache volumes younger than `untilSeconds` too. @defaultValue false */
-  youngCacheVolumes: z.boolean().default(false),
-  /** Untagged images, every unused image, or none. @defaultValue 'dangling' */
-  images: z.enum(['dangling', 'unused', 'none']).default('dangling'),
-  /** Build cache (BuildKit) not used for `untilSeconds`. @defaultValue false */
-  buildCache: z.boolean().default(false),
-  /** Networks no container refers to. @defaultValue true */
-  networks: z.boolean().default(true),
-  /** Label that protects an object: `key=value`, or `key` for any value. @defaultValue 'runnerops.keep=true' */
-  protectLabel: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*(=\S*)?$/, 'protectLabel must look like key=value')
-    .default('runnerops.keep=true'),
-  /** Removals in flight at once. @defaultValue 8 */
-  concurrency: z.number().int().min(1).max(64).default(8),
-});
-export type Payload = z.infer<typeof payloadSchema>;
 
 /** One kind of object: how many went (or would go), their bytes, and the first names. */
 export interface KindReport {

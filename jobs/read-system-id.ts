@@ -1,13 +1,10 @@
 import path from 'node:path';
-import { z } from 'zod';
 import type { JobContext } from '../src/worker/job-context.js';
 import { SYSTEM_ID_FILE } from '../src/clients/runner-config/system-id.js';
 import { readIfExists } from '../src/clients/runner-config/write-file-atomic.js';
+import type { Payload } from '../src/queue/payloads/read-system-id.js';
 
-export const name = 'read-system-id';
-
-export const payloadSchema = z.object({}).strict();
-export type Payload = z.infer<typeof payloadSchema>;
+export { name, payloadSchema, type Payload } from '../src/queue/payloads/read-system-id.js';
 
 export interface Result {
   host: string;

@@ -1,5 +1,4 @@
 import type { HostEntry } from '../src/queue/host-registry.js';
-import { z } from 'zod';
 import type Docker from 'dockerode';
 import type { JobContext } from '../src/worker/job-context.js';
 import { PermanentJobError, firstLine } from '../src/errors.js';
@@ -7,16 +6,9 @@ import { formatMs } from '../src/present/format.js';
 import { dockerStatus, toJobError } from '../src/clients/docker/docker-error.js';
 import { execInContainer } from '../src/clients/docker/exec-in-container.js';
 import { readLastLogLines } from '../src/clients/docker/read-container-logs.js';
+import type { Payload } from '../src/queue/payloads/restart-nix-daemon.js';
 
-export const name = 'restart-nix-daemon';
-
-export const payloadSchema = z.object({
-  /** How long to wait for the daemon to answer after the restart, in seconds. @defaultValue 600 */
-  timeoutSeconds: z.number().int().min(1).max(86400).default(600),
-  /** Seconds Docker gives the daemon to stop before killing it. @defaultValue 10 */
-  stopTimeoutSeconds: z.number().int().min(0).max(600).default(10),
-});
-export type Payload = z.infer<typeof payloadSchema>;
+export { name, payloadSchema, type Payload } from '../src/queue/payloads/restart-nix-daemon.js';
 
 export interface Result {
   host: string;

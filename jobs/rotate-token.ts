@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import type { JobContext } from '../src/worker/job-context.js';
 import { PermanentJobError, TransientJobError } from '../src/errors.js';
 import { createGitlabClient, type GitlabApi } from '../src/clients/gitlab/create-gitlab-client.js';
@@ -10,31 +9,9 @@ import { readAgainOnParseError, type ReadAgainHooks } from '../src/clients/runne
 import { findHostRunner, needsReload, reloadRunner, syncTokenFiles, writeRotatedToken, type HostRunner, type StoreHooks } from '../src/clients/runner-config/runner-store.js';
 import { readOrCreateSystemId } from '../src/clients/runner-config/system-id.js';
 import { publishRunners } from './install-runner.js';
+import type { Payload } from '../src/queue/payloads/rotate-token.js';
 
-export const name = 'rotate-token';
-
-export const payloadSchema = z.preprocess(
-  // The planner names the command id `requestId`; both names are accepted.
-  (input) => (input !== null && typeof input === 'object' && !('jobId' in input) && 'requestId' in input ? { ...input, jobId: (input as { requestId: unknown }).requestId } : input),
-  z.object({
-    /** Id of this rotation (the command id): a retry or rerun with the same id never resets twice. */
-    jobId: z.string().min(1).max(200),
-    /** Runner name or GitLab id on this host; optional when the host has one runner. */
-    runner: z.string().min(1).max(200).optional(),
-    /**
-     * An expired token revived by the bot (reset by runner id with its GitLab token): the new token,
-     * sealed to this host's key, to write in place of the dead one. Never a plaintext token.
-     */
-    revived: z
-      .object({
-        sealedToken: z.string().min(1),
-        sealedTo: z.string().min(1),
-        tokenExpiresAt: z.string().nullable(),
-      })
-      .optional(),
-  }),
-);
-export type Payload = z.infer<typeof payloadSchema>;
+export { name, payloadSchema, type Payload } from '../src/queue/payloads/rotate-token.js';
 
 export interface Result {
   host: string;
@@ -331,7 +308,5 @@ export function summarize(result: Result): string {
   return `${result.resumed ? 'finished the interrupted rotation of' : 'rotated the token of'} ${result.runner}${id} on ${result.host}; ${expiry}; written to ${result.written.join(', ')}`;
 }
 
-/** Transient failures (429, 5xx, network) are retried by the queue; the recovery file makes that safe. */
-export const retry = { attempts: 4, backoffMs: 30_000 };
 /** One runner-config writer at a time on a host. */
 export const exclusive = 'runner-config';

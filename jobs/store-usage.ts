@@ -1,6 +1,5 @@
 import type { HostEntry } from '../src/queue/host-registry.js';
 import { formatStoreTable } from '../src/reports/store-table.js';
-import { z } from 'zod';
 import {
   analyzeStore,
   type LargestClosure,
@@ -10,18 +9,14 @@ import {
 } from '../src/clients/nix-store/analyze-store.js';
 import type { RootKind } from '../src/clients/nix-store/find-gc-roots.js';
 import { StoreReadError } from '../src/clients/nix-store/store-read-error.js';
+import { hostStore, locateStore, type StoreLocation } from '../src/clients/nix-store/locate-store.js';
 import { PermanentJobError, TransientJobError } from '../src/errors.js';
 import { computeStoreTrend, recordStoreReport, type StoreHistoryEntry, type StoreTrend } from '../src/reports/store-history.js';
 import { formatStoreReport } from '../src/reports/store-table.js';
 import type { JobContext } from '../src/worker/job-context.js';
+import type { Payload } from '../src/queue/payloads/store-usage.js';
 
-export const name = 'store-usage';
-
-export const payloadSchema = z.object({
-  /** How many largest paths and largest closures to list (`/runner store <host> --top N`). */
-  top: z.number().int().min(1).max(100).default(10),
-});
-export type Payload = z.infer<typeof payloadSchema>;
+export { name, payloadSchema, type Payload } from '../src/queue/payloads/store-usage.js';
 
 /** Said with every garbage figure: summed NAR sizes ignore files `nix-store --optimise` shares. */
 export const GARBAGE_NOTE =
@@ -29,6 +24,8 @@ export const GARBAGE_NOTE =
 
 export interface Result {
   host: string;
+  /** Which store this is and where its parts were found (the container's volumes, or NIX_STATE_DIR / NIX_STORE_DIR); absent in results of older workers. */
+  store?: Pick<StoreLocation, 'kind' | 'label' | 'stateDir' | 'storeDir' | 'dbDir'>;
   /** When the report was made (ms since epoch). */
   at: number;
   /** Where paths and references were read: the database, or the nix daemon (CLI) as fallback. */
@@ -72,15 +69,25 @@ export interface Result {
  */
 export async function run(
   payload: Payload,
-  ctx: Pick<JobContext, 'host' | 'settings' | 'redis' | 'prefix' | 'progress'>,
+  ctx: Pick<JobContext, 'host' | 'settings' | 'redis' | 'prefix' | 'progress'> & Partial<Pick<JobContext, 'docker'>>,
   signal?: AbortSignal,
 ): Promise<Result> {
-  await ctx.progress({ phase: 'reading the Nix store' });
+  const choice = payload.store ?? 'auto';
   let analysis: StoreAnalysis;
+  let location: StoreLocation;
   try {
+    location = ctx.docker === undefined
+      ? choice === 'container'
+        ? failNoDocker(ctx.host)
+        : hostStore(ctx.settings)
+      : await locateStore(ctx.docker, ctx.settings, choice);
+    await ctx.progress({ phase: 'reading the Nix store', detail: location.label });
     analysis = await analyzeStore({
-      stateDir: ctx.settings.nixStateDir,
-      storeDir: ctx.settings.nixStoreDir,
+      stateDir: location.stateDir,
+      storeDir: location.storeDir,
+      dbDir: location.dbDir,
+      daemonSocket: location.daemonSocket,
+      rootsViaDaemon: location.rootsViaDaemon,
       top: payload.top,
       signal,
     });
@@ -103,12 +110,14 @@ export async function run(
   await ctx.progress({ phase: 'saving the report' });
   let previous: StoreHistoryEntry | undefined;
   try {
-    previous = await recordStoreReport(ctx.redis, ctx.prefix, ctx.host, entry);
+    // The host's own store, asked for next to its container's, keeps a trend of its own.
+    previous = await recordStoreReport(ctx.redis, ctx.prefix, choice === 'host' ? `${ctx.host}:host-store` : ctx.host, entry);
   } catch (err) {
     throw new TransientJobError(`could not keep the report in Redis (${err instanceof Error ? err.message : String(err)})`);
   }
   return {
     host: ctx.host,
+    store: { kind: location.kind, label: location.label, stateDir: location.stateDir, storeDir: location.storeDir, dbDir: location.dbDir },
     at,
     source: analysis.source,
     sourceDetail: analysis.sourceDetail,
@@ -154,7 +163,14 @@ export function describeRuntimeRoots(seen: RuntimeRootsSeen): string {
 }
 
 export function summarize(result: Result): string {
-  return formatStoreReport(result).join('\n');
+  const lines = formatStoreReport(result);
+  // Older results (before the store was located) have no `store`.
+  if (result.store?.kind === 'container') lines.unshift(`Nix store of ${result.store.label} (${result.store.storeDir})`);
+  return lines.join('\n');
+}
+
+function failNoDocker(host: string): never {
+  throw new StoreReadError(`the worker on ${host} has no Docker client, so it cannot find the nix-daemon container's store; ask for the host's own store`, 'missing');
 }
 
 /** `store all`: one table across hosts, the least free space first. */

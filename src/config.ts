@@ -46,6 +46,11 @@ export interface WorkerSettings extends CommonSettings {
   tokenDir: string;
   /** EnvironmentFile with `TOKEN_<NAME>=` lines (env-template mode). @defaultValue `/run/secrets/gitlab-runner.env` */
   envFile: string;
+  /**
+   * env-template mode: the config.toml template (JSON, as deploy/nixos renders it) whose runner tokens are
+   * `@TOKEN_<NAME>@` placeholders; `register` refuses a runner the template has no placeholder for. @defaultValue unset (not checked)
+   */
+  configTemplatePath: string | undefined;
   /** Command that makes gitlab-runner pick up new tokens. @defaultValue `systemctl reload gitlab-runner` */
   reloadCommand: string;
   /** Name of the long-lived nix-daemon container. @defaultValue `gitlabnix` */
@@ -249,6 +254,7 @@ export function readWorkerSettings(env: Env = process.env): WorkerSettings {
     tokenMode,
     tokenDir: readAbsolutePath(env, 'RUNNEROPS_TOKEN_DIR', path.join(stateDir, 'tokens')),
     envFile: readAbsolutePath(env, 'RUNNEROPS_ENV_FILE', '/run/secrets/gitlab-runner.env'),
+    configTemplatePath: readString(env, 'RUNNEROPS_CONFIG_TEMPLATE') === undefined ? undefined : readAbsolutePath(env, 'RUNNEROPS_CONFIG_TEMPLATE', '/'),
     reloadCommand: readString(env, 'RUNNEROPS_RELOAD_COMMAND') ?? 'systemctl reload gitlab-runner',
     nixDaemonContainer: readString(env, 'NIX_DAEMON_CONTAINER') ?? 'gitlabnix',
     nixStateDir: readAbsolutePath(env, 'NIX_STATE_DIR', '/nix/var/nix'),

@@ -11,8 +11,9 @@
 #     modules = [ ./hardware-configuration.nix (import ./runner-host.nix { inherit nix runnerops; }) ];
 #   };
 #
-# The runner's config.toml is rendered from a template whose @TOKEN_NIX@ placeholder comes from an
-# EnvironmentFile, so the worker runs in "env-template" token mode and keeps TOKEN_NIX= in that file.
+# The runner's config.toml is rendered from a template whose @TOKEN_NIX@ placeholder comes from an env
+# file, so the worker runs in "env-template" token mode, keeps TOKEN_NIX= in that file and renders the
+# template itself (services.runnerops.worker.configTemplate).
 { nix, runnerops }:
 { config, lib, pkgs, ... }:
 
@@ -41,50 +42,10 @@ let
     maxLayers = 125;
   };
 
-  # Written by runnerops (`/runner register`, `/runner rotate`) and read by gitlab-runner's configure
-  # script. Kept in the worker's state directory, not /run/secrets: a tmpfs would lose a rotated
-  # token at the next boot, and a secrets manager would put the old one back at the next switch.
+  # Written by runnerops (`/runner register`, `/runner rotate`) and read by the renderer below. Kept
+  # in the worker's state directory, not /run/secrets: a tmpfs would lose a rotated token at the next
+  # boot, and a secrets manager would put the old one back at the next switch.
   tokenEnvFile = "/var/lib/runnerops/gitlab-runner.env";
-
-  runnerConfig = (pkgs.formats.toml { }).generate "gitlab-runner.toml" {
-    concurrent = 1;
-    runners = [
-      {
-        name = "Nix caching runner";
-        url = "https://gitlab.com";
-        id = 12354;
-        token = "@TOKEN_NIX@";
-        executor = "docker";
-        docker = {
-          image = "local/nix:latest";
-          allowed_images = [ "local/nix:latest" ];
-          pull_policy = "if-not-present";
-          allowed_pull_policies = [ "if-not-present" ];
-          volumes_from = [ "gitlabnix:ro" ];
-        };
-        environment = [
-          "NIX_REMOTE=daemon"
-          "ENV=/etc/profile.d/nix-daemon.sh"
-          "BASH_ENV=/etc/profile.d/nix-daemon.sh"
-        ];
-        pre_build_script = ''
-          mkdir -p /tmp
-          cp --remove-destination $(readlink -f /etc/nix/nix.conf) /etc/nix/nix.conf
-        '';
-      }
-    ];
-  };
-  configPath = "$HOME/.gitlab-runner/config.toml";
-  configureScript = pkgs.writeShellScript "gitlab-runner-configure" ''
-    docker load < ${localNix}
-    mkdir -p $(dirname ${configPath})
-    ${pkgs.gawk}/bin/awk '{
-      for(varname in ENVIRON)
-        gsub("@"varname"@", ENVIRON[varname])
-      print
-    }' "${runnerConfig}" > "${configPath}"
-    chown -R --reference=$HOME $(dirname ${configPath})
-  '';
 in
 {
   imports = [ runnerops.nixosModules.default ];
@@ -107,16 +68,17 @@ in
   };
 
   services.gitlab-runner.enable = true;
-  systemd.services.gitlab-runner.serviceConfig = {
-    EnvironmentFile = tokenEnvFile;
-    ExecStartPre = lib.mkForce "!${configureScript}";
-    ExecReload = lib.mkForce "!${configureScript}";
-  };
 
   services.runnerops.worker = {
     enable = true;
     tokenMode = "env-template";
     envFile = tokenEnvFile;
+    # The wiki's config.toml, rendered by runnerops as gitlab-runner's ExecStartPre/ExecReload (in place
+    # of the wiki's awk script): @TOKEN_NIX@ comes from envFile, and the runner's id, token dates and
+    # any token gitlab-runner rotated itself are kept across renders. `/runner register ci-3 --type ...
+    # --description nix` fills TOKEN_NIX; a second runner needs its own entry with @TOKEN_<NAME>@.
+    configTemplate = runnerops.lib.seedConfigTemplate { url = "https://gitlab.com"; nixDaemonContainer = "gitlabnix"; };
+    configTemplateSetup = "${pkgs.docker}/bin/docker load < ${localNix}";
     gitlabUrl = "https://gitlab.com";
     nixDaemonContainer = "gitlabnix";
     labels = { executor = "docker"; store = "gitlabnix"; };

@@ -10,7 +10,7 @@
 let
   inherit (lib)
     types mkOption mkEnableOption mkIf mkMerge literalExpression optional optionals
-    concatStringsSep mapAttrsToList filterAttrs hasPrefix attrNames elem;
+    concatStringsSep mapAttrsToList filterAttrs hasPrefix hasSuffix attrNames elem mapAttrs mkDefault isString;
 
   cfg = config.services.runnerops;
   gitlabRunner = config.services.gitlab-runner;
@@ -111,6 +111,7 @@ let
     RUNNEROPS_TOKEN_MODE = w.tokenMode;
     RUNNEROPS_TOKEN_DIR = w.tokenDir;
     RUNNEROPS_ENV_FILE = w.envFile;
+    RUNNEROPS_CONFIG_TEMPLATE = if rendersTemplate then "${templateFile}" else null;
     RUNNEROPS_RELOAD_COMMAND = w.reloadCommand;
     NIX_DAEMON_CONTAINER = w.nixDaemonContainer;
     NIX_STATE_DIR = w.nixStateDir;
@@ -169,9 +170,41 @@ let
   runnersOutsideTokenDir = attrNames (filterAttrs
     (_: svc: tokenFileOf svc == null || !(hasPrefix "${w.tokenDir}/" (toString (tokenFileOf svc))))
     runnerServices);
+  # nixos-module mode: runners declared through services.runnerops.worker.runners.
+  tokenFileFor = name: "${w.tokenDir}/${name}.env";
+  badRunnerNames = builtins.filter (n: builtins.match "[a-z0-9][a-z0-9-]{0,59}" n == null) (attrNames w.runners);
+  runnersNamingTokenFiles = attrNames (filterAttrs
+    (_: r: r ? authenticationTokenConfigFile || r ? registrationConfigFile) w.runners);
+  # What a declared runner's token file holds until `/runner register` fills it. nixpkgs' configure
+  # script runs `bash -c 'set -a && source <file> && gitlab-runner register ...' && sleep 1 || exit 1`
+  # for a runner missing from config.toml: `exit 0` in the sourced file ends that bash with success,
+  # so the runner is skipped instead of the whole script (and gitlab-runner's start) failing.
+  # A systemd-tmpfiles argument: `\n` is a newline there.
+  runnerPlaceholder = "# runnerops: declared runner, not registered yet; /runner register fills this file\\nexit 0\\n";
+
+  # nixpkgs' own configure script (ExecStartPre and ExecReload of gitlab-runner.service): it
+  # `gitlab-runner unregister`s every runner in config.toml that services.gitlab-runner.services does
+  # not declare, at every start and reload. With services.gitlab-runner.configFile it copies that file
+  # over config.toml instead. Either way a runner added to config.toml by hand does not survive.
+  gitlabRunnerExecStartPre = (config.systemd.services.gitlab-runner or { }).serviceConfig.ExecStartPre or null;
+  nixpkgsConfigureRuns = gitlabRunner.enable
+    && isString gitlabRunnerExecStartPre && hasSuffix "/bin/gitlab-runner-configure" gitlabRunnerExecStartPre;
+  gitlabRunnerOwnsConfig = nixpkgsConfigureRuns || (gitlabRunner.enable && (gitlabRunner.configFile or null) != null);
+
+  # env-template mode with configTemplate: runnerops renders config.toml itself.
+  rendersTemplate = w.tokenMode == "env-template" && w.configTemplate != null;
+  templateFile = pkgs.writeText "gitlab-runner-template.json" (builtins.toJSON w.configTemplate);
+  renderScript = import ./render-runner-config.nix {
+    inherit lib pkgs;
+    template = templateFile;
+    envFile = w.envFile;
+    setup = w.configTemplateSetup;
+  };
+  renderCommand = "!${renderScript}/bin/runnerops-render-gitlab-runner-config";
+
   gitlabRunnerEnvFile = (config.systemd.services.gitlab-runner or { }).serviceConfig.EnvironmentFile or null;
-  gitlabRunnerReadsEnvFile = gitlabRunnerEnvFile == w.envFile
-    || (builtins.isList gitlabRunnerEnvFile && elem w.envFile gitlabRunnerEnvFile);
+  gitlabRunnerReadsEnvFile = elem gitlabRunnerEnvFile [ w.envFile "-${w.envFile}" ]
+    || (builtins.isList gitlabRunnerEnvFile && (elem w.envFile gitlabRunnerEnvFile || elem "-${w.envFile}" gitlabRunnerEnvFile));
 
   redisUrlHasPassword = url: url != null && builtins.match "[a-z+]+://[^/]*@.*" url != null;
   commonAssertions = process: c: [
@@ -191,9 +224,8 @@ let
 in
 {
   options.services.runnerops = {
-    package = mkOption {
-      type = types.package;
-      description = "The runnerops package; the flake's nixosModules.default sets it to the flake's package.";
+    package = lib.mkPackageOption pkgs "runnerops" {
+      extraDescription = "The flake's nixosModules.default sets it to the flake's package; with nixosModules.runnerops alone, add the flake's overlays.default.";
     };
 
     secretVariables = mkOption {
@@ -314,13 +346,15 @@ in
       };
       tokenMode = mkOption {
         type = types.enum [ "config-toml" "nixos-module" "env-template" ];
-        default = if runnerServices != { } then "nixos-module" else "config-toml";
-        defaultText = literalExpression ''if config.services.gitlab-runner.services != { } then "nixos-module" else "config-toml"'';
+        default = if gitlabRunner.enable then "nixos-module" else "config-toml";
+        defaultText = literalExpression ''if config.services.gitlab-runner.enable then "nixos-module" else "config-toml"'';
         description = ''
           RUNNEROPS_TOKEN_MODE: where this host keeps runner tokens. `nixos-module`: one
           authenticationTokenConfigFile per runner in tokenDir, then reloadCommand. `env-template`: the
           `TOKEN_<NAME>=` lines of envFile, rendered into config.toml by gitlab-runner's configure script
-          (the seed's nix-daemon container setup). `config-toml`: config.toml's [[runners]] entries only.
+          (the seed's nix-daemon container setup). `config-toml`: config.toml's [[runners]] entries only, for a
+          gitlab-runner that NixOS does not configure (refused next to nixpkgs' configure script, which
+          unregisters every runner it does not declare).
         '';
       };
       tokenDir = mkOption {
@@ -332,15 +366,72 @@ in
           mode). Point services.gitlab-runner.services.<name>.authenticationTokenConfigFile into it.
         '';
       };
+      runners = mkOption {
+        type = types.attrsOf (types.attrsOf types.anything);
+        default = { };
+        example = literalExpression ''
+          {
+            nix = {
+              dockerImage = "local/nix:latest";
+              dockerVolumes = [ "/nix/store:/nix/store:ro" "/nix/var/nix/db:/nix/var/nix/db:ro" "/nix/var/nix/daemon-socket:/nix/var/nix/daemon-socket:ro" ];
+              environmentVariables.NIX_REMOTE = "daemon";
+            };
+          }
+        '';
+        description = ''
+          Runners whose tokens runnerops keeps (nixos-module mode). Each becomes
+          `services.gitlab-runner.services.<name>` (any of its options except the two token files) with
+          `authenticationTokenConfigFile = "''${tokenDir}/<name>.env"`. Until `/runner register <host>
+          --description <name>` fills that file it holds a placeholder that nixpkgs' configure script
+          skips, so a fresh host starts gitlab-runner with the runner not registered yet.
+          Names: lower-case letters, digits and `-`.
+        '';
+      };
       envFile = mkOption {
         type = absolutePath;
         default = "/run/secrets/gitlab-runner.env";
         description = "RUNNEROPS_ENV_FILE: gitlab-runner's EnvironmentFile with `TOKEN_<NAME>=` lines (env-template mode).";
       };
+      configTemplate = mkOption {
+        type = types.nullOr (pkgs.formats.json { }).type;
+        default = null;
+        example = literalExpression ''
+          {
+            concurrent = 1;
+            runners = [ {
+              name = "Nix caching runner";
+              url = "https://gitlab.com";
+              token = "@TOKEN_NIX@";
+              executor = "docker";
+              docker = { image = "local/nix:latest"; volumes_from = [ "gitlabnix:ro" ]; pull_policy = "if-not-present"; };
+              environment = [ "NIX_REMOTE=daemon" ];
+            } ];
+          }
+        '';
+        description = ''
+          RUNNEROPS_CONFIG_TEMPLATE: env-template mode, the NixOS wiki's second setup: gitlab-runner's
+          config.toml as a Nix value whose runner tokens are `@TOKEN_<NAME>@` placeholders. runnerops
+          then renders it as gitlab-runner's ExecStartPre and ExecReload (instead of nixpkgs' configure
+          script), filling each placeholder from envFile and keeping the runner's id, token dates and any
+          token gitlab-runner rotated itself; a runner whose token is not in envFile yet is left out, so a
+          fresh host starts. The worker reads the template to refuse a `/runner register` whose
+          `--description` has no placeholder (`nix` needs `@TOKEN_NIX@`).
+        '';
+      };
+      configTemplateSetup = mkOption {
+        type = types.lines;
+        default = "";
+        example = literalExpression "\"docker load < \${localNix}\"";
+        description = "Shell commands run as root before each render of configTemplate (e.g. `docker load` of the job image, as the wiki's configure script does).";
+      };
       reloadCommand = mkOption {
         type = types.str;
-        default = "systemctl reload gitlab-runner";
-        description = "RUNNEROPS_RELOAD_COMMAND: makes gitlab-runner pick up new tokens (its ExecReload re-runs the configure script).";
+        default = "systemctl reload-or-restart gitlab-runner";
+        description = ''
+          RUNNEROPS_RELOAD_COMMAND: makes gitlab-runner pick up new tokens (its ExecReload re-runs the
+          configure script). `reload-or-restart`, because systemd refuses `reload` of a unit that is not
+          running, e.g. after its configure script failed once.
+        '';
       };
       nixDaemonContainer = mkOption {
         type = types.str;
@@ -350,13 +441,18 @@ in
       nixStateDir = mkOption {
         type = absolutePath;
         default = "/nix/var/nix";
-        example = "/var/lib/docker/volumes/gitlabnix-var/_data";
-        description = "NIX_STATE_DIR: Nix state directory (db/db.sqlite, gcroots, profiles) of the store to report on; read only.";
+        example = "/srv/nix/var/nix";
+        description = ''
+          NIX_STATE_DIR: the host's Nix state directory (db/db.sqlite, gcroots, profiles); read only. Left
+          at the default, `/runner store` reports the nixDaemonContainer's store when that container runs
+          (found through its mounts, as in the seed's gitlabnix setup) and this one when asked for the
+          host's own; set, it names the store to report on.
+        '';
       };
       nixStoreDir = mkOption {
         type = absolutePath;
         default = "/nix/store";
-        description = "NIX_STORE_DIR: the Nix store to report on; read only.";
+        description = "NIX_STORE_DIR: the host's Nix store (see nixStateDir for which store is reported); read only.";
       };
       botKeys = mkOption {
         type = types.listOf types.str;
@@ -436,21 +532,64 @@ in
           assertion = w.tokenMode != "nixos-module" || gitlabRunner.enable;
           message = "services.runnerops.worker.tokenMode = \"nixos-module\" writes the token files of services.gitlab-runner, which is not enabled; enable it or choose \"config-toml\".";
         }
+        {
+          assertion = w.tokenMode != "nixos-module" || (gitlabRunner.configFile or null) == null;
+          message = "services.runnerops.worker.tokenMode = \"nixos-module\" with services.gitlab-runner.configFile: nixpkgs' configure script then copies that file over config.toml and never registers a runner from its token file; remove configFile and declare runners in services.runnerops.worker.runners.<name>.";
+        }
+        {
+          assertion = w.tokenMode != "config-toml" || !gitlabRunnerOwnsConfig;
+          message = "services.runnerops.worker.tokenMode = \"config-toml\" next to services.gitlab-runner: nixpkgs' configure script rewrites config.toml at every start and reload and unregisters each runner it does not declare, so runners registered by runnerops would be deleted; use tokenMode = \"nixos-module\" and declare runners in services.runnerops.worker.runners.<name>, or \"env-template\" with services.runnerops.worker.configTemplate.";
+        }
+        {
+          assertion = w.tokenMode != "env-template" || rendersTemplate || !nixpkgsConfigureRuns;
+          message = "services.runnerops.worker.tokenMode = \"env-template\" but gitlab-runner still runs nixpkgs' configure script, which never fills the @TOKEN_<NAME>@ placeholders of envFile (${w.envFile}); set services.runnerops.worker.configTemplate to your config.toml template so runnerops renders it, or use tokenMode = \"nixos-module\" with services.runnerops.worker.runners.";
+        }
+        {
+          assertion = w.configTemplate == null || w.tokenMode == "env-template";
+          message = "services.runnerops.worker.configTemplate is rendered only in env-template mode; set services.runnerops.worker.tokenMode = \"env-template\" or remove configTemplate.";
+        }
+        {
+          assertion = w.runners == { } || w.tokenMode == "nixos-module";
+          message = "services.runnerops.worker.runners declares ${concatStringsSep ", " (attrNames w.runners)} for services.gitlab-runner, but tokenMode is \"${w.tokenMode}\"; set services.runnerops.worker.tokenMode = \"nixos-module\".";
+        }
+        {
+          assertion = badRunnerNames == [ ];
+          message = "services.runnerops.worker.runners.${concatStringsSep ", " badRunnerNames}: a runner name is also its token file's name and its `/runner register --description`; use lower-case letters, digits and \"-\" (at most 60).";
+        }
+        {
+          assertion = runnersNamingTokenFiles == [ ];
+          message = "services.runnerops.worker.runners.${concatStringsSep ", " runnersNamingTokenFiles} sets a token file; runnerops sets authenticationTokenConfigFile to ${w.tokenDir}/<name>.env itself: remove it.";
+        }
       ];
 
       warnings =
         optionals (w.tokenMode == "nixos-module") (map
           (name: "services.gitlab-runner.services.${name}: its authenticationTokenConfigFile is not in services.runnerops.worker.tokenDir (${w.tokenDir}), so runnerops cannot keep its token after a rotation.")
           runnersOutsideTokenDir)
-        ++ optional (w.tokenMode == "config-toml" && runnerServices != { })
-          "services.runnerops.worker.tokenMode is \"config-toml\" but services.gitlab-runner.services declares runners: their next reload re-registers them from their token files and drops rotated tokens. Use \"nixos-module\"."
-        ++ optional (w.tokenMode == "env-template" && gitlabRunner.enable && !gitlabRunnerReadsEnvFile)
+        ++ optional (w.tokenMode == "env-template" && gitlabRunner.enable && !rendersTemplate && !nixpkgsConfigureRuns)
+          "services.runnerops.worker.tokenMode is \"env-template\" with a configure script of your own: a plain template render resets each runner's id and token_expires_at and puts back a token gitlab-runner has rotated itself. Set services.runnerops.worker.configTemplate to the template (and configTemplateSetup to the rest of the script) and let runnerops render it."
+        ++ optional (w.tokenMode == "env-template" && gitlabRunner.enable && !rendersTemplate && isString gitlabRunnerEnvFile && !(hasPrefix "-" gitlabRunnerEnvFile))
+          "systemd.services.gitlab-runner.serviceConfig.EnvironmentFile = \"${toString gitlabRunnerEnvFile}\" has no \"-\" prefix: on a fresh host, before the first /runner register writes it, systemd refuses to start gitlab-runner; write \"-${toString gitlabRunnerEnvFile}\"."
+        ++ optional (w.tokenMode == "env-template" && gitlabRunner.enable && !rendersTemplate && !nixpkgsConfigureRuns && !gitlabRunnerReadsEnvFile)
           "services.runnerops.worker.envFile (${w.envFile}) is not an EnvironmentFile of the gitlab-runner service, so tokens written there never reach gitlab-runner.";
 
       # Root-only, so the gitlab-runner configure script (running as root) can read them.
       systemd.tmpfiles.rules =
         optional (!stateUnderVarLib) "d ${w.stateDir} 0700 root root - -"
-        ++ optional (w.tokenMode == "nixos-module") "d ${w.tokenDir} 0700 root root - -";
+        ++ optional (w.tokenMode == "nixos-module") "d ${w.tokenDir} 0700 root root - -"
+        # `f`: written only when the file does not exist, so a registered runner's token is never replaced.
+        ++ mapAttrsToList (name: _: "f ${tokenFileFor name} 0600 root root - ${runnerPlaceholder}") w.runners;
+
+      # The seed's second setup, rendered by runnerops: replaces nixpkgs' configure script.
+      systemd.services.gitlab-runner.serviceConfig = mkIf rendersTemplate {
+        ExecStartPre = lib.mkForce renderCommand;
+        ExecReload = lib.mkForce renderCommand;
+      };
+
+      services.gitlab-runner = mkIf (w.runners != { }) {
+        enable = mkDefault true;
+        services = mapAttrs (name: r: r // { authenticationTokenConfigFile = tokenFileFor name; }) w.runners;
+      };
 
       systemd.services.runnerops-worker = {
         description = "runnerops worker for runner host ${w.host}";

@@ -1,8 +1,10 @@
 # The runnerops package, built from this repository with buildNpmPackage: `npm ci` from
-# package-lock.json (offline, from npmDeps), `npm run build` (tsc), then the files package.json's
-# "files" lists, with $out/bin/runnerops running dist/src/cli.js on Node.js.
+# package-lock.json (offline, each dependency fetched by importNpmLock with the integrity hash the lock
+# file already holds, so there is no dependency hash to fill in), `npm run build` (tsc), then the files
+# package.json's "files" lists, with $out/bin/runnerops running dist/src/cli.js on Node.js.
 { lib
 , buildNpmPackage
+, importNpmLock
 , nodejs
 , python3
 , src ? lib.fileset.toSource {
@@ -20,15 +22,28 @@
   }
 }:
 
+let
+  packageJson = lib.importJSON ../../package.json;
+  lock = lib.importJSON ../../package-lock.json;
+  # npm wrote this lock file without `resolved` URLs (omit-lockfile-registry-resolved), and importNpmLock
+  # fetches each package from its `resolved`: put back the registry tarball URL npm itself would use
+  # (node_modules/@scope/name -> https://registry.npmjs.org/@scope/name/-/name-<version>.tgz); the
+  # lock's `integrity` still pins every byte.
+  tarballUrl = path: pkg:
+    let name = lib.last (lib.splitString "node_modules/" path); in
+    "https://registry.npmjs.org/${name}/-/${lib.last (lib.splitString "/" name)}-${pkg.version}.tgz";
+  fromRegistry = path: pkg: path != "" && !(pkg ? resolved) && !(pkg.link or false) && pkg ? version && pkg ? integrity;
+  packageLock = lock // {
+    packages = lib.mapAttrs (path: pkg: if fromRegistry path pkg then pkg // { resolved = tarballUrl path pkg; } else pkg) lock.packages;
+  };
+in
 buildNpmPackage {
   pname = "runnerops";
-  version = (lib.importJSON ../../package.json).version;
+  inherit (packageJson) version;
   inherit src nodejs;
 
-  # Hash of the npm dependencies fetched from package-lock.json. lib.fakeHash is a placeholder: the
-  # first `nix build` fails with "hash mismatch ... got: sha256-..."; put that value here (and again
-  # whenever package-lock.json changes). `nix run nixpkgs#prefetch-npm-deps package-lock.json` prints it too.
-  npmDepsHash = lib.fakeHash;
+  npmDeps = importNpmLock { package = packageJson; inherit packageLock; };
+  npmConfigHook = importNpmLock.npmConfigHook;
 
   # better-sqlite3 compiles its native addon (no prebuilt download in the sandbox): node-gyp needs Python.
   nativeBuildInputs = [ python3 ];

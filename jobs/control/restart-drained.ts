@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import type { ControlContext } from '../../src/worker/job-context.js';
 import { PermanentJobError, UserError, firstLine } from '../../src/errors.js';
 import { toGitlabJobError } from '../../src/clients/gitlab/describe-gitlab-error.js';
@@ -9,22 +8,9 @@ import { formatMs } from '../../src/present/format.js';
 import * as readSystemId from '../read-system-id.js';
 import * as restartNixDaemon from '../restart-nix-daemon.js';
 import { keys } from '../../src/queue/names.js';
+import type { Payload } from '../../src/queue/payloads/restart-drained.js';
 
-export const name = 'restart-drained';
-
-export const payloadSchema = z.object({
-  /** The host whose nix-daemon container restarts. */
-  host: z.string().min(1),
-  /** GitLab ids of that host's runners (from its registry entry's `runners`). */
-  runnerIds: z.array(z.number().int().positive()).default([]),
-  /** Longest wait for running jobs, and for the daemon to answer after the restart, in seconds. @defaultValue 600 */
-  timeoutSeconds: z.number().int().min(1).max(86400).default(600),
-  /** Pause between looks at the running jobs, in ms. @defaultValue 5000 */
-  pollIntervalMs: z.number().int().min(10).max(60_000).default(5000),
-  /** The command's id: a rerun after the bot died knows which pauses were its own. */
-  requestId: z.string().regex(/^[A-Za-z0-9._-]{1,80}$/).optional(),
-});
-export type Payload = z.infer<typeof payloadSchema>;
+export { name, payloadSchema, type Payload } from '../../src/queue/payloads/restart-drained.js';
 
 export interface Result {
   host: string;

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import type { ControlContext } from '../../src/worker/job-context.js';
 import { PermanentJobError, UserError, firstLine } from '../../src/errors.js';
 import { classifyGitlabError, toGitlabJobError } from '../../src/clients/gitlab/describe-gitlab-error.js';
@@ -6,17 +5,9 @@ import { resetRunnerTokenById } from '../../src/clients/gitlab/runners.js';
 import { redact } from '../../src/secrets/redact.js';
 import * as rotateToken from '../rotate-token.js';
 import { sealForHost } from './seal-for-host.js';
+import type { Payload } from '../../src/queue/payloads/revive-runner-token.js';
 
-export const name = 'revive-runner-token';
-
-export const payloadSchema = z.object({
-  host: z.string().min(1),
-  /** GitLab id of the runner whose token expired (the reset goes by id). */
-  runnerId: z.number().int().positive(),
-  /** The command's id; the host keeps the revived token under it until it is in place. */
-  requestId: z.string().regex(/^[A-Za-z0-9._-]{1,80}$/),
-});
-export type Payload = z.infer<typeof payloadSchema>;
+export { name, payloadSchema, type Payload } from '../../src/queue/payloads/revive-runner-token.js';
 
 export type Result = rotateToken.Result;
 

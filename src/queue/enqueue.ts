@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { JobsOptions } from 'bullmq';
-import { findHostJob } from '../../jobs/index.js';
-import { findControlJob } from '../../jobs/control/index.js';
+import { findJobSpec, JOB_SPECS } from './payloads/index.js';
 import { saveCommand, type CommandRecord, type Requester } from './command-record.js';
 import { CLOCK_SKEW_MS, issueEnvelope, type EnvelopeApproval, type JobEnvelope } from './envelope.js';
 import { CONTROL_QUEUE, hostQueueName, jobIdFor } from './names.js';
@@ -56,7 +55,7 @@ const DEFAULT_TIMEOUT_MS = 10 * 60_000;
  * `timeoutSeconds` in its payload (a drain waits that long, then restarts) plus a minute.
  */
 export function jobTimeoutMs(jobName: string, payload?: unknown): number {
-  const module = findHostJob(jobName) ?? findControlJob(jobName);
+  const module = JOB_SPECS.get(jobName);
   const asked = (payload as { timeoutSeconds?: unknown } | undefined)?.timeoutSeconds;
   const fromPayload = typeof asked === 'number' ? asked * 2000 + 60_000 : 0;
   return Math.max(module?.timeoutMs ?? DEFAULT_TIMEOUT_MS, fromPayload);
@@ -67,8 +66,8 @@ export function newCommandId(): string {
 }
 
 function jobOptions(jobName: string, control: boolean, jobId: string): JobsOptions {
-  const module = control ? findControlJob(jobName) : findHostJob(jobName);
-  if (!module) throw new Error(`no job named "${jobName}"`);
+  const module = findJobSpec(jobName, control ? 'control' : 'host');
+  if (!module) throw new Error(`no ${control ? 'control' : 'host'} job named "${jobName}"`);
   const retry = module.retry;
   return {
     jobId,

@@ -41,6 +41,14 @@ export const JOBS_NEEDING_APPROVAL: ReadonlySet<string> = new Set(['rotate-token
 /** Clocks of bot and hosts may differ this much. */
 export const CLOCK_SKEW_MS = 5 * 60_000;
 
+/** A job the bot did sign, taken after its expiry (a host that was down for long): not an attack. */
+export class EnvelopeExpired extends SignatureError {
+  override name = 'EnvelopeExpired';
+  constructor(readonly body: EnvelopeBody) {
+    super(`job expired at ${new Date(body.expiresAt).toISOString()}`);
+  }
+}
+
 export function issueEnvelope(signer: Signer, body: Omit<EnvelopeBody, 'id'> & { id?: string }): JobEnvelope {
   return signDocument(signer, 'job', { ...body, id: body.id ?? randomBytes(12).toString('hex') });
 }
@@ -69,7 +77,7 @@ export function verifyEnvelope(input: unknown, ring: KeyRing, expect: EnvelopeEx
   if (body.jobId !== expect.jobId) throw new SignatureError(`job signed as ${String(body.jobId)} queued under id ${String(expect.jobId)}`);
   if (typeof body.issuedAt !== 'number' || typeof body.expiresAt !== 'number') throw new SignatureError('job without issue and expiry times');
   if (expect.now !== undefined && body.issuedAt > expect.now + CLOCK_SKEW_MS) throw new SignatureError('job issued in the future');
-  if (expect.now !== undefined && body.expiresAt < expect.now) throw new SignatureError(`job expired at ${new Date(body.expiresAt).toISOString()}`);
+  if (expect.now !== undefined && body.expiresAt < expect.now) throw new EnvelopeExpired(body);
   if (JOBS_NEEDING_APPROVAL.has(body.job) && !(body.approval && body.approval.approvedBy.length > 0)) throw new SignatureError(`${body.job} without an approval`);
   if (typeof body.id !== 'string' || !/^[0-9a-f]{24}$/.test(body.id)) throw new SignatureError('job without a valid envelope id');
   return body;

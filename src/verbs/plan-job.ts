@@ -2,7 +2,7 @@ import type { Request } from '../commands/requests.js';
 import { parseDuration } from '../commands/duration.js';
 import type { Policy } from '../policy/schema.js';
 import type { HostStatus, RunnerSummary } from '../queue/host-registry.js';
-import { requireHost, resolveTarget } from '../queue/host-registry.js';
+import { requireHost, resolveTarget } from './resolve-target.js';
 import { UserError } from '../errors.js';
 import type { FrozenPlan } from '../approvals/approval-seal.js';
 

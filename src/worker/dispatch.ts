@@ -2,7 +2,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import type { AnyJobModule } from '../../jobs/index.js';
 import { describeError, PermanentJobError, UserError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { verifyEnvelope, type EnvelopeBody } from '../queue/envelope.js';
+import { EnvelopeExpired, verifyEnvelope, type EnvelopeBody } from '../queue/envelope.js';
 import { publishEvent, type JobEvent } from '../queue/events.js';
 import type { JobData } from '../queue/enqueue.js';
 import { SignatureError } from '../queue/signed.js';
@@ -74,6 +74,12 @@ export function createProcessor(deps: DispatchDeps) {
       envelope = verifyEnvelope(job.data?.envelope, deps.ring, { queue: deps.queue, host: deps.host, jobName: job.name, jobId: job.id, now: Date.now() });
       await deps.replay.begin(envelope.id, envelope.expiresAt);
     } catch (err) {
+      if (err instanceof EnvelopeExpired) {
+        // Signed by the bot, but too late: the card already calls the host silent; say why, run nothing.
+        deps.log.info({ jobId: job.id, job: job.name }, 'dropped a job that expired before this host took it');
+        await eventsFor(deps, err.body)('failed', { summary: `the job expired before ${err.body.host} took it (${err.message}); ask again` }).catch(() => undefined);
+        throw new UnrecoverableError(`not run: ${err.message}`);
+      }
       if (!(err instanceof SignatureError)) throw err;
       const refusal: Refusal = { queue: deps.queue, job: job.name, jobId: job.id, reason: err.message };
       deps.log.warn(refusal, 'refused a job');

@@ -58,10 +58,6 @@ export interface JobModule<P = unknown, R = unknown, C = JobContext> {
   summarizeAll?: (results: R[]) => string;
   /** Jobs sharing an exclusive group never run at the same time on one host (e.g. "docker"). */
   exclusive?: string;
-  /** Attempts with exponential backoff for transient failures. @defaultValue 1 attempt */
-  retry?: { attempts: number; backoffMs: number };
-  /** How long the bot waits for this job before calling the host silent. @defaultValue 10 minutes */
-  timeoutMs?: number;
 }
 
 /** Options for running a host job from a control-plane job. */

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { looksSecret, readConfigEnv, repoRoot } from './config-env.js';
-import { evalNixos, makePackageDir, mustEvalNixos, verifyUnits } from './eval-nixos.js';
+import { checksHost, evalNixos, makePackageDir, mustEvalNixos, verifyUnits } from './eval-nixos.js';
 
 const env = readConfigEnv();
 const packagePath = makePackageDir();
@@ -77,7 +77,8 @@ describe('src/config.ts variables', () => {
 
 describe('deploy/nixos/module.nix', () => {
   it('covers every worker variable of src/config.ts with an option, and only those', () => {
-    const fromOptions = Object.keys(worker.environment).sort();
+    const envTemplate = mustEvalNixos(checksHost('env-template')).services['runnerops-worker'].environment;
+    const fromOptions = [...new Set([...Object.keys(worker.environment), ...Object.keys(envTemplate)])].sort();
     expect([...fromOptions, ...full.secretVariables.worker].sort()).toEqual(env.worker);
     expect(fromOptions.filter((name) => full.secretVariables.worker.includes(name))).toEqual([]);
   });
@@ -95,7 +96,7 @@ describe('deploy/nixos/module.nix', () => {
       ['worker', full.options.worker, env.worker],
     ] as const) {
       const documented = Object.entries(options)
-        .filter(([name]) => !['enable', 'environmentFile', 'extraEnvironment'].includes(name))
+        .filter(([name]) => !['enable', 'environmentFile', 'extraEnvironment', 'runners', 'configTemplateSetup'].includes(name))
         .map(([name, o]) => [name, /^([A-Z][A-Z0-9_]+):/.exec(o.description ?? '')?.[1]] as const);
       const missing = documented.filter(([, variable]) => variable === undefined || !names.includes(variable));
       expect(missing, `${process} options without a src/config.ts variable in their description`).toEqual([]);
@@ -227,7 +228,7 @@ describe('deploy/nixos/module.nix', () => {
   it('orders the worker after Docker and gitlab-runner and gives it systemctl and gitlab-runner', () => {
     expect(worker.after).toEqual(expect.arrayContaining(['docker.service', 'gitlab-runner.service', 'network-online.target']));
     expect(worker.wants).toContain('docker.service');
-    expect(worker.path).toEqual(['/usr', '/nix/store/00000000000000000000000000000000-gitlab-runner']);
+    expect(worker.path).toEqual(expect.arrayContaining([expect.stringMatching(/^\/nix\/store\/[a-z0-9]{32}-systemd-0$/), expect.stringMatching(/-gitlab-runner-0$/)]));
   });
 
   it('drops the docker group when Docker is not enabled on the host', () => {
@@ -241,9 +242,9 @@ describe('deploy/nixos/module.nix', () => {
     expect(services['runnerops-worker'].serviceConfig.ReadWritePaths).toEqual(['/var/lib/runnerops', '-/var/lib/gitlab-runner/.gitlab-runner', '-/run/secrets']);
   });
 
-  it('picks nixos-module token mode when services.gitlab-runner declares runners', () => {
+  it('picks nixos-module token mode next to services.gitlab-runner', () => {
     const value = mustEvalNixos(`{
-      services.gitlab-runner = { enable = true; services.nix.authenticationTokenConfigFile = "/var/lib/runnerops/tokens/nix.env"; };
+      services.gitlab-runner = { enable = true; services.nix = { authenticationTokenConfigFile = "/var/lib/runnerops/tokens/nix.env"; dockerImage = "alpine"; }; };
       services.runnerops.worker.enable = true;
     }`);
     expect(value.services['runnerops-worker'].environment.RUNNEROPS_TOKEN_MODE).toBe('nixos-module');
@@ -251,20 +252,76 @@ describe('deploy/nixos/module.nix', () => {
     expect(value.tmpfiles).toEqual(['d /var/lib/runnerops/tokens 0700 root root - -']);
   });
 
+  it('expands services.runnerops.worker.runners into services.gitlab-runner.services with a placeholder token file each', () => {
+    const value = mustEvalNixos('{ services.runnerops.worker = { enable = true; runners.nix.dockerImage = "alpine"; runners.cache-2.dockerImage = "nixos/nix"; }; }');
+    expect(value.gitlabRunnerServices).toEqual({
+      nix: { authenticationTokenConfigFile: '/var/lib/runnerops/tokens/nix.env', dockerImage: 'alpine' },
+      'cache-2': { authenticationTokenConfigFile: '/var/lib/runnerops/tokens/cache-2.env', dockerImage: 'nixos/nix' },
+    });
+    expect(value.services['runnerops-worker'].environment.RUNNEROPS_TOKEN_MODE).toBe('nixos-module');
+    expect(value.tmpfiles).toEqual([
+      'd /var/lib/runnerops/tokens 0700 root root - -',
+      'f /var/lib/runnerops/tokens/cache-2.env 0600 root root - # runnerops: declared runner, not registered yet; /runner register fills this file\\nexit 0\\n',
+      'f /var/lib/runnerops/tokens/nix.env 0600 root root - # runnerops: declared runner, not registered yet; /runner register fills this file\\nexit 0\\n',
+    ]);
+  });
+
+  it('refuses a declared runner whose name cannot be its token file name, or that names a token file itself', () => {
+    const badName = evalNixos('{ services.runnerops.worker = { enable = true; runners."Nix Cache".dockerImage = "alpine"; }; }');
+    expect(!badName.ok && badName.error).toContain('services.runnerops.worker.runners.Nix Cache: a runner name is also its token file\'s name');
+    const ownFile = evalNixos('{ services.runnerops.worker = { enable = true; runners.nix = { dockerImage = "alpine"; authenticationTokenConfigFile = "/etc/x.env"; }; }; }');
+    expect(!ownFile.ok && ownFile.error).toContain('services.runnerops.worker.runners.nix sets a token file; runnerops sets authenticationTokenConfigFile');
+  });
+
   it('warns about a runner whose token file is outside the token directory', () => {
     const value = mustEvalNixos(`{
-      services.gitlab-runner = { enable = true; services.docker.authenticationTokenConfigFile = "/etc/secrets/docker.env"; };
+      services.gitlab-runner = { enable = true; services.docker = { authenticationTokenConfigFile = "/etc/secrets/docker.env"; dockerImage = "alpine"; }; };
       services.runnerops.worker.enable = true;
     }`);
     expect(value.warnings).toEqual([expect.stringMatching(/^services\.gitlab-runner\.services\.docker: .* not in services\.runnerops\.worker\.tokenDir/)]);
   });
 
-  it('warns when config-toml mode would lose rotated tokens of declared runners', () => {
-    const value = mustEvalNixos(`{
-      services.gitlab-runner = { enable = true; services.nix.authenticationTokenConfigFile = "/var/lib/runnerops/tokens/nix.env"; };
-      services.runnerops.worker = { enable = true; tokenMode = "config-toml"; };
+  it('refuses config-toml mode next to nixpkgs\' configure script, which unregisters the runners it does not declare', () => {
+    for (const gitlabRunner of ['{ enable = true; }', `{ enable = true; configFile = ${path.join(repoRoot, 'test/deploy/nix/eval.nix')}; }`]) {
+      const result = evalNixos(`{ services.gitlab-runner = ${gitlabRunner}; services.runnerops.worker = { enable = true; tokenMode = "config-toml"; }; }`);
+      expect(result.ok).toBe(false);
+      expect(!result.ok && result.error).toContain(
+        'services.runnerops.worker.tokenMode = "config-toml" next to services.gitlab-runner: nixpkgs\' configure script rewrites config.toml at every start and reload and unregisters each runner it does not declare',
+      );
+    }
+  });
+
+  it('refuses env-template mode when nixpkgs\' configure script would be the one reading the env file', () => {
+    const result = evalNixos('{ services.gitlab-runner.enable = true; services.runnerops.worker = { enable = true; tokenMode = "env-template"; }; }');
+    expect(!result.ok && result.error).toContain(
+      'services.runnerops.worker.tokenMode = "env-template" but gitlab-runner still runs nixpkgs\' configure script, which never fills the @TOKEN_<NAME>@ placeholders',
+    );
+  });
+
+  it('warns about the seed\'s own render script and its EnvironmentFile without "-"', () => {
+    const value = mustEvalNixos(`{ lib, ... }: {
+      services.gitlab-runner.enable = true;
+      systemd.services.gitlab-runner.serviceConfig = { EnvironmentFile = "/var/lib/runnerops/gitlab-runner.env"; ExecStartPre = lib.mkForce "!/etc/own-configure"; ExecReload = lib.mkForce "!/etc/own-configure"; };
+      services.runnerops.worker = { enable = true; tokenMode = "env-template"; envFile = "/var/lib/runnerops/gitlab-runner.env"; };
     }`);
-    expect(value.warnings).toEqual([expect.stringContaining('Use "nixos-module"')]);
+    expect(value.warnings).toEqual([
+      expect.stringContaining('with a configure script of your own: a plain template render resets each runner\'s id and token_expires_at'),
+      expect.stringContaining('EnvironmentFile = "/var/lib/runnerops/gitlab-runner.env" has no "-" prefix'),
+    ]);
+  });
+
+  it('refuses nixos-module mode with services.gitlab-runner.configFile, which never reads the token files', () => {
+    const result = evalNixos(`{ services.gitlab-runner = { enable = true; configFile = ${path.join(repoRoot, 'test/deploy/nix/eval.nix')}; }; services.runnerops.worker.enable = true; }`);
+    expect(!result.ok && result.error).toContain('services.runnerops.worker.tokenMode = "nixos-module" with services.gitlab-runner.configFile');
+  });
+
+  it('evaluates the host configurations the flake checks build', () => {
+    expect(mustEvalNixos(checksHost('config-toml')).services['runnerops-worker'].environment.RUNNEROPS_TOKEN_MODE).toBe('config-toml');
+    expect(mustEvalNixos(checksHost('nixos-module')).services['runnerops-worker'].environment.RUNNEROPS_TOKEN_MODE).toBe('nixos-module');
+    const envTemplate = mustEvalNixos(checksHost('env-template'));
+    expect(envTemplate.services['runnerops-worker'].environment.RUNNEROPS_CONFIG_TEMPLATE).toMatch(/^\/nix\/store\/[a-z0-9]{32}-gitlab-runner-template\.json$/);
+    expect(envTemplate.services['gitlab-runner'].serviceConfig.ExecStartPre).toMatch(/-runnerops-render-gitlab-runner-config\/bin\/runnerops-render-gitlab-runner-config$/);
+    expect(envTemplate.warnings).toEqual([]);
   });
 
   it('refuses nixos-module mode without services.gitlab-runner', () => {
@@ -349,9 +406,30 @@ describe('deploy/nixos/flake.nix', () => {
     expect(pkg.sameAsOverlay).toBe(true);
   });
 
-  it('keeps npmDepsHash as the documented lib.fakeHash placeholder', () => {
-    expect(pkg.npmDepsHash).toBe('sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=');
-    expect(readFileSync(path.join(repoRoot, 'deploy/nixos/package.nix'), 'utf8')).toMatch(/npmDepsHash = lib\.fakeHash;/);
+  it('fetches the npm dependencies with importNpmLock from package-lock.json, with no hash to fill in', () => {
+    expect(pkg.npmDepsHash).toBeNull();
+    expect(pkg.hasNpmConfigHook).toBe(true);
+    expect(readFileSync(path.join(repoRoot, 'deploy/nixos/package.nix'), 'utf8')).not.toMatch(/fakeHash|npmDepsHash/);
+    const lock = JSON.parse(readFileSync(path.join(repoRoot, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string; integrity?: string; link?: boolean }> };
+    const deps = pkg.npmDeps!;
+    expect(deps.packageName).toBe('runnerops');
+    expect(Object.keys(deps.packages).sort()).toEqual(Object.keys(lock.packages).sort());
+    const fetched = Object.entries(deps.packages).filter(([key]) => key !== '');
+    expect(fetched.length).toBeGreaterThan(100);
+    for (const [key, p] of fetched) {
+      const name = key.slice(key.lastIndexOf('node_modules/') + 'node_modules/'.length);
+      expect(p.resolved, key).toBe(`https://registry.npmjs.org/${name}/-/${name.split('/').at(-1)}-${lock.packages[key]!.version}.tgz`);
+      expect(p.integrity, key).toBe(lock.packages[key]!.integrity);
+    }
+  });
+
+  it('takes the runnerops package through mkPackageOption, defaulting to pkgs.runnerops', () => {
+    expect(full.options.packageType).toBe('package');
+    expect(full.options.packageDefaultText).toBe('pkgs.runnerops');
+  });
+
+  it('has checks for the package and a host in each token mode', () => {
+    expect(full.checks).toEqual(['host-config-toml', 'host-env-template', 'host-nixos-module', 'package']);
   });
 
   it('builds from the repository root with package-lock.json, the sources and the tsconfigs', () => {
@@ -379,29 +457,5 @@ describe('nix-instantiate --parse', () => {
       return run.status === 0 ? [] : [`${path.relative(repoRoot, file)}: ${run.stderr.trim()}`];
     });
     expect(failures).toEqual([]);
-  });
-});
-
-describe('evalModules (test/deploy/nix/lib.nix)', () => {
-  const evalExpr = (expr: string) =>
-    spawnSync('nix-instantiate', ['--eval', '--strict', '--json', '--expr', `let lib = import ${path.join(repoRoot, 'test/deploy/nix/lib.nix')}; in ${expr}`], { encoding: 'utf8' });
-  const module = (defs: string) =>
-    `(lib.evalModules { modules = [ { options.a = lib.mkOption { type = lib.types.str; default = "d"; }; options.l = lib.mkOption { type = lib.types.listOf lib.types.str; default = [ ]; }; } ${defs} ]; }).config`;
-
-  it('merges like NixOS: priorities, mkIf, list concatenation', () => {
-    const run = evalExpr(module('{ a = lib.mkDefault "x"; l = [ "1" ]; } { a = lib.mkIf true "y"; l = lib.mkIf false [ "2" ]; } { l = [ "3" ]; }'));
-    expect(run.stderr).toBe('');
-    expect(JSON.parse(run.stdout)).toEqual({ a: 'y', l: ['1', '3'] });
-  });
-
-  it('refuses conflicting definitions of a single-valued option', () => {
-    const run = evalExpr(module('{ a = "x"; } { a = "y"; }'));
-    expect(run.status).not.toBe(0);
-    expect(run.stderr).toContain("The option `a' has conflicting definition values");
-  });
-
-  it('lets mkForce win over a conflicting definition', () => {
-    const run = evalExpr(module('{ a = "x"; } { a = lib.mkForce "y"; }'));
-    expect(JSON.parse(run.stdout)).toEqual({ a: 'y', l: [] });
   });
 });

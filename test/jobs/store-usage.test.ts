@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import type Docker from 'dockerode';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GARBAGE_NOTE, describeRuntimeRoots, name, payloadSchema, run, summarize, type Result } from '../../jobs/store-usage.js';
@@ -16,6 +18,9 @@ import {
 } from '../setup/nix-store-fixture.js';
 import { TEST_BOT_KEYS } from '../helpers/test-trust.js';
 import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
+import { ensureDockerEngine } from '../setup/docker-engine.js';
+import { ensureNixDaemonImage } from '../setup/docker-images.js';
+import { execInContainer } from '../../src/clients/docker/exec-in-container.js';
 
 const redisSettings = testRedisSettings();
 let redis: Redis;
@@ -144,5 +149,78 @@ describe('name', () => {
   it('is registered as a host job', () => {
     expect(name).toBe('store-usage');
     expect(findHostJob('store-usage')?.run).toBe(run);
+  });
+});
+
+describe('run on a host with the seed\'s gitlabnix container', () => {
+  let docker: Docker;
+  const daemon = `runnerops-test-gitlabnix-${randomBytes(4).toString('hex')}`;
+  let added: string;
+
+  beforeAll(async () => {
+    docker = await ensureDockerEngine();
+    const image = await ensureNixDaemonImage();
+    const container = await docker.createContainer({ name: daemon, Image: image, HostConfig: { NetworkMode: 'none' } });
+    await container.start();
+    // The daemon answers once its socket is up: each try is one exec, and the store gets one path.
+    for (let attempt = 1; ; attempt++) {
+      const out = await execInContainer(docker, daemon, ['/bin/sh', '-c', 'echo gitlabnix > /tmp/g && nix-store --store daemon --add /tmp/g']);
+      if (out.exitCode === 0) {
+        added = out.stdout.trim();
+        break;
+      }
+      if (attempt >= 50) throw new Error(`the nix daemon in ${daemon} never answered: ${out.stderr}`);
+    }
+  });
+  afterAll(async () => {
+    await docker?.getContainer(daemon).remove({ force: true, v: true }).catch(() => undefined);
+  });
+
+  function containerHostSettings(explicit?: { stateDir: string; storeDir: string }): WorkerSettings {
+    return readWorkerSettings({
+      REDIS_URL: redisSettings.redisUrl,
+      RUNNEROPS_PREFIX: redisSettings.prefix,
+      RUNNEROPS_HOST: 'ci-seed',
+      RUNNEROPS_BOT_KEYS: TEST_BOT_KEYS,
+      NIX_DAEMON_CONTAINER: daemon,
+      ...(explicit ? { NIX_STATE_DIR: explicit.stateDir, NIX_STORE_DIR: explicit.storeDir } : {}),
+    });
+  }
+
+  it("reports the container's store, found through its mounts, not the host's", async () => {
+    const mounts = (await docker.getContainer(daemon).inspect()).Mounts;
+    const result = await run(payloadSchema.parse({}), { ...contextFor(containerHostSettings()), docker });
+    expect(result.store).toEqual({
+      kind: 'container',
+      label: `container ${daemon}`,
+      stateDir: mounts.find((m) => m.Destination === '/nix/var/nix/db')!.Source,
+      storeDir: mounts.find((m) => m.Destination === '/nix/store')!.Source,
+      dbDir: mounts.find((m) => m.Destination === '/nix/var/nix/db')!.Source,
+    });
+    expect(result.source).toBe('db');
+    expect(result.paths).toBe(1);
+    expect(result.largestPaths.map((p) => p.path)).toEqual([added]);
+    expect(result.roots.source).toBe('daemon');
+    expect(result.garbage.paths).toBe(1);
+    expect(summarize(result).split('\n')[0]).toBe(`Nix store of container ${daemon} (${result.store!.storeDir})`);
+  });
+
+  it("reports the host's own store separately when asked, and when NIX_STATE_DIR names it", async () => {
+    const settings = containerHostSettings(rooted.store);
+    const asked = await run(payloadSchema.parse({ store: 'host' }), { ...contextFor(settings), docker });
+    expect(asked.store?.kind).toBe('host');
+    expect(asked.paths).toBe((await nixPathInfoAll(rooted.store)).length);
+    expect(await readStoreHistory(redis, redisSettings.prefix, 'ci-seed:host-store')).toHaveLength(1);
+    const byDefault = await run(payloadSchema.parse({}), { ...contextFor(settings), docker });
+    expect(byDefault.store?.stateDir).toBe(rooted.store.stateDir);
+    const container = await run(payloadSchema.parse({ store: 'container' }), { ...contextFor(settings), docker });
+    expect(container.largestPaths.map((p) => p.path)).toEqual([added]);
+  });
+
+  it('names NIX_DAEMON_CONTAINER when asked for a container store that is not there', async () => {
+    const settings = { ...containerHostSettings(), nixDaemonContainer: `${daemon}-missing` };
+    await expect(run(payloadSchema.parse({ store: 'container' }), { ...contextFor(settings), docker })).rejects.toThrow(
+      `no container "${daemon}-missing" on ci-seed; check NIX_DAEMON_CONTAINER, or ask for the host's own store`,
+    );
   });
 });

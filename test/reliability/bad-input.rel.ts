@@ -1,9 +1,11 @@
 import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { Queue, type Job } from 'bullmq';
 import fc from 'fast-check';
 import Docker from 'dockerode';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { HOST_JOBS } from '../../jobs/index.js';
 import * as hostFacts from '../../jobs/host-facts.js';
 import * as rotateToken from '../../jobs/rotate-token.js';
 import { createApprovalStore } from '../../src/approvals/approval-store.js';
@@ -11,17 +13,21 @@ import { readWorkerSettings, type WorkerSettings } from '../../src/config.js';
 import { PermanentJobError, TransientJobError, UserError } from '../../src/errors.js';
 import { parsePolicy } from '../../src/policy/load-policy.js';
 import { readCommand } from '../../src/queue/command-record.js';
-import { keys } from '../../src/queue/names.js';
+import { readHost } from '../../src/queue/host-registry.js';
+import { hostQueueName, keys } from '../../src/queue/names.js';
+import { generateSigner } from '../../src/queue/signing-keys.js';
 import { createRedis } from '../../src/queue/redis.js';
 import { APPROVE_ACTION, DENY_ACTION } from '../../src/slack/approval-blocks.js';
 import { DENY_CALLBACK } from '../../src/slack/deny-modal.js';
 import { startFakeGitlab, type FakeGitlab } from '../fakes/gitlab/start-fake-gitlab.js';
 import type { FakeSlack } from '../fakes/slack/server.js';
 import { blockActionsBody, currentTimestamp, signBody, signedPost, slashCommandBody } from '../helpers/slack-requests.js';
+import { signedHostJob } from '../helpers/test-trust.js';
 import { until } from '../helpers/until.js';
 import { readSeedConfig } from '../jobs/support/runner-host.js';
 import { errorLines, isOneLine } from './support/checks.js';
 import { recordFigure } from './support/figures.js';
+import { cliEnv, cliPeople, pinHosts, setUpOperator, type OperatorKeys } from './support/operator.js';
 import { runRunnerops, type RunnerProcess } from './support/processes.js';
 import { replyText, waitForReply } from './support/replies.js';
 import { fileLogger, recordSecrets } from './support/run-dir.js';
@@ -53,9 +59,12 @@ let bot: RunnerProcess & { eventsUrl: string };
 const workers: RunnerProcess[] = [];
 let dir: string;
 let removeDir: () => Promise<void>;
+let operator: OperatorKeys;
+let enrolled: string;
 let cases = 0;
 let userSeq = 0;
 const OPS_GROUP = 'S0BADOPS';
+const SECURITY = 'C0BADSECURITY';
 const opsUsers = Array.from({ length: 2000 }, (_, i) => `U0BAD${i.toString(36).toUpperCase().padStart(4, '0')}`);
 
 /** A fresh user of the operators group (may run every mutating verb), so each case's answer is its own. */
@@ -189,26 +198,28 @@ beforeAll(async () => {
   slack.setUsergroup(OPS_GROUP, opsUsers);
   gitlab = await startFakeGitlab();
   ({ dir, remove: removeDir } = await tempDir('bad'));
+  operator = await setUpOperator(dir);
   const policyFile = await writePolicy(dir, {
     roles: { ops: { groups: [OPS_GROUP] }, approvers: { users: ['U0BADAPPROVER'] } },
+    people: cliPeople(operator),
     verbs: {
       prune: { run: ['ops'] },
       'restart-daemon': { run: ['ops'] },
       register: { run: ['ops'] },
       rotate: { request: ['ops'], approve: ['approvers'] },
     },
-    channels: { approvals: 'C0BADAPPROVALS' },
+    channels: { approvals: 'C0BADAPPROVALS', security: SECURITY },
   });
-  bot = await startBotProcess('bad-input-bot', botEnv({ redisUrl, prefix, slack, signingSecret, port: await httpPort(), policyFile }));
+  const hostEnvs = ['bad-1', 'bad-2'].map((host) => workerEnv({ redisUrl, prefix, host, botKeys: operator.botKeys, dir: path.join(dir, host), gitlabUrl: gitlab.url }));
+  enrolled = await pinHosts(hostEnvs);
+  bot = await startBotProcess('bad-input-bot', botEnv({ redisUrl, prefix, slack, signingSecret, port: await httpPort(), operator, enrolled, policyFile }));
   // bad-1 has one runner in its config.toml (host-facts publishes it); bad-2 has none.
   const runner = gitlab.addRunner({ description: 'nix' });
   recordSecrets(...gitlab.issuedTokens());
   await mkdir(path.join(dir, 'bad-1', 'gitlab-runner'), { recursive: true });
   await writeFile(path.join(dir, 'bad-1', 'gitlab-runner', 'config.toml'), (await readSeedConfig()).replace('@TOKEN_NIX@', runner.token).replace('id = 12354', `id = ${runner.id}`).replace('Nix caching runner', 'nix'), { mode: 0o600 });
-  for (const host of ['bad-1', 'bad-2']) {
-    workers.push(await startWorkerProcess(`bad-input-worker-${host}`, workerEnv({ redisUrl, prefix, host, dir: path.join(dir, host), gitlabUrl: gitlab.url }), admin));
-  }
-  await until(async () => JSON.stringify(await admin.hget(keys.hosts(prefix), 'bad-1')).includes('nix'), 20_000, 'bad-1 runners in the registry');
+  for (const env of hostEnvs) workers.push(await startWorkerProcess(`bad-input-worker-${env.RUNNEROPS_HOST}`, env, admin));
+  await until(async () => ((await readHost(admin, prefix, 'bad-1'))?.runners ?? []).some((r) => r.name === 'nix'), 20_000, 'bad-1 runners in the registry');
 });
 
 afterAll(async () => {
@@ -465,6 +476,7 @@ describe('garbage files', () => {
         REDIS_URL: inject('redisUrl'),
         RUNNEROPS_PREFIX: prefix,
         RUNNEROPS_HOST: 'garbage-host',
+        RUNNEROPS_BOT_KEYS: operator.botKeys,
         RUNNEROPS_STATE_DIR: path.join(hostDir, 'state'),
         GITLAB_URL: gitlab.url,
         GITLAB_RUNNER_CONFIG: path.join(hostDir, 'gitlab-runner', 'config.toml'),
@@ -495,6 +507,9 @@ describe('garbage files', () => {
       fc.array(fc.constantFrom('[[runners]]', 'name = "nix"', 'token = "TOKEN"', 'token = ', '[runners.docker]', 'id = -1', '"""', '= =', 'url = "ht tp://x"'), { maxLength: 8 }).map((lines) => lines.join('\n')),
     );
     const { log, close } = fileLogger('bad-input-garbage-config');
+    // What the jobs would write into the host's signed registry entry: it must never hold a token.
+    const patches: string[] = [];
+    const patchHost = async (patch: unknown) => void patches.push(JSON.stringify(patch));
     try {
       await fc.assert(
         fc.asyncProperty(garbage, async (template) => {
@@ -505,7 +520,8 @@ describe('garbage files', () => {
           await writeFile(host.settings.runnerConfigPath, text, { mode: 0o600 });
           await chmod(host.settings.runnerConfigPath, 0o600);
           const before = await treeOf(host.dir);
-          const ctx = { host: 'garbage-host', settings: host.settings, log, progress: async () => undefined, redis: admin, prefix, sleep: async () => undefined };
+          patches.length = 0;
+          const ctx = { host: 'garbage-host', settings: host.settings, log, progress: async () => undefined, redis: admin, prefix, patchHost, sleep: async () => undefined };
           const outcome = await rotateToken.run({ jobId: `bad-${cases}` }, ctx, new AbortController().signal).then(
             (result) => ({ result, error: undefined as unknown }),
             (error: unknown) => ({ result: undefined, error }),
@@ -526,10 +542,15 @@ describe('garbage files', () => {
           } else {
             expect(await configText()).toContain(current);
           }
-          const facts = await hostFacts.run({}, { host: 'garbage-host', docker: new Docker(), settings: host.settings, redis: admin, prefix });
+          const facts = await hostFacts.run({}, { host: 'garbage-host', docker: new Docker(), settings: host.settings, patchHost });
           for (const note of facts.notes) {
             expect(isOneLine(note), note).toBe(true);
             expect(note).not.toContain(current);
+          }
+          expect(patches.length).toBeGreaterThan(0);
+          for (const patch of patches) {
+            expect(patch).not.toContain(original);
+            expect(patch).not.toContain(current);
           }
           await rm(path.join(host.settings.stateDir, 'rotation-runner.json'), { force: true });
         }),
@@ -583,27 +604,159 @@ describe('garbage files', () => {
     );
   });
 
-  it('stops the binary on a garbage policy or environment with one line and exit code 1', async () => {
+  it('stops the binary on a garbage policy, environment or terminal request with one line and exit code 1', async () => {
     const policyFile = path.join(dir, 'garbage-policy.yml');
     await writeFile(policyFile, 'roles:\n  ops: {users: [U1], bogus: 1}\n');
+    const stranger = path.join(dir, 'stranger-cli-key');
+    expect((await runRunnerops(['keygen', '--cli', stranger], {})).code).toBe(0);
     const base = { LOG_LEVEL: 'silent', REDIS_URL: inject('redisUrl'), RUNNEROPS_PREFIX: prefix };
-    const runs: Array<[string[], Record<string, string>]> = [
-      [['bot'], { ...base, SLACK_BOT_TOKEN: slack.botToken, SLACK_SIGNING_SECRET: signingSecret, RUNNEROPS_POLICY: policyFile, PORT: String(await httpPort()) }],
-      [['bot'], { ...base, SLACK_BOT_TOKEN: 'not-a-token', SLACK_SIGNING_SECRET: signingSecret }],
-      [['worker'], { ...base, REDIS_URL: 'redis+sentinel://127.0.0.1:1' }],
-      [['worker'], { ...base, RUNNEROPS_HOST: '../../etc' }],
-      [['worker'], { ...base, RUNNEROPS_HOST: 'g-1', RUNNEROPS_TOKEN_MODE: '$(reboot)' }],
-      [['worker'], { ...base, RUNNEROPS_HOST: 'g-1', RUNNEROPS_HEARTBEAT_SECONDS: '-1' }],
-      [['ping', 'bad-1;reboot'], base],
-      [['prune', '../../etc', '--dry-run'], base],
+    // Each run is valid but for the one bad value it names.
+    const bot = { ...base, RUNNEROPS_SIGNING_KEY: operator.botKeyFile, RUNNEROPS_ENROLLED_HOSTS: enrolled, RUNNEROPS_API_SOCKET: path.join(dir, 'garbage-bot.sock'), SLACK_BOT_TOKEN: slack.botToken, SLACK_SIGNING_SECRET: signingSecret };
+    const worker = { ...base, RUNNEROPS_HOST: 'g-1', RUNNEROPS_BOT_KEYS: operator.botKeys, RUNNEROPS_STATE_DIR: path.join(dir, 'g-1', 'state') };
+    const terminal = cliEnv(operator);
+    const runs: Array<[string[], Record<string, string>, RegExp]> = [
+      [['bot'], { ...bot, RUNNEROPS_POLICY: policyFile, PORT: String(await httpPort()) }, /garbage-policy\.yml/],
+      [['bot'], { ...bot, SLACK_BOT_TOKEN: 'not-a-token' }, /SLACK_BOT_TOKEN/],
+      [['bot'], { ...bot, RUNNEROPS_SIGNING_KEY: '' }, /RUNNEROPS_SIGNING_KEY/],
+      [['bot'], { ...bot, RUNNEROPS_SIGNING_KEY: path.join(dir, 'no-such-key') }, /RUNNEROPS_SIGNING_KEY|no-such-key/],
+      [['bot'], { ...bot, RUNNEROPS_ENROLLED_HOSTS: 'bad-1=SHA256:$(reboot)' }, /RUNNEROPS_ENROLLED_HOSTS/],
+      [['worker'], { ...worker, REDIS_URL: 'redis+sentinel://127.0.0.1:1' }, /REDIS_URL/],
+      [['worker'], { ...worker, RUNNEROPS_HOST: '../../etc' }, /RUNNEROPS_HOST/],
+      [['worker'], { ...worker, RUNNEROPS_TOKEN_MODE: '$(reboot)' }, /RUNNEROPS_TOKEN_MODE/],
+      [['worker'], { ...worker, RUNNEROPS_HEARTBEAT_SECONDS: '-1' }, /RUNNEROPS_HEARTBEAT_SECONDS/],
+      [['worker'], { ...worker, RUNNEROPS_BOT_KEYS: '' }, /RUNNEROPS_BOT_KEYS/],
+      [['worker'], { ...worker, RUNNEROPS_BOT_KEYS: 'ed25519:$(reboot)' }, /RUNNEROPS_BOT_KEYS/],
+      // Terminal commands go to the bot, signed with the person's key: bad words, a key the policy
+      // does not list, and no bot listening.
+      [['ping', 'bad-1;reboot'], terminal, /bad-1;reboot|host/],
+      [['prune', '../../etc', '--dry-run'], terminal, /\.\.\/\.\.\/etc|host/],
+      [['ping', 'bad-1'], { ...terminal, RUNNEROPS_CLI_KEY: stranger }, /^refused: /],
+      [['ping', 'bad-1'], { ...terminal, RUNNEROPS_API_SOCKET: path.join(dir, 'no-bot.sock') }, /cannot reach the bot/],
     ];
-    for (const [args, env] of runs) {
+    for (const [args, env, names] of runs) {
       const { code, stdout, stderr } = await runRunnerops(args, env);
       cases++;
       const out = `${stdout}${stderr}`.trim();
       expect(code, `${args.join(' ')}: ${out}`).toBe(1);
       expect(isOneLine(out.replace(/^runnerops: /, '')), out).toBe(true);
+      expect(out.replace(/^runnerops: /, ''), args.join(' ')).toMatch(names);
       expect(noSecretIn(out)).toBe(true);
+    }
+  });
+});
+
+describe('jobs put on a host\'s queue by something other than the bot', () => {
+  const QUEUED_ON = 'bad-2';
+  let forged = 0;
+
+  /** What a Redis credential holder (any runner host's CI job) could push onto bad-2's queue. */
+  const forgery = fc.oneof(
+    fc.jsonValue().map((value) => ({ kind: 'unsigned', name: 'ping', data: (n: string) => ({ commandId: n, payload: value }), refusal: /^refused: unsigned job/ })),
+    fc.constantFrom(...Object.keys(HOST_JOBS)).map((name) => ({ kind: 'unsigned', name, data: (n: string) => ({ commandId: n, payload: {} }), refusal: /^refused: unsigned job/ })),
+    fc.constant({ kind: 'stranger', name: 'ping', sign: (n: string) => signedHostJob(QUEUED_ON, 'ping', { sentAt: Date.now() }, { commandId: n, signer: generateSigner() }), refusal: /^refused: job signed by unknown key/ }),
+    fc.constant({ kind: 'other host', name: 'ping', sign: (n: string) => signedHostJob('bad-1', 'ping', { sentAt: Date.now() }, { commandId: n, signer: operator.botSigner }), refusal: /^refused: job signed for queue host\.bad-1 arrived on host\.bad-2/ }),
+    fc.integer({ min: 1, max: 86_400_000 }).map((ago) => ({ kind: 'expired', name: 'ping', sign: (n: string) => signedHostJob(QUEUED_ON, 'ping', { sentAt: Date.now() }, { commandId: n, signer: operator.botSigner, now: Date.now() - ago - 1000, ttlMs: 1000 }), refusal: /^refused: job expired at / })),
+    fc.constantFrom('prune-docker', 'restart-nix-daemon', 'install-runner').map((as) => ({ kind: 'renamed', name: as, sign: (n: string) => signedHostJob(QUEUED_ON, 'ping', { sentAt: Date.now() }, { commandId: n, signer: operator.botSigner }), refusal: new RegExp(`^refused: job signed as ping queued as ${as}`) })),
+    fc.jsonValue().map((value) => ({
+      kind: 'altered',
+      name: 'prune-docker',
+      sign: (n: string) => {
+        const job = signedHostJob(QUEUED_ON, 'prune-docker', { dryRun: true }, { commandId: n, signer: operator.botSigner });
+        (job.data.envelope.body as { payload: unknown }).payload = { dryRun: false, volumes: true, extra: value };
+        return job;
+      },
+      refusal: /^refused: job with a bad signature/,
+    })),
+    fc.constant({ kind: 'no approval', name: 'rotate-token', sign: (n: string) => signedHostJob(QUEUED_ON, 'rotate-token', { requestId: n }, { commandId: n, signer: operator.botSigner }), refusal: /^refused: rotate-token without an approval/ }),
+  );
+
+  async function failed(queue: Queue, jobId: string): Promise<{ reason: string; attempts: number }> {
+    let job: Job | undefined;
+    // The state and the reason are read together: a job read before it failed has no reason yet.
+    await until(async () => (job = await queue.getJob(jobId))?.finishedOn !== undefined && (await job!.getState()) === 'failed', 15_000, `${jobId} failed`);
+    return { reason: job!.failedReason, attempts: job!.attemptsMade };
+  }
+
+  /** Every event on the stream about `commandId`, whoever signed it. */
+  async function eventsAbout(commandId: string): Promise<string[]> {
+    const entries = (await admin.xrange(keys.events(prefix), '-', '+')) as [string, string[]][];
+    return entries
+      .map(([, fields]) => fields[1] ?? '')
+      .filter((raw) => {
+        try {
+          return (JSON.parse(raw) as { body?: { commandId?: unknown } }).body?.commandId === commandId;
+        } catch {
+          return false;
+        }
+      });
+  }
+
+  it('refuses every unsigned, foreign, misaddressed, expired, altered or unapproved job before it runs, and says so in the security channel', async () => {
+    const queue = new Queue(hostQueueName(QUEUED_ON), { connection: admin, prefix });
+    try {
+      await fc.assert(
+        fc.asyncProperty(forgery, async (f) => {
+          const commandId = `forged-${forged++}`;
+          const { jobId, data } = 'sign' in f ? f.sign(commandId) : { jobId: `${commandId}@${QUEUED_ON}`, data: f.data(commandId) };
+          const seen = slack.calls('chat.postMessage').length;
+          await queue.add(f.name, data, { jobId });
+          const outcome = await failed(queue, jobId);
+          cases++;
+          expect(outcome.reason, f.kind).toMatch(f.refusal);
+          expect(isOneLine(outcome.reason), outcome.reason).toBe(true);
+          expect(outcome.attempts).toBeLessThanOrEqual(1);
+          const notice = await slack.waitFor('chat.postMessage', (c) => c.params.channel === SECURITY && slack.calls('chat.postMessage').indexOf(c) >= seen && String(c.params.text).includes(`${QUEUED_ON} refused a ${f.name} job (`), 15_000);
+          expect(isOneLine(String(notice.params.text)), String(notice.params.text)).toBe(true);
+          expect(await eventsAbout(commandId)).toEqual([]);
+        }),
+        { numRuns: 24, endOnFailure: true },
+      );
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it('fails a bot-signed job with a malformed payload with one line, without running it', async () => {
+    const queue = new Queue(hostQueueName(QUEUED_ON), { connection: admin, prefix });
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.jsonValue().filter((v) => !(typeof v === 'object' && v !== null && Number.isInteger((v as { sentAt?: unknown }).sentAt))),
+          async (payload) => {
+            const commandId = `forged-${forged++}`;
+            const { jobId, data } = signedHostJob(QUEUED_ON, 'ping', payload, { commandId, signer: operator.botSigner });
+            await queue.add('ping', data, { jobId });
+            const outcome = await failed(queue, jobId);
+            cases++;
+            expect(outcome.reason).toMatch(/^bad payload for ping: /);
+            expect(isOneLine(outcome.reason), outcome.reason).toBe(true);
+            const events = (await eventsAbout(commandId)).map((raw) => (JSON.parse(raw) as { body: { type: string } }).body.type);
+            expect(events).toEqual(['failed']);
+          },
+        ),
+        { numRuns: 10, endOnFailure: true },
+      );
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it('refuses a copy of a job that already ran', async () => {
+    const queue = new Queue(hostQueueName(QUEUED_ON), { connection: admin, prefix });
+    try {
+      const commandId = `forged-${forged++}`;
+      const { jobId, data } = signedHostJob(QUEUED_ON, 'ping', { sentAt: Date.now() }, { commandId, signer: operator.botSigner });
+      await queue.add('ping', data, { jobId });
+      await until(async () => (await (await queue.getJob(jobId))?.getState()) === 'completed', 15_000, 'the signed ping completed');
+      await (await queue.getJob(jobId))!.remove();
+      await queue.add('ping', data, { jobId });
+      const outcome = await failed(queue, jobId);
+      cases++;
+      expect(outcome.reason).toMatch(/^refused: replayed job/);
+      const types = (await eventsAbout(commandId)).map((raw) => (JSON.parse(raw) as { body: { type: string } }).body.type);
+      expect(types.filter((t) => t === 'started')).toEqual(['started']);
+    } finally {
+      await queue.close();
     }
   });
 });

@@ -3,8 +3,8 @@
 # On Debian as root it installs what is missing; elsewhere it says exactly what is missing and stops.
 set -euo pipefail
 
-need_cmds=(redis-server dockerd nix-store busybox systemd-analyze)
-declare -A pkg_of=([redis-server]=redis-server [dockerd]=docker.io [nix-store]=nix-bin [busybox]=busybox-static [systemd-analyze]=systemd)
+need_cmds=(redis-server dockerd nix-store busybox systemd-analyze shellcheck)
+declare -A pkg_of=([redis-server]=redis-server [dockerd]=docker.io [nix-store]=nix-bin [busybox]=busybox-static [systemd-analyze]=systemd [shellcheck]=shellcheck)
 
 missing=()
 for cmd in "${need_cmds[@]}"; do

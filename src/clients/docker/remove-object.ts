@@ -27,13 +27,14 @@ async function waitUntilGone(docker: Docker, id: string, waitMs: number): Promis
  * Runs one removal and says what became of it: 404 is 'gone', a status in `inUse` is 'in-use', any
  * other error is thrown.
  */
-async function outcomeOf(remove: () => Promise<unknown>, inUse: readonly number[] = [409]): Promise<RemoveOutcome> {
+async function outcomeOf(remove: () => Promise<unknown>, inUse: readonly number[] = [409], goneMeanwhile?: RegExp): Promise<RemoveOutcome> {
   try {
     await remove();
     return 'removed';
   } catch (err) {
     const status = dockerStatus(err);
     if (status === 404) return 'gone';
+    if (status === 500 && goneMeanwhile?.test(dockerMessage(err))) return 'gone';
     if (status !== undefined && inUse.includes(status)) return 'in-use';
     throw err;
   }
@@ -83,7 +84,8 @@ export async function removeImage(docker: Docker, image: { id: string; refs: rea
       }
     }
     await docker.getImage(image.id).remove({ noprune: false });
-  });
+    // The engine answers 500 "unrecognized image ID" when another prune deleted the image meanwhile.
+  }, [409], /unrecognized image ID|No such image/i);
 }
 
 /** Removes a volume; one a container mounts is left ('in-use'). */

@@ -16,6 +16,10 @@ export interface AnalyzeStoreOptions {
   stateDir: string;
   /** Where the store's files are on this machine (for free space). */
   storeDir: string;
+  /** Directory of db.sqlite when it is not `<stateDir>/db` (a container's db volume). @defaultValue `<stateDir>/db` */
+  dbDir?: string;
+  /** Take the GC roots from the daemon even when the database is read (the state directory is not visible here). @defaultValue false */
+  rootsViaDaemon?: boolean;
   /** How many largest paths and largest closures to list. @defaultValue 10 */
   top?: number;
   /** nix.conf with keep-outputs / keep-derivations. @defaultValue `$NIX_CONF_DIR/nix.conf`, else `/etc/nix/nix.conf` */
@@ -110,7 +114,7 @@ export async function analyzeStore(options: AnalyzeStoreOptions): Promise<StoreA
   warnings.push(...gc.warnings);
   signal?.throwIfAborted();
 
-  const read = await readStore({ stateDir: options.stateDir, socket, source: options.source, signal });
+  const read = await readStore({ stateDir: options.stateDir, ...(options.dbDir === undefined ? {} : { dbDir: options.dbDir }), socket, source: options.source, signal });
   const snapshot = read.snapshot;
   const readMs = performance.now() - started;
   signal?.throwIfAborted();
@@ -121,7 +125,7 @@ export async function analyzeStore(options: AnalyzeStoreOptions): Promise<StoreA
     stateDir: options.stateDir,
     storeDir: snapshot.storeDir,
     socket,
-    useDaemon: read.source === 'daemon',
+    useDaemon: read.source === 'daemon' || options.rootsViaDaemon === true,
     procDir: options.procDir === undefined ? '/proc' : options.procDir,
     isValid,
     signal,

@@ -8,6 +8,8 @@ import type { StoreSnapshot } from './store-snapshot.js';
 export interface ReadStoreOptions {
   /** Nix state directory holding db/db.sqlite. */
   stateDir: string;
+  /** Directory of db.sqlite when it is not `<stateDir>/db` (a container's db volume). @defaultValue `<stateDir>/db` */
+  dbDir?: string;
   /** The nix daemon's socket, for the fallback. */
   socket: string;
   /** `db` reads the database only, `daemon` asks the nix daemon only, `auto` falls back from one to the other. @defaultValue `auto` */
@@ -29,7 +31,7 @@ export interface StoreRead {
  * there, through the nix daemon; says which. When both fail the error names both reasons.
  */
 export async function readStore(options: ReadStoreOptions): Promise<StoreRead> {
-  const dbPath = path.join(options.stateDir, 'db/db.sqlite');
+  const dbPath = path.join(options.dbDir ?? path.join(options.stateDir, 'db'), 'db.sqlite');
   const mode = options.source ?? 'auto';
   const socket = options.socket;
   let dbError: StoreReadError | undefined;

@@ -22,7 +22,7 @@ export interface EntryMatch {
 }
 
 /** Go's zero time: what gitlab-runner writes for a token that does not expire. */
-const ZERO_TIME = '0001-01-01T00:00:00Z';
+export const ZERO_TIME = '0001-01-01T00:00:00Z';
 
 /** Parses config.toml; an empty or missing file is an empty config. */
 export function parseRunnerConfig(text: string | undefined, file = 'config.toml'): RunnerConfig {
@@ -53,11 +53,16 @@ export function tomlTime(value: string | Date | null): TomlDate {
   return new TomlDate(date.toISOString().replace(/\.\d{3}Z$/, 'Z'));
 }
 
-/** An RFC 3339 expiry from a config.toml value; undefined for the zero time or no value. */
+/**
+ * An RFC 3339 expiry from a config.toml value; undefined for the zero time or no value. A string is
+ * read too: nixpkgs' configure script pipes config.toml through `remarshal --stringify`, which turns
+ * gitlab-runner's datetimes into strings (`2026-01-02T03:04:05+00:00`) that gitlab-runner still parses.
+ */
 export function expiryFrom(value: unknown): string | undefined {
-  if (!(value instanceof Date) || Number.isNaN(value.getTime())) return undefined;
-  if (value.getUTCFullYear() <= 1) return undefined;
-  return new Date(value.getTime()).toISOString();
+  const date = value instanceof Date ? value : typeof value === 'string' && /^\d{4}-\d\d-\d\dT/.test(value) ? new Date(value) : undefined;
+  if (date === undefined || Number.isNaN(date.getTime())) return undefined;
+  if (date.getUTCFullYear() <= 1) return undefined;
+  return new Date(date.getTime()).toISOString();
 }
 
 export function entryMatches(entry: RunnerEntry, match: EntryMatch): boolean {
@@ -91,11 +96,27 @@ export function selectRunnerEntry(config: RunnerConfig, selector: string | undef
     throw new UserError(`${host} has ${entries.length} runners; say which with --runner NAME|ID: ${names.join(', ')}`);
   }
   const byId = /^#?\d+$/.test(selector) ? entries.find((e) => e.id === Number(selector.replace('#', ''))) : undefined;
-  const found = byId ?? entries.filter((e) => e.name === selector);
+  const found = byId ?? entriesNamed(entries, selector, host);
   if (!Array.isArray(found)) return found;
   if (found.length === 1) return found[0]!;
   if (found.length > 1) throw new UserError(`${host} has ${found.length} runners named "${selector}"; use the id instead: ${names.join(', ')}`);
   throw new UserError(`${host} has no runner "${selector}"; it has: ${names.join(', ')}`);
+}
+
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Entries named `selector`: exactly, else as nixpkgs' services.gitlab-runner names a declared runner
+ * in config.toml: `<name>_<hostName>_<12 hex>` (this host's name first, then any), or
+ * `<12 hex> <description>` when the service has a description.
+ */
+function entriesNamed(entries: RunnerEntry[], selector: string, host: string): RunnerEntry[] {
+  const name = escapeRegExp(selector);
+  for (const pattern of [new RegExp(`^${name}$`), new RegExp(`^${name}_${escapeRegExp(host)}_[0-9a-f]{12}$`), new RegExp(`^${name}_[^_\\s]+_[0-9a-f]{12}$`), new RegExp(`^[0-9a-f]{12} ${name}$`)]) {
+    const found = entries.filter((e) => typeof e.name === 'string' && pattern.test(e.name));
+    if (found.length > 0) return found;
+  }
+  return [];
 }
 
 export interface TokenCredentials {

@@ -18,15 +18,32 @@ export function generateSystemId(machineId: string | undefined): string {
   return `r_${Array.from({ length: 12 }, () => alphabet[randomInt(alphabet.length)]).join('')}`;
 }
 
+/** The system id file next to `configPath`, its id, and whether the file holds it already. */
+export interface SystemIdState {
+  file: string;
+  id: string;
+  stored: boolean;
+}
+
+/** The system id as readOrCreateSystemId would return it, without writing anything yet. */
+export async function peekSystemId(configPath: string, machineIdFile = '/etc/machine-id'): Promise<SystemIdState> {
+  const file = path.join(path.dirname(configPath), SYSTEM_ID_FILE);
+  const existing = (await readIfExists(file))?.trim();
+  if (existing && VALID.test(existing)) return { file, id: existing, stored: true };
+  return { file, id: generateSystemId(await readIfExists(machineIdFile).catch(() => undefined)), stored: false };
+}
+
+/** Writes the id of a peekSystemId result that is not stored yet. */
+export async function storeSystemId(state: SystemIdState): Promise<void> {
+  if (!state.stored) await writeFileAtomic(state.file, `${state.id}\n`);
+}
+
 /**
  * The system id from `.runner_system_id` next to `configPath`; created (as gitlab-runner would) when
  * absent or unreadable, so GitLab records this host as one runner manager.
  */
 export async function readOrCreateSystemId(configPath: string, machineIdFile = '/etc/machine-id'): Promise<string> {
-  const file = path.join(path.dirname(configPath), SYSTEM_ID_FILE);
-  const existing = (await readIfExists(file))?.trim();
-  if (existing && VALID.test(existing)) return existing;
-  const id = generateSystemId(await readIfExists(machineIdFile).catch(() => undefined));
-  await writeFileAtomic(file, `${id}\n`);
-  return id;
+  const state = await peekSystemId(configPath, machineIdFile);
+  await storeSystemId(state);
+  return state.id;
 }

@@ -1,5 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { checkSourceSafe } from './check-install-input.js';
 import { readIfExists } from './write-file-atomic.js';
 
 /**
@@ -38,8 +39,12 @@ export function parseEnvFile(text: string | undefined): Map<string, string> {
   return values;
 }
 
-/** Sets `name=value`, replacing an existing line in place or appending; every other line is kept. */
+/**
+ * Sets `name=value`, replacing an existing line in place or appending; every other line is kept. A
+ * value bash would expand or run when it sources the file is refused (PermanentJobError).
+ */
 export function setEnvVar(text: string | undefined, name: string, value: string): string {
+  checkSourceSafe(name, value);
   const lines = (text ?? '').split('\n');
   if (lines.at(-1) === '') lines.pop();
   const pattern = new RegExp(`^\\s*(?:export\\s+)?${name}=`);
@@ -67,6 +72,8 @@ export function findVarByValue(text: string | undefined, value: string): string 
 }
 
 export function renderAuthTokenFile(runner: { id: number; name: string; url: string; token: string }): string {
+  checkSourceSafe('CI_SERVER_URL', runner.url);
+  checkSourceSafe('CI_SERVER_TOKEN', runner.token);
   return [
     `# runnerops: runner #${runner.id} "${runner.name.replace(/["\n]/g, '')}" (authenticationTokenConfigFile)`,
     `CI_SERVER_URL=${runner.url}`,

@@ -32,7 +32,7 @@ async function ownerFor(file: string): Promise<{ uid: number; gid: number }> {
   }
 }
 
-async function writeTemp(file: string, content: string, mode: number): Promise<string> {
+async function writeTemp(file: string, content: string | Uint8Array, mode: number): Promise<string> {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.runnerops-${randomBytes(6).toString('hex')}.tmp`);
   let handle;
   try {
@@ -44,7 +44,7 @@ async function writeTemp(file: string, content: string, mode: number): Promise<s
     throw err;
   }
   try {
-    await handle.writeFile(content, 'utf8');
+    await handle.writeFile(content);
     await handle.chmod(mode);
     await handle.sync();
   } finally {
@@ -111,4 +111,27 @@ export async function updateFileAtomic(
 /** Writes `content` to `file` atomically (see updateFileAtomic). */
 export async function writeFileAtomic(file: string, content: string, options: AtomicUpdateOptions = {}): Promise<void> {
   await updateFileAtomic(file, () => content, options);
+}
+
+/**
+ * Puts back exact bytes (or removes the file when `bytes` is undefined), with the given mode and
+ * owner: temp file in the same directory, fsync, chown, rename, fsync of the directory.
+ */
+export async function replaceFileBytes(file: string, bytes: Uint8Array | undefined, meta: { mode: number; uid: number; gid: number }): Promise<void> {
+  if (bytes === undefined) {
+    await unlink(file).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+    await syncDir(path.dirname(file));
+    return;
+  }
+  const tmp = await writeTemp(file, bytes, meta.mode);
+  try {
+    if (meta.uid !== process.getuid?.() || meta.gid !== process.getgid?.()) await chown(tmp, meta.uid, meta.gid);
+    await rename(tmp, file);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  await syncDir(path.dirname(file));
 }

@@ -98,3 +98,29 @@ describe('removeEntry', () => {
     expect(parseRunnerConfig(removeEntry(out, { id: 7 })).runners!.map((r) => r.name)).toEqual(['Nix caching runner']);
   });
 });
+
+describe('selectRunnerEntry with the names nixpkgs gives declared runners', () => {
+  const config = parseRunnerConfig(
+    '[[runners]]\nname = "nix_ci-3_e85673634b63"\nid = 7\n\n[[runners]]\nname = "nix_cache_ci-3_0123456789ab"\nid = 8\n\n[[runners]]\nname = "abcdef012345 Docker builds"\nid = 9\n',
+  );
+
+  it('finds <name>_<host>_<hash> by the declared name', () => {
+    expect(selectRunnerEntry(config, 'nix', 'ci-3').id).toBe(7);
+    expect(selectRunnerEntry(config, 'nix_cache', 'ci-3').id).toBe(8);
+  });
+
+  it('finds "<hash> <description>" by the description', () => {
+    expect(selectRunnerEntry(config, 'Docker builds', 'ci-3').id).toBe(9);
+  });
+
+  it('still says what there is when nothing matches', () => {
+    expect(() => selectRunnerEntry(config, 'ni', 'ci-3')).toThrow('ci-3 has no runner "ni"; it has: nix_ci-3_e85673634b63 (#7), nix_cache_ci-3_0123456789ab (#8), abcdef012345 Docker builds (#9)');
+  });
+});
+
+describe('expiryFrom', () => {
+  it('reads the string dates nixpkgs\' configure script leaves in config.toml', () => {
+    expect(expiryFrom('2026-03-04T05:06:07+00:00')).toBe('2026-03-04T05:06:07.000Z');
+    expect(expiryFrom('0001-01-01T00:00:00+00:00')).toBeUndefined();
+  });
+});

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { findHostRunner, installRunnerToken, needsReload, reloadRunner, syncTokenFiles, undoInstall, writeRotatedToken, type StoreSettings } from '../../../src/clients/runner-config/runner-store.js';
+import { findHostRunner, installRunnerToken, needsReload, reloadRunner, syncTokenFiles, writeRotatedToken, type StoreSettings } from '../../../src/clients/runner-config/runner-store.js';
 import { defaultRunnerTemplate } from '../../../src/clients/runner-config/runner-template.js';
 import { PermanentJobError } from '../../../src/errors.js';
 
@@ -47,14 +47,12 @@ describe('writeRotatedToken', () => {
   });
 });
 
-describe('undoInstall', () => {
-  it('removes the TOKEN_ line it added', async () => {
+describe('installRunnerToken', () => {
+  it('adds a TOKEN_ line in env-template mode and keeps the other lines', async () => {
     await writeFile(settings.envFile, 'KEEP=1\n');
     const runner = { id: 3, name: 'cache', url: 'https://g', token: 'glrt-cache-cache-cache1', obtainedAt: new Date().toISOString(), expiresAt: null };
     await installRunnerToken(settings, runner, defaultRunnerTemplate('gitlabnix'));
     expect(await readFile(settings.envFile, 'utf8')).toBe('KEEP=1\nTOKEN_CACHE=glrt-cache-cache-cache1\n');
-    expect(await undoInstall(settings, runner)).toBeUndefined();
-    expect(await readFile(settings.envFile, 'utf8')).toBe('KEEP=1\n');
   });
 });
 

@@ -64,3 +64,9 @@ describe('findAuthTokenFile', () => {
     expect(await findAuthTokenFile(path.join(dir, 'missing'), { id: 5 })).toBeUndefined();
   });
 });
+
+describe('setEnvVar with a value a shell would run', () => {
+  it('refuses it and names the variable', () => {
+    expect(() => setEnvVar('A=1\n', 'TOKEN_NIX', '$(touch /tmp/x)')).toThrow(/^refusing to write TOKEN_NIX: its value has characters a shell would expand or run/);
+  });
+});

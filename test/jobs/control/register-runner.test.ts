@@ -7,7 +7,7 @@ import { PermanentJobError, UserError } from '../../../src/errors.js';
 import { startFakeGitlab } from '../../fakes/gitlab/start-fake-gitlab.js';
 import { createGitlabClient } from '../../../src/clients/gitlab/create-gitlab-client.js';
 import { SYSTEM_ID_FILE } from '../../../src/clients/runner-config/system-id.js';
-import { leakedTokens, readSeedConfig, seedConfigFor, useRunnerJobEnvironment, writeEnvTemplateReloadScript, writeNixosReloadScript } from '../support/runner-host.js';
+import { leakedTokens, readSeedConfig, seedConfigFor, useRunnerJobEnvironment, writeEnvTemplateReloadScript, declareNixosRunner, writeNixosReloadScript } from '../support/runner-host.js';
 import { failureOf, useControlStacks } from './support/control-stack.js';
 
 const env = useRunnerJobEnvironment();
@@ -52,6 +52,7 @@ describe('run', () => {
     const stack = await startStack('nixos-module');
     const { host } = stack;
     host.settings.reloadCommand = await writeNixosReloadScript(host);
+    await declareNixosRunner(host, 'nix-cache');
     const result = await run({ host: host.settings.host, type: 'instance', description: 'Nix Cache', ...base }, stack.ctx);
     const runner = env.fake.runner(result.runnerId)!;
     const file = path.join(host.settings.tokenDir, 'nix-cache.env');

@@ -261,3 +261,17 @@ export function joinAll(...parts: unknown[]): string {
 export function leakedTokens(tokens: string[], text: string): string[] {
   return [...new Set(tokens)].filter((t) => text.includes(t));
 }
+
+/**
+ * Declares a runner the way services.runnerops.worker.runners does on NixOS: its token file exists in
+ * the token dir as a placeholder until `register` fills it.
+ */
+export async function declareNixosRunner(host: TestHost, name: string): Promise<string> {
+  await mkdir(host.settings.tokenDir, { recursive: true, mode: 0o700 });
+  const file = path.join(host.settings.tokenDir, `${name}.env`);
+  await writeFile(file, NIXOS_PLACEHOLDER, { mode: 0o600 });
+  return file;
+}
+
+/** The placeholder deploy/nixos/module.nix writes for a declared runner (see its runnerPlaceholder). */
+export const NIXOS_PLACEHOLDER = '# runnerops: declared runner, not registered yet; /runner register fills this file\nexit 0\n';
