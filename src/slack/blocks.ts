@@ -37,9 +37,3 @@ export function header(text: string): KnownBlock {
 export function codeSections(text: string): KnownBlock[] {
   return codeBlocks(text, LIMITS.sectionText).map((block) => section(block));
 }
-
-/** A reply's blocks, or undefined when it does not fit one message (send it as a file instead). */
-export function textReplyBlocks(text: string): KnownBlock[] | undefined {
-  const blocks = codeSections(text);
-  return blocks.length <= LIMITS.blocksPerMessage ? blocks : undefined;
-}

@@ -87,10 +87,7 @@ function createSurface(deps: SlackSurfaceDeps): Surface {
 
   /** Private answer through chat.postEphemeral (needs the bot in the conversation). */
   const ephemeral = async (user: string, channel: string, text: string) => {
-    for (const part of messageParts(text, codeSections(text))) {
-      await pace('chat.postEphemeral');
-      await client.chat.postEphemeral({ channel, user, ...part });
-    }
+    for (const part of messageParts(text, codeSections(text))) await client.chat.postEphemeral({ channel, user, ...part });
   };
 
   /**
