@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import * as rotateToken from '../../jobs/rotate-token.js';
+import { retry as rotateRetry } from '../../src/queue/payloads/rotate-token.js';
 import { createApprovalStore } from '../../src/approvals/approval-store.js';
 import { isTerminal, readRows, type CommandRow } from '../../src/queue/command-record.js';
 import { listHosts } from '../../src/queue/host-registry.js';
@@ -237,7 +237,7 @@ describe('GitLab failing', () => {
     const host = 'f-rot-drop';
     const runner = runners.get(host)!;
     const token = runner.token;
-    const most = rotateToken.retry.attempts * 4;
+    const most = rotateRetry.attempts * 4;
     gitlab.inject('POST /runners/verify', { drop: true, times: most });
     try {
       const id = await run(`rotate ${host}`);
@@ -293,7 +293,7 @@ describe('GitLab failing', () => {
     const before = runner.token;
     const config = await readFile(path.join(hostDir('f-rot-flood'), 'gitlab-runner', 'config.toml'), 'utf8');
     // Exactly as many 429s as the bounded tries can ask for (the fake keeps unused faults queued).
-    const most = rotateToken.retry.attempts * 3;
+    const most = rotateRetry.attempts * 3;
     gitlab.inject('POST /runners/reset_authentication_token', { status: 429, retryAfter: 1, times: most });
     try {
       const id = await run('rotate f-rot-flood');
@@ -303,7 +303,7 @@ describe('GitLab failing', () => {
       expect(final.summary).toMatch(/429|rate/i);
       expect(final.summary).toMatch(/nothing changed/);
       const attempts = await attemptsOf(hostQueueName('f-rot-flood'), `${id}@f-rot-flood`);
-      expect(attempts).toBe(rotateToken.retry.attempts);
+      expect(attempts).toBe(rotateRetry.attempts);
       const resets = gitlab.findRequests('POST /runners/reset_authentication_token').filter((r) => r.params.token === before).length;
       recordFigure({ scenario: 'faults', name: 'rotation against a GitLab answering 429 forever', value: `${attempts} BullMQ attempts, ${resets} reset requests in all`, next: 'then failed, token and config unchanged' });
       expect(resets).toBeLessThanOrEqual(most);

@@ -8,10 +8,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CONTROL_JOBS } from '../../jobs/control/index.js';
 import { HOST_JOBS } from '../../jobs/index.js';
 import { createApprovalStore } from '../../src/approvals/approval-store.js';
-import { createAuditLog } from '../../src/audit/audit-log.js';
-import { parseRunnerConfig } from '../../src/clients/runner-config/config-toml.js';
+import { parseRunnerConfig, setEntryToken } from '../../src/clients/runner-config/config-toml.js';
 import { recoveryPath } from '../../src/clients/runner-config/rotation-recovery.js';
-import { EMPTY_POLICY } from '../../src/policy/load-policy.js';
 import { isTerminal, readRows, type CommandRow } from '../../src/queue/command-record.js';
 import { enqueueCommand } from '../../src/queue/enqueue.js';
 import { readHost } from '../../src/queue/host-registry.js';
@@ -25,12 +23,14 @@ import { createPruneFixture, listEngine } from '../clients/docker/prune-fixture.
 import { startFakeGitlab, type FakeGitlab, type FakeRunner } from '../fakes/gitlab/start-fake-gitlab.js';
 import type { FakeSlack } from '../fakes/slack/server.js';
 import { blockActionsBody, signedPost } from '../helpers/slack-requests.js';
+import { signedHostJob } from '../helpers/test-trust.js';
 import { until } from '../helpers/until.js';
 import { readSeedConfig } from '../jobs/support/runner-host.js';
 import { ensureDockerEngine, startPrivateDockerd, type PrivateDockerd } from '../setup/docker-engine.js';
 import { ensureBusyboxImage, ensureNixDaemonImage } from '../setup/docker-images.js';
 import { isOneLine } from './support/checks.js';
 import { ms, recordFigure } from './support/figures.js';
+import { pinHosts, setUpOperator, type OperatorKeys } from './support/operator.js';
 import { spawnRunnerops, type RunnerProcess } from './support/processes.js';
 import { startRedisProxy, type RedisProxy } from './support/redis-proxy.js';
 import { recordSecrets } from './support/run-dir.js';
@@ -85,13 +85,16 @@ interface Kill {
   tokenBefore?: string;
 }
 const kills = new Map<string, Kill>();
+let operator: OperatorKeys;
+/** Every host of the scenario, and the extra settings of those that have any. */
+const HOSTS = ['k-ping', 'k-twice', 'k-facts', 'k-store', 'k-prune', 'k-restart', 'k-rot-during', 'k-rot-before', 'k-rot-saved', 'k-install', 'k-sysid', 'k-drain', 'k-reg', 'k-revive'];
 
 function hostDir(host: string): string {
   return path.join(dir, host);
 }
 
 function env(host: string, url: string, extra: Record<string, string> = {}): Record<string, string> {
-  return workerEnv({ redisUrl: url, prefix, host, dir: hostDir(host), gitlabUrl: gitlab.url, heartbeatSeconds: 2, extra });
+  return workerEnv({ redisUrl: url, prefix, host, botKeys: operator.botKeys, dir: hostDir(host), gitlabUrl: gitlab.url, heartbeatSeconds: 2, extra });
 }
 
 /** A worker that talks to Redis through its own proxy, so the test can stop it at an exact point. */
@@ -113,11 +116,12 @@ async function killAndRestart(host: string, worker: RunnerProcess, extra: Record
   return killedAt;
 }
 
-async function writeRunnerConfig(host: string, runner?: FakeRunner): Promise<void> {
+async function writeRunnerConfig(host: string, runner?: FakeRunner, expiredAt?: Date): Promise<void> {
   await mkdir(path.join(hostDir(host), 'gitlab-runner'), { recursive: true });
-  const text = runner
+  let text = runner
     ? (await readSeedConfig()).replace('@TOKEN_NIX@', runner.token).replace('id = 12354', `id = ${runner.id}`).replace('url = "https://gitlab.com"', `url = "${gitlab.url}"`)
     : '';
+  if (runner && expiredAt) text = setEntryToken(text, { id: runner.id }, { token: runner.token, obtainedAt: new Date(expiredAt.getTime() - 7200_000), expiresAt: expiredAt.toISOString() });
   await writeFile(path.join(hostDir(host), 'gitlab-runner', 'config.toml'), text, { mode: 0o600 });
 }
 
@@ -184,13 +188,16 @@ beforeAll(async () => {
   recordSecrets(token);
   ({ dir, remove: removeDir } = await tempDir('killed'));
   mainDocker = await ensureDockerEngine();
+  operator = await setUpOperator(dir);
+  // Each host's fingerprint as "runnerops fingerprint" prints it there, pinned in the bot's config.
+  const enrolled = await pinHosts(HOSTS.map((host) => env(host, redisUrl)));
   const policyFile = await writePolicy(dir, {
     roles: { ops: { users: ['U0KOPS', 'U0KOPS2', 'U0KOPS3', 'U0KOPS4', 'U0KOPS5', 'U0KOPS6', 'U0KOPS7', 'U0KOPS8', 'U0KOPS9'] }, approvers: { users: ['U0KAPPROVER'] } },
     verbs: { prune: { run: ['ops'] }, 'restart-daemon': { run: ['ops'] }, register: { run: ['ops'] }, rotate: { request: ['ops'], approve: ['approvers'] } },
     channels: { approvals: APPROVALS },
     prune: { until: '1s' },
   });
-  botEnvironment = botEnv({ redisUrl, prefix, slack, signingSecret, port: await httpPort(), policyFile, gitlab: { url: gitlab.url, token } });
+  botEnvironment = botEnv({ redisUrl, prefix, slack, signingSecret, port: await httpPort(), operator, enrolled, policyFile, gitlab: { url: gitlab.url, token } });
   bot = await startBotProcess('killed-bot', botEnvironment);
   processes.push(bot);
 
@@ -221,15 +228,17 @@ beforeAll(async () => {
     );
   }
 
-  // host-facts: the one every worker runs at start, stopped as it starts.
+  // host-facts: a worker refreshes its facts by itself (not through its queue); a bot-signed host-facts
+  // job, as a bot queues one to refresh a host now, is stopped as it starts.
   {
     const runner = gitlab.addRunner({ description: 'facts' });
     await writeRunnerConfig('k-facts', runner);
-    const proxy = await startRedisProxy({ host: '127.0.0.1', port: Number(new URL(redisUrl).port) });
-    proxies.push(proxy);
+    const { proxy, worker } = await proxiedWorker('k-facts');
     const hold = proxy.holdWhen('"type":"started"', '"job":"host-facts"');
-    const worker = spawnRunnerops('killed-worker-k-facts', ['worker'], env('k-facts', proxy.url));
-    processes.push(worker);
+    const { jobId, data } = signedHostJob('k-facts', 'host-facts', {}, { commandId: 'facts-k-facts', signer: operator.botSigner });
+    const queue = new Queue(hostQueueName('k-facts'), { connection: admin, prefix });
+    await queue.add('host-facts', data, { jobId });
+    await queue.close();
     flows.push(hold.then(async () => void kills.set('host-facts', { kind: 'host-facts', host: 'k-facts', commandId: 'facts-k-facts', killedAt: await killAndRestart('k-facts', worker) })));
   }
 
@@ -306,10 +315,24 @@ beforeAll(async () => {
     recordSecrets(runner.token);
     const payload = { sealedToken: await sealToHost(runner.token, entry.publicKey!), sealedTo: fingerprintOf(entry.publicKey!), runnerId: runner.id, name: 'installed', gitlabUrl: gitlab.url, tokenExpiresAt: null };
     const queues = createQueuePool(admin, prefix);
-    const deps = { redis: admin, prefix, queues, policy: EMPTY_POLICY, audit: createAuditLog(admin, prefix), approvals: createApprovalStore(admin, prefix) };
+    // Signed with the bot's key, as the bot's register-runner step signs it.
+    const deps = { redis: admin, prefix, queues, signer: operator.botSigner };
     const command = await enqueueCommand(deps, { verb: 'register', text: 'register k-install (install step)', job: 'install-runner', hosts: ['k-install'], payloadFor: () => payload, requester: { via: 'cli', user: 'cli:reliability' } });
     await queues.close();
     flows.push(hold.then(async () => void kills.set('install-runner', { kind: 'install-runner', host: 'k-install', commandId: command.id, runner, tokenBefore: runner.token, killedAt: await killAndRestart('k-install', worker) })));
+  }
+
+  // read-system-id: the first step of a drained restart, killed as it starts; the drain goes on.
+  {
+    const runner = gitlab.addRunner({ description: 'sysid' });
+    await writeRunnerConfig('k-sysid', runner);
+    await startNixDaemon(`rel-gitlabnix-sysid-${suffix}`);
+    const extra = { NIX_DAEMON_CONTAINER: `rel-gitlabnix-sysid-${suffix}` };
+    const { proxy, worker } = await proxiedWorker('k-sysid', extra);
+    await until(async () => ((await readHost(admin, prefix, 'k-sysid'))?.runners ?? []).some((r) => r.id === runner.id), 20_000, 'k-sysid runners in the registry');
+    const hold = proxy.holdWhen('"type":"started"', '"job":"read-system-id"');
+    const commandId = await run('restart-daemon k-sysid --drain --timeout 2m', 'U0KOPS9');
+    flows.push(hold.then(async () => void kills.set('read-system-id', { kind: 'read-system-id', host: 'k-sysid', commandId, runner, killedAt: await killAndRestart('k-sysid', worker, extra) })));
   }
 
   // --- control-plane jobs: the bot is killed while two of them are mid-way ------------------------
@@ -320,10 +343,21 @@ beforeAll(async () => {
     processes.push(await startWorkerProcess('killed-worker-k-drain', env('k-drain', redisUrl, { NIX_DAEMON_CONTAINER: `rel-gitlabnix-drain-${suffix}` }), admin));
     await writeRunnerConfig('k-reg');
     processes.push(await startWorkerProcess('killed-worker-k-reg', env('k-reg', redisUrl), admin));
+    // A runner whose token expired an hour ago: its rotation is the bot's revive-runner-token.
+    const revived = gitlab.addRunner({ description: 'revive' });
+    const expiredAt = new Date(Math.floor(Date.now() / 1000) * 1000 - 3600_000);
+    gitlab.setTokenExpiry(revived.id, expiredAt);
+    await writeRunnerConfig('k-revive', revived, expiredAt);
+    processes.push(await startWorkerProcess('killed-worker-k-revive', env('k-revive', redisUrl), admin));
+    await until(async () => ((await readHost(admin, prefix, 'k-revive'))?.runners ?? []).some((r) => r.id === revived.id && r.tokenExpiresAt === expiredAt.toISOString()), 20_000, 'k-revive\'s expired runner in the registry');
     await until(async () => ((await readHost(admin, prefix, 'k-drain'))?.runners ?? []).some((r) => r.id === drained.id), 20_000, 'k-drain runners in the registry');
     gitlab.setRunningJobs(drained.id, 1);
     const drainId = await run('restart-daemon k-drain --drain --timeout 2m', 'U0KOPS7');
     await until(async () => (await row(drainId, 'k-drain'))?.phase === 'waiting for running jobs', 30_000, 'drain waiting for running jobs');
+    // The reset by id is answered after the kill: its new token only ever reaches the killed bot.
+    gitlab.inject('POST /runners/:id/reset_authentication_token', { delayMs: 8000 });
+    const reviveId = await run('rotate k-revive', 'U0KOPS6');
+    await until(async () => gitlab.findRequests('POST /runners/:id/reset_authentication_token').length > 0, 20_000, 'reset of the expired token sent');
     gitlab.inject('POST /user/runners', { delayMs: 3000 });
     const regId = await run('register k-reg --type instance --description rel-orphan', 'U0KOPS8');
     await until(async () => gitlab.findRequests('POST /user/runners').length > 0, 20_000, 'runner creation sent');
@@ -333,6 +367,7 @@ beforeAll(async () => {
     gitlab.setRunningJobs(drained.id, 0);
     kills.set('restart-drained', { kind: 'restart-drained', host: 'k-drain', commandId: drainId, runner: drained, killedAt });
     kills.set('register-runner', { kind: 'register-runner', host: 'k-reg', commandId: regId, killedAt });
+    kills.set('revive-runner-token', { kind: 'revive-runner-token', host: 'k-revive', commandId: reviveId, runner: revived, tokenBefore: revived.token, killedAt });
     bot = await startBotProcess('killed-bot-again', botEnvironment);
     processes.push(bot);
   }
@@ -368,6 +403,8 @@ describe('a worker killed (SIGKILL) mid-job', () => {
   it('finishes the host-facts run it was killed in', async () => {
     const final = await finalRow('host-facts');
     expect(final.status).toBe('done');
+    const job = await jobOf(hostQueueName('k-facts'), 'facts-k-facts@k-facts');
+    expect(job?.stalledCounter).toBe(1);
     expect(((await readHost(admin, prefix, 'k-facts'))?.runners ?? []).map((r) => r.name)).toEqual(['Nix caching runner']);
   });
 
@@ -426,6 +463,18 @@ describe('a worker killed (SIGKILL) mid-job', () => {
     expect((config.runners ?? []).map((r) => [r.id, r.token])).toEqual([[kill.runner!.id, kill.runner!.token]]);
   });
 
+  it('hands back a drain\'s read-system-id step, and the drain still restarts and unpauses', async () => {
+    const kill = kills.get('read-system-id')!;
+    const final = await finalRow('read-system-id');
+    expect(final.status, final.summary).toBe('done');
+    expect(gitlab.runner(kill.runner!.id)!.paused, `card: ${final.summary}`).toBe(false);
+    // The drain may have queued the step again after waiting for it: the one there now ran to its end.
+    const step = await jobOf(hostQueueName('k-sysid'), `${kill.commandId}.read-system-id@k-sysid`);
+    expect(step?.finishedOn).toBeDefined();
+    expect(await step?.isCompleted()).toBe(true);
+    expect((await mainDocker.getContainer(`rel-gitlabnix-sysid-${suffix}`).inspect()).State.Running).toBe(true);
+  });
+
   it('fails a job whose worker died twice, and says so on its card', async () => {
     const kill = kills.get('ping killed twice')!;
     const jobId = `${kill.commandId}@k-twice`;
@@ -453,6 +502,18 @@ describe('the bot killed (SIGKILL) mid control-plane job', () => {
     expect(isOneLine(final.summary ?? '')).toBe(true);
     // A runner in GitLab is either installed on the host or named on the card for the operator to delete.
     for (const r of created) expect(installed.some((e) => e.id === r.id) || (final.summary ?? '').includes(`#${r.id}`), story).toBe(true);
+  });
+
+  it('revives an expired token once it is back, the host holding the one token GitLab accepts', async () => {
+    const kill = kills.get('revive-runner-token')!;
+    const final = await finalRow('revive-runner-token');
+    expect(final.status, final.summary).toBe('done');
+    const current = gitlab.runner(kill.runner!.id)!.token;
+    expect(current).not.toBe(kill.tokenBefore);
+    const config = await readFile(path.join(hostDir('k-revive'), 'gitlab-runner', 'config.toml'), 'utf8');
+    expect(config).toContain(current);
+    expect(config).not.toContain(kill.tokenBefore!);
+    expect(isOneLine(final.summary ?? '')).toBe(true);
   });
 
   it('always unpauses the runners a drain paused', async () => {
