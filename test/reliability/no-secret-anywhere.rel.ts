@@ -7,9 +7,10 @@ import { dumpKeys } from './support/redis-servers.js';
 import { runDir } from './support/run-dir.js';
 
 // Runs last: every token and secret the run issued (Slack bot and app tokens, signing secrets, GitLab
-// user and runner tokens, old and new) is searched for in everything the run left behind: process and
-// in-process logs, audit mirrors, Redis keys and values of every scenario (job payloads, results and
-// failure reasons included), and every Slack message, ephemeral and API call argument.
+// user and runner tokens, old and new, the private keys of bots, terminals and hosts) is searched for in
+// everything the run left behind: process and in-process logs, audit mirrors, Redis keys and values of
+// every scenario (job payloads, results and failure reasons included), and every Slack message,
+// ephemeral and API call argument.
 const redis = createRedis({ redisUrl: inject('redisUrl') });
 afterAll(() => redis.disconnect());
 

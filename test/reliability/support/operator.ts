@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
@@ -5,7 +6,14 @@ import { createEventSigners, type BotTrust } from '../../../src/queue/bot-trust.
 import { verifyEvent, type JobEvent } from '../../../src/queue/events.js';
 import { keys } from '../../../src/queue/names.js';
 import { loadSigner, ringOf, type Signer } from '../../../src/queue/signing-keys.js';
+import { HOST_KEY_FILE, HOST_SIGNING_KEY_FILE } from '../../../src/secrets/host-keys.js';
 import { runRunnerops } from './processes.js';
+import { recordSecrets } from './run-dir.js';
+
+/** Private key files (base64 seeds) are secrets too: the final search looks for them everywhere. */
+async function recordKeyFiles(...files: string[]): Promise<void> {
+  recordSecrets(...(await Promise.all(files.map(async (file) => (await readFile(file, 'utf8')).trim()))));
+}
 
 /**
  * The keys of one scenario, made the way an operator makes them: the bot's job-signing key
@@ -40,6 +48,7 @@ export async function setUpOperator(dir: string): Promise<OperatorKeys> {
   const botKeys = /RUNNEROPS_BOT_KEYS on every worker\): (ed25519:\S+)/.exec(botOut)?.[1];
   const cliPublicKey = /cliKeys: \["(ed25519:\S+)"\]/.exec(cliOut)?.[1];
   if (!botKeys || !cliPublicKey) throw new Error(`keygen printed no public key: ${botOut} ${cliOut}`);
+  await recordKeyFiles(botKeyFile, cliKeyFile);
   return {
     botKeyFile,
     botKeys,
@@ -62,7 +71,7 @@ export function cliEnv(keys: OperatorKeys): Record<string, string> {
 }
 
 /**
- * `runnerops fingerprint` on each host (its worker environment: RUNNEROPS_HOST, RUNNEROPS_STATE_DIR),
+ * `runnerops fingerprint` on each host (its private keys are remembered for the secret search) (its worker environment: RUNNEROPS_HOST, RUNNEROPS_STATE_DIR),
  * creating the host's keys as the worker would; returns the RUNNEROPS_ENROLLED_HOSTS value that pins them.
  */
 export async function pinHosts(hostEnvs: Array<Record<string, string>>): Promise<string> {
@@ -75,6 +84,7 @@ export async function pinHosts(hostEnvs: Array<Record<string, string>>): Promise
         if (result.code !== 0 || host !== env.RUNNEROPS_HOST || !fingerprint?.startsWith('SHA256:')) {
           throw new Error(`runnerops fingerprint for ${env.RUNNEROPS_HOST} printed "${result.stdout.trim()}" ${result.stderr}`);
         }
+        await recordKeyFiles(path.join(env.RUNNEROPS_STATE_DIR!, HOST_KEY_FILE), path.join(env.RUNNEROPS_STATE_DIR!, HOST_SIGNING_KEY_FILE));
         return `${host}=${fingerprint}`;
       }),
     );
