@@ -24,6 +24,7 @@ import type { Surface } from './surface.js';
 import { createEventSigners, type BotTrust } from '../queue/bot-trust.js';
 import { reportSecurity } from './report-security.js';
 import { reportKeyChanges } from './report-key-changes.js';
+import { forgetGoneHosts } from '../queue/host-registry.js';
 import { startApi } from './start-api.js';
 
 export interface BotDeps {
@@ -135,6 +136,7 @@ export async function startBot(deps: BotDeps): Promise<RunningBot> {
   });
   const sweep = async () => {
     await reportKeyChanges(core, security);
+    await forgetGoneHosts(redis, settings.prefix);
     for (const approval of await expireOverdue(core)) await core.surface.updateApproval(approval).catch((err: unknown) => log.warn({ err }, 'could not mark an approval expired'));
   };
   const sweeper = setInterval(() => void sweep().catch((err: unknown) => log.warn({ err }, 'approval sweep failed')), deps.sweepMs ?? 15_000);

@@ -5,7 +5,7 @@ export const DEV_USER = 'dev';
 
 /**
  * The embedded policy of `runnerops dev`: "dev", "alice" and "bob" may run everything; rotations need
- * alice or bob to approve (so "dev" can request one and answer it "as alice").
+ * alice or bob to approve (so "dev" can request one and answer it "as alice"), as do enrolments.
  */
 export const DEV_POLICY: Policy = policySchema.parse({
   roles: {
@@ -17,6 +17,7 @@ export const DEV_POLICY: Policy = policySchema.parse({
     'restart-daemon': { run: ['operators'] },
     register: { run: ['operators'] },
     rotate: { request: ['operators'], approve: ['approvers'] },
+    enroll: { request: ['operators'], approve: ['approvers'] },
   },
   approvals: { expiry: '30m' },
 });

@@ -95,18 +95,27 @@ export async function beat(redis: Redis, prefix: string, name: string, at = Date
 
 /**
  * Merges `patch` (runners, disk, store, daemon) into this host's own entry and signs it again; `disk`
- * merges field by field. An entry signed by another key (someone else claiming the name) is replaced.
+ * merges field by field. An entry another key wrote (someone else claiming the name) is left to the
+ * heartbeat, which publishes this host's whole entry again: nothing of the other entry is adopted.
  */
 export async function touchHost(redis: Redis, prefix: string, signer: Signer, name: string, patch: Partial<HostEntry>): Promise<void> {
-  const current = await readHost(redis, prefix, name);
-  if (!current) return;
-  const own = current.signPublicKey === signer.publicKey ? current : { ...current, runners: undefined, disk: undefined, store: undefined, daemon: undefined };
+  const own = await readHost(redis, prefix, name);
+  if (!own || own.signPublicKey !== signer.publicKey || !own.fingerprint) return;
   const disk = patch.disk ? { disk: { ...own.disk, ...patch.disk } } : {};
   const { ageSeconds: _a, alive: _l, fingerprint: _f, trust: _t, enrolledFingerprint: _e, ...entry } = hostStatus(own, Date.now());
   await redis.set(keys.hostEntry(prefix, name), signedEntry(signer, { ...entry, ...patch, ...disk, name }));
 }
 
-/** Leaves the registry (a clean stop). The name stays in the index; readers skip names without an entry. */
+/** Drops names from the index whose host left the registry (bots only; a worker may only add its name). */
+export async function forgetGoneHosts(redis: Redis, prefix: string): Promise<number> {
+  const names = await redis.smembers(keys.hostIndex(prefix));
+  if (names.length === 0) return 0;
+  const entries = await redis.mget(...names.map((n) => keys.hostEntry(prefix, n)));
+  const gone = names.filter((_, i) => entries[i] === null);
+  return gone.length > 0 ? redis.srem(keys.hostIndex(prefix), ...gone) : 0;
+}
+
+/** Leaves the registry (a clean stop). The name stays in the index until a bot forgets it; readers skip names without an entry. */
 export async function removeHost(redis: Redis, prefix: string, name: string): Promise<void> {
   await redis.del(keys.hostEntry(prefix, name), keys.heartbeat(prefix, name));
 }
