@@ -71,6 +71,12 @@ export const keys = {
   slackSeen: (prefix: string, id: string) => `${prefix}:slack-seen:${id}`,
   /** String: the runner a registration attempt created (a rerun deletes or keeps it). */
   registerAttempt: (prefix: string, requestId: string) => `${prefix}:register:${requestId}`,
+  /** Strings: the next free slot of a paced Slack method, and until when a 429 blocks it. */
+  slackPace: (prefix: string, method: string) => `${prefix}:slack-pace:${method}`,
+  /** Sorted set: who looked at App Home lately (user id by last view). */
+  homeViewers: (prefix: string) => `${prefix}:home-viewers`,
+  /** String with TTL: one user's Home tab was just republished (debounce across replicas). */
+  homeRefresh: (prefix: string, user: string) => `${prefix}:home-refresh:${user}`,
   /** String: the runners a drain paused (a rerun unpauses them). */
   drainPaused: (prefix: string, requestId: string) => `${prefix}:drain:${requestId}:paused`,
 };

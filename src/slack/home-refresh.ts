@@ -6,6 +6,7 @@ import { listHosts, type HostStatus } from '../queue/host-registry.js';
 import { LIMITS, section } from './blocks.js';
 import { md } from './mrkdwn.js';
 import type { Pacer } from './pace-calls.js';
+import { keys } from '../queue/names.js';
 
 /** Who counts as a recent viewer of the Home tab, and how many of them are kept fresh. */
 export const RECENT_VIEWER_MS = 24 * 3600_000;
@@ -48,7 +49,7 @@ export function hostsFingerprint(hosts: HostStatus[]): string {
  * ends, so it shows everything that happened meanwhile. Publishing is paced by the views.publish tier.
  */
 export function createHomeRefresher(deps: HomeRefreshDeps): HomeRefresher {
-  const viewersKey = `${deps.prefix}:home-viewers`;
+  const viewersKey = keys.homeViewers(deps.prefix);
   const debounceMs = deps.debounceMs ?? 3000;
   const timers = new Set<NodeJS.Timeout>();
   let poll: NodeJS.Timeout | undefined;
@@ -66,7 +67,7 @@ export function createHomeRefresher(deps: HomeRefreshDeps): HomeRefresher {
     const since = Date.now() - RECENT_VIEWER_MS;
     const viewers = await deps.redis.zrevrangebyscore(viewersKey, '+inf', since, 'LIMIT', 0, MAX_RECENT_VIEWERS);
     for (const user of viewers) {
-      const first = await deps.redis.set(`${deps.prefix}:home-refresh:${user}`, '1', 'PX', debounceMs, 'NX');
+      const first = await deps.redis.set(keys.homeRefresh(deps.prefix, user), '1', 'PX', debounceMs, 'NX');
       if (first !== 'OK' || stopped) continue;
       const timer = setTimeout(() => {
         timers.delete(timer);

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { keys } from '../queue/names.js';
 
 /**
  * Slack's rate-limit tiers (per app, per workspace, per method): calls per minute, bursts allowed.
@@ -67,7 +68,7 @@ export interface PacerOptions {
 /** The share of each tier's limit this app uses per workspace, shared by every bot replica through Redis. */
 export function createPacer(options: PacerOptions): Pacer {
   const tiers = options.tiers ?? METHOD_TIERS;
-  const keyOf = (method: string) => `${options.prefix}:slack-pace:${method}`;
+  const keyOf = (method: string) => keys.slackPace(options.prefix, method);
   return {
     async wait(method) {
       const tier = tiers[method];
