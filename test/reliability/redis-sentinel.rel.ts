@@ -71,7 +71,8 @@ describe('Redis Sentinel with a primary failover mid-run', () => {
     const acks = traffic.sent.map((s) => s.ackMs);
     recordFigure({ scenario: 'sentinel', name: `ack of ${acks.length} slash commands across the failover`, value: `p50 ${ms(percentile(acks, 50))}, p99 ${ms(percentile(acks, 99))}`, next: 'Slack allows 3 s' });
     expect(percentile(acks, 100)).toBeLessThan(3000);
-    await until(async () => unresolved((results = await outcomes(admin, prefix, slack, traffic.sent))).length === 0, 60_000, 'every command finished or answered').catch(() => undefined);
+    // Cards finish through chat.update, paced to Slack's tier 3 (about 50 a minute per workspace).
+    await until(async () => unresolved((results = await outcomes(admin, prefix, slack, traffic.sent))).length === 0, 150_000, 'every command finished or answered').catch(() => undefined);
     const lost = unresolved(results);
     const told = results.filter((o) => o.toldNotQueued).length;
     const firstAfter = results.filter((o) => o.sent.sentAt > killedAt && o.finished).map((o) => o.sent.sentAt - killedAt);
@@ -95,6 +96,6 @@ describe('Redis Sentinel with a primary failover mid-run', () => {
     const before = slack.messages.length;
     const ack = await slash(bot.eventsUrl, signingSecret, 'ping all', 'U0SNTAFTER');
     expect(ack.status).toBe(200);
-    await until(async () => slack.messages.slice(before).some((m) => m.updates.some((u) => /finished: 2 done/.test(u.text)) || /finished: 2 done/.test(m.text)), 20_000, 'ping all after the failover');
+    await until(async () => slack.messages.slice(before).some((m) => m.updates.some((u) => /finished: 2 done/.test(u.text)) || /finished: 2 done/.test(m.text)), 90_000, 'ping all after the failover');
   });
 });

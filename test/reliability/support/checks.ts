@@ -28,7 +28,9 @@ export function isOneLine(text: string): boolean {
 export function errorsWithoutMessage(output: string): string[] {
   return output.split('\n').filter((line) => {
     try {
-      const entry = JSON.parse(line) as { err?: Record<string, unknown> };
+      const entry = JSON.parse(line) as { err?: Record<string, unknown> | string };
+      // An error logged as its text ("TypeError: fetch failed") still says what happened.
+      if (typeof entry.err === 'string') return entry.err.trim() === '';
       return entry.err !== undefined && typeof entry.err.message !== 'string' && typeof entry.err.code !== 'string';
     } catch {
       return false;
