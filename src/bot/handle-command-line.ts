@@ -53,7 +53,22 @@ export async function handleCommandLine(core: BotCore, text: string, requester: 
     }
   } catch (err) {
     core.log.error({ err }, 'could not show a command outcome');
-    await core.surface.tell(requester.user, requester.channel, `could not show the result: ${describeError(err)}`).catch(() => undefined);
+    await core.surface.tell(requester.user, requester.channel, outcomeNotShown(reply, err)).catch(() => undefined);
   }
   return reply;
+}
+
+/** What to tell the person when the command was handled but its card or approval could not be shown. */
+export function outcomeNotShown(reply: Reply, err: unknown): string {
+  const why = describeError(err);
+  // describeError's Redis line says "nothing was queued": true before queueing, not after.
+  const reason = why.startsWith('Redis did not answer') ? 'Redis did not answer' : why;
+  switch (reply.kind) {
+    case 'queued':
+      return `queued ${reply.command.text} [job ${reply.command.id}], but its card could not be shown (${reason}); "job ${reply.command.id}" shows how it ends`;
+    case 'approval':
+      return `asked for approval of "${reply.approval.text}" (request ${reply.approval.id}), but the request could not be posted where approvers look (${reason}); give them the request id, or ask again`;
+    default:
+      return `could not show the result: ${why}`;
+  }
 }

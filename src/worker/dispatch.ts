@@ -9,7 +9,7 @@ import { SignatureError } from '../queue/signed.js';
 import type { KeyRing, Signer } from '../queue/signing-keys.js';
 import type { JobProgress } from './job-context.js';
 import type { HostEntry } from '../queue/host-registry.js';
-import type { ReplayGuard } from './replay-guard.js';
+import type { RecordedOutcome, ReplayGuard } from './replay-guard.js';
 import type { Redis } from 'ioredis';
 
 /** A job that was not run because its envelope did not hold: for the log, /metrics, audit and a security notice. */
@@ -70,9 +70,13 @@ function eventsFor(deps: Pick<DispatchDeps, 'redis' | 'prefix' | 'signer'>, enve
 export function createProcessor(deps: DispatchDeps) {
   return async (job: Job<JobData>, _token?: string, signal?: AbortSignal): Promise<unknown> => {
     let envelope: EnvelopeBody;
+    let recorded: RecordedOutcome | undefined;
     try {
       envelope = verifyEnvelope(job.data?.envelope, deps.ring, { queue: deps.queue, host: deps.host, jobName: job.name, jobId: job.id, now: Date.now() });
-      await deps.replay.begin(envelope.id, envelope.expiresAt);
+      recorded = await deps.replay.begin(envelope.id, envelope.expiresAt);
+      // BullMQ hands a job back when its worker died after the job ended but before the queue heard of
+      // it: repeat the recorded answer, run nothing. Any other second arrival is a replay.
+      if (recorded && !(job.stalledCounter > 0)) throw new SignatureError(`replayed job (envelope ${envelope.id} already ran)`);
     } catch (err) {
       if (err instanceof EnvelopeExpired) {
         // Signed by the bot, but too late: the card already calls the host silent; say why, run nothing.
@@ -88,12 +92,18 @@ export function createProcessor(deps: DispatchDeps) {
     }
     const log = deps.log.child({ commandId: envelope.commandId, jobId: job.id, job: job.name });
     const event = eventsFor(deps, envelope);
-    const finish = () => deps.replay.finish(envelope.id, envelope.expiresAt);
+    if (recorded) {
+      log.info('a job handed back after it had ended: repeating its answer');
+      await event(recorded.type, { summary: recorded.summary, ...(recorded.result !== undefined ? { result: recorded.result } : {}) });
+      if (recorded.type === 'failed') throw new UnrecoverableError(recorded.summary);
+      return recorded.result;
+    }
+    const finish = (outcome: RecordedOutcome) => deps.replay.finish(envelope.id, envelope.expiresAt, outcome);
     const module = deps.findJob(envelope.job);
     if (!module) {
       const reason = `this worker does not know job "${envelope.job}"; upgrade runnerops on ${envelope.host}`;
+      await finish({ type: 'failed', summary: reason });
       await event('failed', { summary: reason });
-      await finish();
       throw new UnrecoverableError(reason);
     }
     const progress = async (update: JobProgress) => {
@@ -106,9 +116,11 @@ export function createProcessor(deps: DispatchDeps) {
       log.info('job started');
       const ctx = deps.contextFor(envelope, { log, progress });
       const result = await deps.runExclusive(module.exclusive, () => module.run(payload, ctx, signal ?? new AbortController().signal));
-      await finish();
+      const summary = module.summarize(result);
+      // Recorded before it is told: a worker that dies in between repeats this answer when the job comes back.
+      await finish({ type: 'completed', summary, result });
       if (module.registryPatch) await deps.patchHost?.(module.registryPatch(result));
-      await event('completed', { summary: module.summarize(result), result });
+      await event('completed', { summary, result });
       log.info('job completed');
       return result;
     } catch (err) {
@@ -117,7 +129,7 @@ export function createProcessor(deps: DispatchDeps) {
       const permanent = isPermanent(err) || (err instanceof Error && err.name === 'ZodError');
       const willRetry = !permanent && job.attemptsMade + 1 < attempts;
       log.warn({ err }, willRetry ? 'job failed, will retry' : 'job failed');
-      if (!willRetry) await finish().catch((e: unknown) => log.warn({ err: e }, 'could not record the finished envelope'));
+      if (!willRetry) await finish({ type: 'failed', summary: reason }).catch((e: unknown) => log.warn({ err: e }, 'could not record the finished envelope'));
       await event(willRetry ? 'retrying' : 'failed', { summary: reason });
       if (permanent || !willRetry) throw new UnrecoverableError(reason);
       throw new Error(reason);
