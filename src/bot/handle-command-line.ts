@@ -5,16 +5,21 @@ import { setDeadline } from '../queue/command-watcher.js';
 import { executeCommand, type Reply } from '../verbs/execute-command.js';
 import type { BotCore } from './bot-core.js';
 import { cardFor, onCommandChange } from './on-command-change.js';
-import { updateCommand, type CommandRecord, type CommandRow } from '../queue/command-record.js';
+import { readRows, updateCommand, type CommandRecord, type CommandRow } from '../queue/command-record.js';
 
-/** Posts a new command's card and records where it is, so every replica can update it. */
+/**
+ * Posts a new command's card, drawn from the rows as they are now (a fast command's card is posted
+ * finished and never needs an update), and records where it is, so every replica can update it.
+ */
 export async function showCard(core: BotCore, command: CommandRecord, channel: string | undefined): Promise<void> {
-  const rows = command.hosts.map((host): CommandRow => ({ host, status: 'queued', queuedAt: command.createdAt }));
-  const location = await core.surface.postCard(command, cardFor(command, rows), channel);
+  const stored = await readRows(core.redis, core.prefix, command.id);
+  const rows = stored.length > 0 ? stored : command.hosts.map((host): CommandRow => ({ host, status: 'queued', queuedAt: command.createdAt }));
+  const shown = cardFor(command, rows);
+  const location = await core.surface.postCard(command, shown, channel);
   if (location) {
     await updateCommand(core.redis, core.prefix, command.id, { card: location });
-    // Jobs may have finished before the card existed: redraw once from Redis.
-    await onCommandChange(core, command.id);
+    // Jobs may have finished between the read and the post: redraw from Redis if anything changed.
+    await onCommandChange(core, command.id, { shown });
   }
 }
 

@@ -38,12 +38,13 @@ export function cardFor(command: CommandRecord, rows: CommandRow[], now = Date.n
  * Redraws a command's card from Redis; when every host has finished, once per command (across replicas):
  * audits each host's result and settles the approval it came from.
  */
-export async function onCommandChange(deps: CardDeps, commandId: string): Promise<void> {
+export async function onCommandChange(deps: CardDeps, commandId: string, options: { shown?: CardText } = {}): Promise<void> {
   const command = await readCommand(deps.redis, deps.prefix, commandId);
   if (!command) return;
   const rows = await readRows(deps.redis, deps.prefix, commandId);
   const card = cardFor(command, rows);
-  if (command.card) await deps.surface.updateCard(command, card);
+  // A card just posted with this very content needs no update (chat.update is paced per workspace).
+  if (command.card && JSON.stringify(card) !== JSON.stringify(options.shown)) await deps.surface.updateCard(command, card);
   if (!card.finished) return;
   const first = await deps.redis.set(keys.commandSettled(deps.prefix, commandId), '1', 'EX', 14 * 86400, 'NX');
   if (first !== 'OK') return;
