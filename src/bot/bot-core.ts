@@ -9,4 +9,6 @@ export interface BotCore extends ExecuteDeps, ApprovalDeps {
   redis: Redis;
   log: Logger;
   surface: Surface;
+  /** Resolves when this replica changes the command's rows, or after `timeoutMs` (cards wait a moment for fast commands). */
+  rowsChanged?: (commandId: string, timeoutMs: number) => Promise<void>;
 }

@@ -5,14 +5,23 @@ import { setDeadline } from '../queue/command-watcher.js';
 import { executeCommand, type Reply } from '../verbs/execute-command.js';
 import type { BotCore } from './bot-core.js';
 import { cardFor, onCommandChange } from './on-command-change.js';
-import { readRows, updateCommand, type CommandRecord, type CommandRow } from '../queue/command-record.js';
+import { isTerminal, readRows, updateCommand, type CommandRecord, type CommandRow } from '../queue/command-record.js';
+
+/** How long a new card waits for its command to finish before it is posted as it stands. */
+const CARD_WAIT_MS = 1000;
 
 /**
  * Posts a new command's card, drawn from the rows as they are now (a fast command's card is posted
  * finished and never needs an update), and records where it is, so every replica can update it.
  */
 export async function showCard(core: BotCore, command: CommandRecord, channel: string | undefined): Promise<void> {
-  const stored = await readRows(core.redis, core.prefix, command.id);
+  let stored = await readRows(core.redis, core.prefix, command.id);
+  // Up to a second for fast commands to finish, so their card is posted once, finished.
+  const deadline = Date.now() + CARD_WAIT_MS;
+  while (core.rowsChanged && !(stored.length > 0 && stored.every((r) => isTerminal(r.status))) && Date.now() < deadline) {
+    await core.rowsChanged(command.id, deadline - Date.now());
+    stored = await readRows(core.redis, core.prefix, command.id);
+  }
   const rows = stored.length > 0 ? stored : command.hosts.map((host): CommandRow => ({ host, status: 'queued', queuedAt: command.createdAt }));
   const shown = cardFor(command, rows);
   const location = await core.surface.postCard(command, shown, channel);

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { Gitlab } from '@gitbeaker/rest';
 import type { Worker } from 'bullmq';
 import type { JobData } from '../queue/enqueue.js';
@@ -81,6 +82,17 @@ export async function startBot(deps: BotDeps): Promise<RunningBot> {
   };
   const core: BotCore = { ...base, members: deps.members, surface: deps.makeSurface(base) };
   const refusals = new Map<string, number>();
+  const rowEvents = new EventEmitter().setMaxListeners(0);
+  core.rowsChanged = (commandId, timeoutMs) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        rowEvents.off(commandId, done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      rowEvents.on(commandId, done);
+    });
   const security = { audit: core.audit, surface: core.surface, policy: deps.policy, log, refusals };
   core.onTampered = (approval, reason) => reportSecurity(security, 'tampered-approval', `approval ${approval.id} ("${approval.text}") was refused: ${reason}`);
   const signers = createEventSigners(redis, settings.prefix, deps.trust);
@@ -105,6 +117,7 @@ export async function startBot(deps: BotDeps): Promise<RunningBot> {
     log,
     signers,
     onRefused: (reason) => reportSecurity(security, 'refused-event', reason),
+    onApplied: (ids) => ids.forEach((id) => rowEvents.emit(id)),
     onChange: (commandId) => onCommandChange(core, commandId),
   });
   const schedulerConnection = createRedis(settings, { blocking: true });

@@ -22,6 +22,8 @@ export interface CommandWatcherOptions {
   signers: EventSigners;
   /** An event that did not verify: never applied to a row. */
   onRefused: (reason: string) => Promise<void>;
+  /** Told, in this process, which commands' rows this replica just changed. */
+  onApplied?: (commandIds: Set<string>) => void;
 }
 
 const deadlinesKey = keys.deadlines;
@@ -88,7 +90,8 @@ export function startCommandWatcher(options: CommandWatcherOptions): { stop: () 
         await options.onRefused(`ignored an event on the job stream: ${err.message}`);
       }
     }
-    await applyEvents(redis, prefix, verified);
+    const changed = await applyEvents(redis, prefix, verified);
+    if (changed.size > 0) options.onApplied?.(changed);
     for (const event of verified) schedule(event.commandId, event);
     if (entries.length > 0) await redis.xack(stream, group, ...entries.map(([id]) => id));
   };

@@ -95,9 +95,9 @@ return {1, ''}
 /**
  * Applies verified events to their commands' rows (bots only; two replicas applying events of one
  * command never lose one: each row changes by compare-and-set) and tells waiting callers which
- * commands changed.
+ * commands changed. Returns the ids of the commands whose rows changed.
  */
-export async function applyEvents(redis: Redis, prefix: string, events: JobEvent[]): Promise<void> {
+export async function applyEvents(redis: Redis, prefix: string, events: JobEvent[]): Promise<Set<string>> {
   const changed = new Set<string>();
   for (const event of events) {
     const rowsKey = keys.commandRows(prefix, event.commandId);
@@ -119,6 +119,7 @@ export async function applyEvents(redis: Redis, prefix: string, events: JobEvent
     for (const id of changed) multi.xadd(keys.rowChanges(prefix), 'MAXLEN', '~', '10000', '*', 'c', id);
     await multi.exec();
   }
+  return changed;
 }
 
 /** The id to read from so that only entries after "now" are seen. */
