@@ -19,6 +19,7 @@ import { createExclusiveLocks } from './exclusive.js';
 import { startHeartbeat } from './heartbeat.js';
 import { pruneWithJob, startDiskPressureWatch } from './disk-pressure-watch.js';
 import type { JobContext } from './job-context.js';
+import { JOB_LOCK, type JobLockOptions } from './job-lock.js';
 import { createFileReplayGuard } from './replay-guard.js';
 
 export interface RunningWorker {
@@ -44,6 +45,8 @@ export interface WorkerDeps {
   concurrency?: number;
   /** How often host facts (runners, token expiry, disk) are refreshed in the registry. @defaultValue 300 */
   factsSeconds?: number;
+  /** BullMQ lock and stalled-job check (tests shorten them). @defaultValue JOB_LOCK */
+  lock?: Partial<JobLockOptions>;
 }
 
 export function dockerFromSettings(settings: Pick<WorkerSettings, 'dockerHost'>): Docker {
@@ -138,6 +141,8 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     connection: blocking,
     prefix: settings.prefix,
     concurrency: deps.concurrency ?? 4,
+    ...JOB_LOCK,
+    ...deps.lock,
     autorun: true,
   });
   worker.on('error', (err) => log.error({ err }, 'queue error'));
