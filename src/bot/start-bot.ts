@@ -77,6 +77,7 @@ export async function startBot(deps: BotDeps): Promise<RunningBot> {
     audit: createAuditLog(redis, settings.prefix, deps.auditFile ? { file: deps.auditFile } : {}),
     approvals: createApprovalStore(redis, settings.prefix),
     commandPrefix: deps.commandPrefix ?? '/runner',
+    retentionSeconds: settings.retentionSeconds,
   };
   const core: BotCore = { ...base, members: deps.members, surface: deps.makeSurface(base) };
   const refusals = new Map<string, number>();
@@ -105,6 +106,7 @@ export async function startBot(deps: BotDeps): Promise<RunningBot> {
     signers,
     onRefused: (reason) => reportSecurity(security, 'refused-event', reason),
     onChange: (commandId) => onCommandChange(core, commandId),
+    retentionSeconds: settings.retentionSeconds,
   });
   const schedulerConnection = createRedis(settings, { blocking: true });
   const noticeConnection = createRedis(settings, { blocking: true });

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { startRedis } from '../../src/dev/start-redis.js';
 import { formatCount } from '../../src/reports/store-table.js';
+import { JOB_LOCK } from '../../src/worker/job-lock.js';
 import { generateSyntheticStore, nixPrintDead } from '../setup/nix-store-fixture.js';
 import type { BenchLine, BenchSuite } from './report.js';
 
@@ -27,6 +28,8 @@ interface ChildReport {
   paths: number;
   references: number;
   garbagePaths: number;
+  /** Longest the event loop was held up while the reports ran, in ms (BullMQ renews job locks from a timer). */
+  maxEventLoopBlockMs: number;
 }
 
 async function runReportInChild(stateDir: string, storeDir: string, redisUrl: string, deadFile: string, confDir: string): Promise<ChildReport> {
@@ -44,6 +47,9 @@ const { analyzeStore } = await import(base + '/src/clients/nix-store/analyze-sto
 const { createRedis } = await import(base + '/src/queue/redis' + ext);
 const redis = createRedis({ redisUrl });
 const ctx = { host: 'bench', settings: { nixStateDir: stateDir, nixStoreDir: storeDir }, redis, prefix: '{bench}', progress: async () => {} };
+const { monitorEventLoopDelay } = await import('node:perf_hooks');
+const delay = monitorEventLoopDelay({ resolution: 10 });
+delay.enable();
 const times = [];
 let result;
 for (let i = 0; i < runs; i++) {
@@ -51,11 +57,13 @@ for (let i = 0; i < runs; i++) {
   result = await job.run({ top: 10 }, ctx);
   times.push(performance.now() - started);
 }
+delay.disable();
+const maxEventLoopBlockMs = delay.max / 1e6;
 const maxRssBytes = process.resourceUsage().maxRSS * 1024;
 const analysis = await analyzeStore({ stateDir, storeDir, includeDeadPaths: true, procDir: null });
 fs.writeFileSync(deadFile, analysis.deadPaths.join('\\n'));
 await redis.quit();
-console.log(JSON.stringify({ runs: times, maxRssBytes, paths: result.paths, references: result.references, garbagePaths: result.garbage.paths }));
+console.log(JSON.stringify({ runs: times, maxRssBytes, maxEventLoopBlockMs, paths: result.paths, references: result.references, garbagePaths: result.garbage.paths }));
 `;
   const args = useDist ? ['--input-type=module', '-e', script] : ['--import', 'tsx', '--input-type=module', '-e', script];
   const { stdout } = await execFileAsync(process.execPath, [...args, JSON.stringify([base, ext, stateDir, storeDir, redisUrl, deadFile, RUNS])], {
@@ -113,6 +121,12 @@ async function runSuite(): Promise<BenchLine[]> {
       baseline: `${formatCount(nixDead.length)} paths`,
       goal: 'identical',
       met: sameDead,
+    },
+    {
+      name: 'longest event-loop block while the report runs (a worker renews its job lock from a timer)',
+      ours: `${report.maxEventLoopBlockMs.toFixed(0)} ms`,
+      goal: `< ${JOB_LOCK.lockDuration / 2 / 1000} s (half the job lock)`,
+      met: report.maxEventLoopBlockMs < JOB_LOCK.lockDuration / 2,
     },
     {
       name: 'peak memory of the worker running the report (RSS)',
