@@ -4,7 +4,7 @@ import { handleCommandLine } from '../bot/handle-command-line.js';
 import { handleDecision } from '../bot/handle-decision.js';
 import { APPROVE_ACTION, DENY_ACTION } from './approval-blocks.js';
 import { homeBlocks } from './app-home.js';
-import { dropRepeatedDeliveries } from './drop-repeated-deliveries.js';
+import { dropRepeatedDeliveries, isFirstDelivery } from './drop-repeated-deliveries.js';
 import { REQUEST_ROTATION_ACTION } from '../bot/token-expiry.js';
 import { mayApprove } from '../policy/decide.js';
 import { DENY_CALLBACK, denyModal, readDenyModal } from './deny-modal.js';
@@ -18,8 +18,10 @@ export const SLASH_COMMAND = '/runner';
  */
 export function registerHandlers(app: App, core: BotCore): void {
   app.use(dropRepeatedDeliveries(() => core.redis, core.prefix));
-  app.command(SLASH_COMMAND, async ({ ack, command }) => {
+  app.command(SLASH_COMMAND, async ({ ack, body, command }) => {
     await ack();
+    // A replayed command (the same trigger id) is acked like any other and runs nothing.
+    if (!(await isFirstDelivery(core.redis, core.prefix, body as unknown as Record<string, unknown>))) return;
     await handleCommandLine(core, command.text, { via: 'slack', user: command.user_id, channel: command.channel_id });
   });
 

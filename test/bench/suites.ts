@@ -8,4 +8,5 @@ export const SUITES: Array<() => Promise<BenchSuite>> = [
   () => import('./restart-nix-daemon.js').then((m) => m.suite),
   () => import('./store-usage.js').then((m) => m.suite),
   () => import('./worker-recovery.js').then((m) => m.suite),
+  () => import('./fleet.js').then((m) => m.suite),
 ];
