@@ -68,7 +68,7 @@ function signedPost(url: string, body: string, options: { secret: string }): Pro
       response.resume();
       response.once('end', () => resolve({ status: response.statusCode ?? 0 }));
     });
-    request.once('error', reject);
+    request.once('error', (err) => reject(new Error(`POST ${url}: ${err.message}`)));
     request.end(body);
   });
 }
@@ -123,6 +123,7 @@ async function runSuite(): Promise<BenchLine[]> {
   const env = { REDIS_URL: redis.url, RUNNEROPS_PREFIX: PREFIX, LOG_LEVEL: 'silent' };
   let stopBot: (() => Promise<void>) | undefined;
   let stopBare: (() => Promise<void>) | undefined;
+  let phase = 'starting the bot';
   try {
     const pinned: string[] = [];
     for (const host of HOSTS) pinned.push(`${host}=${(await loadHostKeys(path.join(stateRoot, host))).hostFingerprint}`);
@@ -146,6 +147,7 @@ async function runSuite(): Promise<BenchLine[]> {
     const before = await usedMemory(admin);
     const workerEnv = { ...env, RUNNEROPS_BOT_KEYS: TEST_BOT_KEYS, DOCKER_HOST: 'tcp://127.0.0.1:1' };
     const size = Math.ceil(HOSTS.length / POOLS);
+    phase = 'starting the hosts';
     const started = performance.now();
     const ready = await Promise.all(Array.from({ length: POOLS }, (_, i) => startPool(HOSTS.slice(i * size, (i + 1) * size), stateRoot, workerEnv)));
     pools.push(...ready.map((r) => r.child));
@@ -166,6 +168,7 @@ async function runSuite(): Promise<BenchLine[]> {
     const connectionsPerHost = (idle.clients - before.clients) / HOSTS.length;
 
     // --- ping all: slash command to final card -----------------------------------------------
+    phase = 'ping all';
     const rounds: Array<{ totalMs: number; slowest: number; queueMax: number; blocks: number }> = [];
     const commandIds: string[] = [];
     const beforeCommands = await usedMemory(admin);
@@ -204,6 +207,7 @@ async function runSuite(): Promise<BenchLine[]> {
       if (response.status !== 200) throw new Error(`ack failed with ${response.status}`);
       into.push(elapsedMs(start));
     };
+    phase = 'ack under load';
     const total = RATE * LOAD_SECONDS;
     const loadStart = performance.now();
     const sends: Array<Promise<void>> = [];
@@ -270,6 +274,8 @@ async function runSuite(): Promise<BenchLine[]> {
         met: finished === total,
       },
     ];
+  } catch (err) {
+    throw new Error(`${phase}: ${err instanceof Error ? err.message : String(err)}`);
   } finally {
     for (const child of pools) child.kill('SIGKILL');
     await stopBare?.();
