@@ -1,7 +1,8 @@
 /**
- * `npm run bench store-usage`: the store-usage report on a generated store of 100,000 valid paths
- * and about a million references, 30% of them garbage, next to `nix-store --gc --print-dead` on the
- * same store in the same run. The report runs in a child process of its own so its peak memory is
+ * `npm run bench store-usage`: the store-usage report on generated stores of 100,000 and 1,000,000
+ * valid paths (about 10 references each, 30% of them garbage), next to `nix-store --gc --print-dead` on
+ * the same store in the same run. The stores are generated once into .cache/bench (the million-path one
+ * takes about a minute and 5 GB; Nix needs about 9 minutes on it); BENCH_STORES=100k runs one. The report runs in a child process of its own so its peak memory is
  * the report's, not the benchmark's.
  */
 import { execFile } from 'node:child_process';
