@@ -8,7 +8,7 @@ import { Queue, QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWorkerSettings } from '../../src/config.js';
 import { readHost } from '../../src/queue/host-registry.js';
-import { hostQueueName } from '../../src/queue/names.js';
+import { hostQueueName, keys } from '../../src/queue/names.js';
 import { createRedis } from '../../src/queue/redis.js';
 import { loadHostKeys } from '../../src/secrets/host-keys.js';
 import { handBackWithinMs, JOB_LOCK } from '../../src/worker/job-lock.js';
@@ -59,7 +59,8 @@ async function spawnWorker(env: Record<string, string>): Promise<ChildProcess> {
 }
 
 /** A Docker Engine API proxy to the local engine that holds `GET /volumes` (what a dry run lists) until released. */
-async function startSlowEngineProxy(): Promise<{ docker: Docker; volumesAsked: Promise<void>; release: () => void; close: () => Promise<void> }> {
+async function startSlowEngineProxy(): Promise<{ docker: Docker; volumesAsked: Promise<void>; volumeLists: () => number; release: () => void; close: () => Promise<void> }> {
+  let lists = 0;
   let release!: () => void;
   const released = new Promise<void>((r) => (release = r));
   let asked!: () => void;
@@ -67,6 +68,7 @@ async function startSlowEngineProxy(): Promise<{ docker: Docker; volumesAsked: P
   const server = http.createServer((req, res) => {
     void (async () => {
       if (/^(\/v[\d.]+)?\/volumes(\?|$)/.test(req.url ?? '')) {
+        lists++;
         asked();
         await released;
       }
@@ -83,6 +85,7 @@ async function startSlowEngineProxy(): Promise<{ docker: Docker; volumesAsked: P
   return {
     docker: new Docker({ host: '127.0.0.1', port }),
     volumesAsked,
+    volumeLists: () => lists,
     release,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
@@ -148,6 +151,35 @@ describe('JOB_LOCK', () => {
       expect(job!.attemptsMade).toBe(1);
       expect(await redis.hget(`${prefix}:${hostQueueName(host)}:${jobId}`, 'stc')).toBeNull();
       expect(stalls).toBe(0);
+    } finally {
+      engine.release();
+      await worker.stop(1000);
+      await queue.close();
+      await engine.close();
+    }
+  }, 60_000);
+
+  it('runs a job once when its lock lapses while it still runs: the worker joins the run under way', async () => {
+    const host = 'lock-lapsed';
+    const engine = await startSlowEngineProxy();
+    const settings = readWorkerSettings(workerEnv(host, redisUrl));
+    const worker = await startWorker({ settings, log: silentLog, keys: await loadHostKeys(settings.stateDir), docker: engine.docker, lock: { lockDuration: 1000, stalledInterval: 250 } });
+    const queue = new Queue(hostQueueName(host), { connection: redis.duplicate(), prefix });
+    try {
+      const stalled = new Promise<void>((resolve) => worker.worker.on('stalled', () => resolve()));
+      const { jobId, data } = signedHostJob(host, 'prune-docker', { dryRun: true });
+      await queue.add('prune-docker', data, { jobId });
+      await engine.volumesAsked;
+      // As if Redis or the event loop had held the worker up past its lock: the lock is gone.
+      await redis.del(`${prefix}:${hostQueueName(host)}:${jobId}:lock`);
+      await stalled;
+      await until(async () => (await redis.hget(`${prefix}:${hostQueueName(host)}:${jobId}`, 'ats')) === '2', 30_000, 'the job taken a second time');
+      engine.release();
+      await until(async () => (await queue.getJobState(jobId)) === 'completed', 30_000, 'the prune completed');
+      expect(engine.volumeLists()).toBe(1);
+      const events = await redis.xrange(keys.events(prefix), '-', '+');
+      const started = events.filter(([, fields]) => fields[1]!.includes('"type":"started"') && fields[1]!.includes(jobId.split('@')[0]!));
+      expect(started).toHaveLength(1);
     } finally {
       engine.release();
       await worker.stop(1000);
