@@ -6,6 +6,8 @@ import { UserError } from './errors.js';
 import { isFingerprint } from './queue/host-fingerprint.js';
 import { parseRedisUrl } from './queue/redis.js';
 import { parseKeyRing } from './queue/signing-keys.js';
+import { DEFAULT_RETENTION_SECONDS } from './queue/retention.js';
+import { parseDuration } from './commands/duration.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -114,6 +116,8 @@ export interface BotSettings extends CommonSettings {
   enrolledHosts: ReadonlyMap<string, string>;
   /** Unix socket of the local API the terminal commands use. @defaultValue `/run/runnerops/api.sock` */
   apiSocket: string;
+  /** Seconds finished commands (records, card rows, BullMQ jobs) stay in Redis, from `RUNNEROPS_RETENTION` (e.g. `14d`, at least `1h`). @defaultValue 14 days */
+  retentionSeconds: number;
 }
 
 function readString(env: Env, name: string): string | undefined {
@@ -304,7 +308,16 @@ export function readBotSettings(env: Env = process.env): BotSettings {
     previousBotKeys: parseKeyRing(readInlineOrFile(env, 'RUNNEROPS_BOT_KEYS') ?? '', 'RUNNEROPS_BOT_KEYS'),
     enrolledHosts: parseEnrolledHosts(readInlineOrFile(env, 'RUNNEROPS_ENROLLED_HOSTS'), 'RUNNEROPS_ENROLLED_HOSTS'),
     apiSocket: readAbsolutePath(env, 'RUNNEROPS_API_SOCKET', '/run/runnerops/api.sock'),
+    retentionSeconds: readRetention(env),
   };
+}
+
+function readRetention(env: Env): number {
+  const raw = readString(env, 'RUNNEROPS_RETENTION');
+  if (raw === undefined) return DEFAULT_RETENTION_SECONDS;
+  const seconds = parseDuration(raw, 'RUNNEROPS_RETENTION');
+  if (seconds < 3600) throw new UserError(`RUNNEROPS_RETENTION="${raw}" is too short; keep finished commands at least 1h (e.g. 14d)`);
+  return seconds;
 }
 
 /** Which way the bot talks to Slack, decided from the settings; explains what is missing. */

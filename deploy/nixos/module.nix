@@ -90,6 +90,7 @@ let
     GITLAB_URL = cfg.bot.gitlabUrl;
     RUNNEROPS_POLICY = if cfg.bot.policyFile == null then null else "${cfg.bot.policyFile}";
     RUNNEROPS_AUDIT_FILE = cfg.bot.auditFile;
+    RUNNEROPS_RETENTION = cfg.bot.retention;
     # The key file reaches the dynamic user as a systemd credential (LoadCredential), never the Nix store.
     RUNNEROPS_SIGNING_KEY = if cfg.bot.signingKeyFile == null then null else "%d/bot-signing-key";
     RUNNEROPS_BOT_KEYS = if cfg.bot.previousBotKeys == [ ] then null else concatStringsSep "," cfg.bot.previousBotKeys;
@@ -272,6 +273,15 @@ in
         description = ''
           RUNNEROPS_AUDIT_FILE: also write the audit log as JSON lines to this file ("-" for the journal).
           A file under /var/log/runnerops/ gets a LogsDirectory the bot's dynamic user may write.
+        '';
+      };
+      retention = mkOption {
+        type = types.nullOr (types.strMatching "[0-9]+[smhdw]");
+        default = null;
+        example = "30d";
+        description = ''
+          RUNNEROPS_RETENTION: how long finished commands (their records, card rows and BullMQ jobs) stay
+          in Redis, counted from the end of each command's timeout; at least 1h. null: 14d.
         '';
       };
       signingKeyFile = mkOption {

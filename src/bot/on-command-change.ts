@@ -8,6 +8,7 @@ import { commandCard, type CardText } from '../present/command-card.js';
 import { readCommand, readRows, type CommandRecord, type CommandRow } from '../queue/command-record.js';
 import type { Surface } from './surface.js';
 import { keys } from '../queue/names.js';
+import { commandTtlSeconds, DEFAULT_RETENTION_SECONDS } from '../queue/retention.js';
 
 export interface CardDeps {
   redis: Redis;
@@ -16,6 +17,8 @@ export interface CardDeps {
   approvals: ApprovalStore;
   audit: AuditSink;
   log: Logger;
+  /** Seconds a finished command's keys stay (RUNNEROPS_RETENTION). @defaultValue 14 days */
+  retentionSeconds?: number;
 }
 
 /** The card of a command, with the job's own total across hosts once every host finished. */
@@ -46,7 +49,7 @@ export async function onCommandChange(deps: CardDeps, commandId: string, options
   // A card just posted with this very content needs no update (chat.update is paced per workspace).
   if (command.card && JSON.stringify(card) !== JSON.stringify(options.shown)) await deps.surface.updateCard(command, card);
   if (!card.finished) return;
-  const first = await deps.redis.set(keys.commandSettled(deps.prefix, commandId), '1', 'EX', 14 * 86400, 'NX');
+  const first = await deps.redis.set(keys.commandSettled(deps.prefix, commandId), '1', 'EX', commandTtlSeconds(deps.retentionSeconds ?? DEFAULT_RETENTION_SECONDS, command.timeoutMs ?? 0), 'NX');
   if (first !== 'OK') return;
   for (const row of rows) {
     await deps.audit.append({

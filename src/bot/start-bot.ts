@@ -79,6 +79,7 @@ export async function startBot(deps: BotDeps): Promise<RunningBot> {
     audit: createAuditLog(redis, settings.prefix, deps.auditFile ? { file: deps.auditFile } : {}),
     approvals: createApprovalStore(redis, settings.prefix),
     commandPrefix: deps.commandPrefix ?? '/runner',
+    retentionSeconds: settings.retentionSeconds,
   };
   const core: BotCore = { ...base, members: deps.members, surface: deps.makeSurface(base) };
   const refusals = new Map<string, number>();
@@ -119,6 +120,7 @@ export async function startBot(deps: BotDeps): Promise<RunningBot> {
     onRefused: (reason) => reportSecurity(security, 'refused-event', reason),
     onApplied: (ids) => ids.forEach((id) => rowEvents.emit(id)),
     onChange: (commandId) => onCommandChange(core, commandId),
+    retentionSeconds: settings.retentionSeconds,
   });
   const schedulerConnection = createRedis(settings, { blocking: true });
   const noticeConnection = createRedis(settings, { blocking: true });

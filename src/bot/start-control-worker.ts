@@ -12,6 +12,7 @@ import { CONTROL_QUEUE } from '../queue/names.js';
 import type { QueuePool } from '../queue/queue-pool.js';
 import { createProcessor, reportStalledFailure, type Refusal } from '../worker/dispatch.js';
 import { createExclusiveLocks } from '../worker/exclusive.js';
+import { JOB_LOCK, type JobLockOptions } from '../worker/job-lock.js';
 import type { ControlContext } from '../worker/job-context.js';
 import { createRedisReplayGuard } from '../worker/replay-guard.js';
 import { runOnHost } from './run-on-host.js';
@@ -31,6 +32,8 @@ export interface ControlWorkerDeps {
   gitlabToken: string | undefined;
   /** Tests pass a client for the fake GitLab; otherwise built from the URL and token. */
   gitlab?: InstanceType<typeof Gitlab>;
+  /** BullMQ lock and stalled-job check (tests shorten them). @defaultValue JOB_LOCK */
+  lock?: Partial<JobLockOptions>;
 }
 
 /**
@@ -70,7 +73,7 @@ export function startControlWorker(deps: ControlWorkerDeps): Worker<JobData> {
       };
     },
   });
-  const worker = new Worker<JobData>(CONTROL_QUEUE, processor, { connection: deps.blocking, prefix: deps.prefix, concurrency: 8 });
+  const worker = new Worker<JobData>(CONTROL_QUEUE, processor, { connection: deps.blocking, prefix: deps.prefix, concurrency: 8, ...JOB_LOCK, ...deps.lock });
   worker.on('error', (err) => deps.log.error({ err }, 'control queue error'));
   worker.on('failed', (job, err) => {
     reportStalledFailure(dispatch, job, err).catch((e: unknown) => deps.log.warn({ err: e }, 'could not report a stalled job'));

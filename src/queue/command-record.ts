@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { keys } from './names.js';
+import { commandTtlSeconds, DEFAULT_RETENTION_SECONDS } from './retention.js';
 
 /** Who asked, from where. `user` is a Slack user id, or `cli:<login>` from a terminal. */
 export interface Requester {
@@ -43,23 +44,24 @@ export interface CommandRow {
   finishedAt?: number;
 }
 
-const TTL_SECONDS = 14 * 86400;
 const RECENT = 1000;
 
 export function isTerminal(status: RowStatus): boolean {
   return status === 'done' || status === 'failed' || status === 'silent';
 }
 
-export async function saveCommand(redis: Redis, prefix: string, record: CommandRecord): Promise<void> {
+/** Stores a new command and its rows; they expire `retentionSeconds` after the command's timeout. */
+export async function saveCommand(redis: Redis, prefix: string, record: CommandRecord, retentionSeconds = DEFAULT_RETENTION_SECONDS): Promise<void> {
+  const ttl = commandTtlSeconds(retentionSeconds, record.timeoutMs ?? 0);
   const rows = Object.fromEntries(
     record.hosts.map((host): [string, string] => [host, JSON.stringify({ host, status: 'queued', queuedAt: record.createdAt } satisfies CommandRow)]),
   );
   const multi = redis
     .multi()
-    .set(keys.command(prefix, record.id), JSON.stringify(record), 'EX', TTL_SECONDS)
+    .set(keys.command(prefix, record.id), JSON.stringify(record), 'EX', ttl)
     .lpush(keys.commands(prefix), record.id)
     .ltrim(keys.commands(prefix), 0, RECENT - 1);
-  if (record.hosts.length > 0) multi.hset(keys.commandRows(prefix, record.id), rows).expire(keys.commandRows(prefix, record.id), TTL_SECONDS);
+  if (record.hosts.length > 0) multi.hset(keys.commandRows(prefix, record.id), rows).expire(keys.commandRows(prefix, record.id), ttl);
   await multi.exec();
 }
 

@@ -18,6 +18,8 @@ export interface CommandWatcherOptions {
   minIntervalMs?: number;
   /** Consumer group name; replicas sharing it split the events between them. @defaultValue `bots` */
   group?: string;
+  /** Seconds a finished command's rows stay (RUNNEROPS_RETENTION). @defaultValue 14 days */
+  retentionSeconds?: number;
   /** Who may sign events about a host (its enrolled key, or a bot key for control-plane jobs). */
   signers: EventSigners;
   /** An event that did not verify: never applied to a row. */
@@ -90,7 +92,7 @@ export function startCommandWatcher(options: CommandWatcherOptions): { stop: () 
         await options.onRefused(`ignored an event on the job stream: ${err.message}`);
       }
     }
-    const changed = await applyEvents(redis, prefix, verified);
+    const changed = await applyEvents(redis, prefix, verified, options.retentionSeconds);
     if (changed.size > 0) options.onApplied?.(changed);
     for (const event of verified) schedule(event.commandId, event);
     if (entries.length > 0) await redis.xack(stream, group, ...entries.map(([id]) => id));

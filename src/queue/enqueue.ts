@@ -6,6 +6,7 @@ import { saveCommand, type CommandRecord, type Requester } from './command-recor
 import { CLOCK_SKEW_MS, issueEnvelope, type EnvelopeApproval, type JobEnvelope } from './envelope.js';
 import { CONTROL_QUEUE, hostQueueName, jobIdFor } from './names.js';
 import type { QueuePool } from './queue-pool.js';
+import { DEFAULT_RETENTION_SECONDS, FINISHED_JOBS_PER_QUEUE } from './retention.js';
 import type { Signer } from './signing-keys.js';
 
 /**
@@ -27,6 +28,8 @@ export interface EnqueueDeps {
   queues: QueuePool;
   /** The bot's job-signing key: only the bot queues work. */
   signer: Signer;
+  /** Seconds finished commands and jobs stay in Redis (RUNNEROPS_RETENTION). @defaultValue 14 days */
+  retentionSeconds?: number;
 }
 
 export interface CommandToQueue {
@@ -65,7 +68,7 @@ export function newCommandId(): string {
   return randomBytes(5).toString('hex');
 }
 
-function jobOptions(jobName: string, control: boolean, jobId: string): JobsOptions {
+function jobOptions(jobName: string, control: boolean, jobId: string, retentionSeconds: number): JobsOptions {
   const module = findJobSpec(jobName, control ? 'control' : 'host');
   if (!module) throw new Error(`no ${control ? 'control' : 'host'} job named "${jobName}"`);
   const retry = module.retry;
@@ -73,8 +76,8 @@ function jobOptions(jobName: string, control: boolean, jobId: string): JobsOptio
     jobId,
     attempts: retry?.attempts ?? 1,
     ...(retry ? { backoff: { type: 'exponential', delay: retry.backoffMs } } : {}),
-    removeOnComplete: { age: 7 * 86400, count: 1000 },
-    removeOnFail: { age: 14 * 86400, count: 1000 },
+    removeOnComplete: { age: retentionSeconds, count: FINISHED_JOBS_PER_QUEUE },
+    removeOnFail: { age: retentionSeconds, count: FINISHED_JOBS_PER_QUEUE },
   };
 }
 
@@ -97,7 +100,7 @@ export async function enqueueCommand(deps: EnqueueDeps, command: CommandToQueue)
     ...(command.approvalId ? { approvalId: command.approvalId } : {}),
     ...(command.schedule ? { schedule: command.schedule } : {}),
   };
-  await saveCommand(deps.redis, deps.prefix, record);
+  await saveCommand(deps.redis, deps.prefix, record, deps.retentionSeconds ?? DEFAULT_RETENTION_SECONDS);
   await Promise.all(
     command.hosts.map((host) => {
       const jobId = jobIdFor(id, host);
@@ -116,7 +119,7 @@ export async function enqueueCommand(deps: EnqueueDeps, command: CommandToQueue)
         expiresAt: record.createdAt + jobTimeoutMs(command.job, payload) + CLOCK_SKEW_MS,
       });
       const data: JobData = { commandId: id, envelope, ...(command.control ? { host } : {}) };
-      return deps.queues.get(queueName).add(command.job, data, jobOptions(command.job, command.control === true, jobId));
+      return deps.queues.get(queueName).add(command.job, data, jobOptions(command.job, command.control === true, jobId, deps.retentionSeconds ?? DEFAULT_RETENTION_SECONDS));
     }),
   );
   return record;
@@ -165,6 +168,6 @@ export async function enqueueStep(
     if (!(await earlier.isCompleted()) && !(await earlier.isFailed()) && typeof earlierId === 'string') return { jobId, envelopeId: earlierId };
     await earlier.remove();
   }
-  await queue.add(job, data, jobOptions(job, false, jobId));
+  await queue.add(job, data, jobOptions(job, false, jobId, deps.retentionSeconds ?? DEFAULT_RETENTION_SECONDS));
   return { jobId, envelopeId: envelope.body.id };
 }

@@ -3,6 +3,7 @@ import { keys } from './names.js';
 import { signDocument, verifyDocument } from './signed.js';
 import type { KeyRing, Signer } from './signing-keys.js';
 import type { HostStatus } from './host-registry.js';
+import { createVerifiedCache } from './verified-cache.js';
 
 /** A person confirmed this fingerprint for this host (written by the bot, signed with its key). */
 export interface EnrolmentBody {
@@ -22,16 +23,32 @@ export async function writeEnrolment(redis: Redis, prefix: string, signer: Signe
  * The enrolled fingerprint per host: records in Redis that verify with a bot key, overridden by the
  * fingerprints pinned in the bot's own config. A record that does not verify counts as absent.
  */
+/** Per bot key ring: each stored enrolment record, verified once per change of its bytes. */
+const verifiedEnrolments = new WeakMap<KeyRing, (host: string, raw: string) => EnrolmentBody | undefined>();
+
+function enrolmentVerifier(ring: KeyRing): (host: string, raw: string) => EnrolmentBody | undefined {
+  let verify = verifiedEnrolments.get(ring);
+  if (!verify) {
+    verify = createVerifiedCache((raw) => {
+      try {
+        return verifyDocument<EnrolmentBody>(JSON.parse(raw), 'enrolment', ring).body;
+      } catch {
+        // Not signed by the bot: not an enrolment.
+        return undefined;
+      }
+    });
+    verifiedEnrolments.set(ring, verify);
+  }
+  return verify;
+}
+
 export async function readEnrolments(redis: Redis, prefix: string, ring: KeyRing, pinned: ReadonlyMap<string, string>): Promise<Map<string, string>> {
   const all = await redis.hgetall(keys.enrolled(prefix));
   const enrolled = new Map<string, string>();
+  const verify = enrolmentVerifier(ring);
   for (const [host, raw] of Object.entries(all)) {
-    try {
-      const { body } = verifyDocument<EnrolmentBody>(JSON.parse(raw), 'enrolment', ring);
-      if (body.host === host && typeof body.fingerprint === 'string') enrolled.set(host, body.fingerprint);
-    } catch {
-      // Not signed by the bot: not an enrolment.
-    }
+    const body = verify(host, raw);
+    if (body !== undefined && body.host === host && typeof body.fingerprint === 'string') enrolled.set(host, body.fingerprint);
   }
   for (const [host, fingerprint] of pinned) enrolled.set(host, fingerprint);
   return enrolled;

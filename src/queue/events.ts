@@ -3,6 +3,7 @@ import { keys } from './names.js';
 import type { CommandRow } from './command-record.js';
 import { signDocument, verifyDocument, SignatureError, type Signed } from './signed.js';
 import type { KeyRing, Signer } from './signing-keys.js';
+import { DEFAULT_RETENTION_SECONDS } from './retention.js';
 
 /** What workers (and the control plane) tell bots about a job, signed by whoever ran it. */
 export interface JobEvent {
@@ -97,7 +98,7 @@ return {1, ''}
  * command never lose one: each row changes by compare-and-set) and tells waiting callers which
  * commands changed. Returns the ids of the commands whose rows changed.
  */
-export async function applyEvents(redis: Redis, prefix: string, events: JobEvent[]): Promise<Set<string>> {
+export async function applyEvents(redis: Redis, prefix: string, events: JobEvent[], retentionSeconds = DEFAULT_RETENTION_SECONDS): Promise<Set<string>> {
   const changed = new Set<string>();
   for (const event of events) {
     const rowsKey = keys.commandRows(prefix, event.commandId);
@@ -106,7 +107,7 @@ export async function applyEvents(redis: Redis, prefix: string, events: JobEvent
       const before = raw ? (JSON.parse(raw) as CommandRow) : undefined;
       const after = JSON.stringify(applyEvent(before, event));
       if (after === raw) break;
-      const [written, current] = (await redis.eval(SET_ROW_IF, 1, rowsKey, event.host, raw, after, String(14 * 86400))) as [number, string];
+      const [written, current] = (await redis.eval(SET_ROW_IF, 1, rowsKey, event.host, raw, after, String(retentionSeconds))) as [number, string];
       if (written === 1) {
         changed.add(event.commandId);
         break;

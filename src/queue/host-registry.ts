@@ -3,6 +3,7 @@ import { hostFingerprint } from './host-fingerprint.js';
 import { keys } from './names.js';
 import { signDocument, verifyDocument, type Signed } from './signed.js';
 import { parsePublicKey, keyIdOf, type Signer } from './signing-keys.js';
+import { createVerifiedCache } from './verified-cache.js';
 
 /** A runner entry as a host reports it (never its token). */
 export interface RunnerSummary {
@@ -125,16 +126,19 @@ function withBeat(entry: HostEntry, beatAt: string | null | undefined): HostEntr
   return beatAt && Number.isFinite(at) ? { ...entry, lastHeartbeat: Math.max(entry.lastHeartbeat, at) } : entry;
 }
 
-function statusOf(raw: string | null | undefined, beatAt: string | null | undefined, now: number): HostStatus | undefined {
+/** parseStoredEntry of each host's stored entry, verified once per change of its bytes. */
+const storedEntry = createVerifiedCache(parseStoredEntry);
+
+function statusOf(name: string, raw: string | null | undefined, beatAt: string | null | undefined, now: number): HostStatus | undefined {
   if (!raw) return undefined;
-  const parsed = parseStoredEntry(raw);
+  const parsed = storedEntry(name, raw);
   if (!parsed) return undefined;
   return { ...hostStatus(withBeat(parsed.entry, beatAt), now), ...(parsed.fingerprint ? { fingerprint: parsed.fingerprint } : {}) };
 }
 
 export async function readHost(redis: Redis, prefix: string, name: string, now = Date.now()): Promise<HostStatus | undefined> {
   const [raw, beatAt] = await redis.mget(keys.hostEntry(prefix, name), keys.heartbeat(prefix, name));
-  return statusOf(raw, beatAt, now);
+  return statusOf(name, raw, beatAt, now);
 }
 
 export function hostStatus(entry: HostEntry, now: number): HostStatus {
@@ -149,7 +153,7 @@ export async function listHosts(redis: Redis, prefix: string, now = Date.now()):
   const values = await redis.mget(...names.flatMap((n) => [keys.hostEntry(prefix, n), keys.heartbeat(prefix, n)]));
   const hosts: HostStatus[] = [];
   names.forEach((name, i) => {
-    const status = statusOf(values[2 * i], values[2 * i + 1], now);
+    const status = statusOf(name, values[2 * i], values[2 * i + 1], now);
     if (status && status.name === name) hosts.push(status);
   });
   return hosts;

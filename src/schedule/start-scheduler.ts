@@ -5,6 +5,7 @@ import type { Policy } from '../policy/schema.js';
 import { checkCron, latestOccurrence } from './cron-times.js';
 import { listSchedules } from './list-schedules.js';
 import { claimOccurrence, forgetSchedule, missedSince, SCHEDULES_QUEUE } from './schedule-state.js';
+import { JOB_LOCK } from '../worker/job-lock.js';
 
 export type Schedule = Policy['schedules'][number];
 
@@ -139,7 +140,7 @@ export async function startScheduler(deps: SchedulerDeps): Promise<RunningSchedu
     }
     return 'ran';
   };
-  const worker = new Worker<ScheduleJobData>(SCHEDULES_QUEUE, processJob, { connection: deps.blocking, prefix, concurrency: deps.concurrency ?? 4 });
+  const worker = new Worker<ScheduleJobData>(SCHEDULES_QUEUE, processJob, { connection: deps.blocking, prefix, concurrency: deps.concurrency ?? 4, ...JOB_LOCK });
   worker.on('error', (err) => log.error({ err }, 'schedules worker error'));
   // Closing a Worker that is still connecting leaves a rejected command nobody handles.
   await worker.waitUntilReady();

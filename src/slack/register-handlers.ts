@@ -4,7 +4,7 @@ import { handleCommandLine } from '../bot/handle-command-line.js';
 import { handleDecision } from '../bot/handle-decision.js';
 import { APPROVE_ACTION, DENY_ACTION } from './approval-blocks.js';
 import { homeBlocks } from './app-home.js';
-import { dropRepeatedDeliveries } from './drop-repeated-deliveries.js';
+import { dropRepeatedDeliveries, isFirstDelivery } from './drop-repeated-deliveries.js';
 import { REQUEST_ROTATION_ACTION } from '../bot/token-expiry.js';
 import { mayApprove } from '../policy/decide.js';
 import { DENY_CALLBACK, denyModal, denyRefusedModal, readDenyModal, REASON_BLOCK } from './deny-modal.js';
@@ -41,8 +41,10 @@ function routed<T>(route: ReplyRoute | undefined, work: () => Promise<T>): Promi
  */
 export function registerHandlers(app: App, core: BotCore, options: HandlerOptions = {}): void {
   app.use(dropRepeatedDeliveries(() => core.redis, core.prefix));
-  app.command(SLASH_COMMAND, async ({ ack, command }) => {
+  app.command(SLASH_COMMAND, async ({ ack, body, command }) => {
     await ack();
+    // A replayed command (the same trigger id) is acked like any other and runs nothing.
+    if (!(await isFirstDelivery(core.redis, core.prefix, body as unknown as Record<string, unknown>))) return;
     const route: ReplyRoute | undefined = command.response_url ? { kind: 'response-url', user: command.user_id, url: command.response_url } : undefined;
     await routed(route, () => handleCommandLine(core, command.text, { via: 'slack', user: command.user_id, channel: command.channel_id }));
   });

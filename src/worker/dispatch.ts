@@ -68,6 +68,39 @@ function eventsFor(deps: Pick<DispatchDeps, 'redis' | 'prefix' | 'signer'>, enve
  * retrying events. Permanent failures skip BullMQ's remaining attempts.
  */
 export function createProcessor(deps: DispatchDeps) {
+  const run = createRun(deps);
+  // Runs in this process by envelope id. A job whose lock lapsed while it still ran here (the event
+  // loop or Redis held up past the lock) is handed back by BullMQ's stalled check, usually to this same
+  // worker (one per host queue): it then joins the run under way instead of starting a second one.
+  const running = new Map<string, Promise<unknown>>();
+  return async (job: Job<JobData>, token?: string, signal?: AbortSignal): Promise<unknown> => {
+    const id = verifiedEnvelopeId(deps, job);
+    const earlier = id === undefined ? undefined : running.get(id);
+    if (earlier !== undefined) {
+      deps.log.warn({ jobId: job.id, job: job.name }, 'job handed back while its run goes on here (its lock lapsed); waiting for that run instead of starting another');
+      return earlier;
+    }
+    const attempt = run(job, token, signal);
+    if (id === undefined) return attempt;
+    running.set(id, attempt);
+    try {
+      return await attempt;
+    } finally {
+      running.delete(id);
+    }
+  };
+}
+
+/** The id of a job's envelope when it verifies for this queue (the run itself refuses the others). */
+function verifiedEnvelopeId(deps: DispatchDeps, job: Job<JobData>): string | undefined {
+  try {
+    return verifyEnvelope(job.data?.envelope, deps.ring, { queue: deps.queue, host: deps.host, jobName: job.name, jobId: job.id, now: Date.now() }).id;
+  } catch {
+    return undefined;
+  }
+}
+
+function createRun(deps: DispatchDeps) {
   return async (job: Job<JobData>, _token?: string, signal?: AbortSignal): Promise<unknown> => {
     let envelope: EnvelopeBody;
     let recorded: RecordedOutcome | undefined;

@@ -19,6 +19,7 @@ import { createExclusiveLocks } from './exclusive.js';
 import { startHeartbeat } from './heartbeat.js';
 import { pruneWithJob, startDiskPressureWatch } from './disk-pressure-watch.js';
 import type { JobContext } from './job-context.js';
+import { JOB_LOCK, type JobLockOptions } from './job-lock.js';
 import { createFileReplayGuard } from './replay-guard.js';
 
 export interface RunningWorker {
@@ -44,6 +45,8 @@ export interface WorkerDeps {
   concurrency?: number;
   /** How often host facts (runners, token expiry, disk) are refreshed in the registry. @defaultValue 300 */
   factsSeconds?: number;
+  /** BullMQ lock and stalled-job check (tests shorten them). @defaultValue JOB_LOCK */
+  lock?: Partial<JobLockOptions>;
 }
 
 export function dockerFromSettings(settings: Pick<WorkerSettings, 'dockerHost'>): Docker {
@@ -68,8 +71,10 @@ function refusalKind(reason: string): string {
 export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   const { settings, log, keys } = deps;
   const docker = deps.docker ?? dockerFromSettings(settings);
-  const redis: Redis = createRedis(settings);
-  const blocking: Redis = createRedis(settings, { blocking: true });
+  // One connection for this host's own keys and BullMQ's commands (BullMQ adds one of its own for
+  // BZPOPMIN): every Redis connection costs about 16 KB in Redis, a fleet's largest cost per idle host.
+  // Its commands wait for Redis to come back rather than fail after ~10 s, as BullMQ's must.
+  const redis: Redis = createRedis(settings, { blocking: true });
   const signer = keys.signer;
   const patchHost = (patch: Partial<HostEntry>) => touchHost(redis, settings.prefix, signer, settings.host, patch);
   const base: Omit<JobContext, 'log' | 'progress'> = {
@@ -135,9 +140,11 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   const configWatcher = watchConfig(settings.runnerConfigPath, () => void refreshQuietly(), log);
 
   const worker = new Worker<JobData>(queue, processor, {
-    connection: blocking,
+    connection: redis,
     prefix: settings.prefix,
     concurrency: deps.concurrency ?? 4,
+    ...JOB_LOCK,
+    ...deps.lock,
     autorun: true,
   });
   worker.on('error', (err) => log.error({ err }, 'queue error'));
@@ -173,11 +180,10 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
         // BullMQ cannot force a close that is already under way: drop the connections instead. The
         // running jobs' locks lapse and BullMQ's stalled-job check hands them to the next worker.
         log.warn('running jobs did not finish in time; handing them back to the queue');
-        blocking.disconnect();
         redis.disconnect();
         return;
       }
-      await Promise.all([redis.quit(), blocking.quit()]).catch(() => undefined);
+      await redis.quit().catch(() => undefined);
       log.info('worker stopped');
     },
   };

@@ -1,13 +1,13 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type Docker from 'dockerode';
-import type { WorkerSettings } from '../../src/config.js';
+import { readWorkerSettings, type WorkerSettings } from '../../src/config.js';
+import { TEST_BOT_KEYS } from '../helpers/test-trust.js';
 import { createLogger } from '../../src/logger.js';
 import { formatMs } from '../../src/present/format.js';
 import * as pruneDocker from '../../jobs/prune-docker.js';
-import * as restartNixDaemon from '../../jobs/restart-nix-daemon.js';
 import { startPrivateDockerd } from '../setup/docker-engine.js';
-import { ensureBusyboxImage, ensureNixDaemonImage } from '../setup/docker-images.js';
+import { ensureBusyboxImage } from '../setup/docker-images.js';
 import { createPruneFixture, listEngine } from '../clients/docker/prune-fixture.js';
 import type { BenchLine, BenchSuite } from './report.js';
 
@@ -16,12 +16,12 @@ const run = promisify(execFile);
 /** The issue's fixture: 200 exited containers (50 of them with an anonymous volume) and 50 dangling images. */
 const FIXTURE = { exitedContainers: 200, anonymousVolumes: 50, danglingImages: 50 };
 const ROUNDS = Number(process.env.BENCH_PRUNE_ROUNDS ?? 2);
-const RESTARTS = 3;
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-function settings(nixDaemonContainer: string, dockerHost: string): WorkerSettings {
-  return { nixDaemonContainer, dockerHost } as unknown as WorkerSettings;
+/** A worker's settings as readWorkerSettings gives them, for this engine and daemon container. */
+export function benchSettings(nixDaemonContainer: string, dockerHost: string): WorkerSettings {
+  return readWorkerSettings({ NIX_DAEMON_CONTAINER: nixDaemonContainer, DOCKER_HOST: dockerHost, RUNNEROPS_HOST: 'bench', RUNNEROPS_BOT_KEYS: TEST_BOT_KEYS });
 }
 
 async function assertClean(docker: Docker, fixture: { containers: string[]; images: string[]; volumes: string[] }, who: string): Promise<void> {
@@ -40,7 +40,7 @@ async function timePrunes(): Promise<{ ours: number[]; baseline: number[] }> {
     const ctx = {
       host: 'bench',
       docker: engine.docker,
-      settings: settings('gitlabnix', engine.host),
+      settings: benchSettings('gitlabnix', engine.host),
       progress: async () => undefined,
       log: createLogger({ name: 'bench', level: 'silent' }),
     };
@@ -77,38 +77,10 @@ async function timePrunes(): Promise<{ ours: number[]; baseline: number[] }> {
   }
 }
 
-async function timeRestarts(): Promise<{ healthy: number[]; restart: number[] }> {
-  const engine = await startPrivateDockerd();
-  try {
-    const image = await ensureNixDaemonImage(engine.host);
-    const name = 'gitlabnix-bench';
-    const container = await engine.docker.createContainer({ name, Image: image, HostConfig: { NetworkMode: 'none' } });
-    await container.start();
-    const ctx = {
-      host: 'bench',
-      docker: engine.docker,
-      settings: settings(name, engine.host),
-      progress: async () => undefined,
-      log: createLogger({ name: 'bench', level: 'silent' }),
-    };
-    const healthy: number[] = [];
-    const restart: number[] = [];
-    for (let i = 0; i < RESTARTS; i++) {
-      const result = await restartNixDaemon.run(restartNixDaemon.payloadSchema.parse({ timeoutSeconds: 120 }), ctx);
-      healthy.push(result.healthyMs);
-      restart.push(result.restartMs);
-    }
-    return { healthy, restart };
-  } finally {
-    await engine.stop();
-  }
-}
-
 export const suite: BenchSuite = {
   name: 'prune-docker',
   run: async (): Promise<BenchLine[]> => {
     const prunes = await timePrunes();
-    const restarts = await timeRestarts();
     const ours = median(prunes.ours);
     const baseline = median(prunes.baseline);
     const ratio = ours / baseline;
@@ -120,11 +92,6 @@ export const suite: BenchSuite = {
         ratio,
         goal: '<= 1.1x',
         met: ratio <= 1.1,
-      },
-      {
-        name: `restart-nix-daemon: restart to healthy (median of ${RESTARTS})`,
-        ours: formatMs(median(restarts.healthy)),
-        baseline: `${formatMs(median(restarts.restart))} for the engine's restart alone`,
       },
     ];
   },

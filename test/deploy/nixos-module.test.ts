@@ -23,6 +23,7 @@ const FULL = `{
     gitlabUrl = "https://gitlab.example.com";
     policyFile = "/etc/runnerops/policy.yml";
     auditFile = "/var/log/runnerops/audit.jsonl";
+    retention = "30d";
     signingKeyFile = "/run/agenix/bot-signing-key";
     previousBotKeys = [ "ed25519:old" ];
     enrolledHosts = { ci-3 = "SHA256:${'a'.repeat(43)}"; };
@@ -144,6 +145,7 @@ describe('deploy/nixos/module.nix', () => {
       GITLAB_URL: 'https://gitlab.example.com',
       RUNNEROPS_POLICY: '/etc/runnerops/policy.yml',
       RUNNEROPS_AUDIT_FILE: '/var/log/runnerops/audit.jsonl',
+      RUNNEROPS_RETENTION: '30d',
       RUNNEROPS_SIGNING_KEY: '%d/bot-signing-key',
       RUNNEROPS_BOT_KEYS: 'ed25519:old',
       RUNNEROPS_ENROLLED_HOSTS: `ci-3=SHA256:${'a'.repeat(43)}`,

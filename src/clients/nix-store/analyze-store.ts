@@ -10,6 +10,10 @@ import { selectTop } from './select-top.js';
 import { StoreReadError, describeErrno } from './store-read-error.js';
 import { readableName } from './store-path.js';
 import { indexByBaseName } from './store-snapshot.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Returns after the timers that are due ran (a timer's turn, not setImmediate's, which can come first). */
+const yieldToTimers = (): Promise<void> => sleep(0);
 
 export interface AnalyzeStoreOptions {
   /** Nix state directory: db/db.sqlite, gcroots, profiles, temproots. */
@@ -119,7 +123,10 @@ export async function analyzeStore(options: AnalyzeStoreOptions): Promise<StoreA
   const readMs = performance.now() - started;
   signal?.throwIfAborted();
 
+  // Between the long synchronous steps, let timers run: the worker renews the job's lock from one.
+  await yieldToTimers();
   const byName = indexByBaseName(snapshot);
+  await yieldToTimers();
   const isValid = (base: string): boolean => byName.has(base);
   const found = await findAllRoots({
     stateDir: options.stateDir,
@@ -160,6 +167,7 @@ export async function analyzeStore(options: AnalyzeStoreOptions): Promise<StoreA
     });
   }
   const live = markLive(snapshot, rootIndex, gc);
+  await yieldToTimers();
 
   let narBytes = 0;
   let liveCount = 0;
@@ -180,6 +188,7 @@ export async function analyzeStore(options: AnalyzeStoreOptions): Promise<StoreA
     live: live[i] === 1,
   }));
 
+  await yieldToTimers();
   const closureBytes = new Float64Array(snapshot.paths.length);
   const closurePaths = new Map<number, number>();
   measureClosures(snapshot, rootIndex).forEach((size, k) => {
@@ -198,6 +207,7 @@ export async function analyzeStore(options: AnalyzeStoreOptions): Promise<StoreA
     };
   });
 
+  await yieldToTimers();
   const deadPaths = options.includeDeadPaths ? snapshot.paths.filter((_, i) => live[i] === 0) : undefined;
   const computeMs = performance.now() - computeStarted;
   return {
