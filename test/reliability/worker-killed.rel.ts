@@ -35,6 +35,7 @@ import { spawnRunnerops, type RunnerProcess } from './support/processes.js';
 import { startRedisProxy, type RedisProxy } from './support/redis-proxy.js';
 import { recordSecrets } from './support/run-dir.js';
 import {
+import { JOB_LOCK } from '../../src/worker/job-lock.js';
   allCommands,
   botEnv,
   httpPort,
@@ -159,7 +160,7 @@ async function finalRow(kind: string, timeoutMs = 150_000): Promise<CommandRow> 
     final = await row(kill.commandId, kill.host);
     return final !== undefined && isTerminal(final.status);
   }, timeoutMs, `${kind} on ${kill.host} to finish after the kill`);
-  recordFigure({ scenario: 'worker-killed', name: `${kind}: SIGKILL -> ${final!.status}`, value: ms((final!.finishedAt ?? Date.now()) - kill.killedAt), next: `stalled-job check, lock 30 s; ${final!.summary?.split('\n')[0]?.slice(0, 90) ?? ''}` });
+  recordFigure({ scenario: 'worker-killed', name: `${kind}: SIGKILL -> ${final!.status}`, value: ms((final!.finishedAt ?? Date.now()) - kill.killedAt), next: `stalled-job check every ${JOB_LOCK.stalledInterval / 1000} s, lock ${JOB_LOCK.lockDuration / 1000} s; ${final!.summary?.split('\n')[0]?.slice(0, 90) ?? ''}` });
   covered.add(kind);
   return final!;
 }
