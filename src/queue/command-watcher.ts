@@ -24,6 +24,8 @@ export interface CommandWatcherOptions {
   signers: EventSigners;
   /** An event that did not verify: never applied to a row. */
   onRefused: (reason: string) => Promise<void>;
+  /** How long stop() spends on card updates still waiting. @defaultValue 5000 */
+  stopFlushMs?: number;
   /** Told, in this process, which commands' rows this replica just changed. */
   onApplied?: (commandIds: Set<string>) => void;
 }
@@ -139,10 +141,19 @@ export function startCommandWatcher(options: CommandWatcherOptions): { stop: () 
       stopped = true;
       blocking.disconnect();
       await running.catch(() => undefined);
-      for (const [commandId, timer] of timers) {
-        clearTimeout(timer);
-        await flush(commandId);
+      // Pending card updates get a few seconds (they wait for paced chat.update slots), not a stop of minutes.
+      const deadline = Date.now() + (options.stopFlushMs ?? 5000);
+      const waiting = [...timers.keys()];
+      for (const timer of timers.values()) clearTimeout(timer);
+      timers.clear();
+      let left = waiting.length;
+      for (const commandId of waiting) {
+        const time = deadline - Date.now();
+        if (time <= 0) break;
+        await Promise.race([flush(commandId), new Promise((resolve) => setTimeout(resolve, time).unref())]);
+        left--;
       }
+      if (left > 0) log.warn({ left }, 'stopped with card updates still waiting for a Slack slot; their rows in Redis are final');
     },
   };
 }
