@@ -6,7 +6,7 @@ import { hostQueueName } from '../../src/queue/names.js';
 import { startWorker } from '../../src/worker/start-worker.js';
 import { silentLog } from '../helpers/test-stack.js';
 import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadHostKeys } from '../../src/secrets/host-keys.js';
@@ -52,6 +52,21 @@ describe('startWorker', () => {
       await new Promise((r) => setTimeout(r, 1500));
       const later = await readHost(redis, prefix, 'w-1');
       expect(later!.lastHeartbeat).toBeGreaterThan(first!.lastHeartbeat);
+    } finally {
+      await worker.stop(1000);
+    }
+  });
+
+  it('publishes its runners before it takes its first job, and again when config.toml changes', async () => {
+    const s = settings('w-facts');
+    await mkdir(path.dirname(s.runnerConfigPath), { recursive: true });
+    await writeFile(s.runnerConfigPath, '[[runners]]\n  name = "nix"\n  id = 7\n  url = "https://gitlab.example.com"\n  token = "glrt-0123456789abcdefghij"\n  executor = "docker"\n', { mode: 0o600 });
+    const worker = await startWorker({ settings: s, log: silentLog, keys: await loadHostKeys(s.stateDir) });
+    try {
+      // Already there when startWorker returns, that is before the queue is consumed.
+      expect((await readHost(redis, prefix, 'w-facts'))?.runners?.map((r) => r.name)).toEqual(['nix']);
+      await writeFile(s.runnerConfigPath, `${await readFile(s.runnerConfigPath, 'utf8')}\n[[runners]]\n  name = "added"\n  id = 8\n  url = "https://gitlab.example.com"\n  token = "glrt-abcdefghij0123456789"\n  executor = "docker"\n`);
+      await until(async () => ((await readHost(redis, prefix, 'w-facts'))?.runners ?? []).some((r) => r.name === 'added'), 10_000, 'the added runner in the registry');
     } finally {
       await worker.stop(1000);
     }
