@@ -12,7 +12,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
 import type { Redis } from 'ioredis';
 import { runBot } from '../../src/cli/run-bot.js';
 import { freePort, startRedis } from '../../src/dev/start-redis.js';
@@ -27,6 +26,7 @@ import { TEST_BOT_KEYS, testBotKeyEnv } from '../helpers/test-trust.js';
 import { until } from '../helpers/until.js';
 import type { BenchLine, BenchSuite } from './report.js';
 import { elapsedMs, ms, percentile } from './stats.js';
+import { startBareBolt } from './bare-bolt.js';
 
 const HOSTS = Array.from({ length: Number(process.env.BENCH_FLEET_HOSTS ?? 1000) }, (_, i) => `h-${String(i + 1).padStart(4, '0')}`);
 const POOLS = 2;
@@ -71,17 +71,6 @@ function signedPost(url: string, body: string, options: { secret: string }): Pro
     request.once('error', (err) => reject(new Error(`POST ${url}: ${err.message}`)));
     request.end(body);
   });
-}
-
-async function startBareBolt(secret: string, token: string, apiUrl: string): Promise<{ url: string; stop: () => Promise<void> }> {
-  const receiver = new HTTPReceiver({ signingSecret: secret, processBeforeResponse: false, logLevel: LogLevel.ERROR });
-  const app = new App({ token, receiver, clientOptions: { slackApiUrl: apiUrl }, logLevel: LogLevel.ERROR, deferInitialization: true });
-  app.command('/runner', async ({ ack }) => ack());
-  await app.init();
-  const port = await freePort();
-  const server = http.createServer(receiver.requestListener);
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${port}/slack/events`, stop: () => new Promise((r) => server.close(() => r())) };
 }
 
 /** Starts one pool process of simulated hosts; resolves with what it printed once every worker runs. */

@@ -1,9 +1,7 @@
-import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
 import { pino } from 'pino';
 import { runBot } from '../../src/cli/run-bot.js';
 import { readWorkerSettings } from '../../src/config.js';
@@ -19,20 +17,10 @@ import { startFakeSlack } from '../fakes/slack/server.js';
 import { signedPost, slashCommandBody } from '../helpers/slack-requests.js';
 import type { BenchSuite } from './report.js';
 import { elapsedMs, ms, percentile } from './stats.js';
+import { startBareBolt } from './bare-bolt.js';
 
 const REQUESTS = 500;
 const PINGS = 30;
-
-async function startBareBolt(secret: string, token: string, apiUrl: string): Promise<{ url: string; stop: () => Promise<void> }> {
-  const receiver = new HTTPReceiver({ signingSecret: secret, processBeforeResponse: false, logLevel: LogLevel.ERROR });
-  const app = new App({ token, receiver, clientOptions: { slackApiUrl: apiUrl }, logLevel: LogLevel.ERROR, deferInitialization: true });
-  app.command('/runner', async ({ ack }) => ack());
-  await app.init();
-  const port = await freePort();
-  const server = http.createServer(receiver.requestListener);
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${port}/slack/events`, stop: () => new Promise((r) => server.close(() => r())) };
-}
 
 /** Issue 2: ack latency of a signed slash command (ours vs a bare Bolt app that only acks), and `ping all` with 3 workers. */
 export const suite: BenchSuite = {
