@@ -62,6 +62,7 @@ export async function runBot(env: Record<string, string | undefined>, options: {
       home?.stop();
       await slack.stop().catch(() => undefined);
       await bot.stop();
+      wiring.pacer.close();
       await ops.stop();
     },
   };

@@ -141,5 +141,6 @@ export async function runDev(env: Record<string, string | undefined>, io: DevIo)
     home?.stop();
     await slack.stop();
     await bot.stop();
+    wiring.pacer.close();
   });
 }

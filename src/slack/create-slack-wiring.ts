@@ -31,6 +31,7 @@ export function createSlackWiring(options: {
   const pacerProxy: Pacer = {
     wait: async (method) => pacer?.wait(method),
     block: async (method, seconds) => pacer?.block(method, seconds),
+    close: () => pacer?.close(),
   };
   options.client.on(WebClientEvent.RATE_LIMITED, (seconds: number, info: { url?: string }) => {
     const method = (info.url ?? '').split('/').pop() ?? '';

@@ -52,6 +52,8 @@ export interface Pacer {
   wait(method: string): Promise<void>;
   /** A 429 said "retry after `seconds`": no replica calls `method` before then. */
   block(method: string, seconds: number): Promise<void>;
+  /** The bot stops: calls still waiting for a slot, and any later ones, fail at once instead of holding it open. */
+  close(): void;
 }
 
 export interface PacerOptions {
@@ -69,19 +71,41 @@ export interface PacerOptions {
 export function createPacer(options: PacerOptions): Pacer {
   const tiers = options.tiers ?? METHOD_TIERS;
   const keyOf = (method: string) => keys.slackPace(options.prefix, method);
+  const waiting = new Set<() => void>();
+  let closed = false;
+  const stopped = (method: string) => new Error(`the bot stopped before a ${method} slot was free`);
+  const sleep = (method: string, delay: number) =>
+    new Promise<void>((resolve, reject) => {
+      const cancel = () => {
+        clearTimeout(timer);
+        waiting.delete(cancel);
+        reject(stopped(method));
+      };
+      const timer = setTimeout(() => {
+        waiting.delete(cancel);
+        resolve();
+      }, delay);
+      waiting.add(cancel);
+    });
   return {
     async wait(method) {
       const tier = tiers[method];
       if (!tier) return;
+      if (closed) throw stopped(method);
       const perMinute = TIER_PER_MINUTE[tier];
       const burst = Math.max(1, Math.floor(perMinute * (options.burstShare ?? 0.2)));
       // burst + (window / interval) calls fit in any window: exactly the tier's count.
       const interval = Math.ceil((options.windowMs ?? 60_000) / Math.max(1, perMinute - burst));
       const delay = Number(await options.redis.eval(RESERVE, 2, keyOf(method), `${keyOf(method)}:blocked`, interval, burst));
-      if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+      if (closed) throw stopped(method);
+      if (delay > 0) await sleep(method, delay);
     },
     async block(method, seconds) {
       await options.redis.eval(BLOCK, 1, `${keyOf(method)}:blocked`, Math.ceil(seconds * 1000));
+    },
+    close() {
+      closed = true;
+      for (const cancel of [...waiting]) cancel();
     },
   };
 }

@@ -5,13 +5,12 @@
  * to the final card next to the slowest host's own work, what a finished command leaves in Redis and
  * for how long, and the ack of 50 signed commands a second next to a bare Bolt app at the same rate.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Redis } from 'ioredis';
 import { runBot } from '../../src/cli/run-bot.js';
 import { freePort, startRedis } from '../../src/dev/start-redis.js';
@@ -27,6 +26,7 @@ import { until } from '../helpers/until.js';
 import type { BenchLine, BenchSuite } from './report.js';
 import { elapsedMs, ms, percentile } from './stats.js';
 import { startBareBolt } from './bare-bolt.js';
+import { startPool } from './start-pool.js';
 
 const HOSTS = Array.from({ length: Number(process.env.BENCH_FLEET_HOSTS ?? 1000) }, (_, i) => `h-${String(i + 1).padStart(4, '0')}`);
 const POOLS = 2;
@@ -70,16 +70,6 @@ function signedPost(url: string, body: string, options: { secret: string }): Pro
     });
     request.once('error', (err) => reject(new Error(`POST ${url}: ${err.message}`)));
     request.end(body);
-  });
-}
-
-/** Starts one pool process of simulated hosts; resolves with what it printed once every worker runs. */
-function startPool(hosts: string[], stateRoot: string, env: Record<string, string>): Promise<{ child: ChildProcess; ready: { workers: number; startMs: number; rssBytes: number } }> {
-  const script = path.join(import.meta.dirname, 'worker-pool.ts');
-  const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify({ hosts, stateRoot, env })], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`worker pool exited with ${code}`)));
-    createInterface({ input: child.stdout! }).once('line', (line) => resolve({ child, ready: JSON.parse(line) as { workers: number; startMs: number; rssBytes: number } }));
   });
 }
 

@@ -83,4 +83,16 @@ describe('createPacer', () => {
     await pacer.wait('auth.test');
     expect(await redis.keys(`${prefix}:*slack-pace:auth.test*`)).toEqual([]);
   });
+
+  it('gives up the calls still waiting for a slot once closed, so a stopped bot holds no timers', async () => {
+    const shared = `${prefix}:${randomUUID()}`;
+    const pacer = createPacer({ redis, prefix: shared });
+    await pacer.block('chat.update', 600);
+    const waiting = pacer.wait('chat.update');
+    const settled = waiting.then(() => 'sent', (err: unknown) => (err instanceof Error ? err.message : String(err)));
+    await expect.poll(() => redis.exists(`${shared}:slack-pace:chat.update`)).toBe(1);
+    pacer.close();
+    expect(await settled).toBe('the bot stopped before a chat.update slot was free');
+    await expect(pacer.wait('chat.update')).rejects.toThrow('the bot stopped before a chat.update slot was free');
+  });
 });
