@@ -11,7 +11,7 @@ export type Decision =
 export type GroupMembers = (groupId: string) => Promise<string[]>;
 
 /** Verbs that never run without a second person's approval, whatever the policy says. */
-const ALWAYS_APPROVED: ReadonlySet<Verb> = new Set(['rotate', 'enroll']);
+const ALWAYS_APPROVED: ReadonlySet<Verb> = new Set(['rotate', 'enroll', 'unregister', 'cleanup-stale']);
 
 export async function rolesOf(policy: Policy, user: string, members: GroupMembers): Promise<Set<string>> {
   const roles = new Set<string>();

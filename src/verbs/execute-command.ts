@@ -17,7 +17,8 @@ import { enqueueCommand } from '../queue/enqueue.js';
 import { listTrustedHosts, type BotTrust } from '../queue/bot-trust.js';
 import type { Signer } from '../queue/signing-keys.js';
 import type { QueuePool } from '../queue/queue-pool.js';
-import { freezePlan, isQueueing, planEnrolment, planJob } from './plan-job.js';
+import { freezePlan, isQueueing, planEnrolment, planJob, type PlanContext, type QueueingRequest } from './plan-job.js';
+import type { StaleRunner } from '../clients/gitlab/stale-runners.js';
 import { commandIdFor } from '../approvals/approval-store.js';
 import { sealApproval } from '../approvals/approval-seal.js';
 
@@ -36,6 +37,26 @@ export interface ExecuteDeps {
   commandPrefix: string;
   /** Lists schedules with their next run (the bot's scheduler); absent where there is none. */
   listSchedules?: () => Promise<string>;
+  /**
+   * The runners `cleanup-stale` would delete (GitLab with the bot's token), read when it is requested so
+   * the approval freezes that list; absent where the bot has no GitLab access.
+   */
+  findStaleRunners?: (cutoff: number) => Promise<StaleRunner[]>;
+}
+
+/** Runner ids an approval's text lists at most (the frozen plan holds them all, the card shows them all). */
+const LISTED_IDS = 60;
+
+/** `cleanup-stale ...: deletes 3 runners: #4, #9, #12` as the approver reads it. */
+function cleanupText(text: string, stale: StaleRunner[]): string {
+  const ids = stale.slice(0, LISTED_IDS).map((r) => `#${r.id}`).join(', ');
+  const more = stale.length > LISTED_IDS ? ` and ${stale.length - LISTED_IDS} more (the dry run lists them all)` : '';
+  return `${text}: deletes ${stale.length} runner${stale.length === 1 ? '' : 's'}: ${ids}${more}`;
+}
+
+/** A dry run changes nothing: one that would otherwise wait for an approval runs at once. */
+function isDryRun(request: Request): boolean {
+  return (request.verb === 'unregister' || request.verb === 'cleanup-stale') && request.dryRun;
 }
 
 export type Reply =
@@ -73,14 +94,25 @@ export async function executeCommand(deps: ExecuteDeps, input: string | string[]
       return { kind: 'text', text: await answer(deps, request) };
     }
     const hosts = await listTrustedHosts(deps.redis, deps.prefix, deps.trust);
-    if (decision.outcome === 'request') {
+    const now = Date.now();
+    const context: PlanContext = { requester: requester.user };
+    if (request.verb === 'cleanup-stale' && !request.dryRun) {
+      if (!deps.findStaleRunners) throw new UserError('the bot has no GitLab access: set GITLAB_URL and GITLAB_TOKEN');
+      const cutoff = now - request.olderThanSeconds * 1000;
+      context.stale = await deps.findStaleRunners(cutoff);
+      if (context.stale.length === 0) {
+        await deps.audit.append({ kind: 'command', ...actor, action: text, outcome: 'nothing to clean up' });
+        return { kind: 'text', text: `no runner has been without contact since ${new Date(cutoff).toISOString().slice(0, 10)}: nothing to clean up` };
+      }
+    }
+    if (decision.outcome === 'request' && !isDryRun(request)) {
       // The plan is frozen now and sealed with the request: what the approver sees is what runs.
       const id = deps.approvals.newId();
-      const plan = request.verb === 'enroll' ? planEnrolment(request, hosts) : freezePlan(planJob(request, hosts, deps.policy), commandIdFor(id));
+      const plan = request.verb === 'enroll' ? planEnrolment(request, hosts) : freezePlan(planJob(request, hosts, deps.policy, now, context), commandIdFor(id));
       const approval = await deps.approvals.create(
         {
           id,
-          text: plan.kind === 'enrol' ? `enroll ${plan.host} --fingerprint ${plan.fingerprint}` : text,
+          text: plan.kind === 'enrol' ? `enroll ${plan.host} --fingerprint ${plan.fingerprint}` : context.stale ? cleanupText(text, context.stale) : text,
           request,
           requester,
           approvers: decision.approvers,
@@ -93,7 +125,7 @@ export async function executeCommand(deps: ExecuteDeps, input: string | string[]
       return { kind: 'approval', approval };
     }
     if (!isQueueing(request)) throw new UserError(`${request.verb} always needs an approval`);
-    const plan = planJob(request, hosts, deps.policy);
+    const plan = planJob(request, hosts, deps.policy, now, context);
     const command = await enqueueCommand(deps, { verb: request.verb, text, requester, ...plan });
     await deps.audit.append({ kind: 'command', ...actor, action: text, commandId: command.id, outcome: `queued on ${plan.hosts.length} host(s)` });
     return { kind: 'queued', command };
@@ -104,7 +136,7 @@ export async function executeCommand(deps: ExecuteDeps, input: string | string[]
   }
 }
 
-async function answer(deps: ExecuteDeps, request: Exclude<Request, { verb: 'ping' | 'store' | 'prune' | 'restart-daemon' | 'register' | 'rotate' | 'enroll' }>): Promise<string> {
+async function answer(deps: ExecuteDeps, request: Exclude<Request, QueueingRequest | { verb: 'enroll' }>): Promise<string> {
   switch (request.verb) {
     case 'help':
       return helpText(request.topic, deps.commandPrefix);
