@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { policySchema } from '../../src/policy/schema.js';
+import { APPROVE_ACTION } from '../../src/slack/approval-blocks.js';
+import { startFakeGitlab, type FakeGitlab } from '../fakes/gitlab/start-fake-gitlab.js';
+import { blockActionsBody, signedPost, slashCommandBody } from '../helpers/slack-requests.js';
+import { startTestStack, type TestStack } from '../helpers/test-stack.js';
+import { until } from '../helpers/until.js';
+
+const policy = policySchema.parse({
+  roles: { operators: { users: ['U0REQ', 'U0APP'] }, approvers: { users: ['U0APP'] } },
+  verbs: {
+    pause: { run: ['operators'] },
+    'cleanup-stale': { request: ['operators'], approve: ['approvers'] },
+    unregister: { request: ['operators'], approve: ['approvers'] },
+  },
+  channels: { approvals: 'C0APPROVALS' },
+});
+
+const DAY = 86400_000;
+let fake: FakeGitlab;
+let stack: TestStack;
+
+beforeAll(async () => {
+  fake = await startFakeGitlab();
+  stack = await startTestStack({ mode: 'http', hosts: ['ex-1'], policy, botEnv: { GITLAB_URL: fake.url, GITLAB_TOKEN: fake.admin.token } });
+});
+afterAll(async () => {
+  await stack?.stop();
+  await fake?.close();
+});
+
+async function slash(text: string, user = 'U0REQ'): Promise<void> {
+  const res = await signedPost(stack.eventsUrl, slashCommandBody({ text, user_id: user, channel_id: 'C0OPS' }), { secret: stack.signingSecret });
+  expect(res.status).toBe(200);
+}
+
+/** The card of the command typed as `text` once it shows finished (posted finished, or updated to it): its blocks as JSON. */
+async function finishedCard(text: string): Promise<string> {
+  const title = `${text} [job `;
+  const card = () => stack.slack.messages.find((m) => String(m.text).startsWith(title) && String(m.text).includes(': finished'));
+  await until(async () => card() !== undefined, 15_000, `the finished card of "${text}"`).catch((err: unknown) => {
+    throw new Error(`${String(err)}; messages: ${JSON.stringify(stack.slack.messages.map((m) => m.text))}; answers: ${JSON.stringify(stack.slack.responses.map((r) => r.body.text))}`);
+  });
+  return JSON.stringify(card()!.blocks);
+}
+
+describe('executeCommand', () => {
+  it('freezes the stale runners a cleanup-stale request lists, and deletes only those once approved', async () => {
+    const stale = [fake.addRunner({ description: 'gone-a' }), fake.addRunner({ description: 'gone-b' })];
+    for (const r of stale) r.contactedAt = new Date(Date.now() - 60 * DAY).toISOString();
+    const before = stack.slack.messages.length;
+    await slash('cleanup-stale --older-than 30d');
+    await stack.slack.waitFor('chat.postMessage', (c) => c.params.channel === 'C0APPROVALS' && stack.slack.messages.length > before);
+    const message = stack.slack.messages.filter((m) => m.channel === 'C0APPROVALS').at(-1)!;
+    const blocks = JSON.stringify(message.blocks);
+    expect(blocks).toContain(`deletes 2 runners: #${stale[0]!.id}, #${stale[1]!.id}\` on *GitLab*`);
+
+    // Goes stale after the request: not on the approved list, so never deleted by it.
+    const later = fake.addRunner({ description: 'stale later' });
+    later.contactedAt = new Date(Date.now() - 90 * DAY).toISOString();
+    const id = /"value":"([0-9a-f]{12})"/.exec(blocks)![1]!;
+    await signedPost(stack.eventsUrl, blockActionsBody({ action_id: APPROVE_ACTION, user_id: 'U0APP', channel_id: 'C0APPROVALS', message, value: id, block_id: `approval-${id}` }), { secret: stack.signingSecret });
+    const card = await finishedCard(`cleanup-stale --older-than 30d: deletes 2 runners: #${stale[0]!.id}, #${stale[1]!.id}`);
+    expect(card).toContain('deleted 2 runners without contact since');
+    expect(card).toContain(`#${stale[0]!.id} instance \\"gone-a\\"`);
+    for (const r of stale) expect(fake.runner(r.id)).toBeUndefined();
+    expect(fake.runner(later.id)).toBeDefined();
+  });
+
+  it('runs a dry run of cleanup-stale at once, without an approval, listing what would go', async () => {
+    const before = stack.slack.messages.filter((m) => m.channel === 'C0APPROVALS').length;
+    await slash('cleanup-stale --older-than 30d --dry-run');
+    const card = await finishedCard('cleanup-stale --older-than 30d --dry-run');
+    expect(card).toContain('would delete 1 runner without contact since');
+    expect(card).toContain('stale later');
+    expect(stack.slack.messages.filter((m) => m.channel === 'C0APPROVALS').length).toBe(before);
+  });
+
+  it('pauses one runner by id with the reason in GitLab and on the card', async () => {
+    const runner = fake.addRunner({ description: 'to pause' });
+    await slash(`pause #${runner.id} --reason "disk swap"`);
+    const card = await finishedCard(`pause #${runner.id} --reason "disk swap"`);
+    expect(card).toContain(`paused #${runner.id}; reason: disk swap`);
+    expect(fake.runner(runner.id)).toMatchObject({ paused: true, maintenanceNote: 'paused with runnerops by U0REQ: disk swap' });
+  });
+
+  it('shows runners all on the card: each runner, and the host entry GitLab does not know', async () => {
+    await slash('runners all');
+    const card = await finishedCard('runners all');
+    expect(card).toMatch(/runners in GitLab: \d+ online/);
+    expect(card).toContain('to pause');
+    expect(card).toContain('ex-1: config.toml entry \\"nix\\" (#101) is unknown to GitLab');
+  });
+
+  it('answers a bad runner verb with one line saying what would be right', async () => {
+    const url = stack.slack.responseUrl();
+    await signedPost(stack.eventsUrl, slashCommandBody({ text: 'unregister ex-1', user_id: 'U0REQ', channel_id: 'C0OPS', response_url: url }), { secret: stack.signingSecret });
+    await until(async () => stack.slack.responses.some((r) => r.url === url), 10_000, 'an answer to "unregister ex-1"');
+    const text = String(stack.slack.responses.find((r) => r.url === url)!.body.text);
+    expect(text).toBe('unregister needs --runner NAME|ID (the runner to delete); usage: unregister &lt;host&gt; [--runner NAME|ID] [--dry-run]');
+  });
+});
