@@ -10,7 +10,9 @@ import type { Policy } from '../policy/schema.js';
 import { auditText } from '../present/audit.js';
 import { helpText } from '../present/help.js';
 import { hostsText } from '../present/hosts.js';
-import { commandText, recentCommandsText } from '../present/commands.js';
+import { recentCommandsText } from '../present/commands.js';
+import { cardAsText } from '../present/command-card.js';
+import { cardFor } from '../bot/on-command-change.js';
 import type { CommandRecord, Requester } from '../queue/command-record.js';
 import { readCommand, readRows, recentCommandIds } from '../queue/command-record.js';
 import { enqueueCommand } from '../queue/enqueue.js';
@@ -150,7 +152,8 @@ async function answer(deps: ExecuteDeps, request: Exclude<Request, QueueingReque
     case 'job': {
       const command = await readCommand(deps.redis, deps.prefix, request.id);
       if (!command) throw new UserError(`no job "${request.id}"; "${deps.commandPrefix} jobs" lists recent ones`);
-      return commandText(command, await readRows(deps.redis, deps.prefix, request.id));
+      // With the job's own total (a one-host store report in full, the runners view...), as on the card.
+      return cardAsText(cardFor(command, await readRows(deps.redis, deps.prefix, request.id)));
     }
     case 'audit':
       return auditText(await deps.audit.read(request.limit));

@@ -44,6 +44,15 @@ async function finishedCard(text: string): Promise<string> {
   return JSON.stringify(card()!.blocks);
 }
 
+/** The private answer to `/runner <text>` (through its response_url): its text, or its blocks' text when it has blocks. */
+async function answerTo(text: string): Promise<string> {
+  const url = stack.slack.responseUrl();
+  await signedPost(stack.eventsUrl, slashCommandBody({ text, user_id: 'U0REQ', channel_id: 'C0OPS', response_url: url }), { secret: stack.signingSecret });
+  await until(async () => stack.slack.responses.some((r) => r.url === url), 10_000, `an answer to "${text}"`);
+  const bodies = stack.slack.responses.filter((r) => r.url === url).map((r) => r.body);
+  return bodies.map((b) => (Array.isArray(b.blocks) ? (b.blocks as Array<{ text?: { text?: string } }>).map((block) => block.text?.text ?? '').join('\n') : String(b.text))).join('\n');
+}
+
 describe('executeCommand', () => {
   it('freezes the stale runners a cleanup-stale request lists, and deletes only those once approved', async () => {
     const stale = [fake.addRunner({ description: 'gone-a' }), fake.addRunner({ description: 'gone-b' })];
@@ -90,13 +99,15 @@ describe('executeCommand', () => {
     expect(card).toMatch(/runners in GitLab: \d+ online/);
     expect(card).toContain('to pause');
     expect(card).toContain('ex-1: config.toml entry \\"nix\\" (#101) is unknown to GitLab');
+
+    const id = /\[job ([0-9a-f]+)\]/.exec(card)![1]!;
+    const answer = await answerTo(`job ${id}`);
+    expect(answer).toMatch(/runners in GitLab: \d+ online/);
+    expect(answer).toContain('to pause');
+    expect(answer).toContain('is unknown to GitLab');
   });
 
   it('answers a bad runner verb with one line saying what would be right', async () => {
-    const url = stack.slack.responseUrl();
-    await signedPost(stack.eventsUrl, slashCommandBody({ text: 'unregister ex-1', user_id: 'U0REQ', channel_id: 'C0OPS', response_url: url }), { secret: stack.signingSecret });
-    await until(async () => stack.slack.responses.some((r) => r.url === url), 10_000, 'an answer to "unregister ex-1"');
-    const text = String(stack.slack.responses.find((r) => r.url === url)!.body.text);
-    expect(text).toBe('unregister needs --runner NAME|ID (the runner to delete); usage: unregister &lt;host&gt; [--runner NAME|ID] [--dry-run]');
+    expect(await answerTo('unregister ex-1')).toBe('```unregister needs --runner NAME|ID (the runner to delete); usage: unregister &lt;host&gt; [--runner NAME|ID] [--dry-run]```');
   });
 });
