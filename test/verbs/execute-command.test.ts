@@ -5,6 +5,7 @@ import { startFakeGitlab, type FakeGitlab } from '../fakes/gitlab/start-fake-git
 import { blockActionsBody, signedPost, slashCommandBody } from '../helpers/slack-requests.js';
 import { startTestStack, type TestStack } from '../helpers/test-stack.js';
 import { until } from '../helpers/until.js';
+import { runTerminalCommand } from '../../src/bot/run-terminal-command.js';
 
 const policy = policySchema.parse({
   roles: { operators: { users: ['U0REQ', 'U0APP'] }, approvers: { users: ['U0APP'] } },
@@ -109,5 +110,22 @@ describe('executeCommand', () => {
 
   it('answers a bad runner verb with one line saying what would be right', async () => {
     expect(await answerTo('unregister ex-1')).toBe('```unregister needs --runner NAME|ID (the runner to delete); usage: unregister &lt;host&gt; [--runner NAME|ID] [--dry-run]```');
+  });
+
+  it('gives the terminal the same words: runners all prints each runner once, unregister --dry-run says what would go', async () => {
+    const lines: string[] = [];
+    const code = await runTerminalCommand(stack.bot.bot.core, ['runners', 'all'], 'U0REQ', (line) => lines.push(line));
+    expect(code).toBe(0);
+    const out = lines.join('\n');
+    expect(out).toMatch(/runners in GitLab: \d+ online/);
+    expect(out.split('instance "to pause"').length - 1).toBe(1);
+
+    const dry: string[] = [];
+    expect(await runTerminalCommand(stack.bot.bot.core, ['unregister', 'ex-1', '--runner', 'nix', '--dry-run'], 'U0REQ', (line) => dry.push(line))).toBe(0);
+    expect(dry.join('\n')).toContain('runner "nix" (#101) is already gone in GitLab; would remove "nix" from ex-1\'s config.toml (dry run: nothing changed)');
+
+    const bad: string[] = [];
+    expect(await runTerminalCommand(stack.bot.bot.core, ['cleanup-stale', '--older-than', '2d'], 'U0REQ', (line) => bad.push(line))).toBe(1);
+    expect(bad).toEqual(['--older-than must be at least 7d: GitLab calls a runner stale only after 7 days without contact']);
   });
 });
