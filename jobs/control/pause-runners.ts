@@ -64,7 +64,8 @@ const ids = (list: number[]) => list.map((id) => `#${id}`).join(', ');
 export function summarize(result: Result): string {
   const verb = result.paused ? 'paused' : 'resumed';
   const parts = [result.changed.length > 0 ? `${verb} ${ids(result.changed)}` : `nothing to ${result.paused ? 'pause' : 'resume'}`];
-  if (result.already.length > 0) parts.push(`${ids(result.already)} ${result.already.length === 1 ? 'was' : 'were'} ${verb} already`);
+  const was = result.already.length === 1 ? 'was' : 'were';
+  if (result.already.length > 0) parts.push(result.paused ? `${ids(result.already)} ${was} paused already` : `${ids(result.already)} ${was} not paused`);
   if (result.reason) parts.push(`reason: ${result.reason}`);
   const shared = Object.entries(result.sharedWith).map(([id, hosts]) => `runner #${id} is on ${hosts.join(', ')}: ${verb} on all of them`);
   return [parts.join('; '), ...shared].join('\n');
