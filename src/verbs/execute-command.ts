@@ -56,7 +56,7 @@ function cleanupText(text: string, stale: StaleRunner[]): string {
   return `${text}: deletes ${stale.length} runner${stale.length === 1 ? '' : 's'}: ${ids}${more}`;
 }
 
-/** A dry run changes nothing: one that would otherwise wait for an approval runs at once. */
+/** A dry run changes nothing: one that would otherwise wait for an approval runs at once (decide). */
 function isDryRun(request: Request): boolean {
   return (request.verb === 'unregister' || request.verb === 'cleanup-stale') && request.dryRun;
 }
@@ -87,7 +87,7 @@ export async function executeCommand(deps: ExecuteDeps, input: string | string[]
     return { kind: 'text', text: message, error: true };
   }
   try {
-    const decision = await decide(deps.policy, request.verb, requester.user, requester.channel, deps.members);
+    const decision = await decide(deps.policy, request.verb, requester.user, requester.channel, deps.members, { dryRun: isDryRun(request) });
     if (decision.outcome === 'deny') {
       await deps.audit.append({ kind: 'refused', ...actor, action: text, outcome: decision.reason });
       return { kind: 'text', text: decision.reason, error: true };
@@ -107,7 +107,7 @@ export async function executeCommand(deps: ExecuteDeps, input: string | string[]
         return { kind: 'text', text: `no runner has been without contact since ${new Date(cutoff).toISOString().slice(0, 10)}: nothing to clean up` };
       }
     }
-    if (decision.outcome === 'request' && !isDryRun(request)) {
+    if (decision.outcome === 'request') {
       // The plan is frozen now and sealed with the request: what the approver sees is what runs.
       const id = deps.approvals.newId();
       const plan = request.verb === 'enroll' ? planEnrolment(request, hosts) : freezePlan(planJob(request, hosts, deps.policy, now, context), commandIdFor(id));
