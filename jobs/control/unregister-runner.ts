@@ -21,6 +21,8 @@ export interface Result {
   /** The host's part; in a dry run the entry the host publishes, which it would remove. */
   removed?: removeRunner.Result;
   wouldRemove?: string;
+  /** Other hosts that carried the runner too (its token stops working there). */
+  alsoOn?: string[];
 }
 
 export type Context = Pick<ControlContext, 'gitlab' | 'gitlabUrl' | 'progress' | 'runOnHost' | 'enrolledHost'>;
@@ -34,7 +36,7 @@ const CALL_RETRY: RetryOptions = { attempts: 4, baseDelayMs: 500, maxDelayMs: 30
  * run reads the same runner in GitLab and the host's published entry and changes nothing.
  */
 export async function run(payload: Payload, ctx: Context): Promise<Result> {
-  const base = { host: payload.host, runnerId: payload.runnerId, runner: payload.runner, dryRun: payload.dryRun };
+  const base = { host: payload.host, runnerId: payload.runnerId, runner: payload.runner, dryRun: payload.dryRun, ...(payload.alsoOn.length > 0 ? { alsoOn: payload.alsoOn } : {}) };
   let before: Omit<GitlabRunner, 'managers'> | undefined;
   try {
     before = await readRunner(ctx.gitlab, payload.runnerId, CALL_RETRY);
@@ -73,10 +75,18 @@ export async function run(payload: Payload, ctx: Context): Promise<Result> {
 
 export function summarize(result: Result): string {
   const what = `runner "${result.runner}" (#${result.runnerId})`;
+  const others = result.alsoOn ?? [];
   if (result.dryRun) {
     const gitlab = result.gitlab === 'would-delete' ? `would delete ${what} in GitLab (${result.before?.status ?? '?'}${result.before?.paused ? ', paused' : ''})` : `${what} is already gone in GitLab`;
-    return `${gitlab}; would remove ${result.wouldRemove ?? 'its entry'} (dry run: nothing changed)`;
+    const stops = others.length > 0 ? `\nit would stop working on ${others.join(', ')} too, which carry it` : '';
+    return `${gitlab}; would remove ${result.wouldRemove ?? 'its entry'} (dry run: nothing changed)${stops}`;
   }
   const gitlab = result.gitlab === 'deleted' ? `deleted ${what} in GitLab` : `${what} was already gone in GitLab`;
-  return `${gitlab}; ${result.removed ? removeRunner.summarize(result.removed) : 'host not asked'}`;
+  const stops = others.map((h) => `\n${h} still has it in config.toml with a dead token: "unregister ${h} --runner ${result.runnerId}" removes it there`).join('');
+  return `${gitlab}; ${result.removed ? removeRunner.summarize(result.removed) : 'host not asked'}${stops}`;
+}
+
+/** The card's total: the other hosts the runner stopped on, below the line the row shows. */
+export function summarizeAll(results: Result[]): string {
+  return results.map((r) => summarize(r).split('\n').slice(1).join('\n')).join('\n');
 }

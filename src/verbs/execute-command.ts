@@ -110,11 +110,13 @@ export async function executeCommand(deps: ExecuteDeps, input: string | string[]
     if (decision.outcome === 'request') {
       // The plan is frozen now and sealed with the request: what the approver sees is what runs.
       const id = deps.approvals.newId();
-      const plan = request.verb === 'enroll' ? planEnrolment(request, hosts) : freezePlan(planJob(request, hosts, deps.policy, now, context), commandIdFor(id));
+      const jobs = request.verb === 'enroll' ? undefined : planJob(request, hosts, deps.policy, now, context);
+      const plan = request.verb === 'enroll' ? planEnrolment(request, hosts) : freezePlan(jobs!, commandIdFor(id));
+      const asked = context.stale ? cleanupText(text, context.stale) : jobs?.note ? `${text} (${jobs.note})` : text;
       const approval = await deps.approvals.create(
         {
           id,
-          text: plan.kind === 'enrol' ? `enroll ${plan.host} --fingerprint ${plan.fingerprint}` : context.stale ? cleanupText(text, context.stale) : text,
+          text: plan.kind === 'enrol' ? `enroll ${plan.host} --fingerprint ${plan.fingerprint}` : asked,
           request,
           requester,
           approvers: decision.approvers,

@@ -13,6 +13,8 @@ export interface JobPlan {
   hosts: string[];
   control: boolean;
   payloadFor: (host: string, commandId: string) => unknown;
+  /** What the approver must know besides the command (shown with an approval request). */
+  note?: string;
 }
 
 export type QueueingRequest = Extract<
@@ -107,8 +109,17 @@ export function planJob(request: QueueingRequest, hosts: HostStatus[], policy: P
       const runner = requireRunner(host, request.runner);
       if (!runner) throw new UserError(`${host.name} has not reported its runners yet; wait for its worker, then unregister again`);
       if (runner.id === undefined) throw new UserError(`runner "${runner.name}" on ${host.name} has no GitLab id in config.toml, so there is nothing to delete in GitLab`);
-      const payload = { host: host.name, runnerId: runner.id, runner: runner.name, dryRun: request.dryRun };
-      return { job: 'unregister-runner', hosts: [host.name], control: true, payloadFor: () => payload };
+      const runnerId = runner.id;
+      // One runner in several hosts' config.toml: deleting it in GitLab stops it on all of them.
+      const alsoOn = hosts.filter((h) => h.name !== host.name && (h.runners ?? []).some((r) => r.id === runnerId)).map((h) => h.name);
+      const payload = { host: host.name, runnerId, runner: runner.name, dryRun: request.dryRun, alsoOn };
+      return {
+        job: 'unregister-runner',
+        hosts: [host.name],
+        control: true,
+        payloadFor: () => payload,
+        ...(alsoOn.length > 0 ? { note: `runner #${runnerId} is also on ${alsoOn.join(', ')}: it stops working there too` } : {}),
+      };
     }
     case 'cleanup-stale': {
       const cutoff = now - request.olderThanSeconds * 1000;

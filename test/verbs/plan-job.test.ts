@@ -97,7 +97,15 @@ describe('planJob for the runner verbs', () => {
 
   it('plans unregister for a runner the host carries, and refuses one it does not', () => {
     const plan = planJob({ verb: 'unregister', host: 'ci-1', runner: 'nix', dryRun: false }, [host([{ name: 'nix', id: 7 }])], EMPTY_POLICY);
-    expect({ job: plan.job, control: plan.control, payload: plan.payloadFor('ci-1', 'c1') }).toEqual({ job: 'unregister-runner', control: true, payload: { host: 'ci-1', runnerId: 7, runner: 'nix', dryRun: false } });
+    expect({ job: plan.job, control: plan.control, payload: plan.payloadFor('ci-1', 'c1'), note: plan.note }).toEqual({
+      job: 'unregister-runner',
+      control: true,
+      payload: { host: 'ci-1', runnerId: 7, runner: 'nix', dryRun: false, alsoOn: [] },
+      note: undefined,
+    });
+    const shared = planJob({ verb: 'unregister', host: 'ci-1', runner: 'nix', dryRun: false }, [host([{ name: 'nix', id: 7 }]), other([{ name: 'nix', id: 7 }])], EMPTY_POLICY);
+    expect(shared.note).toBe('runner #7 is also on ci-2: it stops working there too');
+    expect(shared.payloadFor('ci-1', 'c1')).toMatchObject({ alsoOn: ['ci-2'] });
     expect(() => planJob({ verb: 'unregister', host: 'ci-1', runner: 'old', dryRun: true }, [host([{ name: 'nix', id: 7 }])], EMPTY_POLICY)).toThrow('unknown runner "old" on ci-1; known: nix (#7)');
   });
 

@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { run, summarize } from '../../../jobs/control/unregister-runner.js';
+import { payloadSchema, run, summarize } from '../../../jobs/control/unregister-runner.js';
 import { parseRunnerConfig, setEntryToken, summarizeRunners } from '../../../src/clients/runner-config/config-toml.js';
 import { readHost } from '../../../src/queue/host-registry.js';
 import { joinAll, leakedTokens, seedConfigFor, useRunnerJobEnvironment } from '../support/runner-host.js';
@@ -17,7 +17,7 @@ async function stackWithRunner(options: { approvedBy?: string[] } = {}) {
   await writeFile(stack.host.settings.runnerConfigPath, text);
   await stack.host.patchHost({ runners: summarizeRunners(parseRunnerConfig(text)) });
   const name = summarizeRunners(parseRunnerConfig(text))[0]!.name;
-  return { stack, runner, name, payload: (dryRun: boolean) => ({ host: stack.host.settings.host, runnerId: runner.id, runner: name, dryRun }) };
+  return { stack, runner, name, payload: (dryRun: boolean) => payloadSchema.parse({ host: stack.host.settings.host, runnerId: runner.id, runner: name, dryRun }) };
 }
 
 const entryIds = async (stack: ControlStack) => (parseRunnerConfig(await readFile(stack.host.settings.runnerConfigPath, 'utf8')).runners ?? []).map((e) => e.id);
@@ -47,5 +47,17 @@ describe('run', () => {
     const error = await failureOf(run(payload(false), stack.ctx));
     expect(error.message).toMatch(new RegExp(`^runner #${runner.id} is deleted in GitLab, but ${stack.host.settings.host} did not remove its entry \\(.*without an approval.*\\); run the same unregister again$`));
     expect(await entryIds(stack)).toEqual([runner.id]);
+  });
+});
+
+describe('summarize', () => {
+  it('names the other hosts a deleted runner stops on, and how to clean them up', () => {
+    const base = { host: 'ci-1', runnerId: 7, runner: 'nix', alsoOn: ['ci-2'] };
+    expect(summarize({ ...base, dryRun: true, gitlab: 'would-delete', wouldRemove: '"nix" from ci-1\'s config.toml' })).toBe(
+      'would delete runner "nix" (#7) in GitLab (?); would remove "nix" from ci-1\'s config.toml (dry run: nothing changed)\nit would stop working on ci-2 too, which carry it',
+    );
+    expect(summarize({ ...base, dryRun: false, gitlab: 'deleted', removed: { host: 'ci-1', runnerId: 7, runner: 'nix', written: ['/c.toml'], absent: false } })).toBe(
+      'deleted runner "nix" (#7) in GitLab; removed "nix" (#7) from /c.toml\nci-2 still has it in config.toml with a dead token: "unregister ci-2 --runner 7" removes it there',
+    );
   });
 });
