@@ -6,6 +6,7 @@ import { readIfExists } from '../src/clients/runner-config/write-file-atomic.js'
 import { syncTokenFiles } from '../src/clients/runner-config/runner-store.js';
 import type { HostEntry, RunnerSummary } from '../src/queue/host-registry.js';
 import type { Payload } from '../src/queue/payloads/host-facts.js';
+import * as readSystemId from './read-system-id.js';
 
 export { name, payloadSchema, type Payload } from '../src/queue/payloads/host-facts.js';
 
@@ -15,6 +16,8 @@ export interface Result {
   disk: { dockerFreeBytes?: number; nixFreeBytes?: number; dockerRootDir?: string };
   /** Runner entries of config.toml: name, id, url, token expiry. Never tokens. */
   runners: RunnerSummary[];
+  /** The runner-manager id GitLab knows this host by; null: gitlab-runner has not made one yet. */
+  systemId?: string | null;
   /** Why a fact is missing (config.toml unreadable, Docker down...). */
   notes: string[];
 }
@@ -61,12 +64,14 @@ export async function run(_payload: Payload, ctx: Pick<JobContext, 'host' | 'doc
   } catch (err) {
     notes.push(`token files not checked: ${err instanceof Error ? err.message.split('\n')[0]! : 'error'}`);
   }
+  const { systemId } = await readSystemId.run({}, ctx);
   await ctx.patchHost({
     versions,
     runners,
+    systemId,
     disk: { ...(disk.dockerFreeBytes !== undefined ? { dockerFreeBytes: disk.dockerFreeBytes } : {}), ...(disk.nixFreeBytes !== undefined ? { nixFreeBytes: disk.nixFreeBytes } : {}) },
   });
-  return { host: ctx.host, versions, disk, runners, notes };
+  return { host: ctx.host, versions, disk, runners, systemId, notes };
 }
 
 function gigabytes(bytes: number | undefined): string {

@@ -7,6 +7,7 @@ import * as pruneDocker from './prune-docker.js';
 import * as restartNixDaemon from './restart-nix-daemon.js';
 import * as storeUsage from './store-usage.js';
 import * as readSystemId from './read-system-id.js';
+import * as removeRunner from './remove-runner.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each job has its own payload/result types; payloadSchema checks them at run time
 export type AnyJobModule = JobModule<any, any, any>;
@@ -24,6 +25,7 @@ export const HOST_JOBS: Record<string, AnyJobModule> = {
   [restartNixDaemon.name]: restartNixDaemon,
   [storeUsage.name]: storeUsage,
   [readSystemId.name]: readSystemId,
+  [removeRunner.name]: removeRunner,
 };
 
 export function findHostJob(name: string): AnyJobModule | undefined {

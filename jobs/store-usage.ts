@@ -173,8 +173,13 @@ function failNoDocker(host: string): never {
   throw new StoreReadError(`the worker on ${host} has no Docker client, so it cannot find the nix-daemon container's store; ask for the host's own store`, 'missing');
 }
 
-/** `store all`: one table across hosts, the least free space first. */
+/**
+ * The card's total: for one host its whole report below the summary line the host's row shows
+ * (garbage, roots by kind, largest paths and closures, trend); for `store all` one table across hosts,
+ * the least free space first.
+ */
 export function summarizeAll(results: Result[]): string {
+  if (results.length === 1) return summarize(results[0]!).split('\n').slice(1).join('\n');
   return ['\n', ...formatStoreTable(results.map((result) => ({ host: result.host, result })))].join('\n');
 }
 

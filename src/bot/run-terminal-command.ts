@@ -30,6 +30,8 @@ export async function runTerminalCommand(core: BotCore, args: string[], user: st
   await setDeadline(core.redis, core.prefix, command.id, command.createdAt + commandTimeoutMs(command));
   write(`queued ${command.text} [job ${command.id}] on ${command.hosts.join(', ')}`);
   const printed = new Set<string>();
+  /** The lines after each finished row's first, already printed (a one-host total repeats them). */
+  const details: string[] = [];
   const phases = new Map<string, string>();
   const print = (rows: CommandRow[]) => {
     for (const row of rows) {
@@ -42,7 +44,9 @@ export async function runTerminalCommand(core: BotCore, args: string[], user: st
       if (printed.has(row.host)) continue;
       printed.add(row.host);
       write(rowLine(row));
-      for (const extra of (row.summary ?? '').split('\n').slice(1)) write(`    ${extra}`);
+      const extras = (row.summary ?? '').split('\n').slice(1);
+      details.push(extras.join('\n'));
+      for (const extra of extras) write(`    ${extra}`);
     }
   };
   const blocking = core.redis.duplicate();
@@ -51,7 +55,7 @@ export async function runTerminalCommand(core: BotCore, args: string[], user: st
     print(rows);
     const card = cardFor((await readCommand(core.redis, core.prefix, command.id)) ?? command, rows);
     write(card.footer);
-    if (card.total) write(card.total);
+    if (card.total && !(details.length === 1 && details[0].trim() === card.total)) write(card.total);
     return rows.every((r) => r.status === 'done') ? 0 : 1;
   } finally {
     blocking.disconnect();

@@ -11,6 +11,8 @@ import type { GroupMembers } from '../policy/decide.js';
 import type { Policy } from '../policy/schema.js';
 import { startCommandWatcher } from '../queue/command-watcher.js';
 import { createQueuePool } from '../queue/queue-pool.js';
+import { createGitlabClient } from '../clients/gitlab/create-gitlab-client.js';
+import { createStaleFinder } from './find-stale-for-approval.js';
 import { createRedis } from '../queue/redis.js';
 import type { BotCore } from './bot-core.js';
 import { onCommandChange } from './on-command-change.js';
@@ -68,6 +70,7 @@ export async function startBot(deps: BotDeps): Promise<RunningBot> {
   const workerConnection = createRedis(settings, { blocking: true });
   const watcherConnection = createRedis(settings, { blocking: true });
   const queues = createQueuePool(redis, settings.prefix);
+  const gitlab = deps.gitlab ?? (settings.gitlabUrl && settings.gitlabToken ? createGitlabClient({ url: settings.gitlabUrl, token: settings.gitlabToken }) : undefined);
   const base = {
     redis,
     prefix: settings.prefix,
@@ -80,6 +83,7 @@ export async function startBot(deps: BotDeps): Promise<RunningBot> {
     approvals: createApprovalStore(redis, settings.prefix),
     commandPrefix: deps.commandPrefix ?? '/runner',
     retentionSeconds: settings.retentionSeconds,
+    ...(gitlab && settings.gitlabUrl ? { findStaleRunners: createStaleFinder(gitlab, settings.gitlabUrl) } : {}),
   };
   const core: BotCore = { ...base, members: deps.members, surface: deps.makeSurface(base) };
   const refusals = new Map<string, number>();
@@ -108,7 +112,7 @@ export async function startBot(deps: BotDeps): Promise<RunningBot> {
     onRefused: (refusal) => reportSecurity(security, 'refused-control-job', `the control plane refused a ${refusal.job} job (${refusal.reason}); it did not run`),
     gitlabUrl: settings.gitlabUrl,
     gitlabToken: settings.gitlabToken,
-    ...(deps.gitlab ? { gitlab: deps.gitlab } : {}),
+    ...(gitlab ? { gitlab } : {}),
   });
   await control.waitUntilReady();
   const watcher = startCommandWatcher({

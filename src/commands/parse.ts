@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { isValidHostName } from '../config.js';
 import { UserError } from '../errors.js';
 import { clip, parseDuration } from './duration.js';
-import type { Request, Target } from './requests.js';
+import type { Request, RunnerTarget, Target } from './requests.js';
 import { closest } from './suggest.js';
 import { tokenize } from './tokenize.js';
 import { VERBS, findVerb, usage, type VerbSpec } from './verbs.js';
@@ -80,6 +80,17 @@ function hostName(word: string): string {
 
 function target(word: string): Target {
   return word === 'all' ? { kind: 'all' } : { kind: 'host', host: hostName(word) };
+}
+
+/** `<host|runner>`: a runner's GitLab id as digits (`123`, `#123`), else a host name. */
+function runnerTarget(word: string): RunnerTarget {
+  const id = /^#?(\d{1,12})$/.exec(word);
+  if (id) {
+    if (Number(id[1]) < 1) throw new UserError(`runner id "${clip(word)}" is not valid; expected a GitLab runner id like 123`);
+    return { kind: 'runner', id: Number(id[1]) };
+  }
+  if (word === 'all') throw new UserError('pause and resume take one host or one runner id, not all; "runners all" lists them');
+  return { kind: 'host', host: hostName(word) };
 }
 
 function count(word: string | undefined, what: string, fallback: number, max: number): number {
@@ -196,6 +207,29 @@ function buildRequest(spec: VerbSpec, values: Values, positionals: string[]): Re
         throw new UserError(`--fingerprint "${clip(fingerprint)}" is not a host fingerprint; expected SHA256:<43 characters> as "runnerops fingerprint" prints it on the host`);
       }
       return { verb: 'enroll', host: hostName(positionals[0]!), ...(fingerprint !== undefined ? { fingerprint } : {}) };
+    }
+    case 'runners':
+      return { verb: 'runners', target: positionals[0] === undefined ? { kind: 'all' } : target(positionals[0]) };
+    case 'pause':
+    case 'resume': {
+      const reason = str('reason');
+      if (reason !== undefined && (reason.trim() === '' || reason.length > 255 || /[\r\n]/.test(reason))) {
+        throw new UserError('--reason must be one line of 1 to 255 characters');
+      }
+      return { verb: spec.verb, target: runnerTarget(positionals[0]!), ...(reason !== undefined ? { reason: reason.trim() } : {}) };
+    }
+    case 'unregister': {
+      const runner = str('runner');
+      if (runner === undefined) throw new UserError(`unregister needs --runner NAME|ID (the runner to delete); usage: ${usage(spec)}`);
+      if (!RUNNER_REF.test(runner)) throw new UserError(`--runner "${clip(runner)}" is not a runner name or id`);
+      return { verb: 'unregister', host: hostName(positionals[0]!), runner, dryRun: bool('dry-run') };
+    }
+    case 'cleanup-stale': {
+      const olderThan = str('older-than');
+      const olderThanSeconds = olderThan === undefined ? 90 * 86400 : parseDuration(olderThan, '--older-than');
+      if (olderThanSeconds < 7 * 86400) throw new UserError('--older-than must be at least 7d: GitLab calls a runner stale only after 7 days without contact');
+      if (olderThanSeconds > 3650 * 86400) throw new UserError('--older-than may be at most 3650d');
+      return { verb: 'cleanup-stale', olderThanSeconds, dryRun: bool('dry-run') };
     }
     case 'jobs':
       return { verb: 'jobs', limit: count(positionals[0], 'N', 10, 100) };

@@ -1,6 +1,9 @@
 /** The typed result of parsing one command line; shared by Slack and the CLI. */
 export type Target = { kind: 'host'; host: string } | { kind: 'all' };
 
+/** `<host|runner>`: a host's runners, or one runner by its GitLab id (`123` or `#123`). */
+export type RunnerTarget = { kind: 'host'; host: string } | { kind: 'runner'; id: number };
+
 export type Request =
   | { verb: 'help'; topic?: string }
   | { verb: 'hosts' }
@@ -29,6 +32,14 @@ export type Request =
       paused: boolean;
     }
   | { verb: 'rotate'; host: string; runner?: string }
+  /** GitLab's runners joined with the hosts' config.toml entries; `all`: the fleet. */
+  | { verb: 'runners'; target: Target }
+  /** Pause or resume every runner of a host, or one runner by GitLab id; the reason goes into the maintenance note. */
+  | { verb: 'pause' | 'resume'; target: RunnerTarget; reason?: string }
+  /** Delete a host's runner in GitLab and remove it from the host (after an approval). */
+  | { verb: 'unregister'; host: string; runner: string; dryRun: boolean }
+  /** Delete runners without contact for `olderThanSeconds` (after an approval that freezes the list). */
+  | { verb: 'cleanup-stale'; olderThanSeconds: number; dryRun: boolean }
   /** Trust a host's keys; `fingerprint`, when given, must be what the host presents now. */
   | { verb: 'enroll'; host: string; fingerprint?: string }
   | { verb: 'jobs'; limit: number }

@@ -5,7 +5,8 @@ export const DEV_USER = 'dev';
 
 /**
  * The embedded policy of `runnerops dev`: "dev", "alice" and "bob" may run everything; rotations need
- * alice or bob to approve (so "dev" can request one and answer it "as alice"), as do enrolments.
+ * alice or bob to approve (so "dev" can request one and answer it "as alice"), as do enrolments,
+ * unregistrations and stale-runner cleanups.
  */
 export const DEV_POLICY: Policy = policySchema.parse({
   roles: {
@@ -18,6 +19,10 @@ export const DEV_POLICY: Policy = policySchema.parse({
     register: { run: ['operators'] },
     rotate: { request: ['operators'], approve: ['approvers'] },
     enroll: { request: ['operators'], approve: ['approvers'] },
+    pause: { run: ['operators'] },
+    resume: { run: ['operators'] },
+    unregister: { request: ['operators'], approve: ['approvers'] },
+    'cleanup-stale': { request: ['operators'], approve: ['approvers'] },
   },
   approvals: { expiry: '30m' },
 });

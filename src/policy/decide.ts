@@ -11,7 +11,7 @@ export type Decision =
 export type GroupMembers = (groupId: string) => Promise<string[]>;
 
 /** Verbs that never run without a second person's approval, whatever the policy says. */
-const ALWAYS_APPROVED: ReadonlySet<Verb> = new Set(['rotate', 'enroll']);
+const ALWAYS_APPROVED: ReadonlySet<Verb> = new Set(['rotate', 'enroll', 'unregister', 'cleanup-stale']);
 
 export async function rolesOf(policy: Policy, user: string, members: GroupMembers): Promise<Set<string>> {
   const roles = new Set<string>();
@@ -36,7 +36,7 @@ function names(roles: string[]): string {
 
 /**
  * May `user` run `verb` in `channel`? Read-only verbs are open unless the policy lists them; mutating
- * verbs need a `run` role, or a `request` role plus someone else's approval.
+ * verbs need a `run` role, or a `request` role plus someone else's approval (not for a dry run).
  */
 export async function decide(
   policy: Policy,
@@ -44,6 +44,7 @@ export async function decide(
   user: string,
   channel: string | undefined,
   members: GroupMembers,
+  options: { dryRun?: boolean } = {},
 ): Promise<Decision> {
   const spec = findVerb(verb);
   const rule = policy.verbs[verb];
@@ -62,6 +63,8 @@ export async function decide(
   const approval = ALWAYS_APPROVED.has(verb) || rule.approve.length > 0;
   const canRun = rule.run.some((r) => roles.has(r));
   const canRequest = rule.request.some((r) => roles.has(r));
+  // A dry run changes nothing: whoever may run or request the verb gets its dry run without an approval.
+  if (options.dryRun && (canRun || canRequest)) return { outcome: 'run' };
   if (approval && (canRun || canRequest)) {
     if (rule.approve.length === 0) {
       return { outcome: 'deny', reason: `${verb} needs an approval but the policy names no approver role (add verbs.${verb}.approve)` };

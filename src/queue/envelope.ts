@@ -36,7 +36,17 @@ export interface EnvelopeBody {
 export type JobEnvelope = Signed<EnvelopeBody>;
 
 /** Jobs a worker never runs without an approval in their envelope, whatever signed them. */
-export const JOBS_NEEDING_APPROVAL: ReadonlySet<string> = new Set(['rotate-token', 'revive-runner-token']);
+export const JOBS_NEEDING_APPROVAL: ReadonlySet<string> = new Set(['rotate-token', 'revive-runner-token', 'remove-runner']);
+
+/** Jobs that need an approval unless their (signed) payload asks for a dry run, which changes nothing. */
+export const JOBS_NEEDING_APPROVAL_UNLESS_DRY_RUN: ReadonlySet<string> = new Set(['unregister-runner', 'cleanup-stale-runners']);
+
+/** Whether the job of `body` may run only with an approval in its envelope. */
+export function needsApproval(body: Pick<EnvelopeBody, 'job' | 'payload'>): boolean {
+  if (JOBS_NEEDING_APPROVAL.has(body.job)) return true;
+  const dryRun = typeof body.payload === 'object' && body.payload !== null && (body.payload as { dryRun?: unknown }).dryRun === true;
+  return JOBS_NEEDING_APPROVAL_UNLESS_DRY_RUN.has(body.job) && !dryRun;
+}
 
 /** Clocks of bot and hosts may differ this much. */
 export const CLOCK_SKEW_MS = 5 * 60_000;
@@ -78,7 +88,7 @@ export function verifyEnvelope(input: unknown, ring: KeyRing, expect: EnvelopeEx
   if (typeof body.issuedAt !== 'number' || typeof body.expiresAt !== 'number') throw new SignatureError('job without issue and expiry times');
   if (expect.now !== undefined && body.issuedAt > expect.now + CLOCK_SKEW_MS) throw new SignatureError('job issued in the future');
   if (expect.now !== undefined && body.expiresAt < expect.now) throw new EnvelopeExpired(body);
-  if (JOBS_NEEDING_APPROVAL.has(body.job) && !(body.approval && body.approval.approvedBy.length > 0)) throw new SignatureError(`${body.job} without an approval`);
+  if (needsApproval(body) && !(body.approval && body.approval.approvedBy.length > 0)) throw new SignatureError(`${body.job} without an approval`);
   if (typeof body.id !== 'string' || !/^[0-9a-f]{24}$/.test(body.id)) throw new SignatureError('job without a valid envelope id');
   return body;
 }

@@ -12,6 +12,8 @@ export interface RunnerSummary {
   url?: string;
   /** RFC 3339, or undefined when the token does not expire. */
   tokenExpiresAt?: string;
+  /** First 16 hex digits of the token's SHA-256: equal on two hosts means one token on both. Never the token. */
+  tokenFingerprint?: string;
 }
 
 /** What a worker publishes about its host, signed with its host key. */
@@ -28,6 +30,8 @@ export interface HostEntry {
   heartbeatSeconds: number;
   /** Filled by host-facts: the runners in this host's config.toml. */
   runners?: RunnerSummary[];
+  /** Filled by host-facts: the runner-manager id GitLab knows this host by (`.runner_system_id`); null: none yet. */
+  systemId?: string | null;
   /** Filled by host-facts and store reports: free bytes of Docker's data root and of the Nix store. */
   disk?: { dockerFreeBytes?: number; nixFreeBytes?: number };
   /** Filled by store reports: store size and what a GC would free. */

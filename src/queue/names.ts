@@ -77,6 +77,8 @@ export const keys = {
   homeViewers: (prefix: string) => `${prefix}:home-viewers`,
   /** String with TTL: one user's Home tab was just republished (debounce across replicas). */
   homeRefresh: (prefix: string, user: string) => `${prefix}:home-refresh:${user}`,
+  /** String: counts and mismatches of the last fleet-wide `runners` view (written by bots, read by App Home). */
+  runnersSummary: (prefix: string) => `${prefix}:runners-summary`,
   /** String: the runners a drain paused (a rerun unpauses them). */
   drainPaused: (prefix: string, requestId: string) => `${prefix}:drain:${requestId}:paused`,
 };

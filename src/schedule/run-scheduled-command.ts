@@ -86,6 +86,9 @@ async function produce(core: BotCore, schedule: Schedule, requester: Requester, 
   const request = parseQuietly(schedule.command);
   const verb = request?.verb;
   if (verb === 'rotate') return { text: 'rotate cannot run on a schedule: it always needs a second person\'s approval; remove it from "schedules:"' };
+  if ((request?.verb === 'unregister' || request?.verb === 'cleanup-stale') && !request.dryRun) {
+    return { text: `${request.verb} cannot run on a schedule: it always needs a second person's approval; schedule its --dry-run instead` };
+  }
   const fromId = await latestEventId(core.redis, core.prefix, 'rowChanges');
   const deps = verb ? { ...core, policy: withScheduleAuthority(core.policy, requester.user, verb) } : core;
   const reply = await executeCommand(deps, schedule.command, requester);

@@ -3,6 +3,8 @@ import type { BotCore } from '../bot/bot-core.js';
 import { mayApprove } from '../policy/decide.js';
 import { formatAge, formatBytes } from '../present/format.js';
 import { trustLines } from '../present/hosts.js';
+import { runnerCountsText } from '../present/runners.js';
+import { readRunnersSummary } from '../reports/runners-summary.js';
 import { readCommand, readRows, recentCommandIds } from '../queue/command-record.js';
 import { commandCard } from '../present/command-card.js';
 import { listTrustedHosts } from '../queue/bot-trust.js';
@@ -46,6 +48,15 @@ export async function homeBlocks(core: HomeDeps, viewer: string, now = Date.now(
   blocks.push(...(hostLines.length > 0 ? sections(hostLines, 20) : [section(md`No hosts registered yet: start \`runnerops worker\` on a runner host.`)]));
   const untrusted = trustLines(hosts);
   if (untrusted.length > 0) blocks.push(...sections(untrusted.map((line) => md`:warning: ${line}`), 5));
+
+  const fleet = await readRunnersSummary(core.redis, core.prefix);
+  blocks.push(
+    context(
+      fleet
+        ? md`Runners in GitLab (${formatAge((now - fleet.at) / 1000)}): ${runnerCountsText(fleet)}${fleet.mismatches > 0 ? md` :warning:` : md``}; \`/runner runners all\` for each one`
+        : md`Runners in GitLab: not read yet; \`/runner runners all\` reads them`,
+    ),
+  );
 
   const runners = hosts.flatMap((h) => (h.runners ?? []).map((r) => ({ host: h.name, ...r })));
   runners.sort((a, b) => (a.tokenExpiresAt ? Date.parse(a.tokenExpiresAt) : Infinity) - (b.tokenExpiresAt ? Date.parse(b.tokenExpiresAt) : Infinity));

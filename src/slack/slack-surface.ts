@@ -169,12 +169,18 @@ function createSurface(deps: SlackSurfaceDeps): Surface {
         }
         // Never overtake the previous update of this card: Slack keeps whichever arrives last.
         await before?.catch(() => undefined);
-        const { blocks, text, overflow } = cardBlocks(entry.card);
+        const { blocks, text, overflow, totalRest } = cardBlocks(entry.card);
         await client.chat.update({ channel: location.channel, ts: location.ts, text, blocks });
         if (entry.card.finished && overflow.length > 0) {
           for (let i = 0; i < overflow.length; i += 400) {
             const chunk = codeSections(overflow.slice(i, i + 400).join('\n')).slice(0, LIMITS.blocksPerMessage);
             await client.chat.postMessage({ channel: location.channel, thread_ts: location.ts, text: `rows ${i + 1}-${Math.min(i + 400, overflow.length)} of the overflow`, blocks: chunk });
+          }
+        }
+        if (entry.card.finished && totalRest.length > 0) {
+          for (let i = 0; i < totalRest.length; i += LIMITS.blocksPerMessage) {
+            const part = `part ${i / LIMITS.blocksPerMessage + 2} of the report of job ${command.id}`;
+            await client.chat.postMessage({ channel: location.channel, thread_ts: location.ts, text: fallbackText(part), blocks: totalRest.slice(i, i + LIMITS.blocksPerMessage) });
           }
         }
       })();

@@ -5,6 +5,7 @@ import type { HostStatus, RunnerSummary } from '../queue/host-registry.js';
 import { requireHost, resolveTarget } from './resolve-target.js';
 import { UserError } from '../errors.js';
 import type { FrozenPlan } from '../approvals/approval-seal.js';
+import type { StaleRunner } from '../clients/gitlab/stale-runners.js';
 
 /** Which job a queueing verb becomes, on which hosts, with which payload. */
 export interface JobPlan {
@@ -12,12 +13,65 @@ export interface JobPlan {
   hosts: string[];
   control: boolean;
   payloadFor: (host: string, commandId: string) => unknown;
+  /** What the approver must know besides the command (shown with an approval request). */
+  note?: string;
 }
 
-export type QueueingRequest = Extract<Request, { verb: 'ping' | 'store' | 'prune' | 'restart-daemon' | 'register' | 'rotate' }>;
+export type QueueingRequest = Extract<
+  Request,
+  { verb: 'ping' | 'store' | 'prune' | 'restart-daemon' | 'register' | 'rotate' | 'runners' | 'pause' | 'resume' | 'unregister' | 'cleanup-stale' }
+>;
+
+const QUEUEING: ReadonlySet<string> = new Set(['ping', 'store', 'prune', 'restart-daemon', 'register', 'rotate', 'runners', 'pause', 'resume', 'unregister', 'cleanup-stale']);
 
 export function isQueueing(request: Request): request is QueueingRequest {
-  return ['ping', 'store', 'prune', 'restart-daemon', 'register', 'rotate'].includes(request.verb);
+  return QUEUEING.has(request.verb);
+}
+
+/** The row of a control job about GitLab as a whole (not one host): `runners all`, `cleanup-stale`, a runner by id. */
+export const GITLAB_ROW = 'gitlab';
+
+/** What planning needs besides the request and the hosts. */
+export interface PlanContext {
+  /** Who asked (named in maintenance notes). */
+  requester?: string;
+  /** `cleanup-stale`: the stale runners found for the approval to freeze. */
+  stale?: StaleRunner[];
+}
+
+/** Hosts that carry each runner id in their config.toml. */
+function hostsOfRunners(hosts: HostStatus[]): Map<number, string[]> {
+  const of = new Map<number, string[]>();
+  for (const h of hosts) for (const r of h.runners ?? []) if (r.id !== undefined) of.set(r.id, [...(of.get(r.id) ?? []), h.name]);
+  return of;
+}
+
+function planPause(request: Extract<Request, { verb: 'pause' | 'resume' }>, hosts: HostStatus[], requester: string): JobPlan {
+  const carriers = hostsOfRunners(hosts);
+  let runnerIds: number[];
+  let row: string;
+  if (request.target.kind === 'runner') {
+    runnerIds = [request.target.id];
+    row = GITLAB_ROW;
+  } else {
+    const host = requireHost(request.target.host, hosts);
+    runnerIds = [...new Set((host.runners ?? []).map((r) => r.id).filter((id): id is number => id !== undefined))];
+    if (runnerIds.length === 0) {
+      throw new UserError(
+        host.runners === undefined
+          ? `${host.name} has not reported its runners yet; wait for its worker, or ${request.verb} one runner by id ("runners all" lists them)`
+          : `${host.name} has no runner with a GitLab id in its config.toml; "runners ${host.name}" shows what it has`,
+      );
+    }
+    row = host.name;
+  }
+  const hostsOf = Object.fromEntries(runnerIds.map((id) => [String(id), carriers.get(id) ?? []]));
+  return {
+    job: 'pause-runners',
+    hosts: [row],
+    control: true,
+    payloadFor: () => ({ runnerIds, paused: request.verb === 'pause', requestedBy: requester, hostsOf, ...(request.reason !== undefined ? { reason: request.reason } : {}) }),
+  };
 }
 
 /**
@@ -40,8 +94,39 @@ function requireRunner(host: HostStatus, runner: string | undefined): RunnerSumm
 }
 
 /** Turns a parsed request into jobs, filling defaults from the policy. Unknown hosts are refused here. */
-export function planJob(request: QueueingRequest, hosts: HostStatus[], policy: Policy, now = Date.now()): JobPlan {
+export function planJob(request: QueueingRequest, hosts: HostStatus[], policy: Policy, now = Date.now(), context: PlanContext = {}): JobPlan {
   switch (request.verb) {
+    case 'runners': {
+      if (request.target.kind === 'all') return { job: 'list-runners', hosts: [GITLAB_ROW], control: true, payloadFor: () => ({}) };
+      const host = requireHost(request.target.host, hosts);
+      return { job: 'list-runners', hosts: [host.name], control: true, payloadFor: () => ({ host: host.name }) };
+    }
+    case 'pause':
+    case 'resume':
+      return planPause(request, hosts, context.requester ?? 'someone');
+    case 'unregister': {
+      const host = requireHost(request.host, hosts);
+      const runner = requireRunner(host, request.runner);
+      if (!runner) throw new UserError(`${host.name} has not reported its runners yet; wait for its worker, then unregister again`);
+      if (runner.id === undefined) throw new UserError(`runner "${runner.name}" on ${host.name} has no GitLab id in config.toml, so there is nothing to delete in GitLab`);
+      const runnerId = runner.id;
+      // One runner in several hosts' config.toml: deleting it in GitLab stops it on all of them.
+      const alsoOn = hosts.filter((h) => h.name !== host.name && (h.runners ?? []).some((r) => r.id === runnerId)).map((h) => h.name);
+      const payload = { host: host.name, runnerId, runner: runner.name, dryRun: request.dryRun, alsoOn };
+      return {
+        job: 'unregister-runner',
+        hosts: [host.name],
+        control: true,
+        payloadFor: () => payload,
+        ...(alsoOn.length > 0 ? { note: `runner #${runnerId} is also on ${alsoOn.join(', ')}: it stops working there too` } : {}),
+      };
+    }
+    case 'cleanup-stale': {
+      const cutoff = now - request.olderThanSeconds * 1000;
+      if (!request.dryRun && context.stale === undefined) throw new UserError('cleanup-stale needs the list of stale runners to ask for an approval; try again');
+      const payload = { cutoff, dryRun: request.dryRun, ...(request.dryRun ? {} : { runners: context.stale }) };
+      return { job: 'cleanup-stale-runners', hosts: [GITLAB_ROW], control: true, payloadFor: () => payload };
+    }
     case 'ping':
       return { job: 'ping', hosts: resolveTarget(request.target, hosts), control: false, payloadFor: () => ({ sentAt: now }) };
     case 'store':

@@ -18,7 +18,7 @@ export async function startHeartbeat(
 ): Promise<{ stop: (options?: { remove?: boolean }) => Promise<void> }> {
   const previous = await readHost(redis, prefix, entry.name);
   const own = previous?.signPublicKey === signer.publicKey ? previous : undefined;
-  const facts = own ? { runners: own.runners, disk: own.disk, store: own.store, daemon: own.daemon } : {};
+  const facts = own ? { runners: own.runners, systemId: own.systemId, disk: own.disk, store: own.store, daemon: own.daemon } : {};
   await publishHost(redis, prefix, signer, { ...JSON.parse(JSON.stringify(facts)), ...entry, lastHeartbeat: Date.now() });
   const tick = async () => {
     const current = await readHost(redis, prefix, entry.name);

@@ -88,6 +88,17 @@ describe('runDev', () => {
     expect(line).toContain('✓');
   }, 120_000);
 
+  it('shows the whole store report of one host and the runner verbs on the console', async () => {
+    await io.type(`store ${HOST} --top 3`, /\] largest paths:$|\] garbage: \d+ paths/, 120_000);
+    await io.type('runners all', /\] #\d+ instance "[^"]*": (online|offline|stale|never_contacted)/, 120_000);
+    await io.type(`pause ${HOST} --reason trying`, /\] ✓ dev-try.*: paused #[\d#, ]+; reason: trying/, 120_000);
+    await io.type(`resume ${HOST}`, /\] ✓ dev-try.*: resumed #\d+/, 120_000);
+    await io.type(`unregister ${HOST} --runner demo --dry-run`, /\] ✓ dev-try.*would delete runner "demo"/, 120_000);
+    await io.type('cleanup-stale --dry-run', /\] ✓ gitlab.*would delete 0 runners/, 120_000);
+    const waiting = await io.type('cleanup-stale', /no runner has been without contact since/, 60_000);
+    expect(waiting).not.toContain('approval');
+  }, 300_000);
+
   it('answers every verb on the console with replies only: no log line, no stack trace', async () => {
     const answers: Array<[string, RegExp]> = [
       ['help', /^runnerops: \/runner <verb>/],

@@ -100,4 +100,35 @@ describe('parseCommand limits', () => {
   it('refuses --until beyond a year', () => {
     expect(() => parseCommand('prune all --until 400d')).toThrow('--until may be at most 366d');
   });
+
+  it('reads runners with or without a target', () => {
+    expect(parseCommand('runners')).toEqual({ verb: 'runners', target: { kind: 'all' } });
+    expect(parseCommand('runners all')).toEqual({ verb: 'runners', target: { kind: 'all' } });
+    expect(parseCommand('runners ci-2')).toEqual({ verb: 'runners', target: { kind: 'host', host: 'ci-2' } });
+  });
+
+  it('reads pause and resume of a host or of one runner by id, with a quoted reason', () => {
+    expect(parseCommand('pause ci-2 --reason "disk swap"')).toEqual({ verb: 'pause', target: { kind: 'host', host: 'ci-2' }, reason: 'disk swap' });
+    expect(parseCommand('pause #42')).toEqual({ verb: 'pause', target: { kind: 'runner', id: 42 } });
+    expect(parseCommand('resume 42')).toEqual({ verb: 'resume', target: { kind: 'runner', id: 42 } });
+  });
+
+  it('reads unregister and cleanup-stale with their dry runs and defaults', () => {
+    expect(parseCommand('unregister ci-3 --runner old-nix --dry-run')).toEqual({ verb: 'unregister', host: 'ci-3', runner: 'old-nix', dryRun: true });
+    expect(parseCommand('cleanup-stale')).toEqual({ verb: 'cleanup-stale', olderThanSeconds: 90 * 86400, dryRun: false });
+    expect(parseCommand('cleanup-stale --older-than 180d --dry-run')).toEqual({ verb: 'cleanup-stale', olderThanSeconds: 180 * 86400, dryRun: true });
+  });
+
+  it('says in one line what is wrong with runner verbs and what would be right', () => {
+    expect(errorOf('pause')).toBe('pause needs <host|runner>; usage: pause <host|runner> [--reason TEXT]');
+    expect(errorOf('pause all')).toBe('pause and resume take one host or one runner id, not all; "runners all" lists them');
+    expect(errorOf('pause #0')).toBe('runner id "#0" is not valid; expected a GitLab runner id like 123');
+    expect(errorOf('pause ci-1 --reason ""')).toBe('--reason must be one line of 1 to 255 characters');
+    expect(errorOf('unregister ci-3')).toBe('unregister needs --runner NAME|ID (the runner to delete); usage: unregister <host> [--runner NAME|ID] [--dry-run]');
+    expect(errorOf('cleanup-stale --older-than 3d')).toBe('--older-than must be at least 7d: GitLab calls a runner stale only after 7 days without contact');
+    expect(errorOf('cleanup-stale --older-than soon')).toMatch(/^--older-than "soon" is not/);
+    expect(errorOf('cleanup-stale ci-1')).toBe('unexpected "ci-1" after cleanup-stale; usage: cleanup-stale [--older-than DURATION] [--dry-run]');
+    expect(errorOf('runners ci-1 ci-2')).toMatch(/^unexpected "ci-2" after runners/);
+    for (const text of ['pause', 'pause all', 'unregister ci-3', 'cleanup-stale --older-than 3d']) expect(errorOf(text)).not.toContain('\n');
+  });
 });

@@ -3,35 +3,38 @@ import path from 'node:path';
 import Docker from 'dockerode';
 import { describe, expect, it } from 'vitest';
 import { describeExpiry, run, summarize } from '../../jobs/host-facts.js';
-import { setEntryToken } from '../../src/clients/runner-config/config-toml.js';
+import { setEntryToken, tokenFingerprint } from '../../src/clients/runner-config/config-toml.js';
 import { readHost } from '../../src/queue/host-registry.js';
 import { dumpRedis, joinAll, leakedTokens, seedConfigFor, useRunnerJobEnvironment, type TestHost } from './support/runner-host.js';
 
 const env = useRunnerJobEnvironment();
 const { redisSettings } = env;
 
-async function hostWithRunner(): Promise<{ host: TestHost; expires: string; runnerId: number }> {
+async function hostWithRunner(): Promise<{ host: TestHost; expires: string; runnerId: number; token: string }> {
   const host = await env.createHost({ mode: 'config-toml' });
   host.settings.nixStoreDir = host.dir;
   const runner = env.fake.addRunner({ description: 'Nix caching runner' });
   const expires = '2099-01-01T00:00:00.000Z';
   await writeFile(host.settings.runnerConfigPath, setEntryToken(await seedConfigFor(env.fake, runner), { id: runner.id }, { token: runner.token, obtainedAt: new Date(), expiresAt: expires }));
   await env.publishHost(host);
-  return { host, expires, runnerId: runner.id };
+  return { host, expires, runnerId: runner.id, token: runner.token };
 }
 
 describe('run', () => {
-  it('reports versions, free disk of Docker\'s data root and the Nix store, and the runners with their expiry', async () => {
-    const { host, expires, runnerId } = await hostWithRunner();
+  it('reports versions, free disk of Docker\'s data root and the Nix store, the runners with their expiry and token fingerprint, and the system id', async () => {
+    const { host, expires, runnerId, token } = await hostWithRunner();
+    await writeFile(path.join(path.dirname(host.settings.runnerConfigPath), '.runner_system_id'), 's_0123456789ab\n');
     const docker = new Docker();
     const result = await run({}, { host: host.settings.host, docker, settings: host.settings, patchHost: host.patchHost });
     expect(result.versions.docker).toBe((await docker.version()).Version);
     expect(result.disk.dockerRootDir).toBe(((await docker.info()) as { DockerRootDir: string }).DockerRootDir);
     expect(result.disk.dockerFreeBytes).toBeGreaterThan(0);
     expect(result.disk.nixFreeBytes).toBeGreaterThan(0);
-    expect(result.runners).toEqual([{ name: 'Nix caching runner', id: runnerId, url: env.fake.url, tokenExpiresAt: expires }]);
+    expect(result.runners).toEqual([{ name: 'Nix caching runner', id: runnerId, url: env.fake.url, tokenExpiresAt: expires, tokenFingerprint: tokenFingerprint(token) }]);
+    expect(result.runners[0]!.tokenFingerprint).toMatch(/^[0-9a-f]{16}$/);
+    expect(result.systemId).toBe('s_0123456789ab');
     const entry = await readHost(env.redis, redisSettings.prefix, host.settings.host);
-    expect(entry).toMatchObject({ runners: result.runners, disk: { dockerFreeBytes: result.disk.dockerFreeBytes, nixFreeBytes: result.disk.nixFreeBytes } });
+    expect(entry).toMatchObject({ runners: result.runners, systemId: 's_0123456789ab', disk: { dockerFreeBytes: result.disk.dockerFreeBytes, nixFreeBytes: result.disk.nixFreeBytes } });
     expect(summarize(result)).toContain(`runner Nix caching runner (#${runnerId}): token expires ${expires}`);
     expect(leakedTokens(env.fake.issuedTokens(), joinAll(result, summarize(result), await dumpRedis(env.redis, redisSettings.prefix)))).toEqual([]);
   });

@@ -10,7 +10,7 @@ import { readHost } from '../../src/queue/host-registry.js';
 import { recoveryPath, writeRecovery } from '../../src/clients/runner-config/rotation-recovery.js';
 import { sealForHost } from '../../jobs/control/seal-for-host.js';
 import { generateToken } from '../fakes/gitlab/fake-gitlab-state.js';
-import { setEntryToken } from '../../src/clients/runner-config/config-toml.js';
+import { setEntryToken, tokenFingerprint } from '../../src/clients/runner-config/config-toml.js';
 import { SYSTEM_ID_FILE } from '../../src/clients/runner-config/system-id.js';
 import { startFakeGitlab, type FakeRunner } from '../fakes/gitlab/start-fake-gitlab.js';
 import {
@@ -102,7 +102,8 @@ describe('run', () => {
     await run({ jobId: 'cmd-reg' }, contextOf(host), new AbortController().signal);
     env.fake.setTokenExpirationInterval(null);
     const entry = await readHost(env.redis, redisSettings.prefix, host.settings.host);
-    expect(entry?.runners).toEqual([{ name: 'Nix caching runner', id: runner.id, url: env.fake.url, tokenExpiresAt: env.fake.runner(runner.id)!.tokenExpiresAt }]);
+    const rotated = env.fake.runner(runner.id)!;
+    expect(entry?.runners).toEqual([{ name: 'Nix caching runner', id: runner.id, url: env.fake.url, tokenExpiresAt: rotated.tokenExpiresAt, tokenFingerprint: tokenFingerprint(rotated.token) }]);
   });
 
   it('keeps a concurrent rewrite of config.toml by another process and still writes the new token', async () => {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GARBAGE_NOTE, describeRuntimeRoots, name, payloadSchema, run, summarize, type Result } from '../../jobs/store-usage.js';
+import { GARBAGE_NOTE, describeRuntimeRoots, name, payloadSchema, run, summarize, summarizeAll, type Result } from '../../jobs/store-usage.js';
 import { findHostJob } from '../../jobs/index.js';
 import { readWorkerSettings, type WorkerSettings } from '../../src/config.js';
 import { PermanentJobError } from '../../src/errors.js';
@@ -134,6 +134,29 @@ describe('summarize', () => {
     const text = summarize(result);
     expect(text.split('\n')[0]).toMatch(/^ci-summary: \d+ paths, .* in \/nix\/store; disk .* free of /);
     expect(text).toContain('garbage: ');
+  });
+});
+
+describe('summarizeAll', () => {
+  it('gives one host its whole report: garbage, roots by kind, largest paths and closures, trend', async () => {
+    const result = await run({ top: 3 }, contextFor(settingsFor(rooted.store, 'ci-whole')));
+    const total = summarizeAll([result]);
+    expect(total).toContain(`garbage: ${result.garbage.paths} paths`);
+    expect(total).toMatch(/^roots: \d+ links to \d+ paths \(/m);
+    expect(total).toContain('largest paths:');
+    expect(total).toContain('largest closures (what each root keeps alive):');
+    expect(total).toMatch(/^trend: first report of this host$/m);
+    for (const p of result.largestPaths) expect(total).toContain(p.name);
+    expect(total.split('\n')).toEqual(summarize(result).split('\n').slice(1));
+  });
+
+  it('gives several hosts the table across them', async () => {
+    const a = await run({ top: 1 }, contextFor(settingsFor(rooted.store, 'ci-table-a')));
+    const b = await run({ top: 1 }, contextFor(settingsFor(rooted.store, 'ci-table-b')));
+    const total = summarizeAll([a, b]);
+    expect(total).toContain('ci-table-a');
+    expect(total).toContain('ci-table-b');
+    expect(total).not.toContain('largest paths:');
   });
 });
 

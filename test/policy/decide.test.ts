@@ -18,6 +18,15 @@ const groups: Record<string, string[]> = { S0OPS: ['U0GROUPMEMBER'] };
 const members = async (id: string) => groups[id] ?? [];
 
 describe('decide', () => {
+  it('always asks for an approval to unregister or clean up runners, but not for their dry runs', async () => {
+    const runners = policySchema.parse({ roles: policy.roles, verbs: { unregister: { request: ['operators'], approve: ['approvers'] }, 'cleanup-stale': { run: ['operators'] } } });
+    expect(await decide(runners, 'unregister', 'U0OP', 'C0OPS', members)).toEqual({ outcome: 'request', approvers: ['approvers'] });
+    expect(await decide(runners, 'unregister', 'U0OP', 'C0OPS', members, { dryRun: true })).toEqual({ outcome: 'run' });
+    expect(await decide(runners, 'cleanup-stale', 'U0OP', 'C0OPS', members)).toMatchObject({ outcome: 'deny', reason: 'cleanup-stale needs an approval but the policy names no approver role (add verbs.cleanup-stale.approve)' });
+    expect(await decide(runners, 'cleanup-stale', 'U0OP', 'C0OPS', members, { dryRun: true })).toEqual({ outcome: 'run' });
+    expect(await decide(runners, 'unregister', 'U0NOBODY', 'C0OPS', members, { dryRun: true })).toMatchObject({ outcome: 'deny' });
+  });
+
   it('lets everyone run read-only verbs without a policy', async () => {
     expect(await decide(EMPTY_POLICY, 'hosts', 'U0ANY', 'C0ANY', members)).toEqual({ outcome: 'run' });
   });

@@ -39,4 +39,26 @@ describe('verifyEnvelope', () => {
       expect(() => verifyEnvelope(envelope, ringOf(signer.publicKey), { ...expect_, jobName: job })).toThrow(`${job} without an approval`);
     }
   });
+
+  it('refuses a host removing a runner without an approval, even with dryRun in its payload', () => {
+    const signer = generateSigner();
+    const envelope = issueEnvelope(signer, body({ job: 'remove-runner', payload: { runnerId: 7, runner: 'nix', dryRun: true } }));
+    expect(() => verifyEnvelope(envelope, ringOf(signer.publicKey), { ...expect_, jobName: 'remove-runner' })).toThrow('remove-runner without an approval');
+  });
+
+  it('refuses an unregistration or stale cleanup without an approval, and lets their dry runs through', () => {
+    const signer = generateSigner();
+    const control = { ...expect_, queue: 'control', host: undefined };
+    for (const [job, payload] of [
+      ['unregister-runner', { host: 'ci-1', runnerId: 7, runner: 'nix' }],
+      ['cleanup-stale-runners', { cutoff: 1 }],
+    ] as const) {
+      const real = issueEnvelope(signer, body({ job, queue: 'control', payload: { ...payload, dryRun: false } }));
+      expect(() => verifyEnvelope(real, ringOf(signer.publicKey), { ...control, jobName: job })).toThrow(`${job} without an approval`);
+      const dry = issueEnvelope(signer, body({ job, queue: 'control', payload: { ...payload, dryRun: true } }));
+      expect(verifyEnvelope(dry, ringOf(signer.publicKey), { ...control, jobName: job }).job).toBe(job);
+      const approved = issueEnvelope(signer, body({ job, queue: 'control', payload: { ...payload, dryRun: false }, approval: { id: 'a1', requestHash: '0'.repeat(64), approvedBy: ['alice'] } }));
+      expect(verifyEnvelope(approved, ringOf(signer.publicKey), { ...control, jobName: job }).job).toBe(job);
+    }
+  });
 });

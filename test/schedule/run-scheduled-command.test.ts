@@ -157,6 +157,11 @@ describe('runScheduledCommand', () => {
     expect(audit).toMatchObject({ kind: 'schedule', actor: 'schedule:daily-hosts', outcome: expect.stringMatching(/^posted \(late\): HOST +HEARTBEAT/) });
   });
 
+  it('refuses a real cleanup of stale runners on a schedule and says to schedule its dry run', async () => {
+    const report = await runScheduledCommand(bot.core, schedule({ name: 'weekly-cleanup', command: 'cleanup-stale', channel: 'C0CLEAN' }), { late: false, scheduledFor: Date.now() });
+    expect(report.text).toContain("cleanup-stale cannot run on a schedule: it always needs a second person's approval; schedule its --dry-run instead");
+  });
+
   it('refuses rotate on a schedule, which always needs a second person', async () => {
     const report = await runScheduledCommand(bot.core, schedule({ name: 'weekly-rotate', command: 'rotate ci-a', channel: 'C0ROTATE' }), { late: false, scheduledFor: Date.now() });
     expect(lastPost('C0ROTATE')).toBe(report.text);

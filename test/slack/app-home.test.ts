@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { policySchema } from '../../src/policy/schema.js';
 import { publishHost, readHost } from '../../src/queue/host-registry.js';
 import { until } from '../helpers/until.js';
+import { saveRunnersSummary } from '../../src/reports/runners-summary.js';
 import { appHomeOpenedEvent, eventBody, signedPost, slashCommandBody } from '../helpers/slack-requests.js';
 import { startTestStack, type TestStack } from '../helpers/test-stack.js';
 
@@ -52,5 +53,18 @@ describe('App Home', () => {
     const view = await openHome('U0REQ');
     expect(view).not.toContain('runnerops.approve');
     expect(view).toContain('Nothing waits for you.');
+  });
+
+  it('shows the last runners view: counts by status and mismatches, or how to read it', async () => {
+    expect(await openHome('U0NEW')).toContain('Runners in GitLab: not read yet; `/runner runners all` reads them');
+    await saveRunnersSummary(stack.redis, stack.prefix, {
+      at: Date.now(),
+      scope: 'all',
+      counts: { online: 4, offline: 1, stale: 2, never_contacted: 0 },
+      paused: 1,
+      runners: [],
+      mismatches: [{ kind: 'on-no-host', id: 9, description: 'x', status: 'stale' }],
+    });
+    expect(await openHome('U0NEW2')).toContain('4 online, 1 offline, 2 stale, 0 never contacted; 1 paused; 1 mismatch :warning:');
   });
 });

@@ -13,4 +13,21 @@ describe('cardBlocks', () => {
     expect(shown + card.overflow.length).toBe(2000);
     expect(card.overflow[0]).toContain(`host-${shown} `);
   });
+
+  it('shows the start of a long total on the card and gives the rest for the thread, within Slack’s limits', () => {
+    const total = Array.from({ length: 400 }, (_, i) => `  ${i} MiB  /nix/store/${'a'.repeat(32)}-path-${i} & <x>`).join('\n');
+    const card = cardBlocks({ title: 'store ci-1 --top 100', lines: ['✓ ci-1 (2 s): ci-1: 9 paths'], footer: 'finished: 1 done', finished: true, total });
+    expect(checkBlocks(card.blocks, 50)).toEqual([]);
+    expect(checkBlocks(card.totalRest, 1000)).toEqual([]);
+    expect(card.totalRest.length).toBeGreaterThan(0);
+    expect(JSON.stringify(card.blocks)).toContain('the rest of this report is in the thread');
+    const shown = [...card.blocks, ...card.totalRest].map((b) => JSON.stringify(b)).join('');
+    for (const i of [0, 199, 399]) expect(shown).toContain(`-path-${i} `);
+  });
+
+  it('needs no thread for a short total', () => {
+    const card = cardBlocks({ title: 'store ci-1', lines: ['✓ ci-1'], footer: 'finished: 1 done', finished: true, total: 'garbage: 3 paths' });
+    expect(card.totalRest).toEqual([]);
+    expect(JSON.stringify(card.blocks)).not.toContain('in the thread');
+  });
 });

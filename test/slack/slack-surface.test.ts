@@ -58,6 +58,20 @@ describe('createSlackSurface', () => {
     expect(everything).toContain('host-2999');
   });
 
+  it('puts the part of a job\'s total that does not fit the card into the thread when the job finishes', async () => {
+    const s = surface();
+    const total = Array.from({ length: 300 }, (_, i) => `  ${i} MiB  /nix/store/${'b'.repeat(32)}-closure-${i} <!here> & more`).join('\n');
+    const command = { id: 'store00000', verb: 'store', text: 'store ci-1 --top 100', job: 'store-usage', hosts: ['ci-1'], requester: { via: 'slack' as const, user: 'U0' }, createdAt: Date.now() };
+    const location = await s.postCard(command, { title: 'store ci-1 --top 100', lines: [], footer: 'running', finished: false }, 'C0STORE');
+    await s.updateCard({ ...command, card: location! }, { title: 'store ci-1 --top 100', lines: ['✓ ci-1 (2 s): ci-1: 9 paths'], footer: 'finished: 1 done', finished: true, total });
+    const thread = slack.calls('chat.postMessage').filter((c) => c.params.thread_ts === location!.ts);
+    expect(thread.length).toBeGreaterThan(0);
+    const everything = JSON.stringify(slack.calls('chat.update').at(-1)!.params.blocks) + thread.map((c) => JSON.stringify(c.params.blocks)).join('');
+    for (const i of [0, 150, 299]) expect(everything).toContain(`-closure-${i} `);
+    expect(everything).not.toContain('<!here>');
+    for (const call of thread) expect(isBroadcast(String(call.params.text))).toBe(false);
+  });
+
   it('sends a report with a chart as a file whose comment is the escaped report', async () => {
     const text = 'STORE  <!channel>\nci-1   12 GiB & growing';
     await surface().post('C0REPORTS', text, { filename: 'chart.png', bytes: Buffer.from('png'), title: 'store' });

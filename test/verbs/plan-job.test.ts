@@ -74,3 +74,46 @@ describe('planEnrolment', () => {
     expect(() => planEnrolment({ verb: 'enroll', host: 'ci-1' }, [unsigned])).toThrow('ci-1 publishes no signed key');
   });
 });
+
+describe('planJob for the runner verbs', () => {
+  const other = (runners: HostEntry['runners']): HostStatus => ({ ...host(runners), name: 'ci-2' });
+
+  it('plans runners all as one control job about GitLab, and runners <host> for that host', () => {
+    const all = planJob({ verb: 'runners', target: { kind: 'all' } }, [host([])], EMPTY_POLICY);
+    expect({ job: all.job, control: all.control, hosts: all.hosts, payload: all.payloadFor('gitlab', 'c1') }).toEqual({ job: 'list-runners', control: true, hosts: ['gitlab'], payload: {} });
+    expect(planJob({ verb: 'runners', target: { kind: 'host', host: 'ci-1' } }, [host([])], EMPTY_POLICY).payloadFor('ci-1', 'c1')).toEqual({ host: 'ci-1' });
+    expect(() => planJob({ verb: 'runners', target: { kind: 'host', host: 'ci-9' } }, [host([])], EMPTY_POLICY)).toThrow('unknown host "ci-9"; known: ci-1');
+  });
+
+  it("pauses a host's runners by their ids and names the other hosts that carry one", () => {
+    const plan = planJob({ verb: 'pause', target: { kind: 'host', host: 'ci-1' }, reason: 'disk' }, [host([{ name: 'a', id: 7 }, { name: 'b', id: 8 }]), other([{ name: 'a', id: 7 }])], EMPTY_POLICY, Date.now(), { requester: 'U0OPS' });
+    expect(plan.payloadFor('ci-1', 'c1')).toEqual({ runnerIds: [7, 8], paused: true, reason: 'disk', requestedBy: 'U0OPS', hostsOf: { '7': ['ci-1', 'ci-2'], '8': ['ci-1'] } });
+  });
+
+  it('refuses to pause a host without runner ids, saying what to do', () => {
+    expect(() => planJob({ verb: 'pause', target: { kind: 'host', host: 'ci-1' } }, [host([{ name: 'a' }])], EMPTY_POLICY)).toThrow('ci-1 has no runner with a GitLab id in its config.toml; "runners ci-1" shows what it has');
+    expect(() => planJob({ verb: 'resume', target: { kind: 'host', host: 'ci-1' } }, [host()], EMPTY_POLICY)).toThrow(/^ci-1 has not reported its runners yet/);
+  });
+
+  it('plans unregister for a runner the host carries, and refuses one it does not', () => {
+    const plan = planJob({ verb: 'unregister', host: 'ci-1', runner: 'nix', dryRun: false }, [host([{ name: 'nix', id: 7 }])], EMPTY_POLICY);
+    expect({ job: plan.job, control: plan.control, payload: plan.payloadFor('ci-1', 'c1'), note: plan.note }).toEqual({
+      job: 'unregister-runner',
+      control: true,
+      payload: { host: 'ci-1', runnerId: 7, runner: 'nix', dryRun: false, alsoOn: [] },
+      note: undefined,
+    });
+    const shared = planJob({ verb: 'unregister', host: 'ci-1', runner: 'nix', dryRun: false }, [host([{ name: 'nix', id: 7 }]), other([{ name: 'nix', id: 7 }])], EMPTY_POLICY);
+    expect(shared.note).toBe('runner #7 is also on ci-2: it stops working there too');
+    expect(shared.payloadFor('ci-1', 'c1')).toMatchObject({ alsoOn: ['ci-2'] });
+    expect(() => planJob({ verb: 'unregister', host: 'ci-1', runner: 'old', dryRun: true }, [host([{ name: 'nix', id: 7 }])], EMPTY_POLICY)).toThrow('unknown runner "old" on ci-1; known: nix (#7)');
+  });
+
+  it('freezes the stale list a cleanup-stale was approved with, and needs none for its dry run', () => {
+    const now = Date.parse('2026-06-01T00:00:00Z');
+    const stale = [{ id: 5, description: 'old', type: 'instance_type', contactedAt: '2026-01-01T00:00:00Z', createdAt: null }];
+    const plan = planJob({ verb: 'cleanup-stale', olderThanSeconds: 90 * 86400, dryRun: false }, [], EMPTY_POLICY, now, { stale });
+    expect(plan.payloadFor('gitlab', 'c1')).toEqual({ cutoff: now - 90 * 86400_000, dryRun: false, runners: stale });
+    expect(planJob({ verb: 'cleanup-stale', olderThanSeconds: 90 * 86400, dryRun: true }, [], EMPTY_POLICY, now).payloadFor('gitlab', 'c1')).toEqual({ cutoff: now - 90 * 86400_000, dryRun: true });
+  });
+});

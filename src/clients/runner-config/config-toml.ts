@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { parse, stringify, TomlDate, TomlError } from 'smol-toml';
 import { PermanentJobError, UserError } from '../../errors.js';
 import type { RunnerSummary } from '../../queue/host-registry.js';
@@ -79,8 +80,17 @@ export function summarizeRunners(config: RunnerConfig): RunnerSummary[] {
       ...(typeof entry.id === 'number' ? { id: entry.id } : {}),
       ...(typeof entry.url === 'string' ? { url: entry.url } : {}),
       ...(expires ? { tokenExpiresAt: expires } : {}),
+      ...(typeof entry.token === 'string' && entry.token !== '' ? { tokenFingerprint: tokenFingerprint(entry.token) } : {}),
     };
   });
+}
+
+/**
+ * What hosts publish instead of a token, to find one token on several hosts: 16 hex digits of its
+ * SHA-256 (64 bits of a hash of a high-entropy token: nothing to guess it from).
+ */
+export function tokenFingerprint(token: string): string {
+  return createHash('sha256').update(token).digest('hex').slice(0, 16);
 }
 
 /**

@@ -1,14 +1,19 @@
+import * as cleanupStaleRunners from './cleanup-stale-runners.js';
 import * as installRunner from './install-runner.js';
+import * as listRunners from './list-runners.js';
+import * as pauseRunners from './pause-runners.js';
 import * as hostFacts from './host-facts.js';
 import * as ping from './ping.js';
 import * as pruneDocker from './prune-docker.js';
 import * as readSystemId from './read-system-id.js';
 import * as registerRunner from './register-runner.js';
+import * as removeRunner from './remove-runner.js';
 import * as restartDrained from './restart-drained.js';
 import * as restartNixDaemon from './restart-nix-daemon.js';
 import * as reviveRunnerToken from './revive-runner-token.js';
 import * as rotateToken from './rotate-token.js';
 import * as storeUsage from './store-usage.js';
+import * as unregisterRunner from './unregister-runner.js';
 
 /**
  * What bot and worker agree on for each job: its name, the payload schema both sides check, whether
@@ -38,9 +43,14 @@ export const JOB_SPECS: ReadonlyMap<string, JobSpec> = new Map(
     host(restartNixDaemon),
     host(storeUsage),
     host(readSystemId),
+    host(removeRunner),
     control(registerRunner),
     control(restartDrained),
     control(reviveRunnerToken),
+    control(listRunners),
+    control(pauseRunners),
+    control(unregisterRunner),
+    control(cleanupStaleRunners),
   ].map((spec) => [spec.name, spec]),
 );
 

@@ -10,6 +10,7 @@ import {
   selectRunnerEntry,
   setEntryToken,
   summarizeRunners,
+  tokenFingerprint,
   tomlTime,
 } from '../../../src/clients/runner-config/config-toml.js';
 import { PermanentJobError, UserError } from '../../../src/errors.js';
@@ -57,11 +58,20 @@ describe('setEntryToken', () => {
 });
 
 describe('summarizeRunners', () => {
-  it('lists name, id, url and expiry, never the token', async () => {
+  it('lists name, id, url, expiry and a fingerprint of the token, never the token', async () => {
     const out = setEntryToken(await seed(), { id: 12354 }, { token: 'glrt-secretsecret000001', obtainedAt: new Date(), expiresAt: '2026-03-01T00:00:00Z' });
     const summary = summarizeRunners(parseRunnerConfig(out));
-    expect(summary).toEqual([{ name: 'Nix caching runner', id: 12354, url: 'https://gitlab.com', tokenExpiresAt: '2026-03-01T00:00:00.000Z' }]);
+    expect(summary).toEqual([{ name: 'Nix caching runner', id: 12354, url: 'https://gitlab.com', tokenExpiresAt: '2026-03-01T00:00:00.000Z', tokenFingerprint: tokenFingerprint('glrt-secretsecret000001') }]);
     expect(JSON.stringify(summary)).not.toContain('glrt-');
+    expect(JSON.stringify(summary)).not.toContain('secretsecret');
+  });
+});
+
+describe('tokenFingerprint', () => {
+  it('is 16 hex digits, equal for one token and different for another', () => {
+    expect(tokenFingerprint('glrt-aaaaaaaaaaaaaaaaaaaa')).toMatch(/^[0-9a-f]{16}$/);
+    expect(tokenFingerprint('glrt-aaaaaaaaaaaaaaaaaaaa')).toBe(tokenFingerprint('glrt-aaaaaaaaaaaaaaaaaaaa'));
+    expect(tokenFingerprint('glrt-aaaaaaaaaaaaaaaaaaaa')).not.toBe(tokenFingerprint('glrt-aaaaaaaaaaaaaaaaaaab'));
   });
 });
 

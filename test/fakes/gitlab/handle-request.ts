@@ -1,4 +1,4 @@
-import { atLeast, type FakeGitlabState, type FakeRunner, type FakeUserToken, type RunnerType, type Scope } from './fake-gitlab-state.js';
+import { atLeast, versionAtLeast, type FakeGitlabState, type FakeRunner, type FakeUserToken, type RunnerType, type Scope } from './fake-gitlab-state.js';
 import { listJobs, listManagers, listRunners } from './runner-lists.js';
 
 /** What a route answers; the server turns it into an HTTP response. */
@@ -131,8 +131,26 @@ export function isReply(value: unknown): value is Reply {
   return typeof value === 'object' && value !== null && 'status' in value && !('user' in value);
 }
 
-export function runnerDetails(runner: FakeRunner): Record<string, unknown> {
-  const online = runner.contactedAt !== null && Date.now() - Date.parse(runner.contactedAt) < 2 * 3600_000;
+/** GitLab calls a runner online while it contacted GitLab within 2 hours (Ci::Runner::ONLINE_CONTACT_TIMEOUT). */
+const ONLINE_MS = 2 * 3600_000;
+/** ...and stale once it has not for 7 days, or never did and was created more than 7 days ago (STALE_TIMEOUT). */
+const STALE_MS = 7 * 86400_000;
+
+/**
+ * A runner's `status` (Ci::Runner#status): online, offline, stale or never_contacted. GitLab before
+ * 16.0 also answered `paused` for a paused runner; from 16.0 the `paused` attribute alone says so.
+ */
+export function runnerStatus(runner: FakeRunner, version: string, now = Date.now()): string {
+  if (runner.paused && !versionAtLeast(version, '16.0')) return 'paused';
+  if (runner.contactedAt === null) return now - Date.parse(runner.createdAt) > STALE_MS ? 'stale' : 'never_contacted';
+  const since = now - Date.parse(runner.contactedAt);
+  if (since < ONLINE_MS) return 'online';
+  return since > STALE_MS ? 'stale' : 'offline';
+}
+
+export function runnerDetails(runner: FakeRunner, version = '18.7'): Record<string, unknown> {
+  const online = runner.contactedAt !== null && Date.now() - Date.parse(runner.contactedAt) < ONLINE_MS;
+  const newest = [...runner.managers].sort((a, b) => Date.parse(b.contactedAt) - Date.parse(a.contactedAt))[0];
   return {
     id: runner.id,
     description: runner.description,
@@ -143,7 +161,7 @@ export function runnerDetails(runner: FakeRunner): Record<string, unknown> {
     runner_type: runner.runnerType,
     name: 'gitlab-runner',
     online,
-    status: runner.paused ? 'paused' : runner.contactedAt === null ? 'never_contacted' : online ? 'online' : 'offline',
+    status: runnerStatus(runner, version),
     contacted_at: runner.contactedAt,
     created_at: runner.createdAt,
     maintenance_note: runner.maintenanceNote,
@@ -152,8 +170,8 @@ export function runnerDetails(runner: FakeRunner): Record<string, unknown> {
     locked: runner.locked,
     maximum_timeout: runner.maximumTimeout,
     access_level: runner.accessLevel,
-    version: null,
-    revision: null,
+    version: newest?.version ?? null,
+    revision: newest?.revision ?? null,
     platform: null,
     architecture: null,
     projects: runner.projectId !== undefined ? [{ id: runner.projectId }] : [],
@@ -296,7 +314,7 @@ function withManagedRunner(
 
 const EDITABLE = ['description', 'active', 'paused', 'tag_list', 'run_untagged', 'locked', 'access_level', 'maximum_timeout', 'maintenance_note'];
 
-function updateRunner(runner: FakeRunner, params: Record<string, unknown>): Reply {
+function updateRunner(runner: FakeRunner, params: Record<string, unknown>, version: string): Reply {
   if (!EDITABLE.some((k) => params[k] !== undefined)) {
     return grapeError(`${EDITABLE.join(', ')} are missing, at least one parameter must be provided`);
   }
@@ -320,7 +338,7 @@ function updateRunner(runner: FakeRunner, params: Record<string, unknown>): Repl
   if (tags) runner.tagList = tags;
   if (params.access_level !== undefined) runner.accessLevel = params.access_level as FakeRunner['accessLevel'];
   if (params.maximum_timeout !== undefined) runner.maximumTimeout = Number(params.maximum_timeout);
-  return json(200, runnerDetails(runner));
+  return json(200, runnerDetails(runner, version));
 }
 
 /** Answers one request against `state`, as GitLab REST v4 would. */
@@ -355,9 +373,9 @@ export function handleRequest(state: FakeGitlabState, req: ParsedRequest, baseUr
       return json(200, { id: auth.user.id, username: auth.user.username, state: 'active', ...(auth.user.admin ? { is_admin: true } : {}) });
     }
     case 'GET /runners/:id':
-      return withManagedRunner(state, req, id, RUNNER_READ, (runner) => json(200, runnerDetails(runner)));
+      return withManagedRunner(state, req, id, RUNNER_READ, (runner) => json(200, runnerDetails(runner, state.version)));
     case 'PUT /runners/:id':
-      return withManagedRunner(state, req, id, RUNNER_WRITE, (runner) => updateRunner(runner, req.params));
+      return withManagedRunner(state, req, id, RUNNER_WRITE, (runner) => updateRunner(runner, req.params, state.version));
     case 'DELETE /runners/:id':
       return withManagedRunner(state, req, id, RUNNER_WRITE, (runner) => {
         state.runners.delete(runner.id);

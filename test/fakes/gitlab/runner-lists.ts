@@ -1,5 +1,5 @@
 import { atLeast, versionAtLeast, type FakeGitlabState, type FakeRunner, type FakeUser, type RunnerType } from './fake-gitlab-state.js';
-import { authenticateUser, grapeError, isReply, json, message, runnerDetails, type ParsedRequest, type Reply, type RouteKey } from './handle-request.js';
+import { authenticateUser, grapeError, isReply, json, message, parseBool, runnerDetails, runnerStatus, type ParsedRequest, type Reply, type RouteKey } from './handle-request.js';
 import { paginate } from './paginate.js';
 
 type ListKey = Extract<RouteKey, 'GET /runners/all' | 'GET /runners' | 'GET /groups/:id/runners' | 'GET /projects/:id/runners'>;
@@ -17,8 +17,8 @@ function jobStatusesOf(version: string): string[] {
 }
 
 /** The list entity (Entities::Ci::Runner): no maintenance note, no tags; `GET /runners/:id` has those. */
-function listEntry(runner: FakeRunner): Record<string, unknown> {
-  const { id, description, ip_address, active, paused, is_shared, runner_type, name, online, status } = runnerDetails(runner);
+function listEntry(runner: FakeRunner, version: string): Record<string, unknown> {
+  const { id, description, ip_address, active, paused, is_shared, runner_type, name, online, status } = runnerDetails(runner, version);
   return { id, description, ip_address, active, paused, is_shared, runner_type, name, online, status };
 }
 
@@ -27,6 +27,26 @@ function ownedBy(state: FakeGitlabState, user: FakeUser, runner: FakeRunner): bo
   if (runner.runnerType === 'project_type' && runner.projectId !== undefined) return atLeast(state.projectRole(user, runner.projectId), 'maintainer');
   if (runner.runnerType === 'group_type' && runner.groupId !== undefined) return atLeast(state.groupRole(user, runner.groupId), 'owner');
   return false;
+}
+
+/**
+ * The lists' `status` (online, offline, stale, never_contacted; the deprecated active and paused) and
+ * `paused` filters (lib/api/ci/runners.rb `filter_runners`); anything else is Grape's 400.
+ */
+function statusFilter(version: string, params: Record<string, unknown>): ((runner: FakeRunner) => boolean) | Reply {
+  const status = params.status;
+  const statuses = ['active', 'paused', 'online', 'offline', 'stale', 'never_contacted'];
+  if (status !== undefined && !statuses.includes(String(status))) return grapeError('status does not have a valid value');
+  const paused = parseBool(params.paused);
+  if (paused === 'invalid') return grapeError('paused is invalid');
+  return (runner) => {
+    if (paused !== undefined && runner.paused !== paused) return false;
+    if (status === undefined) return true;
+    if (status === 'active') return !runner.paused;
+    if (status === 'paused') return runner.paused;
+    // From 16.0 a paused runner still has its contact status; before, `paused` replaced it.
+    return runnerStatus(runner, versionAtLeast(version, '16.0') ? version : '16.0') === status;
+  };
 }
 
 /**
@@ -67,9 +87,11 @@ export function listRunners(state: FakeGitlabState, req: ParsedRequest, key: Lis
       break;
     }
   }
-  const runners = [...state.runners.values()].filter((r) => visible(r) && (type === undefined || r.runnerType === type)).sort((a, b) => a.id - b.id);
+  const filter = statusFilter(state.version, req.params);
+  if (isReply(filter)) return filter;
+  const runners = [...state.runners.values()].filter((r) => visible(r) && (type === undefined || r.runnerType === type) && filter(r)).sort((a, b) => a.id - b.id);
   const { page, headers } = paginate(runners, req.params, `${baseUrl}${req.path}`);
-  return json(200, page.map(listEntry), headers);
+  return json(200, page.map((r) => listEntry(r, state.version)), headers);
 }
 
 /**

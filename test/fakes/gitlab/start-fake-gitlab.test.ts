@@ -275,3 +275,66 @@ describe('paginate', () => {
     expect(headers.link).not.toContain('glrt-secret');
   });
 });
+
+describe('runner statuses, list filters and runner changes', () => {
+  const DAY = 86400_000;
+  const contacted = (msAgo: number) => new Date(Date.now() - msAgo).toISOString();
+
+  it('lists runners/all by status (online, offline, stale, never_contacted) on every page, for admins only', async () => {
+    const local = await startFakeGitlab({ version: '17.5' });
+    try {
+      const online = local.addRunner({ description: 'online' });
+      online.contactedAt = contacted(60_000);
+      const offline = local.addRunner({ description: 'offline' });
+      offline.contactedAt = contacted(3 * DAY);
+      const stale = local.addRunner({ description: 'stale', paused: true });
+      stale.contactedAt = contacted(100 * DAY);
+      const never = local.addRunner({ description: 'never' });
+      const neverOld = local.addRunner({ description: 'never, created long ago' });
+      neverOld.createdAt = contacted(30 * DAY);
+      const get = async (query: string, token = local.admin.token) => {
+        const res = await fetch(`${local.url}/api/v4/runners/all?${query}`, { headers: { 'private-token': token } });
+        return { status: res.status, body: (await res.json()) as Array<{ id: number; status: string }>, next: res.headers.get('x-next-page') };
+      };
+      expect((await get('status=online')).body.map((r) => r.id)).toEqual([online.id]);
+      expect((await get('status=offline')).body.map((r) => r.id)).toEqual([offline.id]);
+      expect((await get('status=stale')).body.map((r) => r.id)).toEqual([stale.id, neverOld.id]);
+      expect((await get('status=never_contacted')).body.map((r) => r.id)).toEqual([never.id]);
+      expect((await get('status=stale')).body[0]!.status).toBe('stale');
+      expect((await get('paused=true')).body.map((r) => r.id)).toEqual([stale.id]);
+      const first = await get('per_page=2');
+      expect(first.body).toHaveLength(2);
+      expect(first.next).toBe('2');
+      expect((await get('status=sleeping')).body).toEqual({ error: 'status does not have a valid value' });
+      const owner = local.createUserToken({ scopes: ['api'], ownedGroups: [5] });
+      expect((await get('status=stale', owner.token)).status).toBe(403);
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('answered status "paused" for a paused runner before 16.0 only', async () => {
+    const old = await startFakeGitlab({ version: '15.11' });
+    try {
+      const runner = old.addRunner({ paused: true });
+      const res = await fetch(`${old.url}/api/v4/runners/${runner.id}`, { headers: { 'private-token': old.admin.token } });
+      expect(((await res.json()) as { status: string }).status).toBe('paused');
+    } finally {
+      await old.close();
+    }
+    const runner = fake.addRunner({ paused: true });
+    expect(((await call('GET', `/runners/${runner.id}`, { token: fake.admin.token })).body as { status: string }).status).toBe('never_contacted');
+  });
+
+  it('pauses a runner with a maintenance note, and refuses a user who may not manage it or a runner that is gone', async () => {
+    const runner = fake.addRunner({ runnerType: 'group_type', groupId: 77 });
+    const res = await call('PUT', `/runners/${runner.id}`, { token: fake.admin.token, body: { paused: true, maintenance_note: 'disk swap' } });
+    expect(res.body).toMatchObject({ paused: true, maintenance_note: 'disk swap' });
+    const stranger = fake.createUserToken({ scopes: ['api'], ownedGroups: [78] });
+    expect(await call('PUT', `/runners/${runner.id}`, { token: stranger.token, body: { paused: false } })).toMatchObject({ status: 403, body: { message: '403 Forbidden - No access granted' } });
+    expect(await call('DELETE', `/runners/${runner.id}`, { token: stranger.token })).toMatchObject({ status: 403 });
+    expect((await call('DELETE', `/runners/${runner.id}`, { token: fake.admin.token })).status).toBe(204);
+    expect(await call('DELETE', `/runners/${runner.id}`, { token: fake.admin.token })).toMatchObject({ status: 404, body: { message: '404 Runner Not Found' } });
+    expect(await call('PUT', `/runners/${runner.id}`, { token: fake.admin.token, body: { paused: true } })).toMatchObject({ status: 404 });
+  });
+});
