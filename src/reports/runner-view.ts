@@ -9,15 +9,7 @@ export interface HostRunners {
 }
 
 /** One runner of the joined view: GitLab's fields, its managers mapped to hosts, the hosts carrying it. */
-export interface RunnerRow {
-  id: number;
-  description: string;
-  type: string;
-  paused: boolean;
-  status: RunnerStatus;
-  contactedAt: string | null;
-  version: string | null;
-  maintenanceNote: string;
+export interface RunnerRow extends Pick<GitlabRunner, 'id' | 'description' | 'type' | 'paused' | 'status' | 'contactedAt' | 'version' | 'maintenanceNote'> {
   /** Each manager: its system id and the host publishing that id (undefined: no host does). */
   managers: Array<{ systemId: string; host?: string; contactedAt: string | null; version: string | null }>;
   /** Hosts whose config.toml has an entry with this runner's id. */
