@@ -6,6 +6,7 @@ import * as hostFacts from './host-facts.js';
 import * as pruneDocker from './prune-docker.js';
 import * as restartNixDaemon from './restart-nix-daemon.js';
 import * as storeUsage from './store-usage.js';
+import * as gcStore from './gc-store.js';
 import * as readSystemId from './read-system-id.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each job has its own payload/result types; payloadSchema checks them at run time
@@ -23,6 +24,7 @@ export const HOST_JOBS: Record<string, AnyJobModule> = {
   [pruneDocker.name]: pruneDocker,
   [restartNixDaemon.name]: restartNixDaemon,
   [storeUsage.name]: storeUsage,
+  [gcStore.name]: gcStore,
   [readSystemId.name]: readSystemId,
 };
 

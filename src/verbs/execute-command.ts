@@ -104,7 +104,7 @@ export async function executeCommand(deps: ExecuteDeps, input: string | string[]
   }
 }
 
-async function answer(deps: ExecuteDeps, request: Exclude<Request, { verb: 'ping' | 'store' | 'prune' | 'restart-daemon' | 'register' | 'rotate' | 'enroll' }>): Promise<string> {
+async function answer(deps: ExecuteDeps, request: Exclude<Request, { verb: 'ping' | 'store' | 'prune' | 'gc' | 'restart-daemon' | 'register' | 'rotate' | 'enroll' }>): Promise<string> {
   switch (request.verb) {
     case 'help':
       return helpText(request.topic, deps.commandPrefix);

@@ -14,10 +14,10 @@ export interface JobPlan {
   payloadFor: (host: string, commandId: string) => unknown;
 }
 
-export type QueueingRequest = Extract<Request, { verb: 'ping' | 'store' | 'prune' | 'restart-daemon' | 'register' | 'rotate' }>;
+export type QueueingRequest = Extract<Request, { verb: 'ping' | 'store' | 'prune' | 'gc' | 'restart-daemon' | 'register' | 'rotate' }>;
 
 export function isQueueing(request: Request): request is QueueingRequest {
-  return ['ping', 'store', 'prune', 'restart-daemon', 'register', 'rotate'].includes(request.verb);
+  return ['ping', 'store', 'prune', 'gc', 'restart-daemon', 'register', 'rotate'].includes(request.verb);
 }
 
 /**
@@ -57,9 +57,21 @@ export function planJob(request: QueueingRequest, hosts: HostStatus[], policy: P
           volumes: request.volumes,
           namedVolumes: policy.prune.namedVolumes,
           images: request.images ?? policy.prune.images,
+          ...(request.targetFree === undefined
+            ? {}
+            : 'percent' in request.targetFree
+              ? { targetFreePercent: request.targetFree.percent }
+              : { targetFreeBytes: request.targetFree.bytes }),
           buildCache: request.buildCache,
           protectLabel: policy.prune.protectLabel,
         }),
+      };
+    case 'gc':
+      return {
+        job: 'gc-store',
+        hosts: resolveTarget(request.target, hosts),
+        control: false,
+        payloadFor: () => ({ dryRun: request.dryRun, ...(request.maxFreedBytes === undefined ? {} : { maxFreedBytes: request.maxFreedBytes }) }),
       };
     case 'restart-daemon': {
       const host = requireHost(request.host, hosts);

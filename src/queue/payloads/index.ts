@@ -1,4 +1,5 @@
 import * as installRunner from './install-runner.js';
+import * as gcStore from './gc-store.js';
 import * as hostFacts from './host-facts.js';
 import * as ping from './ping.js';
 import * as pruneDocker from './prune-docker.js';
@@ -37,6 +38,7 @@ export const JOB_SPECS: ReadonlyMap<string, JobSpec> = new Map(
     host(pruneDocker),
     host(restartNixDaemon),
     host(storeUsage),
+    host({ ...gcStore, timeoutMs: 2 * 3600_000 }),
     host(readSystemId),
     control(registerRunner),
     control(restartDrained),
