@@ -26,6 +26,8 @@ export interface ImageUseLogDeps {
   log: Logger;
   /** Called after each recorded use (tests wait for it). */
   onRecorded?: (imageId: string, at: number) => void;
+  /** Called after a deleted image was forgotten. */
+  onForgotten?: (imageId: string) => void;
   /** Writes are gathered for this long. @defaultValue 1000 */
   saveDelayMs?: number;
 }
@@ -111,7 +113,10 @@ export async function startImageUseLog(deps: ImageUseLogDeps): Promise<ImageUseL
     const id = event.Actor?.ID;
     if (id === undefined) return;
     if (event.Type === 'image' && event.Action === 'delete') {
-      if (images.delete(id)) scheduleSave();
+      if (images.delete(id)) {
+        scheduleSave();
+        deps.onForgotten?.(id);
+      }
       return;
     }
     if (event.Type !== 'container') return;

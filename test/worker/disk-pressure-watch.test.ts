@@ -1,9 +1,8 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import Docker from 'dockerode';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWorkerSettings, type WorkerSettings } from '../../src/config.js';
@@ -13,7 +12,8 @@ import { noticesKey, type Notice } from '../../src/schedule/notices.js';
 import { publishWatchSettings, type WatchSettings } from '../../src/schedule/watch-settings.js';
 import { pruneWithJob, startDiskPressureWatch, type DiskPressureWatchDeps } from '../../src/worker/disk-pressure-watch.js';
 import { createExclusiveLocks } from '../../src/worker/exclusive.js';
-import { ensureDockerEngine, pingEngine, runDockerCli } from '../setup/docker-engine.js';
+import { runDockerCli } from '../setup/docker-engine.js';
+import { startTinyDockerd, type TinyDockerd } from '../setup/tiny-dockerd.js';
 import { TEST_BOT_KEYS, testBotSigner } from '../helpers/test-trust.js';
 import { generateSigner, ringOf } from '../../src/queue/signing-keys.js';
 import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
@@ -23,55 +23,6 @@ const log = pino({ level: 'silent' });
 const { redisUrl, prefix } = testRedisSettings();
 const redis = testRedis(redisUrl);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A dockerd whose data root is a 64 MiB tmpfs: its free space is ours to steer. */
-interface TinyDockerd {
-  docker: Docker;
-  host: string;
-  dir: string;
-  dataRoot: string;
-  stop: () => Promise<void>;
-}
-
-async function startTinyDockerd(sizeMb: number): Promise<TinyDockerd> {
-  await ensureDockerEngine();
-  const dir = await mkdtemp('/tmp/rodw-');
-  const dataRoot = path.join(dir, 'root');
-  await mkdir(dataRoot);
-  await run('mount', ['-t', 'tmpfs', '-o', `size=${sizeMb}m`, 'tmpfs', dataRoot]);
-  // A bridge of our own: `--bridge=none` would delete the main engine's docker0.
-  const bridge = `rodw${randomBytes(4).toString('hex')}`;
-  await run('ip', ['link', 'add', bridge, 'type', 'bridge']);
-  const socketPath = path.join(dir, 'docker.sock');
-  const out = await open(path.join(dir, 'dockerd.log'), 'a');
-  const child = spawn(
-    'dockerd',
-    [`--data-root=${dataRoot}`, `--exec-root=${path.join(dir, 'exec')}`, `--pidfile=${path.join(dir, 'pid')}`, `-H=unix://${socketPath}`, `--bridge=${bridge}`, '--iptables=false', '--ip-masq=false', '--ip6tables=false'],
-    { stdio: ['ignore', out.fd, out.fd] },
-  );
-  await out.close();
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  const docker = new Docker({ socketPath });
-  const stop = async () => {
-    if (child.exitCode === null) {
-      child.kill('SIGTERM');
-      await Promise.race([exited, sleep(15_000)]);
-    }
-    const mounts = (await readFile('/proc/self/mounts', 'utf8')).split('\n').map((l) => l.split(' ')[1] ?? '').filter((t) => t.startsWith(`${dir}/`));
-    for (const target of mounts.sort((a, b) => b.length - a.length)) await run('umount', ['-l', target]).catch(() => undefined);
-    await rm(dir, { recursive: true, force: true });
-    await run('ip', ['link', 'del', bridge]).catch(() => undefined);
-  };
-  const deadline = Date.now() + 30_000;
-  while (!(await pingEngine(docker, 1000))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      await stop();
-      throw new Error('the tmpfs dockerd did not start');
-    }
-    await sleep(100);
-  }
-  return { docker, host: `unix://${socketPath}`, dir, dataRoot, stop };
-}
 
 /** Imports an image holding `mb` MiB of random bytes (incompressible, so it really takes the space). */
 async function importImage(engine: TinyDockerd, tag: string, mb: number, flags: string[] = []): Promise<void> {
