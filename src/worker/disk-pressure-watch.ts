@@ -92,7 +92,7 @@ export interface DiskPressureWatchDeps {
 const DEFAULT_TIERS = [30 * 86400, 7 * 86400, 86400, 6 * 3600, 3600, 0];
 
 /** The prune function the watch uses in a worker: prune-docker's run() with no progress reporting. */
-export function pruneWithJob(ctx: Pick<JobContext, 'host' | 'docker' | 'settings' | 'log'>): (payload: PrunePayload) => Promise<PruneResult> {
+export function pruneWithJob(ctx: Pick<JobContext, 'host' | 'docker' | 'settings' | 'log'> & Partial<Pick<JobContext, 'imageUse'>>): (payload: PrunePayload) => Promise<PruneResult> {
   return (payload) => pruneDocker.run(payload, { ...ctx, progress: async () => undefined });
 }
 

@@ -264,4 +264,69 @@ describe('startDiskPressureWatch', () => {
       await watch.stop();
     }
   });
+
+  it('evicts images least recently used first, just until the target, where the worker records image use', async () => {
+    await redis.del(noticesKey(prefix));
+    for (const image of await engine.docker.listImages()) await engine.docker.getImage(image.Id).remove({ force: true });
+    for (const name of ['a', 'b', 'c']) await importImage(engine, `watch/lru-${name}:1`, 14);
+    const id = async (tag: string): Promise<string> => (await engine.docker.getImage(tag).inspect()).Id;
+    // Created a, b, c; used last b (longest ago), then c, then a: b must go, although it is not the oldest.
+    const lastUse = new Map([
+      [await id('watch/lru-b:1'), 1_000],
+      [await id('watch/lru-c:1'), 2_000],
+      [await id('watch/lru-a:1'), 3_000],
+    ]);
+    const watch = startDiskPressureWatch(
+      watchDeps({
+        policy: watchSettings({ minFreePercent: 45, targetFreePercent: 50 }),
+        evictLru: true,
+        prune: pruneWithJob({ host: settings.host, docker: engine.docker, settings, log, imageUse: { lastUsed: () => lastUse } }),
+      }),
+    );
+    try {
+      const result = await watch.check();
+      expect(result.outcome).toBe('pruned');
+      expect(result.passes).toHaveLength(1);
+      expect(result.passes[0]!.result.lru!.evicted.map((e) => e.id)).toEqual([[...lastUse.keys()][0]]);
+      expect(await imageTags(engine)).toEqual(['watch/lru-a:1', 'watch/lru-c:1']);
+      const [notice] = await notices();
+      expect(notice!.summary).toMatch(/; pruned least recently used images: reclaimed 14 MiB \(images 14 MiB\); now \d+\.\d% free \(target 50%\)$/);
+    } finally {
+      await watch.stop();
+    }
+  });
+
+  it('collects Nix garbage when the Nix store is low and the policy lets it (watch.gc), at most what the target needs', async () => {
+    await redis.del(noticesKey(prefix));
+    const filler = path.join(nixDir, 'filler');
+    await writeFile(filler, randomBytes(7 << 20));
+    const asked: number[] = [];
+    const watch = startDiskPressureWatch(
+      watchDeps({
+        policy: watchSettings({ minFreePercent: 30, targetFreePercent: 40, gc: true }),
+        prune: async () => {
+          throw new Error('must not prune');
+        },
+        // The collection stands in for gc-store: it frees what the store held and says so.
+        gc: async (payload) => {
+          asked.push(payload.maxFreedBytes!);
+          await rm(filler);
+          return { host: 'ci-watch', store: 'host', via: 'unix://socket', dryRun: false, dead: { count: 3, narBytes: 7 << 20 }, chosen: { count: 3, narBytes: 7 << 20, digest: '', items: [] }, deleted: { count: 3, narBytes: 7 << 20, digest: '', items: [], freedBytes: 7 << 20 }, warnings: [], durationMs: 1 };
+        },
+      }),
+    );
+    try {
+      const result = await watch.check();
+      expect(result.outcome).toBe('pruned');
+      expect(result.gc).toHaveLength(1);
+      // 8 MiB with about 1 free: some 2.2 MiB more reach 40%.
+      expect(asked[0]).toBeGreaterThan(1 << 20);
+      expect(asked[0]).toBeLessThan(4 << 20);
+      const [notice] = await notices();
+      expect(notice!.summary).toMatch(/^ci-watch: disk pressure: Nix store .*\(below 30%\); collected Nix garbage: 3 paths, 7\.0 MiB freed; now \d+\.\d% free \(target 40%\)$/);
+    } finally {
+      await watch.stop();
+      await rm(filler, { force: true });
+    }
+  });
 });
