@@ -143,8 +143,8 @@ export async function run(payload: Payload, ctx: Ctx, signal: AbortSignal = new 
   } catch (err) {
     if (signal.aborted) throw err;
     if (err instanceof NixGcError) {
-      // A daemon that is restarting or busy answers again soon; anything else needs a person.
-      throw /connect|Connection|socket|no answer/i.test(err.message) ? new TransientJobError(err.message) : new PermanentJobError(err.message);
+      // A daemon that is restarting answers again soon; anything else needs a person.
+      throw err.transient ? new TransientJobError(err.message) : new PermanentJobError(err.message);
     }
     throw toJobError(err, `collecting garbage in ${location.label}`, ctx.settings.dockerHost);
   }

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findHostJob } from '../../jobs/index.js';
@@ -12,6 +14,7 @@ import { ensureDockerEngine } from '../setup/docker-engine.js';
 import { ensureNixDaemonImage } from '../setup/docker-images.js';
 import { TEST_BOT_KEYS } from '../helpers/test-trust.js';
 import { until } from '../helpers/until.js';
+import { addDirectRoot, createNixTestRoot, nixPathInfoAll, nixPrintDead, startNixDaemon } from '../setup/nix-store-fixture.js';
 import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
 import type { Redis } from 'ioredis';
 
@@ -145,9 +148,51 @@ describe('run', () => {
     expect(after.chosen.items).toContain(heldPath);
   });
 
+  it('counts a dead store derivation as itself, not as the outputs it would build', async () => {
+    const drv = await inDaemon(`nix-instantiate --store daemon -E 'derivation { name = "never-built-${suffix}"; system = builtins.currentSystem; builder = "/bin/sh"; }' 2>/dev/null`);
+    const dry = await run(payloadSchema.parse({ dryRun: true }), context());
+    expect(dry.chosen.items).toContain(drv);
+    expect(dry.chosen.narBytes).toBe(dry.predicted!.narBytes);
+    const real = await run(payloadSchema.parse({}), context());
+    expect(real.deleted!.digest).toBe(dry.chosen.digest);
+    expect(await isValid(drv)).toBe(false);
+  });
+
   it('names NIX_DAEMON_CONTAINER when it does not run a store', async () => {
     const ctx = { ...context(), settings: { ...settings(), nixDaemonContainer: `${daemon}-missing` } };
     await expect(run(payloadSchema.parse({ store: 'container' }), ctx)).rejects.toThrow(`no container "${daemon}-missing" on ci-gc; check NIX_DAEMON_CONTAINER`);
+  });
+});
+
+describe('run on a host without a nix-daemon container', () => {
+  it("collects the host's own store through its daemon socket, deleting what the dry run listed", async () => {
+    const store = await createNixTestRoot();
+    try {
+      await startNixDaemon(store);
+      // Plain added files: the worker's nix reads a store derivation's file itself, and this store's files are not at /nix/store here.
+      const add = async (name: string): Promise<string> => {
+        const file = path.join(store.root, name);
+        await writeFile(file, `${name} ${randomBytes(4).toString('hex')}`);
+        return (await store.run('nix-store', ['--add', file])).trim();
+      };
+      const built = { 'host-garbage': { out: await add('host-garbage') }, 'host-kept': { out: await add('host-kept') } };
+      await addDirectRoot(store, 'kept', built['host-kept'].out);
+      const hostSettings = readWorkerSettings({ RUNNEROPS_BOT_KEYS: TEST_BOT_KEYS, REDIS_URL: redisSettings.redisUrl, RUNNEROPS_HOST: 'ci-host', NIX_STATE_DIR: store.stateDir, NIX_STORE_DIR: store.storeDir });
+      const ctx = { host: 'ci-host', settings: hostSettings, progress: async () => undefined, log: createLogger({ name: 'test', level: 'silent' }) };
+      const expected = await nixPrintDead(store);
+      const dry = await run(payloadSchema.parse({ dryRun: true }), ctx);
+      expect(dry.store).toBe('host');
+      expect(dry.via).toBe(`unix://${store.stateDir}/daemon-socket/socket`);
+      expect(dry.chosen.count).toBe(expected.length);
+      expect(dry.chosen.items).toContain(built['host-garbage'].out);
+      expect(dry.chosen.items).not.toContain(built['host-kept'].out);
+      const real = await run(payloadSchema.parse({}), ctx);
+      expect(real.deleted!.digest).toBe(dry.chosen.digest);
+      expect(await nixPrintDead(store)).toEqual([]);
+      expect((await nixPathInfoAll(store)).map((p) => p.path)).toContain(built['host-kept'].out);
+    } finally {
+      await store.cleanup();
+    }
   });
 });
 

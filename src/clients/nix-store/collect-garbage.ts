@@ -2,10 +2,18 @@ import { firstLine } from '../../errors.js';
 import type { DeadPath } from './choose-garbage.js';
 import type { NixCommand } from './nix-command.js';
 
-/** A nix command that failed: one line naming the store and Nix's own error. */
+/** A nix command that failed: one line naming the store and Nix's own error; `transient` when the daemon did not answer (retrying can help). */
 export class NixGcError extends Error {
   override name = 'NixGcError';
+  constructor(
+    message: string,
+    readonly transient: boolean,
+  ) {
+    super(message);
+  }
 }
+
+const UNANSWERED = /cannot connect|Connection refused|Connection reset|Broken pipe|unexpected end-of-file|no answer within/i;
 
 export interface GcRunOptions {
   timeoutMs: number;
@@ -24,7 +32,7 @@ async function runChecked(nix: NixCommand, program: 'nix-store' | 'nix', args: s
   if (result.exitCode === 0) return result;
   const lines = result.stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '');
   const reason = result.exitCode === null ? `no answer within ${Math.round(options.timeoutMs / 1000)}s` : (lines.find((l) => l.startsWith('error:')) ?? lines.at(-1) ?? `exit code ${result.exitCode}`).replace(/^error:\s*/, '');
-  throw new NixGcError(`${doing} through ${nix.label} failed: ${firstLine(reason)}`);
+  throw new NixGcError(`${doing} through ${nix.label} failed: ${firstLine(reason)}`, UNANSWERED.test(reason));
 }
 
 /** What Nix's GC would delete now: `nix-store --gc --print-dead`, which takes the GC lock like a real collection. */
@@ -33,12 +41,21 @@ export async function listDeadPaths(nix: NixCommand, options: GcRunOptions): Pro
   return stdout.split('\n').map((l) => l.trim()).filter((l) => STORE_PATH.test(l)).sort();
 }
 
-/** NAR size, references and registration time of `paths`, asked of the daemon (`nix path-info --json`). */
+/**
+ * NAR size, references and registration time of `paths`, asked of the daemon (`nix path-info --json`).
+ * Store derivations are asked with `--derivation`: without it `path-info` answers for their outputs.
+ */
 export async function readDeadPaths(nix: NixCommand, paths: readonly string[], options: GcRunOptions): Promise<DeadPath[]> {
+  const drvs = paths.filter((p) => p.endsWith('.drv'));
+  const others = paths.filter((p) => !p.endsWith('.drv'));
   const out: DeadPath[] = [];
-  for (let i = 0; i < paths.length; i += CHUNK) {
+  const chunks = [
+    ...Array.from({ length: Math.ceil(drvs.length / CHUNK) }, (_, i) => ['--derivation', ...drvs.slice(i * CHUNK, (i + 1) * CHUNK)]),
+    ...Array.from({ length: Math.ceil(others.length / CHUNK) }, (_, i) => others.slice(i * CHUNK, (i + 1) * CHUNK)),
+  ];
+  for (const chunk of chunks) {
     options.signal?.throwIfAborted();
-    const { stdout } = await runChecked(nix, 'nix', ['path-info', '--json', ...paths.slice(i, i + CHUNK)], options, 'reading dead paths');
+    const { stdout } = await runChecked(nix, 'nix', ['path-info', '--json', ...chunk], options, 'reading dead paths');
     const infos = JSON.parse(stdout) as Array<{ path: string; narSize?: number; references?: string[]; registrationTime?: number; valid?: boolean }>;
     for (const info of infos) {
       out.push({ path: info.path, narSize: info.narSize ?? 0, references: info.references ?? [], registrationTime: info.registrationTime ?? 0, valid: info.valid !== false });
