@@ -41,8 +41,8 @@ export const VERBS: VerbSpec[] = [
       'target-free': { type: 'string', value: 'PERCENT|SIZE' },
       'build-cache': { type: 'boolean' },
     },
-    description: 'remove exited containers, unused images (or the least recently used until --target-free), volumes and build cache (never the nix-daemon)',
-    example: 'prune ci-3 --images lru --target-free 20% --dry-run',
+    description: 'remove exited containers, unused images (--images lru: least recently used first, until --target-free), volumes and build cache (never the nix-daemon)',
+    example: 'prune ci-3 --until 24h --dry-run',
     mutating: true,
   },
   {
