@@ -5,6 +5,7 @@ import { findHostJob } from '../../jobs/index.js';
 import * as pruneDocker from '../../jobs/prune-docker.js';
 import * as gcStore from '../../jobs/gc-store.js';
 import { readDataRoot } from '../clients/docker/data-root-space.js';
+import { locateStore } from '../clients/nix-store/locate-store.js';
 import { formatDuration, parseDuration } from '../commands/duration.js';
 import type { WorkerSettings } from '../config.js';
 import { describeError } from '../errors.js';
@@ -58,7 +59,7 @@ export interface WatchCheck {
 
 export interface DiskPressureWatchDeps {
   /** The host's own limits (`watch`, `protectLabel`, `pruneNamedVolumes`) bound whatever the policy says. */
-  settings: Pick<WorkerSettings, 'host' | 'nixStoreDir' | 'watch' | 'protectLabel' | 'pruneNamedVolumes'>;
+  settings: Pick<WorkerSettings, 'host' | 'nixStoreDir' | 'nixStateDir' | 'nixDaemonContainer' | 'watch' | 'protectLabel' | 'pruneNamedVolumes'>;
   /** Signs the notices this watch publishes (the host key). */
   signer: Signer;
   /** Bot keys from the worker's config: published watch settings count only when a bot signed them. */
@@ -159,13 +160,23 @@ export function startDiskPressureWatch(deps: DiskPressureWatchDeps): { check: ()
   };
 
   /** Collects Nix garbage until `fs` is back at the target (at most what that needs), when the policy lets the watch. */
+  /** Which store lives on `fs`: the one gc-store finds by itself (the nix-daemon container's), the host's own, or none. */
+  const storeOn = async (fs: FilesystemUse): Promise<gcStore.Payload['store'] | undefined> => {
+    const device = async (dir: string): Promise<number | undefined> => (await stat(dir).catch(() => undefined))?.dev;
+    const located = await locateStore(deps.docker, deps.settings, 'auto').catch(() => undefined);
+    if (located && (await device(located.storeDir)) === fs.device) return 'auto';
+    if ((await device(deps.settings.nixStoreDir)) === fs.device) return 'host';
+    return undefined;
+  };
   const collect = async (settings: WatchSettings, fs: FilesystemUse): Promise<GcPass[]> => {
     if (!deps.gc || !settings.gc) return [];
+    const store = await storeOn(fs);
+    if (store === undefined) return [];
     const current = (await measure(fs.label, fs.path)) ?? fs;
     const total = current.freePercent > 0 ? current.freeBytes / (current.freePercent / 100) : 0;
     const maxFreedBytes = Math.max(1, Math.ceil((total * settings.targetFreePercent) / 100 - current.freeBytes));
     const gc = deps.gc;
-    const result = await deps.runExclusive(gcStore.exclusive, () => gc(gcStore.payloadSchema.parse({ maxFreedBytes })));
+    const result = await deps.runExclusive(gcStore.exclusive, () => gc(gcStore.payloadSchema.parse({ maxFreedBytes, store })));
     return [{ maxFreedBytes, result }];
   };
   const gcText = (gc: GcPass[]): string =>
@@ -253,10 +264,9 @@ export function startDiskPressureWatch(deps: DiskPressureWatchDeps): { check: ()
           if (now && now.freePercent >= settings.targetFreePercent) break;
         }
       });
-      // Still low, and the store shares the filesystem (the seed's gitlabnix keeps it in a Docker volume): collect Nix garbage too.
-      const nixFs = before.all.find((f) => f.label === 'Nix store');
+      // Still low: a Nix store on this filesystem (the seed's gitlabnix keeps its store in a Docker volume) is collected too.
       const still = await measure('Docker data root', before.docker!.path);
-      if (still && still.freePercent < settings.targetFreePercent && (nixFs === undefined || nixFs.device === dockerDevice)) gc = await collect(settings, still);
+      if (still && still.freePercent < settings.targetFreePercent) gc = await collect(settings, still);
     } catch (err) {
       log.error({ err }, 'the disk-pressure prune failed');
       const after = (await measureAll()).all;
