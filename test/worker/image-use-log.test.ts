@@ -76,7 +76,9 @@ describe('startImageUseLog', () => {
   it('keeps what it recorded across a restart and catches up on uses while it was stopped', async () => {
     const first = (await readImageUseFile(file)).images;
     const missed = await newImage();
-    await createContainer(missed);
+    // Used and gone while the log was stopped: only Docker's events since the last save tell of it.
+    const container = await createContainer(missed);
+    await container.remove();
     const started = startLog();
     const used = waitForUse(started, missed);
     const running = await started.log;
