@@ -53,7 +53,8 @@ export function nixOnSocket(socket: string, env: NodeJS.ProcessEnv = process.env
         child.stdout.on('data', (c: Buffer) => out.push(c));
         child.stderr.on('data', (c: Buffer) => err.push(c));
         child.once('error', (error: NodeJS.ErrnoException) => {
-          if (error.code === 'ENOENT') reject(new Error(`cannot run ${program}; install nix on the worker's PATH`));
+          // Said as nix would say it, so the caller reports it in one line like any other nix failure.
+          if (error.code === 'ENOENT') resolve({ exitCode: 127, stdout: '', stderr: `error: cannot run ${program}; install nix on the worker's PATH` });
           else if (error.name !== 'AbortError') reject(error);
         });
         child.once('close', (code, killed) => {
