@@ -23,7 +23,7 @@ export function parseFreeTarget(text: string, flag: string): FreeTarget {
   const percent = /^(\d{1,2}(?:\.\d{1,2})?)%$/.exec(text.trim());
   if (percent) {
     const value = Number(percent[1]);
-    if (value <= 0 || value > 95) throw new UserError(`${flag} "${clip(text)}" is not valid; expected a share from 1% to 95%`);
+    if (value < 1 || value > 95) throw new UserError(`${flag} "${clip(text)}" is not valid; expected a share from 1% to 95%`);
     return { percent: value };
   }
   if (text.trim().endsWith('%')) throw new UserError(`${flag} "${clip(text)}" is not valid; expected a share from 1% to 95%`);

@@ -121,6 +121,7 @@ describe('parseCommand for prune --images lru', () => {
     expect(errorOf('prune ci-3 --images lru')).toBe('--images lru needs --target-free, e.g. --target-free 20% (or 50G of free space)');
     expect(errorOf('prune ci-3 --target-free 20%')).toBe('--target-free only goes with --images lru');
     expect(errorOf('prune ci-3 --images lru --target-free 99%')).toBe('--target-free "99%" is not valid; expected a share from 1% to 95%');
+    expect(errorOf('prune ci-3 --images lru --target-free 0.5%')).toBe('--target-free "0.5%" is not valid; expected a share from 1% to 95%');
     expect(errorOf('prune ci-3 --images lru --target-free plenty')).toBe('--target-free "plenty" is not valid; expected a share of the disk like 20% or free bytes like 50G');
   });
 });
