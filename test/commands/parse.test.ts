@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseCommand } from '../../src/commands/parse.js';
 import { UserError } from '../../src/errors.js';
+import fc from 'fast-check';
 
 function errorOf(text: string): string {
   try {
@@ -123,6 +124,26 @@ describe('parseCommand for prune --images lru', () => {
     expect(errorOf('prune ci-3 --images lru --target-free 99%')).toBe('--target-free "99%" is not valid; expected a share from 1% to 95%');
     expect(errorOf('prune ci-3 --images lru --target-free 0.5%')).toBe('--target-free "0.5%" is not valid; expected a share from 1% to 95%');
     expect(errorOf('prune ci-3 --images lru --target-free plenty')).toBe('--target-free "plenty" is not valid; expected a share of the disk like 20% or free bytes like 50G');
+  });
+});
+
+describe('parseCommand for any size or free-space target', () => {
+  it('gives a number or a one-line UserError, never anything else', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 12 }), fc.stringMatching(/^[0-9.]{1,12}[kKmMgGtT%]?(i?[bB])?$/)), (value) => {
+        for (const words of [['gc', 'ci-1', '--max-freed', value], ['prune', 'ci-1', '--images', 'lru', '--target-free', value]]) {
+          try {
+            const request = parseCommand(words);
+            const figure = request.verb === 'gc' ? request.maxFreedBytes : request.verb === 'prune' ? (request.targetFree && ('bytes' in request.targetFree ? request.targetFree.bytes : request.targetFree.percent)) : undefined;
+            expect(Number.isFinite(figure) && figure! > 0).toBe(true);
+          } catch (err) {
+            expect(err).toBeInstanceOf(UserError);
+            expect((err as Error).message).not.toContain('\n');
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
