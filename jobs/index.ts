@@ -6,6 +6,7 @@ import * as hostFacts from './host-facts.js';
 import * as pruneDocker from './prune-docker.js';
 import * as restartNixDaemon from './restart-nix-daemon.js';
 import * as storeUsage from './store-usage.js';
+import * as gcStore from './gc-store.js';
 import * as readSystemId from './read-system-id.js';
 import * as removeRunner from './remove-runner.js';
 
@@ -24,6 +25,7 @@ export const HOST_JOBS: Record<string, AnyJobModule> = {
   [pruneDocker.name]: pruneDocker,
   [restartNixDaemon.name]: restartNixDaemon,
   [storeUsage.name]: storeUsage,
+  [gcStore.name]: gcStore,
   [readSystemId.name]: readSystemId,
   [removeRunner.name]: removeRunner,
 };

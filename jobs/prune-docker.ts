@@ -13,6 +13,10 @@ import { readDiskUsage } from '../src/clients/docker/read-disk-usage.js';
 import { readPruneState, type ImageFacts, type PruneState } from '../src/clients/docker/read-prune-state.js';
 import { removeContainer, removeImage, removeNetwork, removeVolume, type RemoveOutcome } from '../src/clients/docker/remove-object.js';
 import type { Payload } from '../src/queue/payloads/prune-docker.js';
+import path from 'node:path';
+import { planLruEviction, targetFreeBytes } from '../src/clients/docker/plan-lru-eviction.js';
+import { PermanentJobError } from '../src/errors.js';
+import { IMAGE_USE_FILE, readImageUseFile } from '../src/worker/image-use-log.js';
 
 export { name, payloadSchema, type Payload } from '../src/queue/payloads/prune-docker.js';
 /** Never two prunes at once on a host (the disk-pressure watch takes the same lock). */
@@ -42,12 +46,22 @@ export interface Result {
   skipped: { inUse: number; gone: number };
   /** Objects kept although the flags asked for their kind, by reason. */
   kept: Record<KeepReason, number>;
+  /** With `images: 'lru'`: the target, what it needed, and the evicted images in the order they went (least recently used first; at most 200). */
+  lru?: {
+    targetFreeBytes: number;
+    freeBefore: number;
+    neededBytes: number;
+    predictedBytes: number;
+    /** Unused, unprotected images it could choose from. */
+    candidates: number;
+    evicted: Array<{ id: string; label: string; lastUsedAt: number }>;
+  };
   /** Free bytes of the filesystem holding Docker's data root (absent when this process cannot see it). */
   disk?: { dataRoot: string; freeBefore: number; freeAfter: number };
   durationMs: number;
 }
 
-type Ctx = Pick<JobContext, 'host' | 'docker' | 'settings' | 'progress' | 'log'>;
+type Ctx = Pick<JobContext, 'host' | 'docker' | 'settings' | 'progress' | 'log'> & Partial<Pick<JobContext, 'imageUse'>>;
 
 const MAX_ITEMS = 50;
 const shortId = (id: string): string => id.replace(/^sha256:/, '').slice(0, 12);
@@ -220,9 +234,12 @@ export async function run(payload: Payload, ctx: Ctx, signal: AbortSignal = new 
     const dataRootPromise = readDataRoot(docker);
     const [state, before] = await Promise.all([readPruneState(docker, signal), dataRootPromise.then(readDataRootSpace)]);
     const namedVolumes = payload.namedVolumes && ctx.settings.pruneNamedVolumes;
-    const plan = planPrune(state, {
+    const lruMode = payload.images === 'lru';
+    const basePlan = planPrune(state, {
       untilSeconds: payload.untilSeconds,
-      images: payload.images,
+      // LRU ranks the unused images by last use; their age plays no part.
+      images: lruMode ? 'unused' : (payload.images as 'dangling' | 'unused' | 'none'),
+      ...(lruMode ? { imageUntilSeconds: 0 } : {}),
       volumes: payload.volumes || namedVolumes,
       namedVolumes,
       youngCacheVolumes: payload.youngCacheVolumes,
@@ -232,8 +249,31 @@ export async function run(payload: Payload, ctx: Ctx, signal: AbortSignal = new 
       alsoProtect: payload.protectLabel === ctx.settings.protectLabel ? [] : [payload.protectLabel],
       nixDaemonContainer: ctx.settings.nixDaemonContainer,
     });
+    let plan = basePlan;
+    let lru: Result['lru'];
+    if (lruMode) {
+      if (!before) {
+        throw new PermanentJobError(`cannot see the free space of Docker's data root on ${ctx.host}, which an LRU eviction to a free-space target needs; run the worker where the data root is visible`);
+      }
+      if (payload.targetFreePercent === undefined && payload.targetFreeBytes === undefined) {
+        throw new PermanentJobError('--images lru needs a free-space target, e.g. --target-free 20%');
+      }
+      const lastUse = ctx.imageUse?.lastUsed() ?? (ctx.settings.stateDir ? (await readImageUseFile(path.join(ctx.settings.stateDir, IMAGE_USE_FILE))).images : new Map<string, number>());
+      const target = targetFreeBytes({ percent: payload.targetFreePercent, bytes: payload.targetFreeBytes }, before.totalBytes);
+      const neededBytes = Math.max(0, target - before.freeBytes);
+      const eviction = planLruEviction(basePlan.images, lastUse, neededBytes, (removed) => imageBytes(state, removed));
+      plan = { ...basePlan, images: eviction.images };
+      lru = {
+        targetFreeBytes: target,
+        freeBefore: before.freeBytes,
+        neededBytes,
+        predictedBytes: eviction.predictedBytes,
+        candidates: basePlan.images.length,
+        evicted: eviction.images.slice(0, 200).map((image, i) => ({ id: image.id, label: imageLabel(image), lastUsedAt: eviction.lastUsedAt[i]! })),
+      };
+    }
     const containerBytes = (ids: Set<string>): number => plan.containers.reduce((sum, c) => sum + (ids.has(c.id) ? (c.sizeRw ?? 0) : 0), 0);
-    const base = { host: ctx.host, dryRun: payload.dryRun, apiVersion: state.apiVersion, kept: plan.kept };
+    const base = { host: ctx.host, dryRun: payload.dryRun, apiVersion: state.apiVersion, kept: plan.kept, ...(lru ? { lru } : {}) };
 
     let result: Omit<Result, 'disk' | 'durationMs' | 'totalBytes'>;
     if (payload.dryRun) {
@@ -314,12 +354,17 @@ export function summarize(result: Result): string {
   const keptTotal = Object.values(result.kept).reduce((a, b) => a + b, 0);
   const kept = keptTotal === 0 ? '' : `; kept ${Object.entries(result.kept).filter(([, n]) => n > 0).map(([why, n]) => `${n} ${why}`).join(', ')}`;
   const skipped = result.skipped.inUse > 0 ? `; ${result.skipped.inUse} came into use and stayed` : '';
+  const lru = result.lru
+    ? result.lru.neededBytes === 0
+      ? `; ${formatBytes(result.lru.freeBefore)} already free, target ${formatBytes(result.lru.targetFreeBytes)}: no image evicted`
+      : `; images least recently used first, ${result.lru.evicted.length} of ${result.lru.candidates} unused, for ${formatBytes(result.lru.neededBytes)} more free (target ${formatBytes(result.lru.targetFreeBytes)})`
+    : '';
   if (result.dryRun) {
     const free = result.disk ? `; ${formatBytes(result.disk.freeBefore)} free now` : '';
-    return `dry run: would remove ${what}${parts.length > 0 ? `: ${formatBytes(result.totalBytes)} in all` : ''}${kept}${free}`;
+    return `dry run: would remove ${what}${parts.length > 0 ? `: ${formatBytes(result.totalBytes)} in all` : ''}${lru}${kept}${free}`;
   }
   const disk = result.disk ? `; free ${formatBytes(result.disk.freeBefore)} -> ${formatBytes(result.disk.freeAfter)}` : '';
-  return `${parts.length === 0 ? what : `removed ${what}: ${formatBytes(result.totalBytes)} reclaimed`}${kept}${skipped}${disk} in ${formatMs(result.durationMs)}`;
+  return `${parts.length === 0 ? what : `removed ${what}: ${formatBytes(result.totalBytes)} reclaimed`}${lru}${kept}${skipped}${disk} in ${formatMs(result.durationMs)}`;
 }
 
 /** The total of a fan-out: bytes across every host that answered, by kind. */

@@ -3,6 +3,7 @@ import { isValidHostName } from '../config.js';
 import { UserError } from '../errors.js';
 import { clip, parseDuration } from './duration.js';
 import type { Request, RunnerTarget, Target } from './requests.js';
+import { parseFreeTarget, parseSize } from './size.js';
 import { closest } from './suggest.js';
 import { tokenize } from './tokenize.js';
 import { VERBS, findVerb, usage, type VerbSpec } from './verbs.js';
@@ -152,7 +153,11 @@ function buildRequest(spec: VerbSpec, values: Values, positionals: string[]): Re
     case 'prune': {
       const until = str('until');
       if (until !== undefined && parseDuration(until, '--until') > 366 * 86400) throw new UserError('--until may be at most 366d');
-      const images = oneOf(str('images'), ['dangling', 'unused'] as const, '--images');
+      const images = oneOf(str('images'), ['dangling', 'unused', 'lru'] as const, '--images');
+      const targetText = str('target-free');
+      if (images === 'lru' && targetText === undefined) throw new UserError('--images lru needs --target-free, e.g. --target-free 20% (or 50G of free space)');
+      if (images !== 'lru' && targetText !== undefined) throw new UserError('--target-free only goes with --images lru');
+      const targetFree = targetText === undefined ? undefined : parseFreeTarget(targetText, '--target-free');
       return {
         verb: 'prune',
         target: target(positionals[0]!),
@@ -160,7 +165,17 @@ function buildRequest(spec: VerbSpec, values: Values, positionals: string[]): Re
         ...(until !== undefined ? { untilSeconds: parseDuration(until, '--until') } : {}),
         volumes: bool('volumes'),
         ...(images !== undefined ? { images } : {}),
+        ...(targetFree !== undefined ? { targetFree } : {}),
         buildCache: bool('build-cache'),
+      };
+    }
+    case 'gc': {
+      const maxFreed = str('max-freed');
+      return {
+        verb: 'gc',
+        target: target(positionals[0]!),
+        dryRun: bool('dry-run'),
+        ...(maxFreed !== undefined ? { maxFreedBytes: parseSize(maxFreed, '--max-freed') } : {}),
       };
     }
     case 'restart-daemon': {

@@ -1,3 +1,5 @@
+import type { FreeTarget } from './size.js';
+
 /** The typed result of parsing one command line; shared by Slack and the CLI. */
 export type Target = { kind: 'host'; host: string } | { kind: 'all' };
 
@@ -16,9 +18,13 @@ export type Request =
       /** Seconds; undefined means the policy's default. */
       untilSeconds?: number;
       volumes: boolean;
-      images?: 'dangling' | 'unused';
+      images?: 'dangling' | 'unused' | 'lru';
+      /** With `images: 'lru'`: evict least recently used images until this much of the disk is free. */
+      targetFree?: FreeTarget;
       buildCache: boolean;
     }
+  /** Nix garbage collection of the store the runners use; `maxFreedBytes` stops after about that many NAR bytes. */
+  | { verb: 'gc'; target: Target; dryRun: boolean; maxFreedBytes?: number }
   | { verb: 'restart-daemon'; host: string; drain: boolean; timeoutSeconds: number }
   | {
       verb: 'register';

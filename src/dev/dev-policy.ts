@@ -15,6 +15,7 @@ export const DEV_POLICY: Policy = policySchema.parse({
   },
   verbs: {
     prune: { run: ['operators'] },
+    gc: { run: ['operators'] },
     'restart-daemon': { run: ['operators'] },
     register: { run: ['operators'] },
     rotate: { request: ['operators'], approve: ['approvers'] },

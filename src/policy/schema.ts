@@ -86,6 +86,7 @@ export const policySchema = z
       .object({
         /** Default --until. */
         until: duration.default('24h'),
+        /** Default --images (`lru` needs --target-free, so it is no default). */
         images: z.enum(['dangling', 'unused']).default('dangling'),
         /** Also prune named (not only anonymous) volumes when --volumes is given. */
         namedVolumes: z.boolean().default(false),
@@ -103,6 +104,8 @@ export const policySchema = z
         /** Free space (percent) the self-prune aims for. */
         targetFreePercent: z.number().min(1).max(95).default(20),
         interval: duration.default('5m'),
+        /** Collect Nix garbage (gc) when the store's filesystem stays below the threshold. */
+        gc: z.boolean().default(false),
       })
       .strict()
       .default({}),

@@ -47,6 +47,7 @@ export function effectiveWatch(limits: WatchLimits & { protectLabel: string; pru
     minFreePercent: Math.min(limits.minFreePercent, policy?.minFreePercent ?? limits.minFreePercent),
     targetFreePercent: Math.min(limits.targetFreePercent, policy?.targetFreePercent ?? limits.targetFreePercent),
     interval: policy?.interval ?? '5m',
+    gc: policy?.gc === true,
     prune: {
       until: policy?.prune.until ?? '24h',
       images: policy?.prune.images ?? 'dangling',

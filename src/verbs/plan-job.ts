@@ -19,10 +19,10 @@ export interface JobPlan {
 
 export type QueueingRequest = Extract<
   Request,
-  { verb: 'ping' | 'store' | 'prune' | 'restart-daemon' | 'register' | 'rotate' | 'runners' | 'pause' | 'resume' | 'unregister' | 'cleanup-stale' }
+  { verb: 'ping' | 'store' | 'prune' | 'gc' | 'restart-daemon' | 'register' | 'rotate' | 'runners' | 'pause' | 'resume' | 'unregister' | 'cleanup-stale' }
 >;
 
-const QUEUEING: ReadonlySet<string> = new Set(['ping', 'store', 'prune', 'restart-daemon', 'register', 'rotate', 'runners', 'pause', 'resume', 'unregister', 'cleanup-stale']);
+const QUEUEING: ReadonlySet<string> = new Set(['ping', 'store', 'prune', 'gc', 'restart-daemon', 'register', 'rotate', 'runners', 'pause', 'resume', 'unregister', 'cleanup-stale']);
 
 export function isQueueing(request: Request): request is QueueingRequest {
   return QUEUEING.has(request.verb);
@@ -142,9 +142,21 @@ export function planJob(request: QueueingRequest, hosts: HostStatus[], policy: P
           volumes: request.volumes,
           namedVolumes: policy.prune.namedVolumes,
           images: request.images ?? policy.prune.images,
+          ...(request.targetFree === undefined
+            ? {}
+            : 'percent' in request.targetFree
+              ? { targetFreePercent: request.targetFree.percent }
+              : { targetFreeBytes: request.targetFree.bytes }),
           buildCache: request.buildCache,
           protectLabel: policy.prune.protectLabel,
         }),
+      };
+    case 'gc':
+      return {
+        job: 'gc-store',
+        hosts: resolveTarget(request.target, hosts),
+        control: false,
+        payloadFor: () => ({ dryRun: request.dryRun, ...(request.maxFreedBytes === undefined ? {} : { maxFreedBytes: request.maxFreedBytes }) }),
       };
     case 'restart-daemon': {
       const host = requireHost(request.host, hosts);

@@ -3,7 +3,9 @@ import type Docker from 'dockerode';
 import type { Redis } from 'ioredis';
 import { findHostJob } from '../../jobs/index.js';
 import * as pruneDocker from '../../jobs/prune-docker.js';
+import * as gcStore from '../../jobs/gc-store.js';
 import { readDataRoot } from '../clients/docker/data-root-space.js';
+import { locateStore } from '../clients/nix-store/locate-store.js';
 import { formatDuration, parseDuration } from '../commands/duration.js';
 import type { WorkerSettings } from '../config.js';
 import { describeError } from '../errors.js';
@@ -16,6 +18,8 @@ import type { JobContext } from './job-context.js';
 
 type PrunePayload = pruneDocker.Payload;
 type PruneResult = pruneDocker.Result;
+type GcPayload = gcStore.Payload;
+type GcResult = gcStore.Result;
 
 /** Free space of one filesystem the watch looks after. */
 export interface FilesystemUse {
@@ -35,19 +39,27 @@ export interface PrunePass {
   result: PruneResult;
 }
 
+/** One Nix garbage collection the watch ran, and what it freed. */
+export interface GcPass {
+  maxFreedBytes: number;
+  result: GcResult;
+}
+
 export interface WatchCheck {
   /** `cannot-help`: only a filesystem Docker does not live on is low (e.g. the Nix store on its own disk). */
   outcome: 'disabled' | 'ok' | 'pruned' | 'still-low' | 'failed' | 'cannot-help';
   before: FilesystemUse[];
   after: FilesystemUse[];
   passes: PrunePass[];
+  /** Nix garbage collections, when the policy lets the watch collect (watch.gc) and the store's filesystem stayed low. */
+  gc?: GcPass[];
   /** The notice published for this check, if any. */
   notice?: Notice;
 }
 
 export interface DiskPressureWatchDeps {
   /** The host's own limits (`watch`, `protectLabel`, `pruneNamedVolumes`) bound whatever the policy says. */
-  settings: Pick<WorkerSettings, 'host' | 'nixStoreDir' | 'watch' | 'protectLabel' | 'pruneNamedVolumes'>;
+  settings: Pick<WorkerSettings, 'host' | 'nixStoreDir' | 'nixStateDir' | 'nixDaemonContainer' | 'watch' | 'protectLabel' | 'pruneNamedVolumes'>;
   /** Signs the notices this watch publishes (the host key). */
   signer: Signer;
   /** Bot keys from the worker's config: published watch settings count only when a bot signed them. */
@@ -60,6 +72,10 @@ export interface DiskPressureWatchDeps {
   policy?: WatchSettings;
   /** One prune-docker pass on this host (pruneWithJob builds it from the job's run()). */
   prune: (payload: PrunePayload) => Promise<PruneResult>;
+  /** One gc-store run on this host (gcWithJob builds it); with the policy's watch.gc, the watch collects Nix garbage when the store's filesystem is low. */
+  gc?: (payload: GcPayload) => Promise<GcResult>;
+  /** Evict images least recently used first before the age passes (the worker records image use). @defaultValue false */
+  evictLru?: boolean;
   /** The worker's exclusive locks (createExclusiveLocks), shared with its jobs so a prune job and the watch never overlap. */
   runExclusive: <T>(group: string | undefined, work: () => Promise<T>) => Promise<T>;
   /** Clock for notices. @defaultValue Date.now */
@@ -77,8 +93,13 @@ export interface DiskPressureWatchDeps {
 const DEFAULT_TIERS = [30 * 86400, 7 * 86400, 86400, 6 * 3600, 3600, 0];
 
 /** The prune function the watch uses in a worker: prune-docker's run() with no progress reporting. */
-export function pruneWithJob(ctx: Pick<JobContext, 'host' | 'docker' | 'settings' | 'log'>): (payload: PrunePayload) => Promise<PruneResult> {
+export function pruneWithJob(ctx: Pick<JobContext, 'host' | 'docker' | 'settings' | 'log'> & Partial<Pick<JobContext, 'imageUse'>>): (payload: PrunePayload) => Promise<PruneResult> {
   return (payload) => pruneDocker.run(payload, { ...ctx, progress: async () => undefined });
+}
+
+/** The GC function the watch uses in a worker: gc-store's run() with no progress reporting. */
+export function gcWithJob(ctx: Pick<JobContext, 'host' | 'docker' | 'settings' | 'log'>): (payload: GcPayload) => Promise<GcResult> {
+  return (payload) => gcStore.run(payload, { ...ctx, progress: async () => undefined });
 }
 
 async function measure(label: FilesystemUse['label'], path: string): Promise<FilesystemUse | undefined> {
@@ -119,8 +140,10 @@ function reclaimed(passes: PrunePass[]): string {
  * prunes never run at once here. Each prune, and each low filesystem Docker cannot free, becomes a notice
  * the bot posts.
  *
- * Limitation: prune-docker removes by creation time (and build cache by last use) in all-or-nothing
- * passes, so "oldest first" has the granularity of the age tiers, not docuum's per-image last use.
+ * Where the worker records image use (`evictLru`), the first pass evicts images least recently used
+ * first, one at a time, just until the target; the age passes follow only if that was not enough. With
+ * the policy's `watch.gc`, a Nix store that stays low (on its own disk, or sharing Docker's as the seed's
+ * gitlabnix volume does) is collected through its daemon, at most what the target needs.
  */
 export function startDiskPressureWatch(deps: DiskPressureWatchDeps): { check: () => Promise<WatchCheck>; stop: () => Promise<void> } {
   const { log } = deps;
@@ -135,6 +158,29 @@ export function startDiskPressureWatch(deps: DiskPressureWatchDeps): { check: ()
     await publishNotice(deps.redis, deps.prefix, deps.signer, notice);
     return notice;
   };
+
+  /** Collects Nix garbage until `fs` is back at the target (at most what that needs), when the policy lets the watch. */
+  /** Which store lives on `fs`: the one gc-store finds by itself (the nix-daemon container's), the host's own, or none. */
+  const storeOn = async (fs: FilesystemUse): Promise<gcStore.Payload['store'] | undefined> => {
+    const device = async (dir: string): Promise<number | undefined> => (await stat(dir).catch(() => undefined))?.dev;
+    const located = await locateStore(deps.docker, deps.settings, 'auto').catch(() => undefined);
+    if (located && (await device(located.storeDir)) === fs.device) return 'auto';
+    if ((await device(deps.settings.nixStoreDir)) === fs.device) return 'host';
+    return undefined;
+  };
+  const collect = async (settings: WatchSettings, fs: FilesystemUse): Promise<GcPass[]> => {
+    if (!deps.gc || !settings.gc) return [];
+    const store = await storeOn(fs);
+    if (store === undefined) return [];
+    const current = (await measure(fs.label, fs.path)) ?? fs;
+    const total = current.freePercent > 0 ? current.freeBytes / (current.freePercent / 100) : 0;
+    const maxFreedBytes = Math.max(1, Math.ceil((total * settings.targetFreePercent) / 100 - current.freeBytes));
+    const gc = deps.gc;
+    const result = await deps.runExclusive(gcStore.exclusive, () => gc(gcStore.payloadSchema.parse({ maxFreedBytes, store })));
+    return [{ maxFreedBytes, result }];
+  };
+  const gcText = (gc: GcPass[]): string =>
+    gc.length === 0 ? '' : `; collected Nix garbage: ${gc.map((g) => `${g.result.deleted?.count ?? 0} paths, ${formatBytes(g.result.deleted?.freedBytes ?? 0)} freed`).join(', ')}`;
 
   const measureAll = async (): Promise<{ docker?: FilesystemUse; all: FilesystemUse[] }> => {
     const dataRoot = await readDataRoot(deps.docker).catch((err: unknown) => {
@@ -156,19 +202,52 @@ export function startDiskPressureWatch(deps: DiskPressureWatchDeps): { check: ()
     const dockerDevice = before.docker?.device;
     const helpable = low.filter((f) => f.device === dockerDevice);
     if (helpable.length === 0) {
+      const nixLow = low.find((f) => f.label === 'Nix store');
+      if (nixLow && deps.gc && settings.gc) {
+        try {
+          const gc = await collect(settings, nixLow);
+          const after = (await measureAll()).all;
+          const now = after.find((f) => f.label === 'Nix store') ?? nixLow;
+          const recovered = now.freePercent >= settings.targetFreePercent;
+          const summary = `disk pressure: ${describeFs(nixLow)} (below ${settings.minFreePercent}%)${gcText(gc)}; ${recovered ? 'now' : 'still'} ${percent(now.freePercent)} free (target ${settings.targetFreePercent}%)`;
+          const outcome = recovered ? 'pruned' : 'still-low';
+          return { outcome, before: before.all, after, passes: [], gc, notice: await notify(outcome, summary, { before: before.all, after }) };
+        } catch (err) {
+          log.error({ err }, 'the disk-pressure GC failed');
+          const notice = await notify('failed', `disk pressure: ${describeFs(nixLow)}; collecting Nix garbage failed: ${describeError(err)}`, { before: before.all });
+          return { outcome: 'failed', before: before.all, after: before.all, passes: [], notice };
+        }
+      }
       const fresh = low.filter((f) => !toldLow.has(f.path));
       low.forEach((f) => toldLow.add(f.path));
       const base: WatchCheck = { outcome: 'cannot-help', before: before.all, after: before.all, passes: [] };
       if (fresh.length === 0) return base;
       const what = fresh.map(describeFs).join('; ');
-      const hint = fresh.some((f) => f.label === 'Nix store') ? ': collect Nix garbage (nix-collect-garbage) or grow the disk' : '';
+      const hint = fresh.some((f) => f.label === 'Nix store') ? ': collect Nix garbage ("gc <host>", or let the watch do it with the policy\'s watch.gc) or grow the disk' : '';
       return { ...base, notice: await notify('still-low', `disk pressure: ${what} (below ${settings.minFreePercent}%); it is not on Docker's filesystem, so pruning Docker cannot free it${hint}`, { before: before.all }) };
     }
 
     const opening = `disk pressure: ${helpable.map(describeFs).join('; ')} (below ${settings.minFreePercent}%)`;
     const passes: PrunePass[] = [];
+    let gc: GcPass[] = [];
     try {
       await deps.runExclusive(group, async () => {
+        if (deps.evictLru) {
+          // Images least recently used first, just until the target; the age passes follow only if that is not enough.
+          const payload = pruneDocker.payloadSchema.parse({
+            dryRun: false,
+            untilSeconds: tiers[0] ?? 0,
+            images: 'lru',
+            targetFreePercent: settings.targetFreePercent,
+            volumes: false,
+            buildCache: false,
+            networks: false,
+            protectLabel: settings.prune.protectLabel,
+          });
+          passes.push({ untilSeconds: payload.untilSeconds, result: await deps.prune(payload) });
+          const now = await measure('Docker data root', before.docker!.path);
+          if (now && now.freePercent >= settings.targetFreePercent) return;
+        }
         for (const untilSeconds of tiers) {
           const payload = pruneDocker.payloadSchema.parse({
             dryRun: false,
@@ -185,6 +264,9 @@ export function startDiskPressureWatch(deps: DiskPressureWatchDeps): { check: ()
           if (now && now.freePercent >= settings.targetFreePercent) break;
         }
       });
+      // Still low: a Nix store on this filesystem (the seed's gitlabnix keeps its store in a Docker volume) is collected too.
+      const still = await measure('Docker data root', before.docker!.path);
+      if (still && still.freePercent < settings.targetFreePercent) gc = await collect(settings, still);
     } catch (err) {
       log.error({ err }, 'the disk-pressure prune failed');
       const after = (await measureAll()).all;
@@ -195,15 +277,15 @@ export function startDiskPressureWatch(deps: DiskPressureWatchDeps): { check: ()
     const after = await measureAll();
     const freed = after.docker ?? before.docker!;
     const recovered = freed.freePercent >= settings.targetFreePercent;
-    const how = `pruned ${passes.map((p) => describeTier(p.untilSeconds)).join(', then ')}: ${reclaimed(passes)}`;
+    const how = `pruned ${passes.map((p) => (p.result.lru ? 'least recently used images' : describeTier(p.untilSeconds))).join(', then ')}: ${reclaimed(passes)}${gcText(gc)}`;
     const summary = recovered
       ? `${opening}; ${how}; now ${percent(freed.freePercent)} free (target ${settings.targetFreePercent}%)`
       : `${opening}; ${how}; still ${percent(freed.freePercent)} free (target ${settings.targetFreePercent}%): Docker has nothing more unused to remove; look at running containers, named volumes (policy prune.namedVolumes) and the Nix store`;
-    const reclaimedBytes = passes.reduce((sum, p) => sum + p.result.totalBytes, 0);
+    const reclaimedBytes = passes.reduce((sum, p) => sum + p.result.totalBytes, 0) + gc.reduce((sum, g) => sum + (g.result.deleted?.freedBytes ?? 0), 0);
     const outcome = recovered ? 'pruned' : 'still-low';
     const repeat = !recovered && reclaimedBytes === 0 && toldLow.has(freed.path);
     if (!recovered) toldLow.add(freed.path);
-    const base: WatchCheck = { outcome, before: before.all, after: after.all, passes };
+    const base: WatchCheck = { outcome, before: before.all, after: after.all, passes, ...(gc.length > 0 ? { gc } : {}) };
     if (repeat) return base;
     const detail = { before: before.all, after: after.all, passes: passes.map((p) => ({ untilSeconds: p.untilSeconds, totalBytes: p.result.totalBytes })) };
     return { ...base, notice: await notify(outcome, summary, detail) };

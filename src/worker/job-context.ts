@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import type { WorkerSettings } from '../config.js';
 import type { HostKeys } from '../secrets/host-keys.js';
 import type { HostEntry, HostStatus } from '../queue/host-registry.js';
+import type { ImageUseReader } from './image-use-log.js';
 
 /** A progress update a job reports while it runs; shown as the host's row on the job card. */
 export interface JobProgress {
@@ -35,6 +36,8 @@ export interface JobContext {
   prefix: string;
   /** This host's X25519 key pair (loadHostKeys in src/secrets/host-keys.ts, passed as extraContext); opens sealed runner tokens. */
   keys?: HostKeys;
+  /** When each image was last used by a container (the worker's record of Docker events), for LRU eviction. */
+  imageUse?: ImageUseReader;
   /** Merges facts (runners, disk, store, daemon) into this host's registry entry, signed with its key. */
   patchHost: (patch: Partial<HostEntry>) => Promise<void>;
 }

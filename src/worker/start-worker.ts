@@ -17,7 +17,8 @@ import { detectVersions } from './detect-versions.js';
 import { createProcessor, reportStalledFailure, type Refusal } from './dispatch.js';
 import { createExclusiveLocks } from './exclusive.js';
 import { startHeartbeat } from './heartbeat.js';
-import { pruneWithJob, startDiskPressureWatch } from './disk-pressure-watch.js';
+import { gcWithJob, pruneWithJob, startDiskPressureWatch } from './disk-pressure-watch.js';
+import { IMAGE_USE_FILE, startImageUseLog } from './image-use-log.js';
 import type { JobContext } from './job-context.js';
 import { JOB_LOCK, type JobLockOptions } from './job-lock.js';
 import { createFileReplayGuard } from './replay-guard.js';
@@ -77,6 +78,11 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   const redis: Redis = createRedis(settings, { blocking: true });
   const signer = keys.signer;
   const patchHost = (patch: Partial<HostEntry>) => touchHost(redis, settings.prefix, signer, settings.host, patch);
+  // When each image was last used, for LRU eviction by prune and the disk-pressure watch; without it they rank by creation time.
+  const imageUse = await startImageUseLog({ docker, file: path.join(settings.stateDir, IMAGE_USE_FILE), log: log.child({ part: 'image-use' }) }).catch((err: unknown) => {
+    log.warn({ err }, 'cannot follow Docker events; LRU eviction ranks images by creation time');
+    return undefined;
+  });
   const base: Omit<JobContext, 'log' | 'progress'> = {
     host: settings.host,
     docker,
@@ -85,6 +91,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     prefix: settings.prefix,
     keys,
     patchHost,
+    ...(imageUse ? { imageUse } : {}),
     ...deps.extraContext,
   };
   // One lock table per host: queued prunes and the disk-pressure watch never prune at the same time.
@@ -161,7 +168,9 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     signer,
     botKeys: settings.botKeys,
     log: log.child({ part: 'disk-pressure-watch' }),
-    prune: pruneWithJob({ host: settings.host, docker, settings, log }),
+    prune: pruneWithJob({ host: settings.host, docker, settings, log, ...(imageUse ? { imageUse } : {}) }),
+    gc: gcWithJob({ host: settings.host, docker, settings, log }),
+    evictLru: imageUse !== undefined,
     runExclusive,
   });
   log.info({ host: settings.host, queue, fingerprint: keys.hostFingerprint }, 'worker started');
@@ -173,6 +182,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
       clearInterval(factsTimer);
       configWatcher?.close();
       await watch.stop();
+      await imageUse?.stop();
       const graceful = worker.close();
       const timedOut = await Promise.race([graceful.then(() => false), new Promise<boolean>((resolve) => setTimeout(() => resolve(true), graceMs).unref())]);
       await heartbeat.stop({ remove: true }).catch(() => undefined);

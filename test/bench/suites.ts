@@ -5,6 +5,7 @@ export const SUITES: Array<() => Promise<BenchSuite>> = [
   () => import('./slash-ack.js').then((m) => m.suite),
   () => import('./job-signing.js').then((m) => m.suite),
   () => import('./prune-docker.js').then((m) => m.suite),
+  () => import('./image-lru.js').then((m) => m.suite),
   () => import('./restart-nix-daemon.js').then((m) => m.suite),
   () => import('./store-usage.js').then((m) => m.suite),
   () => import('./worker-recovery.js').then((m) => m.suite),

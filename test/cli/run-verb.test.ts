@@ -8,6 +8,8 @@ import { policySchema } from '../../src/policy/schema.js';
 import { signCliRequest } from '../../src/queue/cli-request.js';
 import { loadOrCreateSigner, type Signer } from '../../src/queue/signing-keys.js';
 import { startTestStack, type TestStack } from '../helpers/test-stack.js';
+import { startNixDaemonContainer, type NixDaemonContainer } from '../helpers/nix-daemon-container.js';
+import { ensureDockerEngine } from '../setup/docker-engine.js';
 
 let stack: TestStack;
 let dir: string;
@@ -25,7 +27,7 @@ beforeAll(async () => {
   outsider = await keyIn('outsider-key');
   const policy = policySchema.parse({
     roles: { ops: { users: ['cli:tester'] } },
-    verbs: { prune: { run: ['ops'] } },
+    verbs: { prune: { run: ['ops'] }, gc: { run: ['ops'] } },
     people: {
       tester: { identities: ['cli:tester', 'U0TESTER'], cliKeys: [tester.signer.publicKey] },
       other: { identities: ['cli:other'], cliKeys: [outsider.signer.publicKey] },
@@ -132,5 +134,40 @@ describe('runVerb', () => {
 
   it('says how to make a terminal key when there is none', async () => {
     await expect(run(['hosts'], { key: path.join(dir, 'missing-key') })).rejects.toThrow(`no terminal key at ${path.join(dir, 'missing-key')}; create one with "runnerops keygen --cli"`);
+  });
+});
+
+describe('runVerb with the Nix store and image eviction verbs', () => {
+  let daemon: NixDaemonContainer;
+
+  beforeAll(async () => {
+    daemon = await startNixDaemonContainer(await ensureDockerEngine());
+    await stack.startHost('cli-gc', { NIX_DAEMON_CONTAINER: daemon.name });
+  });
+  afterAll(async () => {
+    await daemon?.remove();
+  });
+
+  it('collects Nix garbage in the nix-daemon container: the dry run lists the path, the real run deletes it', async () => {
+    const garbage = await daemon.addGarbage('cli garbage');
+    const dry = await run(['gc', 'cli-gc', '--dry-run']);
+    expect(dry.code).toBe(0);
+    expect(dry.out).toMatch(new RegExp(`✓ cli-gc \\(\\d+ ms\\): dry run: Nix GC in container ${daemon.name} would delete 1 of 1 dead paths: .* NAR; the store report predicted .* in 1 paths`));
+    expect(dry.out).toContain(garbage);
+    const real = await run(['gc', 'cli-gc']);
+    expect(real.code).toBe(0);
+    expect(real.out).toMatch(new RegExp(`Nix GC in container ${daemon.name} deleted 1 paths: .* freed`));
+    expect(real.out).toContain(garbage);
+    expect((await run(['gc', 'cli-gc', '--dry-run'])).out).toContain('would delete 0 of 0 dead paths');
+  });
+
+  it('answers a bad size with one line and exits 1', async () => {
+    expect(await run(['gc', 'cli-gc', '--max-freed', 'lots'])).toEqual({ code: 1, out: '--max-freed "lots" is not a size; use a number with K, M, G or T (e.g. 10G)' });
+  });
+
+  it('runs an LRU prune dry run to a free-space target', async () => {
+    const { code, out } = await run(['prune', 'cli-1', '--images', 'lru', '--target-free', '1%', '--dry-run']);
+    expect(code).toBe(0);
+    expect(out).toMatch(/✓ cli-1 \(\d+ ms\): dry run: .*already free, target .*: no image evicted/);
   });
 });

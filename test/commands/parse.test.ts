@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseCommand } from '../../src/commands/parse.js';
 import { UserError } from '../../src/errors.js';
+import fc from 'fast-check';
 
 function errorOf(text: string): string {
   try {
@@ -79,7 +80,7 @@ describe('parseCommand', () => {
   });
 
   it('refuses a flag value that is not one of the choices', () => {
-    expect(errorOf('prune ci-1 --images all')).toBe('--images "all" is not valid; expected dangling or unused');
+    expect(errorOf('prune ci-1 --images all')).toBe('--images "all" is not valid; expected dangling or unused or lru');
   });
 
   it('refuses an unbalanced quote', () => {
@@ -93,6 +94,56 @@ describe('parseCommand', () => {
   it('limits --top to a sensible range', () => {
     expect(parseCommand('store all --top 5')).toEqual({ verb: 'store', target: { kind: 'all' }, top: 5 });
     expect(errorOf('store all --top 0')).toBe('--top "0" is not valid; expected a whole number from 1 to 100');
+  });
+});
+
+describe('parseCommand for gc', () => {
+  it('reads the target, --dry-run and --max-freed in binary units', () => {
+    expect(parseCommand('gc ci-1 --max-freed 20G --dry-run')).toEqual({ verb: 'gc', target: { kind: 'host', host: 'ci-1' }, dryRun: true, maxFreedBytes: 20 * 1024 ** 3 });
+    expect(parseCommand('gc all')).toEqual({ verb: 'gc', target: { kind: 'all' }, dryRun: false });
+    expect(parseCommand(['gc', 'ci-2', '--max-freed', '512MiB'])).toMatchObject({ maxFreedBytes: 512 * 1024 ** 2 });
+  });
+
+  it('says what a size looks like when --max-freed is not one', () => {
+    expect(errorOf('gc ci-1 --max-freed lots')).toBe('--max-freed "lots" is not a size; use a number with K, M, G or T (e.g. 10G)');
+    expect(errorOf('gc ci-1 --max-freed 0')).toBe('--max-freed must be more than zero');
+    expect(errorOf('gc')).toBe('gc needs <host|all>; usage: gc <host|all> [--max-freed SIZE] [--dry-run]');
+    expect(errorOf('gc ci-1 --max-fred 1G')).toBe('unknown option "--max-fred" for gc — did you mean "--max-freed"?');
+  });
+});
+
+describe('parseCommand for prune --images lru', () => {
+  it('reads a free-space target as a share of the disk or as bytes', () => {
+    expect(parseCommand('prune ci-3 --images lru --target-free 20%')).toMatchObject({ images: 'lru', targetFree: { percent: 20 } });
+    expect(parseCommand('prune ci-3 --images lru --target-free 50G --dry-run')).toMatchObject({ images: 'lru', targetFree: { bytes: 50 * 1024 ** 3 }, dryRun: true });
+  });
+
+  it('needs --target-free with lru and refuses it without', () => {
+    expect(errorOf('prune ci-3 --images lru')).toBe('--images lru needs --target-free, e.g. --target-free 20% (or 50G of free space)');
+    expect(errorOf('prune ci-3 --target-free 20%')).toBe('--target-free only goes with --images lru');
+    expect(errorOf('prune ci-3 --images lru --target-free 99%')).toBe('--target-free "99%" is not valid; expected a share from 1% to 95%');
+    expect(errorOf('prune ci-3 --images lru --target-free 0.5%')).toBe('--target-free "0.5%" is not valid; expected a share from 1% to 95%');
+    expect(errorOf('prune ci-3 --images lru --target-free plenty')).toBe('--target-free "plenty" is not valid; expected a share of the disk like 20% or free bytes like 50G');
+  });
+});
+
+describe('parseCommand for any size or free-space target', () => {
+  it('gives a number or a one-line UserError, never anything else', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 12 }), fc.stringMatching(/^[0-9.]{1,12}[kKmMgGtT%]?(i?[bB])?$/)), (value) => {
+        for (const words of [['gc', 'ci-1', '--max-freed', value], ['prune', 'ci-1', '--images', 'lru', '--target-free', value]]) {
+          try {
+            const request = parseCommand(words);
+            const figure = request.verb === 'gc' ? request.maxFreedBytes : request.verb === 'prune' ? (request.targetFree && ('bytes' in request.targetFree ? request.targetFree.bytes : request.targetFree.percent)) : undefined;
+            expect(Number.isFinite(figure) && figure! > 0).toBe(true);
+          } catch (err) {
+            expect(err).toBeInstanceOf(UserError);
+            expect((err as Error).message).not.toContain('\n');
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 

@@ -6,7 +6,9 @@ import { PermanentJobError } from '../../src/errors.js';
 import type { WorkerSettings } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { payloadSchema, run, summarize, type Payload } from '../../jobs/prune-docker.js';
+import { statfs } from 'node:fs/promises';
 import { startPrivateDockerd, type PrivateDockerd } from '../setup/docker-engine.js';
+import { startTinyDockerd, type TinyDockerd } from '../setup/tiny-dockerd.js';
 import { ensureBusyboxImage, importFilesImage } from '../setup/docker-images.js';
 import { createExitedContainers, createPruneFixture, listEngine } from '../clients/docker/prune-fixture.js';
 
@@ -238,5 +240,63 @@ describe('summarizeAll', () => {
       durationMs: 5,
     });
     expect(summarizeAll([host(1024 ** 2), host(2 * 1024 ** 2)])).toBe('reclaimed 9.0 MiB on 2 hosts (containers 3.0 MiB, images 6.0 MiB)');
+  });
+});
+
+describe('run with --images lru', () => {
+  // A dockerd on a tmpfs of its own: free space moves only with what this test adds and removes.
+  let tiny: TinyDockerd;
+  const MB = 1 << 20;
+
+  beforeAll(async () => {
+    tiny = await startTinyDockerd(96);
+  });
+  afterAll(async () => {
+    await tiny?.stop();
+  });
+
+  /** An image of `mb` MiB of random bytes (one layer of its own), tagged, with optional `changes`. */
+  const stage = (n: number, changes: string[] = []): Promise<string> =>
+    importFilesImage(tiny.docker, { blob: randomBytes(4 * MB) }, { tag: `lru/image-${n}:v1`, changes: ['CMD ["/blob"]', ...changes] });
+
+  it('evicts the least recently used images until the target, never one in use, protected or the nix-daemon\'s, and the dry run lists just those', async () => {
+    const ids: string[] = [];
+    for (let n = 0; n < 8; n++) ids.push(await stage(n, n === 1 ? ['LABEL runnerops.keep=true'] : []));
+    // Known uses, oldest first: 0 (a container uses it), 1 (protected), 2 (the nix-daemon's), then 5, 3, 7, 4, 6.
+    const order = [0, 1, 2, 5, 3, 7, 4, 6];
+    const lastUse = new Map(order.map((n, rank) => [ids[n]!, Date.parse('2026-01-01T00:00:00Z') + rank * 60_000]));
+    await tiny.docker.createContainer({ Image: ids[0]!, name: 'lru-user', HostConfig: { NetworkMode: 'none' } });
+    await tiny.docker.createContainer({ Image: ids[2]!, name: 'lru-gitlabnix', HostConfig: { NetworkMode: 'none' } });
+    const ctx = { ...context('lru-gitlabnix', tiny.docker), imageUse: { lastUsed: () => lastUse } };
+    const free = (await statfs(tiny.dataRoot)).bavail * (await statfs(tiny.dataRoot)).bsize;
+    // Two and a half images' worth more free space: three images must go.
+    const targetFreeBytes = free + Math.round(2.5 * 4 * MB);
+
+    const dry = await run(payload({ images: 'lru', targetFreeBytes, dryRun: true, networks: false }), ctx);
+    expect(dry.lru!.evicted.map((e) => e.id)).toEqual([ids[5], ids[3], ids[7]]);
+    expect(dry.lru!.evicted.map((e) => e.lastUsedAt)).toEqual([3, 4, 5].map((rank) => Date.parse('2026-01-01T00:00:00Z') + rank * 60_000));
+    expect(dry.images.count).toBe(3);
+    expect((await tiny.docker.listImages()).length).toBe(8);
+
+    const real = await run(payload({ images: 'lru', targetFreeBytes, networks: false }), ctx);
+    expect(real.lru!.evicted).toEqual(dry.lru!.evicted);
+    expect(real.images.items).toEqual(dry.images.items);
+    expect(real.images.bytes).toBe(dry.images.bytes);
+    const left = new Set((await tiny.docker.listImages()).map((i) => i.Id));
+    expect([...left].sort()).toEqual([ids[0], ids[1], ids[2], ids[4], ids[6]].sort());
+    expect(real.disk!.freeAfter).toBeGreaterThanOrEqual(targetFreeBytes - 64 * 1024);
+    expect(summarize(real)).toMatch(/^removed 3 images .*; images least recently used first, 3 of 5 unused, for .* more free \(target /);
+  });
+
+  it('evicts nothing when the target is already free, and ranks images it never saw used by their creation time', async () => {
+    const ctx = { ...context('lru-gitlabnix', tiny.docker), imageUse: { lastUsed: () => new Map<string, number>() } };
+    const nothing = await run(payload({ images: 'lru', targetFreePercent: 1, dryRun: true, networks: false }), ctx);
+    expect(nothing.images.count).toBe(0);
+    expect(summarize(nothing)).toContain('already free');
+    const everything = await run(payload({ images: 'lru', targetFreePercent: 95, dryRun: true, networks: false }), ctx);
+    const created = new Map((await tiny.docker.listImages()).map((i) => [i.Id, i.Created]));
+    const evicted = everything.lru!.evicted.map((e) => e.id);
+    expect(evicted).toHaveLength(2);
+    expect(evicted.map((id) => created.get(id)!)).toEqual([...evicted.map((id) => created.get(id)!)].sort((a, b) => a - b));
   });
 });

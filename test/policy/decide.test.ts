@@ -36,6 +36,12 @@ describe('decide', () => {
     expect(decision).toEqual({ outcome: 'deny', reason: expect.stringContaining('RUNNEROPS_POLICY') });
   });
 
+  it('treats gc as prune: nobody without a grant, a second person when the policy says approve', async () => {
+    expect(await decide(EMPTY_POLICY, 'gc', 'U0ANY', 'C0ANY', members)).toEqual({ outcome: 'deny', reason: expect.stringContaining('verbs.gc.run') });
+    const gated = policySchema.parse({ roles: policy.roles, verbs: { gc: { run: ['operators'], approve: ['approvers'] } } });
+    expect(await decide(gated, 'gc', 'U0OP', undefined, members)).toEqual({ outcome: 'request', approvers: ['approvers'] });
+  });
+
   it('grants a verb through a user group', async () => {
     expect(await decide(policy, 'prune', 'U0GROUPMEMBER', 'C0OPS', members)).toEqual({ outcome: 'run' });
   });

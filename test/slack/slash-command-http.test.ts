@@ -9,6 +9,9 @@ import {
   staleTimestamp,
 } from '../helpers/slack-requests.js';
 import { startTestStack, type TestStack } from '../helpers/test-stack.js';
+import { startNixDaemonContainer, type NixDaemonContainer } from '../helpers/nix-daemon-container.js';
+import { ensureDockerEngine } from '../setup/docker-engine.js';
+import { policySchema } from '../../src/policy/schema.js';
 
 let stack: TestStack;
 
@@ -106,5 +109,37 @@ describe('replayed requests', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(statuses).toEqual([200, 200, 200]);
     expect((await stack.redis.llen(keys.commands(stack.prefix))) - before).toBe(1);
+  });
+});
+
+describe('/runner gc and prune --images lru over signed HTTP requests', () => {
+  let gcStack: TestStack;
+  let daemon: NixDaemonContainer;
+
+  beforeAll(async () => {
+    daemon = await startNixDaemonContainer(await ensureDockerEngine());
+    const policy = policySchema.parse({ roles: { ops: { users: ['U0OPS'] } }, verbs: { gc: { run: ['ops'] }, prune: { run: ['ops'] } } });
+    gcStack = await startTestStack({ mode: 'http', policy });
+    await gcStack.startHost('ci-gc', { NIX_DAEMON_CONTAINER: daemon.name });
+  });
+  afterAll(async () => {
+    await gcStack?.stop();
+    await daemon?.remove();
+  });
+
+  it('runs a GC dry run in the nix-daemon container and shows what would go on the card', async () => {
+    const garbage = await daemon.addGarbage('slack garbage');
+    await signedPost(gcStack.eventsUrl, slashCommandBody({ text: 'gc ci-gc --dry-run', user_id: 'U0OPS', channel_id: 'C0GC' }), { secret: gcStack.signingSecret });
+    const shows = (c: { params: Record<string, unknown> }): boolean => JSON.stringify(c.params.blocks ?? '').includes('would delete 1 of 1 dead paths');
+    // A fast command's card is posted finished; a slower one is updated when it finishes.
+    const done = await Promise.any([gcStack.slack.waitFor('chat.postMessage', shows, 20_000), gcStack.slack.waitFor('chat.update', shows, 20_000)]);
+    expect(JSON.stringify(done.params.blocks)).toContain(`dry run: Nix GC in container ${daemon.name} would delete 1 of 1 dead paths: 128 B NAR; the store report predicted 128 B in 1 paths`);
+    expect(garbage).toMatch(/^\/nix\/store\/[0-9a-z]{32}-/);
+  });
+
+  it('answers a bad free-space target with one line and queues nothing', async () => {
+    await signedPost(gcStack.eventsUrl, slashCommandBody({ text: 'prune ci-gc --images lru --target-free 200%', user_id: 'U0OPS' }), { secret: gcStack.signingSecret });
+    const reply = await gcStack.slack.waitFor('chat.postEphemeral', (c) => c.params.user === 'U0OPS');
+    expect(reply.params.text).toBe('--target-free "200%" is not valid; expected a share from 1% to 95%');
   });
 });

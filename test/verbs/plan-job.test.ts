@@ -45,6 +45,17 @@ describe('planJob', () => {
     const plan = planJob({ verb: 'prune', target: { kind: 'all' }, dryRun: true, volumes: false, buildCache: false }, [host()], EMPTY_POLICY);
     expect(plan.payloadFor('ci-1', 'c1')).toEqual({ dryRun: true, untilSeconds: 86400, volumes: false, namedVolumes: false, images: 'dangling', buildCache: false, protectLabel: 'runnerops.keep=true' });
   });
+
+  it('carries an LRU free-space target into the prune payload, as a share or as bytes', () => {
+    const prune = { verb: 'prune', target: { kind: 'host', host: 'ci-1' }, dryRun: false, volumes: false, buildCache: false, images: 'lru' } as const;
+    expect(planJob({ ...prune, targetFree: { percent: 20 } }, [host()], EMPTY_POLICY).payloadFor('ci-1', 'c1')).toMatchObject({ images: 'lru', targetFreePercent: 20 });
+    expect(planJob({ ...prune, targetFree: { bytes: 1024 } }, [host()], EMPTY_POLICY).payloadFor('ci-1', 'c1')).toMatchObject({ images: 'lru', targetFreeBytes: 1024 });
+  });
+
+  it('turns gc into one gc-store job per host with its dry run and limit', () => {
+    const plan = planJob({ verb: 'gc', target: { kind: 'all' }, dryRun: true, maxFreedBytes: 2048 }, [host()], EMPTY_POLICY);
+    expect({ job: plan.job, hosts: plan.hosts, control: plan.control, payload: plan.payloadFor('ci-1', 'c1') }).toEqual({ job: 'gc-store', hosts: ['ci-1'], control: false, payload: { dryRun: true, maxFreedBytes: 2048 } });
+  });
 });
 
 describe('planJob on hosts that are not enrolled', () => {

@@ -1,9 +1,8 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import Docker from 'dockerode';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWorkerSettings, type WorkerSettings } from '../../src/config.js';
@@ -13,7 +12,8 @@ import { noticesKey, type Notice } from '../../src/schedule/notices.js';
 import { publishWatchSettings, type WatchSettings } from '../../src/schedule/watch-settings.js';
 import { pruneWithJob, startDiskPressureWatch, type DiskPressureWatchDeps } from '../../src/worker/disk-pressure-watch.js';
 import { createExclusiveLocks } from '../../src/worker/exclusive.js';
-import { ensureDockerEngine, pingEngine, runDockerCli } from '../setup/docker-engine.js';
+import { runDockerCli } from '../setup/docker-engine.js';
+import { startTinyDockerd, type TinyDockerd } from '../setup/tiny-dockerd.js';
 import { TEST_BOT_KEYS, testBotSigner } from '../helpers/test-trust.js';
 import { generateSigner, ringOf } from '../../src/queue/signing-keys.js';
 import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
@@ -23,55 +23,6 @@ const log = pino({ level: 'silent' });
 const { redisUrl, prefix } = testRedisSettings();
 const redis = testRedis(redisUrl);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A dockerd whose data root is a 64 MiB tmpfs: its free space is ours to steer. */
-interface TinyDockerd {
-  docker: Docker;
-  host: string;
-  dir: string;
-  dataRoot: string;
-  stop: () => Promise<void>;
-}
-
-async function startTinyDockerd(sizeMb: number): Promise<TinyDockerd> {
-  await ensureDockerEngine();
-  const dir = await mkdtemp('/tmp/rodw-');
-  const dataRoot = path.join(dir, 'root');
-  await mkdir(dataRoot);
-  await run('mount', ['-t', 'tmpfs', '-o', `size=${sizeMb}m`, 'tmpfs', dataRoot]);
-  // A bridge of our own: `--bridge=none` would delete the main engine's docker0.
-  const bridge = `rodw${randomBytes(4).toString('hex')}`;
-  await run('ip', ['link', 'add', bridge, 'type', 'bridge']);
-  const socketPath = path.join(dir, 'docker.sock');
-  const out = await open(path.join(dir, 'dockerd.log'), 'a');
-  const child = spawn(
-    'dockerd',
-    [`--data-root=${dataRoot}`, `--exec-root=${path.join(dir, 'exec')}`, `--pidfile=${path.join(dir, 'pid')}`, `-H=unix://${socketPath}`, `--bridge=${bridge}`, '--iptables=false', '--ip-masq=false', '--ip6tables=false'],
-    { stdio: ['ignore', out.fd, out.fd] },
-  );
-  await out.close();
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  const docker = new Docker({ socketPath });
-  const stop = async () => {
-    if (child.exitCode === null) {
-      child.kill('SIGTERM');
-      await Promise.race([exited, sleep(15_000)]);
-    }
-    const mounts = (await readFile('/proc/self/mounts', 'utf8')).split('\n').map((l) => l.split(' ')[1] ?? '').filter((t) => t.startsWith(`${dir}/`));
-    for (const target of mounts.sort((a, b) => b.length - a.length)) await run('umount', ['-l', target]).catch(() => undefined);
-    await rm(dir, { recursive: true, force: true });
-    await run('ip', ['link', 'del', bridge]).catch(() => undefined);
-  };
-  const deadline = Date.now() + 30_000;
-  while (!(await pingEngine(docker, 1000))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      await stop();
-      throw new Error('the tmpfs dockerd did not start');
-    }
-    await sleep(100);
-  }
-  return { docker, host: `unix://${socketPath}`, dir, dataRoot, stop };
-}
 
 /** Imports an image holding `mb` MiB of random bytes (incompressible, so it really takes the space). */
 async function importImage(engine: TinyDockerd, tag: string, mb: number, flags: string[] = []): Promise<void> {
@@ -311,6 +262,71 @@ describe('startDiskPressureWatch', () => {
       expect(result.passes).toEqual([]);
     } finally {
       await watch.stop();
+    }
+  });
+
+  it('evicts images least recently used first, just until the target, where the worker records image use', async () => {
+    await redis.del(noticesKey(prefix));
+    for (const image of await engine.docker.listImages()) await engine.docker.getImage(image.Id).remove({ force: true });
+    for (const name of ['a', 'b', 'c']) await importImage(engine, `watch/lru-${name}:1`, 14);
+    const id = async (tag: string): Promise<string> => (await engine.docker.getImage(tag).inspect()).Id;
+    // Created a, b, c; used last b (longest ago), then c, then a: b must go, although it is not the oldest.
+    const lastUse = new Map([
+      [await id('watch/lru-b:1'), 1_000],
+      [await id('watch/lru-c:1'), 2_000],
+      [await id('watch/lru-a:1'), 3_000],
+    ]);
+    const watch = startDiskPressureWatch(
+      watchDeps({
+        policy: watchSettings({ minFreePercent: 45, targetFreePercent: 50 }),
+        evictLru: true,
+        prune: pruneWithJob({ host: settings.host, docker: engine.docker, settings, log, imageUse: { lastUsed: () => lastUse } }),
+      }),
+    );
+    try {
+      const result = await watch.check();
+      expect(result.outcome).toBe('pruned');
+      expect(result.passes).toHaveLength(1);
+      expect(result.passes[0]!.result.lru!.evicted.map((e) => e.id)).toEqual([[...lastUse.keys()][0]]);
+      expect(await imageTags(engine)).toEqual(['watch/lru-a:1', 'watch/lru-c:1']);
+      const [notice] = await notices();
+      expect(notice!.summary).toMatch(/; pruned least recently used images: reclaimed 14 MiB \(images 14 MiB\); now \d+\.\d% free \(target 50%\)$/);
+    } finally {
+      await watch.stop();
+    }
+  });
+
+  it('collects Nix garbage when the Nix store is low and the policy lets it (watch.gc), at most what the target needs', async () => {
+    await redis.del(noticesKey(prefix));
+    const filler = path.join(nixDir, 'filler');
+    await writeFile(filler, randomBytes(7 << 20));
+    const asked: number[] = [];
+    const watch = startDiskPressureWatch(
+      watchDeps({
+        policy: watchSettings({ minFreePercent: 30, targetFreePercent: 40, gc: true }),
+        prune: async () => {
+          throw new Error('must not prune');
+        },
+        // The collection stands in for gc-store: it frees what the store held and says so.
+        gc: async (payload) => {
+          asked.push(payload.maxFreedBytes!);
+          await rm(filler);
+          return { host: 'ci-watch', store: 'host', via: 'unix://socket', dryRun: false, dead: { count: 3, narBytes: 7 << 20 }, chosen: { count: 3, narBytes: 7 << 20, digest: '', items: [] }, deleted: { count: 3, narBytes: 7 << 20, digest: '', items: [], freedBytes: 7 << 20 }, warnings: [], durationMs: 1 };
+        },
+      }),
+    );
+    try {
+      const result = await watch.check();
+      expect(result.outcome).toBe('pruned');
+      expect(result.gc).toHaveLength(1);
+      // 8 MiB with about 1 free: some 2.2 MiB more reach 40%.
+      expect(asked[0]).toBeGreaterThan(1 << 20);
+      expect(asked[0]).toBeLessThan(4 << 20);
+      const [notice] = await notices();
+      expect(notice!.summary).toMatch(/^ci-watch: disk pressure: Nix store .*\(below 30%\); collected Nix garbage: 3 paths, 7\.0 MiB freed; now \d+\.\d% free \(target 40%\)$/);
+    } finally {
+      await watch.stop();
+      await rm(filler, { force: true });
     }
   });
 });

@@ -17,6 +17,10 @@ import { generateSigner, parsePublicKey } from '../../src/queue/signing-keys.js'
 import { verifyEnvelope } from '../../src/queue/envelope.js';
 import { SignatureError } from '../../src/queue/signed.js';
 import { noticesKey } from '../../src/schedule/notices.js';
+import { randomBytes } from 'node:crypto';
+import { IMAGE_USE_FILE, readImageUseFile } from '../../src/worker/image-use-log.js';
+import { ensureDockerEngine } from '../setup/docker-engine.js';
+import { importFilesImage } from '../setup/docker-images.js';
 
 const { redisUrl, prefix } = testRedisSettings();
 const redis = testRedis(redisUrl);
@@ -44,6 +48,22 @@ afterAll(async () => {
 });
 
 describe('startWorker', () => {
+  it("records when each image was last used in its state directory, and keeps it when it stops", async () => {
+    const docker = await ensureDockerEngine();
+    const image = await importFilesImage(docker, { marker: randomBytes(16) }, { changes: ['CMD ["/marker"]'] });
+    const worker = await start('w-images');
+    const file = path.join(settings('w-images').stateDir, IMAGE_USE_FILE);
+    try {
+      const container = await docker.createContainer({ Image: image, HostConfig: { NetworkMode: 'none' } });
+      await container.remove();
+      await until(async () => (await readImageUseFile(file)).images.has(image), 10_000, 'the image use in the state file');
+    } finally {
+      await worker.stop(1000);
+      await docker.getImage(image).remove({ force: true }).catch(() => undefined);
+    }
+    expect((await readImageUseFile(file)).images.get(image)).toBeGreaterThan(0);
+  });
+
   it('publishes the host with versions and labels and keeps its heartbeat fresh', async () => {
     const worker = await start('w-1');
     try {

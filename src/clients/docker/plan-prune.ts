@@ -4,6 +4,8 @@ import type { ContainerFacts, ImageFacts, NetworkFacts, PruneState, VolumeFacts 
 export interface PrunePolicy {
   /** Keep anything created less than this many seconds ago; 0 keeps nothing for age. */
   untilSeconds: number;
+  /** The same for images alone (an LRU eviction ranks by last use, not age). @defaultValue untilSeconds */
+  imageUntilSeconds?: number;
   /** Which images: untagged ones, every unused one, or none. */
   images: 'dangling' | 'unused' | 'none';
   /** Anonymous volumes, plus gitlab-runner cache volumes older than `untilSeconds`. */
@@ -67,6 +69,7 @@ export function findNixDaemon(state: PruneState, name: string): ContainerFacts |
  */
 export function planPrune(state: PruneState, policy: PrunePolicy): PrunePlan {
   const cutoff = state.readAt - policy.untilSeconds * 1000;
+  const imageCutoff = state.readAt - (policy.imageUntilSeconds ?? policy.untilSeconds) * 1000;
   const kept: Record<KeepReason, number> = { 'nix-daemon': 0, 'protect-label': 0, young: 0, 'in-use': 0, 'young-cache-volume': 0 };
   const keep = (reason: KeepReason): false => {
     kept[reason]++;
@@ -106,7 +109,7 @@ export function planPrune(state: PruneState, policy: PrunePolicy): PrunePlan {
     if (daemon && image.id === daemon.imageId) return markKept(image.id), keep('nix-daemon');
     if (usedImages.has(image.id)) return markKept(image.id), keep('in-use');
     if (protectedBy(image.labels)) return markKept(image.id), keep('protect-label');
-    if (image.createdAt >= cutoff) return markKept(image.id), keep('young');
+    if (image.createdAt >= imageCutoff) return markKept(image.id), keep('young');
     return true;
   });
   for (const id of usedImages) markKept(id);

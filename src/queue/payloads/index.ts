@@ -1,5 +1,6 @@
 import * as cleanupStaleRunners from './cleanup-stale-runners.js';
 import * as installRunner from './install-runner.js';
+import * as gcStore from './gc-store.js';
 import * as listRunners from './list-runners.js';
 import * as pauseRunners from './pause-runners.js';
 import * as hostFacts from './host-facts.js';
@@ -42,6 +43,7 @@ export const JOB_SPECS: ReadonlyMap<string, JobSpec> = new Map(
     host(pruneDocker),
     host(restartNixDaemon),
     host(storeUsage),
+    host({ ...gcStore, timeoutMs: 2 * 3600_000 }),
     host(readSystemId),
     host(removeRunner),
     control(registerRunner),

@@ -13,8 +13,15 @@ export const payloadSchema = z.object({
   namedVolumes: z.boolean().default(false),
   /** gitlab-runner cache volumes younger than `untilSeconds` too. @defaultValue false */
   youngCacheVolumes: z.boolean().default(false),
-  /** Untagged images, every unused image, or none. @defaultValue 'dangling' */
-  images: z.enum(['dangling', 'unused', 'none']).default('dangling'),
+  /**
+   * Untagged images, every unused image, none, or `lru`: unused images least recently used first (by
+   * the worker's record of container use) until `targetFreePercent` / `targetFreeBytes` is free. @defaultValue 'dangling'
+   */
+  images: z.enum(['dangling', 'unused', 'none', 'lru']).default('dangling'),
+  /** With `images: 'lru'`: the share of Docker's filesystem to have free afterwards. */
+  targetFreePercent: z.number().min(1).max(95).optional(),
+  /** With `images: 'lru'`: the free bytes to have on Docker's filesystem afterwards. */
+  targetFreeBytes: z.number().int().min(1).optional(),
   /** Build cache (BuildKit) not used for `untilSeconds`. @defaultValue false */
   buildCache: z.boolean().default(false),
   /** Networks no container refers to. @defaultValue true */
