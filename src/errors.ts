@@ -27,21 +27,35 @@ export function describeError(err: unknown): string {
       ? `Slack refused the bot token (${slackError}); check SLACK_BOT_TOKEN and that the app is still installed`
       : `Slack answered "${slackError}"`;
   }
-  if (err instanceof Error && isRedisUnavailable(err)) {
-    return 'Redis did not answer, so nothing was queued; try again in a moment (the bot reconnects by itself)';
-  }
+  // A refused connection names its address, which says more than "Redis" (it may be Docker or GitLab).
   if (err instanceof Error && (err as NodeJS.ErrnoException).code === 'ECONNREFUSED') {
     return `connection refused (${firstLine(err.message)}); is the service running?`;
+  }
+  if (isRedisUnavailable(err)) {
+    return 'Redis did not answer, so nothing was queued; try again in a moment (the bot reconnects by itself)';
   }
   return 'internal error; see the process log for details';
 }
 
-/** ioredis gave up on a command: the connection is down or Redis is restarting. */
-function isRedisUnavailable(err: Error): boolean {
+/**
+ * Whether `err` means Redis could not be reached (down, restarting, failing over: a single server, a
+ * Cluster or Sentinel) rather than a command that Redis refused: the caller can then say that nothing was
+ * queued and to try again. The one test of this for every process (src/queue/redis.ts re-exports it).
+ */
+export function isRedisUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as NodeJS.ErrnoException).code;
   return (
     err.name === 'MaxRetriesPerRequestError' ||
-    /^(Connection is closed|Stream isn't writeable|Reached the max retries per request limit)/.test(err.message) ||
-    /LOADING Redis is loading/.test(err.message)
+    err.message === 'Connection is closed.' ||
+    err.message.startsWith('Stream isn\'t writeable') ||
+    err.message.startsWith('Reached the max retries per request limit') ||
+    err.message.startsWith('CLUSTERDOWN') ||
+    err.message.startsWith('LOADING') ||
+    err.message.startsWith('Failed to refresh slots cache') ||
+    err.message.startsWith('All sentinels are unreachable') ||
+    err.message === 'None of startup nodes is available' ||
+    (code !== undefined && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH'].includes(code))
   );
 }
 

@@ -17,6 +17,17 @@ describe('describeError', () => {
     expect(describeError(err)).toBe('Redis did not answer, so nothing was queued; try again in a moment (the bot reconnects by itself)');
     expect(describeError(new Error('Connection is closed.'))).toContain('Redis did not answer');
   });
+
+  it('tells the user when a Redis Cluster or Sentinel could not take a command', () => {
+    expect(describeError(new Error('CLUSTERDOWN The cluster is down'))).toContain('Redis did not answer');
+    expect(describeError(new Error('All sentinels are unreachable. Retrying from scratch after 10ms.'))).toContain('Redis did not answer');
+    expect(describeError(new Error('Failed to refresh slots cache.'))).toContain('Redis did not answer');
+  });
+
+  it('names the address of a refused connection', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED /var/run/docker.sock'), { code: 'ECONNREFUSED' });
+    expect(describeError(refused)).toBe('connection refused (connect ECONNREFUSED /var/run/docker.sock); is the service running?');
+  });
 });
 
 describe('describeError for Slack', () => {
