@@ -1,19 +1,65 @@
+import { redact } from './secrets/redact.js';
+
 /**
  * Errors that carry a one-line message meant for a person, and whether retrying can help.
+ * Each has a stable `code` (logs, /metrics and other processes match on it, never on the message).
  * Anything else that escapes is reported as "internal error" with the details in the log only.
  */
+export const ERROR_CODES = {
+  user: 'RUNNEROPS_USER_ERROR',
+  permanent: 'RUNNEROPS_PERMANENT',
+  transient: 'RUNNEROPS_TRANSIENT',
+} as const;
+
+/** A bad command or setting: the message says what was wrong and what would be right. Never retried. */
 export class UserError extends Error {
   override name = 'UserError';
+  readonly code = ERROR_CODES.user;
 }
 
 /** A job failure that retrying will not fix (bad input, missing container, 403 from GitLab). */
 export class PermanentJobError extends Error {
   override name = 'PermanentJobError';
+  readonly code = ERROR_CODES.permanent;
 }
 
-/** A job failure that may pass (Docker 409, GitLab 5xx / 429): BullMQ retries it with backoff. */
+/**
+ * A job failure that may pass (Docker 409 / 5xx, GitLab 5xx / 429, Redis not answering): the queue
+ * retries it with backoff, within the attempts of its job (src/queue/payloads/index.ts).
+ */
 export class TransientJobError extends Error {
   override name = 'TransientJobError';
+  readonly code = ERROR_CODES.transient;
+}
+
+/**
+ * How a job failure is treated: `transient` goes back to the queue for another attempt with backoff;
+ * `permanent` fails the job at once (UnrecoverableError); `internal` (anything nobody classified: a bug,
+ * an unexpected answer) fails it at once too, since a retry would most likely repeat it.
+ */
+export type JobFailureKind = 'transient' | 'permanent' | 'internal';
+
+export function classifyJobFailure(err: unknown): JobFailureKind {
+  const code = (err as { code?: unknown } | null | undefined)?.code;
+  if (code === ERROR_CODES.transient) return 'transient';
+  if (code === ERROR_CODES.permanent || code === ERROR_CODES.user) return 'permanent';
+  // BullMQ's own "do not retry" and a payload that does not parse are permanent by nature.
+  if (err instanceof Error && (err.name === 'UnrecoverableError' || err.name === 'ZodError')) return 'permanent';
+  // Redis down or failing over mid-job (progress, events), a connection cut: the next attempt may pass.
+  if (isRedisUnavailable(err)) return 'transient';
+  return 'internal';
+}
+
+const INTERNAL_ERROR = 'internal error; see the process log for details';
+
+/**
+ * What a card says about a job failure: `describeError`, except that an internal error carries its own
+ * first line (tokens masked), so the person can tell one bug from another without reading the log.
+ */
+export function describeJobFailure(err: unknown): string {
+  const said = describeError(err);
+  if (said !== INTERNAL_ERROR || !(err instanceof Error) || err.message.trim() === '') return said;
+  return `internal error: ${redact(firstLine(err.message))}; see the process log for details`;
 }
 
 /** The message a person sees for any error: ours verbatim, anything else without internals. */
@@ -34,7 +80,7 @@ export function describeError(err: unknown): string {
   if (isRedisUnavailable(err)) {
     return 'Redis did not answer, so nothing was queued; try again in a moment (the bot reconnects by itself)';
   }
-  return 'internal error; see the process log for details';
+  return INTERNAL_ERROR;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { describeError, PermanentJobError, UserError } from '../src/errors.js';
+import { UnrecoverableError } from 'bullmq';
+import { classifyJobFailure, describeError, describeJobFailure, ERROR_CODES, PermanentJobError, TransientJobError, UserError } from '../src/errors.js';
 
 describe('describeError', () => {
   it('passes our own messages through as one line', () => {
@@ -34,5 +35,37 @@ describe('describeError for Slack', () => {
   it('says which token Slack refused', () => {
     const err = Object.assign(new Error('An API error occurred: invalid_auth'), { code: 'slack_webapi_platform_error', data: { ok: false, error: 'invalid_auth' } });
     expect(describeError(err)).toBe('Slack refused the bot token (invalid_auth); check SLACK_BOT_TOKEN and that the app is still installed');
+  });
+});
+
+describe('classifyJobFailure', () => {
+  it('sends transient failures and Redis outages back to the queue', () => {
+    expect(classifyJobFailure(new TransientJobError('GitLab answered 502'))).toBe('transient');
+    expect(classifyJobFailure(new Error('Connection is closed.'))).toBe('transient');
+  });
+
+  it('fails our permanent errors, bad input and BullMQ\'s UnrecoverableError at once', () => {
+    expect(classifyJobFailure(new PermanentJobError('403 from GitLab'))).toBe('permanent');
+    expect(classifyJobFailure(new UserError('unknown host "x"'))).toBe('permanent');
+    expect(classifyJobFailure(new UnrecoverableError('refused'))).toBe('permanent');
+  });
+
+  it('calls anything unclassified internal', () => {
+    expect(classifyJobFailure(new TypeError('x is undefined'))).toBe('internal');
+    expect(classifyJobFailure('a string')).toBe('internal');
+  });
+
+  it('reads the stable code, not the class, so an error that crossed a boundary keeps its kind', () => {
+    expect(classifyJobFailure(Object.assign(new Error('retry me'), { code: ERROR_CODES.transient }))).toBe('transient');
+  });
+});
+
+describe('describeJobFailure', () => {
+  it('gives an internal error its first line with tokens masked', () => {
+    expect(describeJobFailure(new Error('bad answer for glrt-abcdefghijklmnop\nstack'))).toBe('internal error: bad answer for glrt-[REDACTED]; see the process log for details');
+  });
+
+  it('says what describeError says about every other error', () => {
+    expect(describeJobFailure(new PermanentJobError('container gitlabnix not found'))).toBe('container gitlabnix not found');
   });
 });
