@@ -2,7 +2,6 @@ import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { destination } from 'pino';
-import type { WebClient } from '@slack/web-api';
 import { startBot } from '../bot/start-bot.js';
 import { readBotSettings, readWorkerSettings, slackMode } from '../config.js';
 import { createConsoleSurface } from '../dev/console-surface.js';
@@ -16,10 +15,7 @@ import { describeError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { loadPolicy } from '../policy/load-policy.js';
 import { loadHostKeys } from '../secrets/host-keys.js';
-import { createSlackApp } from '../slack/create-slack-app.js';
-import { createSlackWiring } from '../slack/create-slack-wiring.js';
-import { cachedGroupMembers } from '../slack/group-members.js';
-import { registerHandlers } from '../slack/register-handlers.js';
+import { startSlackBot } from '../slack/start-slack-bot.js';
 import { dockerFromSettings, startWorker } from '../worker/start-worker.js';
 import { loadBotTrust } from '../bot/load-bot-trust.js';
 import { loadOrCreateSigner } from '../queue/signing-keys.js';
@@ -123,23 +119,11 @@ export async function runDev(env: Record<string, string | undefined>, io: DevIo)
     await stopWorkerToo(() => bot.stop());
     return;
   }
-  const slack = createSlackApp(botSettings, mode, log);
-  const client = slack.app.client as WebClient;
-  const members = cachedGroupMembers(client);
-  const wiring = createSlackWiring({ client, members, log, ...(policy.channels.reports ? { reportsChannel: policy.channels.reports } : {}) });
-  const bot = await startBot({ settings: botSettings, policy, log, trust, members, makeSurface: wiring.makeSurface });
-  const home = wiring.home();
-  registerHandlers(slack.app, bot.core, { pacer: wiring.pacer, ...(home ? { home } : {}) });
-  home?.start();
-  await slack.start();
+  const slack = await startSlackBot({ settings: botSettings, mode, policy, log, trust });
   io.write(`  Slack: connected (${mode} mode); type /runner help there. Ctrl-C stops everything`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
-  await stopWorkerToo(async () => {
-    home?.stop();
-    await slack.stop();
-    await bot.stop();
-  });
+  await stopWorkerToo(() => slack.stop());
 }
