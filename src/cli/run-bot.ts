@@ -1,6 +1,7 @@
 import type { RunningBot } from '../bot/start-bot.js';
 import { readBotSettings, slackMode } from '../config.js';
 import { UserError } from '../errors.js';
+import type { ErrorSink } from './install-error-sink.js';
 import { createLogger } from '../logger.js';
 import { loadPolicy } from '../policy/load-policy.js';
 import type { Policy } from '../policy/schema.js';
@@ -10,7 +11,7 @@ import { startSlackBot } from '../slack/start-slack-bot.js';
 import { loadBotTrust } from '../bot/load-bot-trust.js';
 
 /** `runnerops bot`: the Bolt app (Socket Mode or HTTP) on top of the bot core. */
-export async function runBot(env: Record<string, string | undefined>, options: { policy?: Policy; sweepMs?: number } = {}): Promise<{ bot: RunningBot; stop: () => Promise<void> }> {
+export async function runBot(env: Record<string, string | undefined>, options: { policy?: Policy; sweepMs?: number; errorSink?: ErrorSink } = {}): Promise<{ bot: RunningBot; stop: () => Promise<void> }> {
   const settings = readBotSettings(env);
   const mode = slackMode(settings);
   if (mode === 'console') {
@@ -18,11 +19,13 @@ export async function runBot(env: Record<string, string | undefined>, options: {
   }
   const trust = await loadBotTrust(settings);
   const log = createLogger({ name: 'runnerops-bot', level: settings.logLevel });
+  options.errorSink?.attach(log);
   const policy = options.policy ?? (await loadPolicy(settings.policyPath));
   if (!settings.policyPath && !options.policy) log.warn('no RUNNEROPS_POLICY: read-only verbs for everyone, mutating verbs for nobody (see docs/policy.md)');
   const probe = createRedis(settings);
   await checkRedis(probe, settings.redisUrl).finally(() => probe.disconnect());
   const running = await startSlackBot({ settings, mode, policy, log, trust, ...(options.sweepMs ? { sweepMs: options.sweepMs } : {}) });
+  options.errorSink?.attach(log, (kind) => running.metrics.countProcessError(kind));
   log.info({ mode, port: mode === 'http' ? settings.port : undefined }, 'bot started');
   return running;
 }

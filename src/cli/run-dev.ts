@@ -12,6 +12,7 @@ import { startRedis, type RunningRedis } from '../dev/start-redis.js';
 import type { StandInGitlab } from '../dev/stand-in-gitlab.js';
 import type { DemoNixDaemon } from '../dev/demo-nix-daemon.js';
 import { describeError } from '../errors.js';
+import type { ErrorSink } from './install-error-sink.js';
 import { createLogger } from '../logger.js';
 import { loadPolicy } from '../policy/load-policy.js';
 import { loadHostKeys } from '../secrets/host-keys.js';
@@ -23,6 +24,8 @@ import { loadOrCreateSigner } from '../queue/signing-keys.js';
 export interface DevIo {
   input: NodeJS.ReadableStream;
   write: (line: string) => void;
+  /** The process's error sink; it logs to the dev log file once that is open. @defaultValue none */
+  errorSink?: ErrorSink;
 }
 
 /**
@@ -36,6 +39,7 @@ export async function runDev(env: Record<string, string | undefined>, io: DevIo)
   await mkdir(devDir, { recursive: true, mode: 0o700 });
   const logFile = path.join(devDir, 'runnerops-dev.log');
   const log = createLogger({ name: 'runnerops-dev', level: env.LOG_LEVEL ?? 'info', destination: destination({ dest: logFile, mkdir: true, sync: true }) });
+  io.errorSink?.attach(log);
   const merged: Record<string, string | undefined> = { ...env };
   const started: string[] = [];
   let redis: RunningRedis | undefined;
@@ -120,6 +124,7 @@ export async function runDev(env: Record<string, string | undefined>, io: DevIo)
     return;
   }
   const slack = await startSlackBot({ settings: botSettings, mode, policy, log, trust });
+  io.errorSink?.attach(log, (kind) => slack.metrics.countProcessError(kind));
   io.write(`  Slack: connected (${mode} mode); type /runner help there. Ctrl-C stops everything`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

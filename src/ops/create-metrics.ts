@@ -55,7 +55,12 @@ export interface Metrics {
   measureJob: <T>(job: string, work: () => Promise<T>) => Promise<T>;
   /** Counts one failed call to Slack's or GitLab's API; `kind` is short and bounded (see classifyApiError). */
   countApiError: (api: ApiName, kind: string) => void;
+  /** Counts one error that reached the process's error sink (src/cli/install-error-sink.ts). */
+  countProcessError: (kind: ProcessErrorKind) => void;
 }
+
+/** What reached a process's error sink: a promise nobody awaited, or an exception nobody caught. */
+export type ProcessErrorKind = 'unhandledRejection' | 'uncaughtException';
 
 /** Buckets from a quick ping to a drained nix-daemon restart or a long prune. */
 const JOB_DURATION_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
@@ -167,6 +172,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers: [registry],
   });
 
+  const processErrors = new Counter({
+    name: 'runnerops_process_errors_total',
+    help: 'Unhandled promise rejections and uncaught exceptions that reached the process error sink',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+
   registry.registerMetric(sourceErrors);
   const refusals = sources.refusals;
   if (refusals) {
@@ -204,6 +216,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     countApiError(api, kind) {
       apiErrors.inc({ api, kind });
+    },
+    countProcessError(kind) {
+      processErrors.inc({ kind });
     },
   };
 }

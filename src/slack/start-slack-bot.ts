@@ -4,6 +4,7 @@ import { startBot, type RunningBot } from '../bot/start-bot.js';
 import type { BotSettings } from '../config.js';
 import type { Logger } from '../logger.js';
 import { classifyApiError } from '../ops/classify-api-error.js';
+import type { Metrics } from '../ops/create-metrics.js';
 import { startBotOps } from '../ops/start-process-ops.js';
 import type { Policy } from '../policy/schema.js';
 import { createSlackApp } from './create-slack-app.js';
@@ -23,6 +24,8 @@ export interface SlackBotDeps {
 
 export interface RunningSlackBot {
   bot: RunningBot;
+  /** This process's metrics (served on /metrics when RUNNEROPS_METRICS_PORT is set). */
+  metrics: Metrics;
   /** Stops Home refreshes, Slack, the bot core and /metrics, in that order. */
   stop: () => Promise<void>;
 }
@@ -64,6 +67,7 @@ export async function startSlackBot(deps: SlackBotDeps): Promise<RunningSlackBot
   await slack.start();
   return {
     bot,
+    metrics: ops.metrics,
     stop: async () => {
       home?.stop();
       await slack.stop().catch(() => undefined);
