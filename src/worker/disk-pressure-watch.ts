@@ -243,9 +243,14 @@ export function startDiskPressureWatch(deps: DiskPressureWatchDeps): { check: ()
     } catch (err) {
       log.warn({ err }, 'the watch interval is not valid; checking every minute');
     }
-    timer = setTimeout(() => (running = loop()), deps.intervalMs ?? delay);
+    timer = setTimeout(() => {
+      running = loop();
+    }, deps.intervalMs ?? delay);
   };
-  timer = setTimeout(() => (running = loop()), deps.firstCheckMs ?? 10_000);
+  // loop() catches what a check throws; stop() awaits `running`.
+  timer = setTimeout(() => {
+    running = loop();
+  }, deps.firstCheckMs ?? 10_000);
 
   return {
     check,
