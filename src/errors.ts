@@ -1,5 +1,3 @@
-import { redact } from './secrets/redact.js';
-
 /**
  * Errors that carry a one-line message meant for a person, and whether retrying can help.
  * Each has a stable `code` (logs, /metrics and other processes match on it, never on the message).
@@ -50,17 +48,8 @@ export function classifyJobFailure(err: unknown): JobFailureKind {
   return 'internal';
 }
 
-const INTERNAL_ERROR = 'internal error; see the process log for details';
-
-/**
- * What a card says about a job failure: `describeError`, except that an internal error carries its own
- * first line (tokens masked), so the person can tell one bug from another without reading the log.
- */
-export function describeJobFailure(err: unknown): string {
-  const said = describeError(err);
-  if (said !== INTERNAL_ERROR || !(err instanceof Error) || err.message.trim() === '') return said;
-  return `internal error: ${redact(firstLine(err.message))}; see the process log for details`;
-}
+/** What `describeError` says about an error nobody classified. */
+export const INTERNAL_ERROR = 'internal error; see the process log for details';
 
 /** The message a person sees for any error: ours verbatim, anything else without internals. */
 export function describeError(err: unknown): string {

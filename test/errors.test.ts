@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UnrecoverableError } from 'bullmq';
-import { classifyJobFailure, describeError, describeJobFailure, ERROR_CODES, PermanentJobError, TransientJobError, UserError } from '../src/errors.js';
+import { classifyJobFailure, describeError, ERROR_CODES, PermanentJobError, TransientJobError, UserError } from '../src/errors.js';
 
 describe('describeError', () => {
   it('passes our own messages through as one line', () => {
@@ -57,15 +57,5 @@ describe('classifyJobFailure', () => {
 
   it('reads the stable code, not the class, so an error that crossed a boundary keeps its kind', () => {
     expect(classifyJobFailure(Object.assign(new Error('retry me'), { code: ERROR_CODES.transient }))).toBe('transient');
-  });
-});
-
-describe('describeJobFailure', () => {
-  it('gives an internal error its first line with tokens masked', () => {
-    expect(describeJobFailure(new Error('bad answer for glrt-abcdefghijklmnop\nstack'))).toBe('internal error: bad answer for glrt-[REDACTED]; see the process log for details');
-  });
-
-  it('says what describeError says about every other error', () => {
-    expect(describeJobFailure(new PermanentJobError('container gitlabnix not found'))).toBe('container gitlabnix not found');
   });
 });

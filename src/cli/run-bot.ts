@@ -1,4 +1,4 @@
-import type { RunningBot } from '../bot/start-bot.js';
+import type { RunningBot } from './start-bot.js';
 import { readBotSettings, slackMode } from '../config.js';
 import { UserError } from '../errors.js';
 import type { ErrorSink } from './install-error-sink.js';
@@ -7,7 +7,7 @@ import { loadPolicy } from '../policy/load-policy.js';
 import type { Policy } from '../policy/schema.js';
 import { checkRedis } from '../queue/check-redis.js';
 import { createRedis } from '../queue/redis.js';
-import { startSlackBot } from '../slack/start-slack-bot.js';
+import { startSlackBot } from './start-slack-bot.js';
 import { loadBotTrust } from '../bot/load-bot-trust.js';
 
 /** `runnerops bot`: the Bolt app (Socket Mode or HTTP) on top of the bot core. */

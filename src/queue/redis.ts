@@ -1,5 +1,4 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
-import type { CommonSettings } from '../config.js';
 import { UserError } from '../errors.js';
 
 /** One `host:port` of a Cluster seed list or a Sentinel list. */
@@ -135,7 +134,7 @@ export const RETRIES_PER_REQUEST = 15;
  * MULTI and script touches one slot. `blocking` connections (workers, event readers) never give up on
  * a command while Redis restarts or fails over.
  */
-export function createRedis(settings: Pick<CommonSettings, 'redisUrl'>, options: { blocking?: boolean } = {}): Redis {
+export function createRedis(settings: { redisUrl: string }, options: { blocking?: boolean } = {}): Redis {
   const target = parseRedisUrl(settings.redisUrl);
   const base: RedisOptions = {
     maxRetriesPerRequest: options.blocking ? null : RETRIES_PER_REQUEST,

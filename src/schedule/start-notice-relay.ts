@@ -5,7 +5,7 @@ import type { Logger } from '../logger.js';
 import { consumeGroup, MalformedEntry, type ConsumerCounts } from '../queue/consume-group.js';
 import type { EventSigners } from '../queue/events.js';
 import { verifyDocument, type Signed } from '../queue/signed.js';
-import { noticesKey, type Notice } from './notices.js';
+import { noticesKey, type Notice } from '../queue/notices.js';
 
 export interface NoticeRelayDeps {
   redis: Redis;

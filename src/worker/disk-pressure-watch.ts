@@ -9,10 +9,10 @@ import type { WorkerSettings } from '../config.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { formatBytes } from '../present/format.js';
-import { publishNotice, type Notice } from '../schedule/notices.js';
-import { effectiveWatch, readWatchSettings, type WatchSettings } from '../schedule/watch-settings.js';
+import { publishNotice, type Notice } from '../queue/notices.js';
+import { effectiveWatch, readWatchSettings, type WatchSettings } from '../queue/watch-settings.js';
 import type { KeyRing, Signer } from '../queue/signing-keys.js';
-import type { JobContext } from './job-context.js';
+import type { JobContext } from '../../jobs/job-context.js';
 
 type PrunePayload = pruneDocker.Payload;
 type PruneResult = pruneDocker.Result;

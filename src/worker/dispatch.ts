@@ -1,13 +1,14 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { AnyJobModule } from '../../jobs/index.js';
-import { classifyJobFailure, describeJobFailure, TransientJobError } from '../errors.js';
+import { classifyJobFailure, TransientJobError } from '../errors.js';
+import { describeJobFailure } from './describe-job-failure.js';
 import type { Logger } from '../logger.js';
 import { EnvelopeExpired, verifyEnvelope, type EnvelopeBody } from '../queue/envelope.js';
 import { publishEvent, type JobEvent } from '../queue/events.js';
 import type { JobData } from '../queue/enqueue.js';
 import { SignatureError } from '../queue/signed.js';
 import type { KeyRing, Signer } from '../queue/signing-keys.js';
-import type { JobProgress } from './job-context.js';
+import type { JobProgress } from '../../jobs/job-context.js';
 import type { HostEntry } from '../queue/host-registry.js';
 import type { RecordedOutcome, ReplayGuard } from './replay-guard.js';
 import type { Redis } from 'ioredis';

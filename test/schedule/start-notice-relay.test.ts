@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { createAuditLog } from '../../src/audit/audit-log.js';
 import type { Surface } from '../../src/bot/surface.js';
 import { createRedis } from '../../src/queue/redis.js';
-import { publishNotice, type Notice } from '../../src/schedule/notices.js';
+import { publishNotice, type Notice } from '../../src/queue/notices.js';
 import { startNoticeRelay } from '../../src/schedule/start-notice-relay.js';
 import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
 import { generateSigner, ringOf } from '../../src/queue/signing-keys.js';

@@ -16,7 +16,7 @@ import fc from 'fast-check';
 import { generateSigner, parsePublicKey } from '../../src/queue/signing-keys.js';
 import { verifyEnvelope } from '../../src/queue/envelope.js';
 import { SignatureError } from '../../src/queue/signed.js';
-import { noticesKey } from '../../src/schedule/notices.js';
+import { noticesKey } from '../../src/queue/notices.js';
 
 const { redisUrl, prefix } = testRedisSettings();
 const redis = testRedis(redisUrl);

@@ -1,16 +1,16 @@
 import type { WebClient } from '@slack/web-api';
 import type { BotTrust } from '../queue/bot-trust.js';
-import { startBot, type RunningBot } from '../bot/start-bot.js';
+import { startBot, type RunningBot } from './start-bot.js';
 import type { BotSettings } from '../config.js';
 import type { Logger } from '../logger.js';
 import { classifyApiError } from '../ops/classify-api-error.js';
 import type { Metrics } from '../ops/create-metrics.js';
 import { startBotOps } from '../ops/start-process-ops.js';
 import type { Policy } from '../policy/schema.js';
-import { createSlackApp } from './create-slack-app.js';
-import { createSlackWiring } from './create-slack-wiring.js';
-import { cachedGroupMembers } from './group-members.js';
-import { registerHandlers } from './register-handlers.js';
+import { createSlackApp } from '../slack/create-slack-app.js';
+import { createSlackWiring } from '../slack/create-slack-wiring.js';
+import { cachedGroupMembers } from '../slack/group-members.js';
+import { registerHandlers } from '../slack/register-handlers.js';
 
 export interface SlackBotDeps {
   settings: BotSettings;

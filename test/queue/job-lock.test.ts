@@ -11,7 +11,7 @@ import { readHost } from '../../src/queue/host-registry.js';
 import { hostQueueName, keys } from '../../src/queue/names.js';
 import { createRedis } from '../../src/queue/redis.js';
 import { loadHostKeys } from '../../src/secrets/host-keys.js';
-import { handBackWithinMs, JOB_LOCK } from '../../src/worker/job-lock.js';
+import { handBackWithinMs, JOB_LOCK } from '../../src/queue/job-lock.js';
 import { startWorker } from '../../src/worker/start-worker.js';
 import { startRedisProxy, type RedisProxy } from '../reliability/support/redis-proxy.js';
 import { silentLog } from '../helpers/test-stack.js';
