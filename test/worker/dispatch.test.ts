@@ -10,7 +10,7 @@ import { verifyEvent } from '../../src/queue/events.js';
 import { keys } from '../../src/queue/names.js';
 import { createRedis } from '../../src/queue/redis.js';
 import { generateSigner, ringOf } from '../../src/queue/signing-keys.js';
-import { createProcessor, type Refusal } from '../../src/worker/dispatch.js';
+import { createProcessor, reportStalledFailure, type Refusal } from '../../src/worker/dispatch.js';
 import { createExclusiveLocks } from '../../src/worker/exclusive.js';
 import { createFileReplayGuard } from '../../src/worker/replay-guard.js';
 import { silentLog } from '../helpers/test-stack.js';
@@ -158,5 +158,28 @@ describe('createProcessor on a real BullMQ queue', () => {
     } finally {
       await close();
     }
+  });
+});
+
+describe('reportStalledFailure', () => {
+  const deps = { redis, prefix, signer: hostSigner, ring: ringOf(TEST_BOT_KEYS), queue: 'host.d-1', host: 'd-1' };
+
+  it('tells the card that the worker stopped more than once while running the job', async () => {
+    const signed = signedHostJob('d-1', 'count', {}, { commandId: 'c-stalled' });
+    await reportStalledFailure(deps, jobOf(signed), new Error('job stalled more than allowable limit'));
+    expect(await eventsFor('c-stalled')).toEqual(['failed']);
+    const entries = (await redis.xrange(keys.events(prefix), '-', '+')) as [string, string[]][];
+    const events = await Promise.all(entries.map(([, f]) => verifyEvent(f[1], async () => ringOf(hostSigner.publicKey))));
+    expect(events.find((e) => e.commandId === 'c-stalled')?.summary).toBe('the worker on d-1 stopped while running count, more than once; check its logs, then run the command again');
+  });
+
+  it('says nothing about another failure, a job BullMQ no longer has, or a job whose envelope does not verify', async () => {
+    const signed = signedHostJob('d-1', 'count', {}, { commandId: 'c-not-stalled' });
+    await reportStalledFailure(deps, jobOf(signed), new Error('container gitlabnix not found'));
+    await reportStalledFailure(deps, undefined, new Error('job stalled more than allowable limit'));
+    const forged = signedHostJob('d-1', 'count', {}, { commandId: 'c-forged', signer: generateSigner() });
+    await reportStalledFailure(deps, jobOf(forged), new Error('job stalled more than allowable limit'));
+    expect(await eventsFor('c-not-stalled')).toEqual([]);
+    expect(await eventsFor('c-forged')).toEqual([]);
   });
 });
