@@ -12,6 +12,7 @@ import path from 'node:path';
 import { loadHostKeys } from '../../src/secrets/host-keys.js';
 import { signedHostJob, TEST_BOT_KEYS, testBotSigner } from '../helpers/test-trust.js';
 import { until } from '../helpers/until.js';
+import { startSlowEngineProxy } from '../helpers/slow-engine-proxy.js';
 import fc from 'fast-check';
 import { generateSigner, parsePublicKey } from '../../src/queue/signing-keys.js';
 import { verifyEnvelope } from '../../src/queue/envelope.js';
@@ -79,14 +80,30 @@ describe('startWorker', () => {
   });
 
   it('finishes the running job before it stops', async () => {
-    const worker = await start('w-3');
+    // A dry-run prune whose Docker call is held: the job is running, and stays so, until released.
+    const engine = await startSlowEngineProxy();
+    const s = settings('w-3');
+    const worker = await startWorker({ settings: s, log: silentLog, keys: await loadHostKeys(s.stateDir), docker: engine.docker });
     const queue = new Queue(hostQueueName('w-3'), { connection: redis, prefix });
-    const signed = signedHostJob('w-3', 'ping', { sentAt: Date.now() }, { commandId: 'c-graceful' });
-    const job = await queue.add('ping', signed.data, { jobId: signed.jobId });
-    await new Promise((r) => setTimeout(r, 50));
-    await worker.stop(5000);
-    expect(await job.getState()).toBe('completed');
-    await queue.close();
+    try {
+      const signed = signedHostJob('w-3', 'prune-docker', { dryRun: true }, { commandId: 'c-graceful' });
+      const job = await queue.add('prune-docker', signed.data, { jobId: signed.jobId });
+      await engine.volumesAsked;
+      expect(await job.getState()).toBe('active');
+      let stopped = false;
+      const stopping = worker.stop(30_000).then(() => (stopped = true));
+      // The stop waits for the job: the worker stopped taking jobs, the job is still active.
+      await until(async () => (await queue.getWorkers()).length === 0 || (await job.getState()) !== 'active', 10_000, 'the worker to stop taking jobs');
+      expect(stopped).toBe(false);
+      expect(await job.getState()).toBe('active');
+      engine.release();
+      await stopping;
+      expect(await job.getState()).toBe('completed');
+    } finally {
+      engine.release();
+      await queue.close();
+      await engine.close();
+    }
   });
 
   it('fails a job with a bad payload at once with a message naming the field', async () => {
