@@ -50,7 +50,7 @@ describe('startWorker', () => {
     try {
       const first = await readHost(redis, prefix, 'w-1');
       expect(first).toMatchObject({ name: 'w-1', labels: { rack: 'a' }, heartbeatSeconds: 1, versions: { runnerops: expect.any(String), docker: expect.any(String) } });
-      await new Promise((r) => setTimeout(r, 1500));
+      await until(async () => ((await readHost(redis, prefix, 'w-1'))?.lastHeartbeat ?? 0) > first!.lastHeartbeat, 10_000, 'a later heartbeat');
       const later = await readHost(redis, prefix, 'w-1');
       expect(later!.lastHeartbeat).toBeGreaterThan(first!.lastHeartbeat);
     } finally {
@@ -112,7 +112,7 @@ describe('startWorker', () => {
     try {
       const signed = signedHostJob('w-4', 'ping', { sentAt: 'yesterday' }, { commandId: 'c-bad' });
       const job = await queue.add('ping', signed.data, { jobId: signed.jobId, attempts: 3 });
-      for (let i = 0; i < 50 && !(await job.isFailed()); i++) await new Promise((r) => setTimeout(r, 100));
+      await until(() => job.isFailed(), 10_000, 'the job failed');
       const failed = await queue.getJob(job.id!);
       expect(failed!.failedReason).toBe('bad payload for ping: sentAt: Expected number, received string');
       expect(failed!.attemptsMade).toBe(1);
