@@ -1,4 +1,3 @@
-import type { RunningBot } from './start-bot.js';
 import { readBotSettings, slackMode } from '../config.js';
 import { UserError } from '../errors.js';
 import type { ErrorSink } from './install-error-sink.js';
@@ -7,11 +6,11 @@ import { loadPolicy } from '../policy/load-policy.js';
 import type { Policy } from '../policy/schema.js';
 import { checkRedis } from '../queue/check-redis.js';
 import { createRedis } from '../queue/redis.js';
-import { startSlackBot } from './start-slack-bot.js';
+import { startSlackBot, type RunningSlackBot } from './start-slack-bot.js';
 import { loadBotTrust } from '../bot/load-bot-trust.js';
 
 /** `runnerops bot`: the Bolt app (Socket Mode or HTTP) on top of the bot core. */
-export async function runBot(env: Record<string, string | undefined>, options: { policy?: Policy; sweepMs?: number; errorSink?: ErrorSink } = {}): Promise<{ bot: RunningBot; stop: () => Promise<void> }> {
+export async function runBot(env: Record<string, string | undefined>, options: { policy?: Policy; sweepMs?: number; errorSink?: ErrorSink } = {}): Promise<RunningSlackBot> {
   const settings = readBotSettings(env);
   const mode = slackMode(settings);
   if (mode === 'console') {
