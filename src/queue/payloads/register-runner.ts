@@ -22,5 +22,5 @@ export const payloadSchema = z
   .refine((p) => p.type !== 'project' || p.projectId !== undefined, { message: '--type project needs --project ID', path: ['projectId'] });
 export type Payload = z.infer<typeof payloadSchema>;
 
-// Never twice: a second run would create a second runner in GitLab.
+// Not retried: a second run after a failure could create a second runner in GitLab.
 export const retry = NO_RETRY;

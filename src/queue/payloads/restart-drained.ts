@@ -17,5 +17,5 @@ export const payloadSchema = z.object({
 });
 export type Payload = z.infer<typeof payloadSchema>;
 
-// Never twice: it pauses runners, restarts the daemon and unpauses; a rerun would restart again.
+// Not retried: it pauses runners, restarts the daemon and unpauses; a retry would restart again.
 export const retry = NO_RETRY;

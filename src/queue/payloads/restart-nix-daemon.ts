@@ -11,5 +11,5 @@ export const payloadSchema = z.object({
 });
 export type Payload = z.infer<typeof payloadSchema>;
 
-// Never twice: a second restart would cut the builds of the jobs that started after the first.
+// Not retried: a second restart would cut the builds of the jobs that started after the first.
 export const retry = NO_RETRY;

@@ -14,8 +14,10 @@ export interface RetryPolicy {
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, backoffMs: 5_000 };
 
 /**
- * For a job that must never run twice: a second run would repeat something visible (restart a daemon
- * mid-build, create a second runner, reset a token the host may already hold). It fails at once and the
- * card says why; a person decides whether to ask again.
+ * For a job that must not be run again after a failure: a second run would repeat something visible
+ * (restart a daemon mid-build, create a second runner, reset a token the host may already hold). It
+ * fails at once and the card says why; a person decides whether to ask again. A run handed back because
+ * its worker died (BullMQ's stalled check) is another matter: these jobs resume from what they recorded
+ * (docs/reliability.md), and the replay guard repeats the answer of one that had already ended.
  */
 export const NO_RETRY: RetryPolicy = { attempts: 1, backoffMs: 0 };

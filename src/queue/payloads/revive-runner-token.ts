@@ -12,5 +12,5 @@ export const payloadSchema = z.object({
 });
 export type Payload = z.infer<typeof payloadSchema>;
 
-// Never twice: a second reset by id would kill the token the first one sealed for the host.
+// Not retried: a second reset by id would kill the token the first one sealed for the host.
 export const retry = NO_RETRY;
