@@ -93,10 +93,16 @@ export function consumeGroup<T>(options: ConsumeGroupOptions<T>): GroupConsumer 
   let backlog = false;
   let failuresInARow = 0;
 
+  // A pause that stop() cuts short; its abort listener goes when the pause ends, so none pile up.
   const pause = (ms: number) =>
     new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      stopping.signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+      const done = () => {
+        clearTimeout(timer);
+        stopping.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      stopping.signal.addEventListener('abort', done, { once: true });
     });
   const backoff = () => pause(Math.min(maxBackoffMs, 1000 * 2 ** Math.min(failuresInARow++, 15)));
 
