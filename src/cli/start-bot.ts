@@ -10,6 +10,7 @@ import type { Logger } from '../logger.js';
 import type { GroupMembers } from '../policy/decide.js';
 import type { Policy } from '../policy/schema.js';
 import { startCommandWatcher } from '../queue/command-watcher.js';
+import type { ConsumerCounts } from '../queue/consume-group.js';
 import { createQueuePool } from '../queue/queue-pool.js';
 import { createRedis } from '../queue/redis.js';
 import type { BotCore } from '../bot/bot-core.js';
@@ -53,6 +54,8 @@ export interface RunningBot {
   control: Worker<JobData>;
   /** Security refusals by kind (for /metrics). */
   refusals: Map<string, number>;
+  /** What the stream consumers of this bot saw go wrong, per stream (for /metrics). */
+  streams: () => Array<{ stream: string; counts: Readonly<ConsumerCounts> }>;
   stop: () => Promise<void>;
 }
 
@@ -165,6 +168,10 @@ export async function startBot(deps: BotDeps): Promise<RunningBot> {
     core,
     control,
     refusals,
+    streams: () => [
+      { stream: 'events', counts: watcher.counts },
+      { stream: 'notices', counts: relay.counts },
+    ],
     stop: async () => {
       clearInterval(sweeper);
       await api?.stop();

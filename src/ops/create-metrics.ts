@@ -25,6 +25,8 @@ export interface MetricSources {
   pendingApprovals?: () => Promise<number>;
   /** Security refusals so far by kind (jobs, events, notices, approvals that did not verify). @defaultValue none: no `runnerops_refused_total` */
   refusals?: ReadonlyMap<string, number>;
+  /** What each stream consumer saw go wrong so far (consumeGroup's counts). @defaultValue none: no `runnerops_stream_failures_total` */
+  streamFailures?: () => Array<{ stream: string; counts: Readonly<Record<string, number>> }>;
 }
 
 export interface MetricsOptions {
@@ -171,6 +173,20 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['api', 'kind'] as const,
     registers: [registry],
   });
+
+  const streamFailures = sources.streamFailures;
+  if (streamFailures) {
+    new Counter({
+      name: 'runnerops_stream_failures_total',
+      help: 'Stream entries of job events and notices that were malformed, failed to be handled or were dropped, and failed reads, by stream and kind',
+      labelNames: ['stream', 'kind'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const { stream, counts } of streamFailures()) for (const [kind, count] of Object.entries(counts)) this.inc({ stream, kind }, count);
+      },
+    });
+  }
 
   const processErrors = new Counter({
     name: 'runnerops_process_errors_total',

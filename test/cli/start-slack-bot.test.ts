@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keys } from '../../src/queue/names.js';
 import { startTestStack, type TestStack } from '../helpers/test-stack.js';
+import { until } from '../helpers/until.js';
 
 let stack: TestStack;
 
@@ -20,5 +22,13 @@ describe('startSlackBot', () => {
   it('counts what reached the process error sink', async () => {
     stack.bot.metrics.countProcessError('unhandledRejection');
     expect(await stack.bot.metrics.registry.metrics()).toContain('runnerops_process_errors_total{kind="unhandledRejection",process="bot"} 1');
+  });
+
+  it('counts a malformed job event, acknowledged and reported once', async () => {
+    await stack.redis.xadd(keys.events(stack.prefix), '*', 'e', 'not json');
+    const line = 'runnerops_stream_failures_total{stream="events",kind="malformed",process="bot"} 1';
+    await until(async () => (await stack.bot.metrics.registry.metrics()).includes(line), 10_000, 'the malformed event counted');
+    const summary = (await stack.redis.xpending(keys.events(stack.prefix), 'bots')) as [number, ...unknown[]];
+    expect(summary[0]).toBe(0);
   });
 });
