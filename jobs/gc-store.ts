@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { statfs } from 'node:fs/promises';
 import type { HostEntry } from '../src/queue/host-registry.js';
-import type { JobContext } from '../src/worker/job-context.js';
+import type { JobContext } from './job-context.js';
 import { analyzeStore } from '../src/clients/nix-store/analyze-store.js';
 import { chooseGarbage, type DeadPath } from '../src/clients/nix-store/choose-garbage.js';
 import { NixGcError, collectAllGarbage, deleteDeadPaths, listDeadPaths, readDeadPaths, type Collected } from '../src/clients/nix-store/collect-garbage.js';

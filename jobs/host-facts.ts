@@ -1,6 +1,6 @@
 import { statfs } from 'node:fs/promises';
-import type { JobContext } from '../src/worker/job-context.js';
-import { detectVersions } from '../src/worker/detect-versions.js';
+import type { JobContext } from './job-context.js';
+import { detectVersions } from '../src/clients/detect-versions.js';
 import { parseRunnerConfig, summarizeRunners } from '../src/clients/runner-config/config-toml.js';
 import { readIfExists } from '../src/clients/runner-config/write-file-atomic.js';
 import { syncTokenFiles } from '../src/clients/runner-config/runner-store.js';

@@ -1,4 +1,4 @@
-import type { JobModule } from '../src/worker/job-context.js';
+import type { JobModule } from './job-context.js';
 import * as ping from './ping.js';
 import * as installRunner from './install-runner.js';
 import * as rotateToken from './rotate-token.js';

@@ -1,4 +1,4 @@
-import type { JobContext } from '../src/worker/job-context.js';
+import type { JobContext } from './job-context.js';
 import { PermanentJobError } from '../src/errors.js';
 import { createGitlabClient } from '../src/clients/gitlab/create-gitlab-client.js';
 import { classifyGitlabError, toGitlabJobError } from '../src/clients/gitlab/describe-gitlab-error.js';

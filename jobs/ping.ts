@@ -1,4 +1,4 @@
-import type { JobContext } from '../src/worker/job-context.js';
+import type { JobContext } from './job-context.js';
 import type { Payload } from '../src/queue/payloads/ping.js';
 
 export { name, payloadSchema, type Payload } from '../src/queue/payloads/ping.js';

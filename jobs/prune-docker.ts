@@ -1,6 +1,6 @@
 import type { HostEntry } from '../src/queue/host-registry.js';
 import type Docker from 'dockerode';
-import type { JobContext } from '../src/worker/job-context.js';
+import type { JobContext } from './job-context.js';
 import { formatBytes, formatMs } from '../src/present/format.js';
 import { readDataRoot, readDataRootSpace } from '../src/clients/docker/data-root-space.js';
 import { toJobError } from '../src/clients/docker/docker-error.js';
@@ -16,7 +16,7 @@ import type { Payload } from '../src/queue/payloads/prune-docker.js';
 import path from 'node:path';
 import { planLruEviction, targetFreeBytes } from '../src/clients/docker/plan-lru-eviction.js';
 import { PermanentJobError } from '../src/errors.js';
-import { IMAGE_USE_FILE, readImageUseFile } from '../src/worker/image-use-log.js';
+import { IMAGE_USE_FILE, readImageUseFile } from '../src/clients/docker/image-use-log.js';
 
 export { name, payloadSchema, type Payload } from '../src/queue/payloads/prune-docker.js';
 /** Never two prunes at once on a host (the disk-pressure watch takes the same lock). */

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { JobContext } from '../src/worker/job-context.js';
+import type { JobContext } from './job-context.js';
 import { SYSTEM_ID_FILE } from '../src/clients/runner-config/system-id.js';
 import { readIfExists } from '../src/clients/runner-config/write-file-atomic.js';
 import type { Payload } from '../src/queue/payloads/read-system-id.js';

@@ -1,4 +1,4 @@
-import type { JobContext } from '../src/worker/job-context.js';
+import type { JobContext } from './job-context.js';
 import { parseRunnerConfig, removeEntry, entryMatches } from '../src/clients/runner-config/config-toml.js';
 import { readIfExists, updateFileAtomic } from '../src/clients/runner-config/write-file-atomic.js';
 import { readAgainOnParseError, type ReadAgainHooks } from '../src/clients/runner-config/read-again.js';

@@ -1,6 +1,6 @@
 import type { HostEntry } from '../src/queue/host-registry.js';
 import type Docker from 'dockerode';
-import type { JobContext } from '../src/worker/job-context.js';
+import type { JobContext } from './job-context.js';
 import { PermanentJobError, firstLine } from '../src/errors.js';
 import { formatMs } from '../src/present/format.js';
 import { dockerStatus, toJobError } from '../src/clients/docker/docker-error.js';

@@ -1,4 +1,4 @@
-import type { JobContext } from '../src/worker/job-context.js';
+import type { JobContext } from './job-context.js';
 import { PermanentJobError, TransientJobError } from '../src/errors.js';
 import { createGitlabClient, type GitlabApi } from '../src/clients/gitlab/create-gitlab-client.js';
 import { classifyGitlabError, toGitlabJobError, type GitlabCallContext } from '../src/clients/gitlab/describe-gitlab-error.js';

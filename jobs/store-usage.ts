@@ -13,7 +13,7 @@ import { hostStore, locateStore, type StoreLocation } from '../src/clients/nix-s
 import { PermanentJobError, TransientJobError } from '../src/errors.js';
 import { computeStoreTrend, recordStoreReport, type StoreHistoryEntry, type StoreTrend } from '../src/reports/store-history.js';
 import { formatStoreReport } from '../src/reports/store-table.js';
-import type { JobContext } from '../src/worker/job-context.js';
+import type { JobContext } from './job-context.js';
 import type { Payload } from '../src/queue/payloads/store-usage.js';
 
 export { name, payloadSchema, type Payload } from '../src/queue/payloads/store-usage.js';

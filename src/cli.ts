@@ -7,6 +7,7 @@ import { runWorker } from './cli/run-worker.js';
 import { runFingerprint, runKeygen } from './cli/run-keys.js';
 import { runAcl } from './cli/run-acl.js';
 import { describeError } from './errors.js';
+import { installErrorSink } from './cli/install-error-sink.js';
 
 /** One entry point: runnerops bot | worker | dev | <verb> ... */
 async function main(argv: string[]): Promise<number> {
@@ -20,13 +21,13 @@ async function main(argv: string[]): Promise<number> {
   const untilSignal = () => new Promise<void>((resolve) => ['SIGTERM', 'SIGINT'].forEach((s) => process.once(s, () => resolve())));
   switch (command) {
     case 'worker': {
-      const worker = await runWorker(env);
+      const worker = await runWorker(env, { errorSink: installErrorSink() });
       await untilSignal();
       await worker.stop();
       return 0;
     }
     case 'bot': {
-      const bot = await runBot(env);
+      const bot = await runBot(env, { errorSink: installErrorSink() });
       await untilSignal();
       await bot.stop();
       return 0;
@@ -38,7 +39,7 @@ async function main(argv: string[]): Promise<number> {
     case 'acl':
       return runAcl(argv.slice(1), env, write);
     case 'dev':
-      await runDev(env, { input: process.stdin, write });
+      await runDev(env, { input: process.stdin, write, errorSink: installErrorSink() });
       return 0;
     default:
       return runVerb(argv, { env, write });

@@ -8,6 +8,7 @@ import { parseRedisUrl } from './queue/redis.js';
 import { parseKeyRing } from './queue/signing-keys.js';
 import { DEFAULT_RETENTION_SECONDS } from './queue/retention.js';
 import { parseDuration } from './commands/duration.js';
+import { isValidHostName } from './queue/names.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -164,12 +165,8 @@ function readAbsolutePath(env: Env, name: string, fallback: string): string {
   return path.normalize(raw);
 }
 
-const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-
-/** A host name as used in commands and queue names: letters, digits, dot, dash, underscore. */
-export function isValidHostName(name: string): boolean {
-  return HOST_NAME.test(name) && name !== 'all';
-}
+/** A host name as used in commands and queue names (the contract keeps the rule: src/queue/names.ts). */
+export { isValidHostName };
 
 /** REDIS_URL, checked now (single, Cluster or Sentinel form) so a typo stops the process at start. */
 function readRedisUrl(env: Env): string {

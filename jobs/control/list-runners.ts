@@ -1,4 +1,4 @@
-import type { ControlContext } from '../../src/worker/job-context.js';
+import type { ControlContext } from '../job-context.js';
 import { toGitlabJobError } from '../../src/clients/gitlab/describe-gitlab-error.js';
 import { classifyGitlabError } from '../../src/clients/gitlab/describe-gitlab-error.js';
 import { listGitlabRunners, readRunner } from '../../src/clients/gitlab/list-runners.js';

@@ -1,4 +1,4 @@
-import type { ControlContext } from '../../src/worker/job-context.js';
+import type { ControlContext } from '../job-context.js';
 import { toGitlabJobError } from '../../src/clients/gitlab/describe-gitlab-error.js';
 import { readRunner } from '../../src/clients/gitlab/list-runners.js';
 import { retryIdempotent, type RetryOptions } from '../../src/clients/gitlab/retry-idempotent.js';

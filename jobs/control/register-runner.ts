@@ -1,4 +1,4 @@
-import type { ControlContext } from '../../src/worker/job-context.js';
+import type { ControlContext } from '../job-context.js';
 import { PermanentJobError, UserError, firstLine } from '../../src/errors.js';
 import { classifyGitlabError, toGitlabJobError } from '../../src/clients/gitlab/describe-gitlab-error.js';
 import { createRunner, deleteRunner, findRunnersByNote, type CreatedRunner } from '../../src/clients/gitlab/runners.js';

@@ -1,4 +1,4 @@
-import type { ControlContext } from '../../src/worker/job-context.js';
+import type { ControlContext } from '../job-context.js';
 import { PermanentJobError, UserError, firstLine } from '../../src/errors.js';
 import { toGitlabJobError } from '../../src/clients/gitlab/describe-gitlab-error.js';
 import { retryIdempotent, sleep, type RetryOptions } from '../../src/clients/gitlab/retry-idempotent.js';

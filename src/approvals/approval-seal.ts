@@ -4,10 +4,7 @@ import { SignatureError, signDocument, verifyDocument, type Signed } from '../qu
 import type { KeyRing, Signer } from '../queue/signing-keys.js';
 import type { Approval } from './approval-store.js';
 
-/** What an approval runs, decided when it was requested: exactly this runs once approved. */
-export type FrozenPlan =
-  | { kind: 'jobs'; job: string; control: boolean; hosts: string[]; payloads: Record<string, unknown> }
-  | { kind: 'enrol'; host: string; fingerprint: string };
+export type { FrozenPlan } from './approval-store.js';
 
 /** The parts of an approval a person saw and decided on; any change to them changes the hash. */
 function boundFields(approval: Pick<Approval, 'id' | 'text' | 'request' | 'requester' | 'approvers' | 'plan' | 'createdAt' | 'expiresAt'>) {

@@ -3,8 +3,12 @@ import type { Redis } from 'ioredis';
 import type { Request } from '../commands/requests.js';
 import type { Requester } from '../queue/command-record.js';
 import type { Signed } from '../queue/signed.js';
-import type { FrozenPlan } from './approval-seal.js';
 import { keys } from '../queue/names.js';
+
+/** What an approval runs, decided when it was requested: exactly this runs once approved. */
+export type FrozenPlan =
+  | { kind: 'jobs'; job: string; control: boolean; hosts: string[]; payloads: Record<string, unknown> }
+  | { kind: 'enrol'; host: string; fingerprint: string };
 
 export type ApprovalState = 'pending' | 'approved' | 'running' | 'done' | 'failed' | 'denied' | 'expired';
 

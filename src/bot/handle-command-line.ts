@@ -4,7 +4,8 @@ import type { Requester } from '../queue/command-record.js';
 import { setDeadline } from '../queue/command-watcher.js';
 import { executeCommand, type Reply } from '../verbs/execute-command.js';
 import type { BotCore } from './bot-core.js';
-import { cardFor, onCommandChange } from './on-command-change.js';
+import { cardFor } from '../verbs/card-for.js';
+import { onCommandChange } from './on-command-change.js';
 import { isTerminal, readRows, updateCommand, type CommandRecord, type CommandRow } from '../queue/command-record.js';
 
 /** How long a new card waits for its command to finish before it is posted as it stands. */

@@ -1,11 +1,10 @@
 import type { Redis } from 'ioredis';
-import { findControlJob } from '../../jobs/control/index.js';
-import { findHostJob } from '../../jobs/index.js';
 import type { ApprovalStore } from '../approvals/approval-store.js';
 import type { AuditSink } from '../audit/audit-log.js';
 import type { Logger } from '../logger.js';
-import { commandCard, type CardText } from '../present/command-card.js';
-import { readCommand, readRows, type CommandRecord, type CommandRow } from '../queue/command-record.js';
+import type { CardText } from '../present/command-card.js';
+import { cardFor } from '../verbs/card-for.js';
+import { readCommand, readRows } from '../queue/command-record.js';
 import type { Surface } from './surface.js';
 import { keys } from '../queue/names.js';
 import { commandTtlSeconds, DEFAULT_RETENTION_SECONDS } from '../queue/retention.js';
@@ -19,22 +18,6 @@ export interface CardDeps {
   log: Logger;
   /** Seconds a finished command's keys stay (RUNNEROPS_RETENTION). @defaultValue 14 days */
   retentionSeconds?: number;
-}
-
-/** The card of a command, with the job's own total across hosts once every host finished. */
-export function cardFor(command: CommandRecord, rows: CommandRow[], now = Date.now()): CardText {
-  const card = commandCard(command, rows, now);
-  if (!card.finished) return card;
-  const module = findHostJob(command.job) ?? findControlJob(command.job);
-  const results = rows.filter((r) => r.status === 'done' && r.result !== undefined).map((r) => r.result);
-  if (module?.summarizeAll && results.length > 0) {
-    try {
-      return { ...card, total: module.summarizeAll(results).trim() };
-    } catch {
-      return card;
-    }
-  }
-  return card;
 }
 
 /**

@@ -3,7 +3,7 @@ import { PermanentJobError, TransientJobError } from '../errors.js';
 import type { EnvelopeBody } from '../queue/envelope.js';
 import { enqueueStep, type EnqueueDeps } from '../queue/enqueue.js';
 import { latestEventId, readStream, verifyEvent, type EventSigners } from '../queue/events.js';
-import type { RunOnHostOptions } from '../worker/job-context.js';
+import type { RunOnHostOptions } from '../../jobs/job-context.js';
 
 export interface RunOnHostDeps extends EnqueueDeps {
   /** A dedicated connection for XREAD BLOCK. */

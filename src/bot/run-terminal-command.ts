@@ -6,7 +6,7 @@ import { followCommand } from '../queue/follow-command.js';
 import { executeCommand } from '../verbs/execute-command.js';
 import type { BotCore } from './bot-core.js';
 import { commandTimeoutMs } from './handle-command-line.js';
-import { cardFor } from './on-command-change.js';
+import { cardFor } from '../verbs/card-for.js';
 
 /**
  * A command from a terminal, run by the bot for an authenticated person (`cli:<login>`): the same

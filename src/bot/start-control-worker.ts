@@ -12,8 +12,8 @@ import { CONTROL_QUEUE } from '../queue/names.js';
 import type { QueuePool } from '../queue/queue-pool.js';
 import { createProcessor, reportStalledFailure, type Refusal } from '../worker/dispatch.js';
 import { createExclusiveLocks } from '../worker/exclusive.js';
-import { JOB_LOCK, type JobLockOptions } from '../worker/job-lock.js';
-import type { ControlContext } from '../worker/job-context.js';
+import { JOB_LOCK, type JobLockOptions } from '../queue/job-lock.js';
+import type { ControlContext } from '../../jobs/job-context.js';
 import { createRedisReplayGuard } from '../worker/replay-guard.js';
 import { runOnHost } from './run-on-host.js';
 

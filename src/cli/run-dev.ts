@@ -2,8 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { destination } from 'pino';
-import type { WebClient } from '@slack/web-api';
-import { startBot } from '../bot/start-bot.js';
+import { startBot } from './start-bot.js';
 import { readBotSettings, readWorkerSettings, slackMode } from '../config.js';
 import { createConsoleSurface } from '../dev/console-surface.js';
 import { runConsole } from '../dev/console.js';
@@ -13,13 +12,11 @@ import { startRedis, type RunningRedis } from '../dev/start-redis.js';
 import type { StandInGitlab } from '../dev/stand-in-gitlab.js';
 import type { DemoNixDaemon } from '../dev/demo-nix-daemon.js';
 import { describeError } from '../errors.js';
+import type { ErrorSink } from './install-error-sink.js';
 import { createLogger } from '../logger.js';
 import { loadPolicy } from '../policy/load-policy.js';
 import { loadHostKeys } from '../secrets/host-keys.js';
-import { createSlackApp } from '../slack/create-slack-app.js';
-import { createSlackWiring } from '../slack/create-slack-wiring.js';
-import { cachedGroupMembers } from '../slack/group-members.js';
-import { registerHandlers } from '../slack/register-handlers.js';
+import { startSlackBot } from './start-slack-bot.js';
 import { dockerFromSettings, startWorker } from '../worker/start-worker.js';
 import { loadBotTrust } from '../bot/load-bot-trust.js';
 import { loadOrCreateSigner } from '../queue/signing-keys.js';
@@ -27,6 +24,8 @@ import { loadOrCreateSigner } from '../queue/signing-keys.js';
 export interface DevIo {
   input: NodeJS.ReadableStream;
   write: (line: string) => void;
+  /** The process's error sink; it logs to the dev log file once that is open. @defaultValue none */
+  errorSink?: ErrorSink;
 }
 
 /**
@@ -40,6 +39,7 @@ export async function runDev(env: Record<string, string | undefined>, io: DevIo)
   await mkdir(devDir, { recursive: true, mode: 0o700 });
   const logFile = path.join(devDir, 'runnerops-dev.log');
   const log = createLogger({ name: 'runnerops-dev', level: env.LOG_LEVEL ?? 'info', destination: destination({ dest: logFile, mkdir: true, sync: true }) });
+  io.errorSink?.attach(log);
   const merged: Record<string, string | undefined> = { ...env };
   const started: string[] = [];
   let redis: RunningRedis | undefined;
@@ -123,24 +123,12 @@ export async function runDev(env: Record<string, string | undefined>, io: DevIo)
     await stopWorkerToo(() => bot.stop());
     return;
   }
-  const slack = createSlackApp(botSettings, mode, log);
-  const client = slack.app.client as WebClient;
-  const members = cachedGroupMembers(client);
-  const wiring = createSlackWiring({ client, members, log, ...(policy.channels.reports ? { reportsChannel: policy.channels.reports } : {}) });
-  const bot = await startBot({ settings: botSettings, policy, log, trust, members, makeSurface: wiring.makeSurface });
-  const home = wiring.home();
-  registerHandlers(slack.app, bot.core, { pacer: wiring.pacer, ...(home ? { home } : {}) });
-  home?.start();
-  await slack.start();
+  const slack = await startSlackBot({ settings: botSettings, mode, policy, log, trust });
+  io.errorSink?.attach(log, (kind) => slack.metrics.countProcessError(kind));
   io.write(`  Slack: connected (${mode} mode); type /runner help there. Ctrl-C stops everything`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
-  await stopWorkerToo(async () => {
-    home?.stop();
-    await slack.stop();
-    await bot.stop();
-    wiring.pacer.close();
-  });
+  await stopWorkerToo(() => slack.stop());
 }

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { isValidHostName } from '../config.js';
+import { isValidHostName } from '../queue/names.js';
 import { UserError } from '../errors.js';
 import { clip, parseDuration } from './duration.js';
 import type { Request, RunnerTarget, Target } from './requests.js';

@@ -25,6 +25,8 @@ export interface MetricSources {
   pendingApprovals?: () => Promise<number>;
   /** Security refusals so far by kind (jobs, events, notices, approvals that did not verify). @defaultValue none: no `runnerops_refused_total` */
   refusals?: ReadonlyMap<string, number>;
+  /** What each stream consumer saw go wrong so far (consumeGroup's counts). @defaultValue none: no `runnerops_stream_failures_total` */
+  streamFailures?: () => Array<{ stream: string; counts: Readonly<Record<string, number>> }>;
 }
 
 export interface MetricsOptions {
@@ -55,7 +57,12 @@ export interface Metrics {
   measureJob: <T>(job: string, work: () => Promise<T>) => Promise<T>;
   /** Counts one failed call to Slack's or GitLab's API; `kind` is short and bounded (see classifyApiError). */
   countApiError: (api: ApiName, kind: string) => void;
+  /** Counts one error that reached the process's error sink (src/cli/install-error-sink.ts). */
+  countProcessError: (kind: ProcessErrorKind) => void;
 }
+
+/** What reached a process's error sink: a promise nobody awaited, or an exception nobody caught. */
+export type ProcessErrorKind = 'unhandledRejection' | 'uncaughtException';
 
 /** Buckets from a quick ping to a drained nix-daemon restart or a long prune. */
 const JOB_DURATION_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
@@ -167,6 +174,27 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers: [registry],
   });
 
+  const streamFailures = sources.streamFailures;
+  if (streamFailures) {
+    new Counter({
+      name: 'runnerops_stream_failures_total',
+      help: 'Stream entries of job events and notices that were malformed, failed to be handled or were dropped, and failed reads, by stream and kind',
+      labelNames: ['stream', 'kind'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const { stream, counts } of streamFailures()) for (const [kind, count] of Object.entries(counts)) this.inc({ stream, kind }, count);
+      },
+    });
+  }
+
+  const processErrors = new Counter({
+    name: 'runnerops_process_errors_total',
+    help: 'Unhandled promise rejections and uncaught exceptions that reached the process error sink',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+
   registry.registerMetric(sourceErrors);
   const refusals = sources.refusals;
   if (refusals) {
@@ -204,6 +232,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     countApiError(api, kind) {
       apiErrors.inc({ api, kind });
+    },
+    countProcessError(kind) {
+      processErrors.inc({ kind });
     },
   };
 }

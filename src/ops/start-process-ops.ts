@@ -92,6 +92,8 @@ export function startBotOps(
     controlWorker?: Pick<Worker, 'on'>;
     /** Security refusals by kind. */
     refusals?: ReadonlyMap<string, number>;
+    /** What the bot's stream consumers saw go wrong. */
+    streamFailures?: () => Array<{ stream: string; counts: Readonly<Record<string, number>> }>;
   },
 ): Promise<ProcessOps> {
   const { settings } = deps;
@@ -104,6 +106,7 @@ export function startBotOps(
         heartbeatAges: readHeartbeatAges(redis, settings.prefix),
         ...(deps.pendingApprovals ? { pendingApprovals: deps.pendingApprovals } : {}),
         ...(deps.refusals ? { refusals: deps.refusals } : {}),
+        ...(deps.streamFailures ? { streamFailures: deps.streamFailures } : {}),
       },
       onSourceError: (source, err) => deps.log.warn({ err, source }, 'metrics source failed'),
     });

@@ -1,8 +1,8 @@
-import os from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import { markSilent } from './follow-command.js';
 import { applyEvents, verifyEvent, type EventSigners, type JobEvent } from './events.js';
+import { consumeGroup, MalformedEntry, type ConsumerCounts } from './consume-group.js';
 import { keys } from './names.js';
 import { SignatureError } from './signed.js';
 
@@ -43,12 +43,10 @@ export async function setDeadline(redis: Redis, prefix: string, commandId: strin
  * applies the verified ones to their commands' rows (rows are written here only), batches card updates
  * per command, and marks hosts silent when a command's deadline passes.
  */
-export function startCommandWatcher(options: CommandWatcherOptions): { stop: () => Promise<void> } {
+export function startCommandWatcher(options: CommandWatcherOptions): { stop: () => Promise<void>; counts: Readonly<ConsumerCounts> } {
   const { redis, blocking, prefix, log } = options;
   const group = options.group ?? 'bots';
-  const consumer = `${os.hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const minInterval = options.minIntervalMs ?? 1000;
-  const stream = keys.events(prefix);
   const pending = new Map<string, JobEvent[]>();
   const timers = new Map<string, NodeJS.Timeout>();
   const lastRun = new Map<string, number>();
@@ -84,63 +82,43 @@ export function startCommandWatcher(options: CommandWatcherOptions): { stop: () 
     timers.set(commandId, setTimeout(() => void flush(commandId), wait));
   };
 
-  const handle = async (entries: [string, string[]][]) => {
-    const verified: JobEvent[] = [];
-    for (const [, fields] of entries) {
+  const consumer = consumeGroup<JobEvent>({
+    redis,
+    blocking,
+    stream: keys.events(prefix),
+    group,
+    startAt: '$',
+    what: 'job events',
+    log,
+    count: 500,
+    parse: async (entry) => {
       try {
-        verified.push(await verifyEvent(fields[1], options.signers));
+        return await verifyEvent(entry.fields[1], options.signers);
       } catch (err) {
-        if (!(err instanceof SignatureError)) throw err;
-        await options.onRefused(`ignored an event on the job stream: ${err.message}`);
+        if (err instanceof SignatureError) throw new MalformedEntry(`ignored an event on the job stream: ${err.message}`);
+        throw err;
       }
-    }
-    const changed = await applyEvents(redis, prefix, verified, options.retentionSeconds);
-    if (changed.size > 0) options.onApplied?.(changed);
-    for (const event of verified) schedule(event.commandId, event);
-    if (entries.length > 0) await redis.xack(stream, group, ...entries.map(([id]) => id));
-  };
-
-  const loop = async () => {
-    try {
-      await redis.xgroup('CREATE', stream, group, '$', 'MKSTREAM');
-    } catch (err) {
-      if (!String(err).includes('BUSYGROUP')) throw err;
-    }
-    let lastClaim = 0;
-    while (!stopped) {
-      try {
-        if (Date.now() - lastClaim > 30_000) {
-          lastClaim = Date.now();
-          const claimed = (await redis.xautoclaim(stream, group, consumer, 60_000, '0-0', 'COUNT', 500)) as [string, [string, string[]][]];
-          await handle(claimed[1].filter((entry) => entry && entry[1]));
+    },
+    handle: async (verified) => {
+      const changed = await applyEvents(redis, prefix, verified, options.retentionSeconds);
+      if (changed.size > 0) options.onApplied?.(changed);
+      for (const event of verified) schedule(event.commandId, event);
+    },
+    onMalformed: (_entry, reason) => options.onRefused(reason),
+    afterRead: async () => {
+      for (const commandId of await redis.zrangebyscore(deadlinesKey(prefix), 0, Date.now(), 'LIMIT', 0, 100)) {
+        // ZREM decides which replica handles an overdue command.
+        if ((await redis.zrem(deadlinesKey(prefix), commandId)) === 1) {
+          if ((await markSilent(redis, prefix, commandId)) > 0) schedule(commandId);
         }
-        const reply = (await blocking.xreadgroup('GROUP', group, consumer, 'COUNT', 500, 'BLOCK', 1000, 'STREAMS', stream, '>')) as
-          | [string, [string, string[]][]][]
-          | null;
-        await handle(reply?.[0]?.[1] ?? []);
-        for (const commandId of await redis.zrangebyscore(deadlinesKey(prefix), 0, Date.now(), 'LIMIT', 0, 100)) {
-          // ZREM decides which replica handles an overdue command.
-          if ((await redis.zrem(deadlinesKey(prefix), commandId)) === 1) {
-            if ((await markSilent(redis, prefix, commandId)) > 0) schedule(commandId);
-          }
-        }
-      } catch (err) {
-        if (stopped) break;
-        if (String(err).includes('NOGROUP')) {
-          await redis.xgroup('CREATE', stream, group, '$', 'MKSTREAM').catch(() => undefined);
-          continue;
-        }
-        log.warn({ err }, 'reading job events failed; retrying');
-        await new Promise((r) => setTimeout(r, 1000));
       }
-    }
-  };
-  const running = loop();
+    },
+  });
   return {
+    counts: consumer.counts,
     stop: async () => {
       stopped = true;
-      blocking.disconnect();
-      await running.catch(() => undefined);
+      await consumer.stop();
       // Pending card updates get a few seconds (they wait for paced chat.update slots), not a stop of minutes.
       const deadline = Date.now() + (options.stopFlushMs ?? 5000);
       const waiting = [...timers.keys()];

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { JobsOptions } from 'bullmq';
 import { findJobSpec, JOB_SPECS } from './payloads/index.js';
+import { DEFAULT_RETRY } from './payloads/retry.js';
 import { saveCommand, type CommandRecord, type Requester } from './command-record.js';
 import { CLOCK_SKEW_MS, issueEnvelope, type EnvelopeApproval, type JobEnvelope } from './envelope.js';
 import { CONTROL_QUEUE, hostQueueName, jobIdFor } from './names.js';
@@ -71,11 +72,11 @@ export function newCommandId(): string {
 function jobOptions(jobName: string, control: boolean, jobId: string, retentionSeconds: number): JobsOptions {
   const module = findJobSpec(jobName, control ? 'control' : 'host');
   if (!module) throw new Error(`no ${control ? 'control' : 'host'} job named "${jobName}"`);
-  const retry = module.retry;
+  const retry = module.retry ?? DEFAULT_RETRY;
   return {
     jobId,
-    attempts: retry?.attempts ?? 1,
-    ...(retry ? { backoff: { type: 'exponential', delay: retry.backoffMs } } : {}),
+    attempts: retry.attempts,
+    ...(retry.attempts > 1 ? { backoff: { type: 'exponential', delay: retry.backoffMs } } : {}),
     removeOnComplete: { age: retentionSeconds, count: FINISHED_JOBS_PER_QUEUE },
     removeOnFail: { age: retentionSeconds, count: FINISHED_JOBS_PER_QUEUE },
   };

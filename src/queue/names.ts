@@ -82,3 +82,10 @@ export const keys = {
   /** String: the runners a drain paused (a rerun unpauses them). */
   drainPaused: (prefix: string, requestId: string) => `${prefix}:drain:${requestId}:paused`,
 };
+
+const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+/** A host name as used in commands and queue names: letters, digits, dot, dash, underscore. */
+export function isValidHostName(name: string): boolean {
+  return HOST_NAME.test(name) && name !== 'all';
+}

@@ -1,5 +1,4 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
-import type { CommonSettings } from '../config.js';
 import { UserError } from '../errors.js';
 
 /** One `host:port` of a Cluster seed list or a Sentinel list. */
@@ -135,7 +134,7 @@ export const RETRIES_PER_REQUEST = 15;
  * MULTI and script touches one slot. `blocking` connections (workers, event readers) never give up on
  * a command while Redis restarts or fails over.
  */
-export function createRedis(settings: Pick<CommonSettings, 'redisUrl'>, options: { blocking?: boolean } = {}): Redis {
+export function createRedis(settings: { redisUrl: string }, options: { blocking?: boolean } = {}): Redis {
   const target = parseRedisUrl(settings.redisUrl);
   const base: RedisOptions = {
     maxRetriesPerRequest: options.blocking ? null : RETRIES_PER_REQUEST,
@@ -226,22 +225,5 @@ function reconnectAfterUnexpectedEnd(client: Redis): void {
   });
 }
 
-/**
- * Whether `err` means Redis could not be reached (down, restarting, failing over) rather than a
- * command that Redis refused: the caller can then say that nothing was queued and to try again.
- */
-export function isRedisUnavailable(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  const code = (err as NodeJS.ErrnoException).code;
-  return (
-    err.name === 'MaxRetriesPerRequestError' ||
-    err.message === 'Connection is closed.' ||
-    err.message.startsWith('Stream isn\'t writeable') ||
-    err.message.startsWith('CLUSTERDOWN') ||
-    err.message.startsWith('LOADING') ||
-    err.message.startsWith('Failed to refresh slots cache') ||
-    err.message.startsWith('All sentinels are unreachable') ||
-    err.message === 'None of startup nodes is available' ||
-    (code !== undefined && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH'].includes(code))
-  );
-}
+/** Whether `err` means Redis could not be reached (one test for every process; it lives in src/errors.ts). */
+export { isRedisUnavailable } from '../errors.js';

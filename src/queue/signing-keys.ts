@@ -1,6 +1,6 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, stat } from 'node:fs/promises';
-import { readOrCreateKeyFile } from '../secrets/key-file.js';
+import { readOrCreateKeyFile } from './key-file.js';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 

@@ -1,6 +1,29 @@
-import type { Result as StoreUsageResult } from '../../jobs/store-usage.js';
 import { renderSparkline } from './store-chart.js';
-import type { StoreHistoryEntry } from './store-history.js';
+import type { StoreHistoryEntry, StoreTrend } from './store-history.js';
+
+/**
+ * The figures of one host's store report that the text shows: what the store-usage job's result
+ * (jobs/store-usage.ts) carries, written out here so rendering does not import the host side.
+ */
+export interface StoreUsageResult {
+  host: string;
+  source: 'db' | 'daemon';
+  sourceDetail: string;
+  fallbackReason?: string;
+  storeDir: string;
+  paths: number;
+  narBytes: number;
+  disk: { freeBytes: number; totalBytes: number };
+  garbage: { paths: number; narBytes: number; note: string };
+  roots: { links: number; paths: number; byKind: Partial<Record<string, number>> };
+  runtimeRoots: { note: string };
+  settings: { keepOutputs: boolean; keepDerivations: boolean };
+  largestPaths: Array<{ name: string; narBytes: number; live: boolean }>;
+  largestClosures: Array<{ name: string; closureBytes: number; closurePaths: number; links: string[]; linkCount: number }>;
+  trend: StoreTrend | null;
+  warnings: string[];
+  durationMs: number;
+}
 
 export interface FormatStoreReportOptions {
   /** The host's earlier reports (oldest first): adds sparklines of store size and free space. */

@@ -14,15 +14,9 @@ import { pruneReportText } from './prune-report.js';
 import { rowsReportText } from './rows-report.js';
 import type { OccurrenceInfo, Schedule } from './start-scheduler.js';
 import { storeReport } from './store-report.js';
+import type { ScheduledReport } from './scheduled-report.js';
 
-/** A report to post: text, and a file such as a chart. */
-export interface ScheduledReport {
-  text: string;
-  attachment?: { filename: string; bytes: Buffer; title: string };
-  commandId?: string;
-  /** One line for the audit log. @defaultValue the text's first line */
-  outcome?: string;
-}
+export type { ScheduledReport } from './scheduled-report.js';
 
 export interface ScheduledRunOptions {
   /** How long to wait for the hosts. @defaultValue the job's own timeout (10 minutes unless it sets one) */

@@ -5,7 +5,7 @@ import type { Policy } from '../policy/schema.js';
 import { checkCron, latestOccurrence } from './cron-times.js';
 import { listSchedules } from './list-schedules.js';
 import { claimOccurrence, forgetSchedule, missedSince, SCHEDULES_QUEUE } from './schedule-state.js';
-import { JOB_LOCK } from '../worker/job-lock.js';
+import { JOB_LOCK } from '../queue/job-lock.js';
 
 export type Schedule = Policy['schedules'][number];
 

@@ -5,7 +5,7 @@ import type { CommandRow } from '../queue/command-record.js';
 import { renderStoreChart, STORE_CHART_LEGEND } from '../reports/store-chart.js';
 import { computeStoreTrend, readStoreHistory, type StoreHistoryEntry } from '../reports/store-history.js';
 import { formatAge, formatSignedBytes, formatStoreTable, type StoreTableRow } from '../reports/store-table.js';
-import type { ScheduledReport } from './run-scheduled-command.js';
+import type { ScheduledReport } from './scheduled-report.js';
 import { stackPngs } from './stack-png.js';
 
 const WEEK_MS = 7 * 86400_000;

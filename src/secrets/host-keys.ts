@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import sodium from 'libsodium-wrappers';
 import { PermanentJobError } from '../errors.js';
-import { readOrCreateKeyFile } from './key-file.js';
+import { readOrCreateKeyFile } from '../queue/key-file.js';
 import { hostFingerprint } from '../queue/host-fingerprint.js';
 import { loadOrCreateSigner, type Signer } from '../queue/signing-keys.js';
 

@@ -5,7 +5,7 @@ import { handleDecision } from '../bot/handle-decision.js';
 import { APPROVE_ACTION, DENY_ACTION } from './approval-blocks.js';
 import { homeBlocks } from './app-home.js';
 import { dropRepeatedDeliveries, isFirstDelivery } from './drop-repeated-deliveries.js';
-import { REQUEST_ROTATION_ACTION } from '../bot/token-expiry.js';
+import { REQUEST_ROTATION_ACTION } from './token-expiry-blocks.js';
 import { mayApprove } from '../policy/decide.js';
 import { DENY_CALLBACK, denyModal, denyRefusedModal, readDenyModal, REASON_BLOCK } from './deny-modal.js';
 import type { HomeRefresher } from './home-refresh.js';

@@ -7,7 +7,7 @@ import type { Logger } from '../logger.js';
 import type { ApprovalStore } from '../approvals/approval-store.js';
 import type { Redis } from 'ioredis';
 import { approvalBlocks } from './approval-blocks.js';
-import { expiryWarningBlocks } from '../bot/token-expiry.js';
+import { expiryWarningBlocks } from './token-expiry-blocks.js';
 import { cardBlocks } from './card-blocks.js';
 import { codeSections, context, LIMITS } from './blocks.js';
 import type { HomeRefresher } from './home-refresh.js';

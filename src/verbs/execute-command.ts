@@ -12,7 +12,7 @@ import { helpText } from '../present/help.js';
 import { hostsText } from '../present/hosts.js';
 import { recentCommandsText } from '../present/commands.js';
 import { cardAsText } from '../present/command-card.js';
-import { cardFor } from '../bot/on-command-change.js';
+import { cardFor } from './card-for.js';
 import type { CommandRecord, Requester } from '../queue/command-record.js';
 import { readCommand, readRows, recentCommandIds } from '../queue/command-record.js';
 import { enqueueCommand } from '../queue/enqueue.js';

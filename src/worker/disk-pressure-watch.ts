@@ -11,10 +11,10 @@ import type { WorkerSettings } from '../config.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { formatBytes } from '../present/format.js';
-import { publishNotice, type Notice } from '../schedule/notices.js';
-import { effectiveWatch, readWatchSettings, type WatchSettings } from '../schedule/watch-settings.js';
+import { publishNotice, type Notice } from '../queue/notices.js';
+import { effectiveWatch, readWatchSettings, type WatchSettings } from '../queue/watch-settings.js';
 import type { KeyRing, Signer } from '../queue/signing-keys.js';
-import type { JobContext } from './job-context.js';
+import type { JobContext } from '../../jobs/job-context.js';
 
 type PrunePayload = pruneDocker.Payload;
 type PruneResult = pruneDocker.Result;
@@ -325,9 +325,14 @@ export function startDiskPressureWatch(deps: DiskPressureWatchDeps): { check: ()
     } catch (err) {
       log.warn({ err }, 'the watch interval is not valid; checking every minute');
     }
-    timer = setTimeout(() => (running = loop()), deps.intervalMs ?? delay);
+    timer = setTimeout(() => {
+      running = loop();
+    }, deps.intervalMs ?? delay);
   };
-  timer = setTimeout(() => (running = loop()), deps.firstCheckMs ?? 10_000);
+  // loop() catches what a check throws; stop() awaits `running`.
+  timer = setTimeout(() => {
+    running = loop();
+  }, deps.firstCheckMs ?? 10_000);
 
   return {
     check,

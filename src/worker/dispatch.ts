@@ -1,13 +1,14 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { AnyJobModule } from '../../jobs/index.js';
-import { describeError, PermanentJobError, UserError } from '../errors.js';
+import { classifyJobFailure, TransientJobError } from '../errors.js';
+import { describeJobFailure } from './describe-job-failure.js';
 import type { Logger } from '../logger.js';
 import { EnvelopeExpired, verifyEnvelope, type EnvelopeBody } from '../queue/envelope.js';
 import { publishEvent, type JobEvent } from '../queue/events.js';
 import type { JobData } from '../queue/enqueue.js';
 import { SignatureError } from '../queue/signed.js';
 import type { KeyRing, Signer } from '../queue/signing-keys.js';
-import type { JobProgress } from './job-context.js';
+import type { JobProgress } from '../../jobs/job-context.js';
 import type { HostEntry } from '../queue/host-registry.js';
 import type { RecordedOutcome, ReplayGuard } from './replay-guard.js';
 import type { Redis } from 'ioredis';
@@ -43,10 +44,6 @@ export interface DispatchDeps {
   onRefused: (refusal: Refusal) => Promise<void>;
 }
 
-function isPermanent(err: unknown): boolean {
-  return err instanceof PermanentJobError || err instanceof UserError || err instanceof UnrecoverableError;
-}
-
 /** Signed events about the job an envelope describes. */
 function eventsFor(deps: Pick<DispatchDeps, 'redis' | 'prefix' | 'signer'>, envelope: EnvelopeBody) {
   return (type: JobEvent['type'], extra: Partial<JobEvent> = {}) =>
@@ -65,7 +62,8 @@ function eventsFor(deps: Pick<DispatchDeps, 'redis' | 'prefix' | 'signer'>, enve
 /**
  * Runs one BullMQ job: verifies its signed envelope (refused jobs never run), validates the payload
  * from the envelope, runs the job module, and records signed started / progress / completed / failed /
- * retrying events. Permanent failures skip BullMQ's remaining attempts.
+ * retrying events. Transient failures go back to the queue (BullMQ's attempts with backoff); permanent
+ * and unclassified ones fail at once (UnrecoverableError skips the remaining attempts).
  */
 export function createProcessor(deps: DispatchDeps) {
   const run = createRun(deps);
@@ -157,15 +155,18 @@ function createRun(deps: DispatchDeps) {
       log.info('job completed');
       return result;
     } catch (err) {
-      const reason = err instanceof Error && err.name === 'ZodError' ? `bad payload for ${job.name}: ${firstIssue(err)}` : describeError(err);
+      const reason = err instanceof Error && err.name === 'ZodError' ? `bad payload for ${job.name}: ${firstIssue(err)}` : describeJobFailure(err);
+      // Only a transient failure goes back to the queue (attempts and backoff are the job's, see
+      // src/queue/payloads/index.ts); permanent and unclassified (internal) ones fail at once. A retry is
+      // not recorded in the replay guard, so the next attempt runs: every job with attempts > 1 is safe to rerun.
       const attempts = job.opts.attempts ?? 1;
-      const permanent = isPermanent(err) || (err instanceof Error && err.name === 'ZodError');
-      const willRetry = !permanent && job.attemptsMade + 1 < attempts;
-      log.warn({ err }, willRetry ? 'job failed, will retry' : 'job failed');
+      const kind = classifyJobFailure(err);
+      const willRetry = kind === 'transient' && job.attemptsMade + 1 < attempts;
+      log.warn({ err, failure: kind, attempt: job.attemptsMade + 1, attempts }, willRetry ? 'job failed, will retry' : 'job failed');
       if (!willRetry) await finish({ type: 'failed', summary: reason }).catch((e: unknown) => log.warn({ err: e }, 'could not record the finished envelope'));
       await event(willRetry ? 'retrying' : 'failed', { summary: reason });
-      if (permanent || !willRetry) throw new UnrecoverableError(reason);
-      throw new Error(reason);
+      if (!willRetry) throw new UnrecoverableError(reason);
+      throw new TransientJobError(reason);
     }
   };
 }

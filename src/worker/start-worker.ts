@@ -12,15 +12,15 @@ import { hostQueueName } from '../queue/names.js';
 import { touchHost, type HostEntry } from '../queue/host-registry.js';
 import type { JobData } from '../queue/enqueue.js';
 import type { HostKeys } from '../secrets/host-keys.js';
-import { publishNotice } from '../schedule/notices.js';
-import { detectVersions } from './detect-versions.js';
+import { publishNotice } from '../queue/notices.js';
+import { detectVersions } from '../clients/detect-versions.js';
 import { createProcessor, reportStalledFailure, type Refusal } from './dispatch.js';
 import { createExclusiveLocks } from './exclusive.js';
 import { startHeartbeat } from './heartbeat.js';
 import { gcWithJob, pruneWithJob, startDiskPressureWatch } from './disk-pressure-watch.js';
-import { IMAGE_USE_FILE, startImageUseLog } from './image-use-log.js';
-import type { JobContext } from './job-context.js';
-import { JOB_LOCK, type JobLockOptions } from './job-lock.js';
+import { IMAGE_USE_FILE, startImageUseLog } from '../clients/docker/image-use-log.js';
+import type { JobContext } from '../../jobs/job-context.js';
+import { JOB_LOCK, type JobLockOptions } from '../queue/job-lock.js';
 import { createFileReplayGuard } from './replay-guard.js';
 
 export interface RunningWorker {

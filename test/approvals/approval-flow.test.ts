@@ -114,10 +114,11 @@ describe('approvals in Slack', () => {
     try {
       await Promise.all([click(APPROVE_ACTION, 'U0APP', message), click(APPROVE_ACTION, 'U0APP2', message, other.eventsUrl), click(APPROVE_ACTION, 'U0APP', message, other.eventsUrl)]);
       await until(async () => ['running', 'done', 'failed'].includes((await stateOf(id)) ?? ''));
-      await new Promise((r) => setTimeout(r, 500));
+      // The other two clicks are answered with a refusal once they lost: then none of them can queue a job.
+      const refusals = () => stack.slack.calls('chat.postEphemeral').filter((c) => String(c.params.text).includes('already approved'));
+      await until(async () => refusals().length >= 2, 10_000, 'both losing clicks refused');
       expect(await jobsOnHost()).toBe(jobs + 1);
-      const refusals = stack.slack.calls('chat.postEphemeral').filter((c) => String(c.params.text).includes('already approved'));
-      expect(refusals.length).toBeGreaterThanOrEqual(2);
+      expect(refusals().length).toBeGreaterThanOrEqual(2);
     } finally {
       await other.bot.stop();
     }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import * as pruneDocker from '../../jobs/prune-docker.js';
 import { formatMs } from '../../src/present/format.js';
-import { startImageUseLog } from '../../src/worker/image-use-log.js';
+import { startImageUseLog } from '../../src/clients/docker/image-use-log.js';
 import { importFilesImage } from '../setup/docker-images.js';
 import { startTinyDockerd, type TinyDockerd } from '../setup/tiny-dockerd.js';
 import { benchSettings } from './prune-docker.js';

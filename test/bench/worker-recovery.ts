@@ -15,7 +15,7 @@ import { startRedis } from '../../src/dev/start-redis.js';
 import { readHost } from '../../src/queue/host-registry.js';
 import { hostQueueName } from '../../src/queue/names.js';
 import { createRedis } from '../../src/queue/redis.js';
-import { handBackWithinMs, JOB_LOCK, type JobLockOptions } from '../../src/worker/job-lock.js';
+import { handBackWithinMs, JOB_LOCK, type JobLockOptions } from '../../src/queue/job-lock.js';
 import { startRedisProxy } from '../reliability/support/redis-proxy.js';
 import { signedHostJob, TEST_BOT_KEYS } from '../helpers/test-trust.js';
 import { until } from '../helpers/until.js';

@@ -9,7 +9,7 @@ import * as storeUsage from '../../jobs/store-usage.js';
 import { readWorkerSettings, type WorkerSettings } from '../../src/config.js';
 import { execInContainer } from '../../src/clients/docker/exec-in-container.js';
 import { createLogger } from '../../src/logger.js';
-import type { JobProgress } from '../../src/worker/job-context.js';
+import type { JobProgress } from '../../jobs/job-context.js';
 import { ensureDockerEngine } from '../setup/docker-engine.js';
 import { ensureNixDaemonImage } from '../setup/docker-images.js';
 import { TEST_BOT_KEYS } from '../helpers/test-trust.js';

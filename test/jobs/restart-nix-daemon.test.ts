@@ -4,7 +4,7 @@ import Docker from 'dockerode';
 import { PermanentJobError } from '../../src/errors.js';
 import type { WorkerSettings } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import type { JobProgress } from '../../src/worker/job-context.js';
+import type { JobProgress } from '../../jobs/job-context.js';
 import { readLastLogLines } from '../../src/clients/docker/read-container-logs.js';
 import { healthCommand, payloadSchema, run, summarize } from '../../jobs/restart-nix-daemon.js';
 import { ensureDockerEngine } from '../setup/docker-engine.js';

@@ -8,7 +8,7 @@ import { findHostJob } from '../../jobs/index.js';
 import { readWorkerSettings, type WorkerSettings } from '../../src/config.js';
 import { PermanentJobError } from '../../src/errors.js';
 import { readStoreHistory, storeHistoryKey } from '../../src/reports/store-history.js';
-import type { JobProgress } from '../../src/worker/job-context.js';
+import type { JobProgress } from '../../jobs/job-context.js';
 import {
   buildDerivations,
   createRootedStore,

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { DEFAULT_RETRY } from '../../src/queue/payloads/retry.js';
 import { enqueueCommand, jobTimeoutMs } from '../../src/queue/enqueue.js';
 import { hostQueueName, jobIdFor, keys } from '../../src/queue/names.js';
 import { createQueuePool } from '../../src/queue/queue-pool.js';
@@ -42,6 +43,23 @@ describe('enqueueCommand', () => {
       expect(job!.opts.removeOnComplete).toEqual({ age: retentionSeconds, count: FINISHED_JOBS_PER_QUEUE });
       expect(job!.opts.removeOnFail).toEqual({ age: retentionSeconds, count: FINISHED_JOBS_PER_QUEUE });
       expect(FINISHED_JOBS_PER_QUEUE).toBe(100);
+    } finally {
+      await queues.close();
+    }
+  });
+
+  it('gives a job the default retries with backoff, and one that must never run twice a single attempt', async () => {
+    const queues = createQueuePool(redis, prefix);
+    try {
+      const deps = { redis, prefix, queues, signer: testBotSigner };
+      const requester = { via: 'cli', user: 'cli:test' } as const;
+      const ping = await enqueueCommand(deps, { verb: 'ping', text: 'ping r-1', job: 'ping', hosts: ['r-1'], payloadFor: () => ({ sentAt: Date.now() }), requester });
+      const restart = await enqueueCommand(deps, { verb: 'restart-daemon', text: 'restart-daemon r-1', job: 'restart-nix-daemon', hosts: ['r-1'], payloadFor: () => ({}), requester });
+      const pingJob = await queues.get(hostQueueName('r-1')).getJob(jobIdFor(ping.id, 'r-1'));
+      const restartJob = await queues.get(hostQueueName('r-1')).getJob(jobIdFor(restart.id, 'r-1'));
+      expect(pingJob!.opts).toMatchObject({ attempts: DEFAULT_RETRY.attempts, backoff: { type: 'exponential', delay: DEFAULT_RETRY.backoffMs } });
+      expect(restartJob!.opts.attempts).toBe(1);
+      expect(restartJob!.opts.backoff).toBeUndefined();
     } finally {
       await queues.close();
     }

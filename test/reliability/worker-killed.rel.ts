@@ -34,7 +34,7 @@ import { pinHosts, setUpOperator, type OperatorKeys } from './support/operator.j
 import { spawnRunnerops, type RunnerProcess } from './support/processes.js';
 import { startRedisProxy, type RedisProxy } from './support/redis-proxy.js';
 import { recordSecrets } from './support/run-dir.js';
-import { JOB_LOCK } from '../../src/worker/job-lock.js';
+import { JOB_LOCK } from '../../src/queue/job-lock.js';
 import {
   allCommands,
   botEnv,

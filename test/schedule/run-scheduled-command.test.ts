@@ -5,7 +5,7 @@ import path from 'node:path';
 import { WebClient, type Logger as SlackLogger } from '@slack/web-api';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBot, type RunningBot } from '../../src/bot/start-bot.js';
+import { startBot, type RunningBot } from '../../src/cli/start-bot.js';
 import { readBotSettings, readWorkerSettings } from '../../src/config.js';
 import { policySchema, scheduleSchema, type Policy } from '../../src/policy/schema.js';
 import { loadHostKeys } from '../../src/secrets/host-keys.js';

@@ -3,10 +3,11 @@ import { pino } from 'pino';
 import { createAuditLog } from '../../src/audit/audit-log.js';
 import type { Surface } from '../../src/bot/surface.js';
 import { createRedis } from '../../src/queue/redis.js';
-import { publishNotice, type Notice } from '../../src/schedule/notices.js';
+import { publishNotice, type Notice } from '../../src/queue/notices.js';
 import { startNoticeRelay } from '../../src/schedule/start-notice-relay.js';
 import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
 import { generateSigner, ringOf } from '../../src/queue/signing-keys.js';
+import { until } from '../helpers/until.js';
 
 /** Every host of these tests signs with one key; the relay accepts exactly that key. */
 const hostSigner = generateSigner();
@@ -16,7 +17,6 @@ const log = pino({ level: 'silent' });
 const { redisUrl } = testRedisSettings();
 const redis = testRedis(redisUrl);
 const prefixes: string[] = [];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 afterAll(async () => {
   for (const prefix of prefixes) await deletePrefix(redis, prefix);
@@ -57,8 +57,8 @@ describe('startNoticeRelay', () => {
     const a = startRelay(prefix, recordingSurface(posts));
     const b = startRelay(prefix, recordingSurface(posts));
     for (let i = 0; i < 5; i++) await publishNotice(redis, prefix, hostSigner, notice(`ci-${i + 2}`, 'pruned'));
-    for (let i = 0; i < 60 && posts.length < 6; i++) await sleep(50);
-    await sleep(300);
+    await until(async () => posts.length >= 6, 10_000, 'six notices posted');
+    // stop() returns once both loops ended: a notice posted twice would be in `posts` by then.
     await Promise.all([a.stop(), b.stop()]);
     expect(posts.map((p) => p.text).sort()).toEqual(['ci-1: published while no bot ran', 'ci-2: pruned', 'ci-3: pruned', 'ci-4: pruned', 'ci-5: pruned', 'ci-6: pruned']);
     expect(posts.every((p) => p.channel === 'C0REPORTS')).toBe(true);
@@ -74,7 +74,7 @@ describe('startNoticeRelay', () => {
     const relay = startRelay(prefix, recordingSurface(posts, true));
     await publishNotice(redis, prefix, hostSigner, notice('ci-1', 'lost to a Slack error'));
     await publishNotice(redis, prefix, hostSigner, notice('ci-2', 'posted'));
-    for (let i = 0; i < 60 && posts.length < 1; i++) await sleep(50);
+    await until(async () => posts.length >= 1, 10_000, 'a notice posted');
     await relay.stop();
     expect(posts.map((p) => p.text)).toEqual(['ci-2: posted']);
   });
@@ -87,7 +87,8 @@ describe('startNoticeRelay', () => {
     await publishNotice(redis, prefix, generateSigner(), notice('ci-1', 'forged by someone with a Redis connection'));
     await redis.xadd(`${prefix}:notices`, '*', 'n', JSON.stringify(notice('ci-1', 'unsigned')));
     await publishNotice(redis, prefix, hostSigner, { source: 'job-guard', host: 'ci-2', at: Date.now(), outcome: 'refused', summary: 'ci-2 refused a rotate-token job (unsigned job)' });
-    for (let i = 0; i < 100 && posts.length < 1; i++) await sleep(50);
+    // Entries are handled in stream order: once the last one is posted, the forged ones were dropped.
+    await until(async () => posts.length >= 1, 10_000, 'the security notice posted');
     await relay.stop();
     expect(posts).toEqual([{ channel: 'C0SEC', text: ':rotating_light: security: ci-2 refused a rotate-token job (unsigned job)' }]);
     const audit = await createAuditLog(redis, prefix).read(10);

@@ -8,6 +8,7 @@ import { formatInZone } from '../../src/schedule/cron-times.js';
 import { lastRunKey, SCHEDULES_QUEUE } from '../../src/schedule/schedule-state.js';
 import { startScheduler, type OccurrenceInfo, type RunningScheduler, type Schedule } from '../../src/schedule/start-scheduler.js';
 import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
+import { until } from '../helpers/until.js';
 
 const log = pino({ level: 'silent' });
 const { redisUrl } = testRedisSettings();
@@ -64,6 +65,19 @@ async function startReplica(
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A barrier: no occurrence is waiting or running on the schedules queue (the next ones are only delayed). */
+async function noScheduledWorkLeft(prefix: string): Promise<void> {
+  const queue = new Queue(SCHEDULES_QUEUE, { connection: redis, prefix });
+  try {
+    await until(async () => {
+      const counts = await queue.getJobCounts('wait', 'active', 'prioritized');
+      return counts.wait === 0 && counts.active === 0 && counts.prioritized === 0;
+    }, 10_000, 'no scheduled work waiting or running');
+  } finally {
+    await queue.close();
+  }
+}
+
 async function schedulerIds(prefix: string): Promise<string[]> {
   const queue = new Queue(SCHEDULES_QUEUE, { connection: redis, prefix });
   try {
@@ -80,7 +94,7 @@ describe('startScheduler', () => {
     const every = [schedule({ name: 'tick' })];
     const a = await startReplica(prefix, 'a', every, runs);
     const b = await startReplica(prefix, 'b', every, runs);
-    await sleep(3600);
+    await until(async () => runs.length >= 3, 10_000, 'three occurrences run');
     await Promise.all([a.stop(), b.stop()]);
     const times = runs.map((r) => r.scheduledFor);
     expect(runs.length).toBeGreaterThanOrEqual(3);
@@ -114,8 +128,8 @@ describe('startScheduler', () => {
     await redis.set(lastRunKey(prefix, 'nightly'), String(Date.UTC(2030, 0, 13, 2, 0, 0)));
     const nightly = [schedule({ name: 'nightly', cron: '0 3 * * *', timezone: 'Europe/Berlin' })];
     const [a, b] = await Promise.all([startReplica(prefix, 'a', nightly, runs, { now: () => now }), startReplica(prefix, 'b', nightly, runs, { now: () => now })]);
-    for (let i = 0; i < 40 && runs.length === 0; i++) await sleep(50);
-    await sleep(300);
+    await until(async () => runs.length >= 1, 10_000, 'the missed occurrence run');
+    await noScheduledWorkLeft(prefix);
     await Promise.all([a.stop(), b.stop()]);
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ name: 'nightly', late: true, scheduledFor: Date.UTC(2030, 0, 15, 2, 0, 0) });
@@ -139,14 +153,16 @@ describe('startScheduler', () => {
     const runs: Run[] = [];
     const every = [schedule({ name: 'tick' })];
     const before = await startReplica(prefix, 'a', every, runs);
-    for (let i = 0; i < 40 && runs.length === 0; i++) await sleep(50);
+    await until(async () => runs.length >= 1, 10_000, 'a first run');
     await before.stop();
     const stoppedAt = Date.now();
     const ranBefore = runs.length;
+    // The outage itself: three occurrences pass while no replica runs.
     await sleep(3000);
     const restartedAt = Date.now();
     const after = await startReplica(prefix, 'a', every, runs);
-    await sleep(600);
+    await until(async () => runs.slice(ranBefore).some((r) => r.scheduledFor > stoppedAt), 10_000, 'a run after the outage');
+    await noScheduledWorkLeft(prefix);
     await after.stop();
     const afterOutage = runs.slice(ranBefore).filter((r) => r.scheduledFor > stoppedAt);
     expect(afterOutage.length).toBeGreaterThanOrEqual(1);
@@ -159,7 +175,7 @@ describe('startScheduler', () => {
     const prefix = freshPrefix();
     const runs: Run[] = [];
     const scheduler = await startReplica(prefix, 'a', [schedule({ name: 'stuck' })], runs, { stopGraceMs: 300, hang: true });
-    for (let i = 0; i < 40 && runs.length === 0; i++) await sleep(50);
+    await until(async () => runs.length >= 1, 10_000, 'the stuck command started');
     const started = Date.now();
     await scheduler.stop();
     expect(runs).toHaveLength(1);

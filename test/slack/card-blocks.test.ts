@@ -30,4 +30,29 @@ describe('cardBlocks', () => {
     expect(card.totalRest).toEqual([]);
     expect(JSON.stringify(card.blocks)).not.toContain('in the thread');
   });
+
+  it('shows a small card whole: the title, its rows in a code block and the footer, with nothing left over', () => {
+    const card = cardBlocks({ title: 'ping all', lines: ['✓ ci-1 (3 ms): pong', '✓ ci-2 (4 ms): pong'], footer: 'finished: 2 done', finished: true });
+    expect(card.overflow).toEqual([]);
+    const texts = card.blocks.map((block) => JSON.stringify(block));
+    expect(texts).toHaveLength(3);
+    expect(texts[0]).toContain('*ping all*');
+    expect(texts[1]).toContain('ci-1 (3 ms): pong');
+    expect(texts[1]).toContain('ci-2 (4 ms): pong');
+    expect(texts[2]).toContain('finished: 2 done');
+    expect(card.text).toBe('ping all: finished: 2 done');
+  });
+
+  it('adds the total after the footer, and says nothing of more rows when none are left over', () => {
+    const card = cardBlocks({ title: 'prune all', lines: ['✓ ci-1: 1 GiB'], footer: 'finished: 1 done', finished: true, total: 'reclaimed 1 GiB on 1 host' });
+    const last = JSON.stringify(card.blocks[card.blocks.length - 1]);
+    expect(last).toContain('reclaimed 1 GiB on 1 host');
+    expect(JSON.stringify(card.blocks)).not.toContain('more host rows');
+  });
+
+  it('shows a card without rows as its title and footer', () => {
+    const card = cardBlocks({ title: 'store all', lines: [], footer: 'no hosts answered', finished: false });
+    expect(card.blocks).toHaveLength(2);
+    expect(card.overflow).toEqual([]);
+  });
 });

@@ -13,8 +13,10 @@ afterAll(async () => stack?.stop());
 
 describe('/runner over Socket Mode', () => {
   it('acks the envelope and runs a ping end to end', async () => {
-    const ack = await stack.slack.sendEnvelope('slash_commands', slashCommandPayload({ text: 'ping sock-1', channel_id: 'C0SOCK' }));
-    expect(ack).toBeDefined();
+    // sendEnvelope resolves with the ack's payload and rejects when no ack comes within Slack's 3 s.
+    await stack.slack.sendEnvelope('slash_commands', slashCommandPayload({ text: 'ping sock-1', channel_id: 'C0SOCK' }), { envelopeId: 'env-ping-sock-1' });
+    const ack = stack.slack.socketAcks.find((a) => a.envelope_id === 'env-ping-sock-1');
+    expect(ack?.latencyMs).toBeLessThan(3000);
     const update = await stack.slack.waitFor('chat.update', (c) => JSON.stringify(c.params.blocks).includes('1 done'), 10_000);
     expect(JSON.stringify(update.params.blocks)).toContain('sock-1');
     expect(update.params.channel).toBe('C0SOCK');

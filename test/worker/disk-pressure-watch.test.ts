@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWorkerSettings, type WorkerSettings } from '../../src/config.js';
 import { PermanentJobError } from '../../src/errors.js';
 import { policySchema } from '../../src/policy/schema.js';
-import { noticesKey, type Notice } from '../../src/schedule/notices.js';
-import { publishWatchSettings, type WatchSettings } from '../../src/schedule/watch-settings.js';
+import { noticesKey, type Notice } from '../../src/queue/notices.js';
+import { publishWatchSettings, type WatchSettings } from '../../src/queue/watch-settings.js';
 import { pruneWithJob, startDiskPressureWatch, type DiskPressureWatchDeps } from '../../src/worker/disk-pressure-watch.js';
 import { createExclusiveLocks } from '../../src/worker/exclusive.js';
 import { runDockerCli } from '../setup/docker-engine.js';
@@ -17,6 +17,7 @@ import { startTinyDockerd, type TinyDockerd } from '../setup/tiny-dockerd.js';
 import { TEST_BOT_KEYS, testBotSigner } from '../helpers/test-trust.js';
 import { generateSigner, ringOf } from '../../src/queue/signing-keys.js';
 import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
+import { until } from '../helpers/until.js';
 
 const run = promisify(execFile);
 const log = pino({ level: 'silent' });
@@ -141,12 +142,19 @@ describe('startDiskPressureWatch', () => {
   it('never runs its prune while another prune holds the host', async () => {
     await redis.del(noticesKey(prefix));
     await importImage(engine, 'watch/held:1', 14);
-    const runExclusive = createExclusiveLocks();
+    const locks = createExclusiveLocks();
     const events: string[] = [];
+    let watchWaits!: () => void;
+    const watchAsked = new Promise<void>((resolve) => (watchWaits = resolve));
+    // The watch's own calls are told apart from the job's: the job is released once the watch asks for the lock.
+    const watchLocks: typeof locks = (group, work) => {
+      watchWaits();
+      return locks(group, work);
+    };
     const realPrune = pruneWithJob({ host: settings.host, docker: engine.docker, settings, log });
     const watch = startDiskPressureWatch(
       watchDeps({
-        runExclusive,
+        runExclusive: watchLocks,
         policy: watchSettings({ minFreePercent: 90, targetFreePercent: 95 }),
         ageTiersSeconds: [0],
         prune: async (payload) => {
@@ -157,12 +165,17 @@ describe('startDiskPressureWatch', () => {
     );
     try {
       // A prune job of the same exclusive group is running (as dispatch would run it).
-      const job = runExclusive('docker', async () => {
+      let entered!: () => void;
+      const jobRuns = new Promise<void>((resolve) => (entered = resolve));
+      const job = locks('docker', async () => {
         events.push('job starts');
-        await sleep(500);
+        entered();
+        await watchAsked;
+        // Give the watch every chance to start its prune while the job still holds the lock.
+        await new Promise((resolve) => setImmediate(resolve));
         events.push('job ends');
       });
-      await sleep(20);
+      await jobRuns;
       const result = await watch.check();
       await job;
       expect(events).toEqual(['job starts', 'job ends', 'watch prune starts']);
@@ -218,8 +231,17 @@ describe('startDiskPressureWatch', () => {
     await redis.del(noticesKey(prefix));
     await writeFile(path.join(nixDir, 'filler'), randomBytes(7 << 20));
     let pruned = 0;
+    // Every check starts by asking Docker for its data root: counting those calls counts the checks.
+    let watchChecks = 0;
+    const docker = new Proxy(engine.docker, {
+      get: (target, property, receiver) => {
+        if (property === 'info') watchChecks++;
+        return Reflect.get(target, property, receiver) as unknown;
+      },
+    });
     const watch = startDiskPressureWatch(
       watchDeps({
+        docker,
         policy: watchSettings({ minFreePercent: 30, targetFreePercent: 40 }),
         intervalMs: 100,
         firstCheckMs: 0,
@@ -230,8 +252,10 @@ describe('startDiskPressureWatch', () => {
       }),
     );
     try {
-      for (let i = 0; i < 50 && (await notices()).length === 0; i++) await sleep(50);
-      await sleep(400);
+      // Checks every 100 ms: wait for the notice, then for three more checks, which must not tell again.
+      await until(async () => (await notices()).length > 0, 10_000, 'the Nix store notice');
+      const checks = watchChecks;
+      await until(async () => watchChecks >= checks + 3, 10_000, 'three more checks');
       const told = await notices();
       expect(told).toHaveLength(1);
       expect(told[0]!.summary).toMatch(/^ci-watch: disk pressure: Nix store .* has \d+\.\d% free .*it is not on Docker's filesystem, so pruning Docker cannot free it: collect Nix garbage/);

@@ -12,13 +12,14 @@ import path from 'node:path';
 import { loadHostKeys } from '../../src/secrets/host-keys.js';
 import { signedHostJob, TEST_BOT_KEYS, testBotSigner } from '../helpers/test-trust.js';
 import { until } from '../helpers/until.js';
+import { startSlowEngineProxy } from '../helpers/slow-engine-proxy.js';
 import fc from 'fast-check';
 import { generateSigner, parsePublicKey } from '../../src/queue/signing-keys.js';
 import { verifyEnvelope } from '../../src/queue/envelope.js';
 import { SignatureError } from '../../src/queue/signed.js';
-import { noticesKey } from '../../src/schedule/notices.js';
+import { noticesKey } from '../../src/queue/notices.js';
 import { randomBytes } from 'node:crypto';
-import { IMAGE_USE_FILE, readImageUseFile } from '../../src/worker/image-use-log.js';
+import { IMAGE_USE_FILE, readImageUseFile } from '../../src/clients/docker/image-use-log.js';
 import { ensureDockerEngine } from '../setup/docker-engine.js';
 import { importFilesImage } from '../setup/docker-images.js';
 
@@ -69,7 +70,7 @@ describe('startWorker', () => {
     try {
       const first = await readHost(redis, prefix, 'w-1');
       expect(first).toMatchObject({ name: 'w-1', labels: { rack: 'a' }, heartbeatSeconds: 1, versions: { runnerops: expect.any(String), docker: expect.any(String) } });
-      await new Promise((r) => setTimeout(r, 1500));
+      await until(async () => ((await readHost(redis, prefix, 'w-1'))?.lastHeartbeat ?? 0) > first!.lastHeartbeat, 10_000, 'a later heartbeat');
       const later = await readHost(redis, prefix, 'w-1');
       expect(later!.lastHeartbeat).toBeGreaterThan(first!.lastHeartbeat);
     } finally {
@@ -99,14 +100,30 @@ describe('startWorker', () => {
   });
 
   it('finishes the running job before it stops', async () => {
-    const worker = await start('w-3');
+    // A dry-run prune whose Docker call is held: the job is running, and stays so, until released.
+    const engine = await startSlowEngineProxy();
+    const s = settings('w-3');
+    const worker = await startWorker({ settings: s, log: silentLog, keys: await loadHostKeys(s.stateDir), docker: engine.docker });
     const queue = new Queue(hostQueueName('w-3'), { connection: redis, prefix });
-    const signed = signedHostJob('w-3', 'ping', { sentAt: Date.now() }, { commandId: 'c-graceful' });
-    const job = await queue.add('ping', signed.data, { jobId: signed.jobId });
-    await new Promise((r) => setTimeout(r, 50));
-    await worker.stop(5000);
-    expect(await job.getState()).toBe('completed');
-    await queue.close();
+    try {
+      const signed = signedHostJob('w-3', 'prune-docker', { dryRun: true }, { commandId: 'c-graceful' });
+      const job = await queue.add('prune-docker', signed.data, { jobId: signed.jobId });
+      await engine.volumesAsked;
+      expect(await job.getState()).toBe('active');
+      let stopped = false;
+      const stopping = worker.stop(30_000).then(() => (stopped = true));
+      // The stop waits for the job: the worker stopped taking jobs, the job is still active.
+      await until(async () => (await queue.getWorkers()).length === 0 || (await job.getState()) !== 'active', 10_000, 'the worker to stop taking jobs');
+      expect(stopped).toBe(false);
+      expect(await job.getState()).toBe('active');
+      engine.release();
+      await stopping;
+      expect(await job.getState()).toBe('completed');
+    } finally {
+      engine.release();
+      await queue.close();
+      await engine.close();
+    }
   });
 
   it('fails a job with a bad payload at once with a message naming the field', async () => {
@@ -115,7 +132,7 @@ describe('startWorker', () => {
     try {
       const signed = signedHostJob('w-4', 'ping', { sentAt: 'yesterday' }, { commandId: 'c-bad' });
       const job = await queue.add('ping', signed.data, { jobId: signed.jobId, attempts: 3 });
-      for (let i = 0; i < 50 && !(await job.isFailed()); i++) await new Promise((r) => setTimeout(r, 100));
+      await until(() => job.isFailed(), 10_000, 'the job failed');
       const failed = await queue.getJob(job.id!);
       expect(failed!.failedReason).toBe('bad payload for ping: sentAt: Expected number, received string');
       expect(failed!.attemptsMade).toBe(1);

@@ -33,7 +33,8 @@ export function isEngineUnreachable(err: unknown): boolean {
 
 /**
  * Turns a Docker failure into the job error a person reads: an engine that does not answer (with what to
- * check), 409 and 5xx as transient (BullMQ retries them), anything else permanent. `doing` says what we
+ * check), 409 and 5xx as transient (the queue retries them with backoff, for jobs that allow retries:
+ * src/queue/payloads/retry.ts), anything else permanent. `doing` says what we
  * were doing, e.g. `restarting container "gitlabnix"`.
  */
 export function toJobError(err: unknown, doing: string, dockerHost?: string): Error {

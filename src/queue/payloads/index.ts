@@ -15,6 +15,7 @@ import * as reviveRunnerToken from './revive-runner-token.js';
 import * as rotateToken from './rotate-token.js';
 import * as storeUsage from './store-usage.js';
 import * as unregisterRunner from './unregister-runner.js';
+import type { RetryPolicy } from './retry.js';
 
 /**
  * What bot and worker agree on for each job: its name, the payload schema both sides check, whether
@@ -25,8 +26,8 @@ export interface JobSpec {
   name: string;
   payloadSchema: { parse: (input: unknown) => unknown };
   control: boolean;
-  /** Attempts with exponential backoff for transient failures. @defaultValue 1 attempt */
-  retry?: { attempts: number; backoffMs: number };
+  /** Attempts with exponential backoff for transient failures. @defaultValue DEFAULT_RETRY (3 attempts, from 5 s; see retry.ts) */
+  retry?: RetryPolicy;
   /** How long the bot waits for the job before calling the host silent. @defaultValue 10 minutes */
   timeoutMs?: number;
 }

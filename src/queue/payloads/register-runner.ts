@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NO_RETRY } from './retry.js';
 
 export const name = 'register-runner';
 
@@ -20,3 +21,6 @@ export const payloadSchema = z
   .refine((p) => p.type !== 'group' || p.groupId !== undefined, { message: '--type group needs --group ID', path: ['groupId'] })
   .refine((p) => p.type !== 'project' || p.projectId !== undefined, { message: '--type project needs --project ID', path: ['projectId'] });
 export type Payload = z.infer<typeof payloadSchema>;
+
+// Not retried: a second run after a failure could create a second runner in GitLab.
+export const retry = NO_RETRY;

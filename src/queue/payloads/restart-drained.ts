@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NO_RETRY } from './retry.js';
 
 export const name = 'restart-drained';
 
@@ -15,3 +16,6 @@ export const payloadSchema = z.object({
   requestId: z.string().regex(/^[A-Za-z0-9._-]{1,80}$/).optional(),
 });
 export type Payload = z.infer<typeof payloadSchema>;
+
+// Not retried: it pauses runners, restarts the daemon and unpauses; a retry would restart again.
+export const retry = NO_RETRY;

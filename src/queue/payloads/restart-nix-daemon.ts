@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NO_RETRY } from './retry.js';
 
 export const name = 'restart-nix-daemon';
 
@@ -9,3 +10,6 @@ export const payloadSchema = z.object({
   stopTimeoutSeconds: z.number().int().min(0).max(600).default(10),
 });
 export type Payload = z.infer<typeof payloadSchema>;
+
+// Not retried: a second restart would cut the builds of the jobs that started after the first.
+export const retry = NO_RETRY;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NO_RETRY } from './retry.js';
 
 export const name = 'revive-runner-token';
 
@@ -10,3 +11,6 @@ export const payloadSchema = z.object({
   requestId: z.string().regex(/^[A-Za-z0-9._-]{1,80}$/),
 });
 export type Payload = z.infer<typeof payloadSchema>;
+
+// Not retried: a second reset by id would kill the token the first one sealed for the host.
+export const retry = NO_RETRY;

@@ -223,7 +223,7 @@ describe('run again after the bot died once the host had installed the runner', 
     const creations = env.fake.requestCount('POST /user/runners');
     const again = await run({ host: stack.host.settings.host, type: 'instance', description: 'kept', ...base, requestId }, stack.ctx);
     expect(again).toMatchObject({ runnerId: first.runnerId, name: 'kept', host: stack.host.settings.host });
-    expect(env.fake.runner(first.runnerId)).toBeDefined();
+    expect(env.fake.runner(first.runnerId)).toMatchObject({ id: first.runnerId, description: 'kept' });
     expect(env.fake.requestCount('POST /user/runners')).toBe(creations);
     expect(leakedTokens(env.fake.issuedTokens(), await producedText(stack, again))).toEqual([]);
   });

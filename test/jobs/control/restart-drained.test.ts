@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PermanentJobError, UserError } from '../../../src/errors.js';
 import { createGitlabClient } from '../../../src/clients/gitlab/create-gitlab-client.js';
 import { createLogger } from '../../../src/logger.js';
-import type { JobProgress } from '../../../src/worker/job-context.js';
+import type { JobProgress } from '../../../jobs/job-context.js';
 import type { Result as RestartResult } from '../../../jobs/restart-nix-daemon.js';
 import { payloadSchema, run, summarize, type Context } from '../../../jobs/control/restart-drained.js';
 import { startFakeGitlab, type FakeGitlab } from '../../fakes/gitlab/start-fake-gitlab.js';

@@ -10,7 +10,7 @@ import { createLogger, type Logger } from '../../../src/logger.js';
 import { publishHost, touchHost, type HostEntry } from '../../../src/queue/host-registry.js';
 import { enrollKeys, TEST_BOT_KEYS } from '../../helpers/test-trust.js';
 import { loadHostKeys, type HostKeys } from '../../../src/secrets/host-keys.js';
-import type { JobProgress } from '../../../src/worker/job-context.js';
+import type { JobProgress } from '../../../jobs/job-context.js';
 import { startFakeGitlab, type FakeGitlab, type FakeRunner } from '../../fakes/gitlab/start-fake-gitlab.js';
 import { deletePrefix, testRedis, testRedisSettings } from '../../setup/redis.js';
 

@@ -9,7 +9,7 @@ import { createQueuePool, type QueuePool } from '../../../../src/queue/queue-poo
 import { createRedis } from '../../../../src/queue/redis.js';
 import { createProcessor } from '../../../../src/worker/dispatch.js';
 import { createExclusiveLocks } from '../../../../src/worker/exclusive.js';
-import type { ControlContext, JobProgress } from '../../../../src/worker/job-context.js';
+import type { ControlContext, JobProgress } from '../../../../jobs/job-context.js';
 import { enrolledHost } from '../../../../src/queue/bot-trust.js';
 import { ringOf } from '../../../../src/queue/signing-keys.js';
 import { TEST_BOT_KEYS, testBotSigner, testTrust } from '../../../helpers/test-trust.js';

@@ -1,9 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import Docker from 'dockerode';
 import { Queue, QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWorkerSettings } from '../../src/config.js';
@@ -11,9 +9,10 @@ import { readHost } from '../../src/queue/host-registry.js';
 import { hostQueueName, keys } from '../../src/queue/names.js';
 import { createRedis } from '../../src/queue/redis.js';
 import { loadHostKeys } from '../../src/secrets/host-keys.js';
-import { handBackWithinMs, JOB_LOCK } from '../../src/worker/job-lock.js';
+import { handBackWithinMs, JOB_LOCK } from '../../src/queue/job-lock.js';
 import { startWorker } from '../../src/worker/start-worker.js';
 import { startRedisProxy, type RedisProxy } from '../reliability/support/redis-proxy.js';
+import { startSlowEngineProxy } from '../helpers/slow-engine-proxy.js';
 import { silentLog } from '../helpers/test-stack.js';
 import { signedHostJob, TEST_BOT_KEYS } from '../helpers/test-trust.js';
 import { until } from '../helpers/until.js';
@@ -56,39 +55,6 @@ async function spawnWorker(env: Record<string, string>): Promise<ChildProcess> {
   children.push(child);
   await until(async () => ((await readHost(redis, prefix, env.RUNNEROPS_HOST!))?.lastHeartbeat ?? 0) >= since, 30_000, `worker ${env.RUNNEROPS_HOST} registered`);
   return child;
-}
-
-/** A Docker Engine API proxy to the local engine that holds `GET /volumes` (what a dry run lists) until released. */
-async function startSlowEngineProxy(): Promise<{ docker: Docker; volumesAsked: Promise<void>; volumeLists: () => number; release: () => void; close: () => Promise<void> }> {
-  let lists = 0;
-  let release!: () => void;
-  const released = new Promise<void>((r) => (release = r));
-  let asked!: () => void;
-  const volumesAsked = new Promise<void>((r) => (asked = r));
-  const server = http.createServer((req, res) => {
-    void (async () => {
-      if (/^(\/v[\d.]+)?\/volumes(\?|$)/.test(req.url ?? '')) {
-        lists++;
-        asked();
-        await released;
-      }
-      const upstream = http.request({ socketPath: '/var/run/docker.sock', path: req.url, method: req.method, headers: req.headers }, (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      });
-      upstream.on('error', () => res.destroy());
-      req.pipe(upstream);
-    })();
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  return {
-    docker: new Docker({ host: '127.0.0.1', port }),
-    volumesAsked,
-    volumeLists: () => lists,
-    release,
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
 }
 
 describe('JOB_LOCK', () => {

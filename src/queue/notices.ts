@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
-import { keys } from '../queue/names.js';
-import { signDocument } from '../queue/signed.js';
-import type { Signer } from '../queue/signing-keys.js';
+import { keys } from './names.js';
+import { signDocument } from './signed.js';
+import type { Signer } from './signing-keys.js';
 
 /**
  * Something a worker did or saw on its own that people should hear about (the disk-pressure watch

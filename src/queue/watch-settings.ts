@@ -1,12 +1,33 @@
 import type { Redis } from 'ioredis';
-import type { WatchLimits } from '../config.js';
-import { keys } from '../queue/names.js';
-import { signDocument, verifyDocument } from '../queue/signed.js';
-import type { KeyRing, Signer } from '../queue/signing-keys.js';
-import type { Policy } from '../policy/schema.js';
+import { keys } from './names.js';
+import { signDocument, verifyDocument } from './signed.js';
+import type { KeyRing, Signer } from './signing-keys.js';
 
-/** What a worker's disk-pressure watch needs from the policy: the `watch` section and the prune defaults. */
-export type WatchSettings = Policy['watch'] & { prune: Policy['prune'] };
+/**
+ * What a worker's disk-pressure watch needs from the policy: its `watch` section and the prune defaults
+ * (src/policy/schema.ts has their defaults). Written out here, since the contract imports no policy code.
+ */
+export interface WatchSettings {
+  enabled: boolean;
+  /** Free space (percent) below which a host prunes itself. */
+  minFreePercent: number;
+  /** Free space (percent) the self-prune aims for. */
+  targetFreePercent: number;
+  /** Duration between checks, e.g. `5m`. */
+  interval: string;
+  /** Also collect Nix garbage (gc) when the store's own filesystem stays low. */
+  gc: boolean;
+  prune: { until: string; images: 'dangling' | 'unused'; namedVolumes: boolean; protectLabel: string };
+}
+
+/** What a host's own config allows its watch (the worker's WatchLimits, plus its prune limits). */
+export interface HostWatchLimits {
+  enabled: boolean;
+  minFreePercent: number;
+  targetFreePercent: number;
+  protectLabel: string;
+  pruneNamedVolumes: boolean;
+}
 
 /** String: the bot-signed WatchSettings, written by the bot at start so workers need no policy file. */
 export function watchSettingsKey(prefix: string): string {
@@ -14,7 +35,7 @@ export function watchSettingsKey(prefix: string): string {
 }
 
 /** Publishes the policy's watch section (plus its prune defaults), signed with the bot's key. */
-export async function publishWatchSettings(redis: Redis, prefix: string, signer: Signer, policy: Pick<Policy, 'watch' | 'prune'>): Promise<void> {
+export async function publishWatchSettings(redis: Redis, prefix: string, signer: Signer, policy: { watch: Omit<WatchSettings, 'prune'>; prune: WatchSettings['prune'] }): Promise<void> {
   const settings: WatchSettings = { ...policy.watch, prune: policy.prune };
   await redis.set(watchSettingsKey(prefix), JSON.stringify(signDocument(signer, 'watch-settings', settings)));
 }
@@ -40,7 +61,7 @@ export async function readWatchSettings(redis: Redis, prefix: string, ring: KeyR
  * runs only where both turned it on (no bot-signed policy: off), triggers and stops at the lower
  * thresholds, always keeps the host's protect label, and prunes named volumes only where both allow it.
  */
-export function effectiveWatch(limits: WatchLimits & { protectLabel: string; pruneNamedVolumes: boolean }, published: WatchSettings | undefined): WatchSettings {
+export function effectiveWatch(limits: HostWatchLimits, published: WatchSettings | undefined): WatchSettings {
   const policy = published;
   return {
     enabled: limits.enabled && policy?.enabled === true,

@@ -10,25 +10,26 @@ import type { Logger } from '../logger.js';
 import type { GroupMembers } from '../policy/decide.js';
 import type { Policy } from '../policy/schema.js';
 import { startCommandWatcher } from '../queue/command-watcher.js';
+import type { ConsumerCounts } from '../queue/consume-group.js';
 import { createQueuePool } from '../queue/queue-pool.js';
 import { createGitlabClient } from '../clients/gitlab/create-gitlab-client.js';
-import { createStaleFinder } from './find-stale-for-approval.js';
+import { createStaleFinder } from '../bot/find-stale-for-approval.js';
 import { createRedis } from '../queue/redis.js';
-import type { BotCore } from './bot-core.js';
-import { onCommandChange } from './on-command-change.js';
-import { startControlWorker } from './start-control-worker.js';
+import type { BotCore } from '../bot/bot-core.js';
+import { onCommandChange } from '../bot/on-command-change.js';
+import { startControlWorker } from '../bot/start-control-worker.js';
 import { runScheduledCommand } from '../schedule/run-scheduled-command.js';
 import { startNoticeRelay } from '../schedule/start-notice-relay.js';
 import { startScheduler } from '../schedule/start-scheduler.js';
-import { publishWatchSettings } from '../schedule/watch-settings.js';
-import { checkTokenExpiry } from './check-token-expiry.js';
-import { TOKEN_EXPIRY_SCHEDULE, withTokenExpirySchedule } from './token-expiry-schedule.js';
-import type { Surface } from './surface.js';
+import { publishWatchSettings } from '../queue/watch-settings.js';
+import { checkTokenExpiry } from '../bot/check-token-expiry.js';
+import { TOKEN_EXPIRY_SCHEDULE, withTokenExpirySchedule } from '../bot/token-expiry-schedule.js';
+import type { Surface } from '../bot/surface.js';
 import { createEventSigners, type BotTrust } from '../queue/bot-trust.js';
-import { reportSecurity } from './report-security.js';
-import { reportKeyChanges } from './report-key-changes.js';
+import { reportSecurity } from '../bot/report-security.js';
+import { reportKeyChanges } from '../bot/report-key-changes.js';
 import { forgetGoneHosts } from '../queue/host-registry.js';
-import { startApi } from './start-api.js';
+import { startApi } from '../bot/start-api.js';
 
 export interface BotDeps {
   settings: BotSettings;
@@ -55,6 +56,8 @@ export interface RunningBot {
   control: Worker<JobData>;
   /** Security refusals by kind (for /metrics). */
   refusals: Map<string, number>;
+  /** What the stream consumers of this bot saw go wrong, per stream (for /metrics). */
+  streams: () => Array<{ stream: string; counts: Readonly<ConsumerCounts> }>;
   stop: () => Promise<void>;
 }
 
@@ -169,6 +172,10 @@ export async function startBot(deps: BotDeps): Promise<RunningBot> {
     core,
     control,
     refusals,
+    streams: () => [
+      { stream: 'events', counts: watcher.counts },
+      { stream: 'notices', counts: relay.counts },
+    ],
     stop: async () => {
       clearInterval(sweeper);
       await api?.stop();

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import type Docker from 'dockerode';
-import { writeFileAtomic } from '../clients/runner-config/write-file-atomic.js';
-import { dockerStatus } from '../clients/docker/docker-error.js';
-import type { Logger } from '../logger.js';
+import { writeFileAtomic } from '../runner-config/write-file-atomic.js';
+import { dockerStatus } from './docker-error.js';
+import type { Logger } from '../../logger.js';
 
 /** The file in the worker's state directory that keeps when each image was last used. */
 export const IMAGE_USE_FILE = 'image-last-use.json';

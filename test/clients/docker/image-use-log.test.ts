@@ -5,9 +5,9 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IMAGE_USE_FILE, readImageUseFile, startImageUseLog, type ImageUseLog } from '../../src/worker/image-use-log.js';
-import { ensureDockerEngine } from '../setup/docker-engine.js';
-import { ensureBusyboxImage, importFilesImage } from '../setup/docker-images.js';
+import { IMAGE_USE_FILE, readImageUseFile, startImageUseLog, type ImageUseLog } from '../../../src/clients/docker/image-use-log.js';
+import { ensureDockerEngine } from '../../setup/docker-engine.js';
+import { ensureBusyboxImage, importFilesImage } from '../../setup/docker-images.js';
 
 // The main engine, shared with other test files: every image and container here is unique to this file and removed at the end.
 const log = pino({ level: 'silent' });

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { policySchema } from '../../src/policy/schema.js';
-import { effectiveWatch, publishWatchSettings, readWatchSettings } from '../../src/schedule/watch-settings.js';
+import { effectiveWatch, publishWatchSettings, readWatchSettings } from '../../src/queue/watch-settings.js';
 import { SignatureError } from '../../src/queue/signed.js';
 import { generateSigner, ringOf } from '../../src/queue/signing-keys.js';
 import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';

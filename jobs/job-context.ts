@@ -1,11 +1,11 @@
 import type Docker from 'dockerode';
 import type { Redis } from 'ioredis';
 import type { Gitlab } from '@gitbeaker/rest';
-import type { Logger } from '../logger.js';
-import type { WorkerSettings } from '../config.js';
-import type { HostKeys } from '../secrets/host-keys.js';
-import type { HostEntry, HostStatus } from '../queue/host-registry.js';
-import type { ImageUseReader } from './image-use-log.js';
+import type { Logger } from '../src/logger.js';
+import type { WorkerSettings } from '../src/config.js';
+import type { HostKeys } from '../src/secrets/host-keys.js';
+import type { HostEntry, HostStatus } from '../src/queue/host-registry.js';
+import type { ImageUseReader } from '../src/clients/docker/image-use-log.js';
 
 /** A progress update a job reports while it runs; shown as the host's row on the job card. */
 export interface JobProgress {
