@@ -12,6 +12,7 @@ import { toJobError } from '../src/clients/docker/docker-error.js';
 import { PermanentJobError, TransientJobError } from '../src/errors.js';
 import { formatBytes, formatMs } from '../src/present/format.js';
 import type { Payload } from '../src/queue/payloads/gc-store.js';
+import { belowFirstLine } from './summary-detail.js';
 
 export { name, payloadSchema, type Payload } from '../src/queue/payloads/gc-store.js';
 /** One collection per host at a time (Nix's lock would serialise them anyway; this keeps the card honest). */
@@ -176,8 +177,10 @@ export function summarize(result: Result): string {
   return lines.join('\n');
 }
 
-/** The total of a fan-out: bytes freed (or that would be) across hosts. */
+/** The total: for one host the paths below its row's line; for a fan-out, bytes freed (or that would be) across hosts. */
 export function summarizeAll(results: Result[]): string {
+  const [only] = results;
+  if (only && results.length === 1) return belowFirstLine(summarize(only));
   const dry = results.every((r) => r.dryRun);
   const bytes = results.reduce((sum, r) => sum + (r.dryRun ? r.chosen.narBytes : (r.deleted?.freedBytes ?? 0)), 0);
   const paths = results.reduce((sum, r) => sum + (r.dryRun ? r.chosen.count : (r.deleted?.count ?? 0)), 0);

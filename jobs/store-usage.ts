@@ -15,6 +15,7 @@ import { computeStoreTrend, recordStoreReport, type StoreHistoryEntry, type Stor
 import { formatStoreReport } from '../src/reports/store-table.js';
 import type { JobContext } from './job-context.js';
 import type { Payload } from '../src/queue/payloads/store-usage.js';
+import { belowFirstLine } from './summary-detail.js';
 
 export { name, payloadSchema, type Payload } from '../src/queue/payloads/store-usage.js';
 
@@ -179,7 +180,8 @@ function failNoDocker(host: string): never {
  * the least free space first.
  */
 export function summarizeAll(results: Result[]): string {
-  if (results.length === 1) return summarize(results[0]!).split('\n').slice(1).join('\n');
+  const [only] = results;
+  if (only && results.length === 1) return belowFirstLine(summarize(only));
   return ['\n', ...formatStoreTable(results.map((result) => ({ host: result.host, result })))].join('\n');
 }
 

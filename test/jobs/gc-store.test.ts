@@ -201,6 +201,15 @@ describe('summarizeAll', () => {
     const one = { dryRun: false, chosen: { count: 2, narBytes: 10 }, deleted: { count: 2, narBytes: 10, freedBytes: 2048 } } as Result;
     expect(summarizeAll([one, one])).toBe('deleted 4 store paths, 4.0 KiB freed on 2 hosts');
   });
+
+  it('shows one host the paths its dry run would delete, below the line its row shows', () => {
+    const chosen = { count: 2, narBytes: 4096, digest: 'd', items: ['/nix/store/aaa-one', '/nix/store/bbb-two'] };
+    const one: Result = { host: 'ci-1', store: 'container gitlabnix', via: 'daemon', dryRun: true, dead: { count: 2, narBytes: 4096 }, chosen, warnings: [], durationMs: 5 };
+    const total = summarizeAll([one]);
+    expect(summarize(one).split('\n')[0]).toContain('would delete 2 of 2 dead paths');
+    expect(total).not.toContain('would delete 2 of 2');
+    expect(total.split('\n')).toEqual(['  /nix/store/aaa-one', '  /nix/store/bbb-two']);
+  });
 });
 
 describe('name', () => {
