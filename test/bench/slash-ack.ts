@@ -20,7 +20,8 @@ import { elapsedMs, ms, percentile } from './stats.js';
 import { startBareBolt } from './bare-bolt.js';
 import { startPool } from './start-pool.js';
 
-const REQUESTS = 500;
+const REQUESTS = 1000;
+const ACK_ROUNDS = 3;
 const PINGS = 30;
 
 /** Ack latency of a signed slash command (ours vs a bare Bolt app that only acks), and `ping all` with 3 workers. */
@@ -63,16 +64,25 @@ export const suite: BenchSuite = {
         await timeAck(bare.url, 'ping all');
         await timeAck(oursUrl, 'hosts');
       }
-      const bareTimes: number[] = [];
-      const ourTimes: number[] = [];
-      for (let i = 0; i < REQUESTS; i++) {
-        bareTimes.push(await timeAck(bare.url, 'ping all'));
-        ourTimes.push(await timeAck(oursUrl, 'ping all'));
+      // A p99 of one short run is a handful of samples: three rounds, and the median of their ratios.
+      const roundsOfAcks: Array<{ ours: number[]; bare: number[] }> = [];
+      for (let round = 0; round < ACK_ROUNDS; round++) {
+        const bareTimes: number[] = [];
+        const ourTimes: number[] = [];
+        for (let i = 0; i < REQUESTS; i++) {
+          bareTimes.push(await timeAck(bare.url, 'ping all'));
+          ourTimes.push(await timeAck(oursUrl, 'ping all'));
+        }
+        roundsOfAcks.push({ ours: ourTimes, bare: bareTimes });
       }
-      const p50 = percentile(ourTimes, 50);
-      const p99 = percentile(ourTimes, 99);
-      const bareP50 = percentile(bareTimes, 50);
-      const bareP99 = percentile(bareTimes, 99);
+      const ackFigure = (p: number) => {
+        const each = roundsOfAcks.map((r) => ({ ours: percentile(r.ours, p), bare: percentile(r.bare, p) }));
+        const ratios = each.map((e) => e.ours / e.bare);
+        const middle = each[ratios.indexOf(percentile(ratios, 50))]!;
+        return { ours: middle.ours, bare: middle.bare, ratio: percentile(ratios, 50), all: ratios.map((r) => `${r.toFixed(2)}x`).join(', ') };
+      };
+      const p50 = ackFigure(50);
+      const p99 = ackFigure(99);
 
       const conn = createRedis({ redisUrl: redis.url });
       const blocking = createRedis({ redisUrl: redis.url }, { blocking: true });
@@ -93,8 +103,8 @@ export const suite: BenchSuite = {
       blocking.disconnect();
       await conn.quit();
       return [
-        { name: `slash command ack p50 (${REQUESTS} signed requests)`, ours: ms(p50), baseline: `${ms(bareP50)} (bare Bolt app)`, ratio: p50 / bareP50, goal: 'well under Slack\'s 3 s', met: p99 < 3000 },
-        { name: `slash command ack p99 (${REQUESTS} signed requests)`, ours: ms(p99), baseline: `${ms(bareP99)} (bare Bolt app)`, ratio: p99 / bareP99 },
+        { name: `slash command ack p50 (median of ${ACK_ROUNDS} rounds of ${REQUESTS} signed requests; rounds ${p50.all})`, ours: ms(p50.ours), baseline: `${ms(p50.bare)} (bare Bolt app)`, ratio: p50.ratio, goal: 'well under Slack\'s 3 s', met: p99.ours < 3000 },
+        { name: `slash command ack p99 (median of ${ACK_ROUNDS} rounds of ${REQUESTS} signed requests; rounds ${p99.all})`, ours: ms(p99.ours), baseline: `${ms(p99.bare)} (bare Bolt app)`, ratio: p99.ratio },
         { name: `ping all round trip, 3 workers (p50 of ${PINGS})`, ours: ms(percentile(rounds, 50)), baseline: `p99 ${ms(percentile(rounds, 99))}` },
       ];
     } finally {
