@@ -3,6 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { EdgeList, assembleSnapshot, type StoreSnapshot } from './store-snapshot.js';
 import { StoreReadError, describeErrno } from './store-read-error.js';
+import { indexStorePaths } from './store-path-index.js';
 
 export interface ReadStoreDbOptions {
   /** How long to wait while SQLite reports the database busy (e.g. WAL recovery). @defaultValue 5000 ms */
@@ -87,18 +88,24 @@ function classifySqliteError(err: unknown, dbPath: string): StoreReadError {
 /** Rows per query: large enough that SQLite does the work, small enough to bound each string. */
 const CHUNK_ROWS = 1 << 18;
 
+/** Ids up to this many digits travel two to a number (SQLite's integers hold 18 digits). */
+const MAX_PACKED_DIGITS = 9;
+
 /**
  * Copies the tables out with one `group_concat` per chunk of rows: crossing from SQLite to JavaScript
- * once per chunk instead of once per row is what makes a million references cheap.
+ * once per chunk instead of once per row is what makes ten million references cheap. Only integers
+ * and the path names cross; derivation outputs are matched to their paths here, through an index of
+ * the names, instead of by SQLite joining on path text.
  */
 function loadSnapshot(db: Database.Database, dbPath: string): StoreSnapshot {
   const [count, maxId] = db.prepare('SELECT count(*), coalesce(max(id), 0) FROM ValidPaths').raw().get() as [number, number];
   const idToIndex = new Int32Array(maxId + 1).fill(-1);
   const paths: string[] = [];
+  const derivers: Array<string | undefined> = [];
   const narSize = new Float64Array(count);
 
   const pathChunk = db
-    .prepare("SELECT group_concat(id || ' ' || coalesce(narSize, 0) || ' ' || path, char(10)) FROM ValidPaths WHERE id > ? AND id <= ?")
+    .prepare("SELECT group_concat(id || ' ' || coalesce(narSize, 0) || ' ' || path || ' ' || coalesce(deriver, ''), char(10)) FROM ValidPaths WHERE id > ? AND id <= ?")
     .pluck();
   for (let low = 0; low < maxId; low += CHUNK_ROWS) {
     const text = pathChunk.get(low, low + CHUNK_ROWS) as string | null;
@@ -109,7 +116,9 @@ function loadSnapshot(db: Database.Database, dbPath: string): StoreSnapshot {
       const size = scan.int();
       idToIndex[id] = paths.length;
       narSize[paths.length] = size;
-      paths.push(scan.rest('\n'));
+      paths.push(scan.word());
+      const deriver = scan.rest('\n');
+      derivers.push(deriver === '' ? undefined : deriver);
     }
   }
   const n = paths.length;
@@ -123,38 +132,71 @@ function loadSnapshot(db: Database.Database, dbPath: string): StoreSnapshot {
   // list starts at most at 32 references a path and grows past that.
   const maxRef = db.prepare('SELECT coalesce(max(rowid), 0) FROM Refs').pluck().get() as number;
   const refs = new EdgeList(Math.min(maxRef, 32 * n + 1024));
+  // Each reference as one decimal number: the referrer's digits, then the reference's, zero-padded
+  // to the digits of the largest id. One number a row is cheaper for SQLite to print, and bytes
+  // (a blob) are cheaper to read here than a string of the same digits.
+  const digits = String(maxId).length;
+  const packed = digits <= MAX_PACKED_DIGITS;
   const refChunk = db
-    .prepare("SELECT group_concat(referrer || ' ' || reference, ' ') FROM Refs WHERE rowid > ? AND rowid <= ?")
+    .prepare(
+      packed
+        ? `SELECT CAST(group_concat(referrer * ${10 ** digits} + reference, ' ') AS BLOB) FROM Refs WHERE rowid > ? AND rowid <= ?`
+        : "SELECT group_concat(referrer || ' ' || reference, ' ') FROM Refs WHERE rowid > ? AND rowid <= ?",
+    )
     .pluck();
   for (let low = 0; low < maxRef; low += CHUNK_ROWS * 4) {
-    const text = refChunk.get(low, low + CHUNK_ROWS * 4) as string | null;
+    const text = refChunk.get(low, low + CHUNK_ROWS * 4) as Uint8Array | string | null;
     if (text === null) continue;
-    addPairs(text, idToIndex, refs);
+    if (typeof text !== 'string') addPackedPairs(text, digits, idToIndex, refs);
+    else addPairs(text, idToIndex, refs);
   }
 
   // Valid outputs of valid derivations, and whether the output names that derivation as its deriver.
   const outputs = new EdgeList();
   const builtFrom = new Int32Array(n).fill(-1);
-  const outputText = db
-    .prepare(
-      `SELECT group_concat(o.drv || ' ' || v.id || ' ' || (v.deriver IS d.path AND d.path LIKE '%.drv'), ' ')
-       FROM DerivationOutputs o JOIN ValidPaths v ON v.path = o.path JOIN ValidPaths d ON d.id = o.drv`,
-    )
-    .pluck()
-    .get() as string | null;
-  if (outputText !== null) {
+  const outputText = db.prepare("SELECT group_concat(drv || ' ' || path, ' ') FROM DerivationOutputs").pluck().get() as string | null;
+  if (outputText !== null && n > 0) {
+    const index = indexStorePaths(paths, storeDir);
+    const cut = storeDir.length + 1;
     const scan = new Scanner(outputText);
     while (!scan.done()) {
-      const drv = idToIndex[scan.int()] ?? -1;
-      const out = idToIndex[scan.int()] ?? -1;
-      const isDeriver = scan.int() === 1;
-      if (drv < 0 || out < 0) continue;
+      const drvId = scan.int();
+      const outPath = scan.word();
+      const drv = drvId < idToIndex.length ? idToIndex[drvId]! : -1;
+      if (drv < 0 || !outPath.startsWith(storeDir) || outPath[storeDir.length] !== '/') continue;
+      const out = index.byBase(outPath.slice(cut));
+      if (out < 0) continue;
       outputs.push(drv, out);
-      if (isDeriver) builtFrom[out] = drv;
+      const drvPath = paths[drv]!;
+      // Case-insensitive, as SQLite's LIKE '%.drv'.
+      if (derivers[out] === drvPath && drvPath.slice(-4).toLowerCase() === '.drv') builtFrom[out] = drv;
     }
   }
 
   return assembleSnapshot({ storeDir, paths, narSize, builtFrom, refs, outputs });
+}
+
+/**
+ * Parses the ASCII bytes "p p p ..." into index pairs, where each number is a referrer followed by a
+ * reference of exactly `digits` digits (zero-padded); one tight loop, as it runs over a hundred
+ * million bytes.
+ */
+export function addPackedPairs(bytes: Uint8Array, digits: number, idToIndex: Int32Array, edges: EdgeList): void {
+  const length = bytes.length;
+  let pos = 0;
+  while (pos < length) {
+    let end = pos;
+    while (bytes[end]! >= 48) end++;
+    const split = end - digits;
+    let a = 0;
+    for (; pos < split; pos++) a = a * 10 + (bytes[pos]! - 48);
+    let b = 0;
+    for (; pos < end; pos++) b = b * 10 + (bytes[pos]! - 48);
+    pos = end + 1;
+    const from = a < idToIndex.length ? idToIndex[a]! : -1;
+    const to = b < idToIndex.length ? idToIndex[b]! : -1;
+    if (from >= 0 && to >= 0) edges.push(from, to);
+  }
 }
 
 /**
@@ -206,6 +248,11 @@ class Scanner {
     }
     this.pos++;
     return value;
+  }
+
+  /** Everything up to the next space (or the end). */
+  word(): string {
+    return this.rest(' ');
   }
 
   /** Everything up to the next `separator` (or the end). */
