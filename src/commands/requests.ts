@@ -1,9 +1,15 @@
+import type { HostState } from '../present/host-states.js';
+
 /** The typed result of parsing one command line; shared by Slack and the CLI. */
 export type Target = { kind: 'host'; host: string } | { kind: 'all' };
 
+/** Which hosts `hosts` lists: every one, those that need attention, those in one state, or names starting with a prefix. */
+export type HostFilter = { kind: 'all' } | { kind: 'attention' } | { kind: 'state'; state: HostState } | { kind: 'prefix'; prefix: string };
+
 export type Request =
   | { verb: 'help'; topic?: string }
-  | { verb: 'hosts' }
+  /** No filter: the fleet view (every host of a small fleet; counts and the hosts that need attention of a larger one). */
+  | { verb: 'hosts'; filter?: HostFilter; page?: number }
   | { verb: 'ping'; target: Target }
   | { verb: 'store'; target: Target; top: number }
   | {
