@@ -54,13 +54,13 @@ const WORDS_PER_PASS = 2;
  */
 export function measureClosures(snapshot: StoreSnapshot, indices: ArrayLike<number>): ClosureSize[] {
   if (indices.length === 0) return [];
-  const order = orderTopologically(snapshot, indices);
-  if (order === undefined) {
+  const topological = orderTopologically(snapshot, indices);
+  if (topological === undefined) {
     const measure = createClosureMeter(snapshot);
     return Array.from({ length: indices.length }, (_, k) => measure(indices[k]!));
   }
   const { narSize } = snapshot;
-  const { position, childStart, children } = referencesByPosition(snapshot, order);
+  const { order, position, childStart, children } = topological;
   const words = Math.min(WORDS_PER_PASS, Math.ceil(indices.length / 32));
   const reach = new Int32Array(order.length * words);
   const paths = new Int32Array(indices.length);
@@ -105,46 +105,35 @@ export function measureClosures(snapshot: StoreSnapshot, indices: ArrayLike<numb
   return Array.from({ length: indices.length }, (_, k) => ({ paths: paths[k]!, narBytes: bytes[k]! }));
 }
 
-/**
- * The references of the paths in `order`, renumbered by position in it (CSR, self-references
- * left out), so the passes over them read two arrays and nothing else.
- */
-function referencesByPosition(
-  snapshot: StoreSnapshot,
-  order: Int32Array,
-): { position: Int32Array; childStart: Int32Array; children: Int32Array } {
-  const { refStart, refTargets } = snapshot;
-  const position = new Int32Array(snapshot.narSize.length).fill(-1);
-  for (let p = 0; p < order.length; p++) position[order[p]!] = p;
-  const childStart = new Int32Array(order.length + 1);
-  let total = 0;
-  for (let p = 0; p < order.length; p++) {
-    const node = order[p]!;
-    childStart[p] = total;
-    for (let e = refStart[node]!, end = refStart[node + 1]!; e < end; e++) if (refTargets[e] !== node) total++;
-  }
-  childStart[order.length] = total;
-  const children = new Int32Array(total);
-  let k = 0;
-  for (let p = 0; p < order.length; p++) {
-    const node = order[p]!;
-    for (let e = refStart[node]!, end = refStart[node + 1]!; e < end; e++) if (refTargets[e] !== node) children[k++] = position[refTargets[e]!]!;
-  }
-  return { position, childStart, children };
+/** Paths in post-order with their references renumbered by position in it (CSR, self-references left out). */
+interface TopologicalOrder {
+  /** References before referrers: everything reachable from the starts. */
+  order: Int32Array;
+  /** Position of each path in `order`, -1 where it is not reached. */
+  position: Int32Array;
+  /** CSR offsets by position (order.length + 1). */
+  childStart: Int32Array;
+  /** Positions of the references, so the passes over them read two arrays and nothing else. */
+  children: Int32Array;
 }
 
 /**
- * Post-order (references before referrers) of everything reachable from `starts`, or undefined
- * when the references there contain a cycle other than a self-reference.
+ * Post-order (references before referrers) of everything reachable from `starts`, with each path's
+ * references by position (known when it is placed: they are placed before it), or undefined when the
+ * references there contain a cycle other than a self-reference.
  */
-function orderTopologically(snapshot: StoreSnapshot, starts: ArrayLike<number>): Int32Array | undefined {
+function orderTopologically(snapshot: StoreSnapshot, starts: ArrayLike<number>): TopologicalOrder | undefined {
   const { refStart, refTargets } = snapshot;
-  const count = snapshot.paths.length;
+  const count = snapshot.narSize.length;
   const state = new Uint8Array(count); // 0 new, 1 on the stack, 2 done
   const stack = new Int32Array(count);
   const edge = new Int32Array(count);
   const order = new Int32Array(count);
+  const position = new Int32Array(count).fill(-1);
+  const childStart = new Int32Array(count + 1);
+  const children = new Int32Array(refTargets.length);
   let placed = 0;
+  let placedChildren = 0;
   for (let s = 0; s < starts.length; s++) {
     const start = starts[s]!;
     if (state[start] !== 0) continue;
@@ -165,10 +154,17 @@ function orderTopologically(snapshot: StoreSnapshot, starts: ArrayLike<number>):
         }
       } else {
         state[node] = 2;
+        childStart[placed] = placedChildren;
+        for (let e = refStart[node]!, end = refStart[node + 1]!; e < end; e++) {
+          const child = refTargets[e]!;
+          if (child !== node) children[placedChildren++] = position[child]!;
+        }
+        position[node] = placed;
         order[placed++] = node;
         top--;
       }
     }
   }
-  return order.subarray(0, placed);
+  childStart[placed] = placedChildren;
+  return { order: order.subarray(0, placed), position, childStart: childStart.subarray(0, placed + 1), children: children.subarray(0, placedChildren) };
 }

@@ -101,7 +101,12 @@ function loadSnapshot(db: Database.Database, dbPath: string): StoreSnapshot {
   const [count, maxId] = db.prepare('SELECT count(*), coalesce(max(id), 0) FROM ValidPaths').raw().get() as [number, number];
   const idToIndex = new Int32Array(maxId + 1).fill(-1);
   const paths: string[] = [];
-  const derivers: Array<string | undefined> = [];
+  // Where each path's deriver is in the text it came in (no string of its own: a million of them would
+  // be garbage the moment the outputs are matched).
+  const texts: string[] = [];
+  const deriverText = new Int32Array(count);
+  const deriverStart = new Int32Array(count);
+  const deriverLength = new Int32Array(count);
   const narSize = new Float64Array(count);
 
   const pathChunk = db
@@ -111,14 +116,15 @@ function loadSnapshot(db: Database.Database, dbPath: string): StoreSnapshot {
     const text = pathChunk.get(low, low + CHUNK_ROWS) as string | null;
     if (text === null) continue;
     const scan = new Scanner(text);
+    texts.push(text);
     while (!scan.done() && paths.length < count) {
-      const id = scan.int();
-      const size = scan.int();
-      idToIndex[id] = paths.length;
-      narSize[paths.length] = size;
+      const i = paths.length;
+      idToIndex[scan.int()] = i;
+      narSize[i] = scan.int();
       paths.push(scan.word());
-      const deriver = scan.rest('\n');
-      derivers.push(deriver === '' ? undefined : deriver);
+      deriverText[i] = texts.length - 1;
+      deriverStart[i] = scan.position();
+      deriverLength[i] = scan.skip('\n');
     }
   }
   const n = paths.length;
@@ -169,7 +175,8 @@ function loadSnapshot(db: Database.Database, dbPath: string): StoreSnapshot {
       outputs.push(drv, out);
       const drvPath = paths[drv]!;
       // Case-insensitive, as SQLite's LIKE '%.drv'.
-      if (derivers[out] === drvPath && drvPath.slice(-4).toLowerCase() === '.drv') builtFrom[out] = drv;
+      const namesDrv = deriverLength[out] === drvPath.length && texts[deriverText[out]!]!.startsWith(drvPath, deriverStart[out]);
+      if (namesDrv && drvPath.slice(-4).toLowerCase() === '.drv') builtFrom[out] = drv;
     }
   }
 
@@ -253,6 +260,20 @@ class Scanner {
   /** Everything up to the next space (or the end). */
   word(): string {
     return this.rest(' ');
+  }
+
+  /** Where the next word starts. */
+  position(): number {
+    return this.pos;
+  }
+
+  /** Moves past the next `separator` (or to the end); returns the length of what it skipped. */
+  skip(separator: string): number {
+    let end = this.text.indexOf(separator, this.pos);
+    if (end === -1) end = this.text.length;
+    const length = end - this.pos;
+    this.pos = end + 1;
+    return length;
   }
 
   /** Everything up to the next `separator` (or the end). */
