@@ -14,6 +14,18 @@ export interface StorePathIndex {
  * where a Map of base names would make a million strings and take most of a second.
  */
 export function indexStorePaths(paths: readonly string[], storeDir: string): StorePathIndex {
+  // The read builds it to match derivation outputs and the report again for the roots: build it once.
+  const known = built.get(paths);
+  if (known?.storeDir === storeDir) return known.index;
+  const index = buildIndex(paths, storeDir);
+  built.set(paths, { storeDir, index });
+  return index;
+}
+
+/** Indexes already built, by the paths array they index (which nothing changes after the read). */
+const built = new WeakMap<readonly string[], { storeDir: string; index: StorePathIndex }>();
+
+function buildIndex(paths: readonly string[], storeDir: string): StorePathIndex {
   const cut = storeDir.length + 1;
   let size = 1024;
   while (size < paths.length * 2) size *= 2;
