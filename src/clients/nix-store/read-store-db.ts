@@ -141,7 +141,10 @@ function loadSnapshot(db: Database.Database, dbPath: string): StoreSnapshot {
   // Each reference as one decimal number: the referrer's digits, then the reference's, zero-padded
   // to the digits of the largest id. One number a row is cheaper for SQLite to print, and bytes
   // (a blob) are cheaper to read here than a string of the same digits.
-  const digits = String(maxId).length;
+  // Digits for the largest id in Refs too (a reference to a path that is gone would spill into the
+  // referrer); each max is one index lookup as separate subqueries, a full scan as one aggregate.
+  const [maxReferrer, maxReference] = db.prepare('SELECT coalesce((SELECT max(referrer) FROM Refs), 0), coalesce((SELECT max(reference) FROM Refs), 0)').raw().get() as [number, number];
+  const digits = String(Math.max(maxId, maxReferrer, maxReference)).length;
   const packed = digits <= MAX_PACKED_DIGITS;
   const refChunk = db
     .prepare(
