@@ -140,9 +140,9 @@ function loadSnapshot(db: Database.Database, dbPath: string): StoreSnapshot {
   const refs = new EdgeList(Math.min(maxRef, 32 * n + 1024));
   // Each reference as one decimal number: the referrer's digits, then the reference's, zero-padded
   // to the digits of the largest id. One number a row is cheaper for SQLite to print, and bytes
-  // (a blob) are cheaper to read here than a string of the same digits.
-  // Digits for the largest id in Refs too (a reference to a path that is gone would spill into the
-  // referrer); each max is one index lookup as separate subqueries, a full scan as one aggregate.
+  // (a blob) are cheaper to read here than a string of the same digits. The largest id counts Refs
+  // too (a reference to a path that is gone would spill into the referrer); each max is one index
+  // lookup as its own subquery, where one aggregate of both would scan the table.
   const [maxReferrer, maxReference] = db.prepare('SELECT coalesce((SELECT max(referrer) FROM Refs), 0), coalesce((SELECT max(reference) FROM Refs), 0)').raw().get() as [number, number];
   const digits = String(Math.max(maxId, maxReferrer, maxReference)).length;
   const packed = digits <= MAX_PACKED_DIGITS;
@@ -177,8 +177,8 @@ function loadSnapshot(db: Database.Database, dbPath: string): StoreSnapshot {
       if (out < 0) continue;
       outputs.push(drv, out);
       const drvPath = paths[drv]!;
-      // Case-insensitive, as SQLite's LIKE '%.drv'.
       const namesDrv = deriverLength[out] === drvPath.length && texts[deriverText[out]!]!.startsWith(drvPath, deriverStart[out]);
+      // ".drv" case-insensitively, as SQLite's LIKE '%.drv' compared it before.
       if (namesDrv && drvPath.slice(-4).toLowerCase() === '.drv') builtFrom[out] = drv;
     }
   }
