@@ -24,7 +24,7 @@ export const VERBS: VerbSpec[] = [
     verb: 'hosts',
     args: ['[all|STATE|PREFIX]'],
     flags: { page: { type: 'string', value: 'N' } },
-    description: 'registered hosts, their heartbeat age and runners; in a large fleet the counts by state and the hosts that need attention first',
+    description: 'registered hosts and runners; a large fleet gets counts by state, then the hosts that need attention',
     example: 'hosts silent --page 2',
     mutating: false,
   },
