@@ -2,8 +2,9 @@ import { parseArgs } from 'node:util';
 import { isValidHostName } from '../queue/names.js';
 import { UserError } from '../errors.js';
 import { clip, parseDuration } from './duration.js';
-import type { Request, RunnerTarget, Target } from './requests.js';
+import type { HostFilter, Request, RunnerTarget, Target } from './requests.js';
 import { parseFreeTarget, parseSize } from './size.js';
+import { HOST_STATES, type HostState } from './host-states.js';
 import { closest } from './suggest.js';
 import { tokenize } from './tokenize.js';
 import { VERBS, findVerb, usage, type VerbSpec } from './verbs.js';
@@ -79,6 +80,13 @@ function hostName(word: string): string {
   return word;
 }
 
+function hostPrefix(word: string): string {
+  if (!isValidHostName(word)) {
+    throw new UserError(`"${clip(word)}" is neither a host state (${HOST_STATES.join(', ')}) nor the start of a host name; use letters, digits, ".", "-" or "_"`);
+  }
+  return word;
+}
+
 function target(word: string): Target {
   return word === 'all' ? { kind: 'all' } : { kind: 'host', host: hostName(word) };
 }
@@ -142,8 +150,19 @@ function buildRequest(spec: VerbSpec, values: Values, positionals: string[]): Re
       }
       return topic === undefined ? { verb: 'help' } : { verb: 'help', topic };
     }
-    case 'hosts':
-      return { verb: 'hosts' };
+    case 'hosts': {
+      const word = positionals[0];
+      const page = str('page');
+      const filter: HostFilter | undefined =
+        word === undefined
+          ? page === undefined ? undefined : { kind: 'all' }
+          : word === 'all' || word === 'attention'
+            ? { kind: word }
+            : (HOST_STATES as readonly string[]).includes(word)
+              ? { kind: 'state', state: word as HostState }
+              : { kind: 'prefix', prefix: hostPrefix(word) };
+      return { verb: 'hosts', ...(filter ? { filter } : {}), ...(page !== undefined ? { page: count(page, '--page', 1, 100_000) } : {}) };
+    }
     case 'schedules':
       return { verb: 'schedules' };
     case 'ping':

@@ -1,4 +1,5 @@
 import type { FreeTarget } from './size.js';
+import type { HostState } from './host-states.js';
 
 /** The typed result of parsing one command line; shared by Slack and the CLI. */
 export type Target = { kind: 'host'; host: string } | { kind: 'all' };
@@ -6,9 +7,13 @@ export type Target = { kind: 'host'; host: string } | { kind: 'all' };
 /** `<host|runner>`: a host's runners, or one runner by its GitLab id (`123` or `#123`). */
 export type RunnerTarget = { kind: 'host'; host: string } | { kind: 'runner'; id: number };
 
+/** Which hosts `hosts` lists: every one, those that need attention, those in one state, or names starting with a prefix. */
+export type HostFilter = { kind: 'all' } | { kind: 'attention' } | { kind: 'state'; state: HostState } | { kind: 'prefix'; prefix: string };
+
 export type Request =
   | { verb: 'help'; topic?: string }
-  | { verb: 'hosts' }
+  /** No filter: the fleet view (every host of a small fleet; counts and the hosts that need attention of a larger one). */
+  | { verb: 'hosts'; filter?: HostFilter; page?: number }
   | { verb: 'ping'; target: Target }
   | { verb: 'store'; target: Target; top: number }
   | {

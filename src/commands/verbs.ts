@@ -20,7 +20,14 @@ export interface VerbSpec {
 /** The grammar of `/runner ...` and `runnerops ...`, one entry per verb, in help order. */
 export const VERBS: VerbSpec[] = [
   { verb: 'help', args: ['[verb]'], flags: {}, description: 'list the verbs, or explain one', example: 'help prune', mutating: false },
-  { verb: 'hosts', args: [], flags: {}, description: 'registered hosts, their heartbeat age and runners', example: 'hosts', mutating: false },
+  {
+    verb: 'hosts',
+    args: ['[all|STATE|PREFIX]'],
+    flags: { page: { type: 'string', value: 'N' } },
+    description: 'registered hosts and runners; a large fleet gets counts by state, then the hosts that need attention',
+    example: 'hosts silent --page 2',
+    mutating: false,
+  },
   { verb: 'ping', args: ['<host|all>'], flags: {}, description: 'round trip to a host worker and back', example: 'ping all', mutating: false },
   {
     verb: 'store',

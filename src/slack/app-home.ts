@@ -1,53 +1,26 @@
 import type { KnownBlock } from '@slack/types';
 import type { BotCore } from '../bot/bot-core.js';
 import { mayApprove } from '../policy/decide.js';
-import { formatAge, formatBytes } from '../present/format.js';
-import { trustLines } from '../present/hosts.js';
+import { formatAge } from '../present/format.js';
 import { runnerCountsText } from '../present/runners.js';
 import { readRunnersSummary } from '../reports/runners-summary.js';
+import { parseDuration } from '../commands/duration.js';
 import { readCommand, readRows, recentCommandIds } from '../queue/command-record.js';
 import { commandCard } from '../present/command-card.js';
 import { listTrustedHosts } from '../queue/bot-trust.js';
 import { approvalBlocks } from './approval-blocks.js';
-import { context, header, LIMITS, section } from './blocks.js';
-import { inlineCode, joinMrkdwn, md, type Mrkdwn } from './mrkdwn.js';
+import { context, header, LIMITS, section, sections } from './blocks.js';
+import { hostsHomeBlocks } from './hosts-home-blocks.js';
+import { inlineCode, md, type Mrkdwn } from './mrkdwn.js';
 
 /** What the Home tab reads. */
 export type HomeDeps = Pick<BotCore, 'redis' | 'prefix' | 'approvals' | 'policy' | 'members' | 'trust'>;
-
-/** Lines joined into as many sections as they need (each within Slack's section limit). */
-function sections(lines: Mrkdwn[], room: number): KnownBlock[] {
-  const blocks: KnownBlock[] = [];
-  let current: Mrkdwn[] = [];
-  let length = 0;
-  for (const line of lines) {
-    if (current.length > 0 && length + 1 + line.length > LIMITS.sectionText) {
-      blocks.push(section(joinMrkdwn(current, '\n')));
-      current = [];
-      length = 0;
-    }
-    current.push(line);
-    length += (current.length > 1 ? 1 : 0) + line.length;
-  }
-  if (current.length > 0) blocks.push(section(joinMrkdwn(current, '\n')));
-  if (blocks.length <= room) return blocks;
-  return [...blocks.slice(0, Math.max(0, room - 1)), context(md`…and more; see /runner hosts`)];
-}
 
 /** The Home tab: hosts, runners by token expiry (soonest first), recent jobs, approvals the viewer may act on. */
 export async function homeBlocks(core: HomeDeps, viewer: string, now = Date.now()): Promise<KnownBlock[]> {
   const hosts = await listTrustedHosts(core.redis, core.prefix, core.trust, now);
   const blocks: KnownBlock[] = [header('runnerops fleet')];
-  const hostLines = hosts.map((h) => {
-    const disk = h.disk?.dockerFreeBytes !== undefined ? `, docker free ${formatBytes(h.disk.dockerFreeBytes)}` : '';
-    const nix = h.disk?.nixFreeBytes !== undefined ? `, nix free ${formatBytes(h.disk.nixFreeBytes)}` : '';
-    const store = h.store ? `, store ${formatBytes(h.store.totalNarBytes)} (${formatBytes(h.store.garbageBytes)} garbage)` : '';
-    const daemon = h.daemon ? md`, nix-daemon ${h.daemon.healthy ? md`healthy` : md`*unhealthy*`} ${formatAge((now - h.daemon.at) / 1000)}` : md``;
-    return md`${h.alive ? md`:large_green_circle:` : md`:red_circle:`} *${h.name}* heartbeat ${formatAge(h.ageSeconds)}${h.alive ? '' : ' (expired)'}${disk}${nix}${store}${daemon}`;
-  });
-  blocks.push(...(hostLines.length > 0 ? sections(hostLines, 20) : [section(md`No hosts registered yet: start \`runnerops worker\` on a runner host.`)]));
-  const untrusted = trustLines(hosts);
-  if (untrusted.length > 0) blocks.push(...sections(untrusted.map((line) => md`:warning: ${line}`), 5));
+  blocks.push(...hostsHomeBlocks(hosts, { now, tokenWarnSeconds: parseDuration(core.policy.tokenExpiry.warnWithin, 'tokenExpiry.warnWithin') }));
 
   const fleet = await readRunnersSummary(core.redis, core.prefix);
   blocks.push(

@@ -1,5 +1,5 @@
 import type { KnownBlock } from '@slack/types';
-import { codeBlocks, fit, fitPlain, type Mrkdwn } from './mrkdwn.js';
+import { codeBlocks, fit, fitPlain, joinMrkdwn, md, type Mrkdwn } from './mrkdwn.js';
 
 /** Slack's limits (Block Kit, messages and modals), all counted after escaping. */
 export const LIMITS = {
@@ -36,4 +36,23 @@ export function header(text: string): KnownBlock {
 /** Plain text as code-block sections, each within the section limit after escaping. */
 export function codeSections(text: string): KnownBlock[] {
   return codeBlocks(text, LIMITS.sectionText).map((block) => section(block));
+}
+
+/** Lines joined into as many sections as they need (each within Slack's section limit), at most `room` blocks. */
+export function sections(lines: Mrkdwn[], room: number): KnownBlock[] {
+  const blocks: KnownBlock[] = [];
+  let current: Mrkdwn[] = [];
+  let length = 0;
+  for (const line of lines) {
+    if (current.length > 0 && length + 1 + line.length > LIMITS.sectionText) {
+      blocks.push(section(joinMrkdwn(current, '\n')));
+      current = [];
+      length = 0;
+    }
+    current.push(line);
+    length += (current.length > 1 ? 1 : 0) + line.length;
+  }
+  if (current.length > 0) blocks.push(section(joinMrkdwn(current, '\n')));
+  if (blocks.length <= room) return blocks;
+  return [...blocks.slice(0, Math.max(0, room - 1)), context(md`…and more; see /runner hosts`)];
 }

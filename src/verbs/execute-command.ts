@@ -145,7 +145,12 @@ async function answer(deps: ExecuteDeps, request: Exclude<Request, QueueingReque
     case 'help':
       return helpText(request.topic, deps.commandPrefix);
     case 'hosts':
-      return hostsText(await listTrustedHosts(deps.redis, deps.prefix, deps.trust));
+      return hostsText(await listTrustedHosts(deps.redis, deps.prefix, deps.trust), {
+        ...(request.filter ? { filter: request.filter } : {}),
+        ...(request.page ? { page: request.page } : {}),
+        commandPrefix: deps.commandPrefix,
+        tokenWarnSeconds: parseDuration(deps.policy.tokenExpiry.warnWithin, 'tokenExpiry.warnWithin'),
+      });
     case 'jobs': {
       const ids = await recentCommandIds(deps.redis, deps.prefix, request.limit);
       const commands = await Promise.all(ids.map(async (id) => ({ command: await readCommand(deps.redis, deps.prefix, id), rows: await readRows(deps.redis, deps.prefix, id) })));

@@ -147,6 +147,26 @@ describe('parseCommand for any size or free-space target', () => {
   });
 });
 
+describe('parseCommand hosts', () => {
+  it('reads plain hosts as the fleet view, with no filter', () => {
+    expect(parseCommand('hosts')).toEqual({ verb: 'hosts' });
+  });
+
+  it('reads all, attention, a state word or a name prefix, and a page', () => {
+    expect(parseCommand('hosts all --page 3')).toEqual({ verb: 'hosts', filter: { kind: 'all' }, page: 3 });
+    expect(parseCommand('hosts attention')).toEqual({ verb: 'hosts', filter: { kind: 'attention' } });
+    expect(parseCommand('hosts silent')).toEqual({ verb: 'hosts', filter: { kind: 'state', state: 'silent' } });
+    expect(parseCommand('hosts key-changed')).toEqual({ verb: 'hosts', filter: { kind: 'state', state: 'key-changed' } });
+    expect(parseCommand('hosts ci-1')).toEqual({ verb: 'hosts', filter: { kind: 'prefix', prefix: 'ci-1' } });
+    expect(parseCommand('hosts --page 2')).toEqual({ verb: 'hosts', filter: { kind: 'all' }, page: 2 });
+  });
+
+  it('refuses a page that is not a whole number and a filter that is not a host name', () => {
+    expect(() => parseCommand('hosts all --page 0')).toThrow('--page "0" is not valid; expected a whole number from 1 to 100000');
+    expect(() => parseCommand('hosts ../x')).toThrow(/^"\.\.\/x" is neither a host state \(healthy, key-changed, unsigned, pending, silent, daemon, disk, expiring\) nor the start of a host name/);
+  });
+});
+
 describe('parseCommand limits', () => {
   it('refuses --until beyond a year', () => {
     expect(() => parseCommand('prune all --until 400d')).toThrow('--until may be at most 366d');

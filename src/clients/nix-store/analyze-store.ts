@@ -3,13 +3,13 @@ import path from 'node:path';
 import { findAllRoots, type RuntimeRootsSeen } from './find-all-roots.js';
 import type { RootKind } from './find-gc-roots.js';
 import { markLive } from './mark-live.js';
-import { measureClosures } from './measure-closure.js';
 import { defaultNixConfFile, readGcSettings } from './read-gc-settings.js';
 import { readStore } from './read-store.js';
+import { measureClosures } from './measure-closure.js';
 import { selectTop } from './select-top.js';
 import { StoreReadError, describeErrno } from './store-read-error.js';
 import { readableName } from './store-path.js';
-import { indexByBaseName } from './store-snapshot.js';
+import { indexStorePaths } from './store-path-index.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Returns after the timers that are due ran (a timer's turn, not setImmediate's, which can come first). */
@@ -125,9 +125,8 @@ export async function analyzeStore(options: AnalyzeStoreOptions): Promise<StoreA
 
   // Between the long synchronous steps, let timers run: the worker renews the job's lock from one.
   await yieldToTimers();
-  const byName = indexByBaseName(snapshot);
-  await yieldToTimers();
-  const isValid = (base: string): boolean => byName.has(base);
+  const byName = indexStorePaths(snapshot.paths, snapshot.storeDir);
+  const isValid = (base: string): boolean => byName.byBase(base) >= 0;
   const found = await findAllRoots({
     stateDir: options.stateDir,
     storeDir: snapshot.storeDir,
@@ -146,7 +145,7 @@ export async function analyzeStore(options: AnalyzeStoreOptions): Promise<StoreA
   const linksOf = new Map<number, string[]>();
   const byKind: Partial<Record<RootKind, number>> = {};
   for (const root of found.roots) {
-    const index = byName.get(root.base)!;
+    const index = byName.byBase(root.base);
     byKind[root.kind] = (byKind[root.kind] ?? 0) + 1;
     const links = linksOf.get(index);
     if (links === undefined) {
@@ -158,13 +157,12 @@ export async function analyzeStore(options: AnalyzeStoreOptions): Promise<StoreA
   }
   if (found.temporaryHashes.size > 0) {
     // Nix keeps any path whose hash part a temporary root names.
-    const cut = snapshot.storeDir.length + 1;
-    snapshot.paths.forEach((p, i) => {
-      if (found.temporaryHashes.has(p.slice(cut, cut + 32)) && !linksOf.has(i)) {
+    for (const i of [...found.temporaryHashes].flatMap((hash) => byName.byHashPart(hash)).sort((a, b) => a - b)) {
+      if (!linksOf.has(i)) {
         linksOf.set(i, ['{temp}']);
         rootIndex.push(i);
       }
-    });
+    }
   }
   const live = markLive(snapshot, rootIndex, gc);
   await yieldToTimers();

@@ -3,6 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { EdgeList, assembleSnapshot, type StoreSnapshot } from './store-snapshot.js';
 import { StoreReadError, describeErrno } from './store-read-error.js';
+import { indexStorePaths } from './store-path-index.js';
 
 export interface ReadStoreDbOptions {
   /** How long to wait while SQLite reports the database busy (e.g. WAL recovery). @defaultValue 5000 ms */
@@ -87,29 +88,43 @@ function classifySqliteError(err: unknown, dbPath: string): StoreReadError {
 /** Rows per query: large enough that SQLite does the work, small enough to bound each string. */
 const CHUNK_ROWS = 1 << 18;
 
+/** Ids up to this many digits travel two to a number (SQLite's integers hold 18 digits). */
+const MAX_PACKED_DIGITS = 9;
+
 /**
  * Copies the tables out with one `group_concat` per chunk of rows: crossing from SQLite to JavaScript
- * once per chunk instead of once per row is what makes a million references cheap.
+ * once per chunk instead of once per row is what makes ten million references cheap. Only integers
+ * and the path names cross; derivation outputs are matched to their paths here, through an index of
+ * the names, instead of by SQLite joining on path text.
  */
 function loadSnapshot(db: Database.Database, dbPath: string): StoreSnapshot {
   const [count, maxId] = db.prepare('SELECT count(*), coalesce(max(id), 0) FROM ValidPaths').raw().get() as [number, number];
   const idToIndex = new Int32Array(maxId + 1).fill(-1);
   const paths: string[] = [];
+  // Where each path's deriver is in the text it came in (no string of its own: a million of them would
+  // be garbage the moment the outputs are matched).
+  const texts: string[] = [];
+  const deriverText = new Int32Array(count);
+  const deriverStart = new Int32Array(count);
+  const deriverLength = new Int32Array(count);
   const narSize = new Float64Array(count);
 
   const pathChunk = db
-    .prepare("SELECT group_concat(id || ' ' || coalesce(narSize, 0) || ' ' || path, char(10)) FROM ValidPaths WHERE id > ? AND id <= ?")
+    .prepare("SELECT group_concat(id || ' ' || coalesce(narSize, 0) || ' ' || path || ' ' || coalesce(deriver, ''), char(10)) FROM ValidPaths WHERE id > ? AND id <= ?")
     .pluck();
   for (let low = 0; low < maxId; low += CHUNK_ROWS) {
     const text = pathChunk.get(low, low + CHUNK_ROWS) as string | null;
     if (text === null) continue;
     const scan = new Scanner(text);
+    texts.push(text);
     while (!scan.done() && paths.length < count) {
-      const id = scan.int();
-      const size = scan.int();
-      idToIndex[id] = paths.length;
-      narSize[paths.length] = size;
-      paths.push(scan.rest('\n'));
+      const i = paths.length;
+      idToIndex[scan.int()] = i;
+      narSize[i] = scan.int();
+      paths.push(scan.word());
+      deriverText[i] = texts.length - 1;
+      deriverStart[i] = scan.position();
+      deriverLength[i] = scan.skip('\n');
     }
   }
   const n = paths.length;
@@ -123,38 +138,75 @@ function loadSnapshot(db: Database.Database, dbPath: string): StoreSnapshot {
   // list starts at most at 32 references a path and grows past that.
   const maxRef = db.prepare('SELECT coalesce(max(rowid), 0) FROM Refs').pluck().get() as number;
   const refs = new EdgeList(Math.min(maxRef, 32 * n + 1024));
+  // Each reference as one decimal number: the referrer's digits, then the reference's, zero-padded
+  // to the digits of the largest id. One number a row is cheaper for SQLite to print, and bytes
+  // (a blob) are cheaper to read here than a string of the same digits. The largest id counts Refs
+  // too (a reference to a path that is gone would spill into the referrer); each max is one index
+  // lookup as its own subquery, where one aggregate of both would scan the table.
+  const [maxReferrer, maxReference] = db.prepare('SELECT coalesce((SELECT max(referrer) FROM Refs), 0), coalesce((SELECT max(reference) FROM Refs), 0)').raw().get() as [number, number];
+  const digits = String(Math.max(maxId, maxReferrer, maxReference)).length;
+  const packed = digits <= MAX_PACKED_DIGITS;
   const refChunk = db
-    .prepare("SELECT group_concat(referrer || ' ' || reference, ' ') FROM Refs WHERE rowid > ? AND rowid <= ?")
+    .prepare(
+      packed
+        ? `SELECT CAST(group_concat(referrer * ${10 ** digits} + reference, ' ') AS BLOB) FROM Refs WHERE rowid > ? AND rowid <= ?`
+        : "SELECT group_concat(referrer || ' ' || reference, ' ') FROM Refs WHERE rowid > ? AND rowid <= ?",
+    )
     .pluck();
   for (let low = 0; low < maxRef; low += CHUNK_ROWS * 4) {
-    const text = refChunk.get(low, low + CHUNK_ROWS * 4) as string | null;
+    const text = refChunk.get(low, low + CHUNK_ROWS * 4) as Uint8Array | string | null;
     if (text === null) continue;
-    addPairs(text, idToIndex, refs);
+    if (typeof text !== 'string') addPackedPairs(text, digits, idToIndex, refs);
+    else addPairs(text, idToIndex, refs);
   }
 
   // Valid outputs of valid derivations, and whether the output names that derivation as its deriver.
   const outputs = new EdgeList();
   const builtFrom = new Int32Array(n).fill(-1);
-  const outputText = db
-    .prepare(
-      `SELECT group_concat(o.drv || ' ' || v.id || ' ' || (v.deriver IS d.path AND d.path LIKE '%.drv'), ' ')
-       FROM DerivationOutputs o JOIN ValidPaths v ON v.path = o.path JOIN ValidPaths d ON d.id = o.drv`,
-    )
-    .pluck()
-    .get() as string | null;
-  if (outputText !== null) {
+  const outputText = db.prepare("SELECT group_concat(drv || ' ' || path, ' ') FROM DerivationOutputs").pluck().get() as string | null;
+  if (outputText !== null && n > 0) {
+    const index = indexStorePaths(paths, storeDir);
+    const cut = storeDir.length + 1;
     const scan = new Scanner(outputText);
     while (!scan.done()) {
-      const drv = idToIndex[scan.int()] ?? -1;
-      const out = idToIndex[scan.int()] ?? -1;
-      const isDeriver = scan.int() === 1;
-      if (drv < 0 || out < 0) continue;
+      const drvId = scan.int();
+      const outPath = scan.word();
+      const drv = drvId < idToIndex.length ? idToIndex[drvId]! : -1;
+      if (drv < 0 || !outPath.startsWith(storeDir) || outPath[storeDir.length] !== '/') continue;
+      const out = index.byBase(outPath.slice(cut));
+      if (out < 0) continue;
       outputs.push(drv, out);
-      if (isDeriver) builtFrom[out] = drv;
+      const drvPath = paths[drv]!;
+      const namesDrv = deriverLength[out] === drvPath.length && texts[deriverText[out]!]!.startsWith(drvPath, deriverStart[out]);
+      // ".drv" case-insensitively, as SQLite's LIKE '%.drv' compared it before.
+      if (namesDrv && drvPath.slice(-4).toLowerCase() === '.drv') builtFrom[out] = drv;
     }
   }
 
   return assembleSnapshot({ storeDir, paths, narSize, builtFrom, refs, outputs });
+}
+
+/**
+ * Parses the ASCII bytes "p p p ..." into index pairs, where each number is a referrer followed by a
+ * reference of exactly `digits` digits (zero-padded); one tight loop, as it runs over a hundred
+ * million bytes.
+ */
+export function addPackedPairs(bytes: Uint8Array, digits: number, idToIndex: Int32Array, edges: EdgeList): void {
+  const length = bytes.length;
+  let pos = 0;
+  while (pos < length) {
+    let end = pos;
+    while (bytes[end]! >= 48) end++;
+    const split = end - digits;
+    let a = 0;
+    for (; pos < split; pos++) a = a * 10 + (bytes[pos]! - 48);
+    let b = 0;
+    for (; pos < end; pos++) b = b * 10 + (bytes[pos]! - 48);
+    pos = end + 1;
+    const from = a < idToIndex.length ? idToIndex[a]! : -1;
+    const to = b < idToIndex.length ? idToIndex[b]! : -1;
+    if (from >= 0 && to >= 0) edges.push(from, to);
+  }
 }
 
 /**
@@ -206,6 +258,25 @@ class Scanner {
     }
     this.pos++;
     return value;
+  }
+
+  /** Everything up to the next space (or the end). */
+  word(): string {
+    return this.rest(' ');
+  }
+
+  /** Where the next word starts. */
+  position(): number {
+    return this.pos;
+  }
+
+  /** Moves past the next `separator` (or to the end); returns the length of what it skipped. */
+  skip(separator: string): number {
+    let end = this.text.indexOf(separator, this.pos);
+    if (end === -1) end = this.text.length;
+    const length = end - this.pos;
+    this.pos = end + 1;
+    return length;
   }
 
   /** Everything up to the next `separator` (or the end). */

@@ -34,8 +34,14 @@ export function buildCsr(
   length: number,
 ): { start: Int32Array; targets: Int32Array } {
   const start = new Int32Array(count + 1);
-  for (let k = 0; k < length; k++) start[from[k]! + 1]!++;
+  let sorted = true;
+  for (let k = 0; k < length; k++) {
+    start[from[k]! + 1]!++;
+    if (k > 0 && from[k]! < from[k - 1]!) sorted = false;
+  }
   for (let i = 0; i < count; i++) start[i + 1]! += start[i]!;
+  // Rows read in referrer order (as Nix inserts them) are CSR order already.
+  if (sorted) return { start, targets: to.slice(0, length) };
   const fill = start.slice(0, count);
   const targets = new Int32Array(length);
   for (let k = 0; k < length; k++) targets[fill[from[k]!]!++] = to[k]!;

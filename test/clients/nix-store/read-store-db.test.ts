@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readStoreDb } from '../../../src/clients/nix-store/read-store-db.js';
+import { addPackedPairs, readStoreDb } from '../../../src/clients/nix-store/read-store-db.js';
+import { EdgeList } from '../../../src/clients/nix-store/store-snapshot.js';
 import { StoreReadError } from '../../../src/clients/nix-store/store-read-error.js';
 import { buildDerivations, createNixTestRoot, nixPathInfoAll, type BuiltDerivation, type NixTestRoot } from '../../setup/nix-store-fixture.js';
 
@@ -78,5 +79,15 @@ describe('readStoreDb', () => {
 
   it('says in one line that the database path is a directory', () => {
     expect(() => readStoreDb(store.root)).toThrowError(/^Nix database .* is not a file; check NIX_STATE_DIR$/);
+  });
+});
+
+describe('addPackedPairs', () => {
+  it('splits each number into a referrer and a reference of the given digits, skipping ids that are not valid', () => {
+    const idToIndex = Int32Array.from([-1, 0, 1, -1, 2]);
+    const edges = new EdgeList();
+    addPackedPairs(Buffer.from('102 401 404 103 10'), 2, idToIndex, edges);
+    expect([...edges.from.subarray(0, edges.length)]).toEqual([0, 2, 2]);
+    expect([...edges.to.subarray(0, edges.length)]).toEqual([1, 0, 2]);
   });
 });
