@@ -2,7 +2,7 @@ import { UserError } from '../errors.js';
 import { isFingerprint } from '../queue/host-fingerprint.js';
 import { clip, parseDuration } from './duration.js';
 import { count, hostName, oneOf, positiveId, required, runnerTarget, RUNNER_REF, tags, target, type Words } from './read-words.js';
-import type { Request, Verb } from './requests.js';
+import type { RequestOf, Verb } from './requests.js';
 import { parseFreeTarget, parseSize } from './size.js';
 import { closest } from './suggest.js';
 
@@ -20,8 +20,8 @@ export interface FlagSpec {
 export type ApprovalRule = 'policy' | 'always' | 'always unless dry run';
 
 /** The grammar row of one verb: its words, its help, its default policy rule and how its words become a request. */
-export interface VerbSpec {
-  verb: Verb;
+export interface VerbSpec<V extends Verb = Verb> {
+  verb: V;
   /** Positional words, e.g. `<host|all>`; `[x]` marks an optional one. */
   args: string[];
   flags: Record<string, FlagSpec>;
@@ -34,12 +34,17 @@ export interface VerbSpec {
   mutating: boolean;
   approval: ApprovalRule;
   /** The typed request of the verb's words (its positionals are counted already); a UserError for bad ones. */
-  build(words: Words): Request;
+  build(words: Words): RequestOf<V>;
+}
+
+/** A grammar row whose `build` is checked to return the request of its own verb. */
+function grammarRow<V extends Verb>(spec: VerbSpec<V>): VerbSpec {
+  return spec;
 }
 
 /** The grammar of `/runner ...` and `runnerops ...`, one entry per verb, in help order. */
 export const VERBS: VerbSpec[] = [
-  {
+  grammarRow({
     verb: 'help',
     args: ['[verb]'],
     flags: {},
@@ -55,8 +60,8 @@ export const VERBS: VerbSpec[] = [
       }
       return topic === undefined ? { verb: 'help' } : { verb: 'help', topic };
     },
-  },
-  {
+  }),
+  grammarRow({
     verb: 'hosts',
     args: [],
     flags: {},
@@ -65,8 +70,8 @@ export const VERBS: VerbSpec[] = [
     mutating: false,
     approval: 'policy',
     build: () => ({ verb: 'hosts' }),
-  },
-  {
+  }),
+  grammarRow({
     verb: 'ping',
     args: ['<host|all>'],
     flags: {},
@@ -75,8 +80,8 @@ export const VERBS: VerbSpec[] = [
     mutating: false,
     approval: 'policy',
     build: (words) => ({ verb: 'ping', target: target(required(words, 0)) }),
-  },
-  {
+  }),
+  grammarRow({
     verb: 'store',
     args: ['<host|all>'],
     flags: { top: { type: 'string', value: 'N' } },
@@ -85,8 +90,8 @@ export const VERBS: VerbSpec[] = [
     mutating: false,
     approval: 'policy',
     build: (words) => ({ verb: 'store', target: target(required(words, 0)), top: count(words.str('top'), '--top', 10, 100) }),
-  },
-  {
+  }),
+  grammarRow({
     verb: 'prune',
     args: ['<host|all>'],
     flags: {
@@ -120,8 +125,8 @@ export const VERBS: VerbSpec[] = [
         buildCache: words.bool('build-cache'),
       };
     },
-  },
-  {
+  }),
+  grammarRow({
     verb: 'gc',
     args: ['<host|all>'],
     flags: { 'max-freed': { type: 'string', value: 'SIZE' }, 'dry-run': { type: 'boolean' } },
@@ -138,8 +143,8 @@ export const VERBS: VerbSpec[] = [
         ...(maxFreed !== undefined ? { maxFreedBytes: parseSize(maxFreed, '--max-freed') } : {}),
       };
     },
-  },
-  {
+  }),
+  grammarRow({
     verb: 'restart-daemon',
     args: ['<host>'],
     flags: { drain: { type: 'boolean' }, timeout: { type: 'string', value: 'DURATION' } },
@@ -153,8 +158,8 @@ export const VERBS: VerbSpec[] = [
       if (timeoutSeconds > 86400) throw new UserError('--timeout may be at most 24h');
       return { verb: 'restart-daemon', host: hostName(required(words, 0)), drain: words.bool('drain'), timeoutSeconds };
     },
-  },
-  {
+  }),
+  grammarRow({
     verb: 'register',
     args: ['<host>'],
     flags: {
@@ -195,8 +200,8 @@ export const VERBS: VerbSpec[] = [
         paused: words.bool('paused'),
       };
     },
-  },
-  {
+  }),
+  grammarRow({
     verb: 'rotate',
     args: ['<host>'],
     flags: { runner: { type: 'string', value: 'NAME|ID' } },
@@ -211,8 +216,8 @@ export const VERBS: VerbSpec[] = [
       }
       return { verb: 'rotate', host: hostName(required(words, 0)), ...(runner !== undefined ? { runner } : {}) };
     },
-  },
-  {
+  }),
+  grammarRow({
     verb: 'enroll',
     args: ['<host>'],
     flags: { fingerprint: { type: 'string', value: 'SHA256:...' } },
@@ -227,8 +232,8 @@ export const VERBS: VerbSpec[] = [
       }
       return { verb: 'enroll', host: hostName(required(words, 0)), ...(fingerprint !== undefined ? { fingerprint } : {}) };
     },
-  },
-  {
+  }),
+  grammarRow({
     verb: 'runners',
     args: ['[host|all]'],
     flags: {},
@@ -240,8 +245,8 @@ export const VERBS: VerbSpec[] = [
       const word = words.positionals[0];
       return { verb: 'runners', target: word === undefined ? { kind: 'all' } : target(word) };
     },
-  },
-  {
+  }),
+  grammarRow({
     verb: 'pause',
     args: ['<host|runner>'],
     flags: { reason: { type: 'string', value: 'TEXT' } },
@@ -250,8 +255,8 @@ export const VERBS: VerbSpec[] = [
     mutating: true,
     approval: 'policy',
     build: (words) => pauseOrResume('pause', words),
-  },
-  {
+  }),
+  grammarRow({
     verb: 'resume',
     args: ['<host|runner>'],
     flags: { reason: { type: 'string', value: 'TEXT' } },
@@ -260,8 +265,8 @@ export const VERBS: VerbSpec[] = [
     mutating: true,
     approval: 'policy',
     build: (words) => pauseOrResume('resume', words),
-  },
-  {
+  }),
+  grammarRow({
     verb: 'unregister',
     args: ['<host>'],
     flags: { runner: { type: 'string', value: 'NAME|ID' }, 'dry-run': { type: 'boolean' } },
@@ -275,8 +280,8 @@ export const VERBS: VerbSpec[] = [
       if (!RUNNER_REF.test(runner)) throw new UserError(`--runner "${clip(runner)}" is not a runner name or id`);
       return { verb: 'unregister', host: hostName(required(words, 0)), runner, dryRun: words.bool('dry-run') };
     },
-  },
-  {
+  }),
+  grammarRow({
     verb: 'cleanup-stale',
     args: [],
     flags: { 'older-than': { type: 'string', value: 'DURATION' }, 'dry-run': { type: 'boolean' } },
@@ -291,8 +296,8 @@ export const VERBS: VerbSpec[] = [
       if (olderThanSeconds > 3650 * 86400) throw new UserError('--older-than may be at most 3650d');
       return { verb: 'cleanup-stale', olderThanSeconds, dryRun: words.bool('dry-run') };
     },
-  },
-  {
+  }),
+  grammarRow({
     verb: 'jobs',
     args: ['[N]'],
     flags: {},
@@ -301,8 +306,8 @@ export const VERBS: VerbSpec[] = [
     mutating: false,
     approval: 'policy',
     build: (words) => ({ verb: 'jobs', limit: count(words.positionals[0], 'N', 10, 100) }),
-  },
-  {
+  }),
+  grammarRow({
     verb: 'job',
     args: ['<id>'],
     flags: {},
@@ -315,8 +320,8 @@ export const VERBS: VerbSpec[] = [
       if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new UserError(`"${clip(id)}" is not a job id; "jobs" lists recent ones`);
       return { verb: 'job', id };
     },
-  },
-  {
+  }),
+  grammarRow({
     verb: 'audit',
     args: ['[N]'],
     flags: {},
@@ -325,8 +330,8 @@ export const VERBS: VerbSpec[] = [
     mutating: false,
     approval: 'policy',
     build: (words) => ({ verb: 'audit', limit: count(words.positionals[0], 'N', 20, 500) }),
-  },
-  {
+  }),
+  grammarRow({
     verb: 'schedules',
     args: [],
     flags: {},
@@ -335,10 +340,10 @@ export const VERBS: VerbSpec[] = [
     mutating: false,
     approval: 'policy',
     build: () => ({ verb: 'schedules' }),
-  },
+  }),
 ];
 
-function pauseOrResume(verb: 'pause' | 'resume', words: Words): Request {
+function pauseOrResume(verb: 'pause' | 'resume', words: Words): RequestOf<'pause'> {
   const reason = words.str('reason');
   if (reason !== undefined && (reason.trim() === '' || reason.length > 255 || /[\r\n]/.test(reason))) {
     throw new UserError('--reason must be one line of 1 to 255 characters');
