@@ -59,3 +59,6 @@ export type Request =
   | { verb: 'schedules' };
 
 export type Verb = Request['verb'];
+
+/** The request of one verb (`pause` and `resume` share theirs). */
+export type RequestOf<V extends Verb> = Request extends infer R ? (R extends { verb: infer W } ? (V extends W ? R : never) : never) : never;

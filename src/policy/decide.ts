@@ -10,9 +10,6 @@ export type Decision =
 /** Members of a Slack user group (cached by the caller). */
 export type GroupMembers = (groupId: string) => Promise<string[]>;
 
-/** Verbs that never run without a second person's approval, whatever the policy says. */
-const ALWAYS_APPROVED: ReadonlySet<Verb> = new Set(['rotate', 'enroll', 'unregister', 'cleanup-stale']);
-
 export async function rolesOf(policy: Policy, user: string, members: GroupMembers): Promise<Set<string>> {
   const roles = new Set<string>();
   for (const [name, role] of Object.entries(policy.roles)) {
@@ -60,7 +57,8 @@ export async function decide(
   }
   if (!spec?.mutating && rule.run.length === 0 && rule.request.length === 0) return { outcome: 'run' };
   const roles = await rolesOf(policy, user, members);
-  const approval = ALWAYS_APPROVED.has(verb) || rule.approve.length > 0;
+  // Some verbs never run without a second person's approval, whatever the policy says (their grammar row's `approval`).
+  const approval = (spec !== undefined && spec.approval !== 'policy') || rule.approve.length > 0;
   const canRun = rule.run.some((r) => roles.has(r));
   const canRequest = rule.request.some((r) => roles.has(r));
   // A dry run changes nothing: whoever may run or request the verb gets its dry run without an approval.

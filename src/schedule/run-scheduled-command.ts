@@ -9,6 +9,7 @@ import { latestEventId } from '../queue/events.js';
 import { followCommand } from '../queue/follow-command.js';
 import { listTrustedHosts } from '../queue/bot-trust.js';
 import { executeCommand } from '../verbs/execute-command.js';
+import { grammarOf, reportOf, type ReportKind } from '../verbs/verb-table.js';
 import { formatInZone } from './cron-times.js';
 import { pruneReportText } from './prune-report.js';
 import { rowsReportText } from './rows-report.js';
@@ -29,8 +30,9 @@ const SCHEDULE_ROLE = 'SCHEDULE';
 /**
  * The policy as a schedule sees it. Decision: a schedule runs with the policy's own authority. It is
  * trusted because it is in the policy file, written by the same people who grant roles; so its command
- * needs no role, no channel and no approval. The one exception is `rotate`, which always needs a second
- * person (see decide.ts) and is refused on a schedule.
+ * needs no role, no channel and no approval. The exceptions are the verbs whose grammar row says they
+ * always need a second person (`rotate`, `enroll`; `unregister` and `cleanup-stale` but for their dry
+ * run): a schedule refuses them (`refusal`).
  */
 function withScheduleAuthority(policy: Policy, user: string, verb: string): Policy {
   return {
@@ -65,24 +67,31 @@ async function follow(core: BotCore, command: CommandRecord, fromId: string, tim
   }
 }
 
-async function reportFor(core: BotCore, command: CommandRecord, rows: CommandRow[], timeoutMs: number): Promise<ScheduledReport> {
-  switch (command.job) {
-    case 'prune-docker':
-      return { text: pruneReportText(rows, timeoutMs) };
-    case 'store-usage':
-      return storeReport(core, rows, timeoutMs);
-    default:
-      return { text: rowsReportText(rows, timeoutMs) };
+/** Each report a verb's row can name (`report` in src/verbs/verb-table.ts), by its name. */
+const REPORTS: Record<ReportKind, (core: BotCore, rows: CommandRow[], timeoutMs: number) => Promise<ScheduledReport>> = {
+  rows: async (_core, rows, timeoutMs) => ({ text: rowsReportText(rows, timeoutMs) }),
+  prune: async (_core, rows, timeoutMs) => ({ text: pruneReportText(rows, timeoutMs) }),
+  store: storeReport,
+};
+
+/**
+ * Why a schedule does not run `request`: a verb that always needs a second person's approval (its
+ * grammar row's rule), or its real run where only the dry run goes without one.
+ */
+function refusal(request: Request): string | undefined {
+  const rule = grammarOf(request.verb).approval;
+  if (rule === 'always') return `${request.verb} cannot run on a schedule: it always needs a second person's approval; remove it from "schedules:"`;
+  if (rule === 'always unless dry run' && !('dryRun' in request && request.dryRun)) {
+    return `${request.verb} cannot run on a schedule: it always needs a second person's approval; schedule its --dry-run instead`;
   }
+  return undefined;
 }
 
 async function produce(core: BotCore, schedule: Schedule, requester: Requester, options: ScheduledRunOptions): Promise<ScheduledReport> {
   const request = parseQuietly(schedule.command);
   const verb = request?.verb;
-  if (verb === 'rotate') return { text: 'rotate cannot run on a schedule: it always needs a second person\'s approval; remove it from "schedules:"' };
-  if ((request?.verb === 'unregister' || request?.verb === 'cleanup-stale') && !request.dryRun) {
-    return { text: `${request.verb} cannot run on a schedule: it always needs a second person's approval; schedule its --dry-run instead` };
-  }
+  const refused = request && refusal(request);
+  if (refused) return { text: refused };
   const fromId = await latestEventId(core.redis, core.prefix, 'rowChanges');
   const deps = verb ? { ...core, policy: withScheduleAuthority(core.policy, requester.user, verb) } : core;
   const reply = await executeCommand(deps, schedule.command, requester);
@@ -96,7 +105,7 @@ async function produce(core: BotCore, schedule: Schedule, requester: Requester, 
       const rows = await follow(core, reply.command, fromId, timeoutMs);
       const count = (status: CommandRow['status']) => rows.filter((r) => r.status === status).length;
       const outcome = `${count('done')} done, ${count('failed')} failed, ${count('silent')} did not answer`;
-      const report = await reportFor(core, reply.command, rows, timeoutMs);
+      const report = await REPORTS[reportOf(reply.command.verb)](core, rows, timeoutMs);
       const unreached = await unreachedHosts(core, request, reply.command);
       return { ...report, text: unreached ? `${report.text}\n${unreached}` : report.text, commandId: reply.command.id, outcome };
     }

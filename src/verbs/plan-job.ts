@@ -1,4 +1,4 @@
-import type { Request } from '../commands/requests.js';
+import type { Request, RequestOf } from '../commands/requests.js';
 import { parseDuration } from '../commands/duration.js';
 import type { Policy } from '../policy/schema.js';
 import type { HostStatus, RunnerSummary } from '../queue/host-registry.js';
@@ -7,7 +7,7 @@ import { UserError } from '../errors.js';
 import type { FrozenPlan } from '../approvals/approval-seal.js';
 import type { StaleRunner } from '../clients/gitlab/stale-runners.js';
 
-/** Which job a queueing verb becomes, on which hosts, with which payload. */
+/** Which job a queueing verb becomes, on which hosts, with which payload (its row in verb-table.ts names the planner). */
 export interface JobPlan {
   job: string;
   hosts: string[];
@@ -15,17 +15,6 @@ export interface JobPlan {
   payloadFor: (host: string, commandId: string) => unknown;
   /** What the approver must know besides the command (shown with an approval request). */
   note?: string;
-}
-
-export type QueueingRequest = Extract<
-  Request,
-  { verb: 'ping' | 'store' | 'prune' | 'gc' | 'restart-daemon' | 'register' | 'rotate' | 'runners' | 'pause' | 'resume' | 'unregister' | 'cleanup-stale' }
->;
-
-const QUEUEING: ReadonlySet<string> = new Set(['ping', 'store', 'prune', 'gc', 'restart-daemon', 'register', 'rotate', 'runners', 'pause', 'resume', 'unregister', 'cleanup-stale']);
-
-export function isQueueing(request: Request): request is QueueingRequest {
-  return QUEUEING.has(request.verb);
 }
 
 /** The row of a control job about GitLab as a whole (not one host): `runners all`, `cleanup-stale`, a runner by id. */
@@ -46,7 +35,11 @@ function hostsOfRunners(hosts: HostStatus[]): Map<number, string[]> {
   return of;
 }
 
-function planPause(request: Extract<Request, { verb: 'pause' | 'resume' }>, hosts: HostStatus[], requester: string): JobPlan {
+/** How a verb's request becomes its jobs, filling defaults from the policy; unknown hosts are refused. */
+export type PlanJobs<V extends Request['verb']> = (request: RequestOf<V>, hosts: HostStatus[], policy: Policy, now: number, context: PlanContext) => JobPlan;
+
+export const planPause: PlanJobs<'pause' | 'resume'> = (request, hosts, _policy, _now, context) => {
+  const requester = context.requester ?? 'someone';
   const carriers = hostsOfRunners(hosts);
   let runnerIds: number[];
   let row: string;
@@ -72,7 +65,7 @@ function planPause(request: Extract<Request, { verb: 'pause' | 'resume' }>, host
     control: true,
     payloadFor: () => ({ runnerIds, paused: request.verb === 'pause', requestedBy: requester, hostsOf, ...(request.reason !== undefined ? { reason: request.reason } : {}) }),
   };
-}
+};
 
 /**
  * A rotation names a runner the host reported (by name or id); refused before anyone is asked to
@@ -93,106 +86,113 @@ function requireRunner(host: HostStatus, runner: string | undefined): RunnerSumm
   return found;
 }
 
-/** Turns a parsed request into jobs, filling defaults from the policy. Unknown hosts are refused here. */
-export function planJob(request: QueueingRequest, hosts: HostStatus[], policy: Policy, now = Date.now(), context: PlanContext = {}): JobPlan {
-  switch (request.verb) {
-    case 'runners': {
-      if (request.target.kind === 'all') return { job: 'list-runners', hosts: [GITLAB_ROW], control: true, payloadFor: () => ({}) };
-      const host = requireHost(request.target.host, hosts);
-      return { job: 'list-runners', hosts: [host.name], control: true, payloadFor: () => ({ host: host.name }) };
-    }
-    case 'pause':
-    case 'resume':
-      return planPause(request, hosts, context.requester ?? 'someone');
-    case 'unregister': {
-      const host = requireHost(request.host, hosts);
-      const runner = requireRunner(host, request.runner);
-      if (!runner) throw new UserError(`${host.name} has not reported its runners yet; wait for its worker, then unregister again`);
-      if (runner.id === undefined) throw new UserError(`runner "${runner.name}" on ${host.name} has no GitLab id in config.toml, so there is nothing to delete in GitLab`);
-      const runnerId = runner.id;
-      // One runner in several hosts' config.toml: deleting it in GitLab stops it on all of them.
-      const alsoOn = hosts.filter((h) => h.name !== host.name && (h.runners ?? []).some((r) => r.id === runnerId)).map((h) => h.name);
-      const payload = { host: host.name, runnerId, runner: runner.name, dryRun: request.dryRun, alsoOn };
-      return {
-        job: 'unregister-runner',
-        hosts: [host.name],
-        control: true,
-        payloadFor: () => payload,
-        ...(alsoOn.length > 0 ? { note: `runner #${runnerId} is also on ${alsoOn.join(', ')}: it stops working there too` } : {}),
-      };
-    }
-    case 'cleanup-stale': {
-      const cutoff = now - request.olderThanSeconds * 1000;
-      if (!request.dryRun && context.stale === undefined) throw new UserError('cleanup-stale needs the list of stale runners to ask for an approval; try again');
-      const payload = { cutoff, dryRun: request.dryRun, ...(request.dryRun ? {} : { runners: context.stale }) };
-      return { job: 'cleanup-stale-runners', hosts: [GITLAB_ROW], control: true, payloadFor: () => payload };
-    }
-    case 'ping':
-      return { job: 'ping', hosts: resolveTarget(request.target, hosts), control: false, payloadFor: () => ({ sentAt: now }) };
-    case 'store':
-      return { job: 'store-usage', hosts: resolveTarget(request.target, hosts), control: false, payloadFor: () => ({ top: request.top }) };
-    case 'prune':
-      return {
-        job: 'prune-docker',
-        hosts: resolveTarget(request.target, hosts),
-        control: false,
-        payloadFor: () => ({
-          dryRun: request.dryRun,
-          untilSeconds: request.untilSeconds ?? parseDuration(policy.prune.until, 'policy prune.until'),
-          volumes: request.volumes,
-          namedVolumes: policy.prune.namedVolumes,
-          images: request.images ?? policy.prune.images,
-          ...(request.targetFree === undefined
-            ? {}
-            : 'percent' in request.targetFree
-              ? { targetFreePercent: request.targetFree.percent }
-              : { targetFreeBytes: request.targetFree.bytes }),
-          buildCache: request.buildCache,
-          protectLabel: policy.prune.protectLabel,
-        }),
-      };
-    case 'gc':
-      return {
-        job: 'gc-store',
-        hosts: resolveTarget(request.target, hosts),
-        control: false,
-        payloadFor: () => ({ dryRun: request.dryRun, ...(request.maxFreedBytes === undefined ? {} : { maxFreedBytes: request.maxFreedBytes }) }),
-      };
-    case 'restart-daemon': {
-      const host = requireHost(request.host, hosts);
-      if (!request.drain) {
-        return { job: 'restart-nix-daemon', hosts: [host.name], control: false, payloadFor: () => ({ timeoutSeconds: request.timeoutSeconds }) };
-      }
-      const runnerIds = (host.runners ?? []).map((r) => r.id).filter((id): id is number => typeof id === 'number');
-      return {
-        job: 'restart-drained',
-        hosts: [host.name],
-        control: true,
-        payloadFor: (_host, commandId) => ({ host: host.name, runnerIds, timeoutSeconds: request.timeoutSeconds, requestId: commandId }),
-      };
-    }
-    case 'register': {
-      const host = requireHost(request.host, hosts);
-      const { verb: _verb, host: _host, ...options } = request;
-      return { job: 'register-runner', hosts: [host.name], control: true, payloadFor: (_host, commandId) => ({ host: host.name, ...options, requestId: commandId }) };
-    }
-    case 'rotate': {
-      const host = requireHost(request.host, hosts);
-      const runner = requireRunner(host, request.runner);
-      // An expired token cannot reset itself: the bot resets it by id and seals the new one to the host.
-      if (runner?.id !== undefined && runner.tokenExpiresAt !== undefined && Date.parse(runner.tokenExpiresAt) <= now) {
-        const runnerId = runner.id;
-        return { job: 'revive-runner-token', hosts: [host.name], control: true, payloadFor: (_host, commandId) => ({ host: host.name, runnerId, requestId: commandId }) };
-      }
-      return {
-        job: 'rotate-token',
-        hosts: [host.name],
-        control: false,
-        payloadFor: (_host, commandId) => ({ requestId: commandId, ...(request.runner ? { runner: request.runner } : {}) }),
-      };
-    }
+export const planRunners: PlanJobs<'runners'> = (request, hosts) => {
+  if (request.target.kind === 'all') return { job: 'list-runners', hosts: [GITLAB_ROW], control: true, payloadFor: () => ({}) };
+  const host = requireHost(request.target.host, hosts);
+  return { job: 'list-runners', hosts: [host.name], control: true, payloadFor: () => ({ host: host.name }) };
+};
+
+export const planUnregister: PlanJobs<'unregister'> = (request, hosts) => {
+  const host = requireHost(request.host, hosts);
+  const runner = requireRunner(host, request.runner);
+  if (!runner) throw new UserError(`${host.name} has not reported its runners yet; wait for its worker, then unregister again`);
+  if (runner.id === undefined) throw new UserError(`runner "${runner.name}" on ${host.name} has no GitLab id in config.toml, so there is nothing to delete in GitLab`);
+  const runnerId = runner.id;
+  // One runner in several hosts' config.toml: deleting it in GitLab stops it on all of them.
+  const alsoOn = hosts.filter((h) => h.name !== host.name && (h.runners ?? []).some((r) => r.id === runnerId)).map((h) => h.name);
+  const payload = { host: host.name, runnerId, runner: runner.name, dryRun: request.dryRun, alsoOn };
+  return {
+    job: 'unregister-runner',
+    hosts: [host.name],
+    control: true,
+    payloadFor: () => payload,
+    ...(alsoOn.length > 0 ? { note: `runner #${runnerId} is also on ${alsoOn.join(', ')}: it stops working there too` } : {}),
+  };
+};
+
+export const planCleanupStale: PlanJobs<'cleanup-stale'> = (request, _hosts, _policy, now, context) => {
+  const cutoff = now - request.olderThanSeconds * 1000;
+  if (!request.dryRun && context.stale === undefined) throw new UserError('cleanup-stale needs the list of stale runners to ask for an approval; try again');
+  const payload = { cutoff, dryRun: request.dryRun, ...(request.dryRun ? {} : { runners: context.stale }) };
+  return { job: 'cleanup-stale-runners', hosts: [GITLAB_ROW], control: true, payloadFor: () => payload };
+};
+
+export const planPing: PlanJobs<'ping'> = (request, hosts, _policy, now) => ({
+  job: 'ping',
+  hosts: resolveTarget(request.target, hosts),
+  control: false,
+  payloadFor: () => ({ sentAt: now }),
+});
+
+export const planStore: PlanJobs<'store'> = (request, hosts) => ({
+  job: 'store-usage',
+  hosts: resolveTarget(request.target, hosts),
+  control: false,
+  payloadFor: () => ({ top: request.top }),
+});
+
+export const planPrune: PlanJobs<'prune'> = (request, hosts, policy) => ({
+  job: 'prune-docker',
+  hosts: resolveTarget(request.target, hosts),
+  control: false,
+  payloadFor: () => ({
+    dryRun: request.dryRun,
+    untilSeconds: request.untilSeconds ?? parseDuration(policy.prune.until, 'policy prune.until'),
+    volumes: request.volumes,
+    namedVolumes: policy.prune.namedVolumes,
+    images: request.images ?? policy.prune.images,
+    ...(request.targetFree === undefined
+      ? {}
+      : 'percent' in request.targetFree
+        ? { targetFreePercent: request.targetFree.percent }
+        : { targetFreeBytes: request.targetFree.bytes }),
+    buildCache: request.buildCache,
+    protectLabel: policy.prune.protectLabel,
+  }),
+});
+
+export const planGc: PlanJobs<'gc'> = (request, hosts) => ({
+  job: 'gc-store',
+  hosts: resolveTarget(request.target, hosts),
+  control: false,
+  payloadFor: () => ({ dryRun: request.dryRun, ...(request.maxFreedBytes === undefined ? {} : { maxFreedBytes: request.maxFreedBytes }) }),
+});
+
+export const planRestartDaemon: PlanJobs<'restart-daemon'> = (request, hosts) => {
+  const host = requireHost(request.host, hosts);
+  if (!request.drain) {
+    return { job: 'restart-nix-daemon', hosts: [host.name], control: false, payloadFor: () => ({ timeoutSeconds: request.timeoutSeconds }) };
   }
-}
+  const runnerIds = (host.runners ?? []).map((r) => r.id).filter((id): id is number => typeof id === 'number');
+  return {
+    job: 'restart-drained',
+    hosts: [host.name],
+    control: true,
+    payloadFor: (_host, commandId) => ({ host: host.name, runnerIds, timeoutSeconds: request.timeoutSeconds, requestId: commandId }),
+  };
+};
+
+export const planRegister: PlanJobs<'register'> = (request, hosts) => {
+  const host = requireHost(request.host, hosts);
+  const { verb: _verb, host: _host, ...options } = request;
+  return { job: 'register-runner', hosts: [host.name], control: true, payloadFor: (_host, commandId) => ({ host: host.name, ...options, requestId: commandId }) };
+};
+
+export const planRotate: PlanJobs<'rotate'> = (request, hosts, _policy, now) => {
+  const host = requireHost(request.host, hosts);
+  const runner = requireRunner(host, request.runner);
+  // An expired token cannot reset itself: the bot resets it by id and seals the new one to the host.
+  if (runner?.id !== undefined && runner.tokenExpiresAt !== undefined && Date.parse(runner.tokenExpiresAt) <= now) {
+    const runnerId = runner.id;
+    return { job: 'revive-runner-token', hosts: [host.name], control: true, payloadFor: (_host, commandId) => ({ host: host.name, runnerId, requestId: commandId }) };
+  }
+  return {
+    job: 'rotate-token',
+    hosts: [host.name],
+    control: false,
+    payloadFor: (_host, commandId) => ({ requestId: commandId, ...(request.runner ? { runner: request.runner } : {}) }),
+  };
+};
 
 /** A plan as an approval keeps it: the payload of every host, computed once with the approval's command id. */
 export function freezePlan(plan: JobPlan, commandId: string): FrozenPlan {
@@ -203,7 +203,7 @@ export function freezePlan(plan: JobPlan, commandId: string): FrozenPlan {
  * What `enroll <host>` would trust: the fingerprint the host presents now, which must equal the one
  * the operator typed (when they did) and must not be enrolled already.
  */
-export function planEnrolment(request: Extract<Request, { verb: 'enroll' }>, hosts: HostStatus[]): FrozenPlan {
+export function planEnrolment(request: RequestOf<'enroll'>, hosts: HostStatus[]): Extract<FrozenPlan, { kind: 'enrol' }> {
   const host = requireHost(request.host, hosts, { enrolled: false });
   if (!host.fingerprint) throw new UserError(`${host.name} publishes no signed key; upgrade and restart its worker, then enrol it`);
   if (request.fingerprint !== undefined && request.fingerprint !== host.fingerprint) {

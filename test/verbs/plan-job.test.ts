@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { EMPTY_POLICY } from '../../src/policy/load-policy.js';
 import { hostStatus, type HostEntry, type HostStatus } from '../../src/queue/host-registry.js';
-import { planEnrolment, planJob } from '../../src/verbs/plan-job.js';
+import { planEnrolment } from '../../src/verbs/plan-job.js';
+import { planJob } from '../../src/verbs/verb-table.js';
 
 /** An enrolled host (the bot only plans jobs for enrolled hosts). */
 const host = (runners?: HostEntry['runners'], extra: Partial<HostStatus> = {}): HostStatus => ({
