@@ -1,15 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createGitlabClient } from '../../../src/clients/gitlab/create-gitlab-client.js';
 import { findStaleRunners, isStaleSince } from '../../../src/clients/gitlab/stale-runners.js';
-import { startFakeGitlab, type FakeGitlab } from '../../fakes/gitlab/start-fake-gitlab.js';
+import { useFakeGitlab } from '../../helpers/use-fake-gitlab.js';
 
-let fake: FakeGitlab;
-beforeAll(async () => {
-  fake = await startFakeGitlab();
-});
-afterAll(async () => {
-  await fake.close();
-});
+const gitlab = useFakeGitlab();
 
 const DAY = 86400_000;
 const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
@@ -27,24 +21,24 @@ describe('isStaleSince', () => {
 describe('findStaleRunners', () => {
   it('reads every page of the stale list and keeps those older than the cutoff, by id', async () => {
     const old = Array.from({ length: 105 }, () => {
-      const r = fake.addRunner();
+      const r = gitlab().addRunner();
       r.contactedAt = ago(200 * DAY);
       return r;
     });
-    const young = fake.addRunner();
+    const young = gitlab().addRunner();
     young.contactedAt = ago(20 * DAY);
-    const api = createGitlabClient({ url: fake.url, token: fake.admin.token });
+    const api = createGitlabClient({ url: gitlab().url, token: gitlab().admin.token });
     const { runners, scope } = await findStaleRunners(api, Date.now() - 90 * DAY);
     expect(scope).toBe('all');
     expect(runners.map((r) => r.id)).toEqual(old.map((r) => r.id));
-    expect(fake.findRequests('GET /runners/all').length).toBeGreaterThanOrEqual(2);
+    expect(gitlab().findRequests('GET /runners/all').length).toBeGreaterThanOrEqual(2);
   });
 
   it("lists only the runners a group Owner manages, since GitLab refuses them /runners/all", async () => {
-    const mine = fake.addRunner({ runnerType: 'group_type', groupId: 61 });
+    const mine = gitlab().addRunner({ runnerType: 'group_type', groupId: 61 });
     mine.contactedAt = ago(200 * DAY);
-    const owner = fake.createUserToken({ scopes: ['read_api'], ownedGroups: [61] });
-    const { runners, scope } = await findStaleRunners(createGitlabClient({ url: fake.url, token: owner.token }), Date.now() - 90 * DAY);
+    const owner = gitlab().createUserToken({ scopes: ['read_api'], ownedGroups: [61] });
+    const { runners, scope } = await findStaleRunners(createGitlabClient({ url: gitlab().url, token: owner.token }), Date.now() - 90 * DAY);
     expect(scope).toBe('owned');
     expect(runners.map((r) => r.id)).toEqual([mine.id]);
   });
