@@ -7,14 +7,14 @@ import { toJobError } from '../src/clients/docker/docker-error.js';
 import { freedImageBytes } from '../src/clients/docker/image-layers.js';
 import { createLimiter, mapLimit } from '../src/clients/docker/map-limit.js';
 import { measureDirectory } from '../src/clients/docker/measure-directory.js';
-import { planPrune, type KeepReason, type PrunePlan } from '../src/clients/docker/plan-prune.js';
+import { planPrune, type KeepReason, type PrunePlan } from './prune-docker/plan-prune.js';
 import { callPrune } from '../src/clients/docker/prune-call.js';
 import { readDiskUsage } from '../src/clients/docker/read-disk-usage.js';
 import { readPruneState, type ImageFacts, type PruneState } from '../src/clients/docker/read-prune-state.js';
 import { removeContainer, removeImage, removeNetwork, removeVolume, type RemoveOutcome } from '../src/clients/docker/remove-object.js';
 import type { Payload } from '../src/queue/payloads/prune-docker.js';
 import path from 'node:path';
-import { planLruEviction, targetFreeBytes } from '../src/clients/docker/plan-lru-eviction.js';
+import { planLruEviction, targetFreeBytes } from './prune-docker/plan-lru-eviction.js';
 import { PermanentJobError } from '../src/errors.js';
 import { IMAGE_USE_FILE, readImageUseFile } from '../src/clients/docker/image-use-log.js';
 
