@@ -2,11 +2,11 @@ import type { Result as StoreUsageResult } from '../../jobs/store-usage.js';
 import type { BotCore } from '../bot/bot-core.js';
 import { formatMs } from '../present/format.js';
 import type { CommandRow } from '../queue/command-record.js';
-import { renderStoreChart, STORE_CHART_LEGEND } from '../reports/store-chart.js';
+import { renderStoreChart, STORE_CHART_LEGEND } from '../present/store-chart.js';
 import { computeStoreTrend, readStoreHistory, type StoreHistoryEntry } from '../reports/store-history.js';
-import { formatAge, formatSignedBytes, formatStoreTable, type StoreTableRow } from '../reports/store-table.js';
+import { formatAge, formatSignedBytes, formatStoreTable, type StoreTableRow } from '../present/store-report.js';
 import type { ScheduledReport } from './scheduled-report.js';
-import { stackPngs } from './stack-png.js';
+import { stackPngs } from '../present/stack-png.js';
 
 const WEEK_MS = 7 * 86400_000;
 /** A report this close to a week old counts as last week's (weekly schedules drift a little). */

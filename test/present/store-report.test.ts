@@ -8,7 +8,7 @@ import {
   formatStoreReport,
   formatStoreTable,
   sortByFreeSpace,
-} from '../../src/reports/store-table.js';
+} from '../../src/present/store-report.js';
 
 const GiB = 1024 ** 3;
 

@@ -1,5 +1,5 @@
 import { renderSparkline } from './store-chart.js';
-import type { StoreHistoryEntry, StoreTrend } from './store-history.js';
+import type { StoreHistoryEntry, StoreTrend } from '../reports/store-history.js';
 
 /**
  * The figures of one host's store report that the text shows: what the store-usage job's result

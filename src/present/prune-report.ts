@@ -1,4 +1,4 @@
-import { formatBytes, formatMs, table } from '../present/format.js';
+import { formatBytes, formatMs, table } from './format.js';
 import type { CommandRow } from '../queue/command-record.js';
 
 /** What one kind of a prune result shows: how many objects and their bytes. */
