@@ -8,9 +8,9 @@ import { readRunnersSummary } from '../reports/runners-summary.js';
 import { readCommand, readRows, recentCommandIds } from '../queue/command-record.js';
 import { commandCard } from '../present/command-card.js';
 import { listTrustedHosts } from '../queue/bot-trust.js';
-import { approvalBlocks } from './approval-blocks.js';
-import { context, header, LIMITS, section } from './blocks.js';
-import { inlineCode, joinMrkdwn, md, type Mrkdwn } from './mrkdwn.js';
+import { approvalBlocks } from '../present/approval-blocks.js';
+import { context, header, LIMITS, section } from '../present/blocks.js';
+import { inlineCode, joinMrkdwn, md, type Mrkdwn } from '../present/mrkdwn.js';
 
 /** What the Home tab reads. */
 export type HomeDeps = Pick<BotCore, 'redis' | 'prefix' | 'approvals' | 'policy' | 'members' | 'trust'>;
