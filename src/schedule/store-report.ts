@@ -1,10 +1,10 @@
 import type { Result as StoreUsageResult } from '../../jobs/store-usage.js';
 import type { BotCore } from '../bot/bot-core.js';
-import { formatMs } from '../present/format.js';
+import { formatMs, formatSignedBytes, formatSpan } from '../present/format.js';
 import type { CommandRow } from '../queue/command-record.js';
 import { renderStoreChart, STORE_CHART_LEGEND } from '../present/store-chart.js';
 import { computeStoreTrend, readStoreHistory, type StoreHistoryEntry } from '../reports/store-history.js';
-import { formatAge, formatSignedBytes, formatStoreTable, type StoreTableRow } from '../present/store-report.js';
+import { formatStoreTable, type StoreTableRow } from '../present/store-report.js';
 import type { ScheduledReport } from './scheduled-report.js';
 import { stackPngs } from '../present/stack-png.js';
 
@@ -29,7 +29,7 @@ function trendLine(host: string, history: StoreHistoryEntry[]): string {
   const base = latest && weekAgo(history, latest);
   const trend = latest && computeStoreTrend(base, latest);
   if (!trend) return `  ${host}: first report, no trend yet`;
-  const since = trend.sinceMs >= WEEK_MS - WEEK_SLACK_MS ? `since ${formatAge(trend.sinceMs)} ago` : `since ${formatAge(trend.sinceMs)} ago (no report a week old)`;
+  const since = trend.sinceMs >= WEEK_MS - WEEK_SLACK_MS ? `since ${formatSpan(trend.sinceMs)} ago` : `since ${formatSpan(trend.sinceMs)} ago (no report a week old)`;
   return `  ${host}: store ${formatSignedBytes(trend.narBytesChange)}, garbage ${formatSignedBytes(trend.garbageBytesChange)}, free ${formatSignedBytes(trend.freeBytesChange)} ${since}`;
 }
 
