@@ -4,7 +4,7 @@ import type { JobContext } from './job-context.js';
 import { formatBytes, formatMs } from '../src/present/format.js';
 import { readDataRoot, readDataRootSpace } from '../src/clients/docker/data-root-space.js';
 import { toJobError } from '../src/clients/docker/docker-error.js';
-import { freedImageBytes } from '../src/clients/docker/image-layers.js';
+import { freedImageBytes } from './prune-docker/freed-image-bytes.js';
 import { createLimiter, mapLimit } from '../src/clients/docker/map-limit.js';
 import { measureDirectory } from '../src/clients/docker/measure-directory.js';
 import { planPrune, type KeepReason, type PrunePlan } from './prune-docker/plan-prune.js';

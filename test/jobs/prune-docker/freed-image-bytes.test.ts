@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { freedImageBytes, type LayeredImage } from '../../../src/clients/docker/image-layers.js';
+import { freedImageBytes, type LayeredImage } from '../../../jobs/prune-docker/freed-image-bytes.js';
 
 describe('freedImageBytes', () => {
   // base (100) <- app1 (+50), base <- app2 (+30); other (70) alone.
