@@ -9,6 +9,15 @@ export function formatAge(seconds: number): string {
   return `${Math.round(seconds / 86400)}d ago`;
 }
 
+/** How long until something happens, from milliseconds: `in 45s`, `in 5m`, `in 16h`, `in 3d` (`in 0s` once due). */
+export function formatUntil(ms: number): string {
+  const seconds = Math.max(0, ms / 1000);
+  if (seconds < 90) return `in ${Math.round(seconds)}s`;
+  if (seconds < 5400) return `in ${Math.round(seconds / 60)}m`;
+  if (seconds < 172800) return `in ${Math.round(seconds / 3600)}h`;
+  return `in ${Math.round(seconds / 86400)}d`;
+}
+
 /** A time span from milliseconds, in the largest unit that fits: `40 min`, `5 h`, `7 days`. */
 export function formatSpan(ms: number): string {
   const minutes = Math.round(ms / 60_000);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatAge, formatBytes, formatCount, formatSignedBytes, formatSpan } from '../../src/present/format.js';
+import { formatAge, formatBytes, formatCount, formatSignedBytes, formatSpan, formatUntil } from '../../src/present/format.js';
 
 const GiB = 1024 ** 3;
 
@@ -34,6 +34,16 @@ describe('formatAge', () => {
     expect(formatAge(5 * 60)).toBe('5m ago');
     expect(formatAge(3 * 3600)).toBe('3h ago');
     expect(formatAge(3 * 86400)).toBe('3d ago');
+  });
+});
+
+describe('formatUntil', () => {
+  it('says how long until, and never a negative wait', () => {
+    expect(formatUntil(45_000)).toBe('in 45s');
+    expect(formatUntil(5 * 60_000)).toBe('in 5m');
+    expect(formatUntil(16 * 3600_000)).toBe('in 16h');
+    expect(formatUntil(3 * 86400_000)).toBe('in 3d');
+    expect(formatUntil(-1000)).toBe('in 0s');
   });
 });
 
