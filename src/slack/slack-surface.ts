@@ -8,7 +8,7 @@ import type { ApprovalStore } from '../approvals/approval-store.js';
 import type { Redis } from 'ioredis';
 import { approvalBlocks } from '../present/approval-blocks.js';
 import { expiryWarningBlocks } from '../present/token-expiry-blocks.js';
-import { cardBlocks } from '../present/card-blocks.js';
+import { cardBlocks } from '../present/command-card-blocks.js';
 import { codeSections, LIMITS } from '../present/blocks.js';
 import { messageParts, tooLongNote } from '../present/message-parts.js';
 import type { HomeRefresher } from './home-refresh.js';
