@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkTokenExpiry } from '../../src/bot/check-token-expiry.js';
-import { findExpiringTokens } from '../../src/present/token-expiry.js';
+import { findExpiringTokens } from '../../src/bot/find-expiring-tokens.js';
 import { policySchema } from '../../src/policy/schema.js';
 import { hostStatus, type HostEntry } from '../../src/queue/host-registry.js';
 import { publishEnrolledHost } from '../helpers/test-trust.js';
