@@ -1,5 +1,5 @@
 import type { HostEntry } from '../src/queue/host-registry.js';
-import { formatStoreTable } from '../src/reports/store-table.js';
+import { formatStoreTable } from '../src/present/store-report.js';
 import {
   analyzeStore,
   type LargestClosure,
@@ -12,7 +12,7 @@ import { StoreReadError } from '../src/clients/nix-store/store-read-error.js';
 import { hostStore, locateStore, type StoreLocation } from '../src/clients/nix-store/locate-store.js';
 import { PermanentJobError, TransientJobError } from '../src/errors.js';
 import { computeStoreTrend, recordStoreReport, type StoreHistoryEntry, type StoreTrend } from '../src/reports/store-history.js';
-import { formatStoreReport } from '../src/reports/store-table.js';
+import { formatStoreReport } from '../src/present/store-report.js';
 import type { JobContext } from './job-context.js';
 import type { Payload } from '../src/queue/payloads/store-usage.js';
 import { belowFirstLine } from './summary-detail.js';

@@ -1,7 +1,8 @@
 import { parseDuration } from '../commands/duration.js';
 import { listTrustedHosts } from '../queue/bot-trust.js';
 import type { BotCore } from './bot-core.js';
-import { findExpiringTokens, rotationCommand } from './token-expiry.js';
+import { rotationCommand } from '../present/token-expiry.js';
+import { findExpiringTokens } from './find-expiring-tokens.js';
 
 /**
  * The daily token-expiry check: finds tokens expiring within the policy's window and posts them to the

@@ -1,7 +1,7 @@
 import type { Approval } from '../approvals/approval-store.js';
 import type { CardText } from '../present/command-card.js';
 import type { CommandRecord } from '../queue/command-record.js';
-import type { ExpiringToken } from './token-expiry.js';
+import type { ExpiringToken } from '../present/token-expiry.js';
 
 /**
  * Where the bot shows things: Slack (messages, ephemerals) or the local console of `runnerops dev`.

@@ -1,7 +1,7 @@
 import type { Approval } from '../approvals/approval-store.js';
 import type { Surface } from '../bot/surface.js';
-import { rotationCommand } from '../bot/token-expiry.js';
-import { expiryWarningBlocks } from '../slack/token-expiry-blocks.js';
+import { rotationCommand } from '../present/token-expiry.js';
+import { expiryWarningBlocks } from '../present/token-expiry-blocks.js';
 
 /**
  * The Surface of `runnerops dev` without Slack: cards, approvals and notes are printed to the terminal;

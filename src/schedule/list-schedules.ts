@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Policy } from '../policy/schema.js';
-import { formatAge, table } from '../present/format.js';
+import { formatAge, formatUntil, table } from '../present/format.js';
 import { formatInZone, nextOccurrence } from './cron-times.js';
 import { readLastRun, SCHEDULES_QUEUE } from './schedule-state.js';
 
@@ -13,14 +13,6 @@ export interface ListSchedulesDeps {
   queue?: Queue;
   /** @defaultValue Date.now() */
   now?: number;
-}
-
-function formatIn(ms: number): string {
-  const seconds = Math.max(0, ms / 1000);
-  if (seconds < 90) return `in ${Math.round(seconds)}s`;
-  if (seconds < 5400) return `in ${Math.round(seconds / 60)}m`;
-  if (seconds < 172800) return `in ${Math.round(seconds / 3600)}h`;
-  return `in ${Math.round(seconds / 86400)}d`;
 }
 
 /**
@@ -49,7 +41,7 @@ export async function listSchedules(deps: ListSchedulesDeps): Promise<string> {
             at = undefined;
           }
         }
-        next = at === undefined ? 'invalid cron' : `${formatInZone(at, schedule.timezone)} (${formatIn(at - now)})${scheduler ? '' : ', not yet scheduled'}`;
+        next = at === undefined ? 'invalid cron' : `${formatInZone(at, schedule.timezone)} (${formatUntil(at - now)})${scheduler ? '' : ', not yet scheduled'}`;
       }
       const lastRun = await readLastRun(deps.redis, deps.prefix, schedule.name);
       const last = lastRun === undefined ? 'never' : `${formatInZone(lastRun, schedule.timezone)} (${formatAge((now - lastRun) / 1000)})`;

@@ -8,10 +8,10 @@ import { parseDuration } from '../commands/duration.js';
 import { readCommand, readRows, recentCommandIds } from '../queue/command-record.js';
 import { commandCard } from '../present/command-card.js';
 import { listTrustedHosts } from '../queue/bot-trust.js';
-import { approvalBlocks } from './approval-blocks.js';
-import { context, header, LIMITS, section, sections } from './blocks.js';
-import { hostsHomeBlocks } from './hosts-home-blocks.js';
-import { inlineCode, md, type Mrkdwn } from './mrkdwn.js';
+import { approvalBlocks } from '../present/approval-blocks.js';
+import { context, header, LIMITS, section, sections } from '../present/blocks.js';
+import { hostsHomeBlocks } from '../present/hosts-home-blocks.js';
+import { inlineCode, md, type Mrkdwn } from '../present/mrkdwn.js';
 
 /** What the Home tab reads. */
 export type HomeDeps = Pick<BotCore, 'redis' | 'prefix' | 'approvals' | 'policy' | 'members' | 'trust'>;

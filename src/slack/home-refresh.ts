@@ -3,8 +3,8 @@ import type { WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import { listHosts, type HostStatus } from '../queue/host-registry.js';
-import { LIMITS, section } from './blocks.js';
-import { md } from './mrkdwn.js';
+import { LIMITS, section } from '../present/blocks.js';
+import { md } from '../present/mrkdwn.js';
 import type { Pacer } from './pace-calls.js';
 import { keys } from '../queue/names.js';
 

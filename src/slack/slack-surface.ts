@@ -6,12 +6,13 @@ import type { CardText } from '../present/command-card.js';
 import type { Logger } from '../logger.js';
 import type { ApprovalStore } from '../approvals/approval-store.js';
 import type { Redis } from 'ioredis';
-import { approvalBlocks } from './approval-blocks.js';
-import { expiryWarningBlocks } from './token-expiry-blocks.js';
-import { cardBlocks } from './card-blocks.js';
-import { codeSections, context, LIMITS } from './blocks.js';
+import { approvalBlocks } from '../present/approval-blocks.js';
+import { expiryWarningBlocks } from '../present/token-expiry-blocks.js';
+import { cardBlocks } from '../present/command-card-blocks.js';
+import { codeSections, LIMITS } from '../present/blocks.js';
+import { messageParts, tooLongNote } from '../present/message-parts.js';
 import type { HomeRefresher } from './home-refresh.js';
-import { escapeText, fallbackText, fitPlain, md } from './mrkdwn.js';
+import { escapeText, fallbackText, fitPlain } from '../present/mrkdwn.js';
 import type { Pacer } from './pace-calls.js';
 import { postToResponseUrl, RESPONSE_URL_POSTS } from './respond.js';
 import { replyRouteFor } from './reply-route.js';
@@ -53,23 +54,6 @@ function reportingErrors(surface: Surface, onError: ((err: unknown) => void) | u
 /** The Surface for Slack: messages, in-place updates, thread replies for overflow, files for long output. */
 export function createSlackSurface(deps: SlackSurfaceDeps): Surface {
   return reportingErrors(createSurface(deps), deps.onApiError);
-}
-
-/** Splits blocks into messages of at most 50, each with its own escaped fallback and a part label. */
-function messageParts(text: string, blocks: KnownBlock[]): Array<{ text: string; blocks: KnownBlock[] }> {
-  const count = Math.ceil(blocks.length / LIMITS.blocksPerMessage);
-  const parts = [];
-  for (let i = 0; i < count; i++) {
-    const label = count > 1 ? ` (part ${i + 1} of ${count})` : '';
-    parts.push({ text: `${fallbackText(text, 300 - label.length)}${label}`, blocks: blocks.slice(i * LIMITS.blocksPerMessage, (i + 1) * LIMITS.blocksPerMessage) });
-  }
-  return parts;
-}
-
-/** The last part of an answer too long for one request's response_url. */
-function tooLongNote(left: number): { text: string; blocks: KnownBlock[] } {
-  const text = `…and ${left} more part${left === 1 ? '' : 's'} of ${LIMITS.blocksPerMessage} blocks each; ask for fewer lines (e.g. "/runner audit 50" or "/runner jobs 20")`;
-  return { text: fallbackText(text), blocks: [context(md`${text}`)] };
 }
 
 /** A card update waiting for its chat.update slot; `card` is the newest content asked for meanwhile. */

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
-import { APPROVE_ACTION, DENY_ACTION } from '../../src/slack/approval-blocks.js';
+import { APPROVE_ACTION, DENY_ACTION } from '../../src/present/approval-blocks.js';
 import { createApprovalStore } from '../../src/approvals/approval-store.js';
 import { createAuditLog } from '../../src/audit/audit-log.js';
 import { policySchema } from '../../src/policy/schema.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApprovalStore } from '../../src/approvals/approval-store.js';
 import { policySchema } from '../../src/policy/schema.js';
-import { APPROVE_ACTION } from '../../src/slack/approval-blocks.js';
+import { APPROVE_ACTION } from '../../src/present/approval-blocks.js';
 import { blockActionsPayload, slashCommandPayload } from '../helpers/slack-requests.js';
 import { startTestStack, type TestStack } from '../helpers/test-stack.js';
 import { until } from '../helpers/until.js';

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startRedis } from '../../src/dev/start-redis.js';
-import { formatCount } from '../../src/reports/store-table.js';
+import { formatCount } from '../../src/present/format.js';
 import { JOB_LOCK } from '../../src/queue/job-lock.js';
 import { generateSyntheticStore, nixPrintDead } from '../setup/nix-store-fixture.js';
 import type { BenchLine, BenchSuite } from './report.js';

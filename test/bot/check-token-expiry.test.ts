@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkTokenExpiry } from '../../src/bot/check-token-expiry.js';
-import { findExpiringTokens } from '../../src/bot/token-expiry.js';
+import { findExpiringTokens } from '../../src/bot/find-expiring-tokens.js';
 import { policySchema } from '../../src/policy/schema.js';
 import { hostStatus, type HostEntry } from '../../src/queue/host-registry.js';
 import { publishEnrolledHost } from '../helpers/test-trust.js';
 import { createApprovalStore } from '../../src/approvals/approval-store.js';
-import { REQUEST_ROTATION_ACTION } from '../../src/slack/token-expiry-blocks.js';
-import { APPROVE_ACTION } from '../../src/slack/approval-blocks.js';
+import { REQUEST_ROTATION_ACTION } from '../../src/present/token-expiry-blocks.js';
+import { APPROVE_ACTION } from '../../src/present/approval-blocks.js';
 import { readCommand, recentCommandIds } from '../../src/queue/command-record.js';
 import { blockActionsBody, signedPost } from '../helpers/slack-requests.js';
 import { until } from '../helpers/until.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ATTENTION_SHOWN, HOSTS_PER_PAGE, hostsText } from '../../src/present/hosts.js';
-import { LIMITS, codeSections } from '../../src/slack/blocks.js';
+import { LIMITS, codeSections } from '../../src/present/blocks.js';
 import { FLEET_NOW, fleetHost, generateFleet } from '../helpers/fleet-hosts.js';
 
 const fleet = generateFleet(1000);

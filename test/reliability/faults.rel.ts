@@ -9,7 +9,7 @@ import { isTerminal, readRows, type CommandRow } from '../../src/queue/command-r
 import { listHosts } from '../../src/queue/host-registry.js';
 import { hostQueueName, CONTROL_QUEUE } from '../../src/queue/names.js';
 import { createRedis } from '../../src/queue/redis.js';
-import { APPROVE_ACTION } from '../../src/slack/approval-blocks.js';
+import { APPROVE_ACTION } from '../../src/present/approval-blocks.js';
 import { startFakeGitlab, type FakeGitlab, type FakeRunner } from '../fakes/gitlab/start-fake-gitlab.js';
 import type { FakeSlack } from '../fakes/slack/server.js';
 import { blockActionsBody, signedPost } from '../helpers/slack-requests.js';

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEventSigners } from '../../src/queue/bot-trust.js';
 import { latestEventId, readStream, verifyEvent, type JobEvent } from '../../src/queue/events.js';
 import { createRedis } from '../../src/queue/redis.js';
-import { APPROVE_ACTION } from '../../src/slack/approval-blocks.js';
+import { APPROVE_ACTION } from '../../src/present/approval-blocks.js';
 import type { FakeSlack } from '../fakes/slack/server.js';
 import { blockActionsBody, signedPost } from '../helpers/slack-requests.js';
 import { until } from '../helpers/until.js';

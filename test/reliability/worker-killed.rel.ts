@@ -18,7 +18,7 @@ import { createQueuePool } from '../../src/queue/queue-pool.js';
 import { createRedis } from '../../src/queue/redis.js';
 import { fingerprintOf } from '../../src/secrets/host-keys.js';
 import { sealToHost } from '../../src/secrets/sealed-box.js';
-import { APPROVE_ACTION } from '../../src/slack/approval-blocks.js';
+import { APPROVE_ACTION } from '../../src/present/approval-blocks.js';
 import { createPruneFixture, listEngine } from '../clients/docker/prune-fixture.js';
 import { startFakeGitlab, type FakeGitlab, type FakeRunner } from '../fakes/gitlab/start-fake-gitlab.js';
 import type { FakeSlack } from '../fakes/slack/server.js';

@@ -11,7 +11,7 @@ import { policySchema, scheduleSchema, type Policy } from '../../src/policy/sche
 import { loadHostKeys } from '../../src/secrets/host-keys.js';
 import { enrollKeys, publishEnrolledHost, TEST_BOT_KEYS, testTrust } from '../helpers/test-trust.js';
 import { readStoreHistory, recordStoreReport } from '../../src/reports/store-history.js';
-import { decodeRgbPng } from '../../src/schedule/stack-png.js';
+import { decodeRgbPng } from '../../src/present/stack-png.js';
 import { runScheduledCommand } from '../../src/schedule/run-scheduled-command.js';
 import type { Schedule } from '../../src/schedule/start-scheduler.js';
 import { createSlackSurface } from '../../src/slack/slack-surface.js';

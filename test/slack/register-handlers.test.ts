@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { APPROVE_ACTION, DENY_ACTION } from '../../src/slack/approval-blocks.js';
+import { APPROVE_ACTION, DENY_ACTION } from '../../src/present/approval-blocks.js';
 import { createApprovalStore } from '../../src/approvals/approval-store.js';
 import { policySchema } from '../../src/policy/schema.js';
 import { keys } from '../../src/queue/names.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishEnrolledHost } from '../helpers/test-trust.js';
 import { newTriggerId, slashCommandPayload } from '../helpers/slack-requests.js';
-import { DENY_CALLBACK } from '../../src/slack/deny-modal.js';
+import { DENY_CALLBACK } from '../../src/present/deny-modal.js';
 import { startTestStack, type TestStack } from '../helpers/test-stack.js';
 
 let stack: TestStack;

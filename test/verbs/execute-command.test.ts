@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { policySchema } from '../../src/policy/schema.js';
-import { APPROVE_ACTION } from '../../src/slack/approval-blocks.js';
+import { APPROVE_ACTION } from '../../src/present/approval-blocks.js';
 import { startFakeGitlab, type FakeGitlab } from '../fakes/gitlab/start-fake-gitlab.js';
 import { blockActionsBody, signedPost, slashCommandBody } from '../helpers/slack-requests.js';
 import { startTestStack, type TestStack } from '../helpers/test-stack.js';

@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import { readApiVersion } from './api-version.js';
 import { dockerStatus } from './docker-error.js';
-import { chainIds } from './image-layers.js';
+import { chainIds } from './chain-ids.js';
 import { mapLimit } from './map-limit.js';
 
 export interface ContainerFacts {

@@ -1,7 +1,7 @@
 import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { crc32, encodePng, renderStoreChart } from '../../src/reports/store-chart.js';
-import { decodeRgbPng, stackPngs } from '../../src/schedule/stack-png.js';
+import { crc32, encodePng, renderStoreChart } from '../../src/present/store-chart.js';
+import { decodeRgbPng, stackPngs } from '../../src/present/stack-png.js';
 
 function chunk(type: string, data: Buffer): Buffer {
   const out = Buffer.alloc(12 + data.length);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planLruEviction, targetFreeBytes } from '../../../src/clients/docker/plan-lru-eviction.js';
+import { planLruEviction, targetFreeBytes } from '../../../jobs/prune-docker/plan-lru-eviction.js';
 import type { ImageFacts } from '../../../src/clients/docker/read-prune-state.js';
 
 const image = (n: number, createdAt = 0): ImageFacts => ({

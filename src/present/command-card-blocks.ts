@@ -1,5 +1,5 @@
 import type { KnownBlock } from '@slack/types';
-import type { CardText } from '../present/command-card.js';
+import type { CardText } from './command-card.js';
 import { LIMITS, codeSections, context, section } from './blocks.js';
 import { fallbackText, md, packCodeLines } from './mrkdwn.js';
 

@@ -1,14 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { GARBAGE_NOTE, type Result } from '../../jobs/store-usage.js';
 import {
-  formatAge,
-  formatBytes,
-  formatCount,
-  formatSignedBytes,
   formatStoreReport,
   formatStoreTable,
   sortByFreeSpace,
-} from '../../src/reports/store-table.js';
+} from '../../src/present/store-report.js';
 
 const GiB = 1024 ** 3;
 
@@ -51,8 +47,8 @@ function report(host: string, freeGiB: number, overrides: Partial<Result> = {}):
 describe('formatStoreReport', () => {
   it('says what is in the store, what garbage collection frees, and where the figures came from', () => {
     const lines = formatStoreReport(report('ci-3', 12.1));
-    expect(lines[0]).toBe('ci-3: 100,000 paths, 180 GiB in /nix/store; disk 12.1 GiB free of 250 GiB (4.8% free)');
-    expect(lines[1]).toBe(`garbage: 29,957 paths, 80.1 GiB (${GARBAGE_NOTE})`);
+    expect(lines[0]).toBe('ci-3: 100,000 paths, 180 GiB in /nix/store; disk 12 GiB free of 250 GiB (4.8% free)');
+    expect(lines[1]).toBe(`garbage: 29,957 paths, 80 GiB (${GARBAGE_NOTE})`);
     expect(lines).toContain('trend: first report of this host');
     expect(lines).toContain('roots: 12 links to 9 paths (gcroot 4, profile 2); runtime roots: read all 97 processes');
     expect(lines).toContain('  3.4 GiB  cuda-12.2  (garbage)');
@@ -100,10 +96,10 @@ describe('formatStoreTable', () => {
       { host: 'ci-3', result: report('ci-3', 30) },
     ]);
     expect(lines).toEqual([
-      'host      free  free %    store    paths   garbage  store change',
-      'ci-2   1.2 GiB    0.5%  180 GiB  100,000  80.1 GiB      +1.0 GiB',
-      'ci-3  30.0 GiB     12%  180 GiB  100,000  80.1 GiB  first report',
-      'ci-1  90.0 GiB     36%  180 GiB  100,000  80.1 GiB  first report',
+      'host     free  free %    store    paths  garbage  store change',
+      'ci-2  1.2 GiB    0.5%  180 GiB  100,000   80 GiB      +1.0 GiB',
+      'ci-3   30 GiB     12%  180 GiB  100,000   80 GiB  first report',
+      'ci-1   90 GiB     36%  180 GiB  100,000   80 GiB  first report',
       'ci-9  no report: Nix database /nix/var/nix/db/db.sqlite does not exist',
     ]);
   });
@@ -118,36 +114,5 @@ describe('sortByFreeSpace', () => {
       { host: 'c' },
     ]);
     expect(rows.map((r) => r.host)).toEqual(['a', 'b', 'c', 'z']);
-  });
-});
-
-describe('formatBytes', () => {
-  it('uses binary units with one decimal below 100', () => {
-    expect(formatBytes(512)).toBe('512 B');
-    expect(formatBytes(1536)).toBe('1.5 KiB');
-    expect(formatBytes(180 * GiB)).toBe('180 GiB');
-    expect(formatBytes(-3 * GiB)).toBe('-3.0 GiB');
-  });
-});
-
-describe('formatSignedBytes', () => {
-  it('shows the sign of a change', () => {
-    expect(formatSignedBytes(GiB)).toBe('+1.0 GiB');
-    expect(formatSignedBytes(-GiB)).toBe('-1.0 GiB');
-    expect(formatSignedBytes(0)).toBe('0 B');
-  });
-});
-
-describe('formatCount', () => {
-  it('separates thousands', () => {
-    expect(formatCount(1234567)).toBe('1,234,567');
-  });
-});
-
-describe('formatAge', () => {
-  it('picks minutes, hours or days', () => {
-    expect(formatAge(40 * 60_000)).toBe('40 min');
-    expect(formatAge(5 * 3600_000)).toBe('5 h');
-    expect(formatAge(7 * 24 * 3600_000)).toBe('7 days');
   });
 });

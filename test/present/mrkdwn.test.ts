@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { codeBlocks, escapeText, fallbackText, fit, inlineCode, md, mention, packCodeLines } from '../../src/slack/mrkdwn.js';
+import { codeBlocks, escapeText, fallbackText, fit, inlineCode, md, mention, packCodeLines } from '../../src/present/mrkdwn.js';
 import { controlSequences } from '../fakes/slack/mrkdwn-syntax.js';
 
 const HOSTILE = ['<!channel>', '<!here>', '<!everyone>', '<@U0VICTIM>', '<https://evil.example|docs>', '<!subteam^S0OPS>', 'a & b < c > d'];

@@ -8,7 +8,7 @@ import {
   encodePng,
   renderSparkline,
   renderStoreChart,
-} from '../../src/reports/store-chart.js';
+} from '../../src/present/store-chart.js';
 import type { StoreHistoryEntry } from '../../src/reports/store-history.js';
 
 /** Decodes what encodePng writes (8-bit RGB, filter 0), checking every chunk's CRC. */

@@ -1,4 +1,4 @@
-import type { ContainerFacts, ImageFacts, NetworkFacts, PruneState, VolumeFacts } from './read-prune-state.js';
+import type { ContainerFacts, ImageFacts, NetworkFacts, PruneState, VolumeFacts } from '../../src/clients/docker/read-prune-state.js';
 
 /** What to prune and what to keep, decided by the command's flags and the policy. */
 export interface PrunePolicy {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebClient } from '@slack/web-api';
-import { expiryWarningBlocks } from '../../src/slack/token-expiry-blocks.js';
+import { expiryWarningBlocks } from '../../src/present/token-expiry-blocks.js';
 import { isBroadcast, isLabelledLink } from '../fakes/slack/mrkdwn-syntax.js';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack/server.js';
 

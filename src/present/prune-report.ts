@@ -1,6 +1,27 @@
-import type { KindReport, Result as PruneResult } from '../../jobs/prune-docker.js';
-import { formatBytes, formatMs, table } from '../present/format.js';
+import { formatBytes, formatMs, table } from './format.js';
 import type { CommandRow } from '../queue/command-record.js';
+
+/** What one kind of a prune result shows: how many objects and their bytes. */
+interface KindReport {
+  count: number;
+  bytes: number;
+}
+
+/**
+ * The figures of one host's prune that the report shows: part of what the prune job's result
+ * (jobs/prune-docker.ts) carries, written out here so rendering does not import the host side.
+ */
+export interface PruneResult {
+  host: string;
+  dryRun: boolean;
+  containers: KindReport;
+  images: KindReport;
+  volumes: KindReport;
+  buildCache?: KindReport;
+  totalBytes: number;
+  skipped: { inUse: number };
+  disk?: { freeBefore: number; freeAfter: number };
+}
 
 function kind(report: KindReport | undefined): string {
   if (!report || report.count === 0) return '-';

@@ -1,4 +1,4 @@
-import { formatMs } from '../present/format.js';
+import { formatMs } from './format.js';
 import type { CommandRow } from '../queue/command-record.js';
 
 /**

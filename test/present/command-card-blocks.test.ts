@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cardBlocks } from '../../src/slack/card-blocks.js';
+import { cardBlocks } from '../../src/present/command-card-blocks.js';
 import { checkBlocks } from '../fakes/slack/check-blocks.js';
 import { messageSequences } from '../fakes/slack/mrkdwn-syntax.js';
 

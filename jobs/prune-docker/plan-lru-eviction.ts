@@ -1,4 +1,4 @@
-import type { ImageFacts, PruneState } from './read-prune-state.js';
+import type { ImageFacts, PruneState } from '../../src/clients/docker/read-prune-state.js';
 
 export interface LruEviction {
   /** The images to remove, least recently used first. */

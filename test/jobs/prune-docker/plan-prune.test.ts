@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hasProtectLabel, isAnonymousVolume, isRunnerCacheVolume, planPrune, type PrunePolicy } from '../../../src/clients/docker/plan-prune.js';
+import { hasProtectLabel, isAnonymousVolume, isRunnerCacheVolume, planPrune, type PrunePolicy } from '../../../jobs/prune-docker/plan-prune.js';
 import type { ContainerFacts, ImageFacts, PruneState, VolumeFacts } from '../../../src/clients/docker/read-prune-state.js';
 
 const NOW = Date.parse('2026-01-10T12:00:00Z');

@@ -1,5 +1,5 @@
 import type { KnownBlock } from '@slack/types';
-import { rotationCommand, type ExpiringToken } from '../bot/token-expiry.js';
+import { rotationCommand, type ExpiringToken } from './token-expiry.js';
 import { LIMITS, context, section } from './blocks.js';
 import { fallbackText, md } from './mrkdwn.js';
 

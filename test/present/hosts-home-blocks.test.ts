@@ -1,7 +1,7 @@
 import type { KnownBlock } from '@slack/types';
 import { describe, expect, it } from 'vitest';
-import { LIMITS } from '../../src/slack/blocks.js';
-import { HOME_ATTENTION_SHOWN, hostsHomeBlocks } from '../../src/slack/hosts-home-blocks.js';
+import { LIMITS } from '../../src/present/blocks.js';
+import { HOME_ATTENTION_SHOWN, hostsHomeBlocks } from '../../src/present/hosts-home-blocks.js';
 import { FLEET_NOW, fleetHost, generateFleet } from '../helpers/fleet-hosts.js';
 
 const at = { now: FLEET_NOW };

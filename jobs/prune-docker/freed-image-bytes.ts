@@ -1,22 +1,10 @@
-import { createHash } from 'node:crypto';
-
 /** An image as the layer accounting needs it. */
 export interface LayeredImage {
   id: string;
   /** Total bytes of the image's layers (`Size` from the engine). */
   size: number;
-  /** Chain ids of its layers, bottom first (see `chainIds`). */
+  /** Chain ids of its layers, bottom first (`chainIds` of src/clients/docker/chain-ids.ts). */
   chain: string[];
-}
-
-/** OCI chain ids from an image's `RootFS.Layers` (diff ids): chain[i] = sha256(chain[i-1] + " " + diff[i]). */
-export function chainIds(diffIds: readonly string[]): string[] {
-  const chain: string[] = [];
-  for (const diff of diffIds) {
-    const parent = chain[chain.length - 1];
-    chain.push(parent === undefined ? diff : `sha256:${createHash('sha256').update(`${parent} ${diff}`).digest('hex')}`);
-  }
-  return chain;
 }
 
 /**

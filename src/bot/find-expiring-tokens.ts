@@ -1,12 +1,5 @@
+import type { ExpiringToken } from '../present/token-expiry.js';
 import type { HostStatus } from '../queue/host-registry.js';
-
-export interface ExpiringToken {
-  host: string;
-  runner: string;
-  runnerId?: number;
-  expiresAt: number;
-  expired: boolean;
-}
 
 /** Runner tokens that expire within `withinSeconds` (or already did), soonest first. */
 export function findExpiringTokens(hosts: HostStatus[], now: number, withinSeconds: number): ExpiringToken[] {
@@ -19,9 +12,4 @@ export function findExpiringTokens(hosts: HostStatus[], now: number, withinSecon
     }
   }
   return found.sort((a, b) => a.expiresAt - b.expiresAt);
-}
-
-/** The rotate command a "Request rotation" button stands for. */
-export function rotationCommand(token: Pick<ExpiringToken, 'host' | 'runner' | 'runnerId'>): string {
-  return `rotate ${token.host} --runner ${token.runnerId ?? `"${token.runner}"`}`;
 }

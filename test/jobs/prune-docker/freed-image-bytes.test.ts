@@ -1,15 +1,5 @@
-import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { chainIds, freedImageBytes, type LayeredImage } from '../../../src/clients/docker/image-layers.js';
-
-describe('chainIds', () => {
-  it('keeps the first diff id and hashes each next one onto its parent', () => {
-    const [a, b] = ['sha256:' + 'a'.repeat(64), 'sha256:' + 'b'.repeat(64)];
-    const expected = 'sha256:' + createHash('sha256').update(`${a} ${b}`).digest('hex');
-    expect(chainIds([a, b])).toEqual([a, expected]);
-    expect(chainIds([])).toEqual([]);
-  });
-});
+import { freedImageBytes, type LayeredImage } from '../../../jobs/prune-docker/freed-image-bytes.js';
 
 describe('freedImageBytes', () => {
   // base (100) <- app1 (+50), base <- app2 (+30); other (70) alone.

@@ -1,7 +1,7 @@
 import type { KnownBlock } from '@slack/types';
-import { formatAge, formatBytes } from '../present/format.js';
-import { classifyHosts, formatNumber, needsAttention, STATE_LABELS, summaryLine, type HostStateOptions } from '../present/host-states.js';
-import { trustLines } from '../present/hosts.js';
+import { formatAge, formatBytes } from './format.js';
+import { classifyHosts, formatNumber, needsAttention, STATE_LABELS, summaryLine, type HostStateOptions } from './host-states.js';
+import { trustLines } from './hosts.js';
 import type { HostStatus } from '../queue/host-registry.js';
 import { context, section, sections } from './blocks.js';
 import { md, type Mrkdwn } from './mrkdwn.js';

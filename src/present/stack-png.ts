@@ -1,5 +1,5 @@
 import { inflateSync } from 'node:zlib';
-import { encodePng } from '../reports/store-chart.js';
+import { encodePng } from './store-chart.js';
 
 interface Image {
   width: number;

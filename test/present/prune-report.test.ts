@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Result } from '../../jobs/prune-docker.js';
 import type { CommandRow } from '../../src/queue/command-record.js';
-import { pruneReportText } from '../../src/schedule/prune-report.js';
+import { pruneReportText } from '../../src/present/prune-report.js';
 
 const MiB = 1 << 20;
 const kind = (count: number, bytes: number) => ({ count, bytes, items: [] });

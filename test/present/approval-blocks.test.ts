@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebClient } from '@slack/web-api';
 import type { Approval } from '../../src/approvals/approval-store.js';
-import { approvalBlocks, approveConfirmText } from '../../src/slack/approval-blocks.js';
+import { approvalBlocks, approveConfirmText } from '../../src/present/approval-blocks.js';
 import { isBroadcast, isLabelledLink } from '../fakes/slack/mrkdwn-syntax.js';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack/server.js';
 

@@ -1,5 +1,6 @@
+import { formatBytes, formatCount, formatSignedBytes, formatSpan } from './format.js';
 import { renderSparkline } from './store-chart.js';
-import type { StoreHistoryEntry, StoreTrend } from './store-history.js';
+import type { StoreHistoryEntry, StoreTrend } from '../reports/store-history.js';
 
 /**
  * The figures of one host's store report that the text shows: what the store-usage job's result
@@ -44,7 +45,7 @@ export function formatStoreReport(result: StoreUsageResult, options: FormatStore
     lines.push('trend: first report of this host');
   } else {
     lines.push(
-      `since the report ${formatAge(trend.sinceMs)} ago: store ${formatSignedBytes(trend.narBytesChange)} ` +
+      `since the report ${formatSpan(trend.sinceMs)} ago: store ${formatSignedBytes(trend.narBytesChange)} ` +
         `(${formatSignedCount(trend.pathsChange)} paths), garbage ${formatSignedBytes(trend.garbageBytesChange)}, ` +
         `free ${formatSignedBytes(trend.freeBytesChange)}`,
     );
@@ -146,30 +147,6 @@ export function sortByFreeSpace(rows: StoreTableRow[]): StoreTableRow[] {
   });
 }
 
-const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-
-/** Bytes for people, in binary units: `512 B`, `1.2 GiB`, `180 GiB`. */
-export function formatBytes(bytes: number): string {
-  let value = Math.abs(bytes);
-  let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  const digits = unit === 0 ? String(Math.round(value)) : value < 100 ? value.toFixed(1) : String(Math.round(value));
-  return `${bytes < 0 ? '-' : ''}${digits} ${UNITS[unit]}`;
-}
-
-/** A change in bytes with its sign: `+1.2 GiB`, `-300 MiB`, `0 B`. */
-export function formatSignedBytes(bytes: number): string {
-  return bytes > 0 ? `+${formatBytes(bytes)}` : formatBytes(bytes);
-}
-
-/** A count with thousands separators: `100,000`. */
-export function formatCount(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
-}
-
 function formatSignedCount(n: number): string {
   return n > 0 ? `+${formatCount(n)}` : formatCount(n);
 }
@@ -182,13 +159,4 @@ function formatPercent(part: number, whole: number): string {
 
 function formatSeconds(ms: number): string {
   return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
-}
-
-/** A time span in the largest unit that fits: `40 min`, `5 h`, `7 days`. */
-export function formatAge(ms: number): string {
-  const minutes = Math.round(ms / 60_000);
-  if (minutes < 90) return `${Math.max(minutes, 0)} min`;
-  const hours = Math.round(minutes / 60);
-  if (hours < 48) return `${hours} h`;
-  return `${Math.round(hours / 24)} days`;
 }

@@ -1,5 +1,5 @@
 import { deflateSync } from 'node:zlib';
-import type { StoreHistoryEntry } from './store-history.js';
+import type { StoreHistoryEntry } from '../reports/store-history.js';
 
 /** What the chart's colours mean, for the message it is attached to. */
 export const STORE_CHART_LEGEND = 'blue: store size (sum of NAR sizes), green: free disk space';
