@@ -19,6 +19,7 @@ import { createRedis } from '../../src/queue/redis.js';
 import { fingerprintOf } from '../../src/secrets/host-keys.js';
 import { sealToHost } from '../../src/secrets/sealed-box.js';
 import { APPROVE_ACTION } from '../../src/present/approval-blocks.js';
+import { execInContainer } from '../../src/clients/docker/exec-in-container.js';
 import { createPruneFixture, listEngine } from '../clients/docker/prune-fixture.js';
 import { startFakeGitlab, type FakeGitlab, type FakeRunner } from '../fakes/gitlab/start-fake-gitlab.js';
 import type { FakeSlack } from '../fakes/slack/server.js';
@@ -55,7 +56,8 @@ import {
 // proxy in front of Redis holds its traffic once a given event or progress passes, so the job sits in
 // BullMQ's active list with its lock), killed, and started again: BullMQ's stalled-job check must hand
 // the job back (or fail it with a clear message), a token rotation must never be applied twice nor be
-// lost. Control-plane jobs: the bot process is killed while GitLab is answering, and started again.
+// lost. Control-plane jobs: the bot process is killed while GitLab is answering, and started again;
+// then, once those jobs are over, killed once more mid-way through four others.
 const redisUrl = inject('redisUrl');
 const prefix = newPrefix('killed');
 const APPROVALS = 'C0KAPPROVALS';
@@ -84,11 +86,19 @@ interface Kill {
   runner?: FakeRunner;
   /** The runner's token before the job, for rotations. */
   tokenBefore?: string;
+  /** A Nix GC: store paths nothing refers to, and paths a GC root holds. */
+  store?: { garbage: string[]; rooted: string[] };
+  /** A stale-runner cleanup: the runners the approval froze, and one that went stale after it. */
+  frozen?: FakeRunner[];
+  outside?: FakeRunner;
 }
 const kills = new Map<string, Kill>();
 let operator: OperatorKeys;
 /** Every host of the scenario, and the extra settings of those that have any. */
-const HOSTS = ['k-ping', 'k-twice', 'k-facts', 'k-store', 'k-prune', 'k-restart', 'k-rot-during', 'k-rot-before', 'k-rot-saved', 'k-install', 'k-sysid', 'k-drain', 'k-reg', 'k-revive'];
+const HOSTS = ['k-ping', 'k-twice', 'k-facts', 'k-store', 'k-prune', 'k-restart', 'k-rot-during', 'k-rot-before', 'k-rot-saved', 'k-install', 'k-sysid', 'k-drain', 'k-reg', 'k-revive', 'k-gc', 'k-unreg'];
+/** Verbs whose command waits for someone else's approval. */
+const APPROVED_VERBS = new Set(['rotate', 'unregister', 'cleanup-stale']);
+const DAY_MS = 86_400_000;
 
 function hostDir(host: string): string {
   return path.join(dir, host);
@@ -136,11 +146,17 @@ async function commandOf(user: string, timeoutMs = 20_000): Promise<string> {
   return id;
 }
 
-/** `/runner <text>` as an operator; for a rotation, approved by someone else. Returns the command id. */
-async function run(text: string, user: string): Promise<string> {
+/**
+ * `/runner <text>` as an operator; for a verb that needs an approval (rotate, unregister, cleanup-stale),
+ * approved by someone else, `beforeApproval` running once the request is posted. Returns the command id.
+ */
+async function run(text: string, user: string, beforeApproval: () => void = () => undefined): Promise<string> {
   expect((await slash(bot.eventsUrl, signingSecret, text, user)).status).toBe(200);
-  if (!text.startsWith('rotate ')) return commandOf(user);
-  const posted = await slack.waitFor('chat.postMessage', (c) => c.params.channel === APPROVALS && JSON.stringify(c.params.blocks).includes(`\`${text}\``));
+  if (!APPROVED_VERBS.has(text.split(' ')[0]!)) return commandOf(user);
+  // A cleanup's request names the runners it deletes after the command: `cleanup-stale: deletes 3 runners: ...`.
+  const asks = (blocks: string) => blocks.includes(`\`${text}\``) || blocks.includes(`\`${text}: `);
+  const posted = await slack.waitFor('chat.postMessage', (c) => c.params.channel === APPROVALS && asks(JSON.stringify(c.params.blocks)));
+  beforeApproval();
   const id = /"value":"([0-9a-f]{12})"/.exec(JSON.stringify(posted.params.blocks))![1]!;
   const click = await signedPost(bot.eventsUrl, blockActionsBody({ action_id: APPROVE_ACTION, user_id: 'U0KAPPROVER', value: id, block_id: `approval-${id}`, channel_id: APPROVALS }), { secret: signingSecret });
   expect(click.status).toBe(200);
@@ -181,6 +197,35 @@ async function startNixDaemon(name: string): Promise<void> {
   await container.start();
 }
 
+/** A shell script in a nix-daemon container; its exit code and output. */
+function inNixDaemon(container: string, script: string) {
+  return execInContainer(mainDocker, container, ['/bin/sh', '-c', script], { timeoutMs: 60_000 });
+}
+
+/** Adds a file and one that refers to it to the container's store through its daemon; returns both paths. */
+async function addStorePair(container: string, label: string): Promise<[string, string]> {
+  const expr = `let a = builtins.toFile "${label}" "${label} ${randomBytes(6).toString('hex')}"; in builtins.toFile "${label}-ref" "uses \${a}"`;
+  const ref = (await inNixDaemon(container, `nix-instantiate --store daemon --eval --read-write-mode -E '${expr}'`)).stdout.trim().replace(/"/g, '');
+  const leaf = (await inNixDaemon(container, `nix-store --store daemon --query --references ${ref}`)).stdout.trim().split('\n')[0]!;
+  if (!ref.startsWith('/nix/store/') || !leaf.startsWith('/nix/store/')) throw new Error(`adding ${label} to the store of ${container} printed "${ref}" "${leaf}"`);
+  return [leaf, ref];
+}
+
+async function isValidPath(container: string, storePath: string): Promise<boolean> {
+  return (await inNixDaemon(container, `nix-store --store daemon --check-validity ${storePath}`)).exitCode === 0;
+}
+
+/** Whether a command's row is final (an unknown row is not). */
+async function isFinished(kind: string): Promise<boolean> {
+  const kill = kills.get(kind)!;
+  return isTerminal((await row(kill.commandId, kill.host))?.status ?? 'queued');
+}
+
+/** Successful deletions of runner `id` GitLab answered (a request the killed bot never read counts too). */
+function deletionsOf(id: number): number {
+  return gitlab.findRequests('DELETE /runners/:id').filter((r) => r.url.split('?')[0]!.endsWith(`/runners/${id}`) && r.status >= 200 && r.status < 300).length;
+}
+
 beforeAll(async () => {
   admin = createRedis({ redisUrl });
   ({ slack, signingSecret } = await startSlackSide());
@@ -193,8 +238,21 @@ beforeAll(async () => {
   // Each host's fingerprint as "runnerops fingerprint" prints it there, pinned in the bot's config.
   const enrolled = await pinHosts(HOSTS.map((host) => env(host, redisUrl)));
   const policyFile = await writePolicy(dir, {
-    roles: { ops: { users: ['U0KOPS', 'U0KOPS2', 'U0KOPS3', 'U0KOPS4', 'U0KOPS5', 'U0KOPS6', 'U0KOPS7', 'U0KOPS8', 'U0KOPS9'] }, approvers: { users: ['U0KAPPROVER'] } },
-    verbs: { prune: { run: ['ops'] }, 'restart-daemon': { run: ['ops'] }, register: { run: ['ops'] }, rotate: { request: ['ops'], approve: ['approvers'] } },
+    roles: {
+      ops: { users: ['U0KOPS', 'U0KOPS2', 'U0KOPS3', 'U0KOPS4', 'U0KOPS5', 'U0KOPS6', 'U0KOPS7', 'U0KOPS8', 'U0KOPS9', 'U0KOPS10', 'U0KOPS11', 'U0KOPS12', 'U0KOPS13', 'U0KOPS14'] },
+      approvers: { users: ['U0KAPPROVER'] },
+    },
+    verbs: {
+      prune: { run: ['ops'] },
+      gc: { run: ['ops'] },
+      'restart-daemon': { run: ['ops'] },
+      register: { run: ['ops'] },
+      rotate: { request: ['ops'], approve: ['approvers'] },
+      pause: { run: ['ops'] },
+      resume: { run: ['ops'] },
+      unregister: { request: ['ops'], approve: ['approvers'] },
+      'cleanup-stale': { request: ['ops'], approve: ['approvers'] },
+    },
     channels: { approvals: APPROVALS },
     prune: { until: '1s' },
   });
@@ -336,7 +394,24 @@ beforeAll(async () => {
     flows.push(hold.then(async () => void kills.set('read-system-id', { kind: 'read-system-id', host: 'k-sysid', commandId, runner, killedAt: await killAndRestart('k-sysid', worker, extra) })));
   }
 
-  // --- control-plane jobs: the bot is killed while two of them are mid-way ------------------------
+  // gc-store: stopped as it starts collecting, in a nix-daemon container's store holding garbage and a
+  // path kept by a GC root.
+  {
+    const daemon = `rel-gitlabnix-gc-${suffix}`;
+    await startNixDaemon(daemon);
+    await until(async () => (await inNixDaemon(daemon, 'nix-store --store daemon --gc --print-roots')).exitCode === 0, 30_000, 'the nix daemon of k-gc answering');
+    const garbage = await addStorePair(daemon, 'garbage');
+    const rooted = await addStorePair(daemon, 'kept');
+    const root = await inNixDaemon(daemon, `ln -sfn ${rooted[1]} /nix/var/nix/gcroots/kept-${suffix}`);
+    if (root.exitCode !== 0) throw new Error(`adding a GC root failed: ${root.stderr}`);
+    const extra = { NIX_DAEMON_CONTAINER: daemon };
+    const { proxy, worker } = await proxiedWorker('k-gc', extra);
+    const hold = proxy.holdWhen('"phase":"collecting garbage"');
+    const commandId = await run('gc k-gc', 'U0KOPS10');
+    flows.push(hold.then(async () => void kills.set('gc-store', { kind: 'gc-store', host: 'k-gc', commandId, store: { garbage, rooted }, killedAt: await killAndRestart('k-gc', worker, extra) })));
+  }
+
+  // --- control-plane jobs: the bot is killed while three of them are mid-way ----------------------
   {
     const drained = gitlab.addRunner({ description: 'drained' });
     await writeRunnerConfig('k-drain', drained);
@@ -374,7 +449,55 @@ beforeAll(async () => {
   }
 
   await Promise.all(flows);
-}, 300_000);
+
+  // --- control-plane jobs, killed a second time: once the first kill's jobs are over (a job handed
+  // back twice fails), the bot is killed while four more are mid-way -----------------------------
+  await until(async () => (await Promise.all(['restart-drained', 'register-runner', 'revive-runner-token', 'read-system-id'].map(isFinished))).every(Boolean), 150_000, 'the jobs of the first bot kill to finish');
+  {
+    // unregister: GitLab deleted the runner; the bot waits for the host, stopped as its remove-runner starts.
+    const unregistered = gitlab.addRunner({ description: 'unregistered' });
+    await writeRunnerConfig('k-unreg', unregistered);
+    const { proxy, worker } = await proxiedWorker('k-unreg');
+    await until(async () => ((await readHost(admin, prefix, 'k-unreg'))?.runners ?? []).some((r) => r.id === unregistered.id), 20_000, 'k-unreg runners in the registry');
+    const removing = proxy.holdWhen('"type":"started"', '"job":"remove-runner"');
+    const unregisterId = await run(`unregister k-unreg --runner ${unregistered.id}`, 'U0KOPS11');
+    await removing;
+
+    // pause: the edit is answered after the kill.
+    const paused = gitlab.addRunner({ description: 'paused' });
+    gitlab.inject('PUT /runners/:id', { delayMs: 8000 });
+    const pauseId = await run(`pause ${paused.id} --reason "kernel update"`, 'U0KOPS13');
+    await until(async () => gitlab.findRequests('PUT /runners/:id').some((r) => r.url.split('?')[0]!.endsWith(`/runners/${paused.id}`)), 30_000, 'the pause sent');
+
+    // runners all: GitLab's list is answered after the kill.
+    const listsBefore = gitlab.requestCount('GET /runners/all');
+    gitlab.inject('GET /runners/all', { delayMs: 8000 });
+    const listId = await run('runners all', 'U0KOPS14');
+    await until(async () => gitlab.requestCount('GET /runners/all') > listsBefore, 30_000, 'the runner list asked for');
+
+    // cleanup-stale, set up last: the approval freezes three runners silent for 100 days; a fourth goes
+    // stale after it. Two deletions are answered at once, the last one after the kill, before the bot is
+    // back (the runner list handed back to it never meets a runner being deleted).
+    const goStale = (description: string) => Object.assign(gitlab.addRunner({ description }), { contactedAt: new Date(Date.now() - 100 * DAY_MS).toISOString() });
+    const frozen = ['stale-1', 'stale-2', 'stale-3'].map(goStale);
+    const outside: FakeRunner[] = [];
+    for (const delayMs of [1, 1, 3000]) gitlab.inject('DELETE /runners/:id', { delayMs });
+    const cleanupId = await run('cleanup-stale', 'U0KOPS12', () => void outside.push(goStale('stale-late')));
+    await until(async () => frozen.every((f) => gitlab.findRequests('DELETE /runners/:id').some((r) => r.url.split('?')[0]!.endsWith(`/runners/${f.id}`))), 30_000, 'the last stale runner\'s deletion sent');
+
+    bot.child.kill('SIGKILL');
+    await bot.exited;
+    const killedAt = Date.now();
+    kills.set('unregister-runner', { kind: 'unregister-runner', host: 'k-unreg', commandId: unregisterId, runner: unregistered, killedAt });
+    kills.set('cleanup-stale-runners', { kind: 'cleanup-stale-runners', host: 'gitlab', commandId: cleanupId, frozen, outside: outside[0]!, killedAt });
+    kills.set('pause-runners', { kind: 'pause-runners', host: 'gitlab', commandId: pauseId, runner: paused, killedAt });
+    kills.set('list-runners', { kind: 'list-runners', host: 'gitlab', commandId: listId, killedAt });
+    // The host stopped in remove-runner is killed too, and started again.
+    await killAndRestart('k-unreg', worker);
+    bot = await startBotProcess('killed-bot-after-second-kill', botEnvironment);
+    processes.push(bot);
+  }
+}, 420_000);
 
 afterAll(async () => {
   for (const p of processes) await p.stop(3000);
@@ -476,6 +599,19 @@ describe('a worker killed (SIGKILL) mid-job', () => {
     expect((await mainDocker.getContainer(`rel-gitlabnix-sysid-${suffix}`).inspect()).State.Running).toBe(true);
   });
 
+  it('hands back a Nix GC it was killed in: the garbage goes, rooted paths stay, the daemon still answers', async () => {
+    const kill = kills.get('gc-store')!;
+    const daemon = `rel-gitlabnix-gc-${suffix}`;
+    const final = await finalRow('gc-store');
+    expect(final.status, final.summary).toBe('done');
+    expect(isOneLine(final.summary?.split('\n')[0] ?? ''), final.summary).toBe(true);
+    for (const p of kill.store!.garbage) expect(await isValidPath(daemon, p), `${p} is garbage; card: ${final.summary}`).toBe(false);
+    for (const p of kill.store!.rooted) expect(await isValidPath(daemon, p), `${p} is held by a GC root`).toBe(true);
+    const verified = await inNixDaemon(daemon, 'nix-store --store daemon --verify');
+    expect(verified.exitCode, verified.stderr).toBe(0);
+    expect((await mainDocker.getContainer(daemon).inspect()).State.Running).toBe(true);
+  });
+
   it('fails a job whose worker died twice, and says so on its card', async () => {
     const kill = kills.get('ping killed twice')!;
     const jobId = `${kill.commandId}@k-twice`;
@@ -515,6 +651,56 @@ describe('the bot killed (SIGKILL) mid control-plane job', () => {
     expect(config).toContain(current);
     expect(config).not.toContain(kill.tokenBefore!);
     expect(isOneLine(final.summary ?? '')).toBe(true);
+  });
+
+  it('deletes an unregistered runner in GitLab once and removes it from the host, though the bot and the host died mid-way', async () => {
+    const kill = kills.get('unregister-runner')!;
+    const final = await finalRow('unregister-runner');
+    const id = kill.runner!.id;
+    const installed = (parseRunnerConfig(await readFile(path.join(hostDir('k-unreg'), 'gitlab-runner', 'config.toml'), 'utf8')).runners ?? []).map((r) => r.id);
+    const story = `GitLab answered ${deletionsOf(id)} deletion(s); k-unreg has ${installed.map((r) => `#${r}`).join(', ') || 'none'}; card: ${final.summary}`;
+    expect(gitlab.runner(id), story).toBeUndefined();
+    expect(deletionsOf(id), story).toBe(1);
+    expect(isOneLine(final.summary ?? ''), story).toBe(true);
+    // The host's entry is gone, or the card names the runner left there and what to do.
+    if (installed.includes(id)) expect(final.summary, story).toMatch(new RegExp(`#${id}\\b.*unregister again`));
+    else expect(final.status, story).toBe('done');
+    // The host step the worker was killed in ran to its end on the worker started again.
+    const step = await jobOf(hostQueueName('k-unreg'), `${kill.commandId}.remove-runner@k-unreg`);
+    expect(await step?.isCompleted(), story).toBe(true);
+    covered.add('remove-runner');
+  });
+
+  it('deletes only the runners the cleanup\'s approval froze, each once', async () => {
+    const kill = kills.get('cleanup-stale-runners')!;
+    const final = await finalRow('cleanup-stale-runners');
+    const frozen = kill.frozen!.map((r) => r.id);
+    const story = `deletions answered: ${frozen.map((id) => `#${id} ${deletionsOf(id)}`).join(', ')}; card: ${final.summary}`;
+    expect(final.status, story).toBe('done');
+    expect(isOneLine(final.summary?.split('\n')[0] ?? ''), story).toBe(true);
+    for (const id of frozen) {
+      expect(gitlab.runner(id), story).toBeUndefined();
+      expect(deletionsOf(id), story).toBe(1);
+    }
+    // Stale too, but not on the approved list.
+    expect(gitlab.runner(kill.outside!.id), story).toBeDefined();
+    expect(gitlab.findRequests('DELETE /runners/:id').filter((r) => r.url.split('?')[0]!.endsWith(`/runners/${kill.outside!.id}`)), story).toEqual([]);
+  });
+
+  it('leaves a runner paused with its maintenance note after a pause the bot died in', async () => {
+    const kill = kills.get('pause-runners')!;
+    const final = await finalRow('pause-runners');
+    const runner = gitlab.runner(kill.runner!.id)!;
+    expect(final.status, final.summary).toBe('done');
+    expect(isOneLine(final.summary ?? ''), final.summary).toBe(true);
+    expect(runner.paused, `card: ${final.summary}`).toBe(true);
+    expect(runner.maintenanceNote).toBe('paused with runnerops by U0KOPS13: kernel update');
+  });
+
+  it('finishes a runner list the bot died in', async () => {
+    const final = await finalRow('list-runners');
+    expect(final.status, final.summary).toBe('done');
+    expect(isOneLine(final.summary?.split('\n')[0] ?? ''), final.summary).toBe(true);
   });
 
   it('always unpauses the runners a drain paused', async () => {
