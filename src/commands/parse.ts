@@ -133,6 +133,11 @@ function buildRequest(spec: VerbSpec, values: Values, positionals: string[]): Re
   expectPositionals(spec, positionals);
   const str = (name: string) => values[name] as string | undefined;
   const bool = (name: string) => values[name] === true;
+  /** The first positional, which expectPositionals has required for every verb that reads it. */
+  const first = (): string => {
+    if (positionals[0] === undefined) throw new UserError(`${spec.verb} needs ${spec.args.join(' ')}; usage: ${usage(spec)}`);
+    return positionals[0];
+  };
   switch (spec.verb) {
     case 'help': {
       const topic = positionals[0];
@@ -147,9 +152,9 @@ function buildRequest(spec: VerbSpec, values: Values, positionals: string[]): Re
     case 'schedules':
       return { verb: 'schedules' };
     case 'ping':
-      return { verb: 'ping', target: target(positionals[0]!) };
+      return { verb: 'ping', target: target(first()) };
     case 'store':
-      return { verb: 'store', target: target(positionals[0]!), top: count(str('top'), '--top', 10, 100) };
+      return { verb: 'store', target: target(first()), top: count(str('top'), '--top', 10, 100) };
     case 'prune': {
       const until = str('until');
       if (until !== undefined && parseDuration(until, '--until') > 366 * 86400) throw new UserError('--until may be at most 366d');
@@ -160,7 +165,7 @@ function buildRequest(spec: VerbSpec, values: Values, positionals: string[]): Re
       const targetFree = targetText === undefined ? undefined : parseFreeTarget(targetText, '--target-free');
       return {
         verb: 'prune',
-        target: target(positionals[0]!),
+        target: target(first()),
         dryRun: bool('dry-run'),
         ...(until !== undefined ? { untilSeconds: parseDuration(until, '--until') } : {}),
         volumes: bool('volumes'),
@@ -173,7 +178,7 @@ function buildRequest(spec: VerbSpec, values: Values, positionals: string[]): Re
       const maxFreed = str('max-freed');
       return {
         verb: 'gc',
-        target: target(positionals[0]!),
+        target: target(first()),
         dryRun: bool('dry-run'),
         ...(maxFreed !== undefined ? { maxFreedBytes: parseSize(maxFreed, '--max-freed') } : {}),
       };
@@ -182,7 +187,7 @@ function buildRequest(spec: VerbSpec, values: Values, positionals: string[]): Re
       const timeout = str('timeout');
       const timeoutSeconds = timeout === undefined ? 600 : parseDuration(timeout, '--timeout');
       if (timeoutSeconds > 86400) throw new UserError('--timeout may be at most 24h');
-      return { verb: 'restart-daemon', host: hostName(positionals[0]!), drain: bool('drain'), timeoutSeconds };
+      return { verb: 'restart-daemon', host: hostName(first()), drain: bool('drain'), timeoutSeconds };
     }
     case 'register': {
       const type = oneOf(str('type'), ['instance', 'group', 'project'] as const, '--type');
@@ -199,7 +204,7 @@ function buildRequest(spec: VerbSpec, values: Values, positionals: string[]): Re
       }
       return {
         verb: 'register',
-        host: hostName(positionals[0]!),
+        host: hostName(first()),
         type,
         ...(groupId !== undefined ? { groupId } : {}),
         ...(projectId !== undefined ? { projectId } : {}),
@@ -214,14 +219,14 @@ function buildRequest(spec: VerbSpec, values: Values, positionals: string[]): Re
       if (runner !== undefined && !RUNNER_REF.test(runner)) {
         throw new UserError(`--runner "${clip(runner)}" is not a runner name or id`);
       }
-      return { verb: 'rotate', host: hostName(positionals[0]!), ...(runner !== undefined ? { runner } : {}) };
+      return { verb: 'rotate', host: hostName(first()), ...(runner !== undefined ? { runner } : {}) };
     }
     case 'enroll': {
       const fingerprint = str('fingerprint');
       if (fingerprint !== undefined && !isFingerprint(fingerprint)) {
         throw new UserError(`--fingerprint "${clip(fingerprint)}" is not a host fingerprint; expected SHA256:<43 characters> as "runnerops fingerprint" prints it on the host`);
       }
-      return { verb: 'enroll', host: hostName(positionals[0]!), ...(fingerprint !== undefined ? { fingerprint } : {}) };
+      return { verb: 'enroll', host: hostName(first()), ...(fingerprint !== undefined ? { fingerprint } : {}) };
     }
     case 'runners':
       return { verb: 'runners', target: positionals[0] === undefined ? { kind: 'all' } : target(positionals[0]) };
@@ -231,13 +236,13 @@ function buildRequest(spec: VerbSpec, values: Values, positionals: string[]): Re
       if (reason !== undefined && (reason.trim() === '' || reason.length > 255 || /[\r\n]/.test(reason))) {
         throw new UserError('--reason must be one line of 1 to 255 characters');
       }
-      return { verb: spec.verb, target: runnerTarget(positionals[0]!), ...(reason !== undefined ? { reason: reason.trim() } : {}) };
+      return { verb: spec.verb, target: runnerTarget(first()), ...(reason !== undefined ? { reason: reason.trim() } : {}) };
     }
     case 'unregister': {
       const runner = str('runner');
       if (runner === undefined) throw new UserError(`unregister needs --runner NAME|ID (the runner to delete); usage: ${usage(spec)}`);
       if (!RUNNER_REF.test(runner)) throw new UserError(`--runner "${clip(runner)}" is not a runner name or id`);
-      return { verb: 'unregister', host: hostName(positionals[0]!), runner, dryRun: bool('dry-run') };
+      return { verb: 'unregister', host: hostName(first()), runner, dryRun: bool('dry-run') };
     }
     case 'cleanup-stale': {
       const olderThan = str('older-than');
@@ -249,7 +254,7 @@ function buildRequest(spec: VerbSpec, values: Values, positionals: string[]): Re
     case 'jobs':
       return { verb: 'jobs', limit: count(positionals[0], 'N', 10, 100) };
     case 'job': {
-      const id = positionals[0]!;
+      const id = first();
       if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new UserError(`"${clip(id)}" is not a job id; "jobs" lists recent ones`);
       return { verb: 'job', id };
     }
