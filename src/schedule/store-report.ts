@@ -50,7 +50,7 @@ export async function storeReport(core: Pick<BotCore, 'redis' | 'prefix'>, rows:
   if (reported.length === 0) return { text: lines.join('\n') };
 
   const histories = await Promise.all(reported.map((host) => readStoreHistory(core.redis, core.prefix, host, CHART_REPORTS)));
-  lines.push('trend since last week:', ...reported.map((host, i) => trendLine(host, histories[i]!)));
+  lines.push('trend since last week:', ...reported.map((host, i) => trendLine(host, histories[i] ?? [])));
   lines.push(`chart: ${reported.join(', ')} from top to bottom, last ${CHART_REPORTS} reports at most; ${STORE_CHART_LEGEND}`);
   const chart = stackPngs(histories.map((history) => renderStoreChart(history)));
   return { text: lines.join('\n'), attachment: { filename: 'store-usage.png', bytes: chart, title: `Nix store and free disk, ${reported.join(', ')}` } };
