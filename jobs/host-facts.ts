@@ -57,12 +57,12 @@ export async function run(_payload: Payload, ctx: Pick<JobContext, 'host' | 'doc
     if (text === undefined) notes.push(`no ${ctx.settings.runnerConfigPath}`);
     runners = summarizeRunners(parseRunnerConfig(text, ctx.settings.runnerConfigPath));
   } catch (err) {
-    notes.push(err instanceof Error ? err.message.split('\n')[0]! : 'config.toml unreadable');
+    notes.push(err instanceof Error ? (err.message.split('\n')[0] ?? '') : 'config.toml unreadable');
   }
   try {
     for (const file of await syncTokenFiles(ctx.settings)) notes.push(`${file} had an old token; copied the one gitlab-runner rotated itself from config.toml`);
   } catch (err) {
-    notes.push(`token files not checked: ${err instanceof Error ? err.message.split('\n')[0]! : 'error'}`);
+    notes.push(`token files not checked: ${err instanceof Error ? (err.message.split('\n')[0] ?? '') : 'error'}`);
   }
   const { systemId } = await readSystemId.run({}, ctx);
   await ctx.patchHost({

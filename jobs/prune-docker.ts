@@ -269,7 +269,7 @@ export async function run(payload: Payload, ctx: Ctx, signal: AbortSignal = new 
         neededBytes,
         predictedBytes: eviction.predictedBytes,
         candidates: basePlan.images.length,
-        evicted: eviction.images.slice(0, 200).map((image, i) => ({ id: image.id, label: imageLabel(image), lastUsedAt: eviction.lastUsedAt[i]! })),
+        evicted: eviction.images.slice(0, 200).map((image, i) => ({ id: image.id, label: imageLabel(image), lastUsedAt: eviction.lastUsedAt[i] ?? image.createdAt })),
       };
     }
     const containerBytes = (ids: Set<string>): number => plan.containers.reduce((sum, c) => sum + (ids.has(c.id) ? (c.sizeRw ?? 0) : 0), 0);

@@ -139,7 +139,7 @@ export async function run(payload: Payload, ctx: Ctx, signal: AbortSignal = new 
         );
       }
       running = state.Running;
-      const wait = CHECK_INTERVALS_MS[Math.min(checks - 1, CHECK_INTERVALS_MS.length - 1)]!;
+      const wait = CHECK_INTERVALS_MS[Math.min(checks - 1, CHECK_INTERVALS_MS.length - 1)] ?? 200;
       if (performance.now() + wait > deadline) {
         throw new PermanentJobError(
           `nix-daemon in "${containerName}" did not answer within ${payload.timeoutSeconds}s after the restart` +

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logger.js';
+import { defined } from './helpers/defined.js';
 
 function capture(): { lines: string[]; stream: Writable } {
   const lines: string[] = [];
@@ -17,7 +18,7 @@ describe('createLogger', () => {
   it('keeps the message of a logged error', () => {
     const { lines, stream } = capture();
     createLogger({ name: 't', destination: stream }).error({ err: new Error('disk on fire') }, 'job failed');
-    expect(JSON.parse(lines[0]!).err.message).toBe('disk on fire');
+    expect(JSON.parse(defined(lines[0], 'a log line')).err.message).toBe('disk on fire');
   });
 
   it('masks tokens in messages and fields', () => {

@@ -83,7 +83,7 @@ async function hostSystemId(ctx: Context, host: string): Promise<string | null> 
 /** Unpauses every runner it can; returns the ids it could not unpause, with the first reason. */
 async function unpauseAll(ctx: Context, runnerIds: number[]): Promise<{ failed: number[]; reason?: string }> {
   const outcomes = await Promise.allSettled(runnerIds.map((id) => setRunnerPaused(ctx.gitlab, id, false, UNPAUSE_RETRY)));
-  const failed = runnerIds.filter((_, i) => outcomes[i]!.status === 'rejected');
+  const failed = runnerIds.filter((_, i) => outcomes[i]?.status === 'rejected');
   const firstFailure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
   return {
     failed,

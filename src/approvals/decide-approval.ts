@@ -112,7 +112,7 @@ export async function approveRequest(deps: ApprovalDeps, approvalId: string, use
     return { ok: true, approval: { ...after, state: 'running', commandId: command.id }, command };
   } catch (err) {
     if (err instanceof SignatureError) return refuseTampered(deps, after, err);
-    const reason = err instanceof Error ? err.message.split('\n')[0]! : String(err);
+    const reason = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);
     await deps.approvals.transition(approvalId, ['approved'], 'failed', { outcome: `could not queue: ${reason}` });
     return { ok: false, reason: `approved, but the job could not be queued: ${reason}` };
   }

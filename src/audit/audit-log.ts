@@ -42,7 +42,7 @@ export function createAuditLog(redis: Redis, prefix: string, options: { file?: s
     },
     async read(limit) {
       const entries = (await redis.xrevrange(key, '+', '-', 'COUNT', limit)) as [string, string[]][];
-      return entries.map(([, fields]) => JSON.parse(fields[1]!) as AuditEntry);
+      return entries.flatMap(([, fields]) => (fields[1] === undefined ? [] : [JSON.parse(fields[1]) as AuditEntry]));
     },
   };
 }

@@ -55,7 +55,7 @@ export async function runTerminalCommand(core: BotCore, args: string[], user: st
     print(rows);
     const card = cardFor((await readCommand(core.redis, core.prefix, command.id)) ?? command, rows);
     write(card.footer);
-    if (card.total && !(details.length === 1 && details[0].trim() === card.total)) write(card.total);
+    if (card.total && !(details.length === 1 && details[0]?.trim() === card.total)) write(card.total);
     return rows.every((r) => r.status === 'done') ? 0 : 1;
   } finally {
     blocking.disconnect();

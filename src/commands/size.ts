@@ -10,7 +10,7 @@ export function parseSize(text: string, flag: string): number {
   if (!match) {
     throw new UserError(`${flag} "${clip(text)}" is not a size; use a number with K, M, G or T (e.g. 10G)`);
   }
-  const bytes = Math.round(Number(match[1]) * UNITS[match[2]!.toLowerCase()]!);
+  const bytes = Math.round(Number(match[1]) * (UNITS[(match[2] ?? '').toLowerCase()] ?? 1));
   if (bytes <= 0) throw new UserError(`${flag} must be more than zero`);
   return bytes;
 }

@@ -12,7 +12,7 @@ export function tokenize(text: string): string[] {
   const pattern = /"([^"]*)"|'([^']*)'|(\S+)/g;
   const stray = /["']/;
   for (const match of text.matchAll(pattern)) {
-    const word = match[1] ?? match[2] ?? match[3]!;
+    const word = match[1] ?? match[2] ?? match[3] ?? '';
     if (match[3] !== undefined && stray.test(word)) {
       throw new UserError(`unbalanced quote in "${word.slice(0, 40)}"; close the quote or remove it`);
     }

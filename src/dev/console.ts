@@ -18,13 +18,13 @@ export async function handleConsoleLine(core: BotCore, line: string): Promise<bo
   let user = DEV_USER;
   const as = /^as\s+([A-Za-z0-9._-]{1,32})\s+(.*)$/.exec(text);
   if (as) {
-    user = as[1]!;
-    text = as[2]!.trim();
+    user = as[1] ?? user;
+    text = (as[2] ?? '').trim();
   }
   text = text.replace(/^\/runner\b\s*/, '');
   const decision = /^(approve|deny)\s+(\S+)\s*(.*)$/.exec(text);
   if (decision) {
-    await handleDecision(core, decision[1] as 'approve' | 'deny', decision[2]!, user, 'console', decision[3] || undefined);
+    await handleDecision(core, decision[1] as 'approve' | 'deny', decision[2] ?? '', user, 'console', decision[3] || undefined);
     return true;
   }
   if (text === '?') {

@@ -9,7 +9,8 @@ export const EMPTY_POLICY: Policy = policySchema.parse({});
 
 /** Explains the first problem in a policy as "<file>: <path>: <what is wrong>". */
 export function explainPolicyError(source: string, err: ZodError): string {
-  const issue = err.issues[0]!;
+  const issue = err.issues[0];
+  if (issue === undefined) return `${source}: not a valid policy`;
   const where = issue.path.join('.') || '(top level)';
   if (issue.code === 'unrecognized_keys') {
     return `${source}: unknown key "${issue.keys.join('", "')}" in ${where}`;

@@ -44,7 +44,7 @@ export function decodeRgbPng(png: Buffer): Image {
       const up = y > 0 ? rgb[(y - 1) * stride + x]! : 0;
       const upLeft = x >= 3 && y > 0 ? rgb[(y - 1) * stride + x - 3]! : 0;
       const predictor = filter === 1 ? left : filter === 2 ? up : filter === 3 ? (left + up) >> 1 : filter === 4 ? paeth(left, up, upLeft) : 0;
-      rgb[y * stride + x] = (line[x]! + predictor) & 0xff;
+      rgb[y * stride + x] = ((line[x] ?? 0) + predictor) & 0xff;
     }
   }
   return { width, height, rgb };

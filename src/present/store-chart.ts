@@ -45,9 +45,10 @@ export function renderStoreChart(entries: StoreHistoryEntry[], options: StoreCha
   canvas.text(2, top, compactBytes(scaleTop), TEXT);
   canvas.text(2, bottom - 10, '0', TEXT);
 
-  if (entries.length > 0) {
-    const first = entries[0]!.at;
-    const span = entries[entries.length - 1]!.at - first;
+  const [head] = entries;
+  if (head !== undefined) {
+    const first = head.at;
+    const span = (entries.at(-1) ?? head).at - first;
     const xOf = (at: number): number =>
       span <= 0 ? Math.round((left + right) / 2) : Math.round(left + 3 + ((right - left - 6) * (at - first)) / span);
     const yOf = (bytes: number): number => Math.round(bottom - ((bottom - top) * bytes) / scaleTop);
@@ -55,11 +56,13 @@ export function renderStoreChart(entries: StoreHistoryEntry[], options: StoreCha
       [(e: StoreHistoryEntry) => e.freeBytes, FREE_COLOR],
       [(e: StoreHistoryEntry) => e.narBytes, STORE_COLOR],
     ] as const) {
-      for (let i = 0; i < entries.length; i++) {
-        const x = xOf(entries[i]!.at);
-        const y = yOf(pick(entries[i]!));
+      let previous: StoreHistoryEntry | undefined;
+      for (const entry of entries) {
+        const x = xOf(entry.at);
+        const y = yOf(pick(entry));
         canvas.rect(x - 1, y - 1, 3, 3, color);
-        if (i > 0) canvas.line(xOf(entries[i - 1]!.at), yOf(pick(entries[i - 1]!)), x, y, color, 2);
+        if (previous !== undefined) canvas.line(xOf(previous.at), yOf(pick(previous)), x, y, color, 2);
+        previous = entry;
       }
     }
   }

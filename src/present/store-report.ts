@@ -122,15 +122,15 @@ export function formatStoreTable(rows: StoreTableRow[]): string[] {
         r.trend === null ? 'first report' : formatSignedBytes(r.trend.narBytesChange),
       ];
     });
-  const widths = HEADERS.map((h, c) => Math.max(h.length, ...cells.map((row) => row[c]!.length)));
+  const widths = HEADERS.map((h, c) => Math.max(h.length, ...cells.map((row) => (row[c] ?? '').length)));
   const render = (row: string[]): string =>
     row
-      .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
+      .map((cell, c) => (c === 0 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0)))
       .join('  ')
       .trimEnd();
   const lines = [render(HEADERS), ...cells.map(render)];
   for (const row of ordered) {
-    if (row.result === undefined) lines.push(`${row.host.padEnd(widths[0]!)}  no report: ${row.error ?? 'no answer'}`);
+    if (row.result === undefined) lines.push(`${row.host.padEnd(widths[0] ?? 0)}  no report: ${row.error ?? 'no answer'}`);
   }
   return lines;
 }

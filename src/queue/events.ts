@@ -142,5 +142,5 @@ export async function readStream(
 ): Promise<{ values: string[]; nextId: string }> {
   const reply = (await redis.xread('COUNT', 500, 'BLOCK', blockMs, 'STREAMS', keys[stream](prefix), fromId)) as [string, [string, string[]][]][] | null;
   const entries = reply?.[0]?.[1] ?? [];
-  return { values: entries.map(([, fields]) => fields[1] ?? ''), nextId: entries.length > 0 ? entries[entries.length - 1]![0] : fromId };
+  return { values: entries.map(([, fields]) => fields[1] ?? ''), nextId: entries.at(-1)?.[0] ?? fromId };
 }

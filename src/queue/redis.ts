@@ -49,7 +49,7 @@ function parseNodes(raw: string, list: string, defaultPort: number): RedisNode[]
     if (!match) throw invalid(raw, `"${item}" is not host:port`);
     const port = match[2] === undefined ? defaultPort : Number(match[2]);
     if (port < 1 || port > 65535) throw invalid(raw, `port ${match[2]} is out of range`);
-    return { host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port };
+    return { host: (match[1] ?? '').replace(/^\[(.*)\]$/, '$1'), port };
   });
 }
 

@@ -57,8 +57,8 @@ export async function recordStoreReport(
     .ltrim(key, 0, limit - 1)
     .pexpire(key, HISTORY_TTL_MS)
     .exec();
-  if (replies === null) throw new Error(`recording the store report of ${host} was aborted`);
-  const [error, previous] = replies[0]!;
+  if (replies === null || replies[0] === undefined) throw new Error(`recording the store report of ${host} was aborted`);
+  const [error, previous] = replies[0];
   if (error) throw error;
   return parseEntry(previous);
 }

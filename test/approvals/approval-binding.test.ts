@@ -5,6 +5,7 @@ import { handleCommandLine } from '../../src/bot/handle-command-line.js';
 import { policySchema } from '../../src/policy/schema.js';
 import { hostQueueName } from '../../src/queue/names.js';
 import { startTestStack, type TestStack } from '../helpers/test-stack.js';
+import { defined } from '../helpers/defined.js';
 
 const policy = policySchema.parse({
   roles: { operators: { users: ['U0REQ', 'U0APP', 'U0ALICE', 'cli:alice'] }, approvers: { users: ['U0APP', 'U0ALICE'] } },
@@ -43,7 +44,7 @@ describe('an approval runs exactly what was requested', () => {
     const frozen = JSON.parse(stored.frozen) as { text: string; request: { runner: string }; plan: { payloads: Record<string, { runner: string }> } };
     // What an attacker with a Redis connection would do: the message still says "--runner nix".
     frozen.request.runner = '101';
-    frozen.plan.payloads['bind-1']!.runner = '101';
+    defined(frozen.plan.payloads['bind-1'], 'the payload of bind-1').runner = '101';
     await stack.redis.set(key, JSON.stringify({ ...stored, frozen: JSON.stringify(frozen) }), 'KEEPTTL');
     const before = await jobsOnHost('bind-1');
     const decided = await handleDecision(stack.bot.bot.core, 'approve', id, 'U0APP', 'C0APPROVALS');

@@ -9,6 +9,7 @@ import type { FakeMessage } from '../fakes/slack/state.js';
 import { blockActionsBody, signedPost, slashCommandBody } from '../helpers/slack-requests.js';
 import { startTestStack, type TestStack } from '../helpers/test-stack.js';
 import { until } from '../helpers/until.js';
+import { defined } from '../helpers/defined.js';
 
 const policy = policySchema.parse({
   roles: { operators: { users: ['U0REQ', 'U0APP'] }, approvers: { users: ['U0APP', 'U0APP2'] } },
@@ -29,7 +30,7 @@ async function requestRotation(user = 'U0REQ'): Promise<{ id: string; message: F
   await signedPost(stack.eventsUrl, slashCommandBody({ text: 'rotate ap-1 --runner nix', user_id: user, channel_id: 'C0OPS' }), { secret: stack.signingSecret });
   await stack.slack.waitFor('chat.postMessage', (c) => c.params.channel === 'C0APPROVALS' && stack.slack.messages.length > before);
   const message = stack.slack.messages.filter((m) => m.channel === 'C0APPROVALS').at(-1)!;
-  const id = /"value":"([0-9a-f]{12})"/.exec(JSON.stringify(message.blocks))![1]!;
+  const id = defined(/"value":"([0-9a-f]{12})"/.exec(JSON.stringify(message.blocks))?.[1], 'an approval id in the message');
   approvalIds.set(message.ts, id);
   return { id, message };
 }

@@ -27,6 +27,7 @@ import type { BenchLine, BenchSuite } from './report.js';
 import { elapsedMs, ms, percentile } from './stats.js';
 import { startBareBolt } from './bare-bolt.js';
 import { startPool } from './start-pool.js';
+import { defined } from '../helpers/defined.js';
 
 const HOSTS = Array.from({ length: Number(process.env.BENCH_FLEET_HOSTS ?? 1000) }, (_, i) => `h-${String(i + 1).padStart(4, '0')}`);
 const POOLS = 2;
@@ -171,11 +172,11 @@ async function runSuite(): Promise<BenchLine[]> {
     await until(async () => (await Promise.all(commandIds.map((id) => admin.exists(keys.commandSettled(PREFIX, id))))).every((e) => e === 1), 30_000, 'commands settled');
     const afterCommands = await usedMemory(admin);
     const perCommand = (afterCommands.total - beforeCommands.total) / PINGS;
-    const timeoutMs = (await readCommand(admin, PREFIX, commandIds[0]!))!.timeoutMs ?? 0;
+    const timeoutMs = (await readCommand(admin, PREFIX, defined(commandIds[0], 'a queued command')))!.timeoutMs ?? 0;
     const ttlLimit = commandTtlSeconds(DEFAULT_RETENTION_SECONDS, timeoutMs);
     const ttls = await Promise.all(commandIds.flatMap((id) => [keys.command(PREFIX, id), keys.commandRows(PREFIX, id), keys.commandSettled(PREFIX, id)]).map((k) => admin.ttl(k)));
     const expiring = ttls.every((t) => t > 0 && t <= ttlLimit);
-    const completedPerQueue = await admin.zcard(`${PREFIX}:${hostQueueName(HOSTS[0]!)}:completed`);
+    const completedPerQueue = await admin.zcard(`${PREFIX}:${hostQueueName(defined(HOSTS[0], 'a host'))}:completed`);
 
     // --- ack under load: 50 signed commands a second, ours and a bare Bolt app interleaved -----
     const ours: number[] = [];
@@ -207,7 +208,7 @@ async function runSuite(): Promise<BenchLine[]> {
       const loadIds: string[] = [];
       for (const id of ids) if ((await readCommand(admin, PREFIX, id))?.requester.user.startsWith('U0LOAD')) loadIds.push(id);
       const rows = await Promise.all(loadIds.map((id) => readRows(admin, PREFIX, id)));
-      finished = rows.filter((r) => r.length === 1 && r[0]!.status === 'done').length;
+      finished = rows.filter((r) => r.length === 1 && r[0]?.status === 'done').length;
       return finished === total;
     }, 120_000, `all ${total} commands finished`).catch(() => undefined);
 

@@ -11,6 +11,7 @@ import { startTinyDockerd, type TinyDockerd } from '../setup/tiny-dockerd.js';
 import { benchSettings } from './prune-docker.js';
 import type { BenchLine, BenchSuite } from './report.js';
 import { ms } from './stats.js';
+import { defined } from '../helpers/defined.js';
 
 /** Images staged with known uses, how many of them must go, and the size of each (incompressible). */
 const IMAGES = Number(process.env.BENCH_LRU_IMAGES ?? 40);
@@ -50,6 +51,7 @@ async function measure(): Promise<Run> {
   try {
     const ids: string[] = [];
     for (let n = 0; n < IMAGES; n++) ids.push(await stage(engine, `bench/lru-${n}:v1`, n === 1 ? ['LABEL runnerops.keep=true'] : []));
+    const idOf = (n: number): string => defined(ids[n], `image ${n}`);
     const useOrder = [0, 1, 2, ...ids.slice(3).map((_, i) => i + 3).sort(() => Math.random() - 0.5)];
     const recorded = new Map<string, () => void>();
     const useLog = await startImageUseLog({
@@ -60,17 +62,17 @@ async function measure(): Promise<Run> {
     });
     try {
       for (const [rank, n] of useOrder.entries()) {
-        const seen = new Promise<void>((resolve) => recorded.set(ids[n]!, resolve));
+        const seen = new Promise<void>((resolve) => recorded.set(idOf(n), resolve));
         const name = rank === 0 ? 'lru-user' : rank === 2 ? 'gitlabnix' : `lru-use-${n}`;
-        const container = await engine.docker.createContainer({ Image: ids[n]!, name, HostConfig: { NetworkMode: 'none' } });
+        const container = await engine.docker.createContainer({ Image: idOf(n), name, HostConfig: { NetworkMode: 'none' } });
         await seen;
-        recorded.delete(ids[n]!);
+        recorded.delete(idOf(n));
         // The in-use and nix-daemon images keep their containers; the others are used and left unused.
         if (rank !== 0 && rank !== 2) await container.remove();
       }
-      const times = useOrder.map((n) => useLog.lastUsed().get(ids[n]!)!);
+      const times = useOrder.map((n) => useLog.lastUsed().get(idOf(n))!);
       if (times.some((t, i) => i > 0 && t <= times[i - 1]!)) throw new Error('the recorded uses are not in the order the containers were created');
-      const expected = useOrder.slice(3, 3 + EVICT).map((n) => ids[n]!);
+      const expected = useOrder.slice(3, 3 + EVICT).map((n) => idOf(n));
 
       const ctx = { host: 'bench', docker: engine.docker, settings: benchSettings('gitlabnix', engine.host), progress: async () => undefined, log, imageUse: useLog };
       const targetFreeBytes = (await freeBytes(engine.dataRoot)) + Math.round((EVICT - 0.5) * IMAGE_BYTES);
@@ -99,7 +101,7 @@ async function measure(): Promise<Run> {
 
 const same = (a: string[], b: string[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 
 export const suite: BenchSuite = {
   name: 'image-lru',

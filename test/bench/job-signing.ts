@@ -6,6 +6,7 @@ import { generateSigner, ringOf } from '../../src/queue/signing-keys.js';
 import { startRedis } from '../../src/dev/start-redis.js';
 import type { BenchSuite } from './report.js';
 import { elapsedMs, percentile } from './stats.js';
+import { defined } from '../helpers/defined.js';
 
 const JOBS = 5000;
 const ADDS = 2000;
@@ -39,8 +40,9 @@ export const suite: BenchSuite = {
     try {
       const adds: number[] = [];
       for (let i = 0; i < ADDS; i++) {
+        const envelope = defined(envelopes[i], `envelope ${i}`);
         const start = process.hrtime.bigint();
-        await queue.add('prune-docker', { commandId: `c${i}`, envelope: envelopes[i]! }, { jobId: envelopes[i]!.body.jobId });
+        await queue.add('prune-docker', { commandId: `c${i}`, envelope }, { jobId: envelope.body.jobId });
         adds.push(elapsedMs(start));
       }
       const addUs = percentile(adds, 50) * 1000;

@@ -17,7 +17,7 @@ const run = promisify(execFile);
 const FIXTURE = { exitedContainers: 200, anonymousVolumes: 50, danglingImages: 50 };
 const ROUNDS = Number(process.env.BENCH_PRUNE_ROUNDS ?? 2);
 
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 
 /** A worker's settings as readWorkerSettings gives them, for this engine and daemon container. */
 export function benchSettings(nixDaemonContainer: string, dockerHost: string): WorkerSettings {

@@ -13,7 +13,7 @@ import type { BenchLine, BenchSuite } from './report.js';
 
 const RESTARTS = Number(process.env.BENCH_RESTARTS ?? 7);
 
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 
 async function runSuite(): Promise<BenchLine[]> {
   const engine = await startPrivateDockerd();

@@ -107,8 +107,8 @@ async function measureStore(wanted: (typeof STORES)[number]): Promise<BenchLine[
   const nixMs = performance.now() - nixStarted;
   const ourDead = (await fs.promises.readFile(deadFile, 'utf8')).split('\n').filter(Boolean).sort();
 
-  const first = report.runs[0]!;
-  const median = [...report.runs].sort((a, b) => a - b)[Math.floor(report.runs.length / 2)]!;
+  const first = report.runs[0] ?? Number.NaN;
+  const median = [...report.runs].sort((a, b) => a - b)[Math.floor(report.runs.length / 2)] ?? Number.NaN;
   const sameDead = ourDead.length === nixDead.length && ourDead.every((p, i) => p === nixDead[i]);
   const ratio = nixMs / first;
   const mb = report.maxRssBytes / 1e6;

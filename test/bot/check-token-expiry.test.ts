@@ -11,6 +11,7 @@ import { readCommand, recentCommandIds } from '../../src/queue/command-record.js
 import { blockActionsBody, signedPost } from '../helpers/slack-requests.js';
 import { until } from '../helpers/until.js';
 import { startTestStack, type TestStack } from '../helpers/test-stack.js';
+import { defined } from '../helpers/defined.js';
 
 const now = Date.parse('2026-11-27T12:00:00Z');
 const entry = (name: string, runners: HostEntry['runners']): HostEntry => ({
@@ -72,7 +73,7 @@ describe('checkTokenExpiry', () => {
     await signedPost(stack.eventsUrl, blockActionsBody({ action_id: REQUEST_ROTATION_ACTION, user_id: 'U0OPS', channel_id: 'C0REPORTS', message: warning, value: 'rotate exp-2 --runner 41' }), { secret: stack.signingSecret });
     await until(async () => stack.slack.messages.filter((m) => m.channel === 'C0APPROVALS').length > approvalsBefore);
     const approvalMessage = stack.slack.messages.filter((m) => m.channel === 'C0APPROVALS').at(-1)!;
-    const id = /"value":"([0-9a-f]{12})"/.exec(JSON.stringify(approvalMessage.blocks))![1]!;
+    const id = defined(/"value":"([0-9a-f]{12})"/.exec(JSON.stringify(approvalMessage.blocks))?.[1], 'an approval id in the message');
     await signedPost(stack.eventsUrl, blockActionsBody({ action_id: APPROVE_ACTION, user_id: 'U0BOSS', channel_id: 'C0APPROVALS', message: approvalMessage, value: id, block_id: `approval-${id}` }), {
       secret: stack.signingSecret,
     });

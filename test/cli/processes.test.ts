@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readHost } from '../../src/queue/host-registry.js';
 import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
 import { until } from '../helpers/until.js';
+import { defined } from '../helpers/defined.js';
 
 // These run the built binary (npm test builds before it tests), as an operator would.
 const CLI = new URL('../../dist/src/cli.js', import.meta.url).pathname;
@@ -48,11 +49,11 @@ describe('runnerops binary', () => {
     const slack = await startFakeSlack();
     const base = { REDIS_URL: redisUrl, RUNNEROPS_PREFIX: prefix, LOG_LEVEL: 'silent' };
     const botKey = await run(['keygen', path.join(stateDir, 'bot-key')], {});
-    const botPublic = /RUNNEROPS_BOT_KEYS on every worker\): (ed25519:\S+)/.exec(botKey.out)![1]!;
+    const botPublic = defined(/RUNNEROPS_BOT_KEYS on every worker\): (ed25519:\S+)/.exec(botKey.out)?.[1], 'the public key of the bot in the output');
     const hostEnv = { ...base, RUNNEROPS_HOST: 'proc-1', RUNNEROPS_STATE_DIR: path.join(stateDir, 'host'), GITLAB_RUNNER_CONFIG: path.join(stateDir, 'config.toml'), RUNNEROPS_HEARTBEAT_SECONDS: '1' };
-    const fingerprint = (await run(['fingerprint'], hostEnv)).out.trim().split(' ')[1]!;
+    const fingerprint = defined((await run(['fingerprint'], hostEnv)).out.trim().split(' ')[1], 'a fingerprint in the output');
     const cliKey = await run(['keygen', '--cli', path.join(stateDir, 'cli-key')], {});
-    const cliPublic = /cliKeys: \["(ed25519:\S+)"\]/.exec(cliKey.out)![1]!;
+    const cliPublic = defined(/cliKeys: \["(ed25519:\S+)"\]/.exec(cliKey.out)?.[1], 'the public key of the CLI in the output');
     const policyFile = path.join(stateDir, 'policy.yml');
     await writeFile(policyFile, `people:\n  me: { identities: ["cli:${os.userInfo().username}"], cliKeys: ["${cliPublic}"] }\n`);
     const worker = spawn(process.execPath, [CLI, 'worker'], { env: { PATH: process.env.PATH!, ...hostEnv, RUNNEROPS_BOT_KEYS: botPublic }, stdio: 'ignore' });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDev } from '../../src/cli/run-dev.js';
+import { defined } from '../helpers/defined.js';
 
 /** The console of `runnerops dev` as a person sees it: every line written, and a way to wait for one. */
 function consoleIo() {
@@ -76,7 +77,7 @@ describe('runDev', () => {
 
   it('rotates the demo runner end to end: rotate, then "as alice approve <id>"', async () => {
     const waiting = await io.type(`rotate ${HOST}`, /^approval [0-9a-f]{12}: dev asks to run "rotate dev-try"/);
-    const id = /^approval ([0-9a-f]{12})/.exec(waiting)![1]!;
+    const id = defined(/^approval ([0-9a-f]{12})/.exec(waiting)?.[1], 'an approval id in the reply');
     const done = await io.type(`as alice approve ${id}`, new RegExp(`^approval ${id}: (done|failed)`));
     expect(done).toMatch(new RegExp(`^approval ${id}: done by alice`));
     const config = await readFile(path.join(tmp, 'runnerops-dev', 'gitlab-runner', 'config.toml'), 'utf8');
@@ -114,7 +115,7 @@ describe('runDev', () => {
       const line = await io.type(command, match, 120_000);
       if (command.startsWith('restart-daemon')) expect(line).toContain('✓');
     }
-    const id = /^queued: .*\[job ([0-9a-f]+)\]/.exec(io.lines.find((l) => l.startsWith('queued: ping')) ?? '')![1]!;
+    const id = defined(/^queued: .*\[job ([0-9a-f]+)\]/.exec(io.lines.find((l) => l.startsWith('queued: ping')) ?? '')?.[1], 'a job id on the card');
     await io.type(`job ${id}`, /✓ dev-try/);
     expect(io.lines.filter((l) => l.startsWith('{') || /^\s+at /.test(l))).toEqual([]);
     const log = await readFile(path.join(tmp, 'runnerops-dev', 'runnerops-dev.log'), 'utf8');

@@ -10,6 +10,7 @@ import { loadOrCreateSigner, type Signer } from '../../src/queue/signing-keys.js
 import { startTestStack, type TestStack } from '../helpers/test-stack.js';
 import { startNixDaemonContainer, type NixDaemonContainer } from '../helpers/nix-daemon-container.js';
 import { ensureDockerEngine } from '../setup/docker-engine.js';
+import { defined } from '../helpers/defined.js';
 
 let stack: TestStack;
 let dir: string;
@@ -83,7 +84,7 @@ describe('runVerb', () => {
   it('shows a finished job by its id', async () => {
     await run(['ping', 'cli-1']);
     const { out: jobs } = await run(['jobs', '1']);
-    const id = /\n([0-9a-f]{10})\s/.exec(jobs)![1]!;
+    const id = defined(/\n([0-9a-f]{10})\s/.exec(jobs)?.[1], 'a job id in the list of jobs');
     const { code, out } = await run(['job', id]);
     expect(code).toBe(0);
     expect(out).toContain(`ping cli-1 [job ${id}]`);

@@ -21,7 +21,7 @@ function functionBodies(source: string): Map<string, string> {
       if (source[i] === '{') depth++;
       else if (source[i] === '}' && --depth === 0) break;
     }
-    bodies.set(match[1], source.slice(start, i + 1));
+    bodies.set(match[1] ?? '', source.slice(start, i + 1));
   }
   return bodies;
 }
@@ -29,11 +29,11 @@ function functionBodies(source: string): Map<string, string> {
 /** Variables a function reads (`readX(env, 'NAME', ...)`, `env.NAME`, `env['NAME']`) and local functions it passes `env` to. */
 function readsOf(body: string): { names: string[]; calls: string[] } {
   const names = [
-    ...[...body.matchAll(/\b\w+\(\s*env\s*,\s*['"]([A-Z][A-Z0-9_]*)['"]/g)].map((m) => m[1]),
-    ...[...body.matchAll(/\benv\.([A-Z][A-Z0-9_]*)\b/g)].map((m) => m[1]),
-    ...[...body.matchAll(/\benv\[\s*['"]([A-Z][A-Z0-9_]*)['"]\s*\]/g)].map((m) => m[1]),
+    ...[...body.matchAll(/\b\w+\(\s*env\s*,\s*['"]([A-Z][A-Z0-9_]*)['"]/g)].map((m) => m[1] ?? ''),
+    ...[...body.matchAll(/\benv\.([A-Z][A-Z0-9_]*)\b/g)].map((m) => m[1] ?? ''),
+    ...[...body.matchAll(/\benv\[\s*['"]([A-Z][A-Z0-9_]*)['"]\s*\]/g)].map((m) => m[1] ?? ''),
   ];
-  const calls = [...body.matchAll(/\b(\w+)\(\s*env\s*[,)]/g)].map((m) => m[1]);
+  const calls = [...body.matchAll(/\b(\w+)\(\s*env\s*[,)]/g)].map((m) => m[1] ?? '');
   return { names, calls };
 }
 

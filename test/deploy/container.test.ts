@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { defined } from '../helpers/defined.js';
 import { looksSecret, readConfigEnv, repoRoot } from './config-env.js';
 
 const env = readConfigEnv();
@@ -24,7 +25,7 @@ function parseDockerfile(text: string): Instruction[] {
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.startsWith('#'))
     .map((l) => {
-      const [op, ...rest] = l.split(/\s+/);
+      const [op = '', ...rest] = l.split(/\s+/);
       return { op: op.toUpperCase(), args: rest.join(' ') };
     });
 }
@@ -63,7 +64,7 @@ describe('deploy/container/Dockerfile', () => {
   it('builds in one stage and runs from another on a Node.js 20 slim image', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
     expect(instructions.find((i) => i.op === 'ARG')?.args).toMatch(/^NODE_IMAGE=node:20-[a-z]*-?slim$/);
-    expect(stages.map((s) => s[0].args)).toEqual(['${NODE_IMAGE} AS build', '${NODE_IMAGE}']);
+    expect(stages.map((s) => s[0]?.args)).toEqual(['${NODE_IMAGE} AS build', '${NODE_IMAGE}']);
   });
 
   it('runs as a numeric non-root user', () => {
@@ -79,7 +80,7 @@ describe('deploy/container/Dockerfile', () => {
   it('keeps compilers and sources out of the final stage', () => {
     expect(finalStage.filter((i) => i.op === 'RUN')).toEqual([]);
     const copies = finalStage.filter((i) => i.op === 'COPY').map((i) => i.args);
-    expect(copies.filter((c) => !c.startsWith('--from=build')).every((c) => !/\b(src|jobs)\b/.test(c.split(' ')[0]))).toBe(true);
+    expect(copies.filter((c) => !c.startsWith('--from=build')).every((c) => !/\b(src|jobs)\b/.test(c.split(' ')[0] ?? ''))).toBe(true);
   });
 
   it('copies only paths that exist and that the ignore file lets into the context', () => {
@@ -94,7 +95,7 @@ describe('deploy/container/Dockerfile', () => {
   });
 
   it('bakes no secret into the image', () => {
-    const set = instructions.filter((i) => i.op === 'ENV' || i.op === 'ARG').flatMap((i) => [...i.args.matchAll(/([A-Z][A-Z0-9_]*)=/g)].map((m) => m[1]));
+    const set = instructions.filter((i) => i.op === 'ENV' || i.op === 'ARG').flatMap((i) => [...i.args.matchAll(/([A-Z][A-Z0-9_]*)=/g)].map((m) => m[1] ?? ''));
     expect(set.filter(looksSecret)).toEqual([]);
   });
 });
@@ -103,7 +104,7 @@ describe('deploy/container/compose.yml', () => {
   const compose = parse(readFileSync(path.join(dir, 'compose.yml'), 'utf8')) as {
     services: Record<string, { image?: string; command?: string[]; environment?: Record<string, string>; env_file?: string; build?: { context: string; dockerfile: string }; read_only?: boolean; cap_drop?: string[] }>;
   };
-  const bot = compose.services.bot;
+  const bot = defined(compose.services.bot, 'a bot service in compose.yml');
   const envFileNames = [...readFileSync(path.join(dir, 'bot.env.example'), 'utf8').matchAll(/^#?([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]);
 
   it('sets every bot variable of src/config.ts, in compose.yml or in the env file example', () => {
@@ -122,7 +123,7 @@ describe('deploy/container/compose.yml', () => {
   });
 
   it('runs Redis with the noeviction policy BullMQ needs, and points the bot at it', () => {
-    expect(compose.services.redis.command).toEqual(expect.arrayContaining(['--maxmemory-policy', 'noeviction']));
+    expect(compose.services.redis?.command).toEqual(expect.arrayContaining(['--maxmemory-policy', 'noeviction']));
     expect(bot.environment?.REDIS_URL).toBe('redis://redis:6379');
   });
 });

@@ -17,6 +17,13 @@ export interface ServiceConfig {
   reloadIfChanged: boolean;
 }
 
+/** One service of an evaluation; a failure names the services there are when it is missing. */
+export function serviceOf(services: Record<string, ServiceConfig>, name: string): ServiceConfig {
+  const found = services[name];
+  if (found === undefined) throw new Error(`the evaluation has no service ${name}; it has ${Object.keys(services).join(', ') || 'none'}`);
+  return found;
+}
+
 /** The variable naming the nixos-eval folder (nixpkgs' lib and gitlab-runner module, see its README). */
 export const NIXOS_EVAL_VARIABLE = 'RUNNEROPS_NIXOS_EVAL';
 
@@ -89,7 +96,7 @@ export function tracedScripts(stderr: string): Record<string, string> {
   const scripts: Record<string, string> = {};
   for (const part of stderr.split(/^trace: /m)) {
     const m = /^=== script ([^\n]+)\n([\s\S]*)$/.exec(part);
-    if (m) scripts[m[1]!] = m[2]!;
+    if (m?.[1] !== undefined && m[2] !== undefined) scripts[m[1]] = m[2];
   }
   return scripts;
 }

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { looksSecret, readConfigEnv, repoRoot } from './config-env.js';
-import { checksHost, evalNixos, makePackageDir, mustEvalNixos, verifyUnits } from './eval-nixos.js';
+import { checksHost, evalNixos, makePackageDir, mustEvalNixos, serviceOf, verifyUnits } from './eval-nixos.js';
 
 const env = readConfigEnv();
 const packagePath = makePackageDir();
@@ -61,8 +61,8 @@ const FULL = `{
 }`;
 
 const full = mustEvalNixos(FULL, { packagePath });
-const bot = full.services['runnerops-bot'];
-const worker = full.services['runnerops-worker'];
+const bot = serviceOf(full.services, 'runnerops-bot');
+const worker = serviceOf(full.services, 'runnerops-worker');
 
 function withWorker(extra: string): string {
   return `{ services.runnerops.worker = { enable = true; } // ${extra}; }`;
@@ -78,7 +78,7 @@ describe('src/config.ts variables', () => {
 
 describe('deploy/nixos/module.nix', () => {
   it('covers every worker variable of src/config.ts with an option, and only those', () => {
-    const envTemplate = mustEvalNixos(checksHost('env-template')).services['runnerops-worker'].environment;
+    const envTemplate = serviceOf(mustEvalNixos(checksHost('env-template')).services, 'runnerops-worker').environment;
     const fromOptions = [...new Set([...Object.keys(worker.environment), ...Object.keys(envTemplate)])].sort();
     expect([...fromOptions, ...full.secretVariables.worker].sort()).toEqual(env.worker);
     expect(fromOptions.filter((name) => full.secretVariables.worker.includes(name))).toEqual([]);
@@ -156,11 +156,11 @@ describe('deploy/nixos/module.nix', () => {
 
   it('leaves unset what has no value, so src/config.ts applies its defaults', () => {
     const { services } = mustEvalNixos('{ services.runnerops.bot.enable = true; services.runnerops.worker.enable = true; }');
-    expect(Object.keys(services['runnerops-bot'].environment).sort()).toEqual(['LOG_LEVEL', 'PORT', 'REDIS_URL', 'RUNNEROPS_API_SOCKET', 'RUNNEROPS_METRICS_PORT', 'RUNNEROPS_PREFIX']);
-    expect(services['runnerops-worker'].environment).not.toHaveProperty('DOCKER_HOST');
-    expect(services['runnerops-worker'].environment).not.toHaveProperty('RUNNEROPS_LABELS');
-    expect(services['runnerops-worker'].environment.RUNNEROPS_HOST).toBe('nixos');
-    expect(services['runnerops-worker'].environment.RUNNEROPS_TOKEN_MODE).toBe('config-toml');
+    expect(Object.keys(serviceOf(services, 'runnerops-bot').environment).sort()).toEqual(['LOG_LEVEL', 'PORT', 'REDIS_URL', 'RUNNEROPS_API_SOCKET', 'RUNNEROPS_METRICS_PORT', 'RUNNEROPS_PREFIX']);
+    expect(serviceOf(services, 'runnerops-worker').environment).not.toHaveProperty('DOCKER_HOST');
+    expect(serviceOf(services, 'runnerops-worker').environment).not.toHaveProperty('RUNNEROPS_LABELS');
+    expect(serviceOf(services, 'runnerops-worker').environment.RUNNEROPS_HOST).toBe('nixos');
+    expect(serviceOf(services, 'runnerops-worker').environment.RUNNEROPS_TOKEN_MODE).toBe('config-toml');
   });
 
   it('starts both processes from the package with secrets from their environmentFile', () => {
@@ -209,7 +209,7 @@ describe('deploy/nixos/module.nix', () => {
 
   it('gives the bot CAP_NET_BIND_SERVICE only for a port below 1024', () => {
     const { services } = mustEvalNixos('{ services.runnerops.bot = { enable = true; port = 443; }; }');
-    expect(services['runnerops-bot'].serviceConfig).toMatchObject({
+    expect(serviceOf(services, 'runnerops-bot').serviceConfig).toMatchObject({
       CapabilityBoundingSet: 'CAP_NET_BIND_SERVICE',
       AmbientCapabilities: 'CAP_NET_BIND_SERVICE',
       PrivateUsers: false,
@@ -235,13 +235,13 @@ describe('deploy/nixos/module.nix', () => {
 
   it('drops the docker group when Docker is not enabled on the host', () => {
     const { services } = mustEvalNixos(withWorker('{ dockerHost = "tcp://10.0.0.2:2375"; }'));
-    expect(services['runnerops-worker'].serviceConfig.SupplementaryGroups).toEqual([]);
-    expect(services['runnerops-worker'].after).not.toContain('docker.service');
+    expect(serviceOf(services, 'runnerops-worker').serviceConfig.SupplementaryGroups).toEqual([]);
+    expect(serviceOf(services, 'runnerops-worker').after).not.toContain('docker.service');
   });
 
   it('lets the env-template worker write the directory of its env file', () => {
     const { services } = mustEvalNixos(withWorker('{ tokenMode = "env-template"; envFile = "/run/secrets/gitlab-runner.env"; }'));
-    expect(services['runnerops-worker'].serviceConfig.ReadWritePaths).toEqual(['/var/lib/runnerops', '-/var/lib/gitlab-runner/.gitlab-runner', '-/run/secrets']);
+    expect(serviceOf(services, 'runnerops-worker').serviceConfig.ReadWritePaths).toEqual(['/var/lib/runnerops', '-/var/lib/gitlab-runner/.gitlab-runner', '-/run/secrets']);
   });
 
   it('picks nixos-module token mode next to services.gitlab-runner', () => {
@@ -249,7 +249,7 @@ describe('deploy/nixos/module.nix', () => {
       services.gitlab-runner = { enable = true; services.nix = { authenticationTokenConfigFile = "/var/lib/runnerops/tokens/nix.env"; dockerImage = "alpine"; }; };
       services.runnerops.worker.enable = true;
     }`);
-    expect(value.services['runnerops-worker'].environment.RUNNEROPS_TOKEN_MODE).toBe('nixos-module');
+    expect(serviceOf(value.services, 'runnerops-worker').environment.RUNNEROPS_TOKEN_MODE).toBe('nixos-module');
     expect(value.warnings).toEqual([]);
     expect(value.tmpfiles).toEqual(['d /var/lib/runnerops/tokens 0700 root root - -']);
   });
@@ -260,7 +260,7 @@ describe('deploy/nixos/module.nix', () => {
       nix: { authenticationTokenConfigFile: '/var/lib/runnerops/tokens/nix.env', dockerImage: 'alpine' },
       'cache-2': { authenticationTokenConfigFile: '/var/lib/runnerops/tokens/cache-2.env', dockerImage: 'nixos/nix' },
     });
-    expect(value.services['runnerops-worker'].environment.RUNNEROPS_TOKEN_MODE).toBe('nixos-module');
+    expect(serviceOf(value.services, 'runnerops-worker').environment.RUNNEROPS_TOKEN_MODE).toBe('nixos-module');
     expect(value.tmpfiles).toEqual([
       'd /var/lib/runnerops/tokens 0700 root root - -',
       'f /var/lib/runnerops/tokens/cache-2.env 0600 root root - # runnerops: declared runner, not registered yet; /runner register fills this file\\nexit 0\\n',
@@ -318,11 +318,11 @@ describe('deploy/nixos/module.nix', () => {
   });
 
   it('evaluates the host configurations the flake checks build', () => {
-    expect(mustEvalNixos(checksHost('config-toml')).services['runnerops-worker'].environment.RUNNEROPS_TOKEN_MODE).toBe('config-toml');
-    expect(mustEvalNixos(checksHost('nixos-module')).services['runnerops-worker'].environment.RUNNEROPS_TOKEN_MODE).toBe('nixos-module');
+    expect(serviceOf(mustEvalNixos(checksHost('config-toml')).services, 'runnerops-worker').environment.RUNNEROPS_TOKEN_MODE).toBe('config-toml');
+    expect(serviceOf(mustEvalNixos(checksHost('nixos-module')).services, 'runnerops-worker').environment.RUNNEROPS_TOKEN_MODE).toBe('nixos-module');
     const envTemplate = mustEvalNixos(checksHost('env-template'));
-    expect(envTemplate.services['runnerops-worker'].environment.RUNNEROPS_CONFIG_TEMPLATE).toMatch(/^\/nix\/store\/[a-z0-9]{32}-gitlab-runner-template\.json$/);
-    expect(envTemplate.services['gitlab-runner'].serviceConfig.ExecStartPre).toMatch(/-runnerops-render-gitlab-runner-config\/bin\/runnerops-render-gitlab-runner-config$/);
+    expect(serviceOf(envTemplate.services, 'runnerops-worker').environment.RUNNEROPS_CONFIG_TEMPLATE).toMatch(/^\/nix\/store\/[a-z0-9]{32}-gitlab-runner-template\.json$/);
+    expect(serviceOf(envTemplate.services, 'gitlab-runner').serviceConfig.ExecStartPre).toMatch(/-runnerops-render-gitlab-runner-config\/bin\/runnerops-render-gitlab-runner-config$/);
     expect(envTemplate.warnings).toEqual([]);
   });
 
@@ -376,7 +376,7 @@ describe('deploy/nixos/example.nix', () => {
   const example = mustEvalNixos('{ }', { example: true, packagePath });
 
   it('runs the worker in env-template mode on the env file gitlab-runner reads, with no warning', () => {
-    const svc = example.services['runnerops-worker'];
+    const svc = serviceOf(example.services, 'runnerops-worker');
     expect(svc.environment.RUNNEROPS_TOKEN_MODE).toBe('env-template');
     expect(svc.environment.RUNNEROPS_ENV_FILE).toBe('/var/lib/runnerops/gitlab-runner.env');
     expect(svc.environment.NIX_DAEMON_CONTAINER).toBe('gitlabnix');
@@ -384,8 +384,8 @@ describe('deploy/nixos/example.nix', () => {
   });
 
   it('starts the bot after its local Redis', () => {
-    expect(example.services['runnerops-bot'].after).toContain('redis-runnerops.service');
-    expect(example.services['runnerops-bot'].serviceConfig.EnvironmentFile).toBe('/run/secrets/runnerops-bot.env');
+    expect(serviceOf(example.services, 'runnerops-bot').after).toContain('redis-runnerops.service');
+    expect(serviceOf(example.services, 'runnerops-bot').serviceConfig.EnvironmentFile).toBe('/run/secrets/runnerops-bot.env');
   });
 
   it('renders units that systemd-analyze verify accepts without a warning', () => {
@@ -420,8 +420,8 @@ describe('deploy/nixos/flake.nix', () => {
     expect(fetched.length).toBeGreaterThan(100);
     for (const [key, p] of fetched) {
       const name = key.slice(key.lastIndexOf('node_modules/') + 'node_modules/'.length);
-      expect(p.resolved, key).toBe(`https://registry.npmjs.org/${name}/-/${name.split('/').at(-1)}-${lock.packages[key]!.version}.tgz`);
-      expect(p.integrity, key).toBe(lock.packages[key]!.integrity);
+      expect(p.resolved, key).toBe(`https://registry.npmjs.org/${name}/-/${name.split('/').at(-1)}-${lock.packages[key]?.version}.tgz`);
+      expect(p.integrity, key).toBe(lock.packages[key]?.integrity);
     }
   });
 

@@ -54,13 +54,13 @@ function stripComments(source: string): string {
 export function findSlackMethods(source: string): string[] {
   const code = stripComments(source);
   const found = new Set<string>();
-  for (const [, family, rest] of code.matchAll(CALL)) {
+  for (const [, family = '', rest = ''] of code.matchAll(CALL)) {
     const method = `${family}.${rest}`;
     if (SLACK_ONLY_FAMILIES.has(family) || method in SCOPES_BY_METHOD) found.add(method);
   }
   if (UPLOAD_V2.test(code)) found.add('files.uploadV2');
   UPLOAD_V2.lastIndex = 0;
-  for (const [, method] of code.matchAll(API_CALL)) found.add(method);
+  for (const [, method = ''] of code.matchAll(API_CALL)) found.add(method);
   if (SAY.test(code)) found.add('chat.postMessage');
   SAY.lastIndex = 0;
   return [...found].sort();

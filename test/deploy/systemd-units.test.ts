@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { looksSecret, readConfigEnv, repoRoot } from './config-env.js';
-import { makePackageDir, mustEvalNixos, verifyUnits } from './eval-nixos.js';
+import { defined } from '../helpers/defined.js';
+import { makePackageDir, mustEvalNixos, serviceOf, verifyUnits } from './eval-nixos.js';
 
 const env = readConfigEnv();
 const dir = path.join(repoRoot, 'deploy/systemd');
@@ -17,7 +18,7 @@ function parseUnit(text: string): Record<string, Record<string, string[]>> {
     if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
     const header = /^\[(.+)\]$/.exec(line);
     if (header) {
-      current = sections[header[1]] = {};
+      current = sections[header[1] ?? ''] = {};
       continue;
     }
     const eq = line.indexOf('=');
@@ -43,7 +44,7 @@ function nixValues(value: string | number | boolean | string[]): string[] {
 function envExampleNames(text: string): Map<string, { value: string; commented: boolean }> {
   const names = new Map<string, { value: string; commented: boolean }>();
   for (const match of text.matchAll(/^(#?)([A-Z][A-Z0-9_]*)=(.*)$/gm)) {
-    names.set(match[2], { value: match[3], commented: match[1] === '#' });
+    names.set(match[2] ?? '', { value: match[3] ?? '', commented: match[1] === '#' });
   }
   return names;
 }
@@ -55,7 +56,7 @@ const PER_DEPLOYMENT = new Set(['Type', 'ExecStart', 'EnvironmentFile', 'ReadWri
 for (const process of ['bot', 'worker'] as const) {
   const unitFile = `runnerops-${process}.service`;
   const unit = parseUnit(read(unitFile));
-  const service = unit.Service;
+  const service = defined(unit.Service, `a [Service] section in ${unitFile}`);
   const exampleFile = `${process}.env.example`;
   const example = envExampleNames(read(exampleFile));
 
@@ -77,16 +78,16 @@ for (const process of ['bot', 'worker'] as const) {
     it(`starts runnerops ${process} with /etc/runnerops/${process}.env`, () => {
       expect(service.ExecStart).toEqual([`/usr/local/bin/runnerops ${process}`]);
       expect(service.EnvironmentFile).toEqual([`/etc/runnerops/${process}.env`]);
-      expect(unit.Install.WantedBy).toEqual(['multi-user.target']);
+      expect(unit.Install?.WantedBy).toEqual(['multi-user.target']);
     });
 
     it('has the same hardening as the NixOS module, key for key', () => {
-      const fromNix = nixos.services[`runnerops-${process}`].serviceConfig;
+      const fromNix = serviceOf(nixos.services, `runnerops-${process}`).serviceConfig;
       const nixKeys = Object.keys(fromNix).filter((k) => !PER_DEPLOYMENT.has(k)).sort();
       const plainKeys = Object.keys(service).filter((k) => !PER_DEPLOYMENT.has(k)).sort();
       expect(plainKeys).toEqual(nixKeys);
       for (const key of nixKeys) {
-        expect(normalize(key, service[key]), key).toEqual(normalize(key, nixValues(fromNix[key])));
+        expect(normalize(key, service[key] ?? []), key).toEqual(normalize(key, nixValues(fromNix[key] ?? [])));
       }
     });
 
@@ -102,9 +103,9 @@ for (const process of ['bot', 'worker'] as const) {
 
 describe('deploy/systemd/runnerops-worker.service write access', () => {
   it("may write its state directory and the directory of its example's GITLAB_RUNNER_CONFIG, nothing else", () => {
-    const service = parseUnit(read('runnerops-worker.service')).Service;
+    const service = defined(parseUnit(read('runnerops-worker.service')).Service, 'a [Service] section in runnerops-worker.service');
     const runnerConfig = envExampleNames(read('worker.env.example')).get('GITLAB_RUNNER_CONFIG');
     expect(runnerConfig?.commented).toBe(false);
-    expect(normalize('ReadWritePaths', service.ReadWritePaths)).toEqual(['/var/lib/runnerops', `-${path.dirname(runnerConfig?.value ?? '')}`]);
+    expect(normalize('ReadWritePaths', service.ReadWritePaths ?? [])).toEqual(['/var/lib/runnerops', `-${path.dirname(runnerConfig?.value ?? '')}`]);
   });
 });

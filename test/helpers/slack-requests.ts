@@ -2,6 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import appHomeOpenedFixture from '../fixtures/slack/app-home-opened.json' with { type: 'json' };
 import blockActionsFixture from '../fixtures/slack/block-actions.json' with { type: 'json' };
 import slashCommandFixture from '../fixtures/slack/slash-command.json' with { type: 'json' };
+import { defined } from './defined.js';
 
 /**
  * Requests as Slack sends them to an app's Request URL (`POST /slack/events`), signed with the app's
@@ -122,7 +123,7 @@ export function blockActionsPayload(options: BlockActionsOptions): Record<string
       }
     : base.message;
   const found = findButton(message.blocks as unknown[], options.action_id);
-  const fixtureAction = base.actions[0];
+  const fixtureAction = defined(base.actions[0], 'an action in fixtures/slack/block-actions.json');
   const channelId = options.channel_id ?? options.message?.channel ?? base.channel.id;
   const teamId = options.team_id ?? base.team.id;
   const userName = options.user_name ?? base.user.username;
@@ -178,6 +179,7 @@ export function appHomeOpenedEvent(options: { user?: string; channel?: string; t
 /** An event wrapped in Slack's `event_callback` envelope. */
 export function eventCallbackPayload(event: Record<string, unknown>, options: EventCallbackOptions = {}): Record<string, unknown> {
   const base = appHomeOpenedFixture;
+  const authorization = defined(base.authorizations[0], 'an authorization in the app_home_opened fixture');
   const teamId = options.team_id ?? base.team_id;
   return {
     ...base,
@@ -187,7 +189,7 @@ export function eventCallbackPayload(event: Record<string, unknown>, options: Ev
     event,
     event_id: options.event_id ?? `Ev${randomBytes(5).toString('hex').toUpperCase()}`,
     event_time: options.event_time ?? Math.floor(Date.now() / 1000),
-    authorizations: [{ ...base.authorizations[0], team_id: teamId, user_id: options.bot_user_id ?? base.authorizations[0].user_id }],
+    authorizations: [{ ...authorization, team_id: teamId, user_id: options.bot_user_id ?? authorization.user_id }],
   };
 }
 

@@ -44,7 +44,7 @@ async function inDaemon(script: string): Promise<string> {
 async function addPair(label: string): Promise<[string, string]> {
   const expr = `let a = builtins.toFile "${label}" "${label} ${randomBytes(6).toString('hex')}"; in builtins.toFile "${label}-ref" "uses \${a}"`;
   const ref = (await inDaemon(`nix-instantiate --store daemon --eval --read-write-mode -E '${expr}'`)).replace(/"/g, '');
-  const leaf = (await inDaemon(`nix-store --store daemon --query --references ${ref}`)).split('\n')[0]!;
+  const leaf = (await inDaemon(`nix-store --store daemon --query --references ${ref}`)).split('\n')[0] ?? '';
   return [leaf, ref];
 }
 

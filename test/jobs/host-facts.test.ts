@@ -31,7 +31,7 @@ describe('run', () => {
     expect(result.disk.dockerFreeBytes).toBeGreaterThan(0);
     expect(result.disk.nixFreeBytes).toBeGreaterThan(0);
     expect(result.runners).toEqual([{ name: 'Nix caching runner', id: runnerId, url: env.fake.url, tokenExpiresAt: expires, tokenFingerprint: tokenFingerprint(token) }]);
-    expect(result.runners[0]!.tokenFingerprint).toMatch(/^[0-9a-f]{16}$/);
+    expect(result.runners[0]?.tokenFingerprint).toMatch(/^[0-9a-f]{16}$/);
     expect(result.systemId).toBe('s_0123456789ab');
     const entry = await readHost(env.redis, redisSettings.prefix, host.settings.host);
     expect(entry).toMatchObject({ runners: result.runners, systemId: 's_0123456789ab', disk: { dockerFreeBytes: result.disk.dockerFreeBytes, nixFreeBytes: result.disk.nixFreeBytes } });

@@ -11,6 +11,7 @@ import { startPrivateDockerd, type PrivateDockerd } from '../setup/docker-engine
 import { startTinyDockerd, type TinyDockerd } from '../setup/tiny-dockerd.js';
 import { ensureBusyboxImage, importFilesImage } from '../setup/docker-images.js';
 import { createExitedContainers, createPruneFixture, listEngine } from '../clients/docker/prune-fixture.js';
+import { defined } from '../helpers/defined.js';
 
 // A prune acts on the whole engine, and other test files share the main one: every test here runs
 // against a dockerd of its own, and checks the outcome by asking that engine what is left.
@@ -79,7 +80,7 @@ describe('run', () => {
     const named = await docker.createVolume({ Name: 'named-a' });
     const running = await docker.createContainer({ Image: busybox, Cmd: ['sleep', '600'], Volumes: { '/data': {} }, HostConfig: { NetworkMode: 'none' } });
     await running.start();
-    const runningVolume = (await running.inspect()).Mounts[0]!.Name!;
+    const runningVolume = defined((await running.inspect()).Mounts[0]?.Name, 'a volume of the running container');
 
     const result = await run(payload({ volumes: true }), context(keepers.daemonName));
 
@@ -264,9 +265,9 @@ describe('run with --images lru', () => {
     for (let n = 0; n < 8; n++) ids.push(await stage(n, n === 1 ? ['LABEL runnerops.keep=true'] : []));
     // Known uses, oldest first: 0 (a container uses it), 1 (protected), 2 (the nix-daemon's), then 5, 3, 7, 4, 6.
     const order = [0, 1, 2, 5, 3, 7, 4, 6];
-    const lastUse = new Map(order.map((n, rank) => [ids[n]!, Date.parse('2026-01-01T00:00:00Z') + rank * 60_000]));
-    await tiny.docker.createContainer({ Image: ids[0]!, name: 'lru-user', HostConfig: { NetworkMode: 'none' } });
-    await tiny.docker.createContainer({ Image: ids[2]!, name: 'lru-gitlabnix', HostConfig: { NetworkMode: 'none' } });
+    const lastUse = new Map(order.map((n, rank) => [defined(ids[n], `image ${n}`), Date.parse('2026-01-01T00:00:00Z') + rank * 60_000]));
+    await tiny.docker.createContainer({ Image: defined(ids[0], 'image 0'), name: 'lru-user', HostConfig: { NetworkMode: 'none' } });
+    await tiny.docker.createContainer({ Image: defined(ids[2], 'image 2'), name: 'lru-gitlabnix', HostConfig: { NetworkMode: 'none' } });
     const ctx = { ...context('lru-gitlabnix', tiny.docker), imageUse: { lastUsed: () => lastUse } };
     const free = (await statfs(tiny.dataRoot)).bavail * (await statfs(tiny.dataRoot)).bsize;
     // Two and a half images' worth more free space: three images must go.

@@ -24,6 +24,7 @@ import {
   writeNixosReloadScript,
   type TestHost,
 } from './support/runner-host.js';
+import { defined } from '../helpers/defined.js';
 
 const exec = promisify(execFile);
 const env = useRunnerJobEnvironment();
@@ -78,7 +79,7 @@ describe('run', () => {
     const result = await run({ jobId: 'cmd-1' }, contextOf(host), new AbortController().signal);
     env.fake.setTokenExpirationInterval(null);
 
-    const entry = (await readConfig(host)).runners[0]!;
+    const entry = defined((await readConfig(host)).runners[0], 'a runner in config.toml');
     expect(entry.token).toBe(env.fake.runner(runner.id)!.token);
     expect(entry.token).not.toBe(oldToken);
     expect((entry.token_expires_at as Date).toISOString()).toBe(new Date(env.fake.runner(runner.id)!.tokenExpiresAt!).toISOString());
@@ -159,7 +160,7 @@ describe('run', () => {
     await run({ jobId: 'cmd-4' }, contextOf(host), new AbortController().signal);
     const newToken = env.fake.runner(runner.id)!.token;
     expect(await readFile(host.settings.envFile, 'utf8')).toBe(`# rendered by the configure script\nTOKEN_NIX=${newToken}\nOTHER=kept\n`);
-    expect((await readConfig(host)).runners[0]!.token).toBe(newToken);
+    expect((await readConfig(host)).runners[0]?.token).toBe(newToken);
     expect(await readFile(`${host.settings.runnerConfigPath}.reloads`, 'utf8')).toBe('reload\nreload\n');
   });
 
@@ -179,13 +180,13 @@ describe('run', () => {
     expect(crash.message).toContain('the next run finishes the write');
     const recovery = recoveryPath(host.settings.stateDir, { id: runner.id, name: 'Nix caching runner' });
     expect((await stat(recovery)).mode & 0o777).toBe(0o600);
-    expect((await readConfig(host)).runners[0]!.token).toBe(oldToken);
+    expect((await readConfig(host)).runners[0]?.token).toBe(oldToken);
     const resetsBefore = env.fake.requestCount('POST /runners/reset_authentication_token');
 
     const rerun = await run({ jobId: 'cmd-5' }, contextOf(host), new AbortController().signal);
     expect(env.fake.requestCount('POST /runners/reset_authentication_token')).toBe(resetsBefore);
     expect(rerun.resumed).toBe(true);
-    expect((await readConfig(host)).runners[0]!.token).toBe(env.fake.runner(runner.id)!.token);
+    expect((await readConfig(host)).runners[0]?.token).toBe(env.fake.runner(runner.id)!.token);
     await expect(stat(recovery)).rejects.toThrow();
     expect(leakedTokens(env.fake.issuedTokens(), await producedText(host, crash.message, rerun))).toEqual([]);
   });
@@ -228,7 +229,7 @@ describe('run', () => {
     expect(err.message).toContain('the old token still works, nothing changed');
     const retried = await run({ jobId: 'cmd-9' }, contextOf(host), new AbortController().signal);
     expect(retried.resumed).toBe(false);
-    expect((await readConfig(host)).runners[0]!.token).toBe(env.fake.runner(runner.id)!.token);
+    expect((await readConfig(host)).runners[0]?.token).toBe(env.fake.runner(runner.id)!.token);
   });
 
   it('says GitLab cannot be reached when the network is down', async () => {
@@ -281,7 +282,7 @@ describe('run when gitlab-runner touches config.toml at the same time', () => {
     env.fake.setTokenExpirationInterval(null);
     expect(result).toMatchObject({ rotatedByRunner: true, runnerId: runner.id, tokenExpiresAt: env.fake.runner(runner.id)!.tokenExpiresAt });
     expect(env.fake.requestCount('POST /runners/reset_authentication_token')).toBe(resetsBefore);
-    expect((await readConfig(host)).runners[0]!.token).toBe(rotated());
+    expect((await readConfig(host)).runners[0]?.token).toBe(rotated());
     expect(summarize(result)).toContain('gitlab-runner had just rotated the token of Nix caching runner');
     expect(summarize(result)).not.toContain('re-register');
     expect(leakedTokens(env.fake.issuedTokens(), await producedText(host, result, summarize(result)))).toEqual([]);
@@ -293,7 +294,7 @@ describe('run when gitlab-runner touches config.toml at the same time', () => {
     const result = await run({ jobId: 'cmd-self-2' }, ctx, new AbortController().signal);
     expect(result.rotatedByRunner).toBe(true);
     expect(env.fake.findRequests('POST /runners/reset_authentication_token').filter((r) => r.params.token === runner.tokenHistory[0]).map((r) => r.status)).toEqual([403]);
-    expect((await readConfig(host)).runners[0]!.token).toBe(rotated());
+    expect((await readConfig(host)).runners[0]?.token).toBe(rotated());
   });
 
   it('says an expired token is revived by requesting the rotation again, not by re-registering', async () => {
@@ -325,7 +326,7 @@ describe('run when gitlab-runner touches config.toml at the same time', () => {
     });
     const result = await run({ jobId: 'cmd-half' }, ctx, new AbortController().signal);
     expect(halfWritten).toBe(1);
-    expect((await readConfig(host)).runners[0]!.token).toBe(env.fake.runner(runner.id)!.token);
+    expect((await readConfig(host)).runners[0]?.token).toBe(env.fake.runner(runner.id)!.token);
     expect(result.rotatedByRunner).toBeUndefined();
   });
 });
@@ -354,7 +355,7 @@ describe('run with a token the bot revived', () => {
     const revived = await revivedBy(runner, host.keys.publicKey);
     const result = await run({ jobId: 'cmd-rev-2', runner: String(runner.id), revived }, contextOf(host, { keys: host.keys }), new AbortController().signal);
     expect(result).toMatchObject({ revived: true, resumed: false, runnerId: runner.id });
-    expect((await readConfig(host)).runners[0]!.token).toBe(env.fake.runner(runner.id)!.token);
+    expect((await readConfig(host)).runners[0]?.token).toBe(env.fake.runner(runner.id)!.token);
     await expect(stat(recoveryPath(host.settings.stateDir, { id: runner.id, name: 'Nix caching runner' }))).rejects.toThrow();
     expect(leakedTokens([...env.fake.issuedTokens(), stale], await producedText(host, result, summarize(result)))).toEqual([]);
   });

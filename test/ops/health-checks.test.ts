@@ -35,7 +35,7 @@ describe('checkRedis', () => {
     try {
       const report = await createHealthRunner([{ ...checkRedis(dead), timeoutMs: 3000 }])();
       expect(report.status).toBe('failing');
-      expect(report.checks.redis.error).toMatch(/ECONNREFUSED|no answer|retries/i);
+      expect(report.checks.redis?.error).toMatch(/ECONNREFUSED|no answer|retries/i);
     } finally {
       dead.disconnect();
     }

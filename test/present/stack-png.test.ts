@@ -26,7 +26,7 @@ function filteredPng(width: number, height: number, rgb: Uint8Array): Buffer {
       const c = at(x - 3, y - 1);
       const p = a + b - c;
       const paeth = Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c) ? a : Math.abs(p - b) <= Math.abs(p - c) ? b : c;
-      const predictor = [0, a, b, (a + b) >> 1, paeth][filter]!;
+      const predictor = [0, a, b, (a + b) >> 1, paeth][filter] ?? 0;
       raw[y * (stride + 1) + 1 + x] = (at(x, y) - predictor) & 0xff;
     }
   }

@@ -4,6 +4,7 @@ import { keys } from '../../src/queue/names.js';
 import { generateSigner } from '../../src/queue/signing-keys.js';
 import { createVerifiedCache } from '../../src/queue/verified-cache.js';
 import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
+import { defined } from '../helpers/defined.js';
 
 describe('createVerifiedCache', () => {
   it('verifies a value once while its bytes stay the same, and again when they change', () => {
@@ -32,15 +33,15 @@ describe('createVerifiedCache', () => {
       const entry = { name: 'vc-1', versions: { runnerops: '1' }, labels: {}, publicKey: Buffer.alloc(32, 1).toString('base64'), startedAt: 1, lastHeartbeat: Date.now(), heartbeatSeconds: 5 };
       await publishHost(redis, prefix, signer, entry);
       const first = await listHosts(redis, prefix);
-      expect(first[0]!.fingerprint).toMatch(/^SHA256:/);
-      expect((await listHosts(redis, prefix))[0]!.fingerprint).toBe(first[0]!.fingerprint);
+      expect(first[0]?.fingerprint).toMatch(/^SHA256:/);
+      expect((await listHosts(redis, prefix))[0]?.fingerprint).toBe(defined(first[0], 'a listed host').fingerprint);
 
       const stored = JSON.parse((await redis.get(keys.hostEntry(prefix, 'vc-1')))!) as { body: { labels: Record<string, string> } };
       stored.body.labels = { rack: 'forged' };
       await redis.set(keys.hostEntry(prefix, 'vc-1'), JSON.stringify(stored));
       const altered = await listHosts(redis, prefix);
-      expect(altered[0]!.labels).toEqual({ rack: 'forged' });
-      expect(altered[0]!.fingerprint).toBeUndefined();
+      expect(altered[0]?.labels).toEqual({ rack: 'forged' });
+      expect(defined(altered[0], 'an altered host').fingerprint).toBeUndefined();
     });
   });
 });

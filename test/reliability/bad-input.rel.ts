@@ -45,6 +45,7 @@ import {
   workerEnv,
   writePolicy,
 } from './support/stack.js';
+import { defined } from '../helpers/defined.js';
 
 // Bad input from every side, generated with fast-check: command text, every argument, durations,
 // unknown hosts and runners, forged and replayed signatures, interactivity for approvals that do not
@@ -69,7 +70,7 @@ const opsUsers = Array.from({ length: 2000 }, (_, i) => `U0BAD${i.toString(36).t
 
 /** A fresh user of the operators group (may run every mutating verb), so each case's answer is its own. */
 function opsUser(): string {
-  return opsUsers[userSeq++]!;
+  return defined(opsUsers[userSeq++], 'an ops user not used yet');
 }
 
 async function treeOf(root: string): Promise<string[]> {
@@ -338,7 +339,7 @@ describe('bad command text', () => {
     const isGood = (d: string, max: number) => {
       const m = /^(\d{1,6})(s|m|h|d|w)$/.exec(d);
       if (!m) return false;
-      const seconds = Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[m[2] as 's']!;
+      const seconds = Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[m[2] as 's'];
       return seconds > 0 && seconds <= max;
     };
     await fc.assert(
@@ -434,7 +435,7 @@ describe('interactivity for approvals that do not exist or are someone else\'s',
     const requester = opsUser();
     await slash(bot.eventsUrl, signingSecret, 'rotate bad-1', requester);
     const posted = await slack.waitFor('chat.postMessage', (c) => c.params.channel === 'C0BADAPPROVALS' && JSON.stringify(c.params.blocks).includes(`<@${requester}>`));
-    const id = /"value":"([0-9a-f]{12})"/.exec(JSON.stringify(posted.params.blocks))![1]!;
+    const id = defined(/"value":"([0-9a-f]{12})"/.exec(JSON.stringify(posted.params.blocks))?.[1], 'an approval id in the message');
     const before = await footprint();
     const clicker = fc.oneof(fc.constant(requester), fc.constant('__ops__'), fc.stringMatching(/^U0X[A-Z0-9]{6}$/));
     await fc.assert(
@@ -751,7 +752,7 @@ describe('jobs put on a host\'s queue by something other than the bot', () => {
           expect(outcome.reason).toMatch(/^not run: job expired at /);
           const events = (await eventsAbout(commandId)).map((raw) => (JSON.parse(raw) as { body: { type: string; summary?: string } }).body);
           expect(events.map((e) => e.type)).toEqual(['failed']);
-          expect(isOneLine(events[0]!.summary ?? ''), events[0]!.summary).toBe(true);
+          expect(isOneLine(events[0]?.summary ?? ''), events[0]?.summary).toBe(true);
         }),
         { numRuns: 6, endOnFailure: true },
       );

@@ -40,6 +40,7 @@ import {
   workerEnv,
   writePolicy,
 } from './support/stack.js';
+import { defined } from '../helpers/defined.js';
 
 // Faults outside runnerops: the Docker Engine stopped, GitLab answering 500, 429 with Retry-After or
 // not at all in time, Slack answering 429, invalid_auth or 500. Each must end in a clear one-line
@@ -97,7 +98,7 @@ async function run(text: string): Promise<string> {
   expect((await slash(bot.eventsUrl, signingSecret, text, from)).status).toBe(200);
   if (text.startsWith('rotate ')) {
     const posted = await slack.waitFor('chat.postMessage', (c) => c.params.channel === APPROVALS && JSON.stringify(c.params.blocks).includes(`\`${text}\``));
-    const id = /"value":"([0-9a-f]{12})"/.exec(JSON.stringify(posted.params.blocks))![1]!;
+    const id = defined(/"value":"([0-9a-f]{12})"/.exec(JSON.stringify(posted.params.blocks))?.[1], 'an approval id in the message');
     await signedPost(bot.eventsUrl, blockActionsBody({ action_id: APPROVE_ACTION, user_id: 'U0FAPPROVER', value: id, block_id: `approval-${id}`, channel_id: APPROVALS }), { secret: signingSecret });
     await until(async () => (await createApprovalStore(admin, prefix).get(id))?.commandId !== undefined, 20_000, `approval of ${text}`);
     return `ap-${id}`;
@@ -211,7 +212,7 @@ describe('the Docker Engine stopped', () => {
   });
 
   it('starts a worker whose Docker Engine is down, instead of crash-looping', async () => {
-    const worker = await startWorkerProcess('faults-worker-f-nodocker', hostEnv('f-nodocker', HOST_EXTRA['f-nodocker']!(), false), admin);
+    const worker = await startWorkerProcess('faults-worker-f-nodocker', hostEnv('f-nodocker', defined(HOST_EXTRA['f-nodocker'], 'the settings of f-nodocker')(), false), admin);
     workers.set('f-nodocker', worker);
     await new Promise((r) => setTimeout(r, 3000));
     expect(worker.alive()).toBe(true);
@@ -223,13 +224,13 @@ describe('GitLab failing', () => {
   it('gives up on a GitLab call that does not answer in time and tries it again, within bounds', async () => {
     const id = await timeoutRotation;
     const host = 'f-rot-timeout';
-    const token = runners.get(host)!.tokenHistory[0]!;
+    const token = defined(runners.get(host)?.tokenHistory[0], `the first token of ${host}`);
     const final = await finalRow(id, hostQueueName(host));
     expect(final.status, final.summary).toBe('done');
     const verifies = gitlab.findRequests('POST /runners/verify').filter((r) => r.params.token === token);
     // The first verify got no answer within the client's 30 s; the idempotent retry got one at once.
     expect(verifies).toHaveLength(2);
-    expect(verifies[1]!.at - verifies[0]!.at).toBeGreaterThanOrEqual(29_000);
+    expect(defined(verifies[1], 'a second verify').at - defined(verifies[0], 'a first verify').at).toBeGreaterThanOrEqual(29_000);
     recordFigure({ scenario: 'faults', name: 'rotation whose first GitLab call hung for 31 s', value: ms(final.finishedAt! - final.startedAt!), next: 'client timeout 30 s, then one idempotent retry' });
   });
 

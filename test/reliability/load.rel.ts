@@ -15,6 +15,7 @@ import { allCommands, botEnv, cardOf, cardText, finishedAt, httpPort, newPrefix,
 import { saveArtifact } from './support/run-dir.js';
 import { dumpKeys } from './support/redis-servers.js';
 import { FINISHED_JOBS_PER_QUEUE } from '../../src/queue/retention.js';
+import { defined } from '../helpers/defined.js';
 
 // 50 signed slash commands per second for 60 seconds against one bot (HTTP mode), `ping <host>` spread
 // over four workers; bot and workers are real processes of the built binary (their RSS is measured).
@@ -145,7 +146,10 @@ describe(`load: ${RATE} slash commands per second for ${SECONDS} s`, () => {
 
   it('leaves every job completed exactly once in BullMQ and in the command rows', async () => {
     const byHost = new Map<string, number>();
-    for (const c of commands) byHost.set(c.hosts[0]!, (byHost.get(c.hosts[0]!) ?? 0) + 1);
+    for (const c of commands) {
+      const host = defined(c.hosts[0], 'a host of the command');
+      byHost.set(host, (byHost.get(host) ?? 0) + 1);
+    }
     for (const host of HOSTS) {
       const queue = new Queue(hostQueueName(host), { connection: admin, prefix });
       try {

@@ -30,6 +30,7 @@ import {
   writePolicy,
 } from './support/stack.js';
 import { errorLines } from './support/checks.js';
+import { defined } from '../helpers/defined.js';
 
 // Beyond one Redis: the whole path (slash command -> approval -> host job -> card in Slack, and the CLI)
 // against a three-master Redis Cluster, bot and workers as real processes with REDIS_URL=redis+cluster://.
@@ -92,7 +93,7 @@ describe('a three-master Redis Cluster', () => {
     await slash(bot.eventsUrl, signingSecret, 'prune c-1 --dry-run', 'U0OPS');
     const request = await slack.waitFor('chat.postMessage', (c) => c.params.channel === 'C0APPROVALS');
     const message = slack.message(String(request.params.channel), slack.messages.find((m) => m.channel === 'C0APPROVALS')!.ts)!;
-    const approvalId = /"value":"([0-9a-f]{12})"/.exec(JSON.stringify(message.blocks))![1]!;
+    const approvalId = defined(/"value":"([0-9a-f]{12})"/.exec(JSON.stringify(message.blocks))?.[1], 'an approval id in the message');
     const click = await signedPost(
       bot.eventsUrl,
       blockActionsBody({ action_id: APPROVE_ACTION, user_id: 'U0APPROVER', channel_id: 'C0APPROVALS', message, value: approvalId, block_id: `approval-${approvalId}` }),
@@ -153,7 +154,7 @@ describe('a three-master Redis Cluster', () => {
     expect(all.length).toBeGreaterThan(20);
     expect(all.filter((k) => !k.startsWith(prefix))).toEqual([]);
     expect([...byNode.values()].filter((k) => k.length > 0)).toHaveLength(1);
-    const slotOf = new Redis({ host: '127.0.0.1', port: cluster.nodes[0]!.port });
+    const slotOf = new Redis({ host: '127.0.0.1', port: defined(cluster.nodes[0], 'a cluster node').port });
     try {
       const expected = await slotOf.cluster('KEYSLOT', prefix);
       const slots = new Set(await Promise.all(all.map((k) => slotOf.cluster('KEYSLOT', k))));

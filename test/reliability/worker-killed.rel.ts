@@ -51,6 +51,7 @@ import {
   workerEnv,
   writePolicy,
 } from './support/stack.js';
+import { defined } from '../helpers/defined.js';
 
 // SIGKILL mid-job, for every job kind. Host jobs: the worker process is stopped at an exact point (a
 // proxy in front of Redis holds its traffic once a given event or progress passes, so the job sits in
@@ -152,12 +153,12 @@ async function commandOf(user: string, timeoutMs = 20_000): Promise<string> {
  */
 async function run(text: string, user: string, beforeApproval: () => void = () => undefined): Promise<string> {
   expect((await slash(bot.eventsUrl, signingSecret, text, user)).status).toBe(200);
-  if (!APPROVED_VERBS.has(text.split(' ')[0]!)) return commandOf(user);
+  if (!APPROVED_VERBS.has(text.split(' ')[0] ?? '')) return commandOf(user);
   // A cleanup's request names the runners it deletes after the command: `cleanup-stale: deletes 3 runners: ...`.
   const asks = (blocks: string) => blocks.includes(`\`${text}\``) || blocks.includes(`\`${text}: `);
   const posted = await slack.waitFor('chat.postMessage', (c) => c.params.channel === APPROVALS && asks(JSON.stringify(c.params.blocks)));
   beforeApproval();
-  const id = /"value":"([0-9a-f]{12})"/.exec(JSON.stringify(posted.params.blocks))![1]!;
+  const id = defined(/"value":"([0-9a-f]{12})"/.exec(JSON.stringify(posted.params.blocks))?.[1], 'an approval id in the message');
   const click = await signedPost(bot.eventsUrl, blockActionsBody({ action_id: APPROVE_ACTION, user_id: 'U0KAPPROVER', value: id, block_id: `approval-${id}`, channel_id: APPROVALS }), { secret: signingSecret });
   expect(click.status).toBe(200);
   await until(async () => (await createApprovalStore(admin, prefix).get(id))?.commandId !== undefined, 20_000, `approval ${id} queued`);
@@ -712,7 +713,7 @@ describe('the bot killed (SIGKILL) mid control-plane job', () => {
 
 describe('coverage', () => {
   it('killed a job of every kind the workers and the bot run', async () => {
-    for (const kind of kills.keys()) covered.add(kind.split(' ')[0]!);
+    for (const kind of kills.keys()) covered.add(kind.split(' ')[0] ?? kind);
     expect(Object.keys(HOST_JOBS).filter((k) => !covered.has(k))).toEqual([]);
     expect(Object.keys(CONTROL_JOBS).filter((k) => !covered.has(k))).toEqual([]);
   });

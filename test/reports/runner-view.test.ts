@@ -43,7 +43,7 @@ describe('joinRunners', () => {
     ];
     const view = joinRunners({ runners: [runner(1, { managers }), runner(4, { status: 'stale', paused: true })], scope: 'all', missing: [] }, hosts);
     expect(view.runners[0]).toMatchObject({ hosts: ['ci-1', 'ci-2'], version: '17.5.0', tokenExpiresAt: '2030-01-01T00:00:00.000Z' });
-    expect(view.runners[0]!.managers.map((m) => m.host)).toEqual(['ci-1', undefined]);
+    expect(view.runners[0]?.managers.map((m) => m.host)).toEqual(['ci-1', undefined]);
     expect(view.mismatches).toEqual([{ kind: 'shared-token', hosts: ['ci-1', 'ci-2'], runners: ['nix'], id: 1 }]);
     expect(view.counts).toEqual({ online: 1, offline: 0, stale: 1, never_contacted: 0 });
     expect(view.paused).toBe(1);

@@ -6,6 +6,7 @@ import { listSchedules } from '../../src/schedule/list-schedules.js';
 import { lastRunKey } from '../../src/schedule/schedule-state.js';
 import { startScheduler } from '../../src/schedule/start-scheduler.js';
 import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
+import { defined } from '../helpers/defined.js';
 
 const { redisUrl, prefix } = testRedisSettings();
 const redis = testRedis(redisUrl);
@@ -36,7 +37,7 @@ describe('listSchedules', () => {
 
   it('computes the next run from the cron when no bot has scheduled it yet', async () => {
     const now = Date.UTC(2030, 0, 15, 10, 0, 0);
-    const text = await listSchedules({ redis, prefix: `${prefix}-unscheduled`, policy: { schedules: [{ ...schedules[0]!, name: 'not-yet' }] }, now });
+    const text = await listSchedules({ redis, prefix: `${prefix}-unscheduled`, policy: { schedules: [{ ...defined(schedules[0], 'a schedule'), name: 'not-yet' }] }, now });
     expect(text.split('\n')[1]).toContain('2030-01-16 03:00 Europe/Berlin (in 16h), not yet scheduled');
   });
 

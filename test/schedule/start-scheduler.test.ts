@@ -167,7 +167,7 @@ describe('startScheduler', () => {
     const afterOutage = runs.slice(ranBefore).filter((r) => r.scheduledFor > stoppedAt);
     expect(afterOutage.length).toBeGreaterThanOrEqual(1);
     // The first run after the outage is for the latest occurrence, not for the ones in between.
-    expect(afterOutage[0]!.scheduledFor).toBeGreaterThanOrEqual(Math.floor(restartedAt / 1000) * 1000);
+    expect(afterOutage[0]?.scheduledFor).toBeGreaterThanOrEqual(Math.floor(restartedAt / 1000) * 1000);
     expect(afterOutage.filter((r) => r.scheduledFor < Math.floor(restartedAt / 1000) * 1000)).toEqual([]);
   });
 

@@ -157,7 +157,7 @@ async function sharedLibraries(binary: string): Promise<string[]> {
   const libs: string[] = [];
   for (const line of stdout.split('\n')) {
     const m = /=>\s+(\/\S+)\s+\(/.exec(line) ?? /^\s*(\/\S+)\s+\(/.exec(line);
-    if (m) libs.push(m[1]!);
+    if (m?.[1] !== undefined) libs.push(m[1]);
   }
   return libs;
 }

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
+import { defined } from '../helpers/defined.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -143,7 +144,7 @@ export async function buildDerivations(
   const outs = (await store.run('nix-store', ['--realise', ...drvs])).trim().split('\n');
   const built: Record<string, BuiltDerivation> = {};
   specs.forEach((spec, i) => {
-    built[spec.name] = { drv: drvs[i]!, out: outs[i]! };
+    built[spec.name] = { drv: defined(drvs[i], `the derivation of ${spec.name}`), out: defined(outs[i], `the output of ${spec.name}`) };
   });
   return { busybox, built };
 }
@@ -310,7 +311,7 @@ export const ROOTED_STORE_SPECS: DerivationSpec[] = [
 export async function createRootedStore(options: NixTestRootOptions = {}): Promise<RootedStore> {
   const store = await createNixTestRoot(options);
   const { busybox, built } = await buildDerivations(store, ROOTED_STORE_SPECS);
-  const out = (name: string): string => built[name]!.out;
+  const out = (name: string): string => defined(built[name], name).out;
   const direct = await addDirectRoot(store, 'kept-direct', out('kept-direct'));
   const subpath = await addDirectRoot(store, 'nested/dir/kept-subpath', `${out('kept-subpath')}/bin/kept-subpath`);
   const indirect = await addIndirectRoot(store, path.join(store.root, 'home/result'), out('kept-indirect'));
@@ -325,7 +326,7 @@ export async function createRootedStore(options: NixTestRootOptions = {}): Promi
   await fs.promises.unlink(gone);
   const staleIndirect = gone;
   const invalid = await addDirectRoot(store, 'invalid', `${LOGICAL_STORE_DIR}/${'0'.repeat(32)}-not-valid`);
-  const derivation = await addDirectRoot(store, 'drv-rooted', built['drv-rooted-out']!.drv);
+  const derivation = await addDirectRoot(store, 'drv-rooted', defined(built['drv-rooted-out'], 'drv-rooted-out').drv);
   const runtime = await startRuntimeRoot(store, out('kept-runtime'));
   return {
     store,

@@ -14,6 +14,7 @@ import { silentLog, startTestStack, type TestStack } from '../helpers/test-stack
 import { publishEnrolledHost, testTrust } from '../helpers/test-trust.js';
 import { useSlackAndRedis } from './use-slack-and-redis.js';
 import { until } from '../helpers/until.js';
+import { defined } from '../helpers/defined.js';
 
 const policy = policySchema.parse({
   roles: { operators: { users: ['U0REQ'] }, approvers: { users: ['U0VIEWER'] } },
@@ -39,7 +40,7 @@ describe('App Home in a running bot', () => {
   it('is republished for a recent viewer when a job finishes', async () => {
     await signedPost(stack.eventsUrl, slashCommandBody({ text: 'ping hr-1', user_id: 'U0REQ', channel_id: 'C0OPS' }), { secret: stack.signingSecret });
     const card = await stack.slack.waitFor('chat.postMessage', (c) => String(c.params.text).startsWith('ping hr-1 [job '));
-    const id = /\[job ([0-9a-f]+)\]/.exec(String(card.params.text))![1]!;
+    const id = defined(/\[job ([0-9a-f]+)\]/.exec(String(card.params.text))?.[1], 'a job id on the card');
     const refreshed = await stack.slack.waitFor('views.publish', (c) => c.params.user_id === 'U0VIEWER' && new RegExp(`${id}.*ping hr-1: finished`).test(JSON.stringify(c.params.view)), 15_000);
     expect(refreshed.ok).toBe(true);
   });

@@ -8,6 +8,7 @@ import type { FakeResponse } from '../fakes/slack/server.js';
 import { blockActionsPayload, newTriggerId, signedPost, slashCommandBody } from '../helpers/slack-requests.js';
 import { startTestStack, type TestStack } from '../helpers/test-stack.js';
 import { until } from '../helpers/until.js';
+import { defined } from '../helpers/defined.js';
 
 const policy = policySchema.parse({
   roles: { operators: { users: ['U0REQ', 'U0OPS'] }, approvers: { groups: ['S0APPROVERS'] } },
@@ -38,7 +39,7 @@ function post(payload: Record<string, unknown>): Promise<Response> {
 /** A rotation request; resolves with its approval id. */
 async function requestRotation(runner = 'nix'): Promise<string> {
   const answer = await command(`rotate rh-1 --runner ${runner}`, { user: 'U0REQ' });
-  return /request ([0-9a-f]{12})/.exec(String(answer.body.text))![1]!;
+  return defined(/request ([0-9a-f]{12})/.exec(String(answer.body.text))?.[1], 'a request id in the answer');
 }
 
 function blocksOf(response: FakeResponse): Array<{ text?: { text: string } }> {

@@ -6,6 +6,7 @@ import { blockActionsBody, signedPost, slashCommandBody } from '../helpers/slack
 import { startTestStack, type TestStack } from '../helpers/test-stack.js';
 import { until } from '../helpers/until.js';
 import { runTerminalCommand } from '../../src/bot/run-terminal-command.js';
+import { defined } from '../helpers/defined.js';
 
 const policy = policySchema.parse({
   roles: { operators: { users: ['U0REQ', 'U0APP'] }, approvers: { users: ['U0APP'] } },
@@ -56,23 +57,23 @@ async function answerTo(text: string): Promise<string> {
 
 describe('executeCommand', () => {
   it('freezes the stale runners a cleanup-stale request lists, and deletes only those once approved', async () => {
-    const stale = [fake.addRunner({ description: 'gone-a' }), fake.addRunner({ description: 'gone-b' })];
+    const stale = [fake.addRunner({ description: 'gone-a' }), fake.addRunner({ description: 'gone-b' })] as const;
     for (const r of stale) r.contactedAt = new Date(Date.now() - 60 * DAY).toISOString();
     const before = stack.slack.messages.length;
     await slash('cleanup-stale --older-than 30d');
     await stack.slack.waitFor('chat.postMessage', (c) => c.params.channel === 'C0APPROVALS' && stack.slack.messages.length > before);
     const message = stack.slack.messages.filter((m) => m.channel === 'C0APPROVALS').at(-1)!;
     const blocks = JSON.stringify(message.blocks);
-    expect(blocks).toContain(`deletes 2 runners: #${stale[0]!.id}, #${stale[1]!.id}\` on *GitLab*`);
+    expect(blocks).toContain(`deletes 2 runners: #${stale[0].id}, #${stale[1].id}\` on *GitLab*`);
 
     // Goes stale after the request: not on the approved list, so never deleted by it.
     const later = fake.addRunner({ description: 'stale later' });
     later.contactedAt = new Date(Date.now() - 90 * DAY).toISOString();
-    const id = /"value":"([0-9a-f]{12})"/.exec(blocks)![1]!;
+    const id = defined(/"value":"([0-9a-f]{12})"/.exec(blocks)?.[1], 'an approval id in the message');
     await signedPost(stack.eventsUrl, blockActionsBody({ action_id: APPROVE_ACTION, user_id: 'U0APP', channel_id: 'C0APPROVALS', message, value: id, block_id: `approval-${id}` }), { secret: stack.signingSecret });
-    const card = await finishedCard(`cleanup-stale --older-than 30d: deletes 2 runners: #${stale[0]!.id}, #${stale[1]!.id}`);
+    const card = await finishedCard(`cleanup-stale --older-than 30d: deletes 2 runners: #${stale[0].id}, #${stale[1].id}`);
     expect(card).toContain('deleted 2 runners without contact since');
-    expect(card).toContain(`#${stale[0]!.id} instance \\"gone-a\\"`);
+    expect(card).toContain(`#${stale[0].id} instance \\"gone-a\\"`);
     for (const r of stale) expect(fake.runner(r.id)).toBeUndefined();
     expect(fake.runner(later.id)).toBeDefined();
   });
@@ -101,7 +102,7 @@ describe('executeCommand', () => {
     expect(card).toContain('to pause');
     expect(card).toContain('ex-1: config.toml entry \\"nix\\" (#101) is unknown to GitLab');
 
-    const id = /\[job ([0-9a-f]+)\]/.exec(card)![1]!;
+    const id = defined(/\[job ([0-9a-f]+)\]/.exec(card)?.[1], 'a job id on the card');
     const answer = await answerTo(`job ${id}`);
     expect(answer).toMatch(/runners in GitLab: \d+ online/);
     expect(answer).toContain('to pause');

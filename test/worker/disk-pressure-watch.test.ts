@@ -18,6 +18,7 @@ import { TEST_BOT_KEYS, testBotSigner } from '../helpers/test-trust.js';
 import { generateSigner, ringOf } from '../../src/queue/signing-keys.js';
 import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
 import { until } from '../helpers/until.js';
+import { defined } from '../helpers/defined.js';
 
 const run = promisify(execFile);
 const log = pino({ level: 'silent' });
@@ -41,7 +42,7 @@ async function imageTags(engine: TinyDockerd): Promise<string[]> {
 
 async function notices(): Promise<Notice[]> {
   const entries = (await redis.xrange(noticesKey(prefix), '-', '+')) as [string, string[]][];
-  return entries.map(([, fields]) => (JSON.parse(fields[1]!) as { body: Notice }).body);
+  return entries.map(([, fields]) => (JSON.parse(defined(fields[1], 'the body of a notice')) as { body: Notice }).body);
 }
 
 function watchSettings(fields: Partial<Omit<WatchSettings, 'prune'>>): WatchSettings {
@@ -200,7 +201,7 @@ describe('startDiskPressureWatch', () => {
       const told = await notices();
       expect(told).toHaveLength(1);
       expect(told[0]).toMatchObject({ outcome: 'still-low' });
-      expect(told[0]!.summary).toMatch(/pruned unused for 1h, then all unused: reclaimed 0 B; still \d+\.\d% free \(target 70%\): Docker has nothing more unused to remove/);
+      expect(told[0]?.summary).toMatch(/pruned unused for 1h, then all unused: reclaimed 0 B; still \d+\.\d% free \(target 70%\): Docker has nothing more unused to remove/);
     } finally {
       await watch.stop();
     }
@@ -258,7 +259,7 @@ describe('startDiskPressureWatch', () => {
       await until(async () => watchChecks >= checks + 3, 10_000, 'three more checks');
       const told = await notices();
       expect(told).toHaveLength(1);
-      expect(told[0]!.summary).toMatch(/^ci-watch: disk pressure: Nix store .* has \d+\.\d% free .*it is not on Docker's filesystem, so pruning Docker cannot free it: collect Nix garbage/);
+      expect(told[0]?.summary).toMatch(/^ci-watch: disk pressure: Nix store .* has \d+\.\d% free .*it is not on Docker's filesystem, so pruning Docker cannot free it: collect Nix garbage/);
       expect(pruned).toBe(0);
     } finally {
       await watch.stop();
@@ -311,7 +312,7 @@ describe('startDiskPressureWatch', () => {
       const result = await watch.check();
       expect(result.outcome).toBe('pruned');
       expect(result.passes).toHaveLength(1);
-      expect(result.passes[0]!.result.lru!.evicted.map((e) => e.id)).toEqual([[...lastUse.keys()][0]]);
+      expect(result.passes[0]?.result.lru!.evicted.map((e) => e.id)).toEqual([[...lastUse.keys()][0]]);
       expect(await imageTags(engine)).toEqual(['watch/lru-a:1', 'watch/lru-c:1']);
       const [notice] = await notices();
       expect(notice!.summary).toMatch(/; pruned least recently used images: reclaimed 14 MiB \(images 14 MiB\); now \d+\.\d% free \(target 50%\)$/);

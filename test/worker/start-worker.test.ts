@@ -22,6 +22,7 @@ import { randomBytes } from 'node:crypto';
 import { IMAGE_USE_FILE, readImageUseFile } from '../../src/clients/docker/image-use-log.js';
 import { ensureDockerEngine } from '../setup/docker-engine.js';
 import { importFilesImage } from '../setup/docker-images.js';
+import { defined } from '../helpers/defined.js';
 
 const { redisUrl, prefix } = testRedisSettings();
 const redis = testRedis(redisUrl);
@@ -179,7 +180,7 @@ describe('startWorker refuses what the bot did not sign', () => {
       expect(await failedReason('w-guard', 'ping', once.data, once.jobId)).toMatch(/^refused: replayed job/);
       expect(Object.fromEntries(worker.refusals)).toMatchObject({ unsigned: 1, replayed: 1 });
       const notices = (await redis.xrange(noticesKey(prefix), '-', '+')) as [string, string[]][];
-      const refusals = notices.map(([, f]) => JSON.parse(f[1]!) as { kind: string; body: { source: string; host: string; summary: string } }).filter((n) => n.body.host === 'w-guard');
+      const refusals = notices.map(([, f]) => JSON.parse(defined(f[1], 'the body of a notice')) as { kind: string; body: { source: string; host: string; summary: string } }).filter((n) => n.body.host === 'w-guard');
       expect(refusals).toHaveLength(6);
       expect(refusals.every((n) => n.kind === 'notice' && n.body.source === 'job-guard')).toBe(true);
     } finally {
@@ -196,7 +197,7 @@ describe('startWorker refuses what the bot did not sign', () => {
     fc.assert(
       fc.property(fc.nat(text.length - 1), fc.integer({ min: 1, max: 255 }), (at, delta) => {
         const bytes = Buffer.from(text);
-        bytes[at] = (bytes[at]! + delta) % 256;
+        bytes[at] = (bytes.readUInt8(at) + delta) % 256;
         let changed: unknown;
         try {
           changed = JSON.parse(bytes.toString('utf8'));

@@ -9,7 +9,7 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
     while (next < items.length) {
       signal?.throwIfAborted();
       const index = next++;
-      results[index] = await fn(items[index]!, index);
+      results[index] = await fn(items[index] as T, index);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));

@@ -5,7 +5,7 @@ export function demuxLogBuffer(buffer: Buffer): string {
   const parts: Buffer[] = [];
   let offset = 0;
   while (offset + 8 <= buffer.length) {
-    const type = buffer[offset]!;
+    const type = buffer.readUInt8(offset);
     const size = buffer.readUInt32BE(offset + 4);
     if (type > 2 || buffer[offset + 1] !== 0 || buffer[offset + 2] !== 0 || buffer[offset + 3] !== 0) {
       return buffer.toString('utf8');

@@ -50,7 +50,7 @@ export function formatQuery(params: Record<string, unknown> = {}): string {
 
 async function readBody(response: Response): Promise<unknown> {
   if (response.status === 204) return null;
-  const type = (response.headers.get('content-type') ?? '').split(';')[0]!.trim();
+  const type = ((response.headers.get('content-type') ?? '').split(';')[0] ?? '').trim();
   if (type === 'application/json') return ((await response.json()) as unknown) ?? {};
   return response.text();
 }

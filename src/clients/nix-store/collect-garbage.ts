@@ -77,7 +77,7 @@ function parseCollected(stdout: string, stderr: string): Collected {
     .map((l) => DELETING.exec(l.trim())?.[1])
     .filter((p): p is string => p !== undefined && STORE_PATH.test(p));
   const freed = FREED.exec(stdout) ?? FREED.exec(stderr);
-  return { deleted, freedBytes: freed ? Math.round(Number(freed[2]) * UNIT[freed[3]!]!) : 0 };
+  return { deleted, freedBytes: freed ? Math.round(Number(freed[2]) * (UNIT[freed[3] ?? 'B'] ?? 1)) : 0 };
 }
 
 /** A full collection: `nix-store --gc`, Nix finding roots and deleting under its own GC lock. */

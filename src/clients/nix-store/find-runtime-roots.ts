@@ -84,7 +84,7 @@ export function findRuntimeRoots(options: FindRuntimeRootsOptions): RuntimeRootS
         for (const line of maps.split('\n')) {
           if (!line.includes(prefix)) continue;
           const match = mapsPattern.exec(line);
-          if (match) note(match[1]!, `${dir}/maps`);
+          if (match?.[1] !== undefined) note(match[1], `${dir}/maps`);
         }
       }
       const environ = fs.readFileSync(`${dir}/environ`, 'latin1');

@@ -38,13 +38,13 @@ export function readGcSettings(confFile: string = defaultNixConfFile()): GcSetti
     for (const rawLine of text.split('\n')) {
       const hash = rawLine.indexOf('#');
       const tokens = (hash === -1 ? rawLine : rawLine.slice(0, hash)).split(/[ \t\r]+/).filter((t) => t !== '');
-      if (tokens.length < 2) continue;
-      if ((tokens[0] === 'include' || tokens[0] === '!include') && depth < 10) {
-        apply(path.resolve(path.dirname(file), tokens[1]!), depth + 1, tokens[0] === 'include');
+      const [name, second] = tokens;
+      if (name === undefined || second === undefined) continue;
+      if ((name === 'include' || name === '!include') && depth < 10) {
+        apply(path.resolve(path.dirname(file), second), depth + 1, name === 'include');
         continue;
       }
-      if (tokens[1] !== '=') continue;
-      const name = tokens[0]!;
+      if (second !== '=') continue;
       const value = tokens.slice(2).join(' ');
       if (name === 'keep-outputs' || name === 'gc-keep-outputs') {
         result.keepOutputs = parseBool(value, name, file, result.keepOutputs, result.warnings);

@@ -35,7 +35,7 @@ export async function readStoreViaDaemon(options: DaemonOptions): Promise<StoreS
   }
   const count = infos.length;
   const paths = infos.map((info) => info.path);
-  const storeDir = count > 0 ? path.posix.dirname(paths[0]!) : '/nix/store';
+  const storeDir = paths[0] !== undefined ? path.posix.dirname(paths[0]) : '/nix/store';
   const index = new Map<string, number>();
   paths.forEach((p, i) => index.set(p, i));
   const narSize = new Float64Array(count);

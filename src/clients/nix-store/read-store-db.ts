@@ -128,7 +128,7 @@ function loadSnapshot(db: Database.Database, dbPath: string): StoreSnapshot {
     }
   }
   const n = paths.length;
-  const storeDir = n > 0 ? path.posix.dirname(paths[0]!) : '/nix/store';
+  const storeDir = paths[0] !== undefined ? path.posix.dirname(paths[0]) : '/nix/store';
   if (n > 0 && (!storeDir.startsWith('/') || storeDir === '/')) {
     throw new StoreReadError(`the Nix database ${dbPath} holds "${paths[0]}", which is not a store path`, 'corrupt');
   }

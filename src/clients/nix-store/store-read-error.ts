@@ -31,6 +31,6 @@ export function describeErrno(err: unknown): string {
     case 'ELOOP':
       return 'too many symbolic links';
     default:
-      return code ?? (err instanceof Error ? err.message.split('\n', 1)[0]! : String(err));
+      return code ?? (err instanceof Error ? (err.message.split('\n', 1)[0] ?? '') : String(err));
   }
 }

@@ -187,7 +187,7 @@ async function templatePlaceholders(settings: StoreSettings): Promise<Map<string
   if (settings.configTemplatePath === undefined) return map;
   for (const r of await readTemplateRunners(settings, settings.configTemplatePath)) {
     const m = typeof r.token === 'string' ? PLACEHOLDER.exec(r.token) : null;
-    if (m && typeof r.name === 'string') map.set(r.name, m[1]!);
+    if (m?.[1] !== undefined && typeof r.name === 'string') map.set(r.name, m[1]);
   }
   return map;
 }

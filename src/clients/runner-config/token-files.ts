@@ -33,8 +33,8 @@ export function parseEnvFile(text: string | undefined): Map<string, string> {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) continue;
     const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
-    if (!m) continue;
-    values.set(m[1]!, m[2]!.replace(/^(['"])(.*)\1$/, '$2'));
+    if (!m || m[1] === undefined || m[2] === undefined) continue;
+    values.set(m[1], m[2].replace(/^(['"])(.*)\1$/, '$2'));
   }
   return values;
 }

@@ -17,6 +17,7 @@ import {
   type NixPathInfo,
   type RootedStore,
 } from '../../setup/nix-store-fixture.js';
+import { defined } from '../../helpers/defined.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -102,13 +103,13 @@ describe('analyzeStore', () => {
     const expected = new Map(pathInfo.map((i) => [i.path, i.closureSize]));
     snapshot.paths.forEach((p, i) => {
       expect(measure(i).narBytes, p).toBe(expected.get(p));
-      expect(all[i]!.narBytes, p).toBe(expected.get(p));
+      expect(all[i]?.narBytes, p).toBe(expected.get(p));
     });
     for (const closure of analysis.largestClosures) expect(closure.closureBytes).toBe(expected.get(closure.path));
   });
 
   it('keeps a path for each kind of root and ignores stale and invalid ones', () => {
-    const live = (name: string): boolean => !analysis.deadPaths!.includes(rooted.built[name]!.out);
+    const live = (name: string): boolean => !analysis.deadPaths!.includes(defined(rooted.built[name], name).out);
     for (const name of ['kept-direct', 'kept-subpath', 'kept-indirect', 'kept-profile', 'kept-profile-old', 'kept-file', 'kept-temp', 'kept-runtime']) {
       expect(live(name), name).toBe(true);
     }
@@ -128,7 +129,7 @@ describe('analyzeStore', () => {
     expect(names[0]).toBe('fixture-busybox');
     expect(analysis.largestPaths.find((p) => p.name === 'dead-leaf')).toMatchObject({ live: false });
     expect(names.indexOf('dead-leaf')).toBeLessThan(names.indexOf('app'));
-    const top = analysis.largestClosures[0]!;
+    const top = defined(analysis.largestClosures[0], 'a largest closure');
     expect(top.name).not.toMatch(/^[0-9a-z]{32}-/);
     expect(top.links.length).toBeGreaterThan(0);
     expect(analysis.largestClosures.map((c) => c.closureBytes)).toEqual(
@@ -145,7 +146,7 @@ describe('analyzeStore', () => {
         const ours = await analyze(other);
         const theirs = await nixPrintDead(other.store);
         expect([...ours.deadPaths!].sort(), JSON.stringify(settings)).toEqual(theirs);
-        const outLive = !ours.deadPaths!.includes(other.built['drv-rooted-out']!.out);
+        const outLive = !ours.deadPaths!.includes(defined(other.built['drv-rooted-out'], 'drv-rooted-out').out);
         expect(outLive).toBe(settings.keepOutputs === true);
       } finally {
         await other.store.cleanup();
@@ -250,7 +251,7 @@ describe('analyzeStore', () => {
       );
       expect(outcome.warnings).toContainEqual(expect.stringMatching(/^could not read the open files of \d+ of \d+ processes/));
       // The unseen root's path now counts as garbage: the warning is why.
-      expect(outcome.deadPaths).toContain(other.built['kept-subpath']!.out);
+      expect(outcome.deadPaths).toContain(defined(other.built['kept-subpath'], 'kept-subpath').out);
     } finally {
       await other.store.cleanup();
     }

@@ -4,12 +4,13 @@ import { findAllRoots } from '../../../src/clients/nix-store/find-all-roots.js';
 import { readStoreDb } from '../../../src/clients/nix-store/read-store-db.js';
 import { indexByBaseName } from '../../../src/clients/nix-store/store-snapshot.js';
 import { createRootedStore, startNixDaemon, type RootedStore } from '../../setup/nix-store-fixture.js';
+import { defined } from '../../helpers/defined.js';
 
 describe('findAllRoots', () => {
   let rooted: RootedStore;
   let socket: string;
   let isValid: (base: string) => boolean;
-  const base = (name: string): string => path.basename(rooted.built[name]!.out);
+  const base = (name: string): string => path.basename(defined(rooted.built[name], name).out);
 
   beforeAll(async () => {
     rooted = await createRootedStore();

@@ -4,11 +4,12 @@ import { findGcRoots, type RootScan } from '../../../src/clients/nix-store/find-
 import { readStoreDb } from '../../../src/clients/nix-store/read-store-db.js';
 import { indexByBaseName } from '../../../src/clients/nix-store/store-snapshot.js';
 import { createRootedStore, type RootedStore } from '../../setup/nix-store-fixture.js';
+import { defined } from '../../helpers/defined.js';
 
 describe('findGcRoots', () => {
   let rooted: RootedStore;
   let scan: RootScan;
-  const base = (name: string): string => path.basename(rooted.built[name]!.out);
+  const base = (name: string): string => path.basename(defined(rooted.built[name], name).out);
 
   beforeAll(async () => {
     rooted = await createRootedStore();
@@ -23,7 +24,7 @@ describe('findGcRoots', () => {
     expect(scan.roots).toContainEqual({ link: rooted.links.direct, base: base('kept-direct'), kind: 'gcroot' });
     expect(scan.roots).toContainEqual({ link: rooted.links.subpath, base: base('kept-subpath'), kind: 'gcroot' });
     expect(scan.roots).toContainEqual({ link: rooted.links.regularFile, base: base('kept-file'), kind: 'gcroot' });
-    expect(scan.roots).toContainEqual({ link: rooted.links.derivation, base: path.basename(rooted.built['drv-rooted-out']!.drv), kind: 'gcroot' });
+    expect(scan.roots).toContainEqual({ link: rooted.links.derivation, base: path.basename(defined(rooted.built['drv-rooted-out'], 'drv-rooted-out').drv), kind: 'gcroot' });
   });
 
   it('finds indirect roots through auto/ under the name of the link they point to', () => {

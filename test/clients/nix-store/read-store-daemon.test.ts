@@ -5,6 +5,7 @@ import { readStoreDb } from '../../../src/clients/nix-store/read-store-db.js';
 import { StoreReadError } from '../../../src/clients/nix-store/store-read-error.js';
 import type { StoreSnapshot } from '../../../src/clients/nix-store/store-snapshot.js';
 import { createRootedStore, startNixDaemon, type RootedStore } from '../../setup/nix-store-fixture.js';
+import { defined } from '../../helpers/defined.js';
 
 function edges(snapshot: StoreSnapshot, start: Int32Array, targets: Int32Array): string[] {
   const out: string[] = [];
@@ -55,7 +56,7 @@ describe('readRootsViaDaemon', () => {
   it("lists the daemon's roots of every kind with the paths they hold", async () => {
     const byName = new Set(readStoreDb(daemon.rooted.store.dbPath).paths.map((p) => path.basename(p)));
     const roots = await readRootsViaDaemon({ socket: daemon.socket, storeDir: '/nix/store', isValid: (b) => byName.has(b) });
-    const base = (name: string): string => path.basename(daemon.rooted.built[name]!.out);
+    const base = (name: string): string => path.basename(defined(daemon.rooted.built[name], name).out);
     expect(roots).toContainEqual({ link: daemon.rooted.links.direct, base: base('kept-direct'), kind: 'gcroot' });
     expect(roots).toContainEqual({ link: daemon.rooted.links.indirect, base: base('kept-indirect'), kind: 'indirect' });
     expect(roots.find((r) => r.base === base('kept-profile'))?.kind).toBe('profile');

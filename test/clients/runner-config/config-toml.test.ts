@@ -14,6 +14,7 @@ import {
   tomlTime,
 } from '../../../src/clients/runner-config/config-toml.js';
 import { PermanentJobError, UserError } from '../../../src/errors.js';
+import { defined } from '../../helpers/defined.js';
 
 const seedFile = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'seed-config.toml');
 const seed = async () => (await readFile(seedFile, 'utf8')).replace('@TOKEN_NIX@', 'glrt-seedtokenseedtoken01');
@@ -37,8 +38,8 @@ describe('setEntryToken', () => {
     const out = setEntryToken(text, { id: 12354 }, { token: 'glrt-newtokennewtoken0001', obtainedAt: '2026-01-02T03:04:05.678Z', expiresAt: '2026-02-01T00:00:00.000Z' });
     expect(out).toContain('token_obtained_at = 2026-01-02T03:04:05Z');
     expect(out).toContain('token_expires_at = 2026-02-01T00:00:00Z');
-    const before = parseRunnerConfig(text).runners![0]!;
-    const after = parseRunnerConfig(out).runners![0]!;
+    const before = defined(parseRunnerConfig(text).runners?.[0], 'a runner before');
+    const after = defined(parseRunnerConfig(out).runners?.[0], 'a runner after');
     const { token: _t1, token_obtained_at: _o, token_expires_at: _e, ...rest } = after;
     const { token: _t0, ...restBefore } = before;
     expect(rest).toEqual(restBefore);
@@ -48,7 +49,7 @@ describe('setEntryToken', () => {
   it('writes the zero time for a token that does not expire', async () => {
     const out = setEntryToken(await seed(), { name: 'Nix caching runner' }, { token: 'glrt-x', obtainedAt: new Date(), expiresAt: null });
     expect(out).toContain('token_expires_at = 0001-01-01T00:00:00Z');
-    expect(expiryFrom(parseRunnerConfig(out).runners![0]!.token_expires_at)).toBeUndefined();
+    expect(expiryFrom(defined(parseRunnerConfig(out).runners?.[0], 'a runner').token_expires_at)).toBeUndefined();
   });
 
   it('refuses when the runner vanished from the file', async () => {

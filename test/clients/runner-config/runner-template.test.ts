@@ -5,12 +5,13 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'smol-toml';
 import { RUNNER_TEMPLATE_FILE, buildRunnerEntry, defaultRunnerTemplate, readRunnerTemplate } from '../../../src/clients/runner-config/runner-template.js';
+import { defined } from '../../helpers/defined.js';
 
 const seedFile = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'seed-config.toml');
 
 describe('defaultRunnerTemplate', () => {
   it('is the seed runner without its identity and token', async () => {
-    const seedRunner = (parse(await readFile(seedFile, 'utf8')) as { runners: Array<Record<string, unknown>> }).runners[0]!;
+    const seedRunner = defined((parse(await readFile(seedFile, 'utf8')) as { runners: Array<Record<string, unknown>> }).runners[0], 'a runner in the seed file');
     const { name: _n, url: _u, id: _i, token: _t, ...seedBody } = seedRunner;
     expect(defaultRunnerTemplate('gitlabnix')).toEqual(seedBody);
   });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { readWorkerSettings, type WorkerSettings } from '../../../src/config.js';
 import { TEST_BOT_KEYS } from '../../helpers/test-trust.js';
 import { repoRoot } from '../config-env.js';
-import { checksHost, evalNixos, type NixosEvaluation } from '../eval-nixos.js';
+import { checksHost, evalNixos, serviceOf, type NixosEvaluation } from '../eval-nixos.js';
 
 /** The stand-ins for gitlab-runner, remarshal and sponge (test/stand-ins/bin), first on PATH. */
 export const standInBin = path.join(repoRoot, 'test/stand-ins/bin');
@@ -79,7 +79,7 @@ export async function createNixosHost(options: { check: string; gitlabUrl: strin
   );
   const rules = path.join(root, 'tmpfiles.conf');
   await writeFile(rules, `${result.value.tmpfiles.join('\n')}\n`);
-  const workerEnv = result.value.services['runnerops-worker']!.environment;
+  const workerEnv = serviceOf(result.value.services, 'runnerops-worker').environment;
   const settings = readWorkerSettings({
     ...workerEnv,
     ...(workerEnv.RUNNEROPS_CONFIG_TEMPLATE ? { RUNNEROPS_CONFIG_TEMPLATE: templateFile } : {}),

@@ -58,7 +58,7 @@ const RUNNER_NOT_FOUND = message(404, '404 Runner Not Found');
 export function matchRoute(method: string, path: string): { key: RouteKey; id?: number } | undefined {
   const m = /^\/api\/v4(\/.*?)\/?$/.exec(path);
   if (!m) return undefined;
-  const p = m[1]!;
+  const p = m[1] ?? '';
   const fixed = `${method} ${p}`;
   const fixedRoutes: RouteKey[] = [
     'POST /user/runners',

@@ -80,10 +80,10 @@ export const fileMethods: Record<string, MethodSpec> = {
       const shownBlocks = initialComment === undefined ? blocks : undefined;
       const sequences = messageSequences(initialComment, shownBlocks);
 
-      entries.forEach((entry, index) => {
-        const upload = uploads[index];
+      uploads.forEach((upload, index) => {
+        const entry = entries[index];
         upload.completed = true;
-        if (typeof entry.title === 'string') upload.title = entry.title;
+        if (typeof entry?.title === 'string') upload.title = entry.title;
         if (channel) upload.channel_id = channel.id;
         if (threadTs) upload.thread_ts = threadTs;
         if (initialComment) upload.initial_comment = initialComment;
@@ -106,11 +106,12 @@ export async function receiveUpload(state: SlackState, req: IncomingMessage, res
   let bytes = raw;
   if (contentType.toLowerCase().startsWith('multipart/form-data')) {
     const { files } = await readMultipart(contentType, raw);
-    if (files.length === 0) {
+    const [file] = files;
+    if (file === undefined) {
       res.writeHead(400, { 'content-type': 'text/plain' }).end('no file part in the multipart body');
       return;
     }
-    bytes = files[0].bytes;
+    bytes = file.bytes;
   }
   upload.bytes = bytes;
   res.writeHead(200, { 'content-type': 'text/plain' }).end(`OK - ${bytes.length}`);

@@ -48,7 +48,7 @@ export function createRateLimits(options: RateLimitOptions = {}): RateLimits {
     const calls = (windows.get(key) ?? []).filter((at) => at > now - windowMs);
     if (calls.length >= limit) {
       windows.set(key, calls);
-      return Math.max(1, Math.ceil((calls[0]! + windowMs - now) / 1000));
+      return Math.max(1, Math.ceil(((calls[0] ?? now) + windowMs - now) / 1000));
     }
     calls.push(now);
     windows.set(key, calls);

@@ -85,13 +85,13 @@ describe('calls', () => {
     await client.chat.postMessage({ channel: 'C0OPSCHAN01', text: 'hello' });
     const [call] = fake.calls('chat.postMessage');
     expect(call).toMatchObject({ method: 'chat.postMessage', tokenKind: 'bot', ok: true, status: 200 });
-    expect(call.params).toMatchObject({ channel: 'C0OPSCHAN01', text: 'hello' });
+    expect(call?.params).toMatchObject({ channel: 'C0OPSCHAN01', text: 'hello' });
     expect(JSON.stringify(fake.calls())).not.toContain(fake.botToken);
   });
 
   it('records form-encoded blocks parsed, ready to assert on', async () => {
     await client.chat.postMessage({ channel: 'C0OPSCHAN01', text: 'card', blocks: [section('*card*')] });
-    expect(fake.calls('chat.postMessage')[0].params.blocks).toEqual([section('*card*')]);
+    expect(fake.calls('chat.postMessage')[0]?.params.blocks).toEqual([section('*card*')]);
   });
 
   it('accepts a JSON body with the token in the Authorization header', async () => {
@@ -155,7 +155,7 @@ describe('chat.postMessage', () => {
   it('keeps thread_ts on replies', async () => {
     const parent = await client.chat.postMessage({ channel: 'C0OPSCHAN01', text: 'card' });
     await client.chat.postMessage({ channel: 'C0OPSCHAN01', text: 'reply', thread_ts: parent.ts });
-    expect(fake.messages[1].thread_ts).toBe(parent.ts);
+    expect(fake.messages[1]?.thread_ts).toBe(parent.ts);
   });
 
   it('answers channel_not_found without a channel or for an unknown name', async () => {
@@ -223,8 +223,8 @@ describe('chat.postMessage', () => {
 
   it('cuts text longer than 40,000 characters, as Slack does', async () => {
     await client.chat.postMessage({ channel: 'C0OPSCHAN01', text: 'z'.repeat(40_010) });
-    expect(fake.messages[0].text).toHaveLength(40_000);
-    expect(fake.messages[0].truncated).toBe(true);
+    expect(fake.messages[0]?.text).toHaveLength(40_000);
+    expect(fake.messages[0]?.truncated).toBe(true);
   });
 
   it('refuses unknown channel ids when knownIdsOnly is set', async () => {
@@ -350,7 +350,7 @@ describe('apps.connections.open', () => {
   it('returns a WebSocket URL on the fake for the app token', async () => {
     const result = await clientFor(fake.appToken).apps.connections.open();
     expect(result.url).toMatch(new RegExp(`^ws://127\\.0\\.0\\.1:${fake.port}/socket\\?ticket=[0-9a-f]+&app_id=${fake.appId}$`));
-    expect(fake.calls('apps.connections.open')[0].tokenKind).toBe('app');
+    expect(fake.calls('apps.connections.open')[0]?.tokenKind).toBe('app');
   });
 
   it('refuses the bot token with not_allowed_token_type', async () => {
@@ -381,7 +381,7 @@ describe('files upload v2', () => {
     expect(fake.uploads).toHaveLength(1);
     const [upload] = fake.uploads;
     expect(upload).toMatchObject({ filename: 'prune-ci-1.log', channel_id: 'C0OPSCHAN01', initial_comment: 'full output', length: content.length });
-    expect(upload.bytes?.toString('utf8')).toBe(content);
+    expect(upload?.bytes?.toString('utf8')).toBe(content);
   });
 
   it('answers file_not_found when completing a file whose bytes never arrived', async () => {
@@ -456,7 +456,7 @@ describe('responseUrl', () => {
 
   it('refuses a body without text or blocks with no_text', async () => {
     expect((await post(fake.responseUrl(), { response_type: 'in_channel' })).status).toBe(400);
-    expect(fake.responses[0].error).toBe('no_text');
+    expect(fake.responses[0]?.error).toBe('no_text');
   });
 
   it('refuses a URL it never issued', async () => {

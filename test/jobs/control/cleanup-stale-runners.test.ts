@@ -11,11 +11,12 @@ const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
 
 describe('run', () => {
   it('deletes exactly what its dry run listed, and nothing that turned stale after the list was frozen', async () => {
-    const old = Array.from({ length: 3 }, (_, i) => {
+    const oldRunner = (i: number) => {
       const r = gitlab().addRunner({ description: `old-${i}` });
       r.contactedAt = ago((100 + i) * DAY);
       return r;
-    });
+    };
+    const old = [oldRunner(0), oldRunner(1), oldRunner(2)] as const;
     const never = gitlab().addRunner({ description: 'never contacted' });
     never.createdAt = ago(200 * DAY);
     const recentStale = gitlab().addRunner({ description: 'stale, but only 10 days' });
@@ -31,20 +32,20 @@ describe('run', () => {
     // After the approval froze the list: one more runner goes stale, one on the list comes back.
     const later = gitlab().addRunner({ description: 'stale after the approval' });
     later.contactedAt = ago(120 * DAY);
-    gitlab().runner(old[1]!.id)!.contactedAt = ago(1000);
+    gitlab().runner(old[1].id)!.contactedAt = ago(1000);
 
     const real = await run(payloadSchema.parse({ cutoff, dryRun: false, runners: dry.deleted }), context());
-    expect(real.deleted.map((r) => r.id)).toEqual([old[0]!.id, old[2]!.id, never.id]);
-    expect(real.kept).toEqual([old[1]!.id]);
-    for (const r of [old[0]!, old[2]!, never]) expect(gitlab().runner(r.id)).toBeUndefined();
-    for (const r of [old[1]!, recentStale, online, later]) expect(gitlab().runner(r.id)).toBeDefined();
+    expect(real.deleted.map((r) => r.id)).toEqual([old[0].id, old[2].id, never.id]);
+    expect(real.kept).toEqual([old[1].id]);
+    for (const r of [old[0], old[2], never]) expect(gitlab().runner(r.id)).toBeUndefined();
+    for (const r of [old[1], recentStale, online, later]) expect(gitlab().runner(r.id)).toBeDefined();
     expect(summarize(real).split('\n')[0]).toMatch(/^deleted 3 runners without contact since \d{4}-\d\d-\d\d; kept #\d+: contacted GitLab since the approval$/);
     expect(summarize(dry)).toContain('(dry run: nothing deleted)');
     expect(summarize(dry)).toContain(`#${never.id} instance "never contacted": never contacted, created`);
 
     const again = await run(payloadSchema.parse({ cutoff, dryRun: false, runners: dry.deleted }), context());
     expect(again.deleted).toEqual([]);
-    expect(again.gone).toEqual([old[0]!.id, old[2]!.id, never.id]);
+    expect(again.gone).toEqual([old[0].id, old[2].id, never.id]);
   });
 });
 

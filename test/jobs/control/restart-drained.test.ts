@@ -98,7 +98,7 @@ describe('run', () => {
       throw new PermanentJobError('ci-3: nix-daemon in "gitlabnix" did not answer within 30s after the restart');
     });
     await expect(run(payload({ runnerIds: [a.id] }), h.ctx)).rejects.toThrow(/did not answer within 30s/);
-    expect(h.restarts[0]!.paused).toEqual([true]);
+    expect(h.restarts[0]?.paused).toEqual([true]);
     expect(fake.runner(a.id)!.paused).toBe(false);
   });
 
@@ -107,7 +107,7 @@ describe('run', () => {
     fake.setRunningJobs(a.id, 2);
     const h = harness([a.id]);
     const result = await run(payload({ runnerIds: [a.id], timeoutSeconds: 1, pollIntervalMs: 100 }), h.ctx);
-    expect(h.restarts[0]!.running).toBe(2);
+    expect(h.restarts[0]?.running).toBe(2);
     expect(result.jobsStillRunning).toBe(2);
     expect(fake.runner(a.id)!.paused).toBe(false);
     expect(summarize(result)).toContain('gave up waiting');
@@ -128,7 +128,7 @@ describe('run', () => {
     fake.inject('PUT /runners/:id', { status: 503, times: 1 });
     const h = harness([a.id]);
     await run(payload({ runnerIds: [a.id] }), h.ctx);
-    expect(h.restarts[0]!.paused).toEqual([true]);
+    expect(h.restarts[0]?.paused).toEqual([true]);
     expect(fake.runner(a.id)!.paused).toBe(false);
     expect(fake.requestCount('PUT /runners/:id')).toBe(3);
   });
@@ -191,7 +191,7 @@ describe('run on a host that shares a runner token with other hosts', () => {
     const result = await run(payload({ runnerIds: [shared.id] }), h.ctx);
     expect(h.phases.find((p) => p.phase === 'waiting for running jobs')?.detail).toBe('1 running');
     expect(result.jobsStillRunning).toBe(0);
-    expect(h.restarts[0]!.running).toBe(1);
+    expect(h.restarts[0]?.running).toBe(1);
   });
 });
 
@@ -233,7 +233,7 @@ describe('run on GitLab 16.x', () => {
       if (p.phase === 'waiting for running jobs') fake.setRunningJobs(runner.id, 0);
     };
     const result = await run(payload({ runnerIds: [runner.id] }), h.ctx);
-    expect(h.restarts[0]!.paused).toEqual([true]);
+    expect(h.restarts[0]?.paused).toEqual([true]);
     expect(result).toMatchObject({ pausedRunners: [runner.id], jobsStillRunning: 0, unseenRunners: [] });
     expect(fake.runner(runner.id)!.paused).toBe(false);
   });

@@ -48,7 +48,7 @@ describe('run', () => {
     expect(live.token).not.toBe(dead);
     const config = parse(await readFile(stack.host.settings.runnerConfigPath, 'utf8')) as { runners: Array<Record<string, unknown>> };
     expect(config.runners[0]).toMatchObject({ id: runner.id, token: live.token });
-    expect((config.runners[0]!.token_expires_at as Date).toISOString()).toBe(live.tokenExpiresAt);
+    expect((config.runners[0]?.token_expires_at as Date).toISOString()).toBe(live.tokenExpiresAt);
     expect(result).toMatchObject({ revived: true, runnerId: runner.id, tokenExpiresAt: live.tokenExpiresAt });
     expect(live.managers.length).toBe(1);
     expect(env.fake.requestCount('POST /runners/:id/reset_authentication_token') - resetsBefore).toBe(1);

@@ -5,6 +5,7 @@ import { parseRunnerConfig, setEntryToken, summarizeRunners } from '../../../src
 import { readHost } from '../../../src/queue/host-registry.js';
 import { joinAll, leakedTokens, seedConfigFor, useRunnerJobEnvironment } from '../support/runner-host.js';
 import { failureOf, useControlStacks, type ControlStack } from './support/control-stack.js';
+import { defined } from '../../helpers/defined.js';
 
 const env = useRunnerJobEnvironment();
 const { startStack } = useControlStacks(env);
@@ -16,7 +17,7 @@ async function stackWithRunner(options: { approvedBy?: string[] } = {}) {
   const text = setEntryToken(await seedConfigFor(env.fake, runner), { id: runner.id }, { token: runner.token, obtainedAt: new Date(), expiresAt: null });
   await writeFile(stack.host.settings.runnerConfigPath, text);
   await stack.host.patchHost({ runners: summarizeRunners(parseRunnerConfig(text)) });
-  const name = summarizeRunners(parseRunnerConfig(text))[0]!.name;
+  const name = defined(summarizeRunners(parseRunnerConfig(text))[0], 'a runner in config.toml').name;
   return { stack, runner, name, payload: (dryRun: boolean) => payloadSchema.parse({ host: stack.host.settings.host, runnerId: runner.id, runner: name, dryRun }) };
 }
 

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { freePort } from '../../../src/dev/start-redis.js';
+import { defined } from '../../helpers/defined.js';
 
 const exec = promisify(execFile);
 
@@ -129,7 +130,7 @@ export async function startRedisSentinel(masterName = 'runnerops'): Promise<Redi
     // `redis-server <conf> --sentinel`: the config file must come first.
     sentinels.push(await startSentinel(conf, port, dir));
   }
-  const sentinelPort = sentinels[0]!.port;
+  const sentinelPort = defined(sentinels[0], 'a sentinel').port;
   await waitFor(async () => {
     const replicas = await redisCli(sentinelPort, 'sentinel', 'replicas', masterName);
     const others = await redisCli(sentinelPort, 'sentinel', 'sentinels', masterName);

@@ -74,7 +74,7 @@ export async function outcomes(redis: Redis, prefix: string, slack: FakeSlack, s
       sent: s,
       commandIds,
       finished,
-      ...(finished ? { card: cardText(cards[0]!) } : {}),
+      ...(finished && cards[0] !== undefined ? { card: cardText(cards[0]) } : {}),
       toldNotQueued: told.some((t) => NOT_QUEUED.test(t)),
       told,
     };
