@@ -85,9 +85,27 @@ export async function listRunnerIds(api: GitlabApi, query: Record<string, unknow
   }
 }
 
-/** Every runner the token may see, with its details and managers (8 runners at a time). */
+/**
+ * `read` of one listed runner, or undefined when GitLab answers 404: the runner was deleted after the
+ * list was read (by someone else, or by a cleanup running at the same time), so it is no longer there.
+ */
+export async function unlessDeleted<T>(read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (err) {
+    if (classifyGitlabError(err).kind === 'not-found') return undefined;
+    throw err;
+  }
+}
+
+/** Every runner the token may see, with its details and managers (8 runners at a time); one deleted meanwhile is left out. */
 export async function listGitlabRunners(api: GitlabApi, retry: RetryOptions = {}): Promise<{ runners: GitlabRunner[]; scope: ListScope }> {
   const { ids, scope } = await listRunnerIds(api, {}, retry);
-  const runners = await mapLimit(ids, 8, async (id) => ({ ...(await readRunner(api, id, retry)), managers: await listRunnerManagers(api, id, retry) }), retry.signal);
-  return { runners, scope };
+  const read = await mapLimit(
+    ids,
+    8,
+    (id) => unlessDeleted(async () => ({ ...(await readRunner(api, id, retry)), managers: await listRunnerManagers(api, id, retry) })),
+    retry.signal,
+  );
+  return { runners: read.filter((r): r is GitlabRunner => r !== undefined), scope };
 }

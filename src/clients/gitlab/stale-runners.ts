@@ -1,6 +1,6 @@
 import { mapLimit } from '../docker/map-limit.js';
 import type { GitlabApi } from './create-gitlab-client.js';
-import { listRunnerIds, readRunner, type ListScope } from './list-runners.js';
+import { listRunnerIds, readRunner, unlessDeleted, type ListScope } from './list-runners.js';
 import type { RetryOptions } from './retry-idempotent.js';
 
 /** A runner `cleanup-stale` deletes: what the approver and the card see of it. */
@@ -30,9 +30,9 @@ export function isStaleSince(runner: Pick<StaleRunner, 'contactedAt' | 'createdA
  */
 export async function findStaleRunners(api: GitlabApi, cutoff: number, retry: RetryOptions = {}): Promise<{ runners: StaleRunner[]; scope: ListScope }> {
   const { ids, scope } = await listRunnerIds(api, { status: 'stale' }, retry);
-  const details = await mapLimit(ids, 8, (id) => readRunner(api, id, retry), retry.signal);
+  const details = await mapLimit(ids, 8, (id) => unlessDeleted(() => readRunner(api, id, retry)), retry.signal);
   const runners = details
-    .filter((d) => isStaleSince(d, cutoff))
+    .filter((d): d is NonNullable<typeof d> => d !== undefined && isStaleSince(d, cutoff))
     .map((d) => ({ id: d.id, description: d.description, type: d.type, contactedAt: d.contactedAt, createdAt: d.createdAt }))
     .sort((a, b) => a.id - b.id);
   return { runners, scope };
