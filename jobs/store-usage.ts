@@ -6,7 +6,7 @@ import {
   type LargestPath,
   type RuntimeRootsSeen,
   type StoreAnalysis,
-} from '../src/clients/nix-store/analyze-store.js';
+} from './store-usage/analyze-store.js';
 import type { RootKind } from '../src/clients/nix-store/find-gc-roots.js';
 import { StoreReadError } from '../src/clients/nix-store/store-read-error.js';
 import { hostStore, locateStore, type StoreLocation } from '../src/clients/nix-store/locate-store.js';

@@ -49,7 +49,7 @@ async function runReportInChild(stateDir: string, storeDir: string, redisUrl: st
 import fs from 'node:fs';
 const [base, ext, stateDir, storeDir, redisUrl, deadFile, runs] = JSON.parse(process.argv[1]);
 const job = await import(base + '/jobs/store-usage' + ext);
-const { analyzeStore } = await import(base + '/src/clients/nix-store/analyze-store' + ext);
+const { analyzeStore } = await import(base + '/jobs/store-usage/analyze-store' + ext);
 const { createRedis } = await import(base + '/src/queue/redis' + ext);
 const redis = createRedis({ redisUrl });
 const ctx = { host: 'bench', settings: { nixStateDir: stateDir, nixStoreDir: storeDir }, redis, prefix: '{bench}', progress: async () => {} };

@@ -1,6 +1,16 @@
 import { firstLine } from '../../errors.js';
-import type { DeadPath } from './choose-garbage.js';
 import type { NixCommand } from './nix-command.js';
+
+/** A path Nix's GC found dead, with what choosing a share of the garbage needs to know. */
+export interface DeadPath {
+  path: string;
+  narSize: number;
+  references: string[];
+  /** Seconds since epoch, when the path became valid. */
+  registrationTime: number;
+  /** False for leftovers in the store directory that are no valid path (stale `.lock` files): a full GC deletes them, a limited one leaves them. */
+  valid: boolean;
+}
 
 /** A nix command that failed: one line naming the store and Nix's own error; `transient` when the daemon did not answer (retrying can help). */
 export class NixGcError extends Error {

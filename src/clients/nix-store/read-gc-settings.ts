@@ -1,7 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_GC_SETTINGS, type GcSettings } from './mark-live.js';
 import { describeErrno } from './store-read-error.js';
+
+export interface GcSettings {
+  /** `keep-outputs`: a live derivation keeps its outputs. @defaultValue false (Nix's default) */
+  keepOutputs: boolean;
+  /** `keep-derivations`: a live output keeps the derivation it was built from. @defaultValue true (Nix's default) */
+  keepDerivations: boolean;
+}
+
+export const DEFAULT_GC_SETTINGS: GcSettings = { keepOutputs: false, keepDerivations: true };
+
 
 export interface GcSettingsRead extends GcSettings {
   /** The nix.conf that was read. */

@@ -1,15 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { findAllRoots, type RuntimeRootsSeen } from './find-all-roots.js';
-import type { RootKind } from './find-gc-roots.js';
+import { findAllRoots, type RuntimeRootsSeen } from '../../src/clients/nix-store/find-all-roots.js';
+import type { RootKind } from '../../src/clients/nix-store/find-gc-roots.js';
 import { markLive } from './mark-live.js';
-import { defaultNixConfFile, readGcSettings } from './read-gc-settings.js';
-import { readStore } from './read-store.js';
+import { defaultNixConfFile, readGcSettings } from '../../src/clients/nix-store/read-gc-settings.js';
+import { readStore } from '../../src/clients/nix-store/read-store.js';
 import { measureClosures } from './measure-closure.js';
 import { selectTop } from './select-top.js';
-import { StoreReadError, describeErrno } from './store-read-error.js';
-import { readableName } from './store-path.js';
-import { indexStorePaths } from './store-path-index.js';
+import { StoreReadError, describeErrno } from '../../src/clients/nix-store/store-read-error.js';
+import { readableName } from '../../src/clients/nix-store/store-path.js';
+import { indexStorePaths } from '../../src/clients/nix-store/store-path-index.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Returns after the timers that are due ran (a timer's turn, not setImmediate's, which can come first). */
@@ -40,7 +40,7 @@ export interface AnalyzeStoreOptions {
   signal?: AbortSignal;
 }
 
-export type { RuntimeRootsSeen } from './find-all-roots.js';
+export type { RuntimeRootsSeen } from '../../src/clients/nix-store/find-all-roots.js';
 
 export interface LargestPath {
   path: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseGarbage, type DeadPath } from '../../../src/clients/nix-store/choose-garbage.js';
+import { chooseGarbage, type DeadPath } from '../../../jobs/gc-store/choose-garbage.js';
 
 const dead = (name: string, registrationTime: number, references: string[] = [], narSize = 10, valid = true): DeadPath => ({
   path: `/nix/store/${name}`,

@@ -1,13 +1,6 @@
-/** A path Nix's GC found dead, with what choosing a share of the garbage needs to know. */
-export interface DeadPath {
-  path: string;
-  narSize: number;
-  references: string[];
-  /** Seconds since epoch, when the path became valid. */
-  registrationTime: number;
-  /** False for leftovers in the store directory that are no valid path (stale `.lock` files): a full GC deletes them, a limited one leaves them. */
-  valid: boolean;
-}
+import type { DeadPath } from '../../src/clients/nix-store/collect-garbage.js';
+
+export type { DeadPath } from '../../src/clients/nix-store/collect-garbage.js';
 
 export interface GarbageChoice {
   /** The paths to delete, each after every path that refers to it (the order `nix-store --delete` can take them in). */

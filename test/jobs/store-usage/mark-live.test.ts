@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { markLive } from '../../../src/clients/nix-store/mark-live.js';
-import { makeSnapshot } from './make-snapshot.js';
+import { markLive } from '../../../jobs/store-usage/mark-live.js';
+import { makeSnapshot } from '../../clients/nix-store/make-snapshot.js';
 
 // 0 app -> 1 lib -> 2 glibc; 3 app.drv built 0 and lists it; 4 old (refers to glibc); 5 lib.drv lists 1
 const snapshot = makeSnapshot({

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { selectTop } from '../../../src/clients/nix-store/select-top.js';
+import { selectTop } from '../../../jobs/store-usage/select-top.js';
 
 describe('selectTop', () => {
   it('returns the indices of the largest scores, largest first, lower index first on ties', () => {

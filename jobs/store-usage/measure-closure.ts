@@ -1,4 +1,4 @@
-import type { StoreSnapshot } from './store-snapshot.js';
+import type { StoreSnapshot } from '../../src/clients/nix-store/store-snapshot.js';
 
 /** A closure's size: the path and everything it refers to, directly or not (as `nix path-info -S`). */
 export interface ClosureSize {

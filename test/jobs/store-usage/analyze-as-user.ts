@@ -2,7 +2,7 @@
  * Runs `analyzeStore` in a child process (started as another user by analyze-store.test.ts) and
  * prints the outcome as one JSON line: the only way to meet "permission denied" when tests run as root.
  */
-import { analyzeStore } from '../../../src/clients/nix-store/analyze-store.js';
+import { analyzeStore } from '../../../jobs/store-usage/analyze-store.js';
 
 const [stateDir, storeDir, nixConfFile] = process.argv.slice(2);
 try {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createClosureMeter, measureClosures } from '../../../src/clients/nix-store/measure-closure.js';
-import { makeSnapshot } from './make-snapshot.js';
+import { createClosureMeter, measureClosures } from '../../../jobs/store-usage/measure-closure.js';
+import { makeSnapshot } from '../../clients/nix-store/make-snapshot.js';
 
 const diamond = makeSnapshot({
   names: ['top', 'left', 'right', 'base'],

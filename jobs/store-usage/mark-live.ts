@@ -1,15 +1,9 @@
-import type { StoreSnapshot } from './store-snapshot.js';
+import type { StoreSnapshot } from '../../src/clients/nix-store/store-snapshot.js';
+import type { GcSettings } from '../../src/clients/nix-store/read-gc-settings.js';
+
+export { DEFAULT_GC_SETTINGS, type GcSettings } from '../../src/clients/nix-store/read-gc-settings.js';
 
 /** The Nix settings that change what counts as live. */
-export interface GcSettings {
-  /** `keep-outputs`: a live derivation keeps its outputs. @defaultValue false (Nix's default) */
-  keepOutputs: boolean;
-  /** `keep-derivations`: a live output keeps the derivation it was built from. @defaultValue true (Nix's default) */
-  keepDerivations: boolean;
-}
-
-export const DEFAULT_GC_SETTINGS: GcSettings = { keepOutputs: false, keepDerivations: true };
-
 /**
  * Marks every path reachable from the roots (1 = live), following references plus the edges the
  * settings add, exactly the edges Nix's collector walks backwards from each candidate: with

@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyzeStore, type StoreAnalysis } from '../../../src/clients/nix-store/analyze-store.js';
-import { createClosureMeter, measureClosures } from '../../../src/clients/nix-store/measure-closure.js';
+import { analyzeStore, type StoreAnalysis } from '../../../jobs/store-usage/analyze-store.js';
+import { createClosureMeter, measureClosures } from '../../../jobs/store-usage/measure-closure.js';
 import { readStoreDb } from '../../../src/clients/nix-store/read-store-db.js';
 import {
   createNixTestRoot,
