@@ -45,7 +45,10 @@ function importDirection() {
         });
       }
       if (folder === 'queue' || folder === 'commands') {
-        patterns.push({ group: ['**/config.js'], message: 'config.ts reads its defaults from this folder; take the settings you need as a parameter instead.' });
+        patterns.push({
+          group: ['**/config.js'],
+          message: 'config.ts reads its defaults from this folder; take the settings you need as a parameter instead.',
+        });
       }
       if (patterns.length === 0) return [];
       return [

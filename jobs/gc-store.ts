@@ -128,7 +128,11 @@ export async function run(payload: Payload, ctx: Ctx, signal: AbortSignal = new 
       warnings,
     };
     if (payload.dryRun) {
-      return { ...base, ...(freeBefore === undefined ? {} : { disk: { freeBefore, freeAfter: freeBefore } }), durationMs: Math.round(performance.now() - started) };
+      return {
+        ...base,
+        ...(freeBefore === undefined ? {} : { disk: { freeBefore, freeAfter: freeBefore } }),
+        durationMs: Math.round(performance.now() - started),
+      };
     }
     await ctx.progress({ phase: 'collecting garbage', detail: `${choice.paths.length} paths` });
     let collected: Collected;

@@ -69,7 +69,10 @@ export async function run(_payload: Payload, ctx: Pick<JobContext, 'host' | 'doc
     versions,
     runners,
     systemId,
-    disk: { ...(disk.dockerFreeBytes !== undefined ? { dockerFreeBytes: disk.dockerFreeBytes } : {}), ...(disk.nixFreeBytes !== undefined ? { nixFreeBytes: disk.nixFreeBytes } : {}) },
+    disk: {
+      ...(disk.dockerFreeBytes !== undefined ? { dockerFreeBytes: disk.dockerFreeBytes } : {}),
+      ...(disk.nixFreeBytes !== undefined ? { nixFreeBytes: disk.nixFreeBytes } : {}),
+    },
   });
   return { host: ctx.host, versions, disk, runners, systemId, notes };
 }

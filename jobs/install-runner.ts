@@ -55,7 +55,9 @@ export async function run(payload: Payload, ctx: Context, signal: AbortSignal): 
   if (!ctx.keys) throw new PermanentJobError(`the worker on ${ctx.host} runs without host keys; upgrade runnerops there`);
   if (!settings.gitlabUrl) throw new PermanentJobError(`GITLAB_URL is not set for the worker on ${ctx.host}; set it to ${payload.gitlabUrl}`);
   if (payload.sealedTo !== ctx.keys.fingerprint) {
-    throw new PermanentJobError(`the token was sealed to key ${payload.sealedTo} but ${ctx.host} now has key ${ctx.keys.fingerprint}; register the runner again`);
+    throw new PermanentJobError(
+      `the token was sealed to key ${payload.sealedTo} but ${ctx.host} now has key ${ctx.keys.fingerprint}; register the runner again`,
+    );
   }
   const gitlabUrl = checkSameGitlab(payload.gitlabUrl, settings.gitlabUrl);
   checkRunnerName(payload.name);
@@ -117,7 +119,13 @@ export async function run(payload: Payload, ctx: Context, signal: AbortSignal): 
  * taken over; nixpkgs' configure script then drops the dead entry (`verify --delete`) and registers
  * the new token. A token that still works keeps its file.
  */
-async function deadTokenOwner(settings: Context['settings'], payload: Payload, systemId: string, host: string, signal: AbortSignal): Promise<number | undefined> {
+async function deadTokenOwner(
+  settings: Context['settings'],
+  payload: Payload,
+  systemId: string,
+  host: string,
+  signal: AbortSignal,
+): Promise<number | undefined> {
   const held = await heldToken(settings, payload.name, payload.runnerId);
   if (held === undefined || !settings.gitlabUrl) return undefined;
   try {
@@ -126,12 +134,23 @@ async function deadTokenOwner(settings: Context['settings'], payload: Payload, s
   } catch (err) {
     const failure = classifyGitlabError(err);
     if (failure.kind === 'forbidden') return held.id;
-    throw toGitlabJobError(err, { action: `check the token of runner #${held.id} in ${payload.name}'s token file`, gitlabUrl: settings.gitlabUrl, runnerToken: { runnerId: held.id, host } });
+    throw toGitlabJobError(err, {
+      action: `check the token of runner #${held.id} in ${payload.name}'s token file`,
+      gitlabUrl: settings.gitlabUrl,
+      runnerToken: { runnerId: held.id, host },
+    });
   }
 }
 
 /** `POST /runners/verify` with this host's system id; the token must belong to the runner the job names. */
-async function verifyBeforeWriting(gitlabUrl: string, token: string, systemId: string, runnerId: number, host: string, signal: AbortSignal): Promise<VerifiedRunner> {
+async function verifyBeforeWriting(
+  gitlabUrl: string,
+  token: string,
+  systemId: string,
+  runnerId: number,
+  host: string,
+  signal: AbortSignal,
+): Promise<VerifiedRunner> {
   const api = createGitlabClient({ url: gitlabUrl });
   let verified: VerifiedRunner;
   try {

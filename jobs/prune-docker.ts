@@ -22,7 +22,6 @@ export { name, payloadSchema, type Payload } from '../src/queue/payloads/prune-d
 /** Never two prunes at once on a host (the disk-pressure watch takes the same lock). */
 export const exclusive = 'docker';
 
-
 /** One kind of object: how many went (or would go), their bytes, and the first names. */
 export interface KindReport {
   count: number;
@@ -123,7 +122,10 @@ async function measureVolumes(plan: PrunePlan, signal: AbortSignal): Promise<Map
 function volumeReport(names: string[], sizes: Map<string, number | undefined>): Result['volumes'] {
   const measured = names.map((n) => sizes.get(n));
   return {
-    ...report(names, measured.reduce<number>((sum, s) => sum + (s ?? 0), 0)),
+    ...report(
+      names,
+      measured.reduce<number>((sum, s) => sum + (s ?? 0), 0),
+    ),
     unmeasured: measured.filter((s) => s === undefined).length,
   };
 }
@@ -132,9 +134,7 @@ function volumeReport(names: string[], sizes: Map<string, number | undefined>): 
 async function planBuildCache(docker: Docker, state: PruneState, payload: Payload, signal: AbortSignal): Promise<KindReport> {
   const usage = await readDiskUsage(docker, state.apiVersion, ['build-cache'], signal);
   const cutoff = state.readAt - payload.untilSeconds * 1000;
-  const records = (usage.BuildCache ?? []).filter(
-    (r) => !r.InUse && (payload.untilSeconds === 0 || Date.parse(r.LastUsedAt ?? r.CreatedAt) < cutoff),
-  );
+  const records = (usage.BuildCache ?? []).filter((r) => !r.InUse && (payload.untilSeconds === 0 || Date.parse(r.LastUsedAt ?? r.CreatedAt) < cutoff));
   return report(
     records.map((r) => r.ID),
     records.reduce((sum, r) => sum + r.Size, 0),
@@ -253,12 +253,16 @@ export async function run(payload: Payload, ctx: Ctx, signal: AbortSignal = new 
     let lru: Result['lru'];
     if (lruMode) {
       if (!before) {
-        throw new PermanentJobError(`cannot see the free space of Docker's data root on ${ctx.host}, which an LRU eviction to a free-space target needs; run the worker where the data root is visible`);
+        throw new PermanentJobError(
+          `cannot see the free space of Docker's data root on ${ctx.host}, which an LRU eviction to a free-space target needs; run the worker where the data root is visible`,
+        );
       }
       if (payload.targetFreePercent === undefined && payload.targetFreeBytes === undefined) {
         throw new PermanentJobError('--images lru needs a free-space target, e.g. --target-free 20%');
       }
-      const lastUse = ctx.imageUse?.lastUsed() ?? (ctx.settings.stateDir ? (await readImageUseFile(path.join(ctx.settings.stateDir, IMAGE_USE_FILE))).images : new Map<string, number>());
+      const lastUse =
+        ctx.imageUse?.lastUsed() ??
+        (ctx.settings.stateDir ? (await readImageUseFile(path.join(ctx.settings.stateDir, IMAGE_USE_FILE))).images : new Map<string, number>());
       const target = targetFreeBytes({ percent: payload.targetFreePercent, bytes: payload.targetFreeBytes }, before.totalBytes);
       const neededBytes = Math.max(0, target - before.freeBytes);
       const eviction = planLruEviction(basePlan.images, lastUse, neededBytes, (removed) => imageBytes(state, removed));
@@ -269,7 +273,9 @@ export async function run(payload: Payload, ctx: Ctx, signal: AbortSignal = new 
         neededBytes,
         predictedBytes: eviction.predictedBytes,
         candidates: basePlan.images.length,
-        evicted: eviction.images.slice(0, 200).map((image, i) => ({ id: image.id, label: imageLabel(image), lastUsedAt: eviction.lastUsedAt[i] ?? image.createdAt })),
+        evicted: eviction.images
+          .slice(0, 200)
+          .map((image, i) => ({ id: image.id, label: imageLabel(image), lastUsedAt: eviction.lastUsedAt[i] ?? image.createdAt })),
       };
     }
     const containerBytes = (ids: Set<string>): number => plan.containers.reduce((sum, c) => sum + (ids.has(c.id) ? (c.sizeRw ?? 0) : 0), 0);
@@ -352,7 +358,13 @@ export function summarize(result: Result): string {
   ].filter((p): p is string => p !== undefined);
   const what = parts.length === 0 ? 'nothing to prune' : parts.join(', ');
   const keptTotal = Object.values(result.kept).reduce((a, b) => a + b, 0);
-  const kept = keptTotal === 0 ? '' : `; kept ${Object.entries(result.kept).filter(([, n]) => n > 0).map(([why, n]) => `${n} ${why}`).join(', ')}`;
+  const kept =
+    keptTotal === 0
+      ? ''
+      : `; kept ${Object.entries(result.kept)
+          .filter(([, n]) => n > 0)
+          .map(([why, n]) => `${n} ${why}`)
+          .join(', ')}`;
   const skipped = result.skipped.inUse > 0 ? `; ${result.skipped.inUse} came into use and stayed` : '';
   const lru = result.lru
     ? result.lru.neededBytes === 0
@@ -377,7 +389,10 @@ export function summarizeAll(results: Result[]): string {
     ['volumes', sum((r) => r.volumes.bytes)],
     ['build cache', sum((r) => r.buildCache?.bytes ?? 0)],
   ] as const;
-  const byKind = kinds.filter(([, bytes]) => bytes > 0).map(([kind, bytes]) => `${kind} ${formatBytes(bytes)}`).join(', ');
+  const byKind = kinds
+    .filter(([, bytes]) => bytes > 0)
+    .map(([kind, bytes]) => `${kind} ${formatBytes(bytes)}`)
+    .join(', ');
   return `${dry ? 'would free' : 'reclaimed'} ${formatBytes(sum((r) => r.totalBytes))} on ${results.length} host${results.length === 1 ? '' : 's'}${byKind ? ` (${byKind})` : ''}`;
 }
 

@@ -27,7 +27,10 @@ export interface Result {
  * env-template modes the runner is declared in Nix: a removed file would be written again, or break the
  * configure script, so the host leaves its files and says what to change.
  */
-export async function run(payload: Payload, ctx: Pick<JobContext, 'host' | 'settings' | 'patchHost' | 'log'> & { readHooks?: ReadAgainHooks }): Promise<Result> {
+export async function run(
+  payload: Payload,
+  ctx: Pick<JobContext, 'host' | 'settings' | 'patchHost' | 'log'> & { readHooks?: ReadAgainHooks },
+): Promise<Result> {
   const { settings } = ctx;
   const base = { host: ctx.host, runnerId: payload.runnerId, runner: payload.runner };
   if (settings.tokenMode !== 'config-toml') return { ...base, written: [], absent: false, declaredIn: settings.tokenMode };
@@ -50,7 +53,9 @@ export function summarize(result: Result): string {
   if (result.declaredIn === 'env-template') {
     return `runner #${result.runnerId} is in ${result.host}'s config.toml template: remove its entry from services.runnerops.worker.configTemplate and switch`;
   }
-  return result.absent ? `${result.host}'s config.toml had no entry for runner #${result.runnerId} any more` : `removed "${result.runner}" (#${result.runnerId}) from ${result.written.join(', ')}`;
+  return result.absent
+    ? `${result.host}'s config.toml had no entry for runner #${result.runnerId} any more`
+    : `removed "${result.runner}" (#${result.runnerId}) from ${result.written.join(', ')}`;
 }
 
 /** One runner-config writer at a time on a host. */

@@ -6,7 +6,15 @@ import { sleep } from '../src/clients/gitlab/retry-idempotent.js';
 import { resetRunnerToken, verifyRunnerToken, type VerifiedRunner } from '../src/clients/gitlab/runner-token-api.js';
 import { clearRecovery, readRecovery, recoveryPath, writeRecovery, type RecoveryRecord } from '../src/clients/runner-config/rotation-recovery.js';
 import { readAgainOnParseError, type ReadAgainHooks } from '../src/clients/runner-config/read-again.js';
-import { findHostRunner, needsReload, reloadRunner, syncTokenFiles, writeRotatedToken, type HostRunner, type StoreHooks } from '../src/clients/runner-config/runner-store.js';
+import {
+  findHostRunner,
+  needsReload,
+  reloadRunner,
+  syncTokenFiles,
+  writeRotatedToken,
+  type HostRunner,
+  type StoreHooks,
+} from '../src/clients/runner-config/runner-store.js';
 import { readOrCreateSystemId } from '../src/clients/runner-config/system-id.js';
 import { publishRunners } from './install-runner.js';
 import type { Payload } from '../src/queue/payloads/rotate-token.js';
@@ -29,13 +37,14 @@ export interface Result {
   revived?: boolean;
 }
 
-export type Context = Pick<JobContext, 'host' | 'settings' | 'log' | 'progress' | 'redis' | 'prefix' | 'patchHost'> & Partial<Pick<JobContext, 'keys'>> & {
-  hooks?: StoreHooks;
-  /** Test hook: a read of config.toml found it half-written. */
-  readHooks?: ReadAgainHooks;
-  /** Waits between reset attempts after a 429; tests pass a faster one. @defaultValue setTimeout */
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-};
+export type Context = Pick<JobContext, 'host' | 'settings' | 'log' | 'progress' | 'redis' | 'prefix' | 'patchHost'> &
+  Partial<Pick<JobContext, 'keys'>> & {
+    hooks?: StoreHooks;
+    /** Test hook: a read of config.toml found it half-written. */
+    readHooks?: ReadAgainHooks;
+    /** Waits between reset attempts after a 429; tests pass a faster one. @defaultValue setTimeout */
+    sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  };
 
 /** Resets after a 429 at most this many times, each wait at most MAX_WAIT_MS. */
 const RESET_ATTEMPTS = 3;
@@ -82,7 +91,9 @@ export async function run(payload: Payload, ctx: Context, signal: AbortSignal): 
 async function saveRevived(jobId: string, revived: NonNullable<Payload['revived']>, ctx: Context, runner: HostRunner): Promise<Recovered> {
   if (!ctx.keys) throw new PermanentJobError(`the worker on ${ctx.host} runs without host keys, so it cannot open the revived token; upgrade runnerops there`);
   if (revived.sealedTo !== ctx.keys.fingerprint) {
-    throw new PermanentJobError(`the revived token was sealed to key ${revived.sealedTo} but ${ctx.host} now has key ${ctx.keys.fingerprint}; request the rotation again`);
+    throw new PermanentJobError(
+      `the revived token was sealed to key ${revived.sealedTo} but ${ctx.host} now has key ${ctx.keys.fingerprint}; request the rotation again`,
+    );
   }
   const token = await ctx.keys.openSealed(revived.sealedToken);
   const now = new Date().toISOString();
@@ -154,12 +165,24 @@ async function rotate(
       continue;
     }
     // From here the old token is dead: the new one goes to disk before anything else can fail.
-    const record: Recovered = { state: 'reset', ...base, at: new Date().toISOString(), token: reset.token, obtainedAt: new Date().toISOString(), tokenExpiresAt: reset.tokenExpiresAt };
+    const record: Recovered = {
+      state: 'reset',
+      ...base,
+      at: new Date().toISOString(),
+      token: reset.token,
+      obtainedAt: new Date().toISOString(),
+      tokenExpiresAt: reset.tokenExpiresAt,
+    };
     await writeRecovery(settings.stateDir, record);
-    ctx.log.info({ runner: runner.name, runnerId: runner.id, recoveryFile: recoveryPath(settings.stateDir, runner) }, 'token reset; new token saved on the host');
+    ctx.log.info(
+      { runner: runner.name, runnerId: runner.id, recoveryFile: recoveryPath(settings.stateDir, runner) },
+      'token reset; new token saved on the host',
+    );
     await ctx.progress({ phase: 'new token saved on the host' });
     if (signal.aborted) {
-      throw new TransientJobError(`rotation of ${label} on ${ctx.host} was stopped after the reset; the new token is saved on the host and the next run finishes the write`);
+      throw new TransientJobError(
+        `rotation of ${label} on ${ctx.host} was stopped after the reset; the new token is saved on the host and the next run finishes the write`,
+      );
     }
     return { ...(await finishRotation(ctx, api, systemId, runner, record, signal, call)), resumed: false };
   }
@@ -216,7 +239,10 @@ async function tokenRefused(
   const selector = runner.id !== undefined ? String(runner.id) : runner.name;
   const current = await readAgainOnParseError(() => findHostRunner(settings, selector), ctx.readHooks);
   const label = runner.id !== undefined ? `runner #${runner.id}` : `runner "${runner.name}"`;
-  const again = current.token !== runner.token ? await verifyOrRefusal(api, current.token, systemId, signal, { ...context, action: `verify the token gitlab-runner rotated for ${label}` }) : undefined;
+  const again =
+    current.token !== runner.token
+      ? await verifyOrRefusal(api, current.token, systemId, signal, { ...context, action: `verify the token gitlab-runner rotated for ${label}` })
+      : undefined;
   if (again && 'verified' in again) {
     const { verified } = again;
     ctx.log.info({ runner: runner.name, runnerId: runner.id }, 'gitlab-runner had rotated the token itself');
@@ -259,16 +285,12 @@ async function verifyOrRefusal(
 }
 
 /** A previous run died while a reset was in flight: go on only if the old token still works. */
-async function checkInterruptedReset(
-  ctx: Context,
-  api: GitlabApi,
-  systemId: string,
-  runner: HostRunner,
-  signal: AbortSignal,
-): Promise<void> {
+async function checkInterruptedReset(ctx: Context, api: GitlabApi, systemId: string, runner: HostRunner, signal: AbortSignal): Promise<void> {
   const state = await oldTokenState(api, runner.token, systemId, signal);
   if (state === 'unknown') {
-    throw new TransientJobError(`an earlier rotation of runner "${runner.name}" on ${ctx.host} was interrupted during the reset and GitLab cannot be asked whether it happened; retrying later`);
+    throw new TransientJobError(
+      `an earlier rotation of runner "${runner.name}" on ${ctx.host} was interrupted during the reset and GitLab cannot be asked whether it happened; retrying later`,
+    );
   }
   await clearRecovery(ctx.settings.stateDir, runner);
   if (state === 'dead') {

@@ -1,12 +1,6 @@
 import type { HostEntry } from '../src/queue/host-registry.js';
 import { formatStoreTable } from '../src/present/store-report.js';
-import {
-  analyzeStore,
-  type LargestClosure,
-  type LargestPath,
-  type RuntimeRootsSeen,
-  type StoreAnalysis,
-} from './store-usage/analyze-store.js';
+import { analyzeStore, type LargestClosure, type LargestPath, type RuntimeRootsSeen, type StoreAnalysis } from './store-usage/analyze-store.js';
 import type { RootKind } from '../src/clients/nix-store/find-gc-roots.js';
 import { StoreReadError } from '../src/clients/nix-store/store-read-error.js';
 import { hostStore, locateStore, type StoreLocation } from '../src/clients/nix-store/locate-store.js';
@@ -20,8 +14,7 @@ import { belowFirstLine } from './summary-detail.js';
 export { name, payloadSchema, type Payload } from '../src/queue/payloads/store-usage.js';
 
 /** Said with every garbage figure: summed NAR sizes ignore files `nix-store --optimise` shares. */
-export const GARBAGE_NOTE =
-  'sum of NAR sizes; files hard-linked by nix-store --optimise are shared, so the space really freed can be smaller';
+export const GARBAGE_NOTE = 'sum of NAR sizes; files hard-linked by nix-store --optimise are shared, so the space really freed can be smaller';
 
 export interface Result {
   host: string;
@@ -77,11 +70,12 @@ export async function run(
   let analysis: StoreAnalysis;
   let location: StoreLocation;
   try {
-    location = ctx.docker === undefined
-      ? choice === 'container'
-        ? failNoDocker(ctx.host)
-        : hostStore(ctx.settings)
-      : await locateStore(ctx.docker, ctx.settings, choice);
+    location =
+      ctx.docker === undefined
+        ? choice === 'container'
+          ? failNoDocker(ctx.host)
+          : hostStore(ctx.settings)
+        : await locateStore(ctx.docker, ctx.settings, choice);
     await ctx.progress({ phase: 'reading the Nix store', detail: location.label });
     analysis = await analyzeStore({
       stateDir: location.stateDir,
@@ -171,7 +165,10 @@ export function summarize(result: Result): string {
 }
 
 function failNoDocker(host: string): never {
-  throw new StoreReadError(`the worker on ${host} has no Docker client, so it cannot find the nix-daemon container's store; ask for the host's own store`, 'missing');
+  throw new StoreReadError(
+    `the worker on ${host} has no Docker client, so it cannot find the nix-daemon container's store; ask for the host's own store`,
+    'missing',
+  );
 }
 
 /**

@@ -209,7 +209,10 @@ function readBool(env: Env, name: string, fallback: boolean, words: [string, str
 /** `host=SHA256:...` pairs (commas or new lines), inline or in a file. */
 export function parseEnrolledHosts(text: string | undefined, name: string): Map<string, string> {
   const pinned = new Map<string, string>();
-  for (const pair of (text ?? '').split(/[\n,]+/).map((p) => p.replace(/#.*/, '').trim()).filter(Boolean)) {
+  for (const pair of (text ?? '')
+    .split(/[\n,]+/)
+    .map((p) => p.replace(/#.*/, '').trim())
+    .filter(Boolean)) {
     const [host, fingerprint, ...rest] = pair.split(/[=\s]+/);
     if (!host || !fingerprint || rest.length > 0 || !isValidHostName(host) || !isFingerprint(fingerprint)) {
       throw new UserError(`${name} has "${pair.slice(0, 80)}"; expected host=SHA256:<43 characters> as printed by "runnerops fingerprint" on that host`);
@@ -276,14 +279,17 @@ function readBotKeys(env: Env): ReadonlyMap<string, KeyObject> {
   const text = readInlineOrFile(env, 'RUNNEROPS_BOT_KEYS');
   const ring = parseKeyRing(text ?? '', 'RUNNEROPS_BOT_KEYS');
   if (ring.size === 0) {
-    throw new UserError('RUNNEROPS_BOT_KEYS is not set; give the bot\'s public key (printed by "runnerops keygen" where the bot\'s key was made), so this worker runs only jobs the bot signed');
+    throw new UserError(
+      'RUNNEROPS_BOT_KEYS is not set; give the bot\'s public key (printed by "runnerops keygen" where the bot\'s key was made), so this worker runs only jobs the bot signed',
+    );
   }
   return ring;
 }
 
 function readProtectLabel(env: Env): string {
   const label = readString(env, 'RUNNEROPS_PROTECT_LABEL') ?? 'runnerops.keep=true';
-  if (!/^[A-Za-z0-9][A-Za-z0-9._/-]*(=[A-Za-z0-9._/-]*)?$/.test(label)) throw new UserError(`RUNNEROPS_PROTECT_LABEL="${label}" is not valid; expected key=value or key`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._/-]*(=[A-Za-z0-9._/-]*)?$/.test(label))
+    throw new UserError(`RUNNEROPS_PROTECT_LABEL="${label}" is not valid; expected key=value or key`);
   return label;
 }
 

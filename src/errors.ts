@@ -83,7 +83,7 @@ export function isRedisUnavailable(err: unknown): boolean {
   return (
     err.name === 'MaxRetriesPerRequestError' ||
     err.message === 'Connection is closed.' ||
-    err.message.startsWith('Stream isn\'t writeable') ||
+    err.message.startsWith("Stream isn't writeable") ||
     err.message.startsWith('Reached the max retries per request limit') ||
     err.message.startsWith('CLUSTERDOWN') ||
     err.message.startsWith('LOADING') ||

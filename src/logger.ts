@@ -16,7 +16,13 @@ export function createLogger(options: { level?: string; name: string; destinatio
         },
       },
       // Errors become {type, message, stack} first (JSON.stringify alone would drop their message).
-      formatters: { log: (obj) => JSON.parse(redact(JSON.stringify(obj, (_key, value: unknown) => (value instanceof Error ? stdSerializers.err(value) : value)))) as Record<string, unknown> },
+      formatters: {
+        log: (obj) =>
+          JSON.parse(redact(JSON.stringify(obj, (_key, value: unknown) => (value instanceof Error ? stdSerializers.err(value) : value)))) as Record<
+            string,
+            unknown
+          >,
+      },
     },
     options.destination,
   );

@@ -33,7 +33,10 @@ describe('describeError', () => {
 
 describe('describeError for Slack', () => {
   it('says which token Slack refused', () => {
-    const err = Object.assign(new Error('An API error occurred: invalid_auth'), { code: 'slack_webapi_platform_error', data: { ok: false, error: 'invalid_auth' } });
+    const err = Object.assign(new Error('An API error occurred: invalid_auth'), {
+      code: 'slack_webapi_platform_error',
+      data: { ok: false, error: 'invalid_auth' },
+    });
     expect(describeError(err)).toBe('Slack refused the bot token (invalid_auth); check SLACK_BOT_TOKEN and that the app is still installed');
   });
 });
@@ -44,7 +47,7 @@ describe('classifyJobFailure', () => {
     expect(classifyJobFailure(new Error('Connection is closed.'))).toBe('transient');
   });
 
-  it('fails our permanent errors, bad input and BullMQ\'s UnrecoverableError at once', () => {
+  it("fails our permanent errors, bad input and BullMQ's UnrecoverableError at once", () => {
     expect(classifyJobFailure(new PermanentJobError('403 from GitLab'))).toBe('permanent');
     expect(classifyJobFailure(new UserError('unknown host "x"'))).toBe('permanent');
     expect(classifyJobFailure(new UnrecoverableError('refused'))).toBe('permanent');

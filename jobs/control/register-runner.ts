@@ -88,7 +88,10 @@ async function finish(payload: Payload, ctx: Context, installed: installRunner.R
 async function pickedUpByRunner(ctx: Context, installed: installRunner.Result, waitSeconds: number): Promise<boolean | undefined> {
   await ctx.progress({ phase: 'waiting for gitlab-runner to use the token', detail: `manager ${installed.systemId}` });
   try {
-    return await waitForRunnerPickup(ctx.gitlab, installed.runnerId, installed.systemId, { waitMs: waitSeconds * 1000, ...(ctx.pickupIntervalMs ? { intervalMs: ctx.pickupIntervalMs } : {}) });
+    return await waitForRunnerPickup(ctx.gitlab, installed.runnerId, installed.systemId, {
+      waitMs: waitSeconds * 1000,
+      ...(ctx.pickupIntervalMs ? { intervalMs: ctx.pickupIntervalMs } : {}),
+    });
   } catch (err) {
     ctx.log.warn({ runnerId: installed.runnerId, failure: classifyGitlabError(err) }, 'could not read the runner managers');
     return undefined;

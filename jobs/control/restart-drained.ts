@@ -44,7 +44,12 @@ function pauseLedger(ctx: Context, requestId: string | undefined) {
       return key ? (await ctx.redis!.smembers(key)).map(Number) : [];
     },
     async add(id: number): Promise<void> {
-      if (key) await ctx.redis!.multi().sadd(key, String(id)).expire(key, 7 * 86400).exec();
+      if (key)
+        await ctx
+          .redis!.multi()
+          .sadd(key, String(id))
+          .expire(key, 7 * 86400)
+          .exec();
     },
     async clear(): Promise<void> {
       if (key) await ctx.redis!.del(key);
@@ -75,7 +80,7 @@ async function hostSystemId(ctx: Context, host: string): Promise<string | null> 
     const result = (await ctx.runOnHost(host, readSystemId.name, {}, { timeoutMs: 60_000 })) as Partial<readSystemId.Result> | undefined;
     return typeof result?.systemId === 'string' ? result.systemId : null;
   } catch (err) {
-    ctx.log.warn({ host, err }, 'could not read the host\'s system id; counting all jobs of its runners');
+    ctx.log.warn({ host, err }, "could not read the host's system id; counting all jobs of its runners");
     return null;
   }
 }
@@ -166,7 +171,9 @@ export async function run(payload: Payload, ctx: Context, signal: AbortSignal = 
       { timeoutSeconds: payload.timeoutSeconds },
       { timeoutMs: (payload.timeoutSeconds + 120) * 1000 },
     )) as restartNixDaemon.Result;
-    outcome = { result: { host, pausedRunners: [...paused], alreadyPaused, sharedRunners, unseenRunners, systemId, drainMs, jobsStillRunning: running, restart } };
+    outcome = {
+      result: { host, pausedRunners: [...paused], alreadyPaused, sharedRunners, unseenRunners, systemId, drainMs, jobsStillRunning: running, restart },
+    };
   } catch (err) {
     outcome = { error: err };
   } finally {
@@ -194,7 +201,10 @@ function errorText(err: unknown): string {
 
 export function summarize(result: Result): string {
   const drained = result.pausedRunners.length > 0 ? `paused runners ${label(result.pausedRunners)}` : 'runners were already paused';
-  const waited = result.jobsStillRunning > 0 ? `gave up waiting after ${formatMs(result.drainMs)} with ${result.jobsStillRunning} jobs running` : `drained in ${formatMs(result.drainMs)}`;
+  const waited =
+    result.jobsStillRunning > 0
+      ? `gave up waiting after ${formatMs(result.drainMs)} with ${result.jobsStillRunning} jobs running`
+      : `drained in ${formatMs(result.drainMs)}`;
   const unpaused = result.pausedRunners.length > 0 ? '; runners unpaused' : '';
   // Older results (before shared and unseen runners were reported) have neither list.
   const shared = (result.sharedRunners ?? []).map((id) => `; runner #${id} is shared with other hosts: not paused, only this host's jobs waited for`).join('');

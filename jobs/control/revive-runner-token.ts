@@ -51,7 +51,11 @@ export async function run(payload: Payload, ctx: Context, _signal?: AbortSignal,
   ctx.log.info({ runnerId: payload.runnerId, host: payload.host }, 'expired runner token reset in GitLab; sealing it to the host');
   const sealed = await sealForHost(reset.token, host.publicKey);
   await ctx.progress({ phase: 'writing the new token on the host', detail: `runner #${payload.runnerId}` });
-  const hostPayload: rotateToken.Payload = { jobId: payload.requestId, runner: String(payload.runnerId), revived: { ...sealed, tokenExpiresAt: reset.tokenExpiresAt } };
+  const hostPayload: rotateToken.Payload = {
+    jobId: payload.requestId,
+    runner: String(payload.runnerId),
+    revived: { ...sealed, tokenExpiresAt: reset.tokenExpiresAt },
+  };
   try {
     return (await ctx.runOnHost(payload.host, rotateToken.name, hostPayload)) as Result;
   } catch (err) {

@@ -36,12 +36,19 @@ const CALL_RETRY: RetryOptions = { attempts: 4, baseDelayMs: 500, maxDelayMs: 30
  * run reads the same runner in GitLab and the host's published entry and changes nothing.
  */
 export async function run(payload: Payload, ctx: Context): Promise<Result> {
-  const base = { host: payload.host, runnerId: payload.runnerId, runner: payload.runner, dryRun: payload.dryRun, ...(payload.alsoOn.length > 0 ? { alsoOn: payload.alsoOn } : {}) };
+  const base = {
+    host: payload.host,
+    runnerId: payload.runnerId,
+    runner: payload.runner,
+    dryRun: payload.dryRun,
+    ...(payload.alsoOn.length > 0 ? { alsoOn: payload.alsoOn } : {}),
+  };
   let before: Omit<GitlabRunner, 'managers'> | undefined;
   try {
     before = await readRunner(ctx.gitlab, payload.runnerId, CALL_RETRY);
   } catch (err) {
-    if (classifyGitlabError(err).kind !== 'not-found') throw toGitlabJobError(err, { action: `read runner #${payload.runnerId}`, gitlabUrl: ctx.gitlabUrl, userToken: true });
+    if (classifyGitlabError(err).kind !== 'not-found')
+      throw toGitlabJobError(err, { action: `read runner #${payload.runnerId}`, gitlabUrl: ctx.gitlabUrl, userToken: true });
   }
   if (payload.dryRun) {
     const host = await ctx.enrolledHost(payload.host);
@@ -64,7 +71,12 @@ export async function run(payload: Payload, ctx: Context): Promise<Result> {
   }
   await ctx.progress({ phase: 'removing from the host', detail: payload.host });
   try {
-    const removed = (await ctx.runOnHost(payload.host, removeRunner.name, { runnerId: payload.runnerId, runner: payload.runner }, { timeoutMs: 5 * 60_000 })) as removeRunner.Result;
+    const removed = (await ctx.runOnHost(
+      payload.host,
+      removeRunner.name,
+      { runnerId: payload.runnerId, runner: payload.runner },
+      { timeoutMs: 5 * 60_000 },
+    )) as removeRunner.Result;
     return { ...base, gitlab, ...(before ? { before } : {}), removed };
   } catch (err) {
     throw new PermanentJobError(
@@ -77,12 +89,17 @@ export function summarize(result: Result): string {
   const what = `runner "${result.runner}" (#${result.runnerId})`;
   const others = result.alsoOn ?? [];
   if (result.dryRun) {
-    const gitlab = result.gitlab === 'would-delete' ? `would delete ${what} in GitLab (${result.before?.status ?? '?'}${result.before?.paused ? ', paused' : ''})` : `${what} is already gone in GitLab`;
+    const gitlab =
+      result.gitlab === 'would-delete'
+        ? `would delete ${what} in GitLab (${result.before?.status ?? '?'}${result.before?.paused ? ', paused' : ''})`
+        : `${what} is already gone in GitLab`;
     const stops = others.length > 0 ? `\nit would stop working on ${others.join(', ')} too, which carry it` : '';
     return `${gitlab}; would remove ${result.wouldRemove ?? 'its entry'} (dry run: nothing changed)${stops}`;
   }
   const gitlab = result.gitlab === 'deleted' ? `deleted ${what} in GitLab` : `${what} was already gone in GitLab`;
-  const stops = others.map((h) => `\n${h} still has it in config.toml with a dead token: "unregister ${h} --runner ${result.runnerId}" removes it there`).join('');
+  const stops = others
+    .map((h) => `\n${h} still has it in config.toml with a dead token: "unregister ${h} --runner ${result.runnerId}" removes it there`)
+    .join('');
   return `${gitlab}; ${result.removed ? removeRunner.summarize(result.removed) : 'host not asked'}${stops}`;
 }
 

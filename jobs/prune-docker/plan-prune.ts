@@ -106,10 +106,10 @@ export function planPrune(state: PruneState, policy: PrunePolicy): PrunePlan {
       markKept(image.id);
       return false;
     }
-    if (daemon && image.id === daemon.imageId) return markKept(image.id), keep('nix-daemon');
-    if (usedImages.has(image.id)) return markKept(image.id), keep('in-use');
-    if (protectedBy(image.labels)) return markKept(image.id), keep('protect-label');
-    if (image.createdAt >= imageCutoff) return markKept(image.id), keep('young');
+    if (daemon && image.id === daemon.imageId) return (markKept(image.id), keep('nix-daemon'));
+    if (usedImages.has(image.id)) return (markKept(image.id), keep('in-use'));
+    if (protectedBy(image.labels)) return (markKept(image.id), keep('protect-label'));
+    if (image.createdAt >= imageCutoff) return (markKept(image.id), keep('young'));
     return true;
   });
   for (const id of usedImages) markKept(id);

@@ -118,7 +118,13 @@ export async function analyzeStore(options: AnalyzeStoreOptions): Promise<StoreA
   warnings.push(...gc.warnings);
   signal?.throwIfAborted();
 
-  const read = await readStore({ stateDir: options.stateDir, ...(options.dbDir === undefined ? {} : { dbDir: options.dbDir }), socket, source: options.source, signal });
+  const read = await readStore({
+    stateDir: options.stateDir,
+    ...(options.dbDir === undefined ? {} : { dbDir: options.dbDir }),
+    socket,
+    source: options.source,
+    signal,
+  });
   const snapshot = read.snapshot;
   const readMs = performance.now() - started;
   signal?.throwIfAborted();

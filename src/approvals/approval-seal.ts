@@ -13,7 +13,9 @@ function boundFields(approval: Pick<Approval, 'id' | 'text' | 'request' | 'reque
 }
 
 export function requestHashOf(approval: Parameters<typeof boundFields>[0]): string {
-  return createHash('sha256').update(canonicalJson(boundFields(approval))).digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson(boundFields(approval)))
+    .digest('hex');
 }
 
 /** Signed at request time: binds the approval id to the hash of what was asked. */
@@ -22,7 +24,12 @@ export function sealApproval(signer: Signer, approval: Parameters<typeof boundFi
 }
 
 /** Signed when a person approved: who, when, for which request. */
-export function sealDecision(signer: Signer, approval: Approval, decidedBy: string, decidedAt: number): Signed<{ id: string; requestHash: string; decidedBy: string; decidedAt: number }> {
+export function sealDecision(
+  signer: Signer,
+  approval: Approval,
+  decidedBy: string,
+  decidedAt: number,
+): Signed<{ id: string; requestHash: string; decidedBy: string; decidedAt: number }> {
   return signDocument(signer, 'decision', { id: approval.id, requestHash: requestHashOf(approval), decidedBy, decidedAt });
 }
 

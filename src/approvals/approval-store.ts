@@ -128,11 +128,7 @@ export function createApprovalStore(redis: Redis, prefix: string): ApprovalStore
     async create(input, seal) {
       const unsealed: Omit<Approval, 'seal'> = { ...input, state: 'pending', createdAt: Date.now() };
       const approval: Approval = { ...unsealed, seal: seal(unsealed) };
-      await redis
-        .multi()
-        .set(key(prefix, approval.id), toStored(approval), 'EX', TTL_SECONDS)
-        .zadd(pendingKey(prefix), approval.expiresAt, approval.id)
-        .exec();
+      await redis.multi().set(key(prefix, approval.id), toStored(approval), 'EX', TTL_SECONDS).zadd(pendingKey(prefix), approval.expiresAt, approval.id).exec();
       return approval;
     },
     async get(id) {
@@ -142,7 +138,10 @@ export function createApprovalStore(redis: Redis, prefix: string): ApprovalStore
     },
     async transition(id, from, to, patch = {}) {
       if (!/^[0-9a-f]{12}$/.test(id)) return { changed: false };
-      const [changed, raw] = (await redis.eval(TRANSITION, 2, key(prefix, id), pendingKey(prefix), JSON.stringify(from), JSON.stringify(patch), to)) as [number, string];
+      const [changed, raw] = (await redis.eval(TRANSITION, 2, key(prefix, id), pendingKey(prefix), JSON.stringify(from), JSON.stringify(patch), to)) as [
+        number,
+        string,
+      ];
       if (changed === 1) {
         if (to === 'approved') await redis.sadd(strandedKey, id);
         if (from.includes('approved') && to !== 'approved') await redis.srem(strandedKey, id);

@@ -37,7 +37,8 @@ function closedReason(approval: Approval): string {
 async function expireIfDue(deps: ApprovalDeps, approval: Approval, now: number): Promise<Approval | undefined> {
   if (approval.state !== 'pending' || now < approval.expiresAt) return undefined;
   const { approval: after } = await deps.approvals.transition(approval.id, ['pending'], 'expired');
-  if (after?.state === 'expired') await deps.audit.append({ kind: 'approval', actor: 'runnerops', action: approval.text, approvalId: approval.id, outcome: 'expired' });
+  if (after?.state === 'expired')
+    await deps.audit.append({ kind: 'approval', actor: 'runnerops', action: approval.text, approvalId: approval.id, outcome: 'expired' });
   return after;
 }
 
@@ -51,8 +52,20 @@ export async function queueApproved(deps: ApprovalDeps, approval: Approval): Pro
   const { decidedBy, requestHash } = verifyDecision(approval, deps.trust.ring);
   const plan = approval.plan;
   if (plan.kind === 'enrol') {
-    await writeEnrolment(deps.redis, deps.prefix, deps.signer, { host: plan.host, fingerprint: plan.fingerprint, by: decidedBy, at: Date.now(), approvalId: approval.id });
-    await deps.audit.append({ kind: 'enrolment', actor: decidedBy, action: approval.text, approvalId: approval.id, outcome: `${plan.host} enrolled with ${plan.fingerprint}` });
+    await writeEnrolment(deps.redis, deps.prefix, deps.signer, {
+      host: plan.host,
+      fingerprint: plan.fingerprint,
+      by: decidedBy,
+      at: Date.now(),
+      approvalId: approval.id,
+    });
+    await deps.audit.append({
+      kind: 'enrolment',
+      actor: decidedBy,
+      action: approval.text,
+      approvalId: approval.id,
+      outcome: `${plan.host} enrolled with ${plan.fingerprint}`,
+    });
     await deps.approvals.transition(approval.id, ['approved'], 'done', { outcome: `${plan.host} is enrolled (${plan.fingerprint})` });
     return undefined;
   }
@@ -76,7 +89,13 @@ export async function queueApproved(deps: ApprovalDeps, approval: Approval): Pro
 /** A stored approval that does not match its seal: refused, marked failed and reported. */
 async function refuseTampered(deps: ApprovalDeps, approval: Approval, err: SignatureError): Promise<Decided> {
   await deps.approvals.transition(approval.id, ['pending', 'approved'], 'failed', { outcome: 'refused: the stored request does not match what was approved' });
-  await deps.audit.append({ kind: 'security', actor: 'runnerops', action: `approve ${approval.id}`, approvalId: approval.id, outcome: `refused: ${err.message}` });
+  await deps.audit.append({
+    kind: 'security',
+    actor: 'runnerops',
+    action: `approve ${approval.id}`,
+    approvalId: approval.id,
+    outcome: `refused: ${err.message}`,
+  });
   await deps.onTampered?.(approval, err.message);
   return { ok: false, reason: `refused: this request was changed after it was made (${err.message}); nothing ran, ask again` };
 }

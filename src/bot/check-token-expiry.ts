@@ -15,6 +15,11 @@ export async function checkTokenExpiry(core: BotCore, now = Date.now()): Promise
   const tokens = findExpiringTokens(await listTrustedHosts(core.redis, core.prefix, core.trust, now), now, within);
   if (tokens.length === 0) return 0;
   await core.surface.postExpiryWarning(core.policy.channels.reports, tokens, now);
-  await core.audit.append({ kind: 'watch', actor: 'runnerops', action: 'token expiry check', outcome: tokens.map((t) => `${rotationCommand(t)}${t.expired ? ' (expired: revived through the bot)' : ''}`).join('; ') });
+  await core.audit.append({
+    kind: 'watch',
+    actor: 'runnerops',
+    action: 'token expiry check',
+    outcome: tokens.map((t) => `${rotationCommand(t)}${t.expired ? ' (expired: revived through the bot)' : ''}`).join('; '),
+  });
   return tokens.length;
 }

@@ -7,7 +7,14 @@ import { commandTimeoutMs, showCard } from './handle-command-line.js';
  * An Approve or Deny click (or console line) by `user`: refusals go privately to the clicker and change
  * nothing; a decision redraws the approval message and, once approved, posts the job card.
  */
-export async function handleDecision(core: BotCore, decision: 'approve' | 'deny', approvalId: string, user: string, channel: string | undefined, reason?: string): Promise<Decided> {
+export async function handleDecision(
+  core: BotCore,
+  decision: 'approve' | 'deny',
+  approvalId: string,
+  user: string,
+  channel: string | undefined,
+  reason?: string,
+): Promise<Decided> {
   const result = decision === 'approve' ? await approveRequest(core, approvalId, user) : await denyRequest(core, approvalId, user, reason);
   if (!result.ok) {
     await core.surface.tell(user, channel, result.reason);

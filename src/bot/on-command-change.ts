@@ -32,7 +32,13 @@ export async function onCommandChange(deps: CardDeps, commandId: string, options
   // A card just posted with this very content needs no update (chat.update is paced per workspace).
   if (command.card && JSON.stringify(card) !== JSON.stringify(options.shown)) await deps.surface.updateCard(command, card);
   if (!card.finished) return;
-  const first = await deps.redis.set(keys.commandSettled(deps.prefix, commandId), '1', 'EX', commandTtlSeconds(deps.retentionSeconds ?? DEFAULT_RETENTION_SECONDS, command.timeoutMs ?? 0), 'NX');
+  const first = await deps.redis.set(
+    keys.commandSettled(deps.prefix, commandId),
+    '1',
+    'EX',
+    commandTtlSeconds(deps.retentionSeconds ?? DEFAULT_RETENTION_SECONDS, command.timeoutMs ?? 0),
+    'NX',
+  );
   if (first !== 'OK') return;
   for (const row of rows) {
     await deps.audit.append({

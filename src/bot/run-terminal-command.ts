@@ -22,7 +22,9 @@ export async function runTerminalCommand(core: BotCore, args: string[], user: st
   }
   if (reply.kind === 'approval') {
     const posted = await core.surface.postApproval(reply.approval, core.policy.channels.approvals).catch(() => undefined);
-    write(`waiting for approval of "${reply.approval.text}" (request ${reply.approval.id}) by ${reply.approval.approvers.join(' or ')}; it expires at ${new Date(reply.approval.expiresAt).toISOString()}`);
+    write(
+      `waiting for approval of "${reply.approval.text}" (request ${reply.approval.id}) by ${reply.approval.approvers.join(' or ')}; it expires at ${new Date(reply.approval.expiresAt).toISOString()}`,
+    );
     if (!posted) write('the request could not be posted where approvers look: set channels.approvals in the policy');
     return 0;
   }

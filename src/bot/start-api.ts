@@ -53,7 +53,8 @@ export async function startApi(core: BotCore, socketPath: string, security: Secu
           throw new SignatureError('a terminal request that is not JSON');
         }
         request = verifyCliRequest(doc, cliPeople(core));
-        if ((await core.redis.set(keys.cliNonce(core.prefix, request.nonce), '1', 'EX', 180, 'NX')) !== 'OK') throw new SignatureError('a terminal request that was already used');
+        if ((await core.redis.set(keys.cliNonce(core.prefix, request.nonce), '1', 'EX', 180, 'NX')) !== 'OK')
+          throw new SignatureError('a terminal request that was already used');
       } catch (err) {
         if (!(err instanceof SignatureError)) throw err;
         await reportSecurity(security, 'refused-terminal-request', `refused a terminal request: ${err.message}`);

@@ -42,7 +42,9 @@ export interface ControlWorkerDeps {
  */
 export function startControlWorker(deps: ControlWorkerDeps): Worker<JobData> {
   // Our requester sends each request once: gitbeaker's own would resend a POST (a runner creation) on 502.
-  const gitlab = deps.gitlab ?? (deps.gitlabUrl && deps.gitlabToken ? (createGitlabClient({ url: deps.gitlabUrl, token: deps.gitlabToken }) as InstanceType<typeof Gitlab>) : undefined);
+  const gitlab =
+    deps.gitlab ??
+    (deps.gitlabUrl && deps.gitlabToken ? (createGitlabClient({ url: deps.gitlabUrl, token: deps.gitlabToken }) as InstanceType<typeof Gitlab>) : undefined);
   const dispatch = { redis: deps.redis, prefix: deps.prefix, signer: deps.trust.signer, ring: deps.trust.ring, queue: CONTROL_QUEUE, host: undefined };
   const processor = createProcessor({
     ...dispatch,
@@ -53,7 +55,9 @@ export function startControlWorker(deps: ControlWorkerDeps): Worker<JobData> {
     runExclusive: createExclusiveLocks(),
     contextFor: (envelope, base): ControlContext => {
       if (!gitlab || !deps.gitlabUrl) {
-        throw new PermanentJobError('the bot has no GitLab access: set GITLAB_URL and GITLAB_TOKEN (the role and scopes it needs: README, "Runner tokens and GitLab")');
+        throw new PermanentJobError(
+          'the bot has no GitLab access: set GITLAB_URL and GITLAB_TOKEN (the role and scopes it needs: README, "Runner tokens and GitLab")',
+        );
       }
       return {
         ...base,
@@ -65,7 +69,14 @@ export function startControlWorker(deps: ControlWorkerDeps): Worker<JobData> {
         runOnHost: async (host, name, payload, options) => {
           const blocking = deps.redis.duplicate();
           try {
-            return await runOnHost({ redis: deps.redis, prefix: deps.prefix, queues: deps.queues, signer: deps.trust.signer, signers: deps.signers, blocking }, envelope, host, name, payload, options);
+            return await runOnHost(
+              { redis: deps.redis, prefix: deps.prefix, queues: deps.queues, signer: deps.trust.signer, signers: deps.signers, blocking },
+              envelope,
+              host,
+              name,
+              payload,
+              options,
+            );
           } finally {
             blocking.disconnect();
           }

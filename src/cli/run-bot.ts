@@ -10,11 +10,16 @@ import { startSlackBot, type RunningSlackBot } from './start-slack-bot.js';
 import { loadBotTrust } from '../bot/load-bot-trust.js';
 
 /** `runnerops bot`: the Bolt app (Socket Mode or HTTP) on top of the bot core. */
-export async function runBot(env: Record<string, string | undefined>, options: { policy?: Policy; sweepMs?: number; errorSink?: ErrorSink } = {}): Promise<RunningSlackBot> {
+export async function runBot(
+  env: Record<string, string | undefined>,
+  options: { policy?: Policy; sweepMs?: number; errorSink?: ErrorSink } = {},
+): Promise<RunningSlackBot> {
   const settings = readBotSettings(env);
   const mode = slackMode(settings);
   if (mode === 'console') {
-    throw new UserError('no Slack credentials: set SLACK_BOT_TOKEN plus SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP); to try runnerops without Slack run "runnerops dev"');
+    throw new UserError(
+      'no Slack credentials: set SLACK_BOT_TOKEN plus SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP); to try runnerops without Slack run "runnerops dev"',
+    );
   }
   const trust = await loadBotTrust(settings);
   const log = createLogger({ name: 'runnerops-bot', level: settings.logLevel });

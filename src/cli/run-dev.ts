@@ -67,7 +67,9 @@ export async function runDev(env: Record<string, string | undefined>, io: DevIo)
       gitlab = await startStandInGitlab();
       merged.GITLAB_URL = gitlab.url;
       merged.GITLAB_TOKEN = gitlab.adminToken;
-      started.push(`GitLab: ${STAND_IN_LABEL} at ${gitlab.url}; set GITLAB_URL and GITLAB_TOKEN (scope create_runner + manage_runner, or api) to use a real one`);
+      started.push(
+        `GitLab: ${STAND_IN_LABEL} at ${gitlab.url}; set GITLAB_URL and GITLAB_TOKEN (scope create_runner + manage_runner, or api) to use a real one`,
+      );
       if (ownConfig) {
         await writeDemoRunnerConfig(merged.GITLAB_RUNNER_CONFIG, { url: gitlab.url, ...gitlab.demoRunner });
         started.push(`demo runner "${DEMO_RUNNER}" in the temporary ${merged.GITLAB_RUNNER_CONFIG} (set GITLAB_RUNNER_CONFIG to use a real config.toml)`);
@@ -117,8 +119,18 @@ export async function runDev(env: Record<string, string | undefined>, io: DevIo)
 
   if (mode === 'console') {
     io.write('  Slack: none, this console stands in for it; set SLACK_BOT_TOKEN and SLACK_APP_TOKEN to connect to your workspace (Socket Mode)');
-    io.write(`  try: hosts | ping ${host} | store ${host} | prune ${host} --dry-run | rotate ${host}, then "as alice approve <id>" | register ${host} --type instance | help`);
-    const bot = await startBot({ settings: botSettings, policy, log, trust, commandPrefix: '/runner', members: async () => [], makeSurface: () => createConsoleSurface(io.write) });
+    io.write(
+      `  try: hosts | ping ${host} | store ${host} | prune ${host} --dry-run | rotate ${host}, then "as alice approve <id>" | register ${host} --type instance | help`,
+    );
+    const bot = await startBot({
+      settings: botSettings,
+      policy,
+      log,
+      trust,
+      commandPrefix: '/runner',
+      members: async () => [],
+      makeSurface: () => createConsoleSurface(io.write),
+    });
     await runConsole(bot.core, io.input, io.write);
     await stopWorkerToo(() => bot.stop());
     return;

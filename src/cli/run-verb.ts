@@ -27,29 +27,34 @@ export async function runVerb(args: string[], run: VerbRun): Promise<number> {
   const keyFile = cliKeyPath(run.env);
   const signer = await loadSigner(keyFile, 'RUNNEROPS_CLI_KEY').catch((err: unknown) => {
     throw err instanceof UserError && err.message.includes('does not exist')
-      ? new UserError(`no terminal key at ${keyFile}; create one with "runnerops keygen --cli" and have its public key added to your person in the policy (people.<name>.cliKeys)`)
+      ? new UserError(
+          `no terminal key at ${keyFile}; create one with "runnerops keygen --cli" and have its public key added to your person in the policy (people.<name>.cliKeys)`,
+        )
       : err;
   });
   const user = run.user ?? `cli:${os.userInfo().username}`;
   const body = JSON.stringify(signCliRequest(signer, user, args));
   return new Promise<number>((resolve, reject) => {
-    const req = request({ socketPath, path: '/v1/commands', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      let pending = '';
-      let code = 1;
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        pending += chunk;
-        for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
-          const line = pending.slice(0, nl);
-          pending = pending.slice(nl + 1);
-          const exit = /^exit (\d+)$/.exec(line);
-          if (exit) code = Number(exit[1]);
-          else run.write(line);
-        }
-      });
-      res.on('end', () => resolve(code));
-      res.on('error', reject);
-    });
+    const req = request(
+      { socketPath, path: '/v1/commands', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        let pending = '';
+        let code = 1;
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          pending += chunk;
+          for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+            const line = pending.slice(0, nl);
+            pending = pending.slice(nl + 1);
+            const exit = /^exit (\d+)$/.exec(line);
+            if (exit) code = Number(exit[1]);
+            else run.write(line);
+          }
+        });
+        res.on('end', () => resolve(code));
+        res.on('error', reject);
+      },
+    );
     req.on('error', (err: NodeJS.ErrnoException) =>
       reject(
         err.code === 'ENOENT' || err.code === 'ECONNREFUSED'

@@ -73,7 +73,8 @@ export async function startBot(deps: BotDeps): Promise<RunningBot> {
   const workerConnection = createRedis(settings, { blocking: true });
   const watcherConnection = createRedis(settings, { blocking: true });
   const queues = createQueuePool(redis, settings.prefix);
-  const gitlab = deps.gitlab ?? (settings.gitlabUrl && settings.gitlabToken ? createGitlabClient({ url: settings.gitlabUrl, token: settings.gitlabToken }) : undefined);
+  const gitlab =
+    deps.gitlab ?? (settings.gitlabUrl && settings.gitlabToken ? createGitlabClient({ url: settings.gitlabUrl, token: settings.gitlabToken }) : undefined);
   const base = {
     redis,
     prefix: settings.prefix,
@@ -112,7 +113,8 @@ export async function startBot(deps: BotDeps): Promise<RunningBot> {
     log,
     trust: deps.trust,
     signers,
-    onRefused: (refusal) => reportSecurity(security, 'refused-control-job', `the control plane refused a ${refusal.job} job (${refusal.reason}); it did not run`),
+    onRefused: (refusal) =>
+      reportSecurity(security, 'refused-control-job', `the control plane refused a ${refusal.job} job (${refusal.reason}); it did not run`),
     gitlabUrl: settings.gitlabUrl,
     gitlabToken: settings.gitlabToken,
     ...(gitlab ? { gitlab } : {}),
@@ -159,13 +161,17 @@ export async function startBot(deps: BotDeps): Promise<RunningBot> {
   const sweep = async () => {
     await reportKeyChanges(core, security);
     await forgetGoneHosts(redis, settings.prefix);
-    for (const approval of await expireOverdue(core)) await core.surface.updateApproval(approval).catch((err: unknown) => log.warn({ err }, 'could not mark an approval expired'));
+    for (const approval of await expireOverdue(core))
+      await core.surface.updateApproval(approval).catch((err: unknown) => log.warn({ err }, 'could not mark an approval expired'));
   };
   const sweeper = setInterval(() => void sweep().catch((err: unknown) => log.warn({ err }, 'approval sweep failed')), deps.sweepMs ?? 15_000);
   for (const command of await resumeStranded(core)) log.info({ commandId: command.id }, 'queued an approved command a previous run had not queued');
   await sweep();
   const api = await startApi(core, settings.apiSocket, security).catch((err: unknown) => {
-    log.warn({ err, socket: settings.apiSocket }, `the terminal API could not listen on ${settings.apiSocket}; "runnerops <verb>" will not reach this bot (set RUNNEROPS_API_SOCKET)`);
+    log.warn(
+      { err, socket: settings.apiSocket },
+      `the terminal API could not listen on ${settings.apiSocket}; "runnerops <verb>" will not reach this bot (set RUNNEROPS_API_SOCKET)`,
+    );
     return undefined;
   });
   return {

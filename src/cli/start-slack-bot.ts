@@ -62,7 +62,14 @@ export async function startSlackBot(deps: SlackBotDeps): Promise<RunningSlackBot
   const home = wiring.home();
   registerHandlers(slack.app, bot.core, { pacer: wiring.pacer, ...(home ? { home } : {}) });
   home?.start();
-  const ops = await startBotOps({ settings, log, controlWorker: bot.control, refusals: bot.refusals, streamFailures: bot.streams, pendingApprovals: async () => (await bot.core.approvals.pending()).length });
+  const ops = await startBotOps({
+    settings,
+    log,
+    controlWorker: bot.control,
+    refusals: bot.refusals,
+    streamFailures: bot.streams,
+    pendingApprovals: async () => (await bot.core.approvals.pending()).length,
+  });
   countSlackError = (err) => ops.metrics.countApiError('slack', classifyApiError(err));
   await slack.start();
   return {

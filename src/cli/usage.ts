@@ -11,7 +11,7 @@ export function cliUsage(): string {
     '  runnerops dev      the whole stack on this machine with embedded defaults (no Slack needed)',
     '',
     'keys and access (docs/security.md):',
-    '  runnerops keygen <file>      the bot\'s job-signing key; prints the public key for RUNNEROPS_BOT_KEYS',
+    "  runnerops keygen <file>      the bot's job-signing key; prints the public key for RUNNEROPS_BOT_KEYS",
     '  runnerops keygen --cli       your terminal key; prints the line for your person in the policy',
     '  runnerops fingerprint        this host\'s key fingerprint, to compare before "enroll <host>"',
     '  runnerops acl <role> ...     Redis ACL lines: acl bot | acl worker <host> [...]',

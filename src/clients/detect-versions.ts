@@ -18,7 +18,10 @@ async function commandVersion(command: string, args: string[]): Promise<string |
 /** Versions published in the host registry; anything not installed is simply left out. */
 export async function detectVersions(docker: Pick<Docker, 'version'>): Promise<HostEntry['versions']> {
   const [dockerVersion, nix, gitlabRunner] = await Promise.all([
-    docker.version().then((v) => v.Version, () => undefined),
+    docker.version().then(
+      (v) => v.Version,
+      () => undefined,
+    ),
     commandVersion('nix', ['--version']),
     commandVersion('gitlab-runner', ['--version']),
   ]);

@@ -19,11 +19,12 @@ export function parseCommand(input: string | string[]): Request {
   if (verbWord === undefined) return { verb: 'help' };
   const spec = findVerb(verbWord.toLowerCase());
   if (!spec) {
-    const guess = closest(verbWord, VERBS.map((v) => v.verb));
+    const guess = closest(
+      verbWord,
+      VERBS.map((v) => v.verb),
+    );
     throw new UserError(
-      guess
-        ? `unknown verb "${clip(verbWord)}" — did you mean "${guess}"?`
-        : `unknown verb "${clip(verbWord)}"; try "help" for the list of verbs`,
+      guess ? `unknown verb "${clip(verbWord)}" — did you mean "${guess}"?` : `unknown verb "${clip(verbWord)}"; try "help" for the list of verbs`,
     );
   }
   const { values, positionals } = parseFlags(spec, rest);

@@ -32,7 +32,9 @@ export function hostName(word: string): string {
 /** A `hosts` filter that is no state word: the start of host names. */
 export function hostPrefix(word: string): string {
   if (!isValidHostName(word)) {
-    throw new UserError(`"${clip(word)}" is neither a host state (${HOST_STATES.join(', ')}) nor the start of a host name; use letters, digits, ".", "-" or "_"`);
+    throw new UserError(
+      `"${clip(word)}" is neither a host state (${HOST_STATES.join(', ')}) nor the start of a host name; use letters, digits, ".", "-" or "_"`,
+    );
   }
   return word;
 }
@@ -70,7 +72,10 @@ const TAG = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 
 export function tags(text: string | undefined): string[] {
   if (text === undefined) return [];
-  const list = text.split(',').map((t) => t.trim()).filter((t) => t !== '');
+  const list = text
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
   for (const tag of list) {
     if (!TAG.test(tag)) throw new UserError(`tag "${clip(tag)}" is not valid; use letters, digits, "_", ".", ":" or "-"`);
   }

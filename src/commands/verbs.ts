@@ -56,7 +56,10 @@ export const VERBS: VerbSpec[] = [
     build: (words) => {
       const topic = words.positionals[0];
       if (topic !== undefined && !findVerb(topic)) {
-        const guess = closest(topic, VERBS.map((v) => v.verb));
+        const guess = closest(
+          topic,
+          VERBS.map((v) => v.verb),
+        );
         throw new UserError(`no help for "${clip(topic)}"${guess ? ` — did you mean "${guess}"?` : '; try "help"'}`);
       }
       return topic === undefined ? { verb: 'help' } : { verb: 'help', topic };
@@ -117,7 +120,8 @@ export const VERBS: VerbSpec[] = [
       'target-free': { type: 'string', value: 'PERCENT|SIZE' },
       'build-cache': { type: 'boolean' },
     },
-    description: 'remove exited containers, unused images (--images lru: least recently used first, until --target-free), volumes and build cache (never the nix-daemon)',
+    description:
+      'remove exited containers, unused images (--images lru: least recently used first, until --target-free), volumes and build cache (never the nix-daemon)',
     example: 'prune ci-3 --until 24h --dry-run',
     mutating: true,
     approval: 'policy',
@@ -243,7 +247,9 @@ export const VERBS: VerbSpec[] = [
     build: (words) => {
       const fingerprint = words.str('fingerprint');
       if (fingerprint !== undefined && !isFingerprint(fingerprint)) {
-        throw new UserError(`--fingerprint "${clip(fingerprint)}" is not a host fingerprint; expected SHA256:<43 characters> as "runnerops fingerprint" prints it on the host`);
+        throw new UserError(
+          `--fingerprint "${clip(fingerprint)}" is not a host fingerprint; expected SHA256:<43 characters> as "runnerops fingerprint" prints it on the host`,
+        );
       }
       return { verb: 'enroll', host: hostName(required(words, 0)), ...(fingerprint !== undefined ? { fingerprint } : {}) };
     },
@@ -300,7 +306,7 @@ export const VERBS: VerbSpec[] = [
     verb: 'cleanup-stale',
     args: [],
     flags: { 'older-than': { type: 'string', value: 'DURATION' }, 'dry-run': { type: 'boolean' } },
-    description: "delete runners without contact for a while (default 90d); the approval freezes the list",
+    description: 'delete runners without contact for a while (default 90d); the approval freezes the list',
     example: 'cleanup-stale --older-than 180d --dry-run',
     mutating: true,
     approval: 'always unless dry run',

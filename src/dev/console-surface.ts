@@ -31,7 +31,13 @@ export function createConsoleSurface(write: (line: string) => void): Surface {
       if (card.finished && !seen.has('__footer')) {
         seen.add('__footer');
         write(`  [${command.id}] ${card.footer}`);
-        if (card.total) write(card.total.split('\n').map((line) => `  [${command.id}] ${line}`).join('\n'));
+        if (card.total)
+          write(
+            card.total
+              .split('\n')
+              .map((line) => `  [${command.id}] ${line}`)
+              .join('\n'),
+          );
       }
     },
     async postApproval(approval) {
@@ -46,7 +52,10 @@ export function createConsoleSurface(write: (line: string) => void): Surface {
     },
     async postExpiryWarning(_channel, tokens, now) {
       write(expiryWarningBlocks(tokens, now).text);
-      for (const token of tokens) write(`  ${token.host} / ${token.runner}: ${token.expired ? 'EXPIRED' : new Date(token.expiresAt).toISOString()}; to rotate: ${rotationCommand(token)}`);
+      for (const token of tokens)
+        write(
+          `  ${token.host} / ${token.runner}: ${token.expired ? 'EXPIRED' : new Date(token.expiresAt).toISOString()}; to rotate: ${rotationCommand(token)}`,
+        );
     },
     async post(_channel, text, attachment) {
       write(text);
@@ -54,4 +63,3 @@ export function createConsoleSurface(write: (line: string) => void): Surface {
     },
   };
 }
-

@@ -26,7 +26,8 @@ export async function startDemoNixDaemon(docker: Docker, dockerHost: string | un
   if (found && found.Config.Image !== image) {
     await existing.remove({ force: true });
   }
-  const container = found && found.Config.Image === image ? existing : await docker.createContainer({ name, Image: image, Labels: { 'runnerops.dev': 'demo nix-daemon' } });
+  const container =
+    found && found.Config.Image === image ? existing : await docker.createContainer({ name, Image: image, Labels: { 'runnerops.dev': 'demo nix-daemon' } });
   const state = await container.inspect();
   if (!state.State.Running) await container.start();
   return { name, stop: async () => void (await container.remove({ force: true }).catch(() => undefined)) };

@@ -11,7 +11,11 @@ export const DEMO_RUNNER = 'demo';
  * real one) with one `[[runners]]` entry for the demo runner, so `rotate <host>` has something to rotate.
  * Written fresh at every start: the stand-in GitLab forgets its tokens when dev mode stops.
  */
-export async function writeDemoRunnerConfig(file: string, runner: { url: string; id: number; token: string; tokenExpiresAt: string }, now = new Date()): Promise<void> {
+export async function writeDemoRunnerConfig(
+  file: string,
+  runner: { url: string; id: number; token: string; tokenExpiresAt: string },
+  now = new Date(),
+): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
   const config = {
     concurrent: 1,
@@ -29,5 +33,8 @@ export async function writeDemoRunnerConfig(file: string, runner: { url: string;
       },
     ],
   };
-  await writeFileAtomic(file, `# Written by "runnerops dev" for its local stand-in GitLab; not a real gitlab-runner configuration.\n${stringifyRunnerConfig(config)}`);
+  await writeFileAtomic(
+    file,
+    `# Written by "runnerops dev" for its local stand-in GitLab; not a real gitlab-runner configuration.\n${stringifyRunnerConfig(config)}`,
+  );
 }

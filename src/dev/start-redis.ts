@@ -53,11 +53,7 @@ export async function startRedis(options: { extraArgs?: string[]; port?: number 
   const child = spawn('redis-server', args, { stdio: 'ignore' });
   const spawnError = new Promise<never>((_, reject) =>
     child.once('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        err.code === 'ENOENT'
-          ? new UserError('redis-server is not on PATH; install it (Debian: apt-get install redis-server) or set REDIS_URL')
-          : err,
-      ),
+      reject(err.code === 'ENOENT' ? new UserError('redis-server is not on PATH; install it (Debian: apt-get install redis-server) or set REDIS_URL') : err),
     ),
   );
   await Promise.race([waitForPort(port, 10_000), spawnError]);

@@ -2,10 +2,7 @@ import type { Verb } from '../commands/requests.js';
 import { findVerb } from '../commands/verbs.js';
 import type { Policy } from './schema.js';
 
-export type Decision =
-  | { outcome: 'run' }
-  | { outcome: 'request'; approvers: string[] }
-  | { outcome: 'deny'; reason: string };
+export type Decision = { outcome: 'run' } | { outcome: 'request'; approvers: string[] } | { outcome: 'deny'; reason: string };
 
 /** Members of a Slack user group (cached by the caller). */
 export type GroupMembers = (groupId: string) => Promise<string[]>;

@@ -33,7 +33,9 @@ export const personSchema = z
     /** Every identity of this person: Slack user ids and `cli:<login>`s. Requester and approver are compared as people. */
     identities: z.array(id).min(1),
     /** Ed25519 public keys (`ed25519:...`, from "runnerops keygen --cli") the person signs terminal commands with. */
-    cliKeys: z.array(z.string().regex(/^ed25519:[A-Za-z0-9+/]{43}=$/, 'expected ed25519:<44 base64 characters> as printed by "runnerops keygen --cli"')).default([]),
+    cliKeys: z
+      .array(z.string().regex(/^ed25519:[A-Za-z0-9+/]{43}=$/, 'expected ed25519:<44 base64 characters> as printed by "runnerops keygen --cli"'))
+      .default([]),
   })
   .strict();
 
@@ -91,7 +93,10 @@ export const policySchema = z
         /** Also prune named (not only anonymous) volumes when --volumes is given. */
         namedVolumes: z.boolean().default(false),
         /** Objects with this label are never pruned. */
-        protectLabel: z.string().regex(/^[A-Za-z0-9._/-]+(=[A-Za-z0-9._/-]*)?$/).default('runnerops.keep=true'),
+        protectLabel: z
+          .string()
+          .regex(/^[A-Za-z0-9._/-]+(=[A-Za-z0-9._/-]*)?$/)
+          .default('runnerops.keep=true'),
       })
       .strict()
       .default({}),

@@ -38,7 +38,10 @@ export function approveConfirmText(approval: Pick<Approval, 'text'>): Mrkdwn {
 export function approvalBlocks(approval: Approval): { blocks: KnownBlock[]; text: string } {
   const blocks: KnownBlock[] = [section(md`:lock: ${describe(approval)}`)];
   if (approval.state === 'pending') {
-    const roles = joinMrkdwn(approval.approvers.map((r) => `"${r}"`), ' or ');
+    const roles = joinMrkdwn(
+      approval.approvers.map((r) => `"${r}"`),
+      ' or ',
+    );
     blocks.push(context(md`Needs someone with the role ${roles} (not the requester). Expires ${slackDate(approval.expiresAt)}.`));
     blocks.push({
       type: 'actions',

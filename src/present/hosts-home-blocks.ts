@@ -28,9 +28,18 @@ export function hostsHomeBlocks(hosts: HostStatus[], options: HostStateOptions =
   const now = options.now ?? Date.now();
   if (hosts.length === 0) return [section(md`No hosts registered yet: start \`runnerops worker\` on a runner host.`)];
   if (hosts.length <= HOME_SMALL_FLEET) {
-    const blocks = sections(hosts.map((h) => hostLine(h, now)), 20);
+    const blocks = sections(
+      hosts.map((h) => hostLine(h, now)),
+      20,
+    );
     const untrusted = trustLines(hosts);
-    if (untrusted.length > 0) blocks.push(...sections(untrusted.map((line) => md`:warning: ${line}`), 5));
+    if (untrusted.length > 0)
+      blocks.push(
+        ...sections(
+          untrusted.map((line) => md`:warning: ${line}`),
+          5,
+        ),
+      );
     return blocks;
   }
   const classified = classifyHosts(hosts, { ...options, now });
@@ -38,9 +47,20 @@ export function hostsHomeBlocks(hosts: HostStatus[], options: HostStateOptions =
   const shown = attention.slice(0, HOME_ATTENTION_SHOWN);
   const blocks: KnownBlock[] = [section(md`*${summaryLine(classified)}*`)];
   if (shown.length > 0) {
-    blocks.push(...sections(shown.map(({ host, states }) => md`${hostLine(host, now)} — ${states.map((s) => STATE_LABELS[s]).join(', ')}`), 4));
+    blocks.push(
+      ...sections(
+        shown.map(({ host, states }) => md`${hostLine(host, now)} — ${states.map((s) => STATE_LABELS[s]).join(', ')}`),
+        4,
+      ),
+    );
     const untrusted = trustLines(shown.map((h) => h.host));
-    if (untrusted.length > 0) blocks.push(...sections(untrusted.map((line) => md`:warning: ${line}`), 3));
+    if (untrusted.length > 0)
+      blocks.push(
+        ...sections(
+          untrusted.map((line) => md`:warning: ${line}`),
+          3,
+        ),
+      );
   }
   const rest = attention.length - shown.length;
   const more = rest > 0 ? `${formatNumber(rest)} more need attention (/runner hosts attention); ` : shown.length === 0 ? 'Nothing needs attention; ' : '';

@@ -30,7 +30,11 @@ function expiry(iso: string | undefined, now: number): string {
 }
 
 function hostRow(host: HostStatus, now: number, runnersShown = Infinity): string[] {
-  const versions = [`runnerops ${host.versions.runnerops}`, host.versions.docker && `docker ${host.versions.docker}`, host.versions.nix && `nix ${host.versions.nix}`]
+  const versions = [
+    `runnerops ${host.versions.runnerops}`,
+    host.versions.docker && `docker ${host.versions.docker}`,
+    host.versions.nix && `nix ${host.versions.nix}`,
+  ]
     .filter(Boolean)
     .join(', ');
   const disk = host.disk?.dockerFreeBytes !== undefined ? formatBytes(host.disk.dockerFreeBytes) : '-';
@@ -84,7 +88,9 @@ function fleetText(hosts: ClassifiedHost[], view: HostsView, now: number): strin
     lines.push(stateTable(shown, now), ...trustLines(shown.map((h) => h.host)));
   }
   const more = attention.length > shown.length ? `"${prefix} hosts attention --page 2" for the next hosts that need attention, ` : '';
-  lines.push(`${more}"${prefix} hosts all" for every host (${HOSTS_PER_PAGE} a page), "${prefix} hosts <state|prefix>" for some (states: ${Object.keys(STATE_LABELS).join(', ')})`);
+  lines.push(
+    `${more}"${prefix} hosts all" for every host (${HOSTS_PER_PAGE} a page), "${prefix} hosts <state|prefix>" for some (states: ${Object.keys(STATE_LABELS).join(', ')})`,
+  );
   return lines.join('\n');
 }
 
@@ -100,7 +106,8 @@ function listText(hosts: ClassifiedHost[], filter: HostFilter, view: HostsView, 
   const shown = picked.slice((page - 1) * perPage, page * perPage);
   const first = (page - 1) * perPage + 1;
   const position = `hosts ${formatNumber(first)}-${formatNumber(first + shown.length - 1)} of ${formatNumber(picked.length)}${what}`;
-  const next = page < pages ? `; "${prefix} hosts ${filterWord(filter)} --page ${page + 1}" for the next ${Math.min(perPage, picked.length - page * perPage)}` : '';
+  const next =
+    page < pages ? `; "${prefix} hosts ${filterWord(filter)} --page ${page + 1}" for the next ${Math.min(perPage, picked.length - page * perPage)}` : '';
   return [summaryLine(hosts), stateTable(shown, now), ...trustLines(shown.map((h) => h.host)), `${position} (page ${page} of ${pages})${next}`].join('\n');
 }
 
@@ -136,7 +143,9 @@ export function trustLines(hosts: HostStatus[]): string[] {
       case 'pending':
         return [`pending enrolment: ${h.name} presents ${h.fingerprint}; compare it with "runnerops fingerprint" on the host, then "enroll ${h.name}"`];
       case 'key-changed':
-        return [`KEY CHANGED: ${h.name} presents ${h.fingerprint ?? 'no valid key'}, enrolled ${h.enrolledFingerprint}; nothing runs there until it is enrolled again`];
+        return [
+          `KEY CHANGED: ${h.name} presents ${h.fingerprint ?? 'no valid key'}, enrolled ${h.enrolledFingerprint}; nothing runs there until it is enrolled again`,
+        ];
       case 'unsigned':
         return [`no signed entry: ${h.name} (an older worker, or not written by a worker); nothing runs there`];
       default:

@@ -8,7 +8,10 @@ export function messageParts(text: string, blocks: KnownBlock[]): Array<{ text: 
   const parts = [];
   for (let i = 0; i < count; i++) {
     const label = count > 1 ? ` (part ${i + 1} of ${count})` : '';
-    parts.push({ text: `${fallbackText(text, 300 - label.length)}${label}`, blocks: blocks.slice(i * LIMITS.blocksPerMessage, (i + 1) * LIMITS.blocksPerMessage) });
+    parts.push({
+      text: `${fallbackText(text, 300 - label.length)}${label}`,
+      blocks: blocks.slice(i * LIMITS.blocksPerMessage, (i + 1) * LIMITS.blocksPerMessage),
+    });
   }
   return parts;
 }

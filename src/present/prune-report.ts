@@ -49,7 +49,15 @@ export function pruneReportText(rows: CommandRow[], timeoutMs: number): string {
   const dryRun = results.length > 0 && results.every((r) => r.dryRun);
   const lines: string[] = [];
   if (done.length > 0) {
-    const header = ['HOST', 'CONTAINERS', 'IMAGES', 'VOLUMES', 'BUILD CACHE', dryRun ? 'WOULD FREE' : 'RECLAIMED', dryRun ? 'DISK FREE' : 'DISK FREE BEFORE -> AFTER'];
+    const header = [
+      'HOST',
+      'CONTAINERS',
+      'IMAGES',
+      'VOLUMES',
+      'BUILD CACHE',
+      dryRun ? 'WOULD FREE' : 'RECLAIMED',
+      dryRun ? 'DISK FREE' : 'DISK FREE BEFORE -> AFTER',
+    ];
     const body = results.map((r) => [r.host, kind(r.containers), kind(r.images), kind(r.volumes), kind(r.buildCache), formatBytes(r.totalBytes), disk(r)]);
     lines.push(table([header, ...body]));
     const total = results.reduce((sum, r) => sum + r.totalBytes, 0);

@@ -32,7 +32,8 @@ function trendLine(host: string, history: StoreHistoryEntry[]): string {
   const base = latest && weekAgo(history, latest);
   const trend = latest && computeStoreTrend(base, latest);
   if (!trend) return `  ${host}: first report, no trend yet`;
-  const since = trend.sinceMs >= WEEK_MS - WEEK_SLACK_MS ? `since ${formatSpan(trend.sinceMs)} ago` : `since ${formatSpan(trend.sinceMs)} ago (no report a week old)`;
+  const since =
+    trend.sinceMs >= WEEK_MS - WEEK_SLACK_MS ? `since ${formatSpan(trend.sinceMs)} ago` : `since ${formatSpan(trend.sinceMs)} ago (no report a week old)`;
   return `  ${host}: store ${formatSignedBytes(trend.narBytesChange)}, garbage ${formatSignedBytes(trend.garbageBytesChange)}, free ${formatSignedBytes(trend.freeBytesChange)} ${since}`;
 }
 

@@ -61,7 +61,7 @@ export function stackPngs(pngs: Buffer[], gap = 8): Buffer {
   const rgb = new Uint8Array(width * height * 3).fill(255);
   let top = 0;
   for (const image of images) {
-    for (let y = 0; y < image.height; y++) rgb.set(image.rgb.subarray(y * image.width * 3, (y + 1) * image.width * 3), ((top + y) * width) * 3);
+    for (let y = 0; y < image.height; y++) rgb.set(image.rgb.subarray(y * image.width * 3, (y + 1) * image.width * 3), (top + y) * width * 3);
     top += image.height + gap;
   }
   return encodePng(width, height, rgb);

@@ -49,8 +49,7 @@ export function renderStoreChart(entries: StoreHistoryEntry[], options: StoreCha
   if (head !== undefined) {
     const first = head.at;
     const span = (entries.at(-1) ?? head).at - first;
-    const xOf = (at: number): number =>
-      span <= 0 ? Math.round((left + right) / 2) : Math.round(left + 3 + ((right - left - 6) * (at - first)) / span);
+    const xOf = (at: number): number => (span <= 0 ? Math.round((left + right) / 2) : Math.round(left + 3 + ((right - left - 6) * (at - first)) / span));
     const yOf = (bytes: number): number => Math.round(bottom - ((bottom - top) * bytes) / scaleTop);
     for (const [pick, color] of [
       [(e: StoreHistoryEntry) => e.freeBytes, FREE_COLOR],

@@ -53,8 +53,7 @@ export function formatStoreReport(result: StoreUsageResult, options: FormatStore
   const history = options.history ?? [];
   if (history.length > 1) {
     lines.push(
-      `last ${history.length} reports: store ${renderSparkline(history.map((h) => h.narBytes))}  ` +
-        `free ${renderSparkline(history.map((h) => h.freeBytes))}`,
+      `last ${history.length} reports: store ${renderSparkline(history.map((h) => h.narBytes))}  ` + `free ${renderSparkline(history.map((h) => h.freeBytes))}`,
     );
   }
   const kinds = Object.entries(result.roots.byKind)

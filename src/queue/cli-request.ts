@@ -36,8 +36,10 @@ export function verifyCliRequest(input: unknown, people: CliPerson[], now = Date
   if (!person) throw new SignatureError(`no person in the policy has the identity ${typeof user === 'string' ? user.slice(0, 40) : '(none)'}`);
   const ring = new Map(person.cliKeys.map((k) => [keyIdOf(k), parsePublicKey(k, `people.${person.name}.cliKeys`)]));
   const { body } = verifyDocument<CliRequest>(input, 'cli-request', ring);
-  if (!Array.isArray(body.args) || body.args.some((a) => typeof a !== 'string') || body.args.length > 50) throw new SignatureError('a terminal request without a word list');
-  if (typeof body.issuedAt !== 'number' || Math.abs(now - body.issuedAt) > CLI_REQUEST_WINDOW_MS) throw new SignatureError('a terminal request more than a minute old (or from the future): check the clocks');
+  if (!Array.isArray(body.args) || body.args.some((a) => typeof a !== 'string') || body.args.length > 50)
+    throw new SignatureError('a terminal request without a word list');
+  if (typeof body.issuedAt !== 'number' || Math.abs(now - body.issuedAt) > CLI_REQUEST_WINDOW_MS)
+    throw new SignatureError('a terminal request more than a minute old (or from the future): check the clocks');
   if (typeof body.nonce !== 'string' || !/^[0-9a-f]{32}$/.test(body.nonce)) throw new SignatureError('a terminal request without a nonce');
   return { ...body, person: person.name };
 }

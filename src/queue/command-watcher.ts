@@ -79,7 +79,10 @@ export function startCommandWatcher(options: CommandWatcherOptions): { stop: () 
     pending.set(commandId, list);
     if (timers.has(commandId)) return;
     const wait = Math.max(0, (lastRun.get(commandId) ?? 0) + minInterval - Date.now());
-    timers.set(commandId, setTimeout(() => void flush(commandId), wait));
+    timers.set(
+      commandId,
+      setTimeout(() => void flush(commandId), wait),
+    );
   };
 
   const consumer = consumeGroup<JobEvent>({

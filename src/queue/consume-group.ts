@@ -166,9 +166,11 @@ export function consumeGroup<T>(options: ConsumeGroupOptions<T>): GroupConsumer 
 
   const read = async (id: '0' | '>'): Promise<StreamEntry[]> => {
     // The pending list (id 0) answers at once; new entries (id >) are waited for.
-    const reply = (id === '>'
-      ? await blocking.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'BLOCK', options.blockMs ?? 1000, 'STREAMS', stream, id)
-      : await blocking.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', stream, id)) as Reply;
+    const reply = (
+      id === '>'
+        ? await blocking.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'BLOCK', options.blockMs ?? 1000, 'STREAMS', stream, id)
+        : await blocking.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', stream, id)
+    ) as Reply;
     return entriesOf(reply?.[0]?.[1]);
   };
 

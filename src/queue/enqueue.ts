@@ -120,7 +120,9 @@ export async function enqueueCommand(deps: EnqueueDeps, command: CommandToQueue)
         expiresAt: record.createdAt + jobTimeoutMs(command.job, payload) + CLOCK_SKEW_MS,
       });
       const data: JobData = { commandId: id, envelope, ...(command.control ? { host } : {}) };
-      return deps.queues.get(queueName).add(command.job, data, jobOptions(command.job, command.control === true, jobId, deps.retentionSeconds ?? DEFAULT_RETENTION_SECONDS));
+      return deps.queues
+        .get(queueName)
+        .add(command.job, data, jobOptions(command.job, command.control === true, jobId, deps.retentionSeconds ?? DEFAULT_RETENTION_SECONDS));
     }),
   );
   return record;
@@ -163,7 +165,9 @@ export async function enqueueStep(
   // A rerun of the control job (the bot stopped mid-way) waits for a step still queued or running, and
   // replaces a finished one, so the host always answers an envelope this run knows.
   const queue = deps.queues.get(hostQueueName(host));
-  const earlier = (await queue.getJob(jobId)) as { data?: Partial<JobData>; isCompleted: () => Promise<boolean>; isFailed: () => Promise<boolean>; remove: () => Promise<void> } | undefined;
+  const earlier = (await queue.getJob(jobId)) as
+    | { data?: Partial<JobData>; isCompleted: () => Promise<boolean>; isFailed: () => Promise<boolean>; remove: () => Promise<void> }
+    | undefined;
   if (earlier) {
     const earlierId = earlier.data?.envelope?.body?.id;
     if (!(await earlier.isCompleted()) && !(await earlier.isFailed()) && typeof earlierId === 'string') return { jobId, envelopeId: earlierId };

@@ -74,7 +74,8 @@ export async function verifyEvent(raw: string | undefined, signers: EventSigners
     throw new SignatureError('an event that is not JSON');
   }
   const host = doc?.body?.host;
-  if (typeof host !== 'string' || typeof doc.body.commandId !== 'string' || typeof doc.body.type !== 'string') throw new SignatureError('an event without host, command or type');
+  if (typeof host !== 'string' || typeof doc.body.commandId !== 'string' || typeof doc.body.type !== 'string')
+    throw new SignatureError('an event without host, command or type');
   try {
     return verifyDocument<JobEvent>(doc, 'event', await signers(host)).body;
   } catch (err) {

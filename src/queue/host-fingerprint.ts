@@ -7,7 +7,10 @@ import { canonicalJson } from './canonical-json.js';
  * SSH host key fingerprint. `runnerops fingerprint` prints it on the host itself.
  */
 export function hostFingerprint(signPublicKey: string, boxPublicKey: string): string {
-  return `SHA256:${createHash('sha256').update(canonicalJson({ box: boxPublicKey, sign: signPublicKey })).digest('base64').replace(/=+$/, '')}`;
+  return `SHA256:${createHash('sha256')
+    .update(canonicalJson({ box: boxPublicKey, sign: signPublicKey }))
+    .digest('base64')
+    .replace(/=+$/, '')}`;
 }
 
 export function isFingerprint(text: string): boolean {

@@ -30,8 +30,7 @@ export type RedisTarget =
       tls: boolean;
     };
 
-const EXAMPLES =
-  'redis://host:6379, redis+cluster://h1:6379,h2:6379,h3:6379 or redis+sentinel://s1:26379,s2:26379,s3:26379/mymaster';
+const EXAMPLES = 'redis://host:6379, redis+cluster://h1:6379,h2:6379,h3:6379 or redis+sentinel://s1:26379,s2:26379,s3:26379/mymaster';
 
 /** The URL with any user and password replaced by `***`, for messages and logs. */
 export function maskRedisUrl(url: string): string {
@@ -72,7 +71,12 @@ export function parseRedisUrl(raw: string): RedisTarget {
     }
     return { mode: 'single', url: raw };
   }
-  const mode = scheme === 'redis+cluster' || scheme === 'rediss+cluster' ? 'cluster' : scheme === 'redis+sentinel' || scheme === 'rediss+sentinel' ? 'sentinel' : undefined;
+  const mode =
+    scheme === 'redis+cluster' || scheme === 'rediss+cluster'
+      ? 'cluster'
+      : scheme === 'redis+sentinel' || scheme === 'rediss+sentinel'
+        ? 'sentinel'
+        : undefined;
   if (!mode) throw invalid(raw, `unknown scheme "${scheme ?? raw.split(':')[0]}"`);
   const tls = scheme!.startsWith('rediss');
   const rest = raw.slice(scheme!.length + 3);
@@ -97,7 +101,8 @@ export function parseRedisUrl(raw: string): RedisTarget {
   }
   const [masterName = '', dbText, ...extra] = pathPart.split('/');
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(masterName)) throw invalid(raw, 'a sentinel URL needs the master name after the hosts ("/mymaster")');
-  if (extra.length > 0 || (dbText !== undefined && dbText !== '' && !/^\d{1,2}$/.test(dbText))) throw invalid(raw, 'after the master name only a database number may follow');
+  if (extra.length > 0 || (dbText !== undefined && dbText !== '' && !/^\d{1,2}$/.test(dbText)))
+    throw invalid(raw, 'after the master name only a database number may follow');
   const params = new URLSearchParams(query);
   for (const name of params.keys()) {
     if (name !== 'sentinelPassword' && name !== 'sentinelUsername') throw invalid(raw, `unknown option "${name}" (sentinelPassword, sentinelUsername)`);

@@ -37,7 +37,9 @@ export function parsePublicKey(text: string, where: string): KeyObject {
   const trimmed = text.trim();
   const raw = trimmed.startsWith(PUBLIC_PREFIX) ? Buffer.from(trimmed.slice(PUBLIC_PREFIX.length), 'base64') : undefined;
   if (!raw || raw.length !== 32) {
-    throw new UserError(`${where} has "${trimmed.slice(0, 60)}", which is not a public key; expected ed25519:<44 base64 characters> as printed by "runnerops keygen"`);
+    throw new UserError(
+      `${where} has "${trimmed.slice(0, 60)}", which is not a public key; expected ed25519:<44 base64 characters> as printed by "runnerops keygen"`,
+    );
   }
   return createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
 }

@@ -35,7 +35,12 @@ export function watchSettingsKey(prefix: string): string {
 }
 
 /** Publishes the policy's watch section (plus its prune defaults), signed with the bot's key. */
-export async function publishWatchSettings(redis: Redis, prefix: string, signer: Signer, policy: { watch: Omit<WatchSettings, 'prune'>; prune: WatchSettings['prune'] }): Promise<void> {
+export async function publishWatchSettings(
+  redis: Redis,
+  prefix: string,
+  signer: Signer,
+  policy: { watch: Omit<WatchSettings, 'prune'>; prune: WatchSettings['prune'] },
+): Promise<void> {
   const settings: WatchSettings = { ...policy.watch, prune: policy.prune };
   await redis.set(watchSettingsKey(prefix), JSON.stringify(signDocument(signer, 'watch-settings', settings)));
 }

@@ -73,7 +73,12 @@ export function joinRunners(
       contactedAt: r.contactedAt,
       version: r.version ?? r.managers.find((m) => m.version)?.version ?? null,
       maintenanceNote: r.maintenanceNote,
-      managers: r.managers.map((m) => ({ systemId: m.systemId, ...(hostBySystemId.has(m.systemId) ? { host: hostBySystemId.get(m.systemId)! } : {}), contactedAt: m.contactedAt, version: m.version })),
+      managers: r.managers.map((m) => ({
+        systemId: m.systemId,
+        ...(hostBySystemId.has(m.systemId) ? { host: hostBySystemId.get(m.systemId)! } : {}),
+        contactedAt: m.contactedAt,
+        version: m.version,
+      })),
       hosts: [...new Set(on.map((c) => c.host))],
       ...(expiry !== undefined ? { tokenExpiresAt: expiry } : {}),
     };
@@ -82,7 +87,8 @@ export function joinRunners(
   const mismatches: Mismatch[] = [];
   for (const h of hosts) {
     for (const entry of h.runners) {
-      if (entry.id === undefined || missing.has(entry.id)) mismatches.push({ kind: 'unknown-to-gitlab', host: h.name, runner: entry.name, ...(entry.id !== undefined ? { id: entry.id } : {}) });
+      if (entry.id === undefined || missing.has(entry.id))
+        mismatches.push({ kind: 'unknown-to-gitlab', host: h.name, runner: entry.name, ...(entry.id !== undefined ? { id: entry.id } : {}) });
     }
   }
   // Only a token that sees every runner can say that no host carries one.

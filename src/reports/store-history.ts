@@ -64,12 +64,7 @@ export async function recordStoreReport(
 }
 
 /** The host's last `limit` reports, oldest first (for charts and sparklines). */
-export async function readStoreHistory(
-  redis: Redis,
-  prefix: string,
-  host: string,
-  limit: number = STORE_HISTORY_LIMIT,
-): Promise<StoreHistoryEntry[]> {
+export async function readStoreHistory(redis: Redis, prefix: string, host: string, limit: number = STORE_HISTORY_LIMIT): Promise<StoreHistoryEntry[]> {
   const raw = await redis.lrange(storeHistoryKey(prefix, host), 0, limit - 1);
   return raw
     .map(parseEntry)

@@ -35,12 +35,18 @@ export function checkCron(spec: CronSpec): void {
 
 /** The latest occurrence at or before `now` (ms since epoch). */
 export function latestOccurrence(spec: CronSpec, now: number): number {
-  return cronParser.parseExpression(spec.cron, { tz: spec.timezone, currentDate: new Date(now + 1) }).prev().getTime();
+  return cronParser
+    .parseExpression(spec.cron, { tz: spec.timezone, currentDate: new Date(now + 1) })
+    .prev()
+    .getTime();
 }
 
 /** The first occurrence strictly after `now` (ms since epoch). */
 export function nextOccurrence(spec: CronSpec, now: number): number {
-  return cronParser.parseExpression(spec.cron, { tz: spec.timezone, currentDate: new Date(now) }).next().getTime();
+  return cronParser
+    .parseExpression(spec.cron, { tz: spec.timezone, currentDate: new Date(now) })
+    .next()
+    .getTime();
 }
 
 /** `2025-01-16 03:00 Europe/Berlin` (seconds shown only when not zero). */

@@ -117,7 +117,12 @@ async function produce(core: BotCore, schedule: Schedule, requester: Requester, 
  * every host (silent ones are named), posts ONE summary to the schedule's channel, and audits it as a
  * `schedule` entry. A failure is posted and audited too, never thrown away.
  */
-export async function runScheduledCommand(core: BotCore, schedule: Schedule, info: OccurrenceInfo, options: ScheduledRunOptions = {}): Promise<ScheduledReport> {
+export async function runScheduledCommand(
+  core: BotCore,
+  schedule: Schedule,
+  info: OccurrenceInfo,
+  options: ScheduledRunOptions = {},
+): Promise<ScheduledReport> {
   const requester: Requester = { via: 'schedule', user: `schedule:${schedule.name}`, channel: schedule.channel };
   let report: ScheduledReport;
   let failed = false;

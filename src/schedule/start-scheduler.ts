@@ -140,7 +140,12 @@ export async function startScheduler(deps: SchedulerDeps): Promise<RunningSchedu
     }
     return 'ran';
   };
-  const worker = new Worker<ScheduleJobData>(SCHEDULES_QUEUE, processJob, { connection: deps.blocking, prefix, concurrency: deps.concurrency ?? 4, ...JOB_LOCK });
+  const worker = new Worker<ScheduleJobData>(SCHEDULES_QUEUE, processJob, {
+    connection: deps.blocking,
+    prefix,
+    concurrency: deps.concurrency ?? 4,
+    ...JOB_LOCK,
+  });
   worker.on('error', (err) => log.error({ err }, 'schedules worker error'));
   // Closing a Worker that is still connecting leaves a rejected command nobody handles.
   await worker.waitUntilReady();
@@ -152,7 +157,10 @@ export async function startScheduler(deps: SchedulerDeps): Promise<RunningSchedu
       // close() takes no new runs and waits for the running ones, up to the grace period. A run still
       // following its hosts then is left behind: its occurrence stays claimed, so no replica repeats it.
       const closing = worker.close();
-      const inTime = await Promise.race([closing.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), deps.stopGraceMs ?? 10_000).unref())]);
+      const inTime = await Promise.race([
+        closing.then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), deps.stopGraceMs ?? 10_000).unref()),
+      ]);
       if (!inTime) {
         log.warn('scheduled commands still running at stop; leaving them');
         closing.catch(() => undefined);

@@ -35,7 +35,10 @@ export function fingerprintOf(publicKeyBase64: string): string {
 }
 
 async function readOrCreateSecret(file: string): Promise<Uint8Array> {
-  const { bytes } = await readOrCreateKeyFile(file, (f) => new PermanentJobError(`${f} does not hold a 32-byte key; move it away and restart the worker to create a new one`));
+  const { bytes } = await readOrCreateKeyFile(
+    file,
+    (f) => new PermanentJobError(`${f} does not hold a 32-byte key; move it away and restart the worker to create a new one`),
+  );
   return new Uint8Array(bytes);
 }
 

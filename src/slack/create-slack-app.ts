@@ -50,7 +50,14 @@ export function createSlackApp(settings: BotSettings, mode: 'socket' | 'http', l
   const clientOptions = settings.slackApiUrl ? { slackApiUrl: settings.slackApiUrl } : {};
   const logger = boltLogger(log);
   if (mode === 'socket') {
-    const app = new App({ token: settings.slackBotToken!, appToken: settings.slackAppToken!, socketMode: true, clientOptions, logger, deferInitialization: true });
+    const app = new App({
+      token: settings.slackBotToken!,
+      appToken: settings.slackAppToken!,
+      socketMode: true,
+      clientOptions,
+      logger,
+      deferInitialization: true,
+    });
     return {
       app,
       start: async () => {

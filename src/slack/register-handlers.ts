@@ -105,7 +105,9 @@ export function registerHandlers(app: App, core: BotCore, options: HandlerOption
   // "Request rotation" on a token-expiry warning: the clicker requests it, as if they had typed it.
   app.action<BlockButtonAction>(REQUEST_ROTATION_ACTION, async ({ ack, body, action }) => {
     await ack();
-    await routed(clickRoute(body), () => handleCommandLine(core, action.value ?? '', { via: 'slack', user: body.user.id, ...(body.channel?.id ? { channel: body.channel.id } : {}) }));
+    await routed(clickRoute(body), () =>
+      handleCommandLine(core, action.value ?? '', { via: 'slack', user: body.user.id, ...(body.channel?.id ? { channel: body.channel.id } : {}) }),
+    );
   });
 
   app.event('app_home_opened', async ({ event, client }) => {

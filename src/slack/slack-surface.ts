@@ -128,7 +128,12 @@ function createSurface(deps: SlackSurfaceDeps): Surface {
     async postCard(command, card, channel) {
       if (!channel) return undefined;
       const { blocks, text } = cardBlocks(card);
-      const where = await postWhereAllowed(channel, { text, blocks }, { user: command.requester.user, channel: command.requester.channel }, `the card of job ${command.id} (it runs anyway; /runner job ${command.id} shows it)`);
+      const where = await postWhereAllowed(
+        channel,
+        { text, blocks },
+        { user: command.requester.user, channel: command.requester.channel },
+        `the card of job ${command.id} (it runs anyway; /runner job ${command.id} shows it)`,
+      );
       homeChanged();
       return where;
     },
@@ -158,21 +163,33 @@ function createSurface(deps: SlackSurfaceDeps): Surface {
         if (entry.card.finished && overflow.length > 0) {
           for (let i = 0; i < overflow.length; i += 400) {
             const chunk = codeSections(overflow.slice(i, i + 400).join('\n')).slice(0, LIMITS.blocksPerMessage);
-            await client.chat.postMessage({ channel: location.channel, thread_ts: location.ts, text: `rows ${i + 1}-${Math.min(i + 400, overflow.length)} of the overflow`, blocks: chunk });
+            await client.chat.postMessage({
+              channel: location.channel,
+              thread_ts: location.ts,
+              text: `rows ${i + 1}-${Math.min(i + 400, overflow.length)} of the overflow`,
+              blocks: chunk,
+            });
           }
         }
         if (entry.card.finished && totalRest.length > 0) {
           for (let i = 0; i < totalRest.length; i += LIMITS.blocksPerMessage) {
             const part = `part ${i / LIMITS.blocksPerMessage + 2} of the report of job ${command.id}`;
-            await client.chat.postMessage({ channel: location.channel, thread_ts: location.ts, text: fallbackText(part), blocks: totalRest.slice(i, i + LIMITS.blocksPerMessage) });
+            await client.chat.postMessage({
+              channel: location.channel,
+              thread_ts: location.ts,
+              text: fallbackText(part),
+              blocks: totalRest.slice(i, i + LIMITS.blocksPerMessage),
+            });
           }
         }
       })();
       waitingCards.set(key, entry);
       sendingCards.set(key, entry.sent);
-      void entry.sent.finally(() => {
-        if (sendingCards.get(key) === entry.sent) sendingCards.delete(key);
-      }).catch(() => undefined);
+      void entry.sent
+        .finally(() => {
+          if (sendingCards.get(key) === entry.sent) sendingCards.delete(key);
+        })
+        .catch(() => undefined);
       return entry.sent;
     },
     async postApproval(approval: Approval, channel) {
@@ -180,7 +197,12 @@ function createSurface(deps: SlackSurfaceDeps): Surface {
       if (!channel) return undefined;
       const { blocks, text } = approvalBlocks(approval);
       const requester = { user: approval.requester.user, channel: approval.requester.channel };
-      const location = await postWhereAllowed(channel, { text, blocks }, requester, `approval request ${approval.id} (approvers also find it on the runnerops Home tab)`);
+      const location = await postWhereAllowed(
+        channel,
+        { text, blocks },
+        requester,
+        `approval request ${approval.id} (approvers also find it on the runnerops Home tab)`,
+      );
       if (location) await deps.approvals.setMessage(approval.id, location);
       return location;
     },
@@ -225,7 +247,10 @@ function createSurface(deps: SlackSurfaceDeps): Surface {
         await client.filesUploadV2({ channel_id: target, initial_comment: comment, file_uploads: files });
       } catch (err) {
         if (!cannotPostThere(err)) throw err;
-        deps.log.warn({ channel: target, error: slackErrorCode(err) }, cannotPostLine('a report', { channel: target, label: `channel ${target}` }, slackErrorCode(err)));
+        deps.log.warn(
+          { channel: target, error: slackErrorCode(err) },
+          cannotPostLine('a report', { channel: target, label: `channel ${target}` }, slackErrorCode(err)),
+        );
       }
     },
   };

@@ -26,7 +26,9 @@ export const answerHosts: Answer<'hosts'> = async (deps, request) =>
 
 export const answerJobs: Answer<'jobs'> = async (deps, request) => {
   const ids = await recentCommandIds(deps.redis, deps.prefix, request.limit);
-  const commands = await Promise.all(ids.map(async (id) => ({ command: await readCommand(deps.redis, deps.prefix, id), rows: await readRows(deps.redis, deps.prefix, id) })));
+  const commands = await Promise.all(
+    ids.map(async (id) => ({ command: await readCommand(deps.redis, deps.prefix, id), rows: await readRows(deps.redis, deps.prefix, id) })),
+  );
   return recentCommandsText(commands.filter((c): c is { command: CommandRecord; rows: typeof c.rows } => c.command !== undefined));
 };
 

@@ -22,10 +22,7 @@ function isDryRun(request: Request): boolean {
   return grammarOf(request.verb).approval === 'always unless dry run' && 'dryRun' in request && request.dryRun;
 }
 
-export type Reply =
-  | { kind: 'text'; text: string; error?: boolean }
-  | { kind: 'queued'; command: CommandRecord }
-  | { kind: 'approval'; approval: Approval };
+export type Reply = { kind: 'text'; text: string; error?: boolean } | { kind: 'queued'; command: CommandRecord } | { kind: 'approval'; approval: Approval };
 
 /** Normalised command text for cards and the audit log (the words as parsed, one space apart). */
 export function commandLine(words: string | string[]): string {
@@ -71,7 +68,10 @@ export async function executeCommand(deps: ExecuteDeps, input: string | string[]
     if (decision.outcome === 'request') {
       // The plan is frozen now and sealed with the request: what the approver sees is what runs.
       const id = deps.approvals.newId();
-      const frozen = row.kind === 'approval' ? row.freeze(request, hosts) : freezeJobs(row.plan(request, hosts, deps.policy, now, context), commandIdFor(id), text, approvalText);
+      const frozen =
+        row.kind === 'approval'
+          ? row.freeze(request, hosts)
+          : freezeJobs(row.plan(request, hosts, deps.policy, now, context), commandIdFor(id), text, approvalText);
       const approval = await deps.approvals.create(
         {
           id,

@@ -17,7 +17,10 @@ const LISTED_IDS = 60;
 
 /** `cleanup-stale ...: deletes 3 runners: #4, #9, #12` as the approver reads it. */
 function cleanupText(text: string, stale: StaleRunner[]): string {
-  const ids = stale.slice(0, LISTED_IDS).map((r) => `#${r.id}`).join(', ');
+  const ids = stale
+    .slice(0, LISTED_IDS)
+    .map((r) => `#${r.id}`)
+    .join(', ');
   const more = stale.length > LISTED_IDS ? ` and ${stale.length - LISTED_IDS} more (the dry run lists them all)` : '';
   return `${text}: deletes ${stale.length} runner${stale.length === 1 ? '' : 's'}: ${ids}${more}`;
 }
@@ -32,7 +35,11 @@ export async function findStaleFirst(deps: ExecuteDeps, request: RequestOf<'clea
   const cutoff = now - request.olderThanSeconds * 1000;
   const stale = await deps.findStaleRunners(cutoff);
   if (stale.length === 0) {
-    return { kind: 'nothing to do', text: `no runner has been without contact since ${new Date(cutoff).toISOString().slice(0, 10)}: nothing to clean up`, outcome: 'nothing to clean up' };
+    return {
+      kind: 'nothing to do',
+      text: `no runner has been without contact since ${new Date(cutoff).toISOString().slice(0, 10)}: nothing to clean up`,
+      outcome: 'nothing to clean up',
+    };
   }
   return { kind: 'plan', context: { stale }, approvalText: (text) => cleanupText(text, stale) };
 }

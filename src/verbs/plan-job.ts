@@ -63,7 +63,13 @@ export const planPause: PlanJobs<'pause' | 'resume'> = (request, hosts, _policy,
     job: 'pause-runners',
     hosts: [row],
     control: true,
-    payloadFor: () => ({ runnerIds, paused: request.verb === 'pause', requestedBy: requester, hostsOf, ...(request.reason !== undefined ? { reason: request.reason } : {}) }),
+    payloadFor: () => ({
+      runnerIds,
+      paused: request.verb === 'pause',
+      requestedBy: requester,
+      hostsOf,
+      ...(request.reason !== undefined ? { reason: request.reason } : {}),
+    }),
   };
 };
 
@@ -81,7 +87,9 @@ function requireRunner(host: HostStatus, runner: string | undefined): RunnerSumm
   }
   const found = known.find((r) => r.name === runner || (r.id !== undefined && String(r.id) === runner));
   if (!found) {
-    throw new UserError(`unknown runner "${runner}" on ${host.name}; known: ${known.map((r) => (r.id !== undefined ? `${r.name} (#${r.id})` : r.name)).join(', ')}`);
+    throw new UserError(
+      `unknown runner "${runner}" on ${host.name}; known: ${known.map((r) => (r.id !== undefined ? `${r.name} (#${r.id})` : r.name)).join(', ')}`,
+    );
   }
   return found;
 }
@@ -96,7 +104,8 @@ export const planUnregister: PlanJobs<'unregister'> = (request, hosts) => {
   const host = requireHost(request.host, hosts);
   const runner = requireRunner(host, request.runner);
   if (!runner) throw new UserError(`${host.name} has not reported its runners yet; wait for its worker, then unregister again`);
-  if (runner.id === undefined) throw new UserError(`runner "${runner.name}" on ${host.name} has no GitLab id in config.toml, so there is nothing to delete in GitLab`);
+  if (runner.id === undefined)
+    throw new UserError(`runner "${runner.name}" on ${host.name} has no GitLab id in config.toml, so there is nothing to delete in GitLab`);
   const runnerId = runner.id;
   // One runner in several hosts' config.toml: deleting it in GitLab stops it on all of them.
   const alsoOn = hosts.filter((h) => h.name !== host.name && (h.runners ?? []).some((r) => r.id === runnerId)).map((h) => h.name);
@@ -175,7 +184,12 @@ export const planRestartDaemon: PlanJobs<'restart-daemon'> = (request, hosts) =>
 export const planRegister: PlanJobs<'register'> = (request, hosts) => {
   const host = requireHost(request.host, hosts);
   const { verb: _verb, host: _host, ...options } = request;
-  return { job: 'register-runner', hosts: [host.name], control: true, payloadFor: (_host, commandId) => ({ host: host.name, ...options, requestId: commandId }) };
+  return {
+    job: 'register-runner',
+    hosts: [host.name],
+    control: true,
+    payloadFor: (_host, commandId) => ({ host: host.name, ...options, requestId: commandId }),
+  };
 };
 
 export const planRotate: PlanJobs<'rotate'> = (request, hosts, _policy, now) => {
@@ -184,7 +198,12 @@ export const planRotate: PlanJobs<'rotate'> = (request, hosts, _policy, now) => 
   // An expired token cannot reset itself: the bot resets it by id and seals the new one to the host.
   if (runner?.id !== undefined && runner.tokenExpiresAt !== undefined && Date.parse(runner.tokenExpiresAt) <= now) {
     const runnerId = runner.id;
-    return { job: 'revive-runner-token', hosts: [host.name], control: true, payloadFor: (_host, commandId) => ({ host: host.name, runnerId, requestId: commandId }) };
+    return {
+      job: 'revive-runner-token',
+      hosts: [host.name],
+      control: true,
+      payloadFor: (_host, commandId) => ({ host: host.name, runnerId, requestId: commandId }),
+    };
   }
   return {
     job: 'rotate-token',
@@ -196,7 +215,13 @@ export const planRotate: PlanJobs<'rotate'> = (request, hosts, _policy, now) => 
 
 /** A plan as an approval keeps it: the payload of every host, computed once with the approval's command id. */
 export function freezePlan(plan: JobPlan, commandId: string): FrozenPlan {
-  return { kind: 'jobs', job: plan.job, control: plan.control, hosts: plan.hosts, payloads: Object.fromEntries(plan.hosts.map((h) => [h, plan.payloadFor(h, commandId)])) };
+  return {
+    kind: 'jobs',
+    job: plan.job,
+    control: plan.control,
+    hosts: plan.hosts,
+    payloads: Object.fromEntries(plan.hosts.map((h) => [h, plan.payloadFor(h, commandId)])),
+  };
 }
 
 /**
@@ -207,7 +232,9 @@ export function planEnrolment(request: RequestOf<'enroll'>, hosts: HostStatus[])
   const host = requireHost(request.host, hosts, { enrolled: false });
   if (!host.fingerprint) throw new UserError(`${host.name} publishes no signed key; upgrade and restart its worker, then enrol it`);
   if (request.fingerprint !== undefined && request.fingerprint !== host.fingerprint) {
-    throw new UserError(`${host.name} presents ${host.fingerprint}, not the ${request.fingerprint} you gave; run "runnerops fingerprint" on the host itself and compare`);
+    throw new UserError(
+      `${host.name} presents ${host.fingerprint}, not the ${request.fingerprint} you gave; run "runnerops fingerprint" on the host itself and compare`,
+    );
   }
   if (host.trust === 'enrolled') throw new UserError(`${host.name} is already enrolled with ${host.fingerprint}`);
   return { kind: 'enrol', host: host.name, fingerprint: host.fingerprint };

@@ -93,7 +93,9 @@ export interface DiskPressureWatchDeps {
 const DEFAULT_TIERS = [30 * 86400, 7 * 86400, 86400, 6 * 3600, 3600, 0];
 
 /** The prune function the watch uses in a worker: prune-docker's run() with no progress reporting. */
-export function pruneWithJob(ctx: Pick<JobContext, 'host' | 'docker' | 'settings' | 'log'> & Partial<Pick<JobContext, 'imageUse'>>): (payload: PrunePayload) => Promise<PruneResult> {
+export function pruneWithJob(
+  ctx: Pick<JobContext, 'host' | 'docker' | 'settings' | 'log'> & Partial<Pick<JobContext, 'imageUse'>>,
+): (payload: PrunePayload) => Promise<PruneResult> {
   return (payload) => pruneDocker.run(payload, { ...ctx, progress: async () => undefined });
 }
 
@@ -154,7 +156,14 @@ export function startDiskPressureWatch(deps: DiskPressureWatchDeps): { check: ()
   let toldLow = new Set<string>();
 
   const notify = async (outcome: Notice['outcome'], summary: string, result: unknown): Promise<Notice> => {
-    const notice: Notice = { source: 'disk-pressure-watch', host: deps.settings.host, at: clock(), outcome, summary: `${deps.settings.host}: ${summary}`, result };
+    const notice: Notice = {
+      source: 'disk-pressure-watch',
+      host: deps.settings.host,
+      at: clock(),
+      outcome,
+      summary: `${deps.settings.host}: ${summary}`,
+      result,
+    };
     await publishNotice(deps.redis, deps.prefix, deps.signer, notice);
     return notice;
   };
@@ -180,7 +189,9 @@ export function startDiskPressureWatch(deps: DiskPressureWatchDeps): { check: ()
     return [{ maxFreedBytes, result }];
   };
   const gcText = (gc: GcPass[]): string =>
-    gc.length === 0 ? '' : `; collected Nix garbage: ${gc.map((g) => `${g.result.deleted?.count ?? 0} paths, ${formatBytes(g.result.deleted?.freedBytes ?? 0)} freed`).join(', ')}`;
+    gc.length === 0
+      ? ''
+      : `; collected Nix garbage: ${gc.map((g) => `${g.result.deleted?.count ?? 0} paths, ${formatBytes(g.result.deleted?.freedBytes ?? 0)} freed`).join(', ')}`;
 
   const measureAll = async (): Promise<{ docker?: FilesystemUse; all: FilesystemUse[] }> => {
     const dataRoot = await readDataRoot(deps.docker).catch((err: unknown) => {
@@ -214,7 +225,9 @@ export function startDiskPressureWatch(deps: DiskPressureWatchDeps): { check: ()
           return { outcome, before: before.all, after, passes: [], gc, notice: await notify(outcome, summary, { before: before.all, after }) };
         } catch (err) {
           log.error({ err }, 'the disk-pressure GC failed');
-          const notice = await notify('failed', `disk pressure: ${describeFs(nixLow)}; collecting Nix garbage failed: ${describeError(err)}`, { before: before.all });
+          const notice = await notify('failed', `disk pressure: ${describeFs(nixLow)}; collecting Nix garbage failed: ${describeError(err)}`, {
+            before: before.all,
+          });
           return { outcome: 'failed', before: before.all, after: before.all, passes: [], notice };
         }
       }
@@ -223,8 +236,17 @@ export function startDiskPressureWatch(deps: DiskPressureWatchDeps): { check: ()
       const base: WatchCheck = { outcome: 'cannot-help', before: before.all, after: before.all, passes: [] };
       if (fresh.length === 0) return base;
       const what = fresh.map(describeFs).join('; ');
-      const hint = fresh.some((f) => f.label === 'Nix store') ? ': collect Nix garbage ("gc <host>", or let the watch do it with the policy\'s watch.gc) or grow the disk' : '';
-      return { ...base, notice: await notify('still-low', `disk pressure: ${what} (below ${settings.minFreePercent}%); it is not on Docker's filesystem, so pruning Docker cannot free it${hint}`, { before: before.all }) };
+      const hint = fresh.some((f) => f.label === 'Nix store')
+        ? ': collect Nix garbage ("gc <host>", or let the watch do it with the policy\'s watch.gc) or grow the disk'
+        : '';
+      return {
+        ...base,
+        notice: await notify(
+          'still-low',
+          `disk pressure: ${what} (below ${settings.minFreePercent}%); it is not on Docker's filesystem, so pruning Docker cannot free it${hint}`,
+          { before: before.all },
+        ),
+      };
     }
 
     const opening = `disk pressure: ${helpable.map(describeFs).join('; ')} (below ${settings.minFreePercent}%)`;
@@ -271,7 +293,11 @@ export function startDiskPressureWatch(deps: DiskPressureWatchDeps): { check: ()
       log.error({ err }, 'the disk-pressure prune failed');
       const after = (await measureAll()).all;
       const done = passes.length > 0 ? `; ${reclaimed(passes)} before that` : '';
-      const notice = await notify('failed', `${opening}; pruning failed: ${describeError(err)}${done}`, { before: before.all, after, passes: passes.map((p) => ({ untilSeconds: p.untilSeconds, totalBytes: p.result.totalBytes })) });
+      const notice = await notify('failed', `${opening}; pruning failed: ${describeError(err)}${done}`, {
+        before: before.all,
+        after,
+        passes: passes.map((p) => ({ untilSeconds: p.untilSeconds, totalBytes: p.result.totalBytes })),
+      });
       return { outcome: 'failed', before: before.all, after, passes, notice };
     }
     const after = await measureAll();
@@ -296,11 +322,16 @@ export function startDiskPressureWatch(deps: DiskPressureWatchDeps): { check: ()
   /** Checks run one at a time (the timer's and any caller's). */
   const check = (): Promise<WatchCheck> => {
     const next = tail.then(async () => {
-      const published = deps.policy ?? (await readWatchSettings(deps.redis, deps.prefix, deps.botKeys).catch((err: unknown) => {
-        log.warn({ err }, 'ignoring watch settings no bot signed');
-        return undefined;
-      }));
-      current = effectiveWatch({ ...deps.settings.watch, protectLabel: deps.settings.protectLabel, pruneNamedVolumes: deps.settings.pruneNamedVolumes }, published);
+      const published =
+        deps.policy ??
+        (await readWatchSettings(deps.redis, deps.prefix, deps.botKeys).catch((err: unknown) => {
+          log.warn({ err }, 'ignoring watch settings no bot signed');
+          return undefined;
+        }));
+      current = effectiveWatch(
+        { ...deps.settings.watch, protectLabel: deps.settings.protectLabel, pruneNamedVolumes: deps.settings.pruneNamedVolumes },
+        published,
+      );
       if (!current?.enabled) return { outcome: 'disabled', before: [], after: [], passes: [] } satisfies WatchCheck;
       return runCheck(current);
     });

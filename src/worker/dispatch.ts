@@ -75,7 +75,10 @@ export function createProcessor(deps: DispatchDeps) {
     const id = verifiedEnvelopeId(deps, job);
     const earlier = id === undefined ? undefined : running.get(id);
     if (earlier !== undefined) {
-      deps.log.warn({ jobId: job.id, job: job.name }, 'job handed back while its run goes on here (its lock lapsed); waiting for that run instead of starting another');
+      deps.log.warn(
+        { jobId: job.id, job: job.name },
+        'job handed back while its run goes on here (its lock lapsed); waiting for that run instead of starting another',
+      );
       return earlier;
     }
     const attempt = run(job, token, signal);
@@ -112,7 +115,9 @@ function createRun(deps: DispatchDeps) {
       if (err instanceof EnvelopeExpired) {
         // Signed by the bot, but too late: the card already calls the host silent; say why, run nothing.
         deps.log.info({ jobId: job.id, job: job.name }, 'dropped a job that expired before this host took it');
-        await eventsFor(deps, err.body)('failed', { summary: `the job expired before ${err.body.host} took it (${err.message}); ask again` }).catch(() => undefined);
+        await eventsFor(deps, err.body)('failed', { summary: `the job expired before ${err.body.host} took it (${err.message}); ask again` }).catch(
+          () => undefined,
+        );
         throw new UnrecoverableError(`not run: ${err.message}`);
       }
       if (!(err instanceof SignatureError)) throw err;
@@ -181,7 +186,11 @@ function firstIssue(err: Error): string {
  * BullMQ fails a job by itself when its worker died too often while running it (stalled more than
  * allowed). No processor ran to say so, so tell the card here (a row that already finished stays as it is).
  */
-export async function reportStalledFailure(deps: Pick<DispatchDeps, 'redis' | 'prefix' | 'signer' | 'ring' | 'queue' | 'host'>, job: Job<JobData> | undefined, err: Error): Promise<void> {
+export async function reportStalledFailure(
+  deps: Pick<DispatchDeps, 'redis' | 'prefix' | 'signer' | 'ring' | 'queue' | 'host'>,
+  job: Job<JobData> | undefined,
+  err: Error,
+): Promise<void> {
   if (!job || !/stalled/i.test(err.message)) return;
   let envelope: EnvelopeBody;
   try {

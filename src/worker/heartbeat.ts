@@ -23,7 +23,11 @@ export async function startHeartbeat(
   const tick = async () => {
     const current = await readHost(redis, prefix, entry.name);
     if (current?.signPublicKey === signer.publicKey) return beat(redis, prefix, entry.name);
-    if (current) log.error({ otherKey: current.signPublicKey }, `another worker with a different key claims the host name ${entry.name}; publishing this host's entry again`);
+    if (current)
+      log.error(
+        { otherKey: current.signPublicKey },
+        `another worker with a different key claims the host name ${entry.name}; publishing this host's entry again`,
+      );
     await publishHost(redis, prefix, signer, { ...entry, lastHeartbeat: Date.now() });
   };
   const timer = setInterval(() => {

@@ -60,7 +60,10 @@ export function dockerFromSettings(settings: Pick<WorkerSettings, 'dockerHost'>)
 
 /** A refusal's reason without ids, as a bounded metric label. */
 function refusalKind(reason: string): string {
-  const match = /^(unsigned|replayed|job expired|job issued in the future|job signed for (queue|host)|job signed as|job signed by unknown key|job with a bad signature|a \S+ signature presented|rotate-token without)/.exec(reason);
+  const match =
+    /^(unsigned|replayed|job expired|job issued in the future|job signed for (queue|host)|job signed as|job signed by unknown key|job with a bad signature|a \S+ signature presented|rotate-token without)/.exec(
+      reason,
+    );
   return (match?.[1] ?? 'other').replace(/\s+/g, '-');
 }
 
@@ -79,10 +82,12 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   const signer = keys.signer;
   const patchHost = (patch: Partial<HostEntry>) => touchHost(redis, settings.prefix, signer, settings.host, patch);
   // When each image was last used, for LRU eviction by prune and the disk-pressure watch; without it they rank by creation time.
-  const imageUse = await startImageUseLog({ docker, file: path.join(settings.stateDir, IMAGE_USE_FILE), log: log.child({ part: 'image-use' }) }).catch((err: unknown) => {
-    log.warn({ err }, 'cannot follow Docker events; LRU eviction ranks images by creation time');
-    return undefined;
-  });
+  const imageUse = await startImageUseLog({ docker, file: path.join(settings.stateDir, IMAGE_USE_FILE), log: log.child({ part: 'image-use' }) }).catch(
+    (err: unknown) => {
+      log.warn({ err }, 'cannot follow Docker events; LRU eviction ranks images by creation time');
+      return undefined;
+    },
+  );
   const base: Omit<JobContext, 'log' | 'progress'> = {
     host: settings.host,
     docker,

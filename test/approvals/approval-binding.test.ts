@@ -66,7 +66,12 @@ describe('an approval runs exactly what was requested', () => {
     const job = (await queue.getJob(`ap-${id}@bind-1`))!;
     await queue.close();
     const body = job.data.envelope.body;
-    expect(body).toMatchObject({ job: 'rotate-token', host: 'bind-1', payload: { runner: 'nix', requestId: `ap-${id}` }, approval: { id, approvedBy: ['U0APP'] } });
+    expect(body).toMatchObject({
+      job: 'rotate-token',
+      host: 'bind-1',
+      payload: { runner: 'nix', requestId: `ap-${id}` },
+      approval: { id, approvedBy: ['U0APP'] },
+    });
     expect(body.approval.requestHash).toMatch(/^[0-9a-f]{64}$/);
   });
 

@@ -27,7 +27,9 @@ afterAll(async () => stack?.stop());
 
 async function requestRotation(user = 'U0REQ'): Promise<{ id: string; message: FakeMessage }> {
   const before = stack.slack.messages.length;
-  await signedPost(stack.eventsUrl, slashCommandBody({ text: 'rotate ap-1 --runner nix', user_id: user, channel_id: 'C0OPS' }), { secret: stack.signingSecret });
+  await signedPost(stack.eventsUrl, slashCommandBody({ text: 'rotate ap-1 --runner nix', user_id: user, channel_id: 'C0OPS' }), {
+    secret: stack.signingSecret,
+  });
   await stack.slack.waitFor('chat.postMessage', (c) => c.params.channel === 'C0APPROVALS' && stack.slack.messages.length > before);
   const message = stack.slack.messages.filter((m) => m.channel === 'C0APPROVALS').at(-1)!;
   const id = defined(/"value":"([0-9a-f]{12})"/.exec(JSON.stringify(message.blocks))?.[1], 'an approval id in the message');
@@ -38,7 +40,9 @@ async function requestRotation(user = 'U0REQ'): Promise<{ id: string; message: F
 /** A click on the approval's button as first posted (the message object follows later updates). */
 function click(action: string, user: string, message: FakeMessage, url = stack.eventsUrl): Promise<Response> {
   const value = approvalIds.get(message.ts)!;
-  return signedPost(url, blockActionsBody({ action_id: action, user_id: user, channel_id: 'C0APPROVALS', message, value, block_id: `approval-${value}` }), { secret: stack.signingSecret });
+  return signedPost(url, blockActionsBody({ action_id: action, user_id: user, channel_id: 'C0APPROVALS', message, value, block_id: `approval-${value}` }), {
+    secret: stack.signingSecret,
+  });
 }
 
 const approvalIds = new Map<string, string>();
@@ -113,7 +117,11 @@ describe('approvals in Slack', () => {
     const jobs = await jobsOnHost();
     const other = await stack.startAnotherBot();
     try {
-      await Promise.all([click(APPROVE_ACTION, 'U0APP', message), click(APPROVE_ACTION, 'U0APP2', message, other.eventsUrl), click(APPROVE_ACTION, 'U0APP', message, other.eventsUrl)]);
+      await Promise.all([
+        click(APPROVE_ACTION, 'U0APP', message),
+        click(APPROVE_ACTION, 'U0APP2', message, other.eventsUrl),
+        click(APPROVE_ACTION, 'U0APP', message, other.eventsUrl),
+      ]);
       await until(async () => ['running', 'done', 'failed'].includes((await stateOf(id)) ?? ''));
       // The other two clicks are answered with a refusal once they lost: then none of them can queue a job.
       const refusals = () => stack.slack.calls('chat.postEphemeral').filter((c) => String(c.params.text).includes('already approved'));

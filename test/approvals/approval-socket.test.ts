@@ -24,7 +24,17 @@ describe('approvals over Socket Mode', () => {
     await stack.slack.waitFor('chat.postMessage', (c) => JSON.stringify(c.params.blocks).includes(APPROVE_ACTION));
     const [approval] = await createApprovalStore(stack.redis, stack.prefix).pending();
     const message = stack.slack.messages.find((m) => JSON.stringify(m.blocks).includes(approval!.id))!;
-    await stack.slack.sendEnvelope('interactive', blockActionsPayload({ action_id: APPROVE_ACTION, user_id: 'U0SAPP', channel_id: message.channel, message, value: approval!.id, block_id: `approval-${approval!.id}` }));
+    await stack.slack.sendEnvelope(
+      'interactive',
+      blockActionsPayload({
+        action_id: APPROVE_ACTION,
+        user_id: 'U0SAPP',
+        channel_id: message.channel,
+        message,
+        value: approval!.id,
+        block_id: `approval-${approval!.id}`,
+      }),
+    );
     const store = createApprovalStore(stack.redis, stack.prefix);
     await until(async () => ['running', 'done', 'failed'].includes((await store.get(approval!.id))!.state), 8000, 'approval queued');
     expect(stack.slack.calls('usergroups.users.list').map((c) => c.params.usergroup)).toContain('S0APPROVERS');

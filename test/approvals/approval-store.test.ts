@@ -6,7 +6,13 @@ import { createSealedApproval } from '../helpers/test-trust.js';
 const { redisUrl, prefix } = testRedisSettings();
 const redis = testRedis(redisUrl);
 const store = createApprovalStore(redis, prefix);
-const input = () => ({ text: 'rotate a', request: { verb: 'rotate' as const, host: 'a' }, requester: { via: 'console' as const, user: 'dev' }, approvers: ['approvers'], expiresAt: Date.now() + 60_000 });
+const input = () => ({
+  text: 'rotate a',
+  request: { verb: 'rotate' as const, host: 'a' },
+  requester: { via: 'console' as const, user: 'dev' },
+  approvers: ['approvers'],
+  expiresAt: Date.now() + 60_000,
+});
 
 afterAll(async () => {
   await deletePrefix(redis, prefix);

@@ -13,7 +13,17 @@ const { redisUrl, prefix } = testRedisSettings();
 const redis = testRedis(redisUrl);
 const queues = createQueuePool(redis, prefix);
 const approvals = createApprovalStore(redis, prefix);
-const deps = { redis, prefix, queues, approvals, policy: DEV_POLICY, members: async () => [], audit: createAuditLog(redis, prefix), trust: testTrust(), signer: testBotSigner };
+const deps = {
+  redis,
+  prefix,
+  queues,
+  approvals,
+  policy: DEV_POLICY,
+  members: async () => [],
+  audit: createAuditLog(redis, prefix),
+  trust: testTrust(),
+  signer: testBotSigner,
+};
 
 afterAll(async () => {
   await queues.close();
@@ -24,7 +34,15 @@ afterAll(async () => {
 describe('resumeStranded', () => {
   it('queues an approval a stopped bot approved but never queued, once, and leaves fresh ones to their replica', async () => {
     const now = Date.now();
-    await publishEnrolledHost(redis, prefix, { name: 'st-1', versions: { runnerops: '0' }, labels: {}, publicKey: null, startedAt: now, lastHeartbeat: now, heartbeatSeconds: 5 });
+    await publishEnrolledHost(redis, prefix, {
+      name: 'st-1',
+      versions: { runnerops: '0' },
+      labels: {},
+      publicKey: null,
+      startedAt: now,
+      lastHeartbeat: now,
+      heartbeatSeconds: 5,
+    });
     const make = async () =>
       createSealedApproval(approvals, {
         text: 'rotate st-1',
@@ -36,8 +54,16 @@ describe('resumeStranded', () => {
       });
     const old = await make();
     const fresh = await make();
-    await approvals.transition(old.id, ['pending'], 'approved', { decidedBy: 'alice', decidedAt: now - 60_000, decisionSeal: sealDecision(testBotSigner, old, 'alice', now - 60_000) });
-    await approvals.transition(fresh.id, ['pending'], 'approved', { decidedBy: 'bob', decidedAt: now - 1000, decisionSeal: sealDecision(testBotSigner, fresh, 'bob', now - 1000) });
+    await approvals.transition(old.id, ['pending'], 'approved', {
+      decidedBy: 'alice',
+      decidedAt: now - 60_000,
+      decisionSeal: sealDecision(testBotSigner, old, 'alice', now - 60_000),
+    });
+    await approvals.transition(fresh.id, ['pending'], 'approved', {
+      decidedBy: 'bob',
+      decidedAt: now - 1000,
+      decisionSeal: sealDecision(testBotSigner, fresh, 'bob', now - 1000),
+    });
     const resumed = await resumeStranded(deps, now);
     expect(resumed.map((c) => c.approvalId)).toEqual([old.id]);
     expect((await approvals.get(old.id))!.state).toBe('running');

@@ -134,10 +134,14 @@ async function runSuite(): Promise<BenchLine[]> {
     const startMs = performance.now() - started;
     // Idle means every host registered and beat at least once more since all of them run.
     const readyAt = Date.now();
-    await until(async () => {
-      const beats = await admin.mget(...HOSTS.map((h) => keys.heartbeat(PREFIX, h)));
-      return beats.every((b) => b !== null && Number(b) > readyAt);
-    }, 120_000, 'every host beat after the start');
+    await until(
+      async () => {
+        const beats = await admin.mget(...HOSTS.map((h) => keys.heartbeat(PREFIX, h)));
+        return beats.every((b) => b !== null && Number(b) > readyAt);
+      },
+      120_000,
+      'every host beat after the start',
+    );
     const idle = await usedMemory(admin);
     const sample = HOSTS.filter((_, i) => i % Math.ceil(HOSTS.length / 10) === 0);
     const sampled = await Promise.all(sample.map((h) => hostKeyBytes(admin, h)));
@@ -158,10 +162,14 @@ async function runSuite(): Promise<BenchLine[]> {
       const response = await signedPost(botUrl, slashCommandBody({ text: 'ping all', user_id: user }), { secret });
       if (response.status !== 200) throw new Error(`ping all was answered ${response.status}`);
       let commandId = '';
-      await until(async () => {
-        for (const id of await recentCommandIds(admin, PREFIX, 5)) if ((await readCommand(admin, PREFIX, id))?.requester.user === user) commandId = id;
-        return commandId !== '' && finalCardAt(slack, commandId) !== undefined;
-      }, 120_000, 'ping all finished in Slack');
+      await until(
+        async () => {
+          for (const id of await recentCommandIds(admin, PREFIX, 5)) if ((await readCommand(admin, PREFIX, id))?.requester.user === user) commandId = id;
+          return commandId !== '' && finalCardAt(slack, commandId) !== undefined;
+        },
+        120_000,
+        'ping all finished in Slack',
+      );
       const final = finalCardAt(slack, commandId)!;
       const rows = await readRows(admin, PREFIX, commandId);
       if (rows.length !== HOSTS.length || rows.some((r) => r.status !== 'done')) throw new Error(`ping all did not finish on ${HOSTS.length} hosts`);
@@ -169,12 +177,18 @@ async function runSuite(): Promise<BenchLine[]> {
       rounds.push({ totalMs: final.at - sentAt, ...hostWork(rows), blocks: final.blocks });
     }
     // Every host's queue has settled its jobs and the card is final: what the commands left.
-    await until(async () => (await Promise.all(commandIds.map((id) => admin.exists(keys.commandSettled(PREFIX, id))))).every((e) => e === 1), 30_000, 'commands settled');
+    await until(
+      async () => (await Promise.all(commandIds.map((id) => admin.exists(keys.commandSettled(PREFIX, id))))).every((e) => e === 1),
+      30_000,
+      'commands settled',
+    );
     const afterCommands = await usedMemory(admin);
     const perCommand = (afterCommands.total - beforeCommands.total) / PINGS;
     const timeoutMs = (await readCommand(admin, PREFIX, defined(commandIds[0], 'a queued command')))!.timeoutMs ?? 0;
     const ttlLimit = commandTtlSeconds(DEFAULT_RETENTION_SECONDS, timeoutMs);
-    const ttls = await Promise.all(commandIds.flatMap((id) => [keys.command(PREFIX, id), keys.commandRows(PREFIX, id), keys.commandSettled(PREFIX, id)]).map((k) => admin.ttl(k)));
+    const ttls = await Promise.all(
+      commandIds.flatMap((id) => [keys.command(PREFIX, id), keys.commandRows(PREFIX, id), keys.commandSettled(PREFIX, id)]).map((k) => admin.ttl(k)),
+    );
     const expiring = ttls.every((t) => t > 0 && t <= ttlLimit);
     const completedPerQueue = await admin.zcard(`${PREFIX}:${hostQueueName(defined(HOSTS[0], 'a host'))}:completed`);
 
@@ -203,21 +217,28 @@ async function runSuite(): Promise<BenchLine[]> {
     const sentSeconds = (performance.now() - loadStart) / 1000;
     // Nothing lost: every command has its record, and its one row ends done.
     let finished = 0;
-    await until(async () => {
-      const ids = await recentCommandIds(admin, PREFIX, total + PINGS);
-      const loadIds: string[] = [];
-      for (const id of ids) if ((await readCommand(admin, PREFIX, id))?.requester.user.startsWith('U0LOAD')) loadIds.push(id);
-      const rows = await Promise.all(loadIds.map((id) => readRows(admin, PREFIX, id)));
-      finished = rows.filter((r) => r.length === 1 && r[0]?.status === 'done').length;
-      return finished === total;
-    }, 120_000, `all ${total} commands finished`).catch(() => undefined);
+    await until(
+      async () => {
+        const ids = await recentCommandIds(admin, PREFIX, total + PINGS);
+        const loadIds: string[] = [];
+        for (const id of ids) if ((await readCommand(admin, PREFIX, id))?.requester.user.startsWith('U0LOAD')) loadIds.push(id);
+        const rows = await Promise.all(loadIds.map((id) => readRows(admin, PREFIX, id)));
+        finished = rows.filter((r) => r.length === 1 && r[0]?.status === 'done').length;
+        return finished === total;
+      },
+      120_000,
+      `all ${total} commands finished`,
+    ).catch(() => undefined);
 
     const p99 = percentile(ours, 99);
     const bareP99 = percentile(bareTimes, 99);
     const worst = rounds.reduce((a, b) => (b.totalMs - b.slowest > a.totalMs - a.slowest ? b : a));
     const poolRss = ready.reduce((sum, r) => sum + r.ready.rssBytes, 0);
     return [
-      { name: `${HOSTS.length} hosts started in ${POOLS} processes`, ours: `${(startMs / 1000).toFixed(1)} s, ${(poolRss / 1e6).toFixed(0)} MB RSS for the pools` },
+      {
+        name: `${HOSTS.length} hosts started in ${POOLS} processes`,
+        ours: `${(startMs / 1000).toFixed(1)} s, ${(poolRss / 1e6).toFixed(0)} MB RSS for the pools`,
+      },
       {
         name: 'Redis memory per idle host (INFO used_memory, its connections included)',
         ours: `${(perHost / KB).toFixed(1)} KB (${connectionsPerHost.toFixed(1)} connections each; keys ${(datasetPerHost / KB).toFixed(1)} KB by used_memory_dataset)`,

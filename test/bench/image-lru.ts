@@ -52,7 +52,15 @@ async function measure(): Promise<Run> {
     const ids: string[] = [];
     for (let n = 0; n < IMAGES; n++) ids.push(await stage(engine, `bench/lru-${n}:v1`, n === 1 ? ['LABEL runnerops.keep=true'] : []));
     const idOf = (n: number): string => defined(ids[n], `image ${n}`);
-    const useOrder = [0, 1, 2, ...ids.slice(3).map((_, i) => i + 3).sort(() => Math.random() - 0.5)];
+    const useOrder = [
+      0,
+      1,
+      2,
+      ...ids
+        .slice(3)
+        .map((_, i) => i + 3)
+        .sort(() => Math.random() - 0.5),
+    ];
     const recorded = new Map<string, () => void>();
     const useLog = await startImageUseLog({
       docker: engine.docker,
@@ -74,7 +82,14 @@ async function measure(): Promise<Run> {
       if (times.some((t, i) => i > 0 && t <= times[i - 1]!)) throw new Error('the recorded uses are not in the order the containers were created');
       const expected = useOrder.slice(3, 3 + EVICT).map((n) => idOf(n));
 
-      const ctx = { host: 'bench', docker: engine.docker, settings: benchSettings('gitlabnix', engine.host), progress: async () => undefined, log, imageUse: useLog };
+      const ctx = {
+        host: 'bench',
+        docker: engine.docker,
+        settings: benchSettings('gitlabnix', engine.host),
+        progress: async () => undefined,
+        log,
+        imageUse: useLog,
+      };
       const targetFreeBytes = (await freeBytes(engine.dataRoot)) + Math.round((EVICT - 0.5) * IMAGE_BYTES);
       const payload = (dryRun: boolean) => pruneDocker.payloadSchema.parse({ dryRun, images: 'lru', targetFreeBytes, untilSeconds: 0, networks: false });
       const dry = await pruneDocker.run(payload(true), ctx);
@@ -114,7 +129,11 @@ export const suite: BenchSuite = {
     return [
       {
         name: `LRU eviction: evicted set == the ${EVICT} least recently used of ${IMAGES} staged images (3 in use / protected / nix-daemon's used first), ${ROUNDS} rounds, each in a fresh shuffled use order`,
-        ours: runs.map((r) => `dry run ${same(r.dry, r.expected) ? 'equal' : 'DIFFERENT'}, real run ${same(r.real, r.expected) ? 'equal' : 'DIFFERENT'}, ${r.left} left`).join('; '),
+        ours: runs
+          .map(
+            (r) => `dry run ${same(r.dry, r.expected) ? 'equal' : 'DIFFERENT'}, real run ${same(r.real, r.expected) ? 'equal' : 'DIFFERENT'}, ${r.left} left`,
+          )
+          .join('; '),
         goal: 'exactly the LRU set',
         met: exact,
       },

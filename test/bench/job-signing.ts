@@ -12,7 +12,15 @@ const JOBS = 5000;
 const ADDS = 2000;
 
 /** A prune payload as the bot queues it (the largest of the everyday payloads). */
-const payload = { dryRun: false, untilSeconds: 86400, volumes: true, namedVolumes: false, images: 'unused', buildCache: true, protectLabel: 'runnerops.keep=true' };
+const payload = {
+  dryRun: false,
+  untilSeconds: 86400,
+  volumes: true,
+  namedVolumes: false,
+  images: 'unused',
+  buildCache: true,
+  protectLabel: 'runnerops.keep=true',
+};
 
 /**
  * Issue 12: what signing a job (bot) and verifying it (worker) cost per job, next to what queueing the
@@ -27,11 +35,24 @@ export const suite: BenchSuite = {
     const signStart = process.hrtime.bigint();
     for (let i = 0; i < JOBS; i++) {
       const jobId = jobIdFor(`c${i}`, 'ci-1');
-      envelopes.push(issueEnvelope(signer, { job: 'prune-docker', queue: hostQueueName('ci-1'), host: 'ci-1', jobId, commandId: `c${i}`, payload, requester: { via: 'slack', user: 'U0OPS' }, issuedAt: Date.now(), expiresAt: Date.now() + 600_000 }));
+      envelopes.push(
+        issueEnvelope(signer, {
+          job: 'prune-docker',
+          queue: hostQueueName('ci-1'),
+          host: 'ci-1',
+          jobId,
+          commandId: `c${i}`,
+          payload,
+          requester: { via: 'slack', user: 'U0OPS' },
+          issuedAt: Date.now(),
+          expiresAt: Date.now() + 600_000,
+        }),
+      );
     }
     const signUs = (elapsedMs(signStart) * 1000) / JOBS;
     const verifyStart = process.hrtime.bigint();
-    for (const envelope of envelopes) verifyEnvelope(envelope, ring, { queue: hostQueueName('ci-1'), host: 'ci-1', jobName: 'prune-docker', jobId: envelope.body.jobId, now: Date.now() });
+    for (const envelope of envelopes)
+      verifyEnvelope(envelope, ring, { queue: hostQueueName('ci-1'), host: 'ci-1', jobName: 'prune-docker', jobId: envelope.body.jobId, now: Date.now() });
     const verifyUs = (elapsedMs(verifyStart) * 1000) / JOBS;
 
     const redis = await startRedis();
@@ -50,7 +71,12 @@ export const suite: BenchSuite = {
       return [
         { name: `sign one job envelope (mean of ${JOBS})`, ours: `${signUs.toFixed(1)} µs` },
         { name: `verify one job envelope (mean of ${JOBS})`, ours: `${verifyUs.toFixed(1)} µs` },
-        { name: 'sign + verify per job vs queueing it (BullMQ Queue.add p50 on local Redis)', ours: `${perJob.toFixed(1)} µs`, baseline: `${addUs.toFixed(1)} µs`, ratio: perJob / addUs },
+        {
+          name: 'sign + verify per job vs queueing it (BullMQ Queue.add p50 on local Redis)',
+          ours: `${perJob.toFixed(1)} µs`,
+          baseline: `${addUs.toFixed(1)} µs`,
+          ratio: perJob / addUs,
+        },
       ];
     } finally {
       await queue.close();

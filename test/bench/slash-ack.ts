@@ -103,8 +103,20 @@ export const suite: BenchSuite = {
       blocking.disconnect();
       await conn.quit();
       return [
-        { name: `slash command ack p50 (median of ${ACK_ROUNDS} rounds of ${REQUESTS} signed requests; rounds ${p50.all})`, ours: ms(p50.ours), baseline: `${ms(p50.bare)} (bare Bolt app)`, ratio: p50.ratio, goal: 'well under Slack\'s 3 s', met: p99.ours < 3000 },
-        { name: `slash command ack p99 (median of ${ACK_ROUNDS} rounds of ${REQUESTS} signed requests; rounds ${p99.all})`, ours: ms(p99.ours), baseline: `${ms(p99.bare)} (bare Bolt app)`, ratio: p99.ratio },
+        {
+          name: `slash command ack p50 (median of ${ACK_ROUNDS} rounds of ${REQUESTS} signed requests; rounds ${p50.all})`,
+          ours: ms(p50.ours),
+          baseline: `${ms(p50.bare)} (bare Bolt app)`,
+          ratio: p50.ratio,
+          goal: "well under Slack's 3 s",
+          met: p99.ours < 3000,
+        },
+        {
+          name: `slash command ack p99 (median of ${ACK_ROUNDS} rounds of ${REQUESTS} signed requests; rounds ${p99.all})`,
+          ours: ms(p99.ours),
+          baseline: `${ms(p99.bare)} (bare Bolt app)`,
+          ratio: p99.ratio,
+        },
         { name: `ping all round trip, 3 workers (p50 of ${PINGS})`, ours: ms(percentile(rounds, 50)), baseline: `p99 ${ms(percentile(rounds, 99))}` },
       ];
     } finally {

@@ -28,8 +28,20 @@ const entry = (name: string, runners: HostEntry['runners']): HostEntry => ({
 describe('findExpiringTokens', () => {
   it('lists tokens inside the window, expired ones included, soonest first, and skips tokens that never expire', () => {
     const hosts = [
-      hostStatus(entry('ci-1', [{ name: 'nix', id: 11, tokenExpiresAt: '2026-11-30T12:00:00Z' }, { name: 'forever', id: 12 }]), now),
-      hostStatus(entry('ci-2', [{ name: 'old', id: 21, tokenExpiresAt: '2026-11-20T00:00:00Z' }, { name: 'later', id: 22, tokenExpiresAt: '2027-01-30T00:00:00Z' }]), now),
+      hostStatus(
+        entry('ci-1', [
+          { name: 'nix', id: 11, tokenExpiresAt: '2026-11-30T12:00:00Z' },
+          { name: 'forever', id: 12 },
+        ]),
+        now,
+      ),
+      hostStatus(
+        entry('ci-2', [
+          { name: 'old', id: 21, tokenExpiresAt: '2026-11-20T00:00:00Z' },
+          { name: 'later', id: 22, tokenExpiresAt: '2027-01-30T00:00:00Z' },
+        ]),
+        now,
+      ),
     ];
     const found = findExpiringTokens(hosts, now, 7 * 86400);
     expect(found.map((t) => `${t.host}/${t.runner}/${t.expired}`)).toEqual(['ci-2/old/true', 'ci-1/nix/false']);
@@ -50,13 +62,20 @@ describe('checkTokenExpiry', () => {
   afterAll(async () => stack?.stop());
 
   it('posts expiring tokens with a Request rotation button that starts the approval flow', async () => {
-    await publishEnrolledHost(stack.redis, stack.prefix, { ...entry('exp-1', [{ name: 'nix', id: 31, tokenExpiresAt: new Date(Date.now() + 2 * 86400_000).toISOString() }]), lastHeartbeat: Date.now() });
+    await publishEnrolledHost(stack.redis, stack.prefix, {
+      ...entry('exp-1', [{ name: 'nix', id: 31, tokenExpiresAt: new Date(Date.now() + 2 * 86400_000).toISOString() }]),
+      lastHeartbeat: Date.now(),
+    });
     expect(await checkTokenExpiry(stack.bot.bot.core)).toBe(1);
     const warning = await stack.slack.waitFor('chat.postMessage', (c) => c.params.channel === 'C0REPORTS');
     expect(JSON.stringify(warning.params.blocks)).toContain('exp-1 / nix #31: expires in 48h');
     const message = stack.slack.messages.find((m) => m.channel === 'C0REPORTS')!;
     expect(JSON.stringify(message.blocks)).toContain('"value":"rotate exp-1 --runner 31"');
-    await signedPost(stack.eventsUrl, blockActionsBody({ action_id: REQUEST_ROTATION_ACTION, user_id: 'U0OPS', channel_id: 'C0REPORTS', message, value: 'rotate exp-1 --runner 31' }), { secret: stack.signingSecret });
+    await signedPost(
+      stack.eventsUrl,
+      blockActionsBody({ action_id: REQUEST_ROTATION_ACTION, user_id: 'U0OPS', channel_id: 'C0REPORTS', message, value: 'rotate exp-1 --runner 31' }),
+      { secret: stack.signingSecret },
+    );
     const approvalPost = await stack.slack.waitFor('chat.postMessage', (c) => c.params.channel === 'C0APPROVALS');
     expect(JSON.stringify(approvalPost.params.blocks)).toContain('rotate exp-1 --runner 31');
     const pending = await createApprovalStore(stack.redis, stack.prefix).pending();
@@ -65,18 +84,36 @@ describe('checkTokenExpiry', () => {
 
   it('turns the Request rotation of an EXPIRED token, once approved, into a revival through the bot instead of a rotation that can only fail', async () => {
     const expiredAt = new Date(Date.now() - 3600_000).toISOString();
-    await publishEnrolledHost(stack.redis, stack.prefix, { ...entry('exp-2', [{ name: 'nix', id: 41, tokenExpiresAt: expiredAt }]), lastHeartbeat: Date.now() });
+    await publishEnrolledHost(stack.redis, stack.prefix, {
+      ...entry('exp-2', [{ name: 'nix', id: 41, tokenExpiresAt: expiredAt }]),
+      lastHeartbeat: Date.now(),
+    });
     await checkTokenExpiry(stack.bot.bot.core);
     const warning = stack.slack.messages.filter((m) => m.channel === 'C0REPORTS').at(-1)!;
     expect(JSON.stringify(warning.blocks)).toContain('exp-2 / nix #41: *EXPIRED*');
     const approvalsBefore = stack.slack.messages.filter((m) => m.channel === 'C0APPROVALS').length;
-    await signedPost(stack.eventsUrl, blockActionsBody({ action_id: REQUEST_ROTATION_ACTION, user_id: 'U0OPS', channel_id: 'C0REPORTS', message: warning, value: 'rotate exp-2 --runner 41' }), { secret: stack.signingSecret });
+    await signedPost(
+      stack.eventsUrl,
+      blockActionsBody({ action_id: REQUEST_ROTATION_ACTION, user_id: 'U0OPS', channel_id: 'C0REPORTS', message: warning, value: 'rotate exp-2 --runner 41' }),
+      { secret: stack.signingSecret },
+    );
     await until(async () => stack.slack.messages.filter((m) => m.channel === 'C0APPROVALS').length > approvalsBefore);
     const approvalMessage = stack.slack.messages.filter((m) => m.channel === 'C0APPROVALS').at(-1)!;
     const id = defined(/"value":"([0-9a-f]{12})"/.exec(JSON.stringify(approvalMessage.blocks))?.[1], 'an approval id in the message');
-    await signedPost(stack.eventsUrl, blockActionsBody({ action_id: APPROVE_ACTION, user_id: 'U0BOSS', channel_id: 'C0APPROVALS', message: approvalMessage, value: id, block_id: `approval-${id}` }), {
-      secret: stack.signingSecret,
-    });
+    await signedPost(
+      stack.eventsUrl,
+      blockActionsBody({
+        action_id: APPROVE_ACTION,
+        user_id: 'U0BOSS',
+        channel_id: 'C0APPROVALS',
+        message: approvalMessage,
+        value: id,
+        block_id: `approval-${id}`,
+      }),
+      {
+        secret: stack.signingSecret,
+      },
+    );
     let job: string | undefined;
     await until(async () => {
       for (const commandId of await recentCommandIds(stack.redis, stack.prefix, 20)) {
@@ -87,7 +124,9 @@ describe('checkTokenExpiry', () => {
     });
     expect(job).toBe('revive-runner-token');
     const audit = await stack.bot.bot.core.audit.read(50);
-    expect(audit.some((e) => e.action === 'token expiry check' && String(e.outcome).includes('rotate exp-2 --runner 41 (expired: revived through the bot)'))).toBe(true);
+    expect(
+      audit.some((e) => e.action === 'token expiry check' && String(e.outcome).includes('rotate exp-2 --runner 41 (expired: revived through the bot)')),
+    ).toBe(true);
   });
 
   it('posts nothing when no token is close to expiry', async () => {

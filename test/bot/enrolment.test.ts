@@ -32,7 +32,9 @@ describe('host enrolment', () => {
   it('shows a new host as pending with its fingerprint and runs nothing there', async () => {
     const fingerprint = stack.hostKeys.get('en-1')!.hostFingerprint;
     expect(textOf(await say('hosts'))).toContain(`pending enrolment: en-1 presents ${fingerprint}`);
-    expect(textOf(await say('ping en-1'))).toBe(`en-1 is not enrolled yet (key ${fingerprint}); an operator confirms that fingerprint on the host ("runnerops fingerprint") and enrols it with "enroll en-1"`);
+    expect(textOf(await say('ping en-1'))).toBe(
+      `en-1 is not enrolled yet (key ${fingerprint}); an operator confirms that fingerprint on the host ("runnerops fingerprint") and enrols it with "enroll en-1"`,
+    );
   });
 
   it('refuses a fingerprint that is not the one the host presents', async () => {
@@ -53,21 +55,42 @@ describe('host enrolment', () => {
     const ping = await say('ping en-1');
     expect(ping.kind).toBe('queued');
     if (ping.kind !== 'queued') return;
-    await until(async () => (await stack.redis.hget(`${stack.prefix}:command:${ping.command.id}:rows`, 'en-1'))?.includes('"done"') === true, 15_000, 'ping done');
+    await until(
+      async () => (await stack.redis.hget(`${stack.prefix}:command:${ping.command.id}:rows`, 'en-1'))?.includes('"done"') === true,
+      15_000,
+      'ping done',
+    );
   });
 
   it('refuses and reports a second worker that claims the enrolled name with another key', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'runnerops-impostor-'));
-    const settings = readWorkerSettings({ ...stack.env, RUNNEROPS_HOST: 'en-1', RUNNEROPS_BOT_KEYS: TEST_BOT_KEYS, RUNNEROPS_STATE_DIR: dir, GITLAB_RUNNER_CONFIG: path.join(dir, 'config.toml'), RUNNEROPS_HEARTBEAT_SECONDS: '60' });
+    const settings = readWorkerSettings({
+      ...stack.env,
+      RUNNEROPS_HOST: 'en-1',
+      RUNNEROPS_BOT_KEYS: TEST_BOT_KEYS,
+      RUNNEROPS_STATE_DIR: dir,
+      GITLAB_RUNNER_CONFIG: path.join(dir, 'config.toml'),
+      RUNNEROPS_HEARTBEAT_SECONDS: '60',
+    });
     const keys = await loadHostKeys(dir);
     const impostor = await startWorker({ settings, log: silentLog, keys });
     try {
-      const notice = await stack.slack.waitFor('chat.postMessage', (c) => c.params.channel === 'C0SEC' && String(c.params.text).includes(keys.hostFingerprint), 15_000);
-      expect(JSON.stringify(notice.params.blocks)).toContain(`en-1 now presents key ${keys.hostFingerprint}, not the enrolled ${stack.hostKeys.get('en-1')!.hostFingerprint}`);
+      const notice = await stack.slack.waitFor(
+        'chat.postMessage',
+        (c) => c.params.channel === 'C0SEC' && String(c.params.text).includes(keys.hostFingerprint),
+        15_000,
+      );
+      expect(JSON.stringify(notice.params.blocks)).toContain(
+        `en-1 now presents key ${keys.hostFingerprint}, not the enrolled ${stack.hostKeys.get('en-1')!.hostFingerprint}`,
+      );
     } finally {
       await impostor.stop(1000);
       await rm(dir, { recursive: true, force: true });
     }
-    await until(async () => (await listTrustedHosts(stack.redis, stack.prefix, stack.bot.bot.core.trust)).find((h) => h.name === 'en-1')?.trust === 'enrolled', 10_000, 'the real worker back');
+    await until(
+      async () => (await listTrustedHosts(stack.redis, stack.prefix, stack.bot.bot.core.trust)).find((h) => h.name === 'en-1')?.trust === 'enrolled',
+      10_000,
+      'the real worker back',
+    );
   });
 });

@@ -13,6 +13,8 @@ describe('outcomeNotShown', () => {
   });
 
   it('keeps the full reason for an answer that was only text', () => {
-    expect(outcomeNotShown({ kind: 'text', text: 'x' }, redisDown)).toBe('could not show the result: Redis did not answer, so nothing was queued; try again in a moment (the bot reconnects by itself)');
+    expect(outcomeNotShown({ kind: 'text', text: 'x' }, redisDown)).toBe(
+      'could not show the result: Redis did not answer, so nothing was queued; try again in a moment (the bot reconnects by itself)',
+    );
   });
 });

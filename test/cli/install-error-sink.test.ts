@@ -29,7 +29,12 @@ describe('installErrorSink', () => {
     expect(counted).toEqual(['unhandledRejection']);
     expect(sink.counts.unhandledRejection).toBe(1);
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ level: 50, kind: 'unhandledRejection', msg: 'unhandled promise rejection', err: { message: 'lost promise for glpat-[REDACTED]' } });
+    expect(lines[0]).toMatchObject({
+      level: 50,
+      kind: 'unhandledRejection',
+      msg: 'unhandled promise rejection',
+      err: { message: 'lost promise for glpat-[REDACTED]' },
+    });
   });
 
   it('logs and counts an uncaught exception, then exits with 1', () => {
@@ -48,8 +53,13 @@ describe('installErrorSink', () => {
     const target = new EventEmitter();
     const written: string[] = [];
     installErrorSink({ target, exit: () => undefined, write: (line) => void written.push(line) });
-    target.emit('unhandledRejection', Object.assign(new Error('Connection is closed.'), { stack: 'Error: Connection is closed.\n    at secret (file.ts:1:1)' }));
-    expect(written).toEqual(['runnerops: unhandled promise rejection: Redis did not answer, so nothing was queued; try again in a moment (the bot reconnects by itself)']);
+    target.emit(
+      'unhandledRejection',
+      Object.assign(new Error('Connection is closed.'), { stack: 'Error: Connection is closed.\n    at secret (file.ts:1:1)' }),
+    );
+    expect(written).toEqual([
+      'runnerops: unhandled promise rejection: Redis did not answer, so nothing was queued; try again in a moment (the bot reconnects by itself)',
+    ]);
   });
 
   it('stops handling once uninstalled', () => {
@@ -74,4 +84,3 @@ describe('installErrorSink', () => {
     expect(stderr).toBe('runnerops: uncaught exception; stopping: internal error; see the process log for details\n');
   });
 });
-

@@ -42,7 +42,8 @@ describe('runnerops binary', () => {
   it('lists bot, worker, dev and every verb in --help', async () => {
     const { code, out } = await run(['--help'], {});
     expect(code).toBe(0);
-    for (const word of ['runnerops bot', 'runnerops worker', 'runnerops dev', 'runnerops prune', 'runnerops rotate', 'runnerops schedules']) expect(out).toContain(word);
+    for (const word of ['runnerops bot', 'runnerops worker', 'runnerops dev', 'runnerops prune', 'runnerops rotate', 'runnerops schedules'])
+      expect(out).toContain(word);
   });
 
   it('sets up keys as an operator does, registers a worker, answers a terminal ping through the bot, and leaves the registry on SIGTERM', async () => {
@@ -50,7 +51,13 @@ describe('runnerops binary', () => {
     const base = { REDIS_URL: redisUrl, RUNNEROPS_PREFIX: prefix, LOG_LEVEL: 'silent' };
     const botKey = await run(['keygen', path.join(stateDir, 'bot-key')], {});
     const botPublic = defined(/RUNNEROPS_BOT_KEYS on every worker\): (ed25519:\S+)/.exec(botKey.out)?.[1], 'the public key of the bot in the output');
-    const hostEnv = { ...base, RUNNEROPS_HOST: 'proc-1', RUNNEROPS_STATE_DIR: path.join(stateDir, 'host'), GITLAB_RUNNER_CONFIG: path.join(stateDir, 'config.toml'), RUNNEROPS_HEARTBEAT_SECONDS: '1' };
+    const hostEnv = {
+      ...base,
+      RUNNEROPS_HOST: 'proc-1',
+      RUNNEROPS_STATE_DIR: path.join(stateDir, 'host'),
+      GITLAB_RUNNER_CONFIG: path.join(stateDir, 'config.toml'),
+      RUNNEROPS_HEARTBEAT_SECONDS: '1',
+    };
     const fingerprint = defined((await run(['fingerprint'], hostEnv)).out.trim().split(' ')[1], 'a fingerprint in the output');
     const cliKey = await run(['keygen', '--cli', path.join(stateDir, 'cli-key')], {});
     const cliPublic = defined(/cliKeys: \["(ed25519:\S+)"\]/.exec(cliKey.out)?.[1], 'the public key of the CLI in the output');

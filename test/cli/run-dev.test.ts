@@ -25,7 +25,10 @@ function consoleIo() {
   /** Types a line and resolves with the first line after it that matches. */
   const type = (command: string, match: RegExp, timeoutMs = 60_000): Promise<string> =>
     new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no line matching ${match} after "${command}" within ${timeoutMs} ms; saw:\n${lines.slice(-15).join('\n')}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`no line matching ${match} after "${command}" within ${timeoutMs} ms; saw:\n${lines.slice(-15).join('\n')}`)),
+        timeoutMs,
+      );
       waiters.push({ match, from: lines.length, resolve: (line) => (clearTimeout(timer), resolve(line)) });
       input.write(`${command}\n`);
     });

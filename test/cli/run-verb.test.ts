@@ -43,7 +43,11 @@ afterAll(async () => {
 
 async function run(args: string[], options: { user?: string; key?: string; env?: Record<string, string> } = {}): Promise<{ code: number; out: string }> {
   const lines: string[] = [];
-  const code = await runVerb(args, { env: { ...stack.env, RUNNEROPS_CLI_KEY: options.key ?? tester.file, ...options.env }, write: (l) => lines.push(l), user: options.user ?? 'cli:tester' });
+  const code = await runVerb(args, {
+    env: { ...stack.env, RUNNEROPS_CLI_KEY: options.key ?? tester.file, ...options.env },
+    write: (l) => lines.push(l),
+    user: options.user ?? 'cli:tester',
+  });
   return { code, out: lines.join('\n') };
 }
 
@@ -97,7 +101,7 @@ describe('runVerb', () => {
     expect(out).toMatch(/cli:tester\s+command\s+ping cli-2\s+queued on 1 host/);
   });
 
-  it('prints the total across hosts after a fan-out prune dry run the bot\'s policy allows', async () => {
+  it("prints the total across hosts after a fan-out prune dry run the bot's policy allows", async () => {
     const { code, out } = await run(['prune', 'all', '--dry-run']);
     expect(code).toBe(0);
     for (const host of ['cli-1', 'cli-2', 'cli-3']) expect(out).toMatch(new RegExp(`✓ ${host} \\(\\d+ ms\\): dry run: would remove`));
@@ -130,11 +134,15 @@ describe('runVerb', () => {
   });
 
   it('names the socket when no bot listens there', async () => {
-    await expect(run(['hosts'], { env: { RUNNEROPS_API_SOCKET: path.join(dir, 'none.sock') } })).rejects.toThrow(`cannot reach the bot at ${path.join(dir, 'none.sock')}`);
+    await expect(run(['hosts'], { env: { RUNNEROPS_API_SOCKET: path.join(dir, 'none.sock') } })).rejects.toThrow(
+      `cannot reach the bot at ${path.join(dir, 'none.sock')}`,
+    );
   });
 
   it('says how to make a terminal key when there is none', async () => {
-    await expect(run(['hosts'], { key: path.join(dir, 'missing-key') })).rejects.toThrow(`no terminal key at ${path.join(dir, 'missing-key')}; create one with "runnerops keygen --cli"`);
+    await expect(run(['hosts'], { key: path.join(dir, 'missing-key') })).rejects.toThrow(
+      `no terminal key at ${path.join(dir, 'missing-key')}; create one with "runnerops keygen --cli"`,
+    );
   });
 });
 
@@ -153,7 +161,11 @@ describe('runVerb with the Nix store and image eviction verbs', () => {
     const garbage = await daemon.addGarbage('cli garbage');
     const dry = await run(['gc', 'cli-gc', '--dry-run']);
     expect(dry.code).toBe(0);
-    expect(dry.out).toMatch(new RegExp(`✓ cli-gc \\(\\d+ ms\\): dry run: Nix GC in container ${daemon.name} would delete 1 of 1 dead paths: .* NAR; the store report predicted .* in 1 paths`));
+    expect(dry.out).toMatch(
+      new RegExp(
+        `✓ cli-gc \\(\\d+ ms\\): dry run: Nix GC in container ${daemon.name} would delete 1 of 1 dead paths: .* NAR; the store report predicted .* in 1 paths`,
+      ),
+    );
     expect(dry.out).toContain(garbage);
     const real = await run(['gc', 'cli-gc']);
     expect(real.code).toBe(0);
@@ -163,7 +175,10 @@ describe('runVerb with the Nix store and image eviction verbs', () => {
   });
 
   it('answers a bad size with one line and exits 1', async () => {
-    expect(await run(['gc', 'cli-gc', '--max-freed', 'lots'])).toEqual({ code: 1, out: '--max-freed "lots" is not a size; use a number with K, M, G or T (e.g. 10G)' });
+    expect(await run(['gc', 'cli-gc', '--max-freed', 'lots'])).toEqual({
+      code: 1,
+      out: '--max-freed "lots" is not a size; use a number with K, M, G or T (e.g. 10G)',
+    });
   });
 
   it('runs an LRU prune dry run to a free-space target', async () => {

@@ -34,8 +34,14 @@ describe('startBot', () => {
   it('runs the daily token-expiry check on its schedule and warns in the reports channel', async () => {
     // The worker reports its facts once at start; let that land first so it cannot overwrite ours.
     await until(async () => ((await readHost(stack.redis, stack.prefix, 'sched-1'))?.runners ?? []).length > 0, 15_000, 'host facts of sched-1');
-    await touchHost(stack.redis, stack.prefix, stack.hostKeys.get('sched-1')!.signer, 'sched-1', { runners: [{ name: 'nix', id: 77, tokenExpiresAt: new Date(Date.now() + 86400_000).toISOString() }] });
-    const warning = await stack.slack.waitFor('chat.postMessage', (c) => c.params.channel === 'C0REPORTS' && JSON.stringify(c.params.blocks).includes('#77'), 15_000);
+    await touchHost(stack.redis, stack.prefix, stack.hostKeys.get('sched-1')!.signer, 'sched-1', {
+      runners: [{ name: 'nix', id: 77, tokenExpiresAt: new Date(Date.now() + 86400_000).toISOString() }],
+    });
+    const warning = await stack.slack.waitFor(
+      'chat.postMessage',
+      (c) => c.params.channel === 'C0REPORTS' && JSON.stringify(c.params.blocks).includes('#77'),
+      15_000,
+    );
     expect(JSON.stringify(warning.params.blocks)).toContain('Request rotation');
   });
 });

@@ -49,7 +49,12 @@ describe('parseCommand', () => {
   });
 
   it('accepts the same words as an argument array from the CLI', () => {
-    expect(parseCommand(['restart-daemon', 'ci-2', '--drain', '--timeout', '30m'])).toEqual({ verb: 'restart-daemon', host: 'ci-2', drain: true, timeoutSeconds: 1800 });
+    expect(parseCommand(['restart-daemon', 'ci-2', '--drain', '--timeout', '30m'])).toEqual({
+      verb: 'restart-daemon',
+      host: 'ci-2',
+      drain: true,
+      timeoutSeconds: 1800,
+    });
   });
 
   it('suggests the verb a typo was meant to be', () => {
@@ -99,7 +104,12 @@ describe('parseCommand', () => {
 
 describe('parseCommand for gc', () => {
   it('reads the target, --dry-run and --max-freed in binary units', () => {
-    expect(parseCommand('gc ci-1 --max-freed 20G --dry-run')).toEqual({ verb: 'gc', target: { kind: 'host', host: 'ci-1' }, dryRun: true, maxFreedBytes: 20 * 1024 ** 3 });
+    expect(parseCommand('gc ci-1 --max-freed 20G --dry-run')).toEqual({
+      verb: 'gc',
+      target: { kind: 'host', host: 'ci-1' },
+      dryRun: true,
+      maxFreedBytes: 20 * 1024 ** 3,
+    });
     expect(parseCommand('gc all')).toEqual({ verb: 'gc', target: { kind: 'all' }, dryRun: false });
     expect(parseCommand(['gc', 'ci-2', '--max-freed', '512MiB'])).toMatchObject({ maxFreedBytes: 512 * 1024 ** 2 });
   });
@@ -115,7 +125,11 @@ describe('parseCommand for gc', () => {
 describe('parseCommand for prune --images lru', () => {
   it('reads a free-space target as a share of the disk or as bytes', () => {
     expect(parseCommand('prune ci-3 --images lru --target-free 20%')).toMatchObject({ images: 'lru', targetFree: { percent: 20 } });
-    expect(parseCommand('prune ci-3 --images lru --target-free 50G --dry-run')).toMatchObject({ images: 'lru', targetFree: { bytes: 50 * 1024 ** 3 }, dryRun: true });
+    expect(parseCommand('prune ci-3 --images lru --target-free 50G --dry-run')).toMatchObject({
+      images: 'lru',
+      targetFree: { bytes: 50 * 1024 ** 3 },
+      dryRun: true,
+    });
   });
 
   it('needs --target-free with lru and refuses it without', () => {
@@ -123,7 +137,9 @@ describe('parseCommand for prune --images lru', () => {
     expect(errorOf('prune ci-3 --target-free 20%')).toBe('--target-free only goes with --images lru');
     expect(errorOf('prune ci-3 --images lru --target-free 99%')).toBe('--target-free "99%" is not valid; expected a share from 1% to 95%');
     expect(errorOf('prune ci-3 --images lru --target-free 0.5%')).toBe('--target-free "0.5%" is not valid; expected a share from 1% to 95%');
-    expect(errorOf('prune ci-3 --images lru --target-free plenty')).toBe('--target-free "plenty" is not valid; expected a share of the disk like 20% or free bytes like 50G');
+    expect(errorOf('prune ci-3 --images lru --target-free plenty')).toBe(
+      '--target-free "plenty" is not valid; expected a share of the disk like 20% or free bytes like 50G',
+    );
   });
 });
 
@@ -131,10 +147,18 @@ describe('parseCommand for any size or free-space target', () => {
   it('gives a number or a one-line UserError, never anything else', () => {
     fc.assert(
       fc.property(fc.oneof(fc.string({ maxLength: 12 }), fc.stringMatching(/^[0-9.]{1,12}[kKmMgGtT%]?(i?[bB])?$/)), (value) => {
-        for (const words of [['gc', 'ci-1', '--max-freed', value], ['prune', 'ci-1', '--images', 'lru', '--target-free', value]]) {
+        for (const words of [
+          ['gc', 'ci-1', '--max-freed', value],
+          ['prune', 'ci-1', '--images', 'lru', '--target-free', value],
+        ]) {
           try {
             const request = parseCommand(words);
-            const figure = request.verb === 'gc' ? request.maxFreedBytes : request.verb === 'prune' ? (request.targetFree && ('bytes' in request.targetFree ? request.targetFree.bytes : request.targetFree.percent)) : undefined;
+            const figure =
+              request.verb === 'gc'
+                ? request.maxFreedBytes
+                : request.verb === 'prune'
+                  ? request.targetFree && ('bytes' in request.targetFree ? request.targetFree.bytes : request.targetFree.percent)
+                  : undefined;
             expect(Number.isFinite(figure) && figure! > 0).toBe(true);
           } catch (err) {
             expect(err).toBeInstanceOf(UserError);
@@ -163,7 +187,9 @@ describe('parseCommand hosts', () => {
 
   it('refuses a page that is not a whole number and a filter that is not a host name', () => {
     expect(() => parseCommand('hosts all --page 0')).toThrow('--page "0" is not valid; expected a whole number from 1 to 100000');
-    expect(() => parseCommand('hosts ../x')).toThrow(/^"\.\.\/x" is neither a host state \(healthy, key-changed, unsigned, pending, silent, daemon, disk, expiring\) nor the start of a host name/);
+    expect(() => parseCommand('hosts ../x')).toThrow(
+      /^"\.\.\/x" is neither a host state \(healthy, key-changed, unsigned, pending, silent, daemon, disk, expiring\) nor the start of a host name/,
+    );
   });
 });
 
@@ -195,7 +221,9 @@ describe('parseCommand limits', () => {
     expect(errorOf('pause all')).toBe('pause and resume take one host or one runner id, not all; "runners all" lists them');
     expect(errorOf('pause #0')).toBe('runner id "#0" is not valid; expected a GitLab runner id like 123');
     expect(errorOf('pause ci-1 --reason ""')).toBe('--reason must be one line of 1 to 255 characters');
-    expect(errorOf('unregister ci-3')).toBe('unregister needs --runner NAME|ID (the runner to delete); usage: unregister <host> [--runner NAME|ID] [--dry-run]');
+    expect(errorOf('unregister ci-3')).toBe(
+      'unregister needs --runner NAME|ID (the runner to delete); usage: unregister <host> [--runner NAME|ID] [--dry-run]',
+    );
     expect(errorOf('cleanup-stale --older-than 3d')).toBe('--older-than must be at least 7d: GitLab calls a runner stale only after 7 days without contact');
     expect(errorOf('cleanup-stale --older-than soon')).toMatch(/^--older-than "soon" is not/);
     expect(errorOf('cleanup-stale ci-1')).toBe('unexpected "ci-1" after cleanup-stale; usage: cleanup-stale [--older-than DURATION] [--dry-run]');

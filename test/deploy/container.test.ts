@@ -84,13 +84,14 @@ describe('deploy/container/Dockerfile', () => {
   });
 
   it('copies only paths that exist and that the ignore file lets into the context', () => {
-    const sources = instructions
-      .filter((i) => i.op === 'COPY' && !i.args.startsWith('--from'))
-      .flatMap((i) => i.args.split(/\s+/).slice(0, -1));
+    const sources = instructions.filter((i) => i.op === 'COPY' && !i.args.startsWith('--from')).flatMap((i) => i.args.split(/\s+/).slice(0, -1));
     expect(sources.length).toBeGreaterThan(3);
     for (const source of sources) {
       expect(existsSync(path.join(repoRoot, source)), source).toBe(true);
-      expect(allowed.some((a) => source === a || source.startsWith(`${a}/`)), `${source} is not in Dockerfile.dockerignore`).toBe(true);
+      expect(
+        allowed.some((a) => source === a || source.startsWith(`${a}/`)),
+        `${source} is not in Dockerfile.dockerignore`,
+      ).toBe(true);
     }
   });
 
@@ -102,7 +103,18 @@ describe('deploy/container/Dockerfile', () => {
 
 describe('deploy/container/compose.yml', () => {
   const compose = parse(readFileSync(path.join(dir, 'compose.yml'), 'utf8')) as {
-    services: Record<string, { image?: string; command?: string[]; environment?: Record<string, string>; env_file?: string; build?: { context: string; dockerfile: string }; read_only?: boolean; cap_drop?: string[] }>;
+    services: Record<
+      string,
+      {
+        image?: string;
+        command?: string[];
+        environment?: Record<string, string>;
+        env_file?: string;
+        build?: { context: string; dockerfile: string };
+        read_only?: boolean;
+        cap_drop?: string[];
+      }
+    >;
   };
   const bot = defined(compose.services.bot, 'a bot service in compose.yml');
   const envFileNames = [...readFileSync(path.join(dir, 'bot.env.example'), 'utf8').matchAll(/^#?([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]);
@@ -162,7 +174,14 @@ describe('docker build of deploy/container/Dockerfile', () => {
         'esac',
       ].join('\n'),
     );
-    execFileSync('sh', ['-c', `tar -C "${root}" -c . | docker import --change "ENV PATH=/usr/local/bin:/usr/bin:/bin" --change "LABEL runnerops.test.run=${runId}" - ${baseTag}`], { timeout: 120_000 });
+    execFileSync(
+      'sh',
+      [
+        '-c',
+        `tar -C "${root}" -c . | docker import --change "ENV PATH=/usr/local/bin:/usr/bin:/bin" --change "LABEL runnerops.test.run=${runId}" - ${baseTag}`,
+      ],
+      { timeout: 120_000 },
+    );
     rmSync(root, { recursive: true, force: true });
 
     // The context BuildKit would send: only what Dockerfile.dockerignore lets in.
@@ -170,7 +189,17 @@ describe('docker build of deploy/container/Dockerfile', () => {
     for (const entry of allowed) cpSync(path.join(repoRoot, entry), path.join(context, entry), { recursive: true });
     mkdirSync(path.join(context, 'deploy/container'), { recursive: true });
     copyFileSync(path.join(dir, 'Dockerfile'), path.join(context, 'deploy/container/Dockerfile'));
-    buildLog = docker('build', '--force-rm', '-f', path.join(context, 'deploy/container/Dockerfile'), '--build-arg', `NODE_IMAGE=${baseTag}`, '-t', imageTag, context);
+    buildLog = docker(
+      'build',
+      '--force-rm',
+      '-f',
+      path.join(context, 'deploy/container/Dockerfile'),
+      '--build-arg',
+      `NODE_IMAGE=${baseTag}`,
+      '-t',
+      imageTag,
+      context,
+    );
     rmSync(context, { recursive: true, force: true });
   }, 300_000);
 
@@ -204,7 +233,15 @@ describe('docker build of deploy/container/Dockerfile', () => {
   });
 
   it('holds the built code and production dependencies only, not sources or dev dependencies', () => {
-    const listing = docker('run', '--rm', '--entrypoint', '/bin/sh', imageTag, '-c', 'id -u; ls /app; ls /app/node_modules; cat /app/dist/src/cli.js; test -e /src && echo HAS_SRC || true');
+    const listing = docker(
+      'run',
+      '--rm',
+      '--entrypoint',
+      '/bin/sh',
+      imageTag,
+      '-c',
+      'id -u; ls /app; ls /app/node_modules; cat /app/dist/src/cli.js; test -e /src && echo HAS_SRC || true',
+    );
     expect(listing.split('\n')).toEqual(['1000', 'deploy', 'dist', 'node_modules', 'package.json', 'prod', 'built', '']);
   });
 });

@@ -63,20 +63,34 @@ function jobContext(host: NixosHost, keys: HostKeys) {
 const signal = new AbortController().signal;
 
 /** `/runner register <host> --description <name>`, host side: the token sealed to the host's key. */
-async function register(host: NixosHost, runner: { id: number; token: string }, name: string, tokenExpiresAt: string | null = null): Promise<installRunner.Result> {
+async function register(
+  host: NixosHost,
+  runner: { id: number; token: string },
+  name: string,
+  tokenExpiresAt: string | null = null,
+): Promise<installRunner.Result> {
   const keys = await loadHostKeys(host.settings.stateDir);
   const { ctx } = jobContext(host, keys);
   return installRunner.run(
-    { sealedToken: await sealToHost(runner.token, keys.publicKey), sealedTo: keys.fingerprint, runnerId: runner.id, name, gitlabUrl: env.fake.url, tokenExpiresAt },
+    {
+      sealedToken: await sealToHost(runner.token, keys.publicKey),
+      sealedTo: keys.fingerprint,
+      runnerId: runner.id,
+      name,
+      gitlabUrl: env.fake.url,
+      tokenExpiresAt,
+    },
     { ...ctx, keys },
     signal,
   );
 }
 
-describe('deploy/nixos/checks/nixos-module.nix with nixpkgs\' gitlab-runner module', () => {
+describe("deploy/nixos/checks/nixos-module.nix with nixpkgs' gitlab-runner module", () => {
   it('declares the runner for services.gitlab-runner with its token file in the token dir', async () => {
     const host = await nixosHost();
-    expect(host.evaluation.gitlabRunnerServices).toEqual({ nix: { authenticationTokenConfigFile: `${host.settings.tokenDir}/nix.env`, dockerImage: 'alpine' } });
+    expect(host.evaluation.gitlabRunnerServices).toEqual({
+      nix: { authenticationTokenConfigFile: `${host.settings.tokenDir}/nix.env`, dockerImage: 'alpine' },
+    });
     expect(host.settings.tokenMode).toBe('nixos-module');
     expect(serviceOf(host.evaluation.services, 'runnerops-worker').environment.RUNNEROPS_RELOAD_COMMAND).toBe('systemctl reload-or-restart gitlab-runner');
   });
@@ -179,7 +193,11 @@ describe('deploy/nixos/checks/nixos-module.nix with nixpkgs\' gitlab-runner modu
       () => undefined,
       (e: unknown) => e as Error,
     );
-    expect(err?.message).toMatch(new RegExp(`^gitlab-runner did not take the token of runner #${runner.id}: after ".*" .*config.toml has no runner with it; check that ${undeclared} is the authenticationTokenConfigFile`));
+    expect(err?.message).toMatch(
+      new RegExp(
+        `^gitlab-runner did not take the token of runner #${runner.id}: after ".*" .*config.toml has no runner with it; check that ${undeclared} is the authenticationTokenConfigFile`,
+      ),
+    );
     expect(await readFile(undeclared, 'utf8')).toBe(NIXOS_PLACEHOLDER);
     expect(await runnersOf(host)).toEqual([]);
   });
@@ -209,7 +227,12 @@ describe('deploy/nixos/checks/nixos-module.nix with nixpkgs\' gitlab-runner modu
     await register(host, runner, 'nix');
     const [entry] = await runnersOf(host);
     await new Promise<void>((resolve, reject) =>
-      execFile(path.join(standInBin, 'gitlab-runner'), ['reset-token', '--name', entry!.name], { env: { ...process.env, HOME: host.home, CONFIG_FILE: host.settings.runnerConfigPath } }, (err) => (err ? reject(err) : resolve())),
+      execFile(
+        path.join(standInBin, 'gitlab-runner'),
+        ['reset-token', '--name', entry!.name],
+        { env: { ...process.env, HOME: host.home, CONFIG_FILE: host.settings.runnerConfigPath } },
+        (err) => (err ? reject(err) : resolve()),
+      ),
     );
     const selfRotated = env.fake.runner(runner.id)!.token;
     const tokenFile = path.join(host.settings.tokenDir, 'nix.env');
@@ -224,12 +247,17 @@ describe('deploy/nixos/checks/nixos-module.nix with nixpkgs\' gitlab-runner modu
 
 function standInResetToken(host: NixosHost, name: string): Promise<void> {
   return new Promise<void>((resolve, reject) =>
-    execFile(path.join(standInBin, 'gitlab-runner'), ['reset-token', '--name', name], { env: { ...process.env, HOME: host.home, CONFIG_FILE: host.settings.runnerConfigPath } }, (err, _out, stderr) => (err ? reject(new Error(`gitlab-runner reset-token failed: ${stderr}`)) : resolve())),
+    execFile(
+      path.join(standInBin, 'gitlab-runner'),
+      ['reset-token', '--name', name],
+      { env: { ...process.env, HOME: host.home, CONFIG_FILE: host.settings.runnerConfigPath } },
+      (err, _out, stderr) => (err ? reject(new Error(`gitlab-runner reset-token failed: ${stderr}`)) : resolve()),
+    ),
   );
 }
 
-describe('deploy/nixos/checks/env-template.nix (the seed\'s gitlabnix setup) rendered by runnerops', () => {
-  it('replaces nixpkgs\' configure script and starts a fresh host with no env file and no runner yet', async () => {
+describe("deploy/nixos/checks/env-template.nix (the seed's gitlabnix setup) rendered by runnerops", () => {
+  it("replaces nixpkgs' configure script and starts a fresh host with no env file and no runner yet", async () => {
     const host = await nixosHost('env-template');
     expect(host.settings.tokenMode).toBe('env-template');
     expect(host.evaluation.warnings).toEqual([]);
@@ -293,9 +321,9 @@ describe('deploy/nixos/checks/env-template.nix (the seed\'s gitlabnix setup) ren
     const runner = env.fake.addRunner({ description: 'cache' });
     const before = await readFile(host.settings.runnerConfigPath);
     const err = await register(host, runner, 'cache').then(
-        () => undefined,
-        (e: unknown) => e as Error,
-      );
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
     expect(err?.message).toBe(
       'the config.toml template on ci-3 has no runner with token = "@TOKEN_CACHE@" (it has @TOKEN_NIX@); add a runner with that token to services.runnerops.worker.configTemplate, switch, then register again (or register with the --description of an existing placeholder)',
     );

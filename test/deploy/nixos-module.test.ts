@@ -156,7 +156,14 @@ describe('deploy/nixos/module.nix', () => {
 
   it('leaves unset what has no value, so src/config.ts applies its defaults', () => {
     const { services } = mustEvalNixos('{ services.runnerops.bot.enable = true; services.runnerops.worker.enable = true; }');
-    expect(Object.keys(serviceOf(services, 'runnerops-bot').environment).sort()).toEqual(['LOG_LEVEL', 'PORT', 'REDIS_URL', 'RUNNEROPS_API_SOCKET', 'RUNNEROPS_METRICS_PORT', 'RUNNEROPS_PREFIX']);
+    expect(Object.keys(serviceOf(services, 'runnerops-bot').environment).sort()).toEqual([
+      'LOG_LEVEL',
+      'PORT',
+      'REDIS_URL',
+      'RUNNEROPS_API_SOCKET',
+      'RUNNEROPS_METRICS_PORT',
+      'RUNNEROPS_PREFIX',
+    ]);
     expect(serviceOf(services, 'runnerops-worker').environment).not.toHaveProperty('DOCKER_HOST');
     expect(serviceOf(services, 'runnerops-worker').environment).not.toHaveProperty('RUNNEROPS_LABELS');
     expect(serviceOf(services, 'runnerops-worker').environment.RUNNEROPS_HOST).toBe('nixos');
@@ -230,7 +237,9 @@ describe('deploy/nixos/module.nix', () => {
   it('orders the worker after Docker and gitlab-runner and gives it systemctl and gitlab-runner', () => {
     expect(worker.after).toEqual(expect.arrayContaining(['docker.service', 'gitlab-runner.service', 'network-online.target']));
     expect(worker.wants).toContain('docker.service');
-    expect(worker.path).toEqual(expect.arrayContaining([expect.stringMatching(/^\/nix\/store\/[a-z0-9]{32}-systemd-0$/), expect.stringMatching(/-gitlab-runner-0$/)]));
+    expect(worker.path).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^\/nix\/store\/[a-z0-9]{32}-systemd-0$/), expect.stringMatching(/-gitlab-runner-0$/)]),
+    );
   });
 
   it('drops the docker group when Docker is not enabled on the host', () => {
@@ -241,7 +250,11 @@ describe('deploy/nixos/module.nix', () => {
 
   it('lets the env-template worker write the directory of its env file', () => {
     const { services } = mustEvalNixos(withWorker('{ tokenMode = "env-template"; envFile = "/run/secrets/gitlab-runner.env"; }'));
-    expect(serviceOf(services, 'runnerops-worker').serviceConfig.ReadWritePaths).toEqual(['/var/lib/runnerops', '-/var/lib/gitlab-runner/.gitlab-runner', '-/run/secrets']);
+    expect(serviceOf(services, 'runnerops-worker').serviceConfig.ReadWritePaths).toEqual([
+      '/var/lib/runnerops',
+      '-/var/lib/gitlab-runner/.gitlab-runner',
+      '-/run/secrets',
+    ]);
   });
 
   it('picks nixos-module token mode next to services.gitlab-runner', () => {
@@ -255,7 +268,9 @@ describe('deploy/nixos/module.nix', () => {
   });
 
   it('expands services.runnerops.worker.runners into services.gitlab-runner.services with a placeholder token file each', () => {
-    const value = mustEvalNixos('{ services.runnerops.worker = { enable = true; runners.nix.dockerImage = "alpine"; runners.cache-2.dockerImage = "nixos/nix"; }; }');
+    const value = mustEvalNixos(
+      '{ services.runnerops.worker = { enable = true; runners.nix.dockerImage = "alpine"; runners.cache-2.dockerImage = "nixos/nix"; }; }',
+    );
     expect(value.gitlabRunnerServices).toEqual({
       nix: { authenticationTokenConfigFile: '/var/lib/runnerops/tokens/nix.env', dockerImage: 'alpine' },
       'cache-2': { authenticationTokenConfigFile: '/var/lib/runnerops/tokens/cache-2.env', dockerImage: 'nixos/nix' },
@@ -270,8 +285,10 @@ describe('deploy/nixos/module.nix', () => {
 
   it('refuses a declared runner whose name cannot be its token file name, or that names a token file itself', () => {
     const badName = evalNixos('{ services.runnerops.worker = { enable = true; runners."Nix Cache".dockerImage = "alpine"; }; }');
-    expect(!badName.ok && badName.error).toContain('services.runnerops.worker.runners.Nix Cache: a runner name is also its token file\'s name');
-    const ownFile = evalNixos('{ services.runnerops.worker = { enable = true; runners.nix = { dockerImage = "alpine"; authenticationTokenConfigFile = "/etc/x.env"; }; }; }');
+    expect(!badName.ok && badName.error).toContain("services.runnerops.worker.runners.Nix Cache: a runner name is also its token file's name");
+    const ownFile = evalNixos(
+      '{ services.runnerops.worker = { enable = true; runners.nix = { dockerImage = "alpine"; authenticationTokenConfigFile = "/etc/x.env"; }; }; }',
+    );
     expect(!ownFile.ok && ownFile.error).toContain('services.runnerops.worker.runners.nix sets a token file; runnerops sets authenticationTokenConfigFile');
   });
 
@@ -283,7 +300,7 @@ describe('deploy/nixos/module.nix', () => {
     expect(value.warnings).toEqual([expect.stringMatching(/^services\.gitlab-runner\.services\.docker: .* not in services\.runnerops\.worker\.tokenDir/)]);
   });
 
-  it('refuses config-toml mode next to nixpkgs\' configure script, which unregisters the runners it does not declare', () => {
+  it("refuses config-toml mode next to nixpkgs' configure script, which unregisters the runners it does not declare", () => {
     for (const gitlabRunner of ['{ enable = true; }', `{ enable = true; configFile = ${path.join(repoRoot, 'test/deploy/nix/eval.nix')}; }`]) {
       const result = evalNixos(`{ services.gitlab-runner = ${gitlabRunner}; services.runnerops.worker = { enable = true; tokenMode = "config-toml"; }; }`);
       expect(result.ok).toBe(false);
@@ -293,7 +310,7 @@ describe('deploy/nixos/module.nix', () => {
     }
   });
 
-  it('refuses env-template mode when nixpkgs\' configure script would be the one reading the env file', () => {
+  it("refuses env-template mode when nixpkgs' configure script would be the one reading the env file", () => {
     const result = evalNixos('{ services.gitlab-runner.enable = true; services.runnerops.worker = { enable = true; tokenMode = "env-template"; }; }');
     expect(!result.ok && result.error).toContain(
       'services.runnerops.worker.tokenMode = "env-template" but gitlab-runner still runs nixpkgs\' configure script, which never fills the @TOKEN_<NAME>@ placeholders',
@@ -307,13 +324,15 @@ describe('deploy/nixos/module.nix', () => {
       services.runnerops.worker = { enable = true; tokenMode = "env-template"; envFile = "/var/lib/runnerops/gitlab-runner.env"; };
     }`);
     expect(value.warnings).toEqual([
-      expect.stringContaining('with a configure script of your own: a plain template render resets each runner\'s id and token_expires_at'),
+      expect.stringContaining("with a configure script of your own: a plain template render resets each runner's id and token_expires_at"),
       expect.stringContaining('EnvironmentFile = "/var/lib/runnerops/gitlab-runner.env" has no "-" prefix'),
     ]);
   });
 
   it('refuses nixos-module mode with services.gitlab-runner.configFile, which never reads the token files', () => {
-    const result = evalNixos(`{ services.gitlab-runner = { enable = true; configFile = ${path.join(repoRoot, 'test/deploy/nix/eval.nix')}; }; services.runnerops.worker.enable = true; }`);
+    const result = evalNixos(
+      `{ services.gitlab-runner = { enable = true; configFile = ${path.join(repoRoot, 'test/deploy/nix/eval.nix')}; }; services.runnerops.worker.enable = true; }`,
+    );
     expect(!result.ok && result.error).toContain('services.runnerops.worker.tokenMode = "nixos-module" with services.gitlab-runner.configFile');
   });
 
@@ -321,21 +340,29 @@ describe('deploy/nixos/module.nix', () => {
     expect(serviceOf(mustEvalNixos(checksHost('config-toml')).services, 'runnerops-worker').environment.RUNNEROPS_TOKEN_MODE).toBe('config-toml');
     expect(serviceOf(mustEvalNixos(checksHost('nixos-module')).services, 'runnerops-worker').environment.RUNNEROPS_TOKEN_MODE).toBe('nixos-module');
     const envTemplate = mustEvalNixos(checksHost('env-template'));
-    expect(serviceOf(envTemplate.services, 'runnerops-worker').environment.RUNNEROPS_CONFIG_TEMPLATE).toMatch(/^\/nix\/store\/[a-z0-9]{32}-gitlab-runner-template\.json$/);
-    expect(serviceOf(envTemplate.services, 'gitlab-runner').serviceConfig.ExecStartPre).toMatch(/-runnerops-render-gitlab-runner-config\/bin\/runnerops-render-gitlab-runner-config$/);
+    expect(serviceOf(envTemplate.services, 'runnerops-worker').environment.RUNNEROPS_CONFIG_TEMPLATE).toMatch(
+      /^\/nix\/store\/[a-z0-9]{32}-gitlab-runner-template\.json$/,
+    );
+    expect(serviceOf(envTemplate.services, 'gitlab-runner').serviceConfig.ExecStartPre).toMatch(
+      /-runnerops-render-gitlab-runner-config\/bin\/runnerops-render-gitlab-runner-config$/,
+    );
     expect(envTemplate.warnings).toEqual([]);
   });
 
   it('refuses nixos-module mode without services.gitlab-runner', () => {
     const result = evalNixos(withWorker('{ tokenMode = "nixos-module"; }'));
     expect(result.ok).toBe(false);
-    expect(!result.ok && result.error).toMatch(/Failed assertions:[\s\S]*tokenMode = "nixos-module" writes the token files of services.gitlab-runner, which is not enabled/);
+    expect(!result.ok && result.error).toMatch(
+      /Failed assertions:[\s\S]*tokenMode = "nixos-module" writes the token files of services.gitlab-runner, which is not enabled/,
+    );
   });
 
   it('refuses a secret in extraEnvironment', () => {
     const result = evalNixos('{ services.runnerops.bot = { enable = true; extraEnvironment.SLACK_BOT_TOKEN = "xoxb-1"; }; }');
     expect(result.ok).toBe(false);
-    expect(!result.ok && result.error).toContain('services.runnerops.bot.extraEnvironment sets SLACK_BOT_TOKEN; secrets go in services.runnerops.bot.environmentFile');
+    expect(!result.ok && result.error).toContain(
+      'services.runnerops.bot.extraEnvironment sets SLACK_BOT_TOKEN; secrets go in services.runnerops.bot.environmentFile',
+    );
   });
 
   it('refuses a Redis URL with a password', () => {
@@ -412,7 +439,9 @@ describe('deploy/nixos/flake.nix', () => {
     expect(pkg.npmDepsHash).toBeNull();
     expect(pkg.hasNpmConfigHook).toBe(true);
     expect(readFileSync(path.join(repoRoot, 'deploy/nixos/package.nix'), 'utf8')).not.toMatch(/fakeHash|npmDepsHash/);
-    const lock = JSON.parse(readFileSync(path.join(repoRoot, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string; integrity?: string; link?: boolean }> };
+    const lock = JSON.parse(readFileSync(path.join(repoRoot, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { version?: string; integrity?: string; link?: boolean }>;
+    };
     const deps = pkg.npmDeps!;
     expect(deps.packageName).toBe('runnerops');
     expect(Object.keys(deps.packages).sort()).toEqual(Object.keys(lock.packages).sort());
@@ -444,7 +473,9 @@ describe('deploy/nixos/flake.nix', () => {
 
 describe('nix-instantiate --parse', () => {
   const files = [path.join(repoRoot, 'deploy/nixos'), path.join(repoRoot, 'test/deploy/nix')].flatMap((dir) =>
-    readdirSync(dir).filter((f) => f.endsWith('.nix')).map((f) => path.join(dir, f)),
+    readdirSync(dir)
+      .filter((f) => f.endsWith('.nix'))
+      .map((f) => path.join(dir, f)),
   );
 
   it('finds the flake, the module, the package and the example', () => {

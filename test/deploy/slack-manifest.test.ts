@@ -36,13 +36,7 @@ describe('findSlackMethods', () => {
       // client.chat.delete({ channel, ts }) is never called
       /* client.conversations.info() */
     `;
-    expect(findSlackMethods(source)).toEqual([
-      'chat.postMessage',
-      'files.uploadV2',
-      'reactions.add',
-      'usergroups.users.list',
-      'views.publish',
-    ]);
+    expect(findSlackMethods(source)).toEqual(['chat.postMessage', 'files.uploadV2', 'reactions.add', 'usergroups.users.list', 'views.publish']);
   });
 
   it('counts users.info and Bolt say() as Slack calls', () => {

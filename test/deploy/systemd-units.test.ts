@@ -51,7 +51,16 @@ function envExampleNames(text: string): Map<string, { value: string; commented: 
 
 const nixos = mustEvalNixos('{ services.runnerops.bot.enable = true; services.runnerops.worker.enable = true; virtualisation.docker.enable = true; }');
 /** Settings that differ by design between a NixOS host and a plain one (paths, how the binary is found). */
-const PER_DEPLOYMENT = new Set(['Type', 'ExecStart', 'EnvironmentFile', 'ReadWritePaths', 'LogsDirectory', 'LogsDirectoryMode', 'LoadCredential', 'Environment']);
+const PER_DEPLOYMENT = new Set([
+  'Type',
+  'ExecStart',
+  'EnvironmentFile',
+  'ReadWritePaths',
+  'LogsDirectory',
+  'LogsDirectoryMode',
+  'LoadCredential',
+  'Environment',
+]);
 
 for (const process of ['bot', 'worker'] as const) {
   const unitFile = `runnerops-${process}.service`;
@@ -83,8 +92,12 @@ for (const process of ['bot', 'worker'] as const) {
 
     it('has the same hardening as the NixOS module, key for key', () => {
       const fromNix = serviceOf(nixos.services, `runnerops-${process}`).serviceConfig;
-      const nixKeys = Object.keys(fromNix).filter((k) => !PER_DEPLOYMENT.has(k)).sort();
-      const plainKeys = Object.keys(service).filter((k) => !PER_DEPLOYMENT.has(k)).sort();
+      const nixKeys = Object.keys(fromNix)
+        .filter((k) => !PER_DEPLOYMENT.has(k))
+        .sort();
+      const plainKeys = Object.keys(service)
+        .filter((k) => !PER_DEPLOYMENT.has(k))
+        .sort();
       expect(plainKeys).toEqual(nixKeys);
       for (const key of nixKeys) {
         expect(normalize(key, service[key] ?? []), key).toEqual(normalize(key, nixValues(fromNix[key] ?? [])));

@@ -9,7 +9,12 @@ afterAll(async () => gitlab.close());
 
 describe('startStandInGitlab', () => {
   it('accepts the demo runner’s token like GitLab does and refuses a wrong one', async () => {
-    const verify = (token: string) => fetch(`${gitlab.url}/api/v4/runners/verify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, system_id: 's_dev' }) });
+    const verify = (token: string) =>
+      fetch(`${gitlab.url}/api/v4/runners/verify`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token, system_id: 's_dev' }),
+      });
     expect((await verify(gitlab.demoRunner.token)).status).toBe(200);
     expect((await verify('glrt-wrong')).status).toBe(403);
   });

@@ -46,7 +46,8 @@ export function generateFleet(count: number): HostStatus[] {
     };
     if (i % 50 === 0) Object.assign(fields, { alive: false, ageSeconds: 3600 });
     if (i % 97 === 0) Object.assign(fields, { trust: 'pending', fingerprint: `SHA256:${'p'.repeat(39)}${String(i).padStart(4, '0')}` });
-    if (i % 211 === 0) Object.assign(fields, { trust: 'key-changed', fingerprint: `SHA256:${'n'.repeat(43)}`, enrolledFingerprint: `SHA256:${'o'.repeat(43)}` });
+    if (i % 211 === 0)
+      Object.assign(fields, { trust: 'key-changed', fingerprint: `SHA256:${'n'.repeat(43)}`, enrolledFingerprint: `SHA256:${'o'.repeat(43)}` });
     if (i % 33 === 0) fields.disk = { dockerFreeBytes: 2 * 1024 ** 3, nixFreeBytes: 300 * 1024 ** 3 };
     if (i % 73 === 0) fields.daemon = { healthy: false, at: FLEET_NOW - 60_000 };
     hosts.push(fleetHost(`ci-${String(i).padStart(4, '0')}`, fields));

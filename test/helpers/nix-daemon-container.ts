@@ -16,7 +16,11 @@ export async function startNixDaemonContainer(docker: Docker, name = `runnerops-
   const image = await ensureNixDaemonImage();
   const container = await docker.createContainer({ name, Image: image, HostConfig: { NetworkMode: 'none' } });
   await container.start();
-  await until(async () => (await execInContainer(docker, name, ['nix-store', '--store', 'daemon', '--gc', '--print-roots'])).exitCode === 0, 30_000, 'the nix daemon answering');
+  await until(
+    async () => (await execInContainer(docker, name, ['nix-store', '--store', 'daemon', '--gc', '--print-roots'])).exitCode === 0,
+    30_000,
+    'the nix daemon answering',
+  );
   return {
     name,
     addGarbage: async (text) => {

@@ -255,8 +255,7 @@ export function signedHeaders(body: string, options: SignedRequestOptions): Reco
     ...options.headers,
   };
   if (timestamp !== false) headers['x-slack-request-timestamp'] = String(timestamp);
-  const signature =
-    options.signature === undefined ? signBody(options.secret, timestamp === false ? 0 : timestamp, body) : options.signature;
+  const signature = options.signature === undefined ? signBody(options.secret, timestamp === false ? 0 : timestamp, body) : options.signature;
   if (signature !== false) headers['x-slack-signature'] = signature;
   return headers;
 }

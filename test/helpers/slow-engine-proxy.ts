@@ -2,7 +2,13 @@ import http from 'node:http';
 import Docker from 'dockerode';
 
 /** A Docker Engine API proxy to the local engine that holds `GET /volumes` (what a dry run lists) until released. */
-export async function startSlowEngineProxy(): Promise<{ docker: Docker; volumesAsked: Promise<void>; volumeLists: () => number; release: () => void; close: () => Promise<void> }> {
+export async function startSlowEngineProxy(): Promise<{
+  docker: Docker;
+  volumesAsked: Promise<void>;
+  volumeLists: () => number;
+  release: () => void;
+  close: () => Promise<void>;
+}> {
   let lists = 0;
   let release!: () => void;
   const released = new Promise<void>((r) => (release = r));

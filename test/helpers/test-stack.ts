@@ -42,14 +42,26 @@ export interface TestStack {
  * A whole runnerops stack against the run's real Redis (own prefix), a fake Slack, and real workers:
  * the bot in HTTP or Socket Mode, plus one worker per host name.
  */
-export async function startTestStack(options: { mode: 'http' | 'socket'; hosts?: string[]; policy?: Policy; botEnv?: Record<string, string>; sweepMs?: number; enroll?: boolean }): Promise<TestStack> {
+export async function startTestStack(options: {
+  mode: 'http' | 'socket';
+  hosts?: string[];
+  policy?: Policy;
+  botEnv?: Record<string, string>;
+  sweepMs?: number;
+  enroll?: boolean;
+}): Promise<TestStack> {
   const { redisUrl, prefix } = testRedisSettings();
   const redis = testRedis(redisUrl);
   const slack = await startFakeSlack();
   const signingSecret = randomBytes(16).toString('hex');
   const port = await freePort();
   const stateRoot = await mkdtemp(path.join(os.tmpdir(), 'runnerops-stack-'));
-  const env: Record<string, string> = { REDIS_URL: redisUrl, RUNNEROPS_PREFIX: prefix, LOG_LEVEL: 'silent', RUNNEROPS_API_SOCKET: path.join(stateRoot, 'api.sock') };
+  const env: Record<string, string> = {
+    REDIS_URL: redisUrl,
+    RUNNEROPS_PREFIX: prefix,
+    LOG_LEVEL: 'silent',
+    RUNNEROPS_API_SOCKET: path.join(stateRoot, 'api.sock'),
+  };
   const botEnv: Record<string, string> = {
     ...env,
     ...testBotKeyEnv,
@@ -66,7 +78,11 @@ export async function startTestStack(options: { mode: 'http' | 'socket'; hosts?:
     const configDir = path.join(stateRoot, host, 'gitlab-runner');
     await mkdir(configDir, { recursive: true });
     const token = `glrt-${randomBytes(12).toString('hex')}`;
-    await writeFile(path.join(configDir, 'config.toml'), `concurrent = 1\n\n[[runners]]\n  name = "nix"\n  url = "http://127.0.0.1:9"\n  id = 101\n  token = "${token}"\n  executor = "docker"\n`, { mode: 0o600 });
+    await writeFile(
+      path.join(configDir, 'config.toml'),
+      `concurrent = 1\n\n[[runners]]\n  name = "nix"\n  url = "http://127.0.0.1:9"\n  id = 101\n  token = "${token}"\n  executor = "docker"\n`,
+      { mode: 0o600 },
+    );
     const settings = readWorkerSettings({
       ...env,
       RUNNEROPS_HOST: host,

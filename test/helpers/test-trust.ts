@@ -41,7 +41,12 @@ export async function publishEnrolledHost(redis: Redis, prefix: string, entry: H
   const boxKey = entry.publicKey ?? randomBytes(32).toString('base64');
   await publishHost(redis, prefix, signer, { ...entry, publicKey: boxKey });
   if (options.enroll !== false) {
-    await writeEnrolment(redis, prefix, testBotSigner, { host: entry.name, fingerprint: hostFingerprint(signer.publicKey, boxKey), by: 'test', at: Date.now() });
+    await writeEnrolment(redis, prefix, testBotSigner, {
+      host: entry.name,
+      fingerprint: hostFingerprint(signer.publicKey, boxKey),
+      by: 'test',
+      at: Date.now(),
+    });
   }
   return signer;
 }

@@ -28,10 +28,22 @@ const redisSettings = testRedisSettings();
 let redis: Redis;
 
 const settings = (): WorkerSettings =>
-  readWorkerSettings({ RUNNEROPS_BOT_KEYS: TEST_BOT_KEYS, REDIS_URL: redisSettings.redisUrl, RUNNEROPS_PREFIX: redisSettings.prefix, RUNNEROPS_HOST: 'ci-gc', NIX_DAEMON_CONTAINER: daemon });
+  readWorkerSettings({
+    RUNNEROPS_BOT_KEYS: TEST_BOT_KEYS,
+    REDIS_URL: redisSettings.redisUrl,
+    RUNNEROPS_PREFIX: redisSettings.prefix,
+    RUNNEROPS_HOST: 'ci-gc',
+    NIX_DAEMON_CONTAINER: daemon,
+  });
 
 function context(phases: JobProgress[] = []) {
-  return { host: 'ci-gc', docker, settings: settings(), progress: async (p: JobProgress) => void phases.push(p), log: createLogger({ name: 'test', level: 'silent' }) };
+  return {
+    host: 'ci-gc',
+    docker,
+    settings: settings(),
+    progress: async (p: JobProgress) => void phases.push(p),
+    log: createLogger({ name: 'test', level: 'silent' }),
+  };
 }
 
 async function inDaemon(script: string): Promise<string> {
@@ -59,11 +71,22 @@ beforeAll(async () => {
   image = await ensureNixDaemonImage();
   const container = await docker.createContainer({ name: daemon, Image: image, HostConfig: { NetworkMode: 'none' } });
   await container.start();
-  await until(async () => (await execInContainer(docker, daemon, ['nix-store', '--store', 'daemon', '--gc', '--print-roots'])).exitCode === 0, 30_000, 'the nix daemon answering');
+  await until(
+    async () => (await execInContainer(docker, daemon, ['nix-store', '--store', 'daemon', '--gc', '--print-roots'])).exitCode === 0,
+    30_000,
+    'the nix daemon answering',
+  );
 });
 
 afterAll(async () => {
-  await Promise.all([...jobs, daemon].map((n) => docker?.getContainer(n).remove({ force: true, v: true }).catch(() => undefined)));
+  await Promise.all(
+    [...jobs, daemon].map((n) =>
+      docker
+        ?.getContainer(n)
+        .remove({ force: true, v: true })
+        .catch(() => undefined),
+    ),
+  );
   await deletePrefix(redis, redisSettings.prefix);
   await redis.quit();
 });
@@ -94,7 +117,11 @@ describe('run', () => {
     expect(await isValid(kept)).toBe(true);
     expect(await isValid(keptLeaf)).toBe(true);
     expect(phases.map((p) => p.phase)).toEqual(['reading the store report', 'finding garbage', 'collecting garbage']);
-    expect(summarize(real)).toMatch(new RegExp(`^Nix GC in container ${daemon} deleted ${real.deleted!.count} paths: .* freed \\(.* NAR\\); the store report predicted .* in ${real.predicted!.paths} paths`));
+    expect(summarize(real)).toMatch(
+      new RegExp(
+        `^Nix GC in container ${daemon} deleted ${real.deleted!.count} paths: .* freed \\(.* NAR\\); the store report predicted .* in ${real.predicted!.paths} paths`,
+      ),
+    );
   });
 
   it('with --max-freed deletes the oldest garbage first, with what refers to it, and just what the dry run listed', async () => {
@@ -120,22 +147,36 @@ describe('run', () => {
     expect(summarize(dry)).toMatch(/^dry run: Nix GC in .* would delete 2 of 4 dead paths \(up to 1 B\)/);
   });
 
-  it('keeps the paths a job container\'s nix session holds, and collects them once it ended', async () => {
+  it("keeps the paths a job container's nix session holds, and collects them once it ended", async () => {
     const marker = randomBytes(6).toString('hex');
-    const input = (await inDaemon(`nix-instantiate --store daemon --eval --read-write-mode -E 'builtins.toFile "input-${marker}" "${marker}"'`)).replace(/"/g, '');
+    const input = (await inDaemon(`nix-instantiate --store daemon --eval --read-write-mode -E 'builtins.toFile "input-${marker}" "${marker}"'`)).replace(
+      /"/g,
+      '',
+    );
     // A job container of the seed's kind whose nix session holds the path, as a running build holds its inputs.
     const job = `runnerops-test-gc-job-${suffix}`;
     jobs.push(job);
     const container = await docker.createContainer({
       name: job,
       Image: image,
-      Cmd: ['/bin/sh', '-c', `(echo 'builtins.toFile "held-${marker}" "${marker}"'; while [ ! -e /tmp/go ]; do sleep 0.1; done) | nix --extra-experimental-features nix-command repl`],
+      Cmd: [
+        '/bin/sh',
+        '-c',
+        `(echo 'builtins.toFile "held-${marker}" "${marker}"'; while [ ! -e /tmp/go ]; do sleep 0.1; done) | nix --extra-experimental-features nix-command repl`,
+      ],
       Env: ['NIX_REMOTE=daemon'],
       HostConfig: { NetworkMode: 'none', VolumesFrom: [daemon] },
     });
     await container.start();
-    await until(async () => (await inDaemon('nix-store --store daemon --gc --print-roots')).includes(`-held-${marker}`), 60_000, 'the job session holding its path');
-    const heldPath = (await inDaemon('nix-store --store daemon --gc --print-roots')).split('\n').map((l) => l.split(' -> ')[1]).find((p) => p?.endsWith(`-held-${marker}`))!;
+    await until(
+      async () => (await inDaemon('nix-store --store daemon --gc --print-roots')).includes(`-held-${marker}`),
+      60_000,
+      'the job session holding its path',
+    );
+    const heldPath = (await inDaemon('nix-store --store daemon --gc --print-roots'))
+      .split('\n')
+      .map((l) => l.split(' -> ')[1])
+      .find((p) => p?.endsWith(`-held-${marker}`))!;
 
     const during = await run(payloadSchema.parse({}), context());
     expect(during.deleted!.items).toContain(input);
@@ -149,7 +190,9 @@ describe('run', () => {
   });
 
   it('counts a dead store derivation as itself, not as the outputs it would build', async () => {
-    const drv = await inDaemon(`nix-instantiate --store daemon -E 'derivation { name = "never-built-${suffix}"; system = builtins.currentSystem; builder = "/bin/sh"; }' 2>/dev/null`);
+    const drv = await inDaemon(
+      `nix-instantiate --store daemon -E 'derivation { name = "never-built-${suffix}"; system = builtins.currentSystem; builder = "/bin/sh"; }' 2>/dev/null`,
+    );
     const dry = await run(payloadSchema.parse({ dryRun: true }), context());
     expect(dry.chosen.items).toContain(drv);
     expect(dry.chosen.narBytes).toBe(dry.predicted!.narBytes);
@@ -160,7 +203,9 @@ describe('run', () => {
 
   it('names NIX_DAEMON_CONTAINER when it does not run a store', async () => {
     const ctx = { ...context(), settings: { ...settings(), nixDaemonContainer: `${daemon}-missing` } };
-    await expect(run(payloadSchema.parse({ store: 'container' }), ctx)).rejects.toThrow(`no container "${daemon}-missing" on ci-gc; check NIX_DAEMON_CONTAINER`);
+    await expect(run(payloadSchema.parse({ store: 'container' }), ctx)).rejects.toThrow(
+      `no container "${daemon}-missing" on ci-gc; check NIX_DAEMON_CONTAINER`,
+    );
   });
 });
 
@@ -177,7 +222,13 @@ describe('run on a host without a nix-daemon container', () => {
       };
       const built = { 'host-garbage': { out: await add('host-garbage') }, 'host-kept': { out: await add('host-kept') } };
       await addDirectRoot(store, 'kept', built['host-kept'].out);
-      const hostSettings = readWorkerSettings({ RUNNEROPS_BOT_KEYS: TEST_BOT_KEYS, REDIS_URL: redisSettings.redisUrl, RUNNEROPS_HOST: 'ci-host', NIX_STATE_DIR: store.stateDir, NIX_STORE_DIR: store.storeDir });
+      const hostSettings = readWorkerSettings({
+        RUNNEROPS_BOT_KEYS: TEST_BOT_KEYS,
+        REDIS_URL: redisSettings.redisUrl,
+        RUNNEROPS_HOST: 'ci-host',
+        NIX_STATE_DIR: store.stateDir,
+        NIX_STORE_DIR: store.storeDir,
+      });
       const ctx = { host: 'ci-host', settings: hostSettings, progress: async () => undefined, log: createLogger({ name: 'test', level: 'silent' }) };
       const expected = await nixPrintDead(store);
       const dry = await run(payloadSchema.parse({ dryRun: true }), ctx);
@@ -204,7 +255,16 @@ describe('summarizeAll', () => {
 
   it('shows one host the paths its dry run would delete, below the line its row shows', () => {
     const chosen = { count: 2, narBytes: 4096, digest: 'd', items: ['/nix/store/aaa-one', '/nix/store/bbb-two'] };
-    const one: Result = { host: 'ci-1', store: 'container gitlabnix', via: 'daemon', dryRun: true, dead: { count: 2, narBytes: 4096 }, chosen, warnings: [], durationMs: 5 };
+    const one: Result = {
+      host: 'ci-1',
+      store: 'container gitlabnix',
+      via: 'daemon',
+      dryRun: true,
+      dead: { count: 2, narBytes: 4096 },
+      chosen,
+      warnings: [],
+      durationMs: 5,
+    };
     const total = summarizeAll([one]);
     expect(summarize(one).split('\n')[0]).toContain('would delete 2 of 2 dead paths');
     expect(total).not.toContain('would delete 2 of 2');
@@ -218,4 +278,3 @@ describe('name', () => {
     expect(findHostJob('gc-store')?.run).toBe(run);
   });
 });
-

@@ -15,13 +15,16 @@ async function hostWithRunner(): Promise<{ host: TestHost; expires: string; runn
   host.settings.nixStoreDir = host.dir;
   const runner = env.fake.addRunner({ description: 'Nix caching runner' });
   const expires = '2099-01-01T00:00:00.000Z';
-  await writeFile(host.settings.runnerConfigPath, setEntryToken(await seedConfigFor(env.fake, runner), { id: runner.id }, { token: runner.token, obtainedAt: new Date(), expiresAt: expires }));
+  await writeFile(
+    host.settings.runnerConfigPath,
+    setEntryToken(await seedConfigFor(env.fake, runner), { id: runner.id }, { token: runner.token, obtainedAt: new Date(), expiresAt: expires }),
+  );
   await env.publishHost(host);
   return { host, expires, runnerId: runner.id, token: runner.token };
 }
 
 describe('run', () => {
-  it('reports versions, free disk of Docker\'s data root and the Nix store, the runners with their expiry and token fingerprint, and the system id', async () => {
+  it("reports versions, free disk of Docker's data root and the Nix store, the runners with their expiry and token fingerprint, and the system id", async () => {
     const { host, expires, runnerId, token } = await hostWithRunner();
     await writeFile(path.join(path.dirname(host.settings.runnerConfigPath), '.runner_system_id'), 's_0123456789ab\n');
     const docker = new Docker();
@@ -30,11 +33,17 @@ describe('run', () => {
     expect(result.disk.dockerRootDir).toBe(((await docker.info()) as { DockerRootDir: string }).DockerRootDir);
     expect(result.disk.dockerFreeBytes).toBeGreaterThan(0);
     expect(result.disk.nixFreeBytes).toBeGreaterThan(0);
-    expect(result.runners).toEqual([{ name: 'Nix caching runner', id: runnerId, url: env.fake.url, tokenExpiresAt: expires, tokenFingerprint: tokenFingerprint(token) }]);
+    expect(result.runners).toEqual([
+      { name: 'Nix caching runner', id: runnerId, url: env.fake.url, tokenExpiresAt: expires, tokenFingerprint: tokenFingerprint(token) },
+    ]);
     expect(result.runners[0]?.tokenFingerprint).toMatch(/^[0-9a-f]{16}$/);
     expect(result.systemId).toBe('s_0123456789ab');
     const entry = await readHost(env.redis, redisSettings.prefix, host.settings.host);
-    expect(entry).toMatchObject({ runners: result.runners, systemId: 's_0123456789ab', disk: { dockerFreeBytes: result.disk.dockerFreeBytes, nixFreeBytes: result.disk.nixFreeBytes } });
+    expect(entry).toMatchObject({
+      runners: result.runners,
+      systemId: 's_0123456789ab',
+      disk: { dockerFreeBytes: result.disk.dockerFreeBytes, nixFreeBytes: result.disk.nixFreeBytes },
+    });
     expect(summarize(result)).toContain(`runner Nix caching runner (#${runnerId}): token expires ${expires}`);
     expect(leakedTokens(env.fake.issuedTokens(), joinAll(result, summarize(result), await dumpRedis(env.redis, redisSettings.prefix)))).toEqual([]);
   });
@@ -42,9 +51,15 @@ describe('run', () => {
   it('still answers when Docker is down and config.toml is broken, saying what is missing', async () => {
     const { host } = await hostWithRunner();
     await writeFile(host.settings.runnerConfigPath, 'concurrent = \n');
-    const result = await run({}, { host: host.settings.host, docker: new Docker({ socketPath: '/nonexistent/docker.sock' }), settings: host.settings, patchHost: host.patchHost });
+    const result = await run(
+      {},
+      { host: host.settings.host, docker: new Docker({ socketPath: '/nonexistent/docker.sock' }), settings: host.settings, patchHost: host.patchHost },
+    );
     expect(result.versions.docker).toBeUndefined();
-    expect(result.notes).toEqual(['docker disk unknown: ENOENT', `${host.settings.runnerConfigPath} is not valid TOML (line 1, column 14); fix it before changing runners`]);
+    expect(result.notes).toEqual([
+      'docker disk unknown: ENOENT',
+      `${host.settings.runnerConfigPath} is not valid TOML (line 1, column 14); fix it before changing runners`,
+    ]);
     expect(result.runners).toEqual([]);
   });
 });

@@ -11,7 +11,9 @@ import { declareNixosRunner, joinAll, leakedTokens, NIXOS_PLACEHOLDER, seedConfi
 const env = useRunnerJobEnvironment();
 const { redisSettings } = env;
 
-async function setup(mode: 'config-toml' | 'nixos-module' | 'env-template' = 'config-toml'): Promise<{ host: TestHost; ctx: Context; runner: FakeRunner; payload: Payload }> {
+async function setup(
+  mode: 'config-toml' | 'nixos-module' | 'env-template' = 'config-toml',
+): Promise<{ host: TestHost; ctx: Context; runner: FakeRunner; payload: Payload }> {
   const host = await env.createHost({ mode });
   const runner = env.fake.addRunner({ description: 'new' });
   const payload: Payload = {
@@ -22,7 +24,16 @@ async function setup(mode: 'config-toml' | 'nixos-module' | 'env-template' = 'co
     gitlabUrl: env.fake.url,
     tokenExpiresAt: null,
   };
-  const ctx: Context = { host: host.settings.host, settings: host.settings, keys: host.keys, log: host.log, progress: host.progress, redis: env.redis, prefix: redisSettings.prefix, patchHost: host.patchHost };
+  const ctx: Context = {
+    host: host.settings.host,
+    settings: host.settings,
+    keys: host.keys,
+    log: host.log,
+    progress: host.progress,
+    redis: env.redis,
+    prefix: redisSettings.prefix,
+    patchHost: host.patchHost,
+  };
   return { host, ctx, runner, payload };
 }
 
@@ -111,7 +122,9 @@ describe('run', () => {
     await declareNixosRunner(host, 'new');
     const before = await treeOf(host.dir);
     const err = await failureOf(run(payload, ctx, new AbortController().signal));
-    expect(err.message).toMatch(new RegExp(`^gitlab-runner did not take the token of runner #${payload.runnerId}: after "true" .*config.toml has no runner with it;`));
+    expect(err.message).toMatch(
+      new RegExp(`^gitlab-runner did not take the token of runner #${payload.runnerId}: after "true" .*config.toml has no runner with it;`),
+    );
     expect(await treeOf(host.dir)).toEqual(before);
   });
 
@@ -163,7 +176,7 @@ describe('run', () => {
     expect(env.fake.requestCount('POST /runners/verify')).toBe(verifies);
   });
 
-  it('takes the same GitLab written with a trailing slash and writes the worker\'s own URL', async () => {
+  it("takes the same GitLab written with a trailing slash and writes the worker's own URL", async () => {
     const { host, ctx, payload } = await setup();
     await run({ ...payload, gitlabUrl: `${env.fake.url}/` }, ctx, new AbortController().signal);
     const config = parse(await readFile(host.settings.runnerConfigPath, 'utf8')) as { runners: Array<Record<string, unknown>> };

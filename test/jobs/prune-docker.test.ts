@@ -21,11 +21,21 @@ let busybox: string;
 
 const payload = (input: Partial<Payload>): Payload => payloadSchema.parse({ untilSeconds: 0, ...input });
 
-function context(nixDaemonContainer: string, onDocker = docker, limits: Partial<Pick<WorkerSettings, 'protectLabel' | 'pruneNamedVolumes'>> = {}): Parameters<typeof run>[1] {
+function context(
+  nixDaemonContainer: string,
+  onDocker = docker,
+  limits: Partial<Pick<WorkerSettings, 'protectLabel' | 'pruneNamedVolumes'>> = {},
+): Parameters<typeof run>[1] {
   return {
     host: 'ci-test',
     docker: onDocker,
-    settings: { nixDaemonContainer, dockerHost: engine.host, protectLabel: 'runnerops.keep=true', pruneNamedVolumes: true, ...limits } as unknown as WorkerSettings,
+    settings: {
+      nixDaemonContainer,
+      dockerHost: engine.host,
+      protectLabel: 'runnerops.keep=true',
+      pruneNamedVolumes: true,
+      ...limits,
+    } as unknown as WorkerSettings,
     progress: async () => undefined,
     log: createLogger({ name: 'test', level: 'silent' }),
   };
@@ -169,12 +179,18 @@ describe('run', () => {
     await docker.createVolume({ Name: 'named-e' });
     const hostKept = await docker.createVolume({ Name: 'host-kept-e', Labels: { 'site.keep': 'yes' } });
     // A job naming another protect label and asking for named volumes, on a host that protects site.keep=yes and allows no named-volume prune.
-    await run(payload({ volumes: true, namedVolumes: true, protectLabel: 'other=1' }), context(keepers.daemonName, docker, { protectLabel: 'site.keep=yes', pruneNamedVolumes: false }));
+    await run(
+      payload({ volumes: true, namedVolumes: true, protectLabel: 'other=1' }),
+      context(keepers.daemonName, docker, { protectLabel: 'site.keep=yes', pruneNamedVolumes: false }),
+    );
     let left = await listEngine(docker);
     expect(left.volumes.has('named-e')).toBe(true);
     expect(left.volumes.has(hostKept.name)).toBe(true);
     // Where named volumes are allowed, the host's label still protects its volume.
-    await run(payload({ volumes: true, namedVolumes: true, protectLabel: 'other=1' }), context(keepers.daemonName, docker, { protectLabel: 'site.keep=yes', pruneNamedVolumes: true }));
+    await run(
+      payload({ volumes: true, namedVolumes: true, protectLabel: 'other=1' }),
+      context(keepers.daemonName, docker, { protectLabel: 'site.keep=yes', pruneNamedVolumes: true }),
+    );
     left = await listEngine(docker);
     expect(left.volumes.has('named-e')).toBe(false);
     expect(left.volumes.has(hostKept.name)).toBe(true);
@@ -260,7 +276,7 @@ describe('run with --images lru', () => {
   const stage = (n: number, changes: string[] = []): Promise<string> =>
     importFilesImage(tiny.docker, { blob: randomBytes(4 * MB) }, { tag: `lru/image-${n}:v1`, changes: ['CMD ["/blob"]', ...changes] });
 
-  it('evicts the least recently used images until the target, never one in use, protected or the nix-daemon\'s, and the dry run lists just those', async () => {
+  it("evicts the least recently used images until the target, never one in use, protected or the nix-daemon's, and the dry run lists just those", async () => {
     const ids: string[] = [];
     for (let n = 0; n < 8; n++) ids.push(await stage(n, n === 1 ? ['LABEL runnerops.keep=true'] : []));
     // Known uses, oldest first: 0 (a container uses it), 1 (protected), 2 (the nix-daemon's), then 5, 3, 7, 4, 6.

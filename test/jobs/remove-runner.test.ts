@@ -23,7 +23,9 @@ describe('run', () => {
     expect(config.concurrent).toBeDefined();
     expect(result).toMatchObject({ written: [host.settings.runnerConfigPath], absent: false });
     expect((await readHost(env.redis, env.redisSettings.prefix, host.settings.host))?.runners?.map((r) => r.id)).toEqual([keep.id]);
-    expect(summarize(await run({ runnerId: drop.id, runner: 'drop' }, ctx))).toBe(`${host.settings.host}'s config.toml had no entry for runner #${drop.id} any more`);
+    expect(summarize(await run({ runnerId: drop.id, runner: 'drop' }, ctx))).toBe(
+      `${host.settings.host}'s config.toml had no entry for runner #${drop.id} any more`,
+    );
   });
 
   it('leaves the files of a runner declared in NixOS alone and says what to change there', async () => {
@@ -31,7 +33,10 @@ describe('run', () => {
     const runner = env.fake.addRunner({ description: 'nix' });
     const text = await seedConfigFor(env.fake, runner);
     await writeFile(host.settings.runnerConfigPath, text);
-    const result = await run({ runnerId: runner.id, runner: 'nix' }, { host: host.settings.host, settings: host.settings, patchHost: host.patchHost, log: host.log });
+    const result = await run(
+      { runnerId: runner.id, runner: 'nix' },
+      { host: host.settings.host, settings: host.settings, patchHost: host.patchHost, log: host.log },
+    );
     expect(await readFile(host.settings.runnerConfigPath, 'utf8')).toBe(text);
     expect(result).toMatchObject({ written: [], declaredIn: 'nixos-module' });
     expect(summarize(result)).toBe(

@@ -64,7 +64,14 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(created.map((name) => docker.getContainer(name).remove({ force: true, v: true }).catch(() => undefined)));
+  await Promise.all(
+    created.map((name) =>
+      docker
+        .getContainer(name)
+        .remove({ force: true, v: true })
+        .catch(() => undefined),
+    ),
+  );
 });
 
 describe('healthCommand', () => {

@@ -87,7 +87,12 @@ describe('run', () => {
     expect(entry.docker).toMatchObject({ volumes_from: ['gitlabnix:ro'], image: 'local/nix:latest' });
     expect(entry.environment).toContain('NIX_REMOTE=daemon');
     expect(entry.pre_build_script).toContain('cp --remove-destination');
-    expect(result).toMatchObject({ runner: 'Nix caching runner', runnerId: runner.id, resumed: false, tokenExpiresAt: env.fake.runner(runner.id)!.tokenExpiresAt });
+    expect(result).toMatchObject({
+      runner: 'Nix caching runner',
+      runnerId: runner.id,
+      resumed: false,
+      tokenExpiresAt: env.fake.runner(runner.id)!.tokenExpiresAt,
+    });
     const info = await stat(host.settings.runnerConfigPath);
     expect({ mode: info.mode & 0o777, uid: info.uid, gid: info.gid }).toEqual({ mode: 0o600, uid: 4321, gid: 4321 });
     await expect(stat(recoveryPath(host.settings.stateDir, { id: runner.id, name: 'Nix caching runner' }))).rejects.toThrow();
@@ -104,7 +109,15 @@ describe('run', () => {
     env.fake.setTokenExpirationInterval(null);
     const entry = await readHost(env.redis, redisSettings.prefix, host.settings.host);
     const rotated = env.fake.runner(runner.id)!;
-    expect(entry?.runners).toEqual([{ name: 'Nix caching runner', id: runner.id, url: env.fake.url, tokenExpiresAt: rotated.tokenExpiresAt, tokenFingerprint: tokenFingerprint(rotated.token) }]);
+    expect(entry?.runners).toEqual([
+      {
+        name: 'Nix caching runner',
+        id: runner.id,
+        url: env.fake.url,
+        tokenExpiresAt: rotated.tokenExpiresAt,
+        tokenFingerprint: tokenFingerprint(rotated.token),
+      },
+    ]);
   });
 
   it('keeps a concurrent rewrite of config.toml by another process and still writes the new token', async () => {
@@ -112,9 +125,15 @@ describe('run', () => {
     const other = env.fake.addRunner({ description: 'other' });
     const otherOld = other.token;
     const config = await readFile(host.settings.runnerConfigPath, 'utf8');
-    await writeFile(host.settings.runnerConfigPath, `${config}\n[[runners]]\nname = "other"\nurl = "${env.fake.url}"\nid = ${other.id}\ntoken = "${otherOld}"\nexecutor = "shell"\n`);
+    await writeFile(
+      host.settings.runnerConfigPath,
+      `${config}\n[[runners]]\nname = "other"\nurl = "${env.fake.url}"\nid = ${other.id}\ntoken = "${otherOld}"\nexecutor = "shell"\n`,
+    );
     // gitlab-runner rotating "other" itself and saving config.toml, between our read and our rename.
-    await exec('node', ['-e', `fetch(${JSON.stringify(`${env.fake.url}/api/v4/runners/reset_authentication_token`)}, {method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify({token:${JSON.stringify(otherOld)}})}).then(r=>r.json()).then(b=>console.log(b.token))`]);
+    await exec('node', [
+      '-e',
+      `fetch(${JSON.stringify(`${env.fake.url}/api/v4/runners/reset_authentication_token`)}, {method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify({token:${JSON.stringify(otherOld)}})}).then(r=>r.json()).then(b=>console.log(b.token))`,
+    ]);
     const rotatedByRunner = env.fake.runner(other.id)!.token;
     let rewrites = 0;
     const hooks = {
@@ -206,7 +225,12 @@ describe('run', () => {
     env.fake.inject('POST /runners/reset_authentication_token', { status: 429, retryAfter: 2 });
     const result = await run({ jobId: 'cmd-7' }, contextOf(host, { sleep: async (ms) => void waits.push(ms) }), new AbortController().signal);
     expect(waits).toEqual([2000]);
-    expect(env.fake.findRequests('POST /runners/reset_authentication_token').filter((r) => r.params.token === runner.tokenHistory[0]).map((r) => r.status)).toEqual([429, 201]);
+    expect(
+      env.fake
+        .findRequests('POST /runners/reset_authentication_token')
+        .filter((r) => r.params.token === runner.tokenHistory[0])
+        .map((r) => r.status),
+    ).toEqual([429, 201]);
     expect(result.resumed).toBe(false);
   });
 
@@ -257,7 +281,10 @@ describe('run when gitlab-runner touches config.toml at the same time', () => {
   async function runnerRotatesItself(host: TestHost, runner: FakeRunner): Promise<string> {
     env.fake.state.resetToken(runner);
     const text = await readFile(host.settings.runnerConfigPath, 'utf8');
-    await writeFile(host.settings.runnerConfigPath, setEntryToken(text, { id: runner.id }, { token: runner.token, obtainedAt: new Date(), expiresAt: runner.tokenExpiresAt }));
+    await writeFile(
+      host.settings.runnerConfigPath,
+      setEntryToken(text, { id: runner.id }, { token: runner.token, obtainedAt: new Date(), expiresAt: runner.tokenExpiresAt }),
+    );
     return runner.token;
   }
 
@@ -293,7 +320,12 @@ describe('run when gitlab-runner touches config.toml at the same time', () => {
     const { ctx, rotated } = rotatingItselfAt(host, runner, 'resetting the token');
     const result = await run({ jobId: 'cmd-self-2' }, ctx, new AbortController().signal);
     expect(result.rotatedByRunner).toBe(true);
-    expect(env.fake.findRequests('POST /runners/reset_authentication_token').filter((r) => r.params.token === runner.tokenHistory[0]).map((r) => r.status)).toEqual([403]);
+    expect(
+      env.fake
+        .findRequests('POST /runners/reset_authentication_token')
+        .filter((r) => r.params.token === runner.tokenHistory[0])
+        .map((r) => r.status),
+    ).toEqual([403]);
     expect((await readConfig(host)).runners[0]?.token).toBe(rotated());
   });
 
@@ -302,7 +334,10 @@ describe('run when gitlab-runner touches config.toml at the same time', () => {
     const past = new Date(Date.now() - 60_000);
     env.fake.setTokenExpiry(runner.id, past);
     const text = await readFile(host.settings.runnerConfigPath, 'utf8');
-    await writeFile(host.settings.runnerConfigPath, setEntryToken(text, { id: runner.id }, { token: runner.token, obtainedAt: new Date(past.getTime() - 7200_000), expiresAt: past.toISOString() }));
+    await writeFile(
+      host.settings.runnerConfigPath,
+      setEntryToken(text, { id: runner.id }, { token: runner.token, obtainedAt: new Date(past.getTime() - 7200_000), expiresAt: past.toISOString() }),
+    );
     const err = await failureOf(run({ jobId: 'cmd-expired' }, contextOf(host), new AbortController().signal));
     expect(err).toBeInstanceOf(PermanentJobError);
     // config.toml keeps whole seconds.
@@ -343,15 +378,28 @@ describe('run with a token the bot revived', () => {
     const other = await env.createHost({ mode: 'config-toml', host: 'ci-other' });
     const before = await readFile(host.settings.runnerConfigPath, 'utf8');
     const revived = await revivedBy(runner, other.keys.publicKey);
-    const err = await failureOf(run({ jobId: 'cmd-rev-1', runner: String(runner.id), revived }, contextOf(host, { keys: host.keys }), new AbortController().signal));
-    expect(err.message).toBe(`the revived token was sealed to key ${other.keys.fingerprint} but ci-1 now has key ${host.keys.fingerprint}; request the rotation again`);
+    const err = await failureOf(
+      run({ jobId: 'cmd-rev-1', runner: String(runner.id), revived }, contextOf(host, { keys: host.keys }), new AbortController().signal),
+    );
+    expect(err.message).toBe(
+      `the revived token was sealed to key ${other.keys.fingerprint} but ci-1 now has key ${host.keys.fingerprint}; request the rotation again`,
+    );
     expect(await readFile(host.settings.runnerConfigPath, 'utf8')).toBe(before);
   });
 
   it('puts a revived token in place over an older interrupted rotation, whose token the reset by id killed', async () => {
     const { host, runner } = await hostWithSeed();
     const stale = generateToken('glrt-');
-    await writeRecovery(host.settings.stateDir, { state: 'reset', jobId: 'cmd-old', runnerId: runner.id, runnerName: 'Nix caching runner', at: new Date().toISOString(), token: stale, obtainedAt: new Date().toISOString(), tokenExpiresAt: null });
+    await writeRecovery(host.settings.stateDir, {
+      state: 'reset',
+      jobId: 'cmd-old',
+      runnerId: runner.id,
+      runnerName: 'Nix caching runner',
+      at: new Date().toISOString(),
+      token: stale,
+      obtainedAt: new Date().toISOString(),
+      tokenExpiresAt: null,
+    });
     const revived = await revivedBy(runner, host.keys.publicKey);
     const result = await run({ jobId: 'cmd-rev-2', runner: String(runner.id), revived }, contextOf(host, { keys: host.keys }), new AbortController().signal);
     expect(result).toMatchObject({ revived: true, resumed: false, runnerId: runner.id });
@@ -362,7 +410,7 @@ describe('run with a token the bot revived', () => {
 });
 
 describe('payloadSchema', () => {
-  it('takes the command id as jobId or as the planner\'s requestId', () => {
+  it("takes the command id as jobId or as the planner's requestId", () => {
     expect(payloadSchema.parse({ requestId: 'c1', runner: 'nix' })).toEqual({ jobId: 'c1', runner: 'nix' });
     expect(payloadSchema.parse({ jobId: 'c2' })).toEqual({ jobId: 'c2' });
     expect(() => payloadSchema.parse({ runner: 'nix' })).toThrow();

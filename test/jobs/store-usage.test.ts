@@ -9,13 +9,7 @@ import { readWorkerSettings, type WorkerSettings } from '../../src/config.js';
 import { PermanentJobError } from '../../src/errors.js';
 import { readStoreHistory, storeHistoryKey } from '../../src/reports/store-history.js';
 import type { JobProgress } from '../../jobs/job-context.js';
-import {
-  buildDerivations,
-  createRootedStore,
-  nixPathInfoAll,
-  nixPrintDead,
-  type RootedStore,
-} from '../setup/nix-store-fixture.js';
+import { buildDerivations, createRootedStore, nixPathInfoAll, nixPrintDead, type RootedStore } from '../setup/nix-store-fixture.js';
 import { TEST_BOT_KEYS } from '../helpers/test-trust.js';
 import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
 import { ensureDockerEngine } from '../setup/docker-engine.js';
@@ -175,7 +169,7 @@ describe('name', () => {
   });
 });
 
-describe('run on a host with the seed\'s gitlabnix container', () => {
+describe("run on a host with the seed's gitlabnix container", () => {
   let docker: Docker;
   const daemon = `runnerops-test-gitlabnix-${randomBytes(4).toString('hex')}`;
   let added: string;
@@ -196,7 +190,10 @@ describe('run on a host with the seed\'s gitlabnix container', () => {
     }
   });
   afterAll(async () => {
-    await docker?.getContainer(daemon).remove({ force: true, v: true }).catch(() => undefined);
+    await docker
+      ?.getContainer(daemon)
+      .remove({ force: true, v: true })
+      .catch(() => undefined);
   });
 
   function containerHostSettings(explicit?: { stateDir: string; storeDir: string }): WorkerSettings {

@@ -28,7 +28,10 @@ describe('createMetrics', () => {
   });
 
   it('drops rows a source no longer reports', async () => {
-    let hosts = [{ host: 'ci-1', ageSeconds: 1 }, { host: 'ci-2', ageSeconds: 1 }];
+    let hosts = [
+      { host: 'ci-1', ageSeconds: 1 },
+      { host: 'ci-2', ageSeconds: 1 },
+    ];
     const metrics = createMetrics({ processMetrics: false, sources: { heartbeatAges: async () => hosts } });
     expect(await metrics.registry.metrics()).toContain('host="ci-2"');
     hosts = [{ host: 'ci-1', ageSeconds: 1 }];
@@ -42,7 +45,9 @@ describe('createMetrics', () => {
       sourceTimeoutMs: 50,
       onSourceError: (source) => failures.push(source),
       sources: {
-        queueDepths: async () => { throw new Error('redis down'); },
+        queueDepths: async () => {
+          throw new Error('redis down');
+        },
         pendingApprovals: () => new Promise<number>(() => undefined),
         heartbeatAges: async () => [{ host: 'ci-1', ageSeconds: 3 }],
       },
@@ -68,8 +73,16 @@ describe('createMetrics', () => {
     const metrics = createMetrics({ processMetrics: false });
     metrics.observeJob('prune-docker', 'completed', 12);
     await metrics.measureJob('store-usage', async () => 'ok');
-    await expect(metrics.measureJob('rotate-token', async () => { throw new TransientJobError('GitLab answered 503'); })).rejects.toThrow('503');
-    await expect(metrics.measureJob('rotate-token', async () => { throw new PermanentJobError('403'); })).rejects.toThrow('403');
+    await expect(
+      metrics.measureJob('rotate-token', async () => {
+        throw new TransientJobError('GitLab answered 503');
+      }),
+    ).rejects.toThrow('503');
+    await expect(
+      metrics.measureJob('rotate-token', async () => {
+        throw new PermanentJobError('403');
+      }),
+    ).rejects.toThrow('403');
     const text = await metrics.registry.metrics();
     expect(text).toContain('runnerops_job_duration_seconds_bucket{le="30",job="prune-docker"} 1');
     expect(text).toContain('runnerops_job_duration_seconds_bucket{le="10",job="prune-docker"} 0');

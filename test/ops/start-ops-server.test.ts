@@ -6,7 +6,12 @@ import type { HealthCheck } from '../../src/ops/health-checks.js';
 
 const log = createLogger({ name: 'test', level: 'silent' });
 const passing = (name: string, detail?: string): HealthCheck => ({ name, check: async () => detail });
-const failing = (name: string, message: string): HealthCheck => ({ name, check: async () => { throw new Error(message); } });
+const failing = (name: string, message: string): HealthCheck => ({
+  name,
+  check: async () => {
+    throw new Error(message);
+  },
+});
 
 describe('startOpsServer', () => {
   let server: OpsServer | undefined;
@@ -98,7 +103,13 @@ describe('createHealthRunner', () => {
 
   it('joins a check still running instead of starting it again', async () => {
     let calls = 0;
-    const slow: HealthCheck = { name: 'redis', check: () => { calls += 1; return new Promise((r) => setTimeout(r, 100)); } };
+    const slow: HealthCheck = {
+      name: 'redis',
+      check: () => {
+        calls += 1;
+        return new Promise((r) => setTimeout(r, 100));
+      },
+    };
     const run = createHealthRunner([slow]);
     const [a, b] = await Promise.all([run(), run()]);
     expect(calls).toBe(1);

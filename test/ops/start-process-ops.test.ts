@@ -48,7 +48,12 @@ describe('startWorkerOps', () => {
   });
 
   it('answers 503 when this host is missing from the registry', async () => {
-    const ops = await startWorkerOps({ settings: { metricsPort: 0, redisUrl, prefix, host: 'ci-missing' }, docker: new Docker(), log, listen: { port: 0, host: '127.0.0.1' } });
+    const ops = await startWorkerOps({
+      settings: { metricsPort: 0, redisUrl, prefix, host: 'ci-missing' },
+      docker: new Docker(),
+      log,
+      listen: { port: 0, host: '127.0.0.1' },
+    });
     try {
       const health = await fetch(`http://127.0.0.1:${ops.server?.port}/healthz`);
       expect(health.status).toBe(503);

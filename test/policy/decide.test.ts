@@ -19,10 +19,16 @@ const members = async (id: string) => groups[id] ?? [];
 
 describe('decide', () => {
   it('always asks for an approval to unregister or clean up runners, but not for their dry runs', async () => {
-    const runners = policySchema.parse({ roles: policy.roles, verbs: { unregister: { request: ['operators'], approve: ['approvers'] }, 'cleanup-stale': { run: ['operators'] } } });
+    const runners = policySchema.parse({
+      roles: policy.roles,
+      verbs: { unregister: { request: ['operators'], approve: ['approvers'] }, 'cleanup-stale': { run: ['operators'] } },
+    });
     expect(await decide(runners, 'unregister', 'U0OP', 'C0OPS', members)).toEqual({ outcome: 'request', approvers: ['approvers'] });
     expect(await decide(runners, 'unregister', 'U0OP', 'C0OPS', members, { dryRun: true })).toEqual({ outcome: 'run' });
-    expect(await decide(runners, 'cleanup-stale', 'U0OP', 'C0OPS', members)).toMatchObject({ outcome: 'deny', reason: 'cleanup-stale needs an approval but the policy names no approver role (add verbs.cleanup-stale.approve)' });
+    expect(await decide(runners, 'cleanup-stale', 'U0OP', 'C0OPS', members)).toMatchObject({
+      outcome: 'deny',
+      reason: 'cleanup-stale needs an approval but the policy names no approver role (add verbs.cleanup-stale.approve)',
+    });
     expect(await decide(runners, 'cleanup-stale', 'U0OP', 'C0OPS', members, { dryRun: true })).toEqual({ outcome: 'run' });
     expect(await decide(runners, 'unregister', 'U0NOBODY', 'C0OPS', members, { dryRun: true })).toMatchObject({ outcome: 'deny' });
   });
@@ -47,11 +53,17 @@ describe('decide', () => {
   });
 
   it('names the role that would be needed', async () => {
-    expect(await decide(policy, 'prune', 'U0STRANGER', 'C0OPS', members)).toEqual({ outcome: 'deny', reason: 'you may not run prune: it needs the role "operators"' });
+    expect(await decide(policy, 'prune', 'U0STRANGER', 'C0OPS', members)).toEqual({
+      outcome: 'deny',
+      reason: 'you may not run prune: it needs the role "operators"',
+    });
   });
 
   it('refuses a verb outside its channels', async () => {
-    expect(await decide(policy, 'prune', 'U0OP', 'C0OTHER', members)).toMatchObject({ outcome: 'deny', reason: expect.stringContaining('not allowed in this channel') });
+    expect(await decide(policy, 'prune', 'U0OP', 'C0OTHER', members)).toMatchObject({
+      outcome: 'deny',
+      reason: expect.stringContaining('not allowed in this channel'),
+    });
   });
 
   it('turns a rotation into an approval request', async () => {
@@ -65,7 +77,10 @@ describe('decide', () => {
 
 describe('mayApprove', () => {
   it('refuses an approval from the requester even when they are an approver', async () => {
-    expect(await mayApprove(policy, 'rotate', 'U0OP', 'U0OP', members)).toEqual({ ok: false, reason: 'you asked for this yourself; someone else must approve it' });
+    expect(await mayApprove(policy, 'rotate', 'U0OP', 'U0OP', members)).toEqual({
+      ok: false,
+      reason: 'you asked for this yourself; someone else must approve it',
+    });
   });
 
   it('refuses someone without the approver role', async () => {

@@ -45,7 +45,10 @@ describe('approvalBlocks', () => {
   it('shows a requester-typed reason and command as text, never as a ping or link', async () => {
     const client = new WebClient(slack.botToken, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } });
     const hostile = '<!channel> <https://evil.example|docs>';
-    for (const a of [approval(`rotate ${hostile}`), approval(`rotate ${hostile}`, { state: 'denied', decidedBy: 'U0APP', decidedAt: Date.now(), reason: hostile, outcome: hostile })]) {
+    for (const a of [
+      approval(`rotate ${hostile}`),
+      approval(`rotate ${hostile}`, { state: 'denied', decidedBy: 'U0APP', decidedAt: Date.now(), reason: hostile, outcome: hostile }),
+    ]) {
       const posted = await client.chat.postMessage({ channel: 'C0OPS', ...approvalBlocks(a) });
       const sequences = slack.message(posted.channel!, posted.ts!)!.sequences;
       expect(sequences.filter((s) => isBroadcast(s) || isLabelledLink(s))).toEqual([]);

@@ -36,8 +36,13 @@ describe('hostsHomeBlocks', () => {
     expect(JSON.stringify(blocks).length).toBeLessThan(20_000);
     const shown = texts(blocks);
     for (const text of shown) expect(text.length).toBeLessThanOrEqual(LIMITS.sectionText);
-    expect(shown[0]).toBe('*1,000 hosts: 899 healthy, 4 key changed, 10 pending enrolment, 20 silent, 13 nix-daemon unhealthy, 30 low disk, 24 token expiring*');
-    const lines = shown.join('\n').split('\n').filter((l) => /\*ci-\d{4}\*/.test(l) && !l.startsWith(':warning:'));
+    expect(shown[0]).toBe(
+      '*1,000 hosts: 899 healthy, 4 key changed, 10 pending enrolment, 20 silent, 13 nix-daemon unhealthy, 30 low disk, 24 token expiring*',
+    );
+    const lines = shown
+      .join('\n')
+      .split('\n')
+      .filter((l) => /\*ci-\d{4}\*/.test(l) && !l.startsWith(':warning:'));
     expect(lines).toHaveLength(HOME_ATTENTION_SHOWN);
     expect(lines[0]).toMatch(/\*ci-0211\*.* — key changed$/);
     expect(lines.some((l) => l.endsWith('— healthy'))).toBe(false);
@@ -45,7 +50,10 @@ describe('hostsHomeBlocks', () => {
   });
 
   it('says nothing needs attention when a large fleet is all healthy', () => {
-    const blocks = hostsHomeBlocks(Array.from({ length: 30 }, (_, i) => fleetHost(`ci-${i}`)), at);
+    const blocks = hostsHomeBlocks(
+      Array.from({ length: 30 }, (_, i) => fleetHost(`ci-${i}`)),
+      at,
+    );
     expect(texts(blocks)).toEqual(['*30 hosts: 30 healthy*', 'Nothing needs attention; every host: /runner hosts all, or /runner hosts &lt;state|prefix&gt;']);
   });
 });

@@ -54,7 +54,11 @@ describe('hostsText', () => {
   });
 
   it('writes the commands to see more the way the terminal takes them', () => {
-    expect(hostsText(fleet, { ...at, commandPrefix: 'runnerops' }).split('\n').at(-1)).toMatch(/^"runnerops hosts attention --page 2" .* "runnerops hosts all"/);
+    expect(
+      hostsText(fleet, { ...at, commandPrefix: 'runnerops' })
+        .split('\n')
+        .at(-1),
+    ).toMatch(/^"runnerops hosts attention --page 2" .* "runnerops hosts all"/);
   });
 
   it('lists every host a page at a time, each page in one Slack message, with the way to the next page', () => {
@@ -79,7 +83,9 @@ describe('hostsText', () => {
   });
 
   it('lists the hosts that need attention page by page, page 2 starting where plain hosts stops', () => {
-    const plain = hostsText(fleet, at).split('\n').filter((l) => /^ci-\d{4} /.test(l));
+    const plain = hostsText(fleet, at)
+      .split('\n')
+      .filter((l) => /^ci-\d{4} /.test(l));
     const page = hostsText(fleet, { ...at, filter: { kind: 'attention' }, page: 2 });
     expectOneSlackMessage(page);
     const rows = page.split('\n').filter((l) => /^ci-\d{4} /.test(l));
@@ -89,6 +95,10 @@ describe('hostsText', () => {
   });
 
   it('says so when no host matches, and how to see them all', () => {
-    expect(hostsText(fleet, { ...at, filter: { kind: 'prefix', prefix: 'gpu-' } }).split('\n').at(-1)).toBe('no host matches "gpu-"; "/runner hosts all" lists every host');
+    expect(
+      hostsText(fleet, { ...at, filter: { kind: 'prefix', prefix: 'gpu-' } })
+        .split('\n')
+        .at(-1),
+    ).toBe('no host matches "gpu-"; "/runner hosts all" lists every host');
   });
 });

@@ -28,10 +28,22 @@ const row = (host: string, fields: Partial<CommandRow>): CommandRow => ({ host, 
 describe('pruneReportText', () => {
   it('labels a dry run as what would be freed, with the free disk now', () => {
     const rows = [
-      row('ci-1', { result: result('ci-1', { dryRun: true, images: kind(2, 300 * MiB), buildCache: kind(5, 100 * MiB), totalBytes: 400 * MiB, disk: { dataRoot: '/var/lib/docker', freeBefore: 2048 * MiB, freeAfter: 2048 * MiB } }) }),
+      row('ci-1', {
+        result: result('ci-1', {
+          dryRun: true,
+          images: kind(2, 300 * MiB),
+          buildCache: kind(5, 100 * MiB),
+          totalBytes: 400 * MiB,
+          disk: { dataRoot: '/var/lib/docker', freeBefore: 2048 * MiB, freeAfter: 2048 * MiB },
+        }),
+      }),
     ];
     expect(pruneReportText(rows, 600_000)).toBe(
-      ['HOST  CONTAINERS  IMAGES       VOLUMES  BUILD CACHE  WOULD FREE  DISK FREE', 'ci-1  -           300 MiB (2)  -        100 MiB (5)  400 MiB     2.0 GiB now', 'would free 400 MiB on 1 host'].join('\n'),
+      [
+        'HOST  CONTAINERS  IMAGES       VOLUMES  BUILD CACHE  WOULD FREE  DISK FREE',
+        'ci-1  -           300 MiB (2)  -        100 MiB (5)  400 MiB     2.0 GiB now',
+        'would free 400 MiB on 1 host',
+      ].join('\n'),
     );
   });
 

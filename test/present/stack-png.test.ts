@@ -35,7 +35,12 @@ function filteredPng(width: number, height: number, rgb: Uint8Array): Buffer {
   header.writeUInt32BE(height, 4);
   header[8] = 8;
   header[9] = 2;
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 describe('decodeRgbPng', () => {
@@ -61,6 +66,10 @@ describe('stackPngs', () => {
     const row = (y: number) => stacked.rgb.subarray(y * 360 * 3, (y + 1) * 360 * 3);
     expect(row(144).every((v) => v === 255)).toBe(true);
     expect([...row(148).subarray(0, 6)]).toEqual([7, 7, 7, 7, 7, 7]);
-    expect(row(148).subarray(6).every((v) => v === 255)).toBe(true);
+    expect(
+      row(148)
+        .subarray(6)
+        .every((v) => v === 255),
+    ).toBe(true);
   });
 });

@@ -1,14 +1,6 @@
 import { inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import {
-  FREE_COLOR,
-  STORE_COLOR,
-  compactBytes,
-  crc32,
-  encodePng,
-  renderSparkline,
-  renderStoreChart,
-} from '../../src/present/store-chart.js';
+import { FREE_COLOR, STORE_COLOR, compactBytes, crc32, encodePng, renderSparkline, renderStoreChart } from '../../src/present/store-chart.js';
 import type { StoreHistoryEntry } from '../../src/reports/store-history.js';
 
 /** Decodes what encodePng writes (8-bit RGB, filter 0), checking every chunk's CRC. */

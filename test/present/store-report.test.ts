@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GARBAGE_NOTE, type Result } from '../../jobs/store-usage.js';
-import {
-  formatStoreReport,
-  formatStoreTable,
-  sortByFreeSpace,
-} from '../../src/present/store-report.js';
+import { formatStoreReport, formatStoreTable, sortByFreeSpace } from '../../src/present/store-report.js';
 
 const GiB = 1024 ** 3;
 
@@ -92,7 +88,12 @@ describe('formatStoreTable', () => {
     const lines = formatStoreTable([
       { host: 'ci-1', result: report('ci-1', 90) },
       { host: 'ci-9', error: 'Nix database /nix/var/nix/db/db.sqlite does not exist' },
-      { host: 'ci-2', result: report('ci-2', 1.2, { trend: { previousAt: 0, sinceMs: 1, pathsChange: 1, narBytesChange: GiB, garbagePathsChange: 0, garbageBytesChange: 0, freeBytesChange: 0 } }) },
+      {
+        host: 'ci-2',
+        result: report('ci-2', 1.2, {
+          trend: { previousAt: 0, sinceMs: 1, pathsChange: 1, narBytesChange: GiB, garbagePathsChange: 0, garbageBytesChange: 0, freeBytesChange: 0 },
+        }),
+      },
       { host: 'ci-3', result: report('ci-3', 30) },
     ]);
     expect(lines).toEqual([
@@ -107,12 +108,7 @@ describe('formatStoreTable', () => {
 
 describe('sortByFreeSpace', () => {
   it('breaks ties by host name', () => {
-    const rows = sortByFreeSpace([
-      { host: 'b', result: report('b', 5) },
-      { host: 'a', result: report('a', 5) },
-      { host: 'z' },
-      { host: 'c' },
-    ]);
+    const rows = sortByFreeSpace([{ host: 'b', result: report('b', 5) }, { host: 'a', result: report('a', 5) }, { host: 'z' }, { host: 'c' }]);
     expect(rows.map((r) => r.host)).toEqual(['a', 'b', 'c', 'z']);
   });
 });

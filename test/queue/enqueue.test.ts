@@ -31,7 +31,14 @@ describe('enqueueCommand', () => {
       const retentionSeconds = 2 * 3600;
       const record = await enqueueCommand(
         { redis, prefix, queues, signer: testBotSigner, retentionSeconds },
-        { verb: 'ping', text: 'ping r-1 r-2', job: 'ping', hosts: ['r-1', 'r-2'], payloadFor: () => ({ sentAt: Date.now() }), requester: { via: 'cli', user: 'cli:test' } },
+        {
+          verb: 'ping',
+          text: 'ping r-1 r-2',
+          job: 'ping',
+          hosts: ['r-1', 'r-2'],
+          payloadFor: () => ({ sentAt: Date.now() }),
+          requester: { via: 'cli', user: 'cli:test' },
+        },
       );
       const expected = retentionSeconds + record.timeoutMs! / 1000;
       for (const key of [keys.command(prefix, record.id), keys.commandRows(prefix, record.id)]) {
@@ -53,8 +60,22 @@ describe('enqueueCommand', () => {
     try {
       const deps = { redis, prefix, queues, signer: testBotSigner };
       const requester = { via: 'cli', user: 'cli:test' } as const;
-      const ping = await enqueueCommand(deps, { verb: 'ping', text: 'ping r-1', job: 'ping', hosts: ['r-1'], payloadFor: () => ({ sentAt: Date.now() }), requester });
-      const restart = await enqueueCommand(deps, { verb: 'restart-daemon', text: 'restart-daemon r-1', job: 'restart-nix-daemon', hosts: ['r-1'], payloadFor: () => ({}), requester });
+      const ping = await enqueueCommand(deps, {
+        verb: 'ping',
+        text: 'ping r-1',
+        job: 'ping',
+        hosts: ['r-1'],
+        payloadFor: () => ({ sentAt: Date.now() }),
+        requester,
+      });
+      const restart = await enqueueCommand(deps, {
+        verb: 'restart-daemon',
+        text: 'restart-daemon r-1',
+        job: 'restart-nix-daemon',
+        hosts: ['r-1'],
+        payloadFor: () => ({}),
+        requester,
+      });
       const pingJob = await queues.get(hostQueueName('r-1')).getJob(jobIdFor(ping.id, 'r-1'));
       const restartJob = await queues.get(hostQueueName('r-1')).getJob(jobIdFor(restart.id, 'r-1'));
       expect(pingJob!.opts).toMatchObject({ attempts: DEFAULT_RETRY.attempts, backoff: { type: 'exponential', delay: DEFAULT_RETRY.backoffMs } });

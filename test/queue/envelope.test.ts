@@ -57,7 +57,10 @@ describe('verifyEnvelope', () => {
       expect(() => verifyEnvelope(real, ringOf(signer.publicKey), { ...control, jobName: job })).toThrow(`${job} without an approval`);
       const dry = issueEnvelope(signer, body({ job, queue: 'control', payload: { ...payload, dryRun: true } }));
       expect(verifyEnvelope(dry, ringOf(signer.publicKey), { ...control, jobName: job }).job).toBe(job);
-      const approved = issueEnvelope(signer, body({ job, queue: 'control', payload: { ...payload, dryRun: false }, approval: { id: 'a1', requestHash: '0'.repeat(64), approvedBy: ['alice'] } }));
+      const approved = issueEnvelope(
+        signer,
+        body({ job, queue: 'control', payload: { ...payload, dryRun: false }, approval: { id: 'a1', requestHash: '0'.repeat(64), approvedBy: ['alice'] } }),
+      );
       expect(verifyEnvelope(approved, ringOf(signer.publicKey), { ...control, jobName: job }).job).toBe(job);
     }
   });

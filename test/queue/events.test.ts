@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import type { CommandRow } from '../../src/queue/command-record.js';
 import { applyEvent, type JobEvent } from '../../src/queue/events.js';
 
-const event = (type: JobEvent['type'], extra: Partial<JobEvent> = {}): JobEvent => ({ type, commandId: 'c-1', host: 'ci-1', job: 'prune-docker', at: 1000, ...extra });
+const event = (type: JobEvent['type'], extra: Partial<JobEvent> = {}): JobEvent => ({
+  type,
+  commandId: 'c-1',
+  host: 'ci-1',
+  job: 'prune-docker',
+  at: 1000,
+  ...extra,
+});
 const queued: CommandRow = { host: 'ci-1', status: 'queued', queuedAt: 500 };
 
 describe('applyEvent', () => {
@@ -22,7 +29,10 @@ describe('applyEvent', () => {
   });
 
   it('marks a row retrying with the reason', () => {
-    expect(applyEvent(queued, event('retrying', { summary: 'Docker Engine answered 409' }))).toMatchObject({ status: 'retrying', summary: 'Docker Engine answered 409' });
+    expect(applyEvent(queued, event('retrying', { summary: 'Docker Engine answered 409' }))).toMatchObject({
+      status: 'retrying',
+      summary: 'Docker Engine answered 409',
+    });
   });
 
   it('finishes a row with its summary, result and end time, and drops the phase', () => {

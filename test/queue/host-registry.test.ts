@@ -14,7 +14,15 @@ afterAll(async () => {
   await redis.quit();
 });
 
-const entry = (name: string): HostEntry => ({ name, versions: { runnerops: 't' }, labels: {}, publicKey: randomBytes(32).toString('base64'), startedAt: 1, lastHeartbeat: Date.now(), heartbeatSeconds: 5 });
+const entry = (name: string): HostEntry => ({
+  name,
+  versions: { runnerops: 't' },
+  labels: {},
+  publicKey: randomBytes(32).toString('base64'),
+  startedAt: 1,
+  lastHeartbeat: Date.now(),
+  heartbeatSeconds: 5,
+});
 
 describe('the host registry', () => {
   it('lists a signed entry with the fingerprint of its keys, and a tampered one without', async () => {
@@ -40,7 +48,11 @@ describe('the host registry', () => {
       ['tr-a', hostFingerprint(a.publicKey, ea.publicKey!)],
       ['tr-c', `SHA256:${'c'.repeat(43)}`],
     ]);
-    const trust = Object.fromEntries(withTrust(await listHosts(redis, prefix), enrolled).filter((h) => h.name.startsWith('tr-')).map((h) => [h.name, h.trust]));
+    const trust = Object.fromEntries(
+      withTrust(await listHosts(redis, prefix), enrolled)
+        .filter((h) => h.name.startsWith('tr-'))
+        .map((h) => [h.name, h.trust]),
+    );
     expect(trust).toEqual({ 'tr-a': 'enrolled', 'tr-b': 'pending', 'tr-c': 'key-changed' });
   });
 

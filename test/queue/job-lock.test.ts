@@ -53,7 +53,11 @@ async function spawnWorker(env: Record<string, string>): Promise<ChildProcess> {
   const since = Date.now();
   const child = spawn(process.execPath, [CLI, 'worker'], { env: { PATH: process.env.PATH!, HOME: os.tmpdir(), ...env }, stdio: 'ignore' });
   children.push(child);
-  await until(async () => ((await readHost(redis, prefix, env.RUNNEROPS_HOST!))?.lastHeartbeat ?? 0) >= since, 30_000, `worker ${env.RUNNEROPS_HOST} registered`);
+  await until(
+    async () => ((await readHost(redis, prefix, env.RUNNEROPS_HOST!))?.lastHeartbeat ?? 0) >= since,
+    30_000,
+    `worker ${env.RUNNEROPS_HOST} registered`,
+  );
   return child;
 }
 
@@ -129,7 +133,13 @@ describe('JOB_LOCK', () => {
     const host = 'lock-lapsed';
     const engine = await startSlowEngineProxy();
     const settings = readWorkerSettings(workerEnv(host, redisUrl));
-    const worker = await startWorker({ settings, log: silentLog, keys: await loadHostKeys(settings.stateDir), docker: engine.docker, lock: { lockDuration: 1000, stalledInterval: 250 } });
+    const worker = await startWorker({
+      settings,
+      log: silentLog,
+      keys: await loadHostKeys(settings.stateDir),
+      docker: engine.docker,
+      lock: { lockDuration: 1000, stalledInterval: 250 },
+    });
     const queue = new Queue(hostQueueName(host), { connection: redis.duplicate(), prefix });
     try {
       const stalled = new Promise<void>((resolve) => worker.worker.on('stalled', () => resolve()));
@@ -154,7 +164,7 @@ describe('JOB_LOCK', () => {
     }
   }, 60_000);
 
-  it('hands a job back within the lock and one check interval, under the issue\'s 15 s', () => {
+  it("hands a job back within the lock and one check interval, under the issue's 15 s", () => {
     expect(handBackWithinMs(JOB_LOCK)).toBeLessThan(15_000);
     expect(JOB_LOCK.lockDuration / 2).toBeGreaterThanOrEqual(5000);
   });

@@ -30,7 +30,15 @@ describe('createVerifiedCache', () => {
 
     it('stops trusting a listed entry as soon as its stored bytes are altered without its key', async () => {
       const signer = generateSigner();
-      const entry = { name: 'vc-1', versions: { runnerops: '1' }, labels: {}, publicKey: Buffer.alloc(32, 1).toString('base64'), startedAt: 1, lastHeartbeat: Date.now(), heartbeatSeconds: 5 };
+      const entry = {
+        name: 'vc-1',
+        versions: { runnerops: '1' },
+        labels: {},
+        publicKey: Buffer.alloc(32, 1).toString('base64'),
+        startedAt: 1,
+        lastHeartbeat: Date.now(),
+        heartbeatSeconds: 5,
+      };
       await publishHost(redis, prefix, signer, entry);
       const first = await listHosts(redis, prefix);
       expect(first[0]?.fingerprint).toMatch(/^SHA256:/);

@@ -230,14 +230,20 @@ beforeAll(async () => {
     },
     channels: { approvals: 'C0BADAPPROVALS', security: SECURITY },
   });
-  const hostEnvs = ['bad-1', 'bad-2'].map((host) => workerEnv({ redisUrl, prefix, host, botKeys: operator.botKeys, dir: path.join(dir, host), gitlabUrl: gitlab.url }));
+  const hostEnvs = ['bad-1', 'bad-2'].map((host) =>
+    workerEnv({ redisUrl, prefix, host, botKeys: operator.botKeys, dir: path.join(dir, host), gitlabUrl: gitlab.url }),
+  );
   enrolled = await pinHosts(hostEnvs);
   bot = await startBotProcess('bad-input-bot', botEnv({ redisUrl, prefix, slack, signingSecret, port: await httpPort(), operator, enrolled, policyFile }));
   // bad-1 has one runner in its config.toml (host-facts publishes it); bad-2 has none.
   const runner = gitlab.addRunner({ description: 'nix' });
   recordSecrets(...gitlab.issuedTokens());
   await mkdir(path.join(dir, 'bad-1', 'gitlab-runner'), { recursive: true });
-  await writeFile(path.join(dir, 'bad-1', 'gitlab-runner', 'config.toml'), (await readSeedConfig()).replace('@TOKEN_NIX@', runner.token).replace('id = 12354', `id = ${runner.id}`).replace('Nix caching runner', 'nix'), { mode: 0o600 });
+  await writeFile(
+    path.join(dir, 'bad-1', 'gitlab-runner', 'config.toml'),
+    (await readSeedConfig()).replace('@TOKEN_NIX@', runner.token).replace('id = 12354', `id = ${runner.id}`).replace('Nix caching runner', 'nix'),
+    { mode: 0o600 },
+  );
   for (const env of hostEnvs) workers.push(await startWorkerProcess(`bad-input-worker-${env.RUNNEROPS_HOST}`, env, admin));
   await until(async () => ((await readHost(admin, prefix, 'bad-1'))?.runners ?? []).some((r) => r.name === 'nix'), 20_000, 'bad-1 runners in the registry');
 });
@@ -258,12 +264,19 @@ afterAll(async () => {
 describe('bad command text', () => {
   it('answers malformed and oversized text with one line and queues nothing', async () => {
     const before = await footprint();
-    const text = fc.oneof(
-      fc.string({ unit: 'binary', maxLength: 200 }),
-      fc.string({ minLength: 2001, maxLength: 6000 }),
-      fc.tuple(fc.constantFrom('"', "'", '--', '---', '-x', '—', '\u202e'), fc.string({ maxLength: 60 })).map(([a, b]) => `${a}${b}`),
-      fc.tuple(fc.constantFrom('ping', 'prune', 'rotate', 'register', 'jobs'), fc.constantFrom('"unclosed', "'unclosed", '--nope', '--until', '--dry-run=yes', 'a b c d', '--type')).map(([v, a]) => `${v} ${a}`),
-    ).filter((t) => t.trim() !== '' && !/^\s*(help|hosts|schedules|jobs|audit)\s*$/i.test(t));
+    const text = fc
+      .oneof(
+        fc.string({ unit: 'binary', maxLength: 200 }),
+        fc.string({ minLength: 2001, maxLength: 6000 }),
+        fc.tuple(fc.constantFrom('"', "'", '--', '---', '-x', '—', '\u202e'), fc.string({ maxLength: 60 })).map(([a, b]) => `${a}${b}`),
+        fc
+          .tuple(
+            fc.constantFrom('ping', 'prune', 'rotate', 'register', 'jobs'),
+            fc.constantFrom('"unclosed', "'unclosed", '--nope', '--until', '--dry-run=yes', 'a b c d', '--type'),
+          )
+          .map(([v, a]) => `${v} ${a}`),
+      )
+      .filter((t) => t.trim() !== '' && !/^\s*(help|hosts|schedules|jobs|audit)\s*$/i.test(t));
     await fc.assert(
       fc.asyncProperty(text, async (t) => {
         const { status, reply, ackMs, queued } = await ask(t);
@@ -305,10 +318,14 @@ describe('bad command text', () => {
     const before = await footprint();
     const name = fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/).filter((n) => n !== 'all' && n !== 'bad-1' && n !== 'bad-2');
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('ping X', 'store X', 'prune X --dry-run', 'restart-daemon X', 'register X --type instance', 'rotate X'), name, async (slot, host) => {
-        const { reply } = await ask(slot.replace('X', host));
-        expect(reply).toBe(`unknown host "${host}"; known: bad-1, bad-2`);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom('ping X', 'store X', 'prune X --dry-run', 'restart-daemon X', 'register X --type instance', 'rotate X'),
+        name,
+        async (slot, host) => {
+          const { reply } = await ask(slot.replace('X', host));
+          expect(reply).toBe(`unknown host "${host}"; known: bad-1, bad-2`);
+        },
+      ),
       { numRuns: 25 },
     );
     expect(await footprint()).toEqual(before);
@@ -366,7 +383,14 @@ describe('forged and replayed Slack requests', () => {
       fc.string({ minLength: 1, maxLength: 40 }).map((secret) => ({ wrongSecret: secret })),
       fc.integer({ min: 301, max: 100_000_000 }).map((ago) => ({ timestamp: currentTimestamp() - ago, signWithTimestamp: true })),
       fc.integer({ min: 301, max: 100_000_000 }).map((ahead) => ({ timestamp: currentTimestamp() + ahead, signWithTimestamp: true })),
-      fc.constantFrom<Record<string, unknown>>({ signature: false }, { timestamp: false }, { otherBody: true }, { versionV1: true }, { signature: 'v0=' }, { signature: 'garbage' }),
+      fc.constantFrom<Record<string, unknown>>(
+        { signature: false },
+        { timestamp: false },
+        { otherBody: true },
+        { versionV1: true },
+        { signature: 'v0=' },
+        { signature: 'garbage' },
+      ),
     );
     await fc.assert(
       fc.asyncProperty(forgery, async (f) => {
@@ -388,7 +412,12 @@ describe('forged and replayed Slack requests', () => {
     );
     await new Promise((r) => setTimeout(r, 500));
     expect(await footprint()).toEqual(before);
-    expect(slack.calls().slice(calls).filter((c) => c.method !== 'usergroups.users.list')).toEqual([]);
+    expect(
+      slack
+        .calls()
+        .slice(calls)
+        .filter((c) => c.method !== 'usergroups.users.list'),
+    ).toEqual([]);
   });
 
   it('runs a replayed request (same body, timestamp and signature) only once', async () => {
@@ -411,15 +440,21 @@ describe('forged and replayed Slack requests', () => {
   });
 });
 
-describe('interactivity for approvals that do not exist or are someone else\'s', () => {
+describe("interactivity for approvals that do not exist or are someone else's", () => {
   it('answers clicks on unknown approvals with one line and changes nothing', async () => {
     const before = await footprint();
-    const value = fc.oneof(fc.stringMatching(/^[0-9a-f]{12}$/), fc.string({ maxLength: 80 }), fc.constantFrom('', '../../etc/passwd', '{"id":1}', 'ap-000000000000'));
+    const value = fc.oneof(
+      fc.stringMatching(/^[0-9a-f]{12}$/),
+      fc.string({ maxLength: 80 }),
+      fc.constantFrom('', '../../etc/passwd', '{"id":1}', 'ap-000000000000'),
+    );
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(APPROVE_ACTION, DENY_ACTION), value, async (action, v) => {
         const user = opsUser();
         const seenViews = slack.calls('views.update').length;
-        const response = await signedPost(bot.eventsUrl, blockActionsBody({ action_id: action, user_id: user, value: v, channel_id: 'C0BADAPPROVALS' }), { secret: signingSecret });
+        const response = await signedPost(bot.eventsUrl, blockActionsBody({ action_id: action, user_id: user, value: v, channel_id: 'C0BADAPPROVALS' }), {
+          secret: signingSecret,
+        });
         expect(response.status).toBe(200);
         const reply = action === DENY_ACTION ? await denyDialogAnswer(seenViews) : await waitForReply(slack, user);
         cases++;
@@ -434,7 +469,10 @@ describe('interactivity for approvals that do not exist or are someone else\'s',
   it('refuses approvals by the requester or by someone without the role, and leaves the request pending', async () => {
     const requester = opsUser();
     await slash(bot.eventsUrl, signingSecret, 'rotate bad-1', requester);
-    const posted = await slack.waitFor('chat.postMessage', (c) => c.params.channel === 'C0BADAPPROVALS' && JSON.stringify(c.params.blocks).includes(`<@${requester}>`));
+    const posted = await slack.waitFor(
+      'chat.postMessage',
+      (c) => c.params.channel === 'C0BADAPPROVALS' && JSON.stringify(c.params.blocks).includes(`<@${requester}>`),
+    );
     const id = defined(/"value":"([0-9a-f]{12})"/.exec(JSON.stringify(posted.params.blocks))?.[1], 'an approval id in the message');
     const before = await footprint();
     const clicker = fc.oneof(fc.constant(requester), fc.constant('__ops__'), fc.stringMatching(/^U0X[A-Z0-9]{6}$/));
@@ -444,12 +482,18 @@ describe('interactivity for approvals that do not exist or are someone else\'s',
         const user = who === '__ops__' ? opsUser() : who === requester ? requester : `${who}${userSeq++}`;
         const seen = slack.calls('chat.postEphemeral').length;
         const seenViews = slack.calls('views.update').length;
-        const response = await signedPost(bot.eventsUrl, blockActionsBody({ action_id: action, user_id: user, value: id, block_id: `approval-${id}`, channel_id: 'C0BADAPPROVALS' }), { secret: signingSecret });
+        const response = await signedPost(
+          bot.eventsUrl,
+          blockActionsBody({ action_id: action, user_id: user, value: id, block_id: `approval-${id}`, channel_id: 'C0BADAPPROVALS' }),
+          { secret: signingSecret },
+        );
         expect(response.status).toBe(200);
         const reply =
           action === DENY_ACTION
             ? await denyDialogAnswer(seenViews)
-            : String((await slack.waitFor('chat.postEphemeral', (c) => c.params.user === user && slack.calls('chat.postEphemeral').indexOf(c) >= seen)).params.text);
+            : String(
+                (await slack.waitFor('chat.postEphemeral', (c) => c.params.user === user && slack.calls('chat.postEphemeral').indexOf(c) >= seen)).params.text,
+              );
         cases++;
         expect(isOneLine(reply), reply).toBe(true);
         expect((await createApprovalStore(admin, prefix).get(id))?.state).toBe('pending');
@@ -463,21 +507,34 @@ describe('interactivity for approvals that do not exist or are someone else\'s',
     const before = await footprint();
     const logBefore = (await bot.output()).length;
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.string({ maxLength: 100 }), fc.jsonValue().map((v) => JSON.stringify(v)), fc.stringMatching(/^[0-9a-f]{12}$/).map((id) => JSON.stringify({ approvalId: id, channel: 'C0BADAPPROVALS' }))), async (meta) => {
-        const payload = {
-          type: 'view_submission',
-          team: { id: 'T0RUNNEROPS', domain: 'runnerops-test' },
-          user: { id: opsUser(), username: 'x', name: 'x', team_id: 'T0RUNNEROPS' },
-          api_app_id: 'A0RUNNEROPS',
-          token: 'unused',
-          trigger_id: '1.2.3',
-          view: { id: 'V0X', type: 'modal', callback_id: DENY_CALLBACK, private_metadata: meta, state: { values: { reason: { reason: { type: 'plain_text_input', value: 'x' } } } } },
-          response_urls: [],
-        };
-        const response = await signedPost(bot.eventsUrl, new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), { secret: signingSecret });
-        cases++;
-        expect(response.status).toBe(200);
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          fc.string({ maxLength: 100 }),
+          fc.jsonValue().map((v) => JSON.stringify(v)),
+          fc.stringMatching(/^[0-9a-f]{12}$/).map((id) => JSON.stringify({ approvalId: id, channel: 'C0BADAPPROVALS' })),
+        ),
+        async (meta) => {
+          const payload = {
+            type: 'view_submission',
+            team: { id: 'T0RUNNEROPS', domain: 'runnerops-test' },
+            user: { id: opsUser(), username: 'x', name: 'x', team_id: 'T0RUNNEROPS' },
+            api_app_id: 'A0RUNNEROPS',
+            token: 'unused',
+            trigger_id: '1.2.3',
+            view: {
+              id: 'V0X',
+              type: 'modal',
+              callback_id: DENY_CALLBACK,
+              private_metadata: meta,
+              state: { values: { reason: { reason: { type: 'plain_text_input', value: 'x' } } } },
+            },
+            response_urls: [],
+          };
+          const response = await signedPost(bot.eventsUrl, new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), { secret: signingSecret });
+          cases++;
+          expect(response.status).toBe(200);
+        },
+      ),
       { numRuns: 15 },
     );
     await new Promise((r) => setTimeout(r, 500));
@@ -528,7 +585,12 @@ describe('garbage files', () => {
         'id = -1\ntoken = "TOKEN"\n[[runners]]\ntoken = "TOKEN"',
         '\u0000\u0001\u0002',
       ),
-      fc.array(fc.constantFrom('[[runners]]', 'name = "nix"', 'token = "TOKEN"', 'token = ', '[runners.docker]', 'id = -1', '"""', '= =', 'url = "ht tp://x"'), { maxLength: 8 }).map((lines) => lines.join('\n')),
+      fc
+        .array(
+          fc.constantFrom('[[runners]]', 'name = "nix"', 'token = "TOKEN"', 'token = ', '[runners.docker]', 'id = -1', '"""', '= =', 'url = "ht tp://x"'),
+          { maxLength: 8 },
+        )
+        .map((lines) => lines.join('\n')),
     );
     const { log, close } = fileLogger('bad-input-garbage-config');
     // What the jobs would write into the host's signed registry entry: it must never hold a token.
@@ -545,7 +607,16 @@ describe('garbage files', () => {
           await chmod(host.settings.runnerConfigPath, 0o600);
           const before = await treeOf(host.dir);
           patches.length = 0;
-          const ctx = { host: 'garbage-host', settings: host.settings, log, progress: async () => undefined, redis: admin, prefix, patchHost, sleep: async () => undefined };
+          const ctx = {
+            host: 'garbage-host',
+            settings: host.settings,
+            log,
+            progress: async () => undefined,
+            redis: admin,
+            prefix,
+            patchHost,
+            sleep: async () => undefined,
+          };
           const outcome = await rotateToken.run({ jobId: `bad-${cases}` }, ctx, new AbortController().signal).then(
             (result) => ({ result, error: undefined as unknown }),
             (error: unknown) => ({ result: undefined, error }),
@@ -606,7 +677,17 @@ describe('garbage files', () => {
       fc.jsonValue().map((v) => ({ text: JSON.stringify(v), key: undefined as string | undefined })),
       validish.map((v) => ({ text: JSON.stringify(v), key: undefined as string | undefined })),
       unknownKey,
-      fc.constantFrom('roles: 5', 'verbs: {prune: {run: ops}}', 'approvals: {expiry: 5 minutes}', ': : :', '- - -', 'schedules: [{name: X, cron: "* *", command: "", channel: ""}]', '\t\tbad').map((text) => ({ text, key: undefined as string | undefined })),
+      fc
+        .constantFrom(
+          'roles: 5',
+          'verbs: {prune: {run: ops}}',
+          'approvals: {expiry: 5 minutes}',
+          ': : :',
+          '- - -',
+          'schedules: [{name: X, cron: "* *", command: "", channel: ""}]',
+          '\t\tbad',
+        )
+        .map((text) => ({ text, key: undefined as string | undefined })),
     );
     await fc.assert(
       fc.property(garbage, ({ text, key }) => {
@@ -635,7 +716,14 @@ describe('garbage files', () => {
     expect((await runRunnerops(['keygen', '--cli', stranger], {})).code).toBe(0);
     const base = { LOG_LEVEL: 'silent', REDIS_URL: inject('redisUrl'), RUNNEROPS_PREFIX: prefix };
     // Each run is valid but for the one bad value it names.
-    const bot = { ...base, RUNNEROPS_SIGNING_KEY: operator.botKeyFile, RUNNEROPS_ENROLLED_HOSTS: enrolled, RUNNEROPS_API_SOCKET: path.join(dir, 'garbage-bot.sock'), SLACK_BOT_TOKEN: slack.botToken, SLACK_SIGNING_SECRET: signingSecret };
+    const bot = {
+      ...base,
+      RUNNEROPS_SIGNING_KEY: operator.botKeyFile,
+      RUNNEROPS_ENROLLED_HOSTS: enrolled,
+      RUNNEROPS_API_SOCKET: path.join(dir, 'garbage-bot.sock'),
+      SLACK_BOT_TOKEN: slack.botToken,
+      SLACK_SIGNING_SECRET: signingSecret,
+    };
     const worker = { ...base, RUNNEROPS_HOST: 'g-1', RUNNEROPS_BOT_KEYS: operator.botKeys, RUNNEROPS_STATE_DIR: path.join(dir, 'g-1', 'state') };
     const terminal = cliEnv(operator);
     const runs: Array<[string[], Record<string, string>, RegExp]> = [
@@ -669,17 +757,36 @@ describe('garbage files', () => {
   });
 });
 
-describe('jobs put on a host\'s queue by something other than the bot', () => {
+describe("jobs put on a host's queue by something other than the bot", () => {
   const QUEUED_ON = 'bad-2';
   let forged = 0;
 
   /** What a Redis credential holder (any runner host's CI job) could push onto bad-2's queue. */
   const forgery = fc.oneof(
-    fc.jsonValue().map((value) => ({ kind: 'unsigned', name: 'ping', data: (n: string) => ({ commandId: n, payload: value }), refusal: /^refused: unsigned job/ })),
-    fc.constantFrom(...Object.keys(HOST_JOBS)).map((name) => ({ kind: 'unsigned', name, data: (n: string) => ({ commandId: n, payload: {} }), refusal: /^refused: unsigned job/ })),
-    fc.constant({ kind: 'stranger', name: 'ping', sign: (n: string) => signedHostJob(QUEUED_ON, 'ping', { sentAt: Date.now() }, { commandId: n, signer: generateSigner() }), refusal: /^refused: job signed by unknown key/ }),
-    fc.constant({ kind: 'other host', name: 'ping', sign: (n: string) => signedHostJob('bad-1', 'ping', { sentAt: Date.now() }, { commandId: n, signer: operator.botSigner }), refusal: /^refused: job signed for queue host\.bad-1 arrived on host\.bad-2/ }),
-    fc.constantFrom('prune-docker', 'restart-nix-daemon', 'install-runner').map((as) => ({ kind: 'renamed', name: as, sign: (n: string) => signedHostJob(QUEUED_ON, 'ping', { sentAt: Date.now() }, { commandId: n, signer: operator.botSigner }), refusal: new RegExp(`^refused: job signed as ping queued as ${as}`) })),
+    fc
+      .jsonValue()
+      .map((value) => ({ kind: 'unsigned', name: 'ping', data: (n: string) => ({ commandId: n, payload: value }), refusal: /^refused: unsigned job/ })),
+    fc
+      .constantFrom(...Object.keys(HOST_JOBS))
+      .map((name) => ({ kind: 'unsigned', name, data: (n: string) => ({ commandId: n, payload: {} }), refusal: /^refused: unsigned job/ })),
+    fc.constant({
+      kind: 'stranger',
+      name: 'ping',
+      sign: (n: string) => signedHostJob(QUEUED_ON, 'ping', { sentAt: Date.now() }, { commandId: n, signer: generateSigner() }),
+      refusal: /^refused: job signed by unknown key/,
+    }),
+    fc.constant({
+      kind: 'other host',
+      name: 'ping',
+      sign: (n: string) => signedHostJob('bad-1', 'ping', { sentAt: Date.now() }, { commandId: n, signer: operator.botSigner }),
+      refusal: /^refused: job signed for queue host\.bad-1 arrived on host\.bad-2/,
+    }),
+    fc.constantFrom('prune-docker', 'restart-nix-daemon', 'install-runner').map((as) => ({
+      kind: 'renamed',
+      name: as,
+      sign: (n: string) => signedHostJob(QUEUED_ON, 'ping', { sentAt: Date.now() }, { commandId: n, signer: operator.botSigner }),
+      refusal: new RegExp(`^refused: job signed as ping queued as ${as}`),
+    })),
     fc.jsonValue().map((value) => ({
       kind: 'altered',
       name: 'prune-docker',
@@ -690,7 +797,12 @@ describe('jobs put on a host\'s queue by something other than the bot', () => {
       },
       refusal: /^refused: job with a bad signature/,
     })),
-    fc.constant({ kind: 'no approval', name: 'rotate-token', sign: (n: string) => signedHostJob(QUEUED_ON, 'rotate-token', { requestId: n }, { commandId: n, signer: operator.botSigner }), refusal: /^refused: rotate-token without an approval/ }),
+    fc.constant({
+      kind: 'no approval',
+      name: 'rotate-token',
+      sign: (n: string) => signedHostJob(QUEUED_ON, 'rotate-token', { requestId: n }, { commandId: n, signer: operator.botSigner }),
+      refusal: /^refused: rotate-token without an approval/,
+    }),
   );
 
   async function failed(queue: Queue, jobId: string): Promise<{ reason: string; attempts: number }> {
@@ -728,7 +840,14 @@ describe('jobs put on a host\'s queue by something other than the bot', () => {
           expect(outcome.reason, f.kind).toMatch(f.refusal);
           expect(isOneLine(outcome.reason), outcome.reason).toBe(true);
           expect(outcome.attempts).toBeLessThanOrEqual(1);
-          const notice = await slack.waitFor('chat.postMessage', (c) => c.params.channel === SECURITY && slack.calls('chat.postMessage').indexOf(c) >= seen && String(c.params.text).includes(`${QUEUED_ON} refused a ${f.name} job (`), 15_000);
+          const notice = await slack.waitFor(
+            'chat.postMessage',
+            (c) =>
+              c.params.channel === SECURITY &&
+              slack.calls('chat.postMessage').indexOf(c) >= seen &&
+              String(c.params.text).includes(`${QUEUED_ON} refused a ${f.name} job (`),
+            15_000,
+          );
           expect(isOneLine(String(notice.params.text)), String(notice.params.text)).toBe(true);
           expect(await eventsAbout(commandId)).toEqual([]);
         }),
@@ -745,7 +864,12 @@ describe('jobs put on a host\'s queue by something other than the bot', () => {
       await fc.assert(
         fc.asyncProperty(fc.integer({ min: 1, max: 86_400_000 }), async (ago) => {
           const commandId = `forged-${forged++}`;
-          const { jobId, data } = signedHostJob(QUEUED_ON, 'ping', { sentAt: Date.now() }, { commandId, signer: operator.botSigner, now: Date.now() - ago - 1000, ttlMs: 1000 });
+          const { jobId, data } = signedHostJob(
+            QUEUED_ON,
+            'ping',
+            { sentAt: Date.now() },
+            { commandId, signer: operator.botSigner, now: Date.now() - ago - 1000, ttlMs: 1000 },
+          );
           await queue.add('ping', data, { jobId });
           const outcome = await failed(queue, jobId);
           cases++;

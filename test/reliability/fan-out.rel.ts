@@ -17,7 +17,22 @@ import { mib, ms, recordFigure } from './support/figures.js';
 import { botTrustOf, setUpOperator, verifiedEvents } from './support/operator.js';
 import type { RunnerProcess } from './support/processes.js';
 import { fileLogger } from './support/run-dir.js';
-import { allCommands, botEnv, cardOf, cardText, finishedAt, httpPort, newPrefix, saveRedisArtifacts, saveSlackArtifacts, slash, startBotProcess, startSlackSide, tempDir, writePolicy } from './support/stack.js';
+import {
+  allCommands,
+  botEnv,
+  cardOf,
+  cardText,
+  finishedAt,
+  httpPort,
+  newPrefix,
+  saveRedisArtifacts,
+  saveSlackArtifacts,
+  slash,
+  startBotProcess,
+  startSlackSide,
+  tempDir,
+  writePolicy,
+} from './support/stack.js';
 
 // `ping all` and `prune all --dry-run` over 200 registered hosts: 200 startWorker() instances share this
 // test process (and one private dockerd, so 200 dry runs read a real engine without touching the main
@@ -68,17 +83,31 @@ beforeAll(async () => {
   const enrolledFile = path.join(temp.dir, 'enrolled-hosts');
   await writeFile(enrolledFile, `${enrolled}\n`);
   trust = botTrustOf(operator, enrolled.replaceAll('\n', ','));
-  bot = await startBotProcess('fan-out-bot', botEnv({ redisUrl, prefix, slack, signingSecret, port: await httpPort(), operator, enrolled: enrolledFile, policyFile }));
+  bot = await startBotProcess(
+    'fan-out-bot',
+    botEnv({ redisUrl, prefix, slack, signingSecret, port: await httpPort(), operator, enrolled: enrolledFile, policyFile }),
+  );
   const { log, close } = fileLogger('fan-out-workers');
   closeLog = close;
   const started = performance.now();
   for (let i = 0; i < HOSTS.length; i += 25) {
     workers.push(
-      ...(await Promise.all(HOSTS.slice(i, i + 25).map((host) => startWorker({ settings: settingsOf(host), log: log.child({ host }), keys: hostKeys.get(host)!, concurrency: 1 })))),
+      ...(await Promise.all(
+        HOSTS.slice(i, i + 25).map((host) => startWorker({ settings: settingsOf(host), log: log.child({ host }), keys: hostKeys.get(host)!, concurrency: 1 })),
+      )),
     );
   }
-  recordFigure({ scenario: 'fan-out', name: `${HOSTS.length} workers started in one process`, value: ms(performance.now() - started), next: `test process RSS ${mib(process.memoryUsage().rss / 1024)} (process.memoryUsage)` });
-  await until(async () => (await listHosts(admin, prefix)).filter((h) => h.fingerprint === trust.pinned.get(h.name)).length === HOSTS.length, 30_000, 'every host registered with its pinned key');
+  recordFigure({
+    scenario: 'fan-out',
+    name: `${HOSTS.length} workers started in one process`,
+    value: ms(performance.now() - started),
+    next: `test process RSS ${mib(process.memoryUsage().rss / 1024)} (process.memoryUsage)`,
+  });
+  await until(
+    async () => (await listHosts(admin, prefix)).filter((h) => h.fingerprint === trust.pinned.get(h.name)).length === HOSTS.length,
+    30_000,
+    'every host registered with its pinned key',
+  );
 });
 
 afterAll(async () => {
@@ -101,10 +130,14 @@ async function fanOut(text: string, user: string): Promise<{ totalMs: number; ro
   const ack = await slash(bot.eventsUrl, signingSecret, text, user);
   expect(ack.status).toBe(200);
   let commandId = '';
-  await until(async () => {
-    commandId = (await allCommands(admin, prefix)).find((c) => c.requester.user === user)?.id ?? '';
-    return commandId !== '' && finishedAt(cardOf(slack, commandId)) !== undefined;
-  }, 180_000, `${text} finished in Slack`);
+  await until(
+    async () => {
+      commandId = (await allCommands(admin, prefix)).find((c) => c.requester.user === user)?.id ?? '';
+      return commandId !== '' && finishedAt(cardOf(slack, commandId)) !== undefined;
+    },
+    180_000,
+    `${text} finished in Slack`,
+  );
   const card = cardOf(slack, commandId)!;
   return { totalMs: finishedAt(card)! - sentAt, rows: await readRows(admin, prefix, commandId), card: cardText(card), commandId };
 }
@@ -136,7 +169,12 @@ describe(`fan-out over ${HOSTS.length} hosts`, () => {
   it('pings every host once and posts one final summary', async () => {
     const { totalMs, rows, card, commandId } = await fanOut('ping all', 'U0FANPING');
     const work = hostWork(rows);
-    recordFigure({ scenario: 'fan-out', name: `ping all (${HOSTS.length} hosts): slash command to final card`, value: ms(totalMs), next: `slowest host's own work ${ms(work.slowest)} (${work.slowestHost}), longest wait in a queue ${ms(work.queueMax)}` });
+    recordFigure({
+      scenario: 'fan-out',
+      name: `ping all (${HOSTS.length} hosts): slash command to final card`,
+      value: ms(totalMs),
+      next: `slowest host's own work ${ms(work.slowest)} (${work.slowestHost}), longest wait in a queue ${ms(work.queueMax)}`,
+    });
     expect(rows.map((r) => r.host)).toEqual(HOSTS);
     expect(rows.filter((r) => r.status !== 'done')).toEqual([]);
     expect(card).toContain(`finished: ${HOSTS.length} done`);
@@ -148,7 +186,12 @@ describe(`fan-out over ${HOSTS.length} hosts`, () => {
   it('dry-runs a prune on every host against a real engine, changing nothing', async () => {
     const { totalMs, rows, card, commandId } = await fanOut('prune all --dry-run', 'U0FANOUT');
     const work = hostWork(rows);
-    recordFigure({ scenario: 'fan-out', name: `prune all --dry-run (${HOSTS.length} hosts, one private dockerd): slash command to final card`, value: ms(totalMs), next: `slowest host's own work ${ms(work.slowest)} (${work.slowestHost}), longest wait in a queue ${ms(work.queueMax)}` });
+    recordFigure({
+      scenario: 'fan-out',
+      name: `prune all --dry-run (${HOSTS.length} hosts, one private dockerd): slash command to final card`,
+      value: ms(totalMs),
+      next: `slowest host's own work ${ms(work.slowest)} (${work.slowestHost}), longest wait in a queue ${ms(work.queueMax)}`,
+    });
     expect(rows.filter((r) => r.status !== 'done').map((r) => `${r.host}: ${r.status} ${r.summary}`)).toEqual([]);
     expect(card).toContain(`finished: ${HOSTS.length} done`);
     expect(rows.every((r) => /^dry run: would remove /.test(r.summary ?? ''))).toBe(true);
@@ -158,8 +201,15 @@ describe(`fan-out over ${HOSTS.length} hosts`, () => {
   });
 
   it('holds a bounded number of Redis connections for 200 workers', async () => {
-    const clients = String(await admin.client('LIST')).split('\n').filter((l) => l.trim() !== '').length;
-    recordFigure({ scenario: 'fan-out', name: 'Redis connections with every worker and the bot up', value: String(clients), next: `${(clients / HOSTS.length).toFixed(1)} per worker; test process RSS ${mib(process.memoryUsage().rss / 1024)}` });
+    const clients = String(await admin.client('LIST'))
+      .split('\n')
+      .filter((l) => l.trim() !== '').length;
+    recordFigure({
+      scenario: 'fan-out',
+      name: 'Redis connections with every worker and the bot up',
+      value: String(clients),
+      next: `${(clients / HOSTS.length).toFixed(1)} per worker; test process RSS ${mib(process.memoryUsage().rss / 1024)}`,
+    });
     expect(clients).toBeLessThan(HOSTS.length * 5 + 50);
   });
 });

@@ -87,7 +87,10 @@ const HOST_EXTRA: Record<string, () => Record<string, string>> = {
 async function writeRunnerConfig(host: string, runner?: FakeRunner): Promise<void> {
   await mkdir(path.join(hostDir(host), 'gitlab-runner'), { recursive: true });
   const text = runner
-    ? (await readSeedConfig()).replace('@TOKEN_NIX@', runner.token).replace('id = 12354', `id = ${runner.id}`).replace('url = "https://gitlab.com"', `url = "${gitlab.url}"`)
+    ? (await readSeedConfig())
+        .replace('@TOKEN_NIX@', runner.token)
+        .replace('id = 12354', `id = ${runner.id}`)
+        .replace('url = "https://gitlab.com"', `url = "${gitlab.url}"`)
     : '';
   await writeFile(path.join(hostDir(host), 'gitlab-runner', 'config.toml'), text, { mode: 0o600 });
 }
@@ -99,15 +102,23 @@ async function run(text: string): Promise<string> {
   if (text.startsWith('rotate ')) {
     const posted = await slack.waitFor('chat.postMessage', (c) => c.params.channel === APPROVALS && JSON.stringify(c.params.blocks).includes(`\`${text}\``));
     const id = defined(/"value":"([0-9a-f]{12})"/.exec(JSON.stringify(posted.params.blocks))?.[1], 'an approval id in the message');
-    await signedPost(bot.eventsUrl, blockActionsBody({ action_id: APPROVE_ACTION, user_id: 'U0FAPPROVER', value: id, block_id: `approval-${id}`, channel_id: APPROVALS }), { secret: signingSecret });
+    await signedPost(
+      bot.eventsUrl,
+      blockActionsBody({ action_id: APPROVE_ACTION, user_id: 'U0FAPPROVER', value: id, block_id: `approval-${id}`, channel_id: APPROVALS }),
+      { secret: signingSecret },
+    );
     await until(async () => (await createApprovalStore(admin, prefix).get(id))?.commandId !== undefined, 20_000, `approval of ${text}`);
     return `ap-${id}`;
   }
   let id = '';
-  await until(async () => {
-    id = (await allCommands(admin, prefix)).find((c) => c.requester.user === from)?.id ?? '';
-    return id !== '';
-  }, 20_000, `command "${text}" queued`);
+  await until(
+    async () => {
+      id = (await allCommands(admin, prefix)).find((c) => c.requester.user === from)?.id ?? '';
+      return id !== '';
+    },
+    20_000,
+    `command "${text}" queued`,
+  );
   return id;
 }
 
@@ -123,11 +134,15 @@ async function finalRow(commandId: string, queueName: string, timeoutMs = 60_000
   const queue = new Queue(queueName, { connection: admin, prefix });
   try {
     let final: CommandRow | undefined;
-    await until(async () => {
-      for (const job of await queue.getDelayed()) if (String(job.id).startsWith(commandId)) await job.promote().catch(() => undefined);
-      final = await rowOf(commandId);
-      return final !== undefined && isTerminal(final.status);
-    }, timeoutMs, `row of ${commandId} final`);
+    await until(
+      async () => {
+        for (const job of await queue.getDelayed()) if (String(job.id).startsWith(commandId)) await job.promote().catch(() => undefined);
+        final = await rowOf(commandId);
+        return final !== undefined && isTerminal(final.status);
+      },
+      timeoutMs,
+      `row of ${commandId} final`,
+    );
     return final!;
   } finally {
     await queue.close();
@@ -156,11 +171,17 @@ beforeAll(async () => {
   const hosts = ['f-rot-timeout', 'f-rot-429', 'f-rot-flood', 'f-rot-drop', 'f-reg', 'f-ok', 'f-nodir', 'f-docker', 'f-nodocker'];
   enrolled = await pinHosts(hosts.map((host) => hostEnv(host, HOST_EXTRA[host]?.())));
   const policyFile = await writePolicy(dir, {
-    roles: { ops: { users: ['U0FOPS', ...Array.from({ length: 100 }, (_, i) => `U0FLT${String(i).padStart(3, '0')}`)] }, approvers: { users: ['U0FAPPROVER'] } },
+    roles: {
+      ops: { users: ['U0FOPS', ...Array.from({ length: 100 }, (_, i) => `U0FLT${String(i).padStart(3, '0')}`)] },
+      approvers: { users: ['U0FAPPROVER'] },
+    },
     verbs: { prune: { run: ['ops'] }, 'restart-daemon': { run: ['ops'] }, register: { run: ['ops'] }, rotate: { request: ['ops'], approve: ['approvers'] } },
     channels: { approvals: APPROVALS },
   });
-  bot = await startBotProcess('faults-bot', botEnv({ redisUrl, prefix, slack, signingSecret, port: await httpPort(), operator, enrolled, policyFile, gitlab: { url: gitlab.url, token } }));
+  bot = await startBotProcess(
+    'faults-bot',
+    botEnv({ redisUrl, prefix, slack, signingSecret, port: await httpPort(), operator, enrolled, policyFile, gitlab: { url: gitlab.url, token } }),
+  );
   const start = async (host: string) => workers.set(host, await startWorkerProcess(`faults-worker-${host}`, hostEnv(host, HOST_EXTRA[host]?.()), admin));
   for (const host of ['f-rot-timeout', 'f-rot-429', 'f-rot-flood', 'f-rot-drop']) {
     const runner = gitlab.addRunner({ description: host });
@@ -212,7 +233,11 @@ describe('the Docker Engine stopped', () => {
   });
 
   it('starts a worker whose Docker Engine is down, instead of crash-looping', async () => {
-    const worker = await startWorkerProcess('faults-worker-f-nodocker', hostEnv('f-nodocker', defined(HOST_EXTRA['f-nodocker'], 'the settings of f-nodocker')(), false), admin);
+    const worker = await startWorkerProcess(
+      'faults-worker-f-nodocker',
+      hostEnv('f-nodocker', defined(HOST_EXTRA['f-nodocker'], 'the settings of f-nodocker')(), false),
+      admin,
+    );
     workers.set('f-nodocker', worker);
     await new Promise((r) => setTimeout(r, 3000));
     expect(worker.alive()).toBe(true);
@@ -231,7 +256,12 @@ describe('GitLab failing', () => {
     // The first verify got no answer within the client's 30 s; the idempotent retry got one at once.
     expect(verifies).toHaveLength(2);
     expect(defined(verifies[1], 'a second verify').at - defined(verifies[0], 'a first verify').at).toBeGreaterThanOrEqual(29_000);
-    recordFigure({ scenario: 'faults', name: 'rotation whose first GitLab call hung for 31 s', value: ms(final.finishedAt! - final.startedAt!), next: 'client timeout 30 s, then one idempotent retry' });
+    recordFigure({
+      scenario: 'faults',
+      name: 'rotation whose first GitLab call hung for 31 s',
+      value: ms(final.finishedAt! - final.startedAt!),
+      next: 'client timeout 30 s, then one idempotent retry',
+    });
   });
 
   it('fails a rotation whose GitLab drops every connection after the bounded tries, with one line', async () => {
@@ -247,12 +277,18 @@ describe('GitLab failing', () => {
       expect(isOneLine(final.summary ?? ''), final.summary).toBe(true);
       expect(final.summary).toMatch(/GitLab/);
       const verifies = gitlab.findRequests('POST /runners/verify').filter((r) => r.params.token === token).length;
-      recordFigure({ scenario: 'faults', name: 'rotation against a GitLab that drops every connection', value: `${await attemptsOf(hostQueueName(host), `${id}@${host}`)} BullMQ attempts, ${verifies} verify requests`, next: final.summary?.slice(0, 100) });
+      recordFigure({
+        scenario: 'faults',
+        name: 'rotation against a GitLab that drops every connection',
+        value: `${await attemptsOf(hostQueueName(host), `${id}@${host}`)} BullMQ attempts, ${verifies} verify requests`,
+        next: final.summary?.slice(0, 100),
+      });
       expect(verifies).toBeLessThanOrEqual(most);
       expect(gitlab.runner(runner.id)!.token).toBe(token);
     } finally {
       const left = most - gitlab.findRequests('POST /runners/verify').filter((r) => r.params.token === token).length;
-      for (let i = 0; i < left; i++) await fetch(`${gitlab.url}/api/v4/runners/verify`, { method: 'POST', body: new URLSearchParams({ token: 'glrt-drain' }) }).catch(() => undefined);
+      for (let i = 0; i < left; i++)
+        await fetch(`${gitlab.url}/api/v4/runners/verify`, { method: 'POST', body: new URLSearchParams({ token: 'glrt-drain' }) }).catch(() => undefined);
     }
   });
 
@@ -306,17 +342,22 @@ describe('GitLab failing', () => {
       const attempts = await attemptsOf(hostQueueName('f-rot-flood'), `${id}@f-rot-flood`);
       expect(attempts).toBe(rotateRetry.attempts);
       const resets = gitlab.findRequests('POST /runners/reset_authentication_token').filter((r) => r.params.token === before).length;
-      recordFigure({ scenario: 'faults', name: 'rotation against a GitLab answering 429 forever', value: `${attempts} BullMQ attempts, ${resets} reset requests in all`, next: 'then failed, token and config unchanged' });
+      recordFigure({
+        scenario: 'faults',
+        name: 'rotation against a GitLab answering 429 forever',
+        value: `${attempts} BullMQ attempts, ${resets} reset requests in all`,
+        next: 'then failed, token and config unchanged',
+      });
       expect(resets).toBeLessThanOrEqual(most);
       expect(gitlab.runner(runner.id)!.token).toBe(before);
       expect(await readFile(path.join(hostDir('f-rot-flood'), 'gitlab-runner', 'config.toml'), 'utf8')).toBe(config);
     } finally {
       // Whatever the job did not use must not hit later tests.
       const left = most - gitlab.findRequests('POST /runners/reset_authentication_token').filter((r) => r.params.token === before).length;
-      for (let i = 0; i < left; i++) await fetch(`${gitlab.url}/api/v4/runners/reset_authentication_token`, { method: 'POST', body: new URLSearchParams({ token: 'glrt-drain' }) });
+      for (let i = 0; i < left; i++)
+        await fetch(`${gitlab.url}/api/v4/runners/reset_authentication_token`, { method: 'POST', body: new URLSearchParams({ token: 'glrt-drain' }) });
     }
   });
-
 });
 
 describe('Slack failing', () => {
@@ -352,7 +393,10 @@ describe('Slack failing', () => {
   });
 
   it('stops a bot whose token Slack refuses with one line saying so, instead of retrying forever', async () => {
-    const refused = { ...botEnv({ redisUrl, prefix, slack, signingSecret, port: await httpPort(), operator, enrolled }), RUNNEROPS_API_SOCKET: path.join(dir, 'refused-bot.sock') };
+    const refused = {
+      ...botEnv({ redisUrl, prefix, slack, signingSecret, port: await httpPort(), operator, enrolled }),
+      RUNNEROPS_API_SOCKET: path.join(dir, 'refused-bot.sock'),
+    };
     const result = await runRunnerops(['bot'], { ...refused, SLACK_BOT_TOKEN: 'xoxb-1-2-revokedrevokedrevoked', LOG_LEVEL: 'silent' }, 60_000);
     expect(result.code).toBe(1);
     const out = `${result.stdout}${result.stderr}`.trim();

@@ -11,7 +11,22 @@ import { until } from '../helpers/until.js';
 import { mib, ms, percentile, recordFigure } from './support/figures.js';
 import { botTrustOf, pinHosts, setUpOperator, verifiedEvents } from './support/operator.js';
 import type { RunnerProcess } from './support/processes.js';
-import { allCommands, botEnv, cardOf, cardText, finishedAt, httpPort, newPrefix, saveSlackArtifacts, slash, startBotProcess, startSlackSide, startWorkerProcess, tempDir, workerEnv } from './support/stack.js';
+import {
+  allCommands,
+  botEnv,
+  cardOf,
+  cardText,
+  finishedAt,
+  httpPort,
+  newPrefix,
+  saveSlackArtifacts,
+  slash,
+  startBotProcess,
+  startSlackSide,
+  startWorkerProcess,
+  tempDir,
+  workerEnv,
+} from './support/stack.js';
 import { saveArtifact } from './support/run-dir.js';
 import { dumpKeys } from './support/redis-servers.js';
 import { FINISHED_JOBS_PER_QUEUE } from '../../src/queue/retention.js';
@@ -58,7 +73,9 @@ beforeAll(async () => {
   const temp = await tempDir('load');
   removeDir = temp.remove;
   const operator = await setUpOperator(temp.dir);
-  const hostEnvs = HOSTS.map((host) => workerEnv({ redisUrl: inject('redisUrl'), prefix, host, botKeys: operator.botKeys, dir: path.join(temp.dir, host), heartbeatSeconds: 5 }));
+  const hostEnvs = HOSTS.map((host) =>
+    workerEnv({ redisUrl: inject('redisUrl'), prefix, host, botKeys: operator.botKeys, dir: path.join(temp.dir, host), heartbeatSeconds: 5 }),
+  );
   const enrolled = await pinHosts(hostEnvs);
   trust = botTrustOf(operator, enrolled);
   bot = await startBotProcess('load-bot', botEnv({ redisUrl: inject('redisUrl'), prefix, slack, signingSecret, port: await httpPort(), operator, enrolled }));
@@ -87,7 +104,7 @@ afterAll(async () => {
 });
 
 describe(`load: ${RATE} slash commands per second for ${SECONDS} s`, () => {
-  it('acks every command within Slack\'s 3 s', async () => {
+  it("acks every command within Slack's 3 s", async () => {
     const total = RATE * SECONDS;
     const inFlight = new Set<Promise<void>>();
     const started = performance.now();
@@ -138,7 +155,9 @@ describe(`load: ${RATE} slash commands per second for ${SECONDS} s`, () => {
     for (const c of commands) perUser.set(c.requester.user, (perUser.get(c.requester.user) ?? 0) + 1);
     expect([...expected.keys()].filter((u) => perUser.get(u) !== 1).map((u) => `${u}: ${perUser.get(u) ?? 0} commands`)).toEqual([]);
     const unfinished = commands.filter((c) => finishedAt(cardOf(slack, c.id)) === undefined);
-    expect(unfinished.map((c) => `${c.id} (${c.requester.user}): ${cardOf(slack, c.id) ? cardText(cardOf(slack, c.id)!).split('\n')[0] : 'no card'}`)).toEqual([]);
+    expect(unfinished.map((c) => `${c.id} (${c.requester.user}): ${cardOf(slack, c.id) ? cardText(cardOf(slack, c.id)!).split('\n')[0] : 'no card'}`)).toEqual(
+      [],
+    );
     const ids = new Set(commands.map((c) => c.id));
     const cardPosts = slack.calls('chat.postMessage').filter((call) => ids.has(/\[job ([^\]]+)\]/.exec(String(call.params.text))?.[1] ?? ''));
     expect(cardPosts.length).toBe(commands.length);
@@ -153,8 +172,15 @@ describe(`load: ${RATE} slash commands per second for ${SECONDS} s`, () => {
     for (const host of HOSTS) {
       const queue = new Queue(hostQueueName(host), { connection: admin, prefix });
       try {
-        const count = async (state: 'waiting' | 'active' | 'delayed' | 'failed') => (await queue.getJobs([state], 0, -1)).filter((j) => j.name === 'ping').length;
-        expect({ host, waiting: await count('waiting'), active: await count('active'), delayed: await count('delayed'), failed: await count('failed') }).toEqual({ host, waiting: 0, active: 0, delayed: 0, failed: 0 });
+        const count = async (state: 'waiting' | 'active' | 'delayed' | 'failed') =>
+          (await queue.getJobs([state], 0, -1)).filter((j) => j.name === 'ping').length;
+        expect({
+          host,
+          waiting: await count('waiting'),
+          active: await count('active'),
+          delayed: await count('delayed'),
+          failed: await count('failed'),
+        }).toEqual({ host, waiting: 0, active: 0, delayed: 0, failed: 0 });
         const jobIds = new Set(commands.filter((c) => c.hosts[0] === host).map((c) => `${c.id}@${host}`));
         const ours = (await queue.getJobs(['completed'], 0, -1)).filter((j) => jobIds.has(j.id ?? ''));
         // BullMQ keeps the newest FINISHED_JOBS_PER_QUEUE finished jobs per host (retention); the started
@@ -182,8 +208,18 @@ describe(`load: ${RATE} slash commands per second for ${SECONDS} s`, () => {
     const after = await rssOf([bot, ...workers]);
     const workerNames = workers.map((w) => w.name);
     const avg = (names: string[], from: Map<string, number>) => names.reduce((n, name) => n + from.get(name)!, 0) / names.length;
-    recordFigure({ scenario: 'load', name: 'bot RSS after the load (process of dist/src/cli.js)', value: mib(after.get(bot.name)!), next: `idle ${mib(idle.get(bot.name)!)}` });
-    recordFigure({ scenario: 'load', name: `worker RSS after the load (average of ${workers.length})`, value: mib(avg(workerNames, after)), next: `idle ${mib(avg(workerNames, idle))}` });
+    recordFigure({
+      scenario: 'load',
+      name: 'bot RSS after the load (process of dist/src/cli.js)',
+      value: mib(after.get(bot.name)!),
+      next: `idle ${mib(idle.get(bot.name)!)}`,
+    });
+    recordFigure({
+      scenario: 'load',
+      name: `worker RSS after the load (average of ${workers.length})`,
+      value: mib(avg(workerNames, after)),
+      next: `idle ${mib(avg(workerNames, idle))}`,
+    });
     for (const p of [bot, ...workers]) expect(p.alive()).toBe(true);
     // A leak would keep growing; a bot that held every command would need far more than this.
     expect(after.get(bot.name)!).toBeLessThan(idle.get(bot.name)! + 300 * 1024);

@@ -44,7 +44,12 @@ describe('no secret anywhere', () => {
       }
     }
     const bytes = places.reduce((n, p) => n + p.text.length, 0);
-    recordFigure({ scenario: 'no-secret', name: 'secrets searched for', value: `${secrets.length} secrets in ${places.length} files and dumps (${(bytes / 1e6).toFixed(1)} MB)`, next: `${leaks.length} found` });
+    recordFigure({
+      scenario: 'no-secret',
+      name: 'secrets searched for',
+      value: `${secrets.length} secrets in ${places.length} files and dumps (${(bytes / 1e6).toFixed(1)} MB)`,
+      next: `${leaks.length} found`,
+    });
     expect(secrets.length).toBeGreaterThan(0);
     expect(places.length).toBeGreaterThan(1);
     expect([...new Set(leaks)]).toEqual([]);

@@ -60,7 +60,10 @@ beforeAll(async () => {
   });
   const hostEnvs = ['c-1', 'c-2'].map((host) => workerEnv({ redisUrl: cluster.url, prefix, host, botKeys: operator.botKeys, dir: path.join(dir, host) }));
   enrolled = await pinHosts(hostEnvs);
-  bot = await startBotProcess('cluster-bot', botEnv({ redisUrl: cluster.url, prefix, slack, signingSecret, port: await httpPort(), operator, enrolled, policyFile }));
+  bot = await startBotProcess(
+    'cluster-bot',
+    botEnv({ redisUrl: cluster.url, prefix, slack, signingSecret, port: await httpPort(), operator, enrolled, policyFile }),
+  );
   for (const env of hostEnvs) workers.push(await startWorkerProcess(`cluster-worker-${env.RUNNEROPS_HOST}`, env, admin));
 });
 
@@ -68,7 +71,11 @@ afterAll(async () => {
   for (const p of [bot, ...workers]) await p?.stop();
   if (slack) await saveSlackArtifacts('cluster', slack);
   if (cluster) {
-    for (const node of cluster.nodes) await dumpNode(node.port).then((text) => saveArtifact(`cluster-node-${node.port}.txt`, text), () => undefined);
+    for (const node of cluster.nodes)
+      await dumpNode(node.port).then(
+        (text) => saveArtifact(`cluster-node-${node.port}.txt`, text),
+        () => undefined,
+      );
   }
   admin?.disconnect();
   await slack?.close();
@@ -76,15 +83,16 @@ afterAll(async () => {
   await removeDir?.();
 });
 
-
 describe('a three-master Redis Cluster', () => {
   it('runs a slash command through the host queues and finishes its card in Slack', async () => {
     const started = Date.now();
     const ack = await slash(bot.eventsUrl, signingSecret, 'ping all', 'U0PLAIN');
     expect(ack.status).toBe(200);
-    const card = await until(async () => slack.messages.some((m) => /^ping all \[job /.test(m.text) && finishedAt(m) !== undefined), 30_000, 'ping all card finished').then(
-      () => slack.messages.find((m) => /^ping all \[job /.test(m.text))!,
-    );
+    const card = await until(
+      async () => slack.messages.some((m) => /^ping all \[job /.test(m.text) && finishedAt(m) !== undefined),
+      30_000,
+      'ping all card finished',
+    ).then(() => slack.messages.find((m) => /^ping all \[job /.test(m.text))!);
     expect(cardText(card)).toMatch(/finished: 2 done/);
     recordFigure({ scenario: 'cluster', name: 'ping all (2 hosts) from slash command to final card', value: ms(finishedAt(card)! - started) });
   });
@@ -96,19 +104,34 @@ describe('a three-master Redis Cluster', () => {
     const approvalId = defined(/"value":"([0-9a-f]{12})"/.exec(JSON.stringify(message.blocks))?.[1], 'an approval id in the message');
     const click = await signedPost(
       bot.eventsUrl,
-      blockActionsBody({ action_id: APPROVE_ACTION, user_id: 'U0APPROVER', channel_id: 'C0APPROVALS', message, value: approvalId, block_id: `approval-${approvalId}` }),
+      blockActionsBody({
+        action_id: APPROVE_ACTION,
+        user_id: 'U0APPROVER',
+        channel_id: 'C0APPROVALS',
+        message,
+        value: approvalId,
+        block_id: `approval-${approvalId}`,
+      }),
       { secret: signingSecret },
     );
     expect(click.status).toBe(200);
-    await until(async () => {
-      const card = cardOf(slack, `ap-${approvalId}`);
-      return card !== undefined && finishedAt(card) !== undefined;
-    }, 60_000, 'approved prune card finished');
+    await until(
+      async () => {
+        const card = cardOf(slack, `ap-${approvalId}`);
+        return card !== undefined && finishedAt(card) !== undefined;
+      },
+      60_000,
+      'approved prune card finished',
+    );
     expect(cardText(cardOf(slack, `ap-${approvalId}`)!)).toMatch(/dry run: would remove|nothing to prune/);
-    await until(async () => JSON.stringify(slack.message('C0APPROVALS', message.ts)?.updates.at(-1)?.blocks ?? '').includes('approved; finished'), 20_000, 'approval settled');
+    await until(
+      async () => JSON.stringify(slack.message('C0APPROVALS', message.ts)?.updates.at(-1)?.blocks ?? '').includes('approved; finished'),
+      20_000,
+      'approval settled',
+    );
   });
 
-  it('answers the CLI (through the bot\'s socket) through the cluster', async () => {
+  it("answers the CLI (through the bot's socket) through the cluster", async () => {
     const result = await runRunnerops(['ping', 'c-2'], cliEnv(operator));
     expect(result.stderr).toBe('');
     expect(result.stdout).toMatch(/✓ c-2 \(\d+ ms\): pong/);
@@ -162,7 +185,19 @@ describe('a three-master Redis Cluster', () => {
     } finally {
       slotOf.disconnect();
     }
-    for (const kind of [':events', ':row-changes', ':audit', ':hosts', ':registry:c-1', ':beat:c-1', ':commands', ':approval:', ':deadlines', ':host.c-1:', ':cli-nonce:']) {
+    for (const kind of [
+      ':events',
+      ':row-changes',
+      ':audit',
+      ':hosts',
+      ':registry:c-1',
+      ':beat:c-1',
+      ':commands',
+      ':approval:',
+      ':deadlines',
+      ':host.c-1:',
+      ':cli-nonce:',
+    ]) {
       expect(all.some((k) => k.includes(kind))).toBe(true);
     }
   });

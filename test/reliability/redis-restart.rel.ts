@@ -91,10 +91,16 @@ describe('Redis restarted mid-run (appendonly)', () => {
     // A command that finishes just before Redis dies: its card's last update (held back up to 1 s, as
     // Slack allows about one update per message per second) falls into the outage.
     const probe = await slash(bot.eventsUrl, signingSecret, 'store r-1', 'U0RSTPROBE');
-    await until(async () => {
-      const command = (await allCommands(admin, prefix)).find((c) => c.requester.user === 'U0RSTPROBE');
-      return command !== undefined && cardOf(slack, command.id) !== undefined && (await readRows(admin, prefix, command.id)).every((r) => isTerminal(r.status));
-    }, 10_000, 'the probe command finished in Redis');
+    await until(
+      async () => {
+        const command = (await allCommands(admin, prefix)).find((c) => c.requester.user === 'U0RSTPROBE');
+        return (
+          command !== undefined && cardOf(slack, command.id) !== undefined && (await readRows(admin, prefix, command.id)).every((r) => isTerminal(r.status))
+        );
+      },
+      10_000,
+      'the probe command finished in Redis',
+    );
     killedAt = Date.now();
     await redisServer.kill('SIGKILL');
     traffic.sent.push({ user: 'U0RSTPROBE', text: 'store r-1', sentAt: killedAt - 1, status: probe.status, ackMs: probe.ms });
@@ -106,10 +112,19 @@ describe('Redis restarted mid-run (appendonly)', () => {
     const sent = traffic.sent;
     expect(sent.every((s) => s.status === 200)).toBe(true);
     const acks = sent.map((s) => s.ackMs);
-    recordFigure({ scenario: 'redis-restart', name: `ack of ${acks.length} slash commands across a ${OUTAGE_MS / 1000} s outage`, value: `p50 ${ms(percentile(acks, 50))}, p99 ${ms(percentile(acks, 99))}`, next: 'Slack allows 3 s' });
+    recordFigure({
+      scenario: 'redis-restart',
+      name: `ack of ${acks.length} slash commands across a ${OUTAGE_MS / 1000} s outage`,
+      value: `p50 ${ms(percentile(acks, 50))}, p99 ${ms(percentile(acks, 99))}`,
+      next: 'Slack allows 3 s',
+    });
     expect(Math.max(...acks)).toBeLessThan(3000);
     // Cards finish through chat.update, paced to Slack's tier 3 (about 50 a minute per workspace).
-    await until(async () => unanswered((results = await outcomes(admin, prefix, slack, sent))).length === 0, 150_000, 'every command finished or answered').catch(() => undefined);
+    await until(
+      async () => unanswered((results = await outcomes(admin, prefix, slack, sent))).length === 0,
+      150_000,
+      'every command finished or answered',
+    ).catch(() => undefined);
     const told = results.filter((o) => o.toldNotQueued).length;
     const during = results.filter((o) => o.sent.sentAt >= killedAt && o.sent.sentAt < restartedAt);
     recordFigure({
@@ -140,9 +155,17 @@ describe('Redis restarted mid-run (appendonly)', () => {
     expect(bot.alive()).toBe(true);
     await until(async () => (await listHosts(admin, prefix)).filter((h) => h.alive && h.lastHeartbeat > restartedAt).length === 3, 20_000, 'fresh heartbeats');
     const firstFinished = results.filter((o) => o.finished && o.sent.sentAt >= restartedAt).map((o) => o.sent.sentAt - restartedAt);
-    recordFigure({ scenario: 'redis-restart', name: 'first command after the restart that finished was sent', value: firstFinished.length > 0 ? `${ms(Math.min(...firstFinished))} after it` : 'none' });
+    recordFigure({
+      scenario: 'redis-restart',
+      name: 'first command after the restart that finished was sent',
+      value: firstFinished.length > 0 ? `${ms(Math.min(...firstFinished))} after it` : 'none',
+    });
     const before = slack.messages.length;
     expect((await slash(bot.eventsUrl, signingSecret, 'ping all', 'U0RSTAFTER')).status).toBe(200);
-    await until(async () => slack.messages.slice(before).some((m) => /finished: 3 done/.test(cardText(m))), 90_000, 'ping all on three hosts after the restart');
+    await until(
+      async () => slack.messages.slice(before).some((m) => /finished: 3 done/.test(cardText(m))),
+      90_000,
+      'ping all on three hosts after the restart',
+    );
   });
 });

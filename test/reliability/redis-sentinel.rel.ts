@@ -10,7 +10,18 @@ import { pinHosts, setUpOperator } from './support/operator.js';
 import type { RunnerProcess } from './support/processes.js';
 import { dumpNode, startRedisSentinel, type RedisSentinelProcesses } from './support/redis-servers.js';
 import { saveArtifact } from './support/run-dir.js';
-import { botEnv, httpPort, newPrefix, saveSlackArtifacts, slash, startBotProcess, startSlackSide, startWorkerProcess, tempDir, workerEnv } from './support/stack.js';
+import {
+  botEnv,
+  httpPort,
+  newPrefix,
+  saveSlackArtifacts,
+  slash,
+  startBotProcess,
+  startSlackSide,
+  startWorkerProcess,
+  tempDir,
+  workerEnv,
+} from './support/stack.js';
 import { outcomes, startTraffic, unresolved, type Outcome } from './support/traffic.js';
 
 // Beyond one Redis: bot and workers (real processes) reach Redis through three Sentinels
@@ -34,7 +45,9 @@ beforeAll(async () => {
   const { dir, remove } = await tempDir('sentinel');
   removeDir = remove;
   const operator = await setUpOperator(dir);
-  const hostEnvs = ['s-1', 's-2'].map((host) => workerEnv({ redisUrl: sentinel.url, prefix, host, botKeys: operator.botKeys, dir: path.join(dir, host), heartbeatSeconds: 5 }));
+  const hostEnvs = ['s-1', 's-2'].map((host) =>
+    workerEnv({ redisUrl: sentinel.url, prefix, host, botKeys: operator.botKeys, dir: path.join(dir, host), heartbeatSeconds: 5 }),
+  );
   const enrolled = await pinHosts(hostEnvs);
   bot = await startBotProcess('sentinel-bot', botEnv({ redisUrl: sentinel.url, prefix, slack, signingSecret, port: await httpPort(), operator, enrolled }));
   for (const env of hostEnvs) workers.push(await startWorkerProcess(`sentinel-worker-${env.RUNNEROPS_HOST}`, env, admin));
@@ -45,7 +58,10 @@ afterAll(async () => {
   if (slack) await saveSlackArtifacts('sentinel', slack);
   if (sentinel) {
     for (const node of [sentinel.primary, sentinel.replica]) {
-      await dumpNode(node.port).then((text) => saveArtifact(`sentinel-node-${node.port}.txt`, text), () => undefined);
+      await dumpNode(node.port).then(
+        (text) => saveArtifact(`sentinel-node-${node.port}.txt`, text),
+        () => undefined,
+      );
     }
   }
   admin?.disconnect();
@@ -69,10 +85,19 @@ describe('Redis Sentinel with a primary failover mid-run', () => {
     expect(traffic.sent.length).toBeGreaterThan(40);
     expect(traffic.sent.every((s) => s.status === 200)).toBe(true);
     const acks = traffic.sent.map((s) => s.ackMs);
-    recordFigure({ scenario: 'sentinel', name: `ack of ${acks.length} slash commands across the failover`, value: `p50 ${ms(percentile(acks, 50))}, p99 ${ms(percentile(acks, 99))}`, next: 'Slack allows 3 s' });
+    recordFigure({
+      scenario: 'sentinel',
+      name: `ack of ${acks.length} slash commands across the failover`,
+      value: `p50 ${ms(percentile(acks, 50))}, p99 ${ms(percentile(acks, 99))}`,
+      next: 'Slack allows 3 s',
+    });
     expect(percentile(acks, 100)).toBeLessThan(3000);
     // Cards finish through chat.update, paced to Slack's tier 3 (about 50 a minute per workspace).
-    await until(async () => unresolved((results = await outcomes(admin, prefix, slack, traffic.sent))).length === 0, 150_000, 'every command finished or answered').catch(() => undefined);
+    await until(
+      async () => unresolved((results = await outcomes(admin, prefix, slack, traffic.sent))).length === 0,
+      150_000,
+      'every command finished or answered',
+    ).catch(() => undefined);
     const lost = unresolved(results);
     const told = results.filter((o) => o.toldNotQueued).length;
     const firstAfter = results.filter((o) => o.sent.sentAt > killedAt && o.finished).map((o) => o.sent.sentAt - killedAt);
@@ -92,10 +117,18 @@ describe('Redis Sentinel with a primary failover mid-run', () => {
 
   it('reconnects the same bot and worker processes by themselves', async () => {
     for (const p of [bot, ...workers]) expect(p.alive()).toBe(true);
-    await until(async () => (await listHosts(admin, prefix)).filter((h) => h.alive && h.lastHeartbeat > killedAt).length === 2, 20_000, 'fresh heartbeats on the new primary');
+    await until(
+      async () => (await listHosts(admin, prefix)).filter((h) => h.alive && h.lastHeartbeat > killedAt).length === 2,
+      20_000,
+      'fresh heartbeats on the new primary',
+    );
     const before = slack.messages.length;
     const ack = await slash(bot.eventsUrl, signingSecret, 'ping all', 'U0SNTAFTER');
     expect(ack.status).toBe(200);
-    await until(async () => slack.messages.slice(before).some((m) => m.updates.some((u) => /finished: 2 done/.test(u.text)) || /finished: 2 done/.test(m.text)), 90_000, 'ping all after the failover');
+    await until(
+      async () => slack.messages.slice(before).some((m) => m.updates.some((u) => /finished: 2 done/.test(u.text)) || /finished: 2 done/.test(m.text)),
+      90_000,
+      'ping all after the failover',
+    );
   });
 });

@@ -7,17 +7,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * cores on their own), cheap ones first, and the secret search last because it reads what all the
  * others left behind.
  */
-const ORDER = [
-  'bad-input',
-  'load',
-  'fan-out',
-  'worker-killed',
-  'redis-restart',
-  'redis-cluster',
-  'redis-sentinel',
-  'faults',
-  'no-secret-anywhere',
-];
+const ORDER = ['bad-input', 'load', 'fan-out', 'worker-killed', 'redis-restart', 'redis-cluster', 'redis-sentinel', 'faults', 'no-secret-anywhere'];
 
 function rank(spec: TestSpecification): number {
   const base = path.basename(spec.moduleId).replace(/\.rel\.ts$/, '');

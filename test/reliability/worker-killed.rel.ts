@@ -96,7 +96,24 @@ interface Kill {
 const kills = new Map<string, Kill>();
 let operator: OperatorKeys;
 /** Every host of the scenario, and the extra settings of those that have any. */
-const HOSTS = ['k-ping', 'k-twice', 'k-facts', 'k-store', 'k-prune', 'k-restart', 'k-rot-during', 'k-rot-before', 'k-rot-saved', 'k-install', 'k-sysid', 'k-drain', 'k-reg', 'k-revive', 'k-gc', 'k-unreg'];
+const HOSTS = [
+  'k-ping',
+  'k-twice',
+  'k-facts',
+  'k-store',
+  'k-prune',
+  'k-restart',
+  'k-rot-during',
+  'k-rot-before',
+  'k-rot-saved',
+  'k-install',
+  'k-sysid',
+  'k-drain',
+  'k-reg',
+  'k-revive',
+  'k-gc',
+  'k-unreg',
+];
 /** Verbs whose command waits for someone else's approval. */
 const APPROVED_VERBS = new Set(['rotate', 'unregister', 'cleanup-stale']);
 const DAY_MS = 86_400_000;
@@ -114,7 +131,9 @@ async function proxiedWorker(host: string, extra: Record<string, string> = {}, w
   const proxy = await startRedisProxy({ host: '127.0.0.1', port: Number(new URL(redisUrl).port) });
   proxies.push(proxy);
   const name = `killed-worker-${host}-${proxies.length}`;
-  const worker = waitForRegistry ? await startWorkerProcess(name, env(host, proxy.url, extra), admin) : spawnRunnerops(name, ['worker'], env(host, proxy.url, extra));
+  const worker = waitForRegistry
+    ? await startWorkerProcess(name, env(host, proxy.url, extra), admin)
+    : spawnRunnerops(name, ['worker'], env(host, proxy.url, extra));
   processes.push(worker);
   return { proxy, worker };
 }
@@ -131,19 +150,31 @@ async function killAndRestart(host: string, worker: RunnerProcess, extra: Record
 async function writeRunnerConfig(host: string, runner?: FakeRunner, expiredAt?: Date): Promise<void> {
   await mkdir(path.join(hostDir(host), 'gitlab-runner'), { recursive: true });
   let text = runner
-    ? (await readSeedConfig()).replace('@TOKEN_NIX@', runner.token).replace('id = 12354', `id = ${runner.id}`).replace('url = "https://gitlab.com"', `url = "${gitlab.url}"`)
+    ? (await readSeedConfig())
+        .replace('@TOKEN_NIX@', runner.token)
+        .replace('id = 12354', `id = ${runner.id}`)
+        .replace('url = "https://gitlab.com"', `url = "${gitlab.url}"`)
     : '';
-  if (runner && expiredAt) text = setEntryToken(text, { id: runner.id }, { token: runner.token, obtainedAt: new Date(expiredAt.getTime() - 7200_000), expiresAt: expiredAt.toISOString() });
+  if (runner && expiredAt)
+    text = setEntryToken(
+      text,
+      { id: runner.id },
+      { token: runner.token, obtainedAt: new Date(expiredAt.getTime() - 7200_000), expiresAt: expiredAt.toISOString() },
+    );
   await writeFile(path.join(hostDir(host), 'gitlab-runner', 'config.toml'), text, { mode: 0o600 });
 }
 
 /** The command id of the newest command `user` sent. */
 async function commandOf(user: string, timeoutMs = 20_000): Promise<string> {
   let id = '';
-  await until(async () => {
-    id = (await allCommands(admin, prefix)).filter((c) => c.requester.user === user).sort((a, b) => b.createdAt - a.createdAt)[0]?.id ?? '';
-    return id !== '';
-  }, timeoutMs, `a command from ${user}`);
+  await until(
+    async () => {
+      id = (await allCommands(admin, prefix)).filter((c) => c.requester.user === user).sort((a, b) => b.createdAt - a.createdAt)[0]?.id ?? '';
+      return id !== '';
+    },
+    timeoutMs,
+    `a command from ${user}`,
+  );
   return id;
 }
 
@@ -159,7 +190,11 @@ async function run(text: string, user: string, beforeApproval: () => void = () =
   const posted = await slack.waitFor('chat.postMessage', (c) => c.params.channel === APPROVALS && asks(JSON.stringify(c.params.blocks)));
   beforeApproval();
   const id = defined(/"value":"([0-9a-f]{12})"/.exec(JSON.stringify(posted.params.blocks))?.[1], 'an approval id in the message');
-  const click = await signedPost(bot.eventsUrl, blockActionsBody({ action_id: APPROVE_ACTION, user_id: 'U0KAPPROVER', value: id, block_id: `approval-${id}`, channel_id: APPROVALS }), { secret: signingSecret });
+  const click = await signedPost(
+    bot.eventsUrl,
+    blockActionsBody({ action_id: APPROVE_ACTION, user_id: 'U0KAPPROVER', value: id, block_id: `approval-${id}`, channel_id: APPROVALS }),
+    { secret: signingSecret },
+  );
   expect(click.status).toBe(200);
   await until(async () => (await createApprovalStore(admin, prefix).get(id))?.commandId !== undefined, 20_000, `approval ${id} queued`);
   return `ap-${id}`;
@@ -173,11 +208,20 @@ async function row(commandId: string, host: string): Promise<CommandRow | undefi
 async function finalRow(kind: string, timeoutMs = 150_000): Promise<CommandRow> {
   const kill = kills.get(kind)!;
   let final: CommandRow | undefined;
-  await until(async () => {
-    final = await row(kill.commandId, kill.host);
-    return final !== undefined && isTerminal(final.status);
-  }, timeoutMs, `${kind} on ${kill.host} to finish after the kill`);
-  recordFigure({ scenario: 'worker-killed', name: `${kind}: SIGKILL -> ${final!.status}`, value: ms((final!.finishedAt ?? Date.now()) - kill.killedAt), next: `stalled-job check every ${JOB_LOCK.stalledInterval / 1000} s, lock ${JOB_LOCK.lockDuration / 1000} s; ${final!.summary?.split('\n')[0]?.slice(0, 90) ?? ''}` });
+  await until(
+    async () => {
+      final = await row(kill.commandId, kill.host);
+      return final !== undefined && isTerminal(final.status);
+    },
+    timeoutMs,
+    `${kind} on ${kill.host} to finish after the kill`,
+  );
+  recordFigure({
+    scenario: 'worker-killed',
+    name: `${kind}: SIGKILL -> ${final!.status}`,
+    value: ms((final!.finishedAt ?? Date.now()) - kill.killedAt),
+    next: `stalled-job check every ${JOB_LOCK.stalledInterval / 1000} s, lock ${JOB_LOCK.lockDuration / 1000} s; ${final!.summary?.split('\n')[0]?.slice(0, 90) ?? ''}`,
+  });
   covered.add(kind);
   return final!;
 }
@@ -208,7 +252,8 @@ async function addStorePair(container: string, label: string): Promise<[string, 
   const expr = `let a = builtins.toFile "${label}" "${label} ${randomBytes(6).toString('hex')}"; in builtins.toFile "${label}-ref" "uses \${a}"`;
   const ref = (await inNixDaemon(container, `nix-instantiate --store daemon --eval --read-write-mode -E '${expr}'`)).stdout.trim().replace(/"/g, '');
   const leaf = (await inNixDaemon(container, `nix-store --store daemon --query --references ${ref}`)).stdout.trim().split('\n')[0]!;
-  if (!ref.startsWith('/nix/store/') || !leaf.startsWith('/nix/store/')) throw new Error(`adding ${label} to the store of ${container} printed "${ref}" "${leaf}"`);
+  if (!ref.startsWith('/nix/store/') || !leaf.startsWith('/nix/store/'))
+    throw new Error(`adding ${label} to the store of ${container} printed "${ref}" "${leaf}"`);
   return [leaf, ref];
 }
 
@@ -240,7 +285,24 @@ beforeAll(async () => {
   const enrolled = await pinHosts(HOSTS.map((host) => env(host, redisUrl)));
   const policyFile = await writePolicy(dir, {
     roles: {
-      ops: { users: ['U0KOPS', 'U0KOPS2', 'U0KOPS3', 'U0KOPS4', 'U0KOPS5', 'U0KOPS6', 'U0KOPS7', 'U0KOPS8', 'U0KOPS9', 'U0KOPS10', 'U0KOPS11', 'U0KOPS12', 'U0KOPS13', 'U0KOPS14'] },
+      ops: {
+        users: [
+          'U0KOPS',
+          'U0KOPS2',
+          'U0KOPS3',
+          'U0KOPS4',
+          'U0KOPS5',
+          'U0KOPS6',
+          'U0KOPS7',
+          'U0KOPS8',
+          'U0KOPS9',
+          'U0KOPS10',
+          'U0KOPS11',
+          'U0KOPS12',
+          'U0KOPS13',
+          'U0KOPS14',
+        ],
+      },
       approvers: { users: ['U0KAPPROVER'] },
     },
     verbs: {
@@ -257,7 +319,17 @@ beforeAll(async () => {
     channels: { approvals: APPROVALS },
     prune: { until: '1s' },
   });
-  botEnvironment = botEnv({ redisUrl, prefix, slack, signingSecret, port: await httpPort(), operator, enrolled, policyFile, gitlab: { url: gitlab.url, token } });
+  botEnvironment = botEnv({
+    redisUrl,
+    prefix,
+    slack,
+    signingSecret,
+    port: await httpPort(),
+    operator,
+    enrolled,
+    policyFile,
+    gitlab: { url: gitlab.url, token },
+  });
   bot = await startBotProcess('killed-bot', botEnvironment);
   processes.push(bot);
 
@@ -299,7 +371,12 @@ beforeAll(async () => {
     const queue = new Queue(hostQueueName('k-facts'), { connection: admin, prefix });
     await queue.add('host-facts', data, { jobId });
     await queue.close();
-    flows.push(hold.then(async () => void kills.set('host-facts', { kind: 'host-facts', host: 'k-facts', commandId: 'facts-k-facts', killedAt: await killAndRestart('k-facts', worker) })));
+    flows.push(
+      hold.then(
+        async () =>
+          void kills.set('host-facts', { kind: 'host-facts', host: 'k-facts', commandId: 'facts-k-facts', killedAt: await killAndRestart('k-facts', worker) }),
+      ),
+    );
   }
 
   // store-usage: stopped while it reads the Nix store.
@@ -307,7 +384,11 @@ beforeAll(async () => {
     const { proxy, worker } = await proxiedWorker('k-store');
     const hold = proxy.holdWhen('"phase":"reading the Nix store"');
     const commandId = await run('store k-store', 'U0KOPS3');
-    flows.push(hold.then(async () => void kills.set('store-usage', { kind: 'store-usage', host: 'k-store', commandId, killedAt: await killAndRestart('k-store', worker) })));
+    flows.push(
+      hold.then(
+        async () => void kills.set('store-usage', { kind: 'store-usage', host: 'k-store', commandId, killedAt: await killAndRestart('k-store', worker) }),
+      ),
+    );
   }
 
   // prune-docker: killed as removals start, on a private dockerd full of leftovers, a protected
@@ -316,7 +397,10 @@ beforeAll(async () => {
     dockerd = await startPrivateDockerd();
     const image = await ensureBusyboxImage(dockerd.host);
     await createPruneFixture(dockerd.docker, { image, exitedContainers: 40, anonymousVolumes: 10, danglingImages: 8 });
-    for (const [name, labels] of [[`gitlabnix-${suffix}`, {}], [`protected-${suffix}`, { 'runnerops.keep': 'true' }]] as const) {
+    for (const [name, labels] of [
+      [`gitlabnix-${suffix}`, {}],
+      [`protected-${suffix}`, { 'runnerops.keep': 'true' }],
+    ] as const) {
       const c = await dockerd.docker.createContainer({ name, Image: image, Cmd: ['true'], Labels: labels, HostConfig: { NetworkMode: 'none' } });
       await c.start();
       await c.wait();
@@ -326,7 +410,12 @@ beforeAll(async () => {
     const { proxy, worker } = await proxiedWorker('k-prune', extra);
     const removing = proxy.seen('"phase":"removing"');
     const commandId = await run('prune k-prune --volumes --images unused', 'U0KOPS4');
-    flows.push(removing.then(async () => void kills.set('prune-docker', { kind: 'prune-docker', host: 'k-prune', commandId, killedAt: await killAndRestart('k-prune', worker, extra) })));
+    flows.push(
+      removing.then(
+        async () =>
+          void kills.set('prune-docker', { kind: 'prune-docker', host: 'k-prune', commandId, killedAt: await killAndRestart('k-prune', worker, extra) }),
+      ),
+    );
   }
 
   // restart-nix-daemon: killed as the restart is asked for.
@@ -336,7 +425,17 @@ beforeAll(async () => {
     const { proxy, worker } = await proxiedWorker('k-restart', extra);
     const restarting = proxy.seen('"phase":"restarting"');
     const commandId = await run('restart-daemon k-restart --timeout 2m', 'U0KOPS5');
-    flows.push(restarting.then(async () => void kills.set('restart-nix-daemon', { kind: 'restart-nix-daemon', host: 'k-restart', commandId, killedAt: await killAndRestart('k-restart', worker, extra) })));
+    flows.push(
+      restarting.then(
+        async () =>
+          void kills.set('restart-nix-daemon', {
+            kind: 'restart-nix-daemon',
+            host: 'k-restart',
+            commandId,
+            killedAt: await killAndRestart('k-restart', worker, extra),
+          }),
+      ),
+    );
   }
 
   // rotate-token, three ways: killed while GitLab resets (the reset request is delayed; it takes
@@ -355,10 +454,16 @@ beforeAll(async () => {
     else if (stop === 'before') point = proxy.holdWhen('"phase":"resetting the token"');
     else {
       gitlab.inject('POST /runners/reset_authentication_token', { delayMs: 3000 });
-      point = until(async () => gitlab.findRequests('POST /runners/reset_authentication_token').some((r) => String(r.params.token) === tokenBefore), 60_000, 'reset request sent');
+      point = until(
+        async () => gitlab.findRequests('POST /runners/reset_authentication_token').some((r) => String(r.params.token) === tokenBefore),
+        60_000,
+        'reset request sent',
+      );
     }
     const commandId = await run(`rotate ${host}`, 'U0KOPS6');
-    const flow = point.then(async () => void kills.set(label, { kind: label, host, commandId, runner, tokenBefore, killedAt: await killAndRestart(host, worker) }));
+    const flow = point.then(
+      async () => void kills.set(label, { kind: label, host, commandId, runner, tokenBefore, killedAt: await killAndRestart(host, worker) }),
+    );
     // The delayed reset must be this rotation's, not the next one's.
     if (stop === 'during') await point;
     flows.push(flow);
@@ -373,13 +478,39 @@ beforeAll(async () => {
     const entry = (await readHost(admin, prefix, 'k-install'))!;
     const runner = gitlab.addRunner({ description: 'installed' });
     recordSecrets(runner.token);
-    const payload = { sealedToken: await sealToHost(runner.token, entry.publicKey!), sealedTo: fingerprintOf(entry.publicKey!), runnerId: runner.id, name: 'installed', gitlabUrl: gitlab.url, tokenExpiresAt: null };
+    const payload = {
+      sealedToken: await sealToHost(runner.token, entry.publicKey!),
+      sealedTo: fingerprintOf(entry.publicKey!),
+      runnerId: runner.id,
+      name: 'installed',
+      gitlabUrl: gitlab.url,
+      tokenExpiresAt: null,
+    };
     const queues = createQueuePool(admin, prefix);
     // Signed with the bot's key, as the bot's register-runner step signs it.
     const deps = { redis: admin, prefix, queues, signer: operator.botSigner };
-    const command = await enqueueCommand(deps, { verb: 'register', text: 'register k-install (install step)', job: 'install-runner', hosts: ['k-install'], payloadFor: () => payload, requester: { via: 'cli', user: 'cli:reliability' } });
+    const command = await enqueueCommand(deps, {
+      verb: 'register',
+      text: 'register k-install (install step)',
+      job: 'install-runner',
+      hosts: ['k-install'],
+      payloadFor: () => payload,
+      requester: { via: 'cli', user: 'cli:reliability' },
+    });
     await queues.close();
-    flows.push(hold.then(async () => void kills.set('install-runner', { kind: 'install-runner', host: 'k-install', commandId: command.id, runner, tokenBefore: runner.token, killedAt: await killAndRestart('k-install', worker) })));
+    flows.push(
+      hold.then(
+        async () =>
+          void kills.set('install-runner', {
+            kind: 'install-runner',
+            host: 'k-install',
+            commandId: command.id,
+            runner,
+            tokenBefore: runner.token,
+            killedAt: await killAndRestart('k-install', worker),
+          }),
+      ),
+    );
   }
 
   // read-system-id: the first step of a drained restart, killed as it starts; the drain goes on.
@@ -389,10 +520,25 @@ beforeAll(async () => {
     await startNixDaemon(`rel-gitlabnix-sysid-${suffix}`);
     const extra = { NIX_DAEMON_CONTAINER: `rel-gitlabnix-sysid-${suffix}` };
     const { proxy, worker } = await proxiedWorker('k-sysid', extra);
-    await until(async () => ((await readHost(admin, prefix, 'k-sysid'))?.runners ?? []).some((r) => r.id === runner.id), 20_000, 'k-sysid runners in the registry');
+    await until(
+      async () => ((await readHost(admin, prefix, 'k-sysid'))?.runners ?? []).some((r) => r.id === runner.id),
+      20_000,
+      'k-sysid runners in the registry',
+    );
     const hold = proxy.holdWhen('"type":"started"', '"job":"read-system-id"');
     const commandId = await run('restart-daemon k-sysid --drain --timeout 2m', 'U0KOPS9');
-    flows.push(hold.then(async () => void kills.set('read-system-id', { kind: 'read-system-id', host: 'k-sysid', commandId, runner, killedAt: await killAndRestart('k-sysid', worker, extra) })));
+    flows.push(
+      hold.then(
+        async () =>
+          void kills.set('read-system-id', {
+            kind: 'read-system-id',
+            host: 'k-sysid',
+            commandId,
+            runner,
+            killedAt: await killAndRestart('k-sysid', worker, extra),
+          }),
+      ),
+    );
   }
 
   // gc-store: stopped as it starts collecting, in a nix-daemon container's store holding garbage and a
@@ -400,7 +546,11 @@ beforeAll(async () => {
   {
     const daemon = `rel-gitlabnix-gc-${suffix}`;
     await startNixDaemon(daemon);
-    await until(async () => (await inNixDaemon(daemon, 'nix-store --store daemon --gc --print-roots')).exitCode === 0, 30_000, 'the nix daemon of k-gc answering');
+    await until(
+      async () => (await inNixDaemon(daemon, 'nix-store --store daemon --gc --print-roots')).exitCode === 0,
+      30_000,
+      'the nix daemon of k-gc answering',
+    );
     const garbage = await addStorePair(daemon, 'garbage');
     const rooted = await addStorePair(daemon, 'kept');
     const root = await inNixDaemon(daemon, `ln -sfn ${rooted[1]} /nix/var/nix/gcroots/kept-${suffix}`);
@@ -409,7 +559,18 @@ beforeAll(async () => {
     const { proxy, worker } = await proxiedWorker('k-gc', extra);
     const hold = proxy.holdWhen('"phase":"collecting garbage"');
     const commandId = await run('gc k-gc', 'U0KOPS10');
-    flows.push(hold.then(async () => void kills.set('gc-store', { kind: 'gc-store', host: 'k-gc', commandId, store: { garbage, rooted }, killedAt: await killAndRestart('k-gc', worker, extra) })));
+    flows.push(
+      hold.then(
+        async () =>
+          void kills.set('gc-store', {
+            kind: 'gc-store',
+            host: 'k-gc',
+            commandId,
+            store: { garbage, rooted },
+            killedAt: await killAndRestart('k-gc', worker, extra),
+          }),
+      ),
+    );
   }
 
   // --- control-plane jobs: the bot is killed while three of them are mid-way ----------------------
@@ -417,7 +578,9 @@ beforeAll(async () => {
     const drained = gitlab.addRunner({ description: 'drained' });
     await writeRunnerConfig('k-drain', drained);
     await startNixDaemon(`rel-gitlabnix-drain-${suffix}`);
-    processes.push(await startWorkerProcess('killed-worker-k-drain', env('k-drain', redisUrl, { NIX_DAEMON_CONTAINER: `rel-gitlabnix-drain-${suffix}` }), admin));
+    processes.push(
+      await startWorkerProcess('killed-worker-k-drain', env('k-drain', redisUrl, { NIX_DAEMON_CONTAINER: `rel-gitlabnix-drain-${suffix}` }), admin),
+    );
     await writeRunnerConfig('k-reg');
     processes.push(await startWorkerProcess('killed-worker-k-reg', env('k-reg', redisUrl), admin));
     // A runner whose token expired an hour ago: its rotation is the bot's revive-runner-token.
@@ -426,8 +589,16 @@ beforeAll(async () => {
     gitlab.setTokenExpiry(revived.id, expiredAt);
     await writeRunnerConfig('k-revive', revived, expiredAt);
     processes.push(await startWorkerProcess('killed-worker-k-revive', env('k-revive', redisUrl), admin));
-    await until(async () => ((await readHost(admin, prefix, 'k-revive'))?.runners ?? []).some((r) => r.id === revived.id && r.tokenExpiresAt === expiredAt.toISOString()), 20_000, 'k-revive\'s expired runner in the registry');
-    await until(async () => ((await readHost(admin, prefix, 'k-drain'))?.runners ?? []).some((r) => r.id === drained.id), 20_000, 'k-drain runners in the registry');
+    await until(
+      async () => ((await readHost(admin, prefix, 'k-revive'))?.runners ?? []).some((r) => r.id === revived.id && r.tokenExpiresAt === expiredAt.toISOString()),
+      20_000,
+      "k-revive's expired runner in the registry",
+    );
+    await until(
+      async () => ((await readHost(admin, prefix, 'k-drain'))?.runners ?? []).some((r) => r.id === drained.id),
+      20_000,
+      'k-drain runners in the registry',
+    );
     gitlab.setRunningJobs(drained.id, 1);
     const drainId = await run('restart-daemon k-drain --drain --timeout 2m', 'U0KOPS7');
     await until(async () => (await row(drainId, 'k-drain'))?.phase === 'waiting for running jobs', 30_000, 'drain waiting for running jobs');
@@ -444,7 +615,14 @@ beforeAll(async () => {
     gitlab.setRunningJobs(drained.id, 0);
     kills.set('restart-drained', { kind: 'restart-drained', host: 'k-drain', commandId: drainId, runner: drained, killedAt });
     kills.set('register-runner', { kind: 'register-runner', host: 'k-reg', commandId: regId, killedAt });
-    kills.set('revive-runner-token', { kind: 'revive-runner-token', host: 'k-revive', commandId: reviveId, runner: revived, tokenBefore: revived.token, killedAt });
+    kills.set('revive-runner-token', {
+      kind: 'revive-runner-token',
+      host: 'k-revive',
+      commandId: reviveId,
+      runner: revived,
+      tokenBefore: revived.token,
+      killedAt,
+    });
     bot = await startBotProcess('killed-bot-again', botEnvironment);
     processes.push(bot);
   }
@@ -453,13 +631,21 @@ beforeAll(async () => {
 
   // --- control-plane jobs, killed a second time: once the first kill's jobs are over (a job handed
   // back twice fails), the bot is killed while four more are mid-way -----------------------------
-  await until(async () => (await Promise.all(['restart-drained', 'register-runner', 'revive-runner-token', 'read-system-id'].map(isFinished))).every(Boolean), 150_000, 'the jobs of the first bot kill to finish');
+  await until(
+    async () => (await Promise.all(['restart-drained', 'register-runner', 'revive-runner-token', 'read-system-id'].map(isFinished))).every(Boolean),
+    150_000,
+    'the jobs of the first bot kill to finish',
+  );
   {
     // unregister: GitLab deleted the runner; the bot waits for the host, stopped as its remove-runner starts.
     const unregistered = gitlab.addRunner({ description: 'unregistered' });
     await writeRunnerConfig('k-unreg', unregistered);
     const { proxy, worker } = await proxiedWorker('k-unreg');
-    await until(async () => ((await readHost(admin, prefix, 'k-unreg'))?.runners ?? []).some((r) => r.id === unregistered.id), 20_000, 'k-unreg runners in the registry');
+    await until(
+      async () => ((await readHost(admin, prefix, 'k-unreg'))?.runners ?? []).some((r) => r.id === unregistered.id),
+      20_000,
+      'k-unreg runners in the registry',
+    );
     const removing = proxy.holdWhen('"type":"started"', '"job":"remove-runner"');
     const unregisterId = await run(`unregister k-unreg --runner ${unregistered.id}`, 'U0KOPS11');
     await removing;
@@ -468,7 +654,11 @@ beforeAll(async () => {
     const paused = gitlab.addRunner({ description: 'paused' });
     gitlab.inject('PUT /runners/:id', { delayMs: 8000 });
     const pauseId = await run(`pause ${paused.id} --reason "kernel update"`, 'U0KOPS13');
-    await until(async () => gitlab.findRequests('PUT /runners/:id').some((r) => r.url.split('?')[0]!.endsWith(`/runners/${paused.id}`)), 30_000, 'the pause sent');
+    await until(
+      async () => gitlab.findRequests('PUT /runners/:id').some((r) => r.url.split('?')[0]!.endsWith(`/runners/${paused.id}`)),
+      30_000,
+      'the pause sent',
+    );
 
     // runners all: GitLab's list is answered after the kill.
     const listsBefore = gitlab.requestCount('GET /runners/all');
@@ -479,12 +669,17 @@ beforeAll(async () => {
     // cleanup-stale, set up last: the approval freezes three runners silent for 100 days; a fourth goes
     // stale after it. Two deletions are answered at once, the last one after the kill, before the bot is
     // back (the runner list handed back to it never meets a runner being deleted).
-    const goStale = (description: string) => Object.assign(gitlab.addRunner({ description }), { contactedAt: new Date(Date.now() - 100 * DAY_MS).toISOString() });
+    const goStale = (description: string) =>
+      Object.assign(gitlab.addRunner({ description }), { contactedAt: new Date(Date.now() - 100 * DAY_MS).toISOString() });
     const frozen = ['stale-1', 'stale-2', 'stale-3'].map(goStale);
     const outside: FakeRunner[] = [];
     for (const delayMs of [1, 1, 3000]) gitlab.inject('DELETE /runners/:id', { delayMs });
     const cleanupId = await run('cleanup-stale', 'U0KOPS12', () => void outside.push(goStale('stale-late')));
-    await until(async () => frozen.every((f) => gitlab.findRequests('DELETE /runners/:id').some((r) => r.url.split('?')[0]!.endsWith(`/runners/${f.id}`))), 30_000, 'the last stale runner\'s deletion sent');
+    await until(
+      async () => frozen.every((f) => gitlab.findRequests('DELETE /runners/:id').some((r) => r.url.split('?')[0]!.endsWith(`/runners/${f.id}`))),
+      30_000,
+      "the last stale runner's deletion sent",
+    );
 
     bot.child.kill('SIGKILL');
     await bot.exited;
@@ -503,7 +698,11 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const p of processes) await p.stop(3000);
   for (const proxy of proxies) await proxy.close();
-  for (const name of containers) await mainDocker?.getContainer(name).remove({ force: true, v: true }).catch(() => undefined);
+  for (const name of containers)
+    await mainDocker
+      ?.getContainer(name)
+      .remove({ force: true, v: true })
+      .catch(() => undefined);
   recordSecrets(...(gitlab?.issuedTokens() ?? []));
   if (slack) await saveSlackArtifacts('worker-killed', slack);
   if (admin) {
@@ -588,7 +787,7 @@ describe('a worker killed (SIGKILL) mid-job', () => {
     expect((config.runners ?? []).map((r) => [r.id, r.token])).toEqual([[kill.runner!.id, kill.runner!.token]]);
   });
 
-  it('hands back a drain\'s read-system-id step, and the drain still restarts and unpauses', async () => {
+  it("hands back a drain's read-system-id step, and the drain still restarts and unpauses", async () => {
     const kill = kills.get('read-system-id')!;
     const final = await finalRow('read-system-id');
     expect(final.status, final.summary).toBe('done');
@@ -622,7 +821,9 @@ describe('a worker killed (SIGKILL) mid-job', () => {
     recordFigure({ scenario: 'worker-killed', name: 'ping killed twice: second SIGKILL -> failed in BullMQ', value: ms(job!.finishedOn! - kill.killedAt) });
     covered.add('ping');
     // The card learns it from the row; give the bot a moment.
-    await until(async () => isTerminal((await row(kill.commandId, 'k-twice'))?.status ?? 'queued'), 10_000, 'the row of the failed job to be final').catch(() => undefined);
+    await until(async () => isTerminal((await row(kill.commandId, 'k-twice'))?.status ?? 'queued'), 10_000, 'the row of the failed job to be final').catch(
+      () => undefined,
+    );
     const final = await row(kill.commandId, 'k-twice');
     expect(final?.status, `row: ${JSON.stringify(final)}`).toBe('failed');
     expect(isOneLine(final?.summary ?? '')).toBe(true);
@@ -672,7 +873,7 @@ describe('the bot killed (SIGKILL) mid control-plane job', () => {
     covered.add('remove-runner');
   });
 
-  it('deletes only the runners the cleanup\'s approval froze, each once', async () => {
+  it("deletes only the runners the cleanup's approval froze, each once", async () => {
     const kill = kills.get('cleanup-stale-runners')!;
     const final = await finalRow('cleanup-stale-runners');
     const frozen = kill.frozen!.map((r) => r.id);
@@ -685,7 +886,10 @@ describe('the bot killed (SIGKILL) mid control-plane job', () => {
     }
     // Stale too, but not on the approved list.
     expect(gitlab.runner(kill.outside!.id), story).toBeDefined();
-    expect(gitlab.findRequests('DELETE /runners/:id').filter((r) => r.url.split('?')[0]!.endsWith(`/runners/${kill.outside!.id}`)), story).toEqual([]);
+    expect(
+      gitlab.findRequests('DELETE /runners/:id').filter((r) => r.url.split('?')[0]!.endsWith(`/runners/${kill.outside!.id}`)),
+      story,
+    ).toEqual([]);
   });
 
   it('leaves a runner paused with its maintenance note after a pause the bot died in', async () => {

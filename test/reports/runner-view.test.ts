@@ -19,7 +19,9 @@ const runner = (id: number, fields: Partial<GitlabRunner> = {}): GitlabRunner =>
 
 describe('joinRunners', () => {
   it('says an entry is unknown to GitLab only when GitLab answered 404 for it, not when the token cannot see it', () => {
-    const view = joinRunners({ runners: [], scope: 'owned', missing: [2] }, [{ name: 'ci-1', runners: [{ name: 'gone', id: 2 }, { name: 'hidden', id: 3 }, { name: 'no id' }] }]);
+    const view = joinRunners({ runners: [], scope: 'owned', missing: [2] }, [
+      { name: 'ci-1', runners: [{ name: 'gone', id: 2 }, { name: 'hidden', id: 3 }, { name: 'no id' }] },
+    ]);
     expect(view.mismatches).toEqual([
       { kind: 'unknown-to-gitlab', host: 'ci-1', runner: 'gone', id: 2 },
       { kind: 'unknown-to-gitlab', host: 'ci-1', runner: 'no id' },
@@ -27,7 +29,9 @@ describe('joinRunners', () => {
   });
 
   it('says a runner is on no host only when the token saw every runner', () => {
-    expect(joinRunners({ runners: [runner(1)], scope: 'all', missing: [] }, []).mismatches).toEqual([{ kind: 'on-no-host', id: 1, description: 'r1', status: 'online' }]);
+    expect(joinRunners({ runners: [runner(1)], scope: 'all', missing: [] }, []).mismatches).toEqual([
+      { kind: 'on-no-host', id: 1, description: 'r1', status: 'online' },
+    ]);
     expect(joinRunners({ runners: [runner(1)], scope: 'owned', missing: [] }, []).mismatches).toEqual([]);
   });
 

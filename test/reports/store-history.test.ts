@@ -1,12 +1,6 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  computeStoreTrend,
-  readStoreHistory,
-  recordStoreReport,
-  storeHistoryKey,
-  type StoreHistoryEntry,
-} from '../../src/reports/store-history.js';
+import { computeStoreTrend, readStoreHistory, recordStoreReport, storeHistoryKey, type StoreHistoryEntry } from '../../src/reports/store-history.js';
 import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
 
 const settings = testRedisSettings();

@@ -23,7 +23,15 @@ import { createNixTestRoot, type NixTestRoot } from '../setup/nix-store-fixture.
 import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
 
 const log = pino({ level: 'silent' });
-const slackLog: SlackLogger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, setLevel: () => {}, getLevel: () => 'error' as never, setName: () => {} };
+const slackLog: SlackLogger = {
+  debug: () => {},
+  info: () => {},
+  warn: () => {},
+  error: () => {},
+  setLevel: () => {},
+  getLevel: () => 'error' as never,
+  setName: () => {},
+};
 const { redisUrl, prefix } = testRedisSettings();
 const redis = testRedis(redisUrl);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -120,7 +128,14 @@ describe('runScheduledCommand', () => {
     expect(posted).toMatch(/\nnot asked, heartbeat expired: ci-dead$/);
     expect(slack.calls('chat.postMessage').filter((c) => c.params.channel === 'C0REPORTS')).toHaveLength(1);
     const [audit] = await bot.core.audit.read(1);
-    expect(audit).toMatchObject({ kind: 'schedule', actor: 'schedule:nightly-prune', channel: 'C0REPORTS', action: 'prune all --until 1s --volumes', commandId: report.commandId, outcome: 'posted: 1 done, 1 failed, 1 did not answer' });
+    expect(audit).toMatchObject({
+      kind: 'schedule',
+      actor: 'schedule:nightly-prune',
+      channel: 'C0REPORTS',
+      action: 'prune all --until 1s --volumes',
+      commandId: report.commandId,
+      outcome: 'posted: 1 done, 1 failed, 1 did not answer',
+    });
   });
 
   it('posts the store table, the trend since last week and one PNG chart of every host that reported', async () => {
@@ -138,7 +153,9 @@ describe('runScheduledCommand', () => {
     expect(report.text).toMatch(/\nci-a +\d/);
     expect(report.text).toMatch(/\nci-b +no report: failed: /);
     expect(report.text).toContain('\nci-ghost  no report: did not answer within 4.0 s');
-    expect(report.text).toMatch(/\ntrend since last week:\n {2}ci-a: store [-+]?\d+(\.\d)? [KMG]?i?B, garbage [-+]?[\d.]+ [KMG]?i?B, free [-+]?[\d.]+ [KMGT]?i?B since 7 days ago\n/);
+    expect(report.text).toMatch(
+      /\ntrend since last week:\n {2}ci-a: store [-+]?\d+(\.\d)? [KMG]?i?B, garbage [-+]?[\d.]+ [KMG]?i?B, free [-+]?[\d.]+ [KMGT]?i?B since 7 days ago\n/,
+    );
     expect(report.text).toMatch(/\nnot asked, heartbeat expired: ci-dead$/);
     // One chart per reporting host (only ci-a), 140 px high each: store-chart's default size.
     expect(upload!.filename).toBe('store-usage.png');
@@ -158,12 +175,18 @@ describe('runScheduledCommand', () => {
   });
 
   it('refuses a real cleanup of stale runners on a schedule and says to schedule its dry run', async () => {
-    const report = await runScheduledCommand(bot.core, schedule({ name: 'weekly-cleanup', command: 'cleanup-stale', channel: 'C0CLEAN' }), { late: false, scheduledFor: Date.now() });
+    const report = await runScheduledCommand(bot.core, schedule({ name: 'weekly-cleanup', command: 'cleanup-stale', channel: 'C0CLEAN' }), {
+      late: false,
+      scheduledFor: Date.now(),
+    });
     expect(report.text).toContain("cleanup-stale cannot run on a schedule: it always needs a second person's approval; schedule its --dry-run instead");
   });
 
   it('refuses rotate on a schedule, which always needs a second person', async () => {
-    const report = await runScheduledCommand(bot.core, schedule({ name: 'weekly-rotate', command: 'rotate ci-a', channel: 'C0ROTATE' }), { late: false, scheduledFor: Date.now() });
+    const report = await runScheduledCommand(bot.core, schedule({ name: 'weekly-rotate', command: 'rotate ci-a', channel: 'C0ROTATE' }), {
+      late: false,
+      scheduledFor: Date.now(),
+    });
     expect(lastPost('C0ROTATE')).toBe(report.text);
     expect(report.text).toContain("rotate cannot run on a schedule: it always needs a second person's approval");
   });

@@ -45,7 +45,17 @@ function recordingSurface(posts: Post[], failFirst = false): Pick<Surface, 'post
 }
 
 function startRelay(prefix: string, surface: Pick<Surface, 'post'>) {
-  return startNoticeRelay({ redis, blocking: createRedis({ redisUrl }, { blocking: true }), prefix, surface, channel: 'C0REPORTS', securityChannel: 'C0SEC', signers, log, audit: createAuditLog(redis, prefix) });
+  return startNoticeRelay({
+    redis,
+    blocking: createRedis({ redisUrl }, { blocking: true }),
+    prefix,
+    surface,
+    channel: 'C0REPORTS',
+    securityChannel: 'C0SEC',
+    signers,
+    log,
+    audit: createAuditLog(redis, prefix),
+  });
 }
 
 describe('startNoticeRelay', () => {
@@ -60,11 +70,23 @@ describe('startNoticeRelay', () => {
     await until(async () => posts.length >= 6, 10_000, 'six notices posted');
     // stop() returns once both loops ended: a notice posted twice would be in `posts` by then.
     await Promise.all([a.stop(), b.stop()]);
-    expect(posts.map((p) => p.text).sort()).toEqual(['ci-1: published while no bot ran', 'ci-2: pruned', 'ci-3: pruned', 'ci-4: pruned', 'ci-5: pruned', 'ci-6: pruned']);
+    expect(posts.map((p) => p.text).sort()).toEqual([
+      'ci-1: published while no bot ran',
+      'ci-2: pruned',
+      'ci-3: pruned',
+      'ci-4: pruned',
+      'ci-5: pruned',
+      'ci-6: pruned',
+    ]);
     expect(posts.every((p) => p.channel === 'C0REPORTS')).toBe(true);
     const audit = await createAuditLog(redis, prefix).read(10);
     expect(audit).toHaveLength(6);
-    expect(audit[0]).toMatchObject({ kind: 'watch', actor: expect.stringMatching(/^host:ci-\d$/), action: 'disk-pressure-watch', outcome: expect.stringMatching(/^pruned: ci-\d: /) });
+    expect(audit[0]).toMatchObject({
+      kind: 'watch',
+      actor: expect.stringMatching(/^host:ci-\d$/),
+      action: 'disk-pressure-watch',
+      outcome: expect.stringMatching(/^pruned: ci-\d: /),
+    });
   });
 
   it('goes on with the next notice when one cannot be posted', async () => {
@@ -86,7 +108,13 @@ describe('startNoticeRelay', () => {
     const relay = startRelay(prefix, recordingSurface(posts));
     await publishNotice(redis, prefix, generateSigner(), notice('ci-1', 'forged by someone with a Redis connection'));
     await redis.xadd(`${prefix}:notices`, '*', 'n', JSON.stringify(notice('ci-1', 'unsigned')));
-    await publishNotice(redis, prefix, hostSigner, { source: 'job-guard', host: 'ci-2', at: Date.now(), outcome: 'refused', summary: 'ci-2 refused a rotate-token job (unsigned job)' });
+    await publishNotice(redis, prefix, hostSigner, {
+      source: 'job-guard',
+      host: 'ci-2',
+      at: Date.now(),
+      outcome: 'refused',
+      summary: 'ci-2 refused a rotate-token job (unsigned job)',
+    });
     // Entries are handled in stream order: once the last one is posted, the forged ones were dropped.
     await until(async () => posts.length >= 1, 10_000, 'the security notice posted');
     await relay.stop();

@@ -69,10 +69,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function noScheduledWorkLeft(prefix: string): Promise<void> {
   const queue = new Queue(SCHEDULES_QUEUE, { connection: redis, prefix });
   try {
-    await until(async () => {
-      const counts = await queue.getJobCounts('wait', 'active', 'prioritized');
-      return counts.wait === 0 && counts.active === 0 && counts.prioritized === 0;
-    }, 10_000, 'no scheduled work waiting or running');
+    await until(
+      async () => {
+        const counts = await queue.getJobCounts('wait', 'active', 'prioritized');
+        return counts.wait === 0 && counts.active === 0 && counts.prioritized === 0;
+      },
+      10_000,
+      'no scheduled work waiting or running',
+    );
   } finally {
     await queue.close();
   }
@@ -107,7 +111,12 @@ describe('startScheduler', () => {
     const prefix = freshPrefix();
     const runs: Run[] = [];
     const nightly = { cron: '0 3 * * *', timezone: 'Europe/Berlin' };
-    const first = await startReplica(prefix, 'a', [schedule({ name: 'keep', ...nightly }), schedule({ name: 'drop', ...nightly }), schedule({ name: 'off', ...nightly })], runs);
+    const first = await startReplica(
+      prefix,
+      'a',
+      [schedule({ name: 'keep', ...nightly }), schedule({ name: 'drop', ...nightly }), schedule({ name: 'off', ...nightly })],
+      runs,
+    );
     await first.stop();
     expect(await schedulerIds(prefix)).toEqual(['drop', 'keep', 'off']);
     const second = await startReplica(prefix, 'a', [schedule({ name: 'keep', ...nightly }), schedule({ name: 'off', ...nightly, enabled: false })], runs);
@@ -127,7 +136,10 @@ describe('startScheduler', () => {
     const now = Date.UTC(2030, 0, 15, 10, 0, 0);
     await redis.set(lastRunKey(prefix, 'nightly'), String(Date.UTC(2030, 0, 13, 2, 0, 0)));
     const nightly = [schedule({ name: 'nightly', cron: '0 3 * * *', timezone: 'Europe/Berlin' })];
-    const [a, b] = await Promise.all([startReplica(prefix, 'a', nightly, runs, { now: () => now }), startReplica(prefix, 'b', nightly, runs, { now: () => now })]);
+    const [a, b] = await Promise.all([
+      startReplica(prefix, 'a', nightly, runs, { now: () => now }),
+      startReplica(prefix, 'b', nightly, runs, { now: () => now }),
+    ]);
     await until(async () => runs.length >= 1, 10_000, 'the missed occurrence run');
     await noScheduledWorkLeft(prefix);
     await Promise.all([a.stop(), b.stop()]);
@@ -185,6 +197,8 @@ describe('startScheduler', () => {
   it('refuses a schedule with a bad cron, naming the schedule', async () => {
     const prefix = freshPrefix();
     await expect(startReplica(prefix, 'a', [schedule({ name: 'broken', cron: '61 * * * *' })], [])).rejects.toThrow(UserError);
-    await expect(startReplica(prefix, 'a', [schedule({ name: 'broken', cron: '61 * * * *' })], [])).rejects.toThrow('schedule "broken": cron "61 * * * *" is not valid');
+    await expect(startReplica(prefix, 'a', [schedule({ name: 'broken', cron: '61 * * * *' })], [])).rejects.toThrow(
+      'schedule "broken": cron "61 * * * *" is not valid',
+    );
   });
 });

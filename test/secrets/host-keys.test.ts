@@ -55,7 +55,11 @@ describe('loadHostKeys', () => {
     const signingSecret = (await readFile(path.join(dir, HOST_SIGNING_KEY_FILE), 'utf8')).trim();
     expect(JSON.stringify({ keys })).not.toContain(secret);
     expect(JSON.stringify({ keys })).not.toContain(signingSecret);
-    expect(JSON.parse(JSON.stringify(keys))).toEqual({ publicKey: keys.publicKey, signPublicKey: keys.signer.publicKey, hostFingerprint: keys.hostFingerprint });
+    expect(JSON.parse(JSON.stringify(keys))).toEqual({
+      publicKey: keys.publicKey,
+      signPublicKey: keys.signer.publicKey,
+      hostFingerprint: keys.hostFingerprint,
+    });
   });
 
   it('refuses a damaged key file with a message that says what to do', async () => {
@@ -69,7 +73,10 @@ describe('loadHostKeys', () => {
     const mine = await loadHostKeys(await stateDir());
     const theirs = await loadHostKeys(await stateDir());
     const sealed = await sealToHost('glrt-for-the-other-host', theirs.publicKey);
-    const err = await mine.openSealed(sealed).then(() => undefined, (e: unknown) => e as Error);
+    const err = await mine.openSealed(sealed).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
     expect(err).toBeInstanceOf(PermanentJobError);
     expect(err!.message).toContain(`cannot be opened with this host's key (${mine.fingerprint})`);
     expect(err!.message).not.toContain('glrt-for-the-other-host');

@@ -61,7 +61,11 @@ async function startHost(host: 'atk-1' | 'atk-2'): Promise<void> {
   await mkdir(path.join(state, 'gitlab-runner'), { recursive: true });
   const config = path.join(state, 'gitlab-runner', 'config.toml');
   const seed = gitlab.addRunner({ description: 'nix' });
-  await writeFile(config, `concurrent = 1\n\n[[runners]]\n  name = "nix"\n  url = "${gitlab.url}"\n  id = ${seed.id}\n  token = "${seed.token}"\n  executor = "docker"\n`, { mode: 0o600 });
+  await writeFile(
+    config,
+    `concurrent = 1\n\n[[runners]]\n  name = "nix"\n  url = "${gitlab.url}"\n  id = ${seed.id}\n  token = "${seed.token}"\n  executor = "docker"\n`,
+    { mode: 0o600 },
+  );
   const settings = readWorkerSettings({
     REDIS_URL: urlFor(`runnerops-worker-${host}`, passwords[host]),
     RUNNEROPS_PREFIX: PREFIX,
@@ -90,7 +94,11 @@ async function snapshot(): Promise<string> {
 
 /** Waits until the bot has audited a security refusal whose text matches. */
 async function securityAudit(match: RegExp): Promise<void> {
-  await until(async () => (await core().audit.read(200)).some((e) => e.kind === 'security' && match.test(`${e.action} ${e.outcome ?? ''}`)), 15_000, `a security audit entry matching ${match}`);
+  await until(
+    async () => (await core().audit.read(200)).some((e) => e.kind === 'security' && match.test(`${e.action} ${e.outcome ?? ''}`)),
+    15_000,
+    `a security audit entry matching ${match}`,
+  );
 }
 
 async function aclDenials(): Promise<string[]> {
@@ -102,7 +110,11 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'runnerops-attack-'));
   [redis, slack, gitlab] = await Promise.all([startRedis(), startFakeSlack(), startFakeGitlab()]);
   admin = new Redis(redis.url, { maxRetriesPerRequest: 1 });
-  const lines = [aclLine(PREFIX, { role: 'bot' }, 'runnerops-bot', passwords.bot), aclLine(PREFIX, { role: 'worker', host: 'atk-1' }, 'runnerops-worker-atk-1', passwords['atk-1']), aclLine(PREFIX, { role: 'worker', host: 'atk-2' }, 'runnerops-worker-atk-2', passwords['atk-2'])];
+  const lines = [
+    aclLine(PREFIX, { role: 'bot' }, 'runnerops-bot', passwords.bot),
+    aclLine(PREFIX, { role: 'worker', host: 'atk-1' }, 'runnerops-worker-atk-1', passwords['atk-1']),
+    aclLine(PREFIX, { role: 'worker', host: 'atk-2' }, 'runnerops-worker-atk-2', passwords['atk-2']),
+  ];
   for (const line of lines) {
     const [, user, ...rules] = splitAcl(line);
     await admin.call('ACL', 'SETUSER', user!, ...rules);
@@ -155,13 +167,21 @@ describe('with the ACL of their own host, an attacker', () => {
   it('leaves every legitimate path working: ping, prune dry run, register with a sealed token, rotation after approval', async () => {
     const ping = await say('ping all');
     if (ping.kind !== 'queued') throw new Error(JSON.stringify(ping));
-    await until(async () => Object.values(await admin.hgetall(keys.commandRows(PREFIX, ping.command.id))).every((r) => r.includes('"done"')), 20_000, 'ping all done');
+    await until(
+      async () => Object.values(await admin.hgetall(keys.commandRows(PREFIX, ping.command.id))).every((r) => r.includes('"done"')),
+      20_000,
+      'ping all done',
+    );
     const prune = await say('prune atk-2 --dry-run');
     if (prune.kind !== 'queued') throw new Error(JSON.stringify(prune));
     await until(async () => (await admin.hget(keys.commandRows(PREFIX, prune.command.id), 'atk-2'))?.includes('"done"') === true, 30_000, 'prune dry run done');
     const register = await say('register atk-2 --type instance --description extra');
     if (register.kind !== 'queued') throw new Error(JSON.stringify(register));
-    await until(async () => /"(done|failed)"/.test((await admin.hget(keys.commandRows(PREFIX, register.command.id), 'atk-2')) ?? ''), 30_000, 'register finished');
+    await until(
+      async () => /"(done|failed)"/.test((await admin.hget(keys.commandRows(PREFIX, register.command.id), 'atk-2')) ?? ''),
+      30_000,
+      'register finished',
+    );
     expect(await admin.hget(keys.commandRows(PREFIX, register.command.id), 'atk-2')).toContain('"done"');
     expect(await readFile(workers.get('atk-2')!.config, 'utf8')).toContain('name = "extra"');
     const rotate = await say('rotate atk-2 --runner nix');
@@ -192,7 +212,9 @@ describe('with the ACL of their own host, an attacker', () => {
       ['flush', () => attacker.flushall()],
     ];
     for (const [what, attempt] of attempts) await expect(attempt(), what).rejects.toThrow(/NOPERM|can't access at least one of the keys/);
-    expect(await aclDenials()).toEqual(expect.arrayContaining([`${PREFIX}:${hostQueueName('atk-2')}:events`, keys.enrolled(PREFIX), keys.watchSettings(PREFIX)]));
+    expect(await aclDenials()).toEqual(
+      expect.arrayContaining([`${PREFIX}:${hostQueueName('atk-2')}:events`, keys.enrolled(PREFIX), keys.watchSettings(PREFIX)]),
+    );
     expect(await snapshot()).toBe(before);
   });
 
@@ -200,12 +222,33 @@ describe('with the ACL of their own host, an attacker', () => {
     const before = await snapshot();
     const queue = new Queue(hostQueueName('atk-1'), { connection: attacker, prefix: PREFIX });
     const host = workers.get('atk-1')!;
-    const payload = { sealedToken: await sealToHost(`glrt-${randomBytes(10).toString('hex')}`, host.keys.publicKey), sealedTo: host.keys.fingerprint, runnerId: 9999, name: 'evil', gitlabUrl: gitlab.url, tokenExpiresAt: null };
+    const payload = {
+      sealedToken: await sealToHost(`glrt-${randomBytes(10).toString('hex')}`, host.keys.publicKey),
+      sealedTo: host.keys.fingerprint,
+      runnerId: 9999,
+      name: 'evil',
+      gitlabUrl: gitlab.url,
+      tokenExpiresAt: null,
+    };
     await queue.add('install-runner', { commandId: 'evil1', payload }, { jobId: 'evil1@atk-1' });
-    const selfSigned = issueEnvelope(generateSigner(), { job: 'install-runner', queue: hostQueueName('atk-1'), host: 'atk-1', jobId: 'evil2@atk-1', commandId: 'evil2', payload, requester: { via: 'slack', user: 'U0OPS' }, issuedAt: Date.now(), expiresAt: Date.now() + 60_000 });
+    const selfSigned = issueEnvelope(generateSigner(), {
+      job: 'install-runner',
+      queue: hostQueueName('atk-1'),
+      host: 'atk-1',
+      jobId: 'evil2@atk-1',
+      commandId: 'evil2',
+      payload,
+      requester: { via: 'slack', user: 'U0OPS' },
+      issuedAt: Date.now(),
+      expiresAt: Date.now() + 60_000,
+    });
     await queue.add('install-runner', { commandId: 'evil2', envelope: selfSigned }, { jobId: 'evil2@atk-1' });
     await queue.add('rotate-token', { commandId: 'evil3', payload: {} }, { jobId: 'evil3@atk-1' });
-    await queue.add('prune-docker', { commandId: 'evil4', payload: { protectLabel: 'nothing=1', namedVolumes: true, volumes: true } }, { jobId: 'evil4@atk-1' });
+    await queue.add(
+      'prune-docker',
+      { commandId: 'evil4', payload: { protectLabel: 'nothing=1', namedVolumes: true, volumes: true } },
+      { jobId: 'evil4@atk-1' },
+    );
     await queue.add('restart-nix-daemon', { commandId: 'evil5', payload: {} }, { jobId: 'evil5@atk-1' });
     await until(async () => (await queue.getFailedCount()) >= 5, 15_000, 'the five forged jobs refused');
     const failed = await queue.getFailed();
@@ -244,17 +287,29 @@ describe('with the ACL of their own host, an attacker', () => {
     expect(gitlab.runners().length).toBe(runnersBefore);
     // Back up, the real worker publishes its own entry again.
     workers.set('atk-1', { ...real, worker: await startWorker({ settings: real.settings, log: silentLog, keys: real.keys }) });
-    await until(async () => (await listTrustedHosts(admin, PREFIX, core().trust)).find((h) => h.name === 'atk-1')?.trust === 'enrolled', 10_000, 'atk-1 enrolled again');
+    await until(
+      async () => (await listTrustedHosts(admin, PREFIX, core().trust)).find((h) => h.name === 'atk-1')?.trust === 'enrolled',
+      10_000,
+      'atk-1 enrolled again',
+    );
   });
 });
 
 describe('with a full Redis credential (no ACLs), an attacker', () => {
   it('still cannot enrol a key, run a control job or queue a job the bot did not sign', async () => {
     const before = await snapshot();
-    await admin.hset(keys.enrolled(PREFIX), 'atk-9', JSON.stringify({ kind: 'enrolment', body: { host: 'atk-9', fingerprint: `SHA256:${'a'.repeat(43)}`, by: 'me', at: 1 }, kid: 'x', sig: 'AA==' }));
+    await admin.hset(
+      keys.enrolled(PREFIX),
+      'atk-9',
+      JSON.stringify({ kind: 'enrolment', body: { host: 'atk-9', fingerprint: `SHA256:${'a'.repeat(43)}`, by: 'me', at: 1 }, kid: 'x', sig: 'AA==' }),
+    );
     expect((await listTrustedHosts(admin, PREFIX, core().trust)).find((h) => h.name === 'atk-9')).toBeUndefined();
     const control = new Queue(CONTROL_QUEUE, { connection: admin, prefix: PREFIX });
-    await control.add('register-runner', { commandId: 'evil6', host: 'atk-2', payload: { host: 'atk-2', type: 'instance' } }, { jobId: jobIdFor('evil6', 'atk-2') });
+    await control.add(
+      'register-runner',
+      { commandId: 'evil6', host: 'atk-2', payload: { host: 'atk-2', type: 'instance' } },
+      { jobId: jobIdFor('evil6', 'atk-2') },
+    );
     await until(async () => (await control.getFailedCount()) >= 1, 15_000, 'the forged control job refused');
     await control.close();
     await securityAudit(/refused-control-job .*register-runner job \(unsigned job\)/);

@@ -13,7 +13,13 @@ export async function pingEngine(docker: Docker, timeoutMs = 3000): Promise<bool
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
   try {
-    return await Promise.race([docker.ping().then(() => true, () => false), timedOut]);
+    return await Promise.race([
+      docker.ping().then(
+        () => true,
+        () => false,
+      ),
+      timedOut,
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -83,9 +89,7 @@ export async function startPrivateDockerd(): Promise<PrivateDockerd> {
   const dir = await mkdtemp('/tmp/rod-');
   const bridge = `rod${randomBytes(5).toString('hex')}`;
   await run('ip', ['link', 'add', bridge, 'type', 'bridge']).catch((err: NodeJS.ErrnoException) => {
-    throw new Error(
-      err.code === 'ENOENT' ? 'the private dockerd needs the "ip" command; install iproute2' : `cannot create bridge ${bridge}: ${err.message}`,
-    );
+    throw new Error(err.code === 'ENOENT' ? 'the private dockerd needs the "ip" command; install iproute2' : `cannot create bridge ${bridge}: ${err.message}`);
   });
   const socketPath = path.join(dir, 'docker.sock');
   const dataRoot = path.join(dir, 'root');

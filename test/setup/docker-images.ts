@@ -43,7 +43,10 @@ async function withBuildLock<T>(fn: () => Promise<T>): Promise<T> {
       await mkdir(LOCK_DIR);
       break;
     } catch {
-      const age = await stat(LOCK_DIR).then((s) => Date.now() - s.mtimeMs, () => 0);
+      const age = await stat(LOCK_DIR).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
       if (age > 300_000) await rmdir(LOCK_DIR).catch(() => undefined);
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${LOCK_DIR}`);
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -199,21 +202,13 @@ export async function ensureNixDaemonImage(host?: string): Promise<string> {
     { kind: 'text', dest: 'etc/nix/nix.conf', text: 'build-users-group =\nsandbox = false\nexperimental-features = nix-command\n' },
     { kind: 'dir', dest: 'var/empty', mode: 0o555 },
     { kind: 'dir', dest: 'nix/store', mode: 0o1775 },
-    ...['db', 'daemon-socket', 'gcroots', 'profiles', 'temproots', 'userpool'].map(
-      (d): Entry => ({ kind: 'dir', dest: `nix/var/nix/${d}`, mode: 0o755 }),
-    ),
+    ...['db', 'daemon-socket', 'gcroots', 'profiles', 'temproots', 'userpool'].map((d): Entry => ({ kind: 'dir', dest: `nix/var/nix/${d}`, mode: 0o755 })),
   ];
   return ensureImage(
     {
       repository: 'runnerops-test/nix-daemon',
       entries,
-      changes: [
-        'ENV PATH=/usr/bin:/bin',
-        'ENV USER=root',
-        'ENV HOME=/root',
-        `VOLUME ${JSON.stringify(NIX_DAEMON_VOLUMES)}`,
-        'CMD ["/usr/bin/nix-daemon"]',
-      ],
+      changes: ['ENV PATH=/usr/bin:/bin', 'ENV USER=root', 'ENV HOME=/root', `VOLUME ${JSON.stringify(NIX_DAEMON_VOLUMES)}`, 'CMD ["/usr/bin/nix-daemon"]'],
     },
     host,
   );
@@ -230,7 +225,12 @@ export function tarFiles(files: Record<string, string | Buffer>): Buffer {
     header.write('0000000\0', 108);
     header.write('0000000\0', 116);
     header.write(`${body.length.toString(8).padStart(11, '0')}\0`, 124);
-    header.write(`${Math.floor(Date.now() / 1000).toString(8).padStart(11, '0')}\0`, 136);
+    header.write(
+      `${Math.floor(Date.now() / 1000)
+        .toString(8)
+        .padStart(11, '0')}\0`,
+      136,
+    );
     header.write('        ', 148);
     header.write('0', 156);
     header.write('ustar\0' + '00', 257);

@@ -118,10 +118,7 @@ export interface BuiltDerivation {
  * Builds derivations for real (nix-instantiate + nix-store --realise in the root's sandbox), with a
  * static busybox as builder. Returns each spec's .drv and output path. Nothing is rooted.
  */
-export async function buildDerivations(
-  store: NixTestRoot,
-  specs: DerivationSpec[],
-): Promise<{ busybox: string; built: Record<string, BuiltDerivation> }> {
+export async function buildDerivations(store: NixTestRoot, specs: DerivationSpec[]): Promise<{ busybox: string; built: Record<string, BuiltDerivation> }> {
   const busybox = await addBusybox(store);
   const lines = [
     `let bb = builtins.storePath "${busybox}";`,
@@ -241,7 +238,10 @@ export async function startRuntimeRoot(store: NixTestRoot, storePath: string): P
 /** `nix-store --gc --print-dead`: what Nix would delete, sorted. */
 export async function nixPrintDead(store: NixTestRoot): Promise<string[]> {
   const out = await store.run('nix-store', ['--gc', '--print-dead']);
-  return out.split('\n').filter((l) => l.length > 0).sort();
+  return out
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .sort();
 }
 
 export interface NixPathInfo {
@@ -409,7 +409,10 @@ export async function generateSyntheticStore(dir: string, options: SyntheticStor
   const store = await createNixTestRoot({ dir });
   const graph = generateGraph(options);
   await writeSyntheticStore(store, graph);
-  const dead = graph.nodes.filter((n) => !n.live).map((n) => `${LOGICAL_STORE_DIR}/${n.base}`).sort();
+  const dead = graph.nodes
+    .filter((n) => !n.live)
+    .map((n) => `${LOGICAL_STORE_DIR}/${n.base}`)
+    .sort();
   await fs.promises.writeFile(path.join(dir, 'dead.txt'), dead.join('\n'));
   await fs.promises.writeFile(marker, JSON.stringify({ options: wanted, references: graph.references }));
   const generatedSeconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -604,9 +607,7 @@ async function writeSyntheticStore(store: NixTestRoot, graph: SyntheticGraph): P
   const { nodes } = graph;
   const db = new Database(store.dbPath);
   db.pragma('synchronous = OFF');
-  const insertPath = db.prepare(
-    'INSERT INTO ValidPaths (id, path, hash, registrationTime, deriver, narSize, ultimate) VALUES (?, ?, ?, ?, ?, ?, ?)',
-  );
+  const insertPath = db.prepare('INSERT INTO ValidPaths (id, path, hash, registrationTime, deriver, narSize, ultimate) VALUES (?, ?, ?, ?, ?, ?, ?)');
   const insertRef = db.prepare('INSERT INTO Refs (referrer, reference) VALUES (?, ?)');
   const insertOutput = db.prepare('INSERT INTO DerivationOutputs (drv, id, path) VALUES (?, ?, ?)');
   const now = Math.floor(Date.now() / 1000);

@@ -31,7 +31,16 @@ export async function startTinyDockerd(sizeMb: number): Promise<TinyDockerd> {
   const out = await open(path.join(dir, 'dockerd.log'), 'a');
   const child = spawn(
     'dockerd',
-    [`--data-root=${dataRoot}`, `--exec-root=${path.join(dir, 'exec')}`, `--pidfile=${path.join(dir, 'pid')}`, `-H=unix://${socketPath}`, `--bridge=${bridge}`, '--iptables=false', '--ip-masq=false', '--ip6tables=false'],
+    [
+      `--data-root=${dataRoot}`,
+      `--exec-root=${path.join(dir, 'exec')}`,
+      `--pidfile=${path.join(dir, 'pid')}`,
+      `-H=unix://${socketPath}`,
+      `--bridge=${bridge}`,
+      '--iptables=false',
+      '--ip-masq=false',
+      '--ip6tables=false',
+    ],
     { stdio: ['ignore', out.fd, out.fd] },
   );
   await out.close();
@@ -42,7 +51,10 @@ export async function startTinyDockerd(sizeMb: number): Promise<TinyDockerd> {
       child.kill('SIGTERM');
       await Promise.race([exited, sleep(15_000)]);
     }
-    const mounts = (await readFile('/proc/self/mounts', 'utf8')).split('\n').map((l) => l.split(' ')[1] ?? '').filter((t) => t.startsWith(`${dir}/`));
+    const mounts = (await readFile('/proc/self/mounts', 'utf8'))
+      .split('\n')
+      .map((l) => l.split(' ')[1] ?? '')
+      .filter((t) => t.startsWith(`${dir}/`));
     for (const target of mounts.sort((a, b) => b.length - a.length)) await run('umount', ['-l', target]).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
     await run('ip', ['link', 'del', bridge]).catch(() => undefined);
@@ -57,4 +69,3 @@ export async function startTinyDockerd(sizeMb: number): Promise<TinyDockerd> {
   }
   return { docker, host: `unix://${socketPath}`, dir, dataRoot, stop };
 }
-

@@ -38,7 +38,9 @@ describe('App Home', () => {
         { name: 'gone', id: 1, tokenExpiresAt: '2020-01-01T00:00:00Z' },
       ],
     });
-    await signedPost(stack.eventsUrl, slashCommandBody({ text: 'rotate home-1 --runner gone', user_id: 'U0REQ', channel_id: 'C0OPS' }), { secret: stack.signingSecret });
+    await signedPost(stack.eventsUrl, slashCommandBody({ text: 'rotate home-1 --runner gone', user_id: 'U0REQ', channel_id: 'C0OPS' }), {
+      secret: stack.signingSecret,
+    });
     await stack.slack.waitFor('chat.postMessage', (c) => JSON.stringify(c.params.blocks).includes('rotate home-1 --runner gone'));
     const view = await openHome('U0APPROVER');
     expect(view).toContain('home-1');

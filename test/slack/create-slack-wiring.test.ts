@@ -15,10 +15,23 @@ describe('createSlackWiring', () => {
     const surface = wiring.makeSurface({ redis, prefix, approvals: createApprovalStore(redis, prefix), log: silentLog } as never);
     const posted = await client.chat.postMessage({ channel: 'C0WIRED', text: 'card' });
     slack().injectFault('chat.update', { kind: 'rate_limited', retryAfterSeconds: 1 }, 1);
-    const command = { id: 'w1', verb: 'ping', text: 'ping all', job: 'ping', hosts: ['a'], requester: { via: 'slack' as const, user: 'U0' }, createdAt: Date.now(), card: { channel: posted.channel!, ts: posted.ts! } };
+    const command = {
+      id: 'w1',
+      verb: 'ping',
+      text: 'ping all',
+      job: 'ping',
+      hosts: ['a'],
+      requester: { via: 'slack' as const, user: 'U0' },
+      createdAt: Date.now(),
+      card: { channel: posted.channel!, ts: posted.ts! },
+    };
     const updating = surface.updateCard(command, { title: 'ping all', lines: ['✓ a'], footer: 'finished', finished: true });
     await until(async () => (await redis.exists(`${prefix}:slack-pace:chat.update:blocked`)) === 1, 5000, 'the shared block');
     await updating;
-    expect(slack().calls('chat.update').map((c) => c.status)).toEqual([429, 200]);
+    expect(
+      slack()
+        .calls('chat.update')
+        .map((c) => c.status),
+    ).toEqual([429, 200]);
   });
 });

@@ -31,8 +31,14 @@ describe('App Home in a running bot', () => {
   it('is republished for a recent viewer when an approval is requested, without opening it again', async () => {
     await signedPost(stack.eventsUrl, eventBody(appHomeOpenedEvent({ user: 'U0VIEWER', tab: 'home' })), { secret: stack.signingSecret });
     await stack.slack.waitFor('views.publish', (c) => c.params.user_id === 'U0VIEWER');
-    await signedPost(stack.eventsUrl, slashCommandBody({ text: 'rotate hr-1 --runner nix', user_id: 'U0REQ', channel_id: 'C0OPS' }), { secret: stack.signingSecret });
-    const refreshed = await stack.slack.waitFor('views.publish', (c) => c.params.user_id === 'U0VIEWER' && JSON.stringify(c.params.view).includes('runnerops.approve'), 15_000);
+    await signedPost(stack.eventsUrl, slashCommandBody({ text: 'rotate hr-1 --runner nix', user_id: 'U0REQ', channel_id: 'C0OPS' }), {
+      secret: stack.signingSecret,
+    });
+    const refreshed = await stack.slack.waitFor(
+      'views.publish',
+      (c) => c.params.user_id === 'U0VIEWER' && JSON.stringify(c.params.view).includes('runnerops.approve'),
+      15_000,
+    );
     expect(refreshed.ok).toBe(true);
     expect(stack.slack.calls().filter((c) => c.method === 'views.publish' && c.params.user_id === 'U0VIEWER').length).toBeGreaterThanOrEqual(2);
   });
@@ -41,7 +47,11 @@ describe('App Home in a running bot', () => {
     await signedPost(stack.eventsUrl, slashCommandBody({ text: 'ping hr-1', user_id: 'U0REQ', channel_id: 'C0OPS' }), { secret: stack.signingSecret });
     const card = await stack.slack.waitFor('chat.postMessage', (c) => String(c.params.text).startsWith('ping hr-1 [job '));
     const id = defined(/\[job ([0-9a-f]+)\]/.exec(String(card.params.text))?.[1], 'a job id on the card');
-    const refreshed = await stack.slack.waitFor('views.publish', (c) => c.params.user_id === 'U0VIEWER' && new RegExp(`${id}.*ping hr-1: finished`).test(JSON.stringify(c.params.view)), 15_000);
+    const refreshed = await stack.slack.waitFor(
+      'views.publish',
+      (c) => c.params.user_id === 'U0VIEWER' && new RegExp(`${id}.*ping hr-1: finished`).test(JSON.stringify(c.params.view)),
+      15_000,
+    );
     expect(refreshed.ok).toBe(true);
   });
 });
@@ -56,19 +66,39 @@ describe('createHomeRefresher', () => {
   function refresher(p: string) {
     const client = new WebClient(slack.botToken, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } });
     const deps = { redis, prefix: p, approvals: createApprovalStore(redis, p), policy, members: async () => [], trust: testTrust() };
-    return createHomeRefresher({ client, redis, prefix: p, pacer: createPacer({ redis, prefix: p }), log: silentLog, debounceMs: 100, hostPollMs: 100, blocks: (viewer) => homeBlocks(deps, viewer) });
+    return createHomeRefresher({
+      client,
+      redis,
+      prefix: p,
+      pacer: createPacer({ redis, prefix: p }),
+      log: silentLog,
+      debounceMs: 100,
+      hostPollMs: 100,
+      blocks: (viewer) => homeBlocks(deps, viewer),
+    });
   }
 
   it('republishes for recent viewers when a host’s facts change, and shows config.toml runner names as text', async () => {
     const p = `${prefix}:${randomUUID()}`;
     const home = refresher(p);
     const now = Date.now();
-    const signer = await publishEnrolledHost(redis, p, { name: 'hr-2', versions: { runnerops: '0.1.0' }, labels: {}, publicKey: null, startedAt: now, lastHeartbeat: now, heartbeatSeconds: 3600 });
+    const signer = await publishEnrolledHost(redis, p, {
+      name: 'hr-2',
+      versions: { runnerops: '0.1.0' },
+      labels: {},
+      publicKey: null,
+      startedAt: now,
+      lastHeartbeat: now,
+      heartbeatSeconds: 3600,
+    });
     await home.opened('U0WATCHER');
     home.start();
     try {
       const entry = (await readHost(redis, p, 'hr-2'))!;
-      await publishHost(redis, p, signer, { ...entry, runners: [{ name: '<!channel> <https://evil.example|docs>', id: 7, tokenExpiresAt: '2099-01-01T00:00:00Z' }] });
+      await publishHost(redis, p, signer, {
+        ...entry,
+        runners: [{ name: '<!channel> <https://evil.example|docs>', id: 7, tokenExpiresAt: '2099-01-01T00:00:00Z' }],
+      });
       await until(async () => (slack.homeViews.get('U0WATCHER')?.publishCount ?? 0) >= 2, 10_000, 'a second publish');
       const view = slack.homeViews.get('U0WATCHER')!;
       expect(JSON.stringify(view.blocks)).toContain('&lt;!channel&gt;');

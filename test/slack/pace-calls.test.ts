@@ -89,7 +89,10 @@ describe('createPacer', () => {
     const pacer = createPacer({ redis, prefix: shared });
     await pacer.block('chat.update', 600);
     const waiting = pacer.wait('chat.update');
-    const settled = waiting.then(() => 'sent', (err: unknown) => (err instanceof Error ? err.message : String(err)));
+    const settled = waiting.then(
+      () => 'sent',
+      (err: unknown) => (err instanceof Error ? err.message : String(err)),
+    );
     await expect.poll(() => redis.exists(`${shared}:slack-pace:chat.update`)).toBe(1);
     pacer.close();
     expect(await settled).toBe('the bot stopped before a chat.update slot was free');

@@ -27,7 +27,9 @@ afterAll(async () => stack?.stop());
 /** Runs `/runner <text>` and resolves with the answer posted to its response_url. */
 async function command(text: string, options: { user?: string; channel?: string } = {}): Promise<FakeResponse> {
   const url = stack.slack.responseUrl();
-  await signedPost(stack.eventsUrl, slashCommandBody({ text, user_id: options.user ?? 'U0OPS', channel_id: options.channel ?? 'C0OPS', response_url: url }), { secret: stack.signingSecret });
+  await signedPost(stack.eventsUrl, slashCommandBody({ text, user_id: options.user ?? 'U0OPS', channel_id: options.channel ?? 'C0OPS', response_url: url }), {
+    secret: stack.signingSecret,
+  });
   await until(async () => stack.slack.responses.some((r) => r.url === url), 10_000, `an answer to "${text}"`);
   return stack.slack.responses.find((r) => r.url === url)!;
 }
@@ -58,17 +60,23 @@ describe('replies', () => {
   it('say in one line what to invite when the bot cannot post the job card, and the job still runs', async () => {
     const before = await stack.redis.llen(keys.commands(stack.prefix));
     const url = stack.slack.responseUrl();
-    await signedPost(stack.eventsUrl, slashCommandBody({ text: 'ping rh-1', user_id: 'U0OPS', channel_id: 'C0NOTJOINED', response_url: url }), { secret: stack.signingSecret });
+    await signedPost(stack.eventsUrl, slashCommandBody({ text: 'ping rh-1', user_id: 'U0OPS', channel_id: 'C0NOTJOINED', response_url: url }), {
+      secret: stack.signingSecret,
+    });
     await until(async () => stack.slack.responses.some((r) => r.url === url && String(r.body.text).includes('invite me')), 10_000, 'the one-line answer');
     const answer = stack.slack.responses.find((r) => r.url === url)!;
-    expect(JSON.stringify(answer.body.blocks)).toMatch(/I cannot post the card of job [0-9a-f]+ .* in this channel: invite me there \(\/invite @runnerops\), or add the chat:write\.public scope/);
+    expect(JSON.stringify(answer.body.blocks)).toMatch(
+      /I cannot post the card of job [0-9a-f]+ .* in this channel: invite me there \(\/invite @runnerops\), or add the chat:write\.public scope/,
+    );
     expect(stack.slack.calls('chat.postMessage').at(-1)!.error).toBe('not_in_channel');
     expect(await stack.redis.llen(keys.commands(stack.prefix))).toBe(before + 1);
   });
 
   it('say that a direct message between people cannot hold the card', async () => {
     const url = stack.slack.responseUrl();
-    await signedPost(stack.eventsUrl, slashCommandBody({ text: 'ping rh-1', user_id: 'U0OPS', channel_id: 'D0TWOPEOPLE', response_url: url }), { secret: stack.signingSecret });
+    await signedPost(stack.eventsUrl, slashCommandBody({ text: 'ping rh-1', user_id: 'U0OPS', channel_id: 'D0TWOPEOPLE', response_url: url }), {
+      secret: stack.signingSecret,
+    });
     await until(async () => stack.slack.responses.some((r) => r.url === url), 10_000, 'the one-line answer');
     expect(String(stack.slack.responses.find((r) => r.url === url)!.body.text)).toContain('in a direct message I am not part of');
   });
@@ -99,7 +107,10 @@ describe('Deny', () => {
     const payload = blockActionsPayload({ action_id: DENY_ACTION, user_id: 'U0NOBODY', channel_id: 'C0OPS', value: id, block_id: `approval-${id}` });
     await post(payload);
     const refused = await stack.slack.waitFor('views.update', (c) => JSON.stringify(c.params.view).includes('denying rotate needs the role'));
-    const methods = stack.slack.calls().slice(calls).map((c) => c.method);
+    const methods = stack.slack
+      .calls()
+      .slice(calls)
+      .map((c) => c.method);
     expect(methods[0]).toBe('views.open');
     expect(refused.ok).toBe(true);
     expect((await createApprovalStore(stack.redis, stack.prefix).get(id))?.state).toBe('pending');
@@ -108,7 +119,17 @@ describe('Deny', () => {
   it('says to click again when Slack no longer opens the dialog for that trigger', async () => {
     const id = await requestRotation();
     const url = stack.slack.responseUrl();
-    await post(blockActionsPayload({ action_id: DENY_ACTION, user_id: 'U0APPROVER', channel_id: 'C0OPS', value: id, block_id: `approval-${id}`, trigger_id: 'expired', response_url: url }));
+    await post(
+      blockActionsPayload({
+        action_id: DENY_ACTION,
+        user_id: 'U0APPROVER',
+        channel_id: 'C0OPS',
+        value: id,
+        block_id: `approval-${id}`,
+        trigger_id: 'expired',
+        response_url: url,
+      }),
+    );
     await until(async () => stack.slack.responses.some((r) => r.url === url), 10_000, 'the note');
     expect(stack.slack.responses.find((r) => r.url === url)!.body.text).toBe('Slack did not open the Deny dialog in time; click Deny again');
     expect(stack.slack.calls('views.open').at(-1)!.error).toBe('invalid_trigger_id');
@@ -145,7 +166,10 @@ describe('App Home clicks', () => {
     const base = blockActionsPayload({ action_id: APPROVE_ACTION, user_id: 'U0REQ', value: id, block_id: `approval-${id}` });
     const { channel: _channel, message: _message, response_url: _url, ...rest } = base;
     await post({ ...rest, container: { type: 'view', view_id: 'V0HOME' }, view: { id: 'V0HOME', type: 'home', blocks: [] } });
-    const home = await stack.slack.waitFor('views.publish', (c) => c.params.user_id === 'U0REQ' && JSON.stringify(c.params.view).includes('someone else must approve'));
+    const home = await stack.slack.waitFor(
+      'views.publish',
+      (c) => c.params.user_id === 'U0REQ' && JSON.stringify(c.params.view).includes('someone else must approve'),
+    );
     expect(home.ok).toBe(true);
     expect((await createApprovalStore(stack.redis, stack.prefix).get(id))?.state).toBe('pending');
   });

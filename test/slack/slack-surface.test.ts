@@ -36,10 +36,26 @@ describe('createSlackSurface', () => {
   it('waits out a 429 with Retry-After and still updates the card', async () => {
     const s = surface();
     const card = { title: 'ping all [job 0123456789]', lines: ['✓ a: pong'], footer: 'finished: 1 done in 3 ms', finished: true };
-    const location = await s.postCard({ id: '0123456789', verb: 'ping', text: 'ping all', job: 'ping', hosts: ['a'], requester: { via: 'slack', user: 'U0' }, createdAt: Date.now() }, card, 'C0RATE');
+    const location = await s.postCard(
+      { id: '0123456789', verb: 'ping', text: 'ping all', job: 'ping', hosts: ['a'], requester: { via: 'slack', user: 'U0' }, createdAt: Date.now() },
+      card,
+      'C0RATE',
+    );
     slack.injectFault('chat.update', { kind: 'rate_limited', retryAfterSeconds: 1 }, 1);
     const started = Date.now();
-    await s.updateCard({ id: '0123456789', verb: 'ping', text: 'ping all', job: 'ping', hosts: ['a'], requester: { via: 'slack', user: 'U0' }, createdAt: Date.now(), card: location! }, card);
+    await s.updateCard(
+      {
+        id: '0123456789',
+        verb: 'ping',
+        text: 'ping all',
+        job: 'ping',
+        hosts: ['a'],
+        requester: { via: 'slack', user: 'U0' },
+        createdAt: Date.now(),
+        card: location!,
+      },
+      card,
+    );
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     const updates = slack.calls('chat.update');
     expect(updates.map((c) => c.status)).toEqual([429, 200]);
@@ -48,7 +64,15 @@ describe('createSlackSurface', () => {
   it('puts card rows that do not fit one message into the thread when the job finishes', async () => {
     const s = surface();
     const lines = Array.from({ length: 3000 }, (_, i) => `✓ host-${String(i).padStart(4, '0')} (3 ms): pong after 2 ms in the queue`);
-    const command = { id: 'big0000000', verb: 'ping', text: 'ping all', job: 'ping', hosts: [], requester: { via: 'slack' as const, user: 'U0' }, createdAt: Date.now() };
+    const command = {
+      id: 'big0000000',
+      verb: 'ping',
+      text: 'ping all',
+      job: 'ping',
+      hosts: [],
+      requester: { via: 'slack' as const, user: 'U0' },
+      createdAt: Date.now(),
+    };
     const location = await s.postCard(command, { title: 'ping all', lines: [], footer: 'running', finished: false }, 'C0BIG');
     await s.updateCard({ ...command, card: location! }, { title: 'ping all', lines, footer: 'finished: 3000 done', finished: true });
     const thread = slack.calls('chat.postMessage').filter((c) => c.params.thread_ts === location!.ts);
@@ -58,12 +82,23 @@ describe('createSlackSurface', () => {
     expect(everything).toContain('host-2999');
   });
 
-  it('puts the part of a job\'s total that does not fit the card into the thread when the job finishes', async () => {
+  it("puts the part of a job's total that does not fit the card into the thread when the job finishes", async () => {
     const s = surface();
     const total = Array.from({ length: 300 }, (_, i) => `  ${i} MiB  /nix/store/${'b'.repeat(32)}-closure-${i} <!here> & more`).join('\n');
-    const command = { id: 'store00000', verb: 'store', text: 'store ci-1 --top 100', job: 'store-usage', hosts: ['ci-1'], requester: { via: 'slack' as const, user: 'U0' }, createdAt: Date.now() };
+    const command = {
+      id: 'store00000',
+      verb: 'store',
+      text: 'store ci-1 --top 100',
+      job: 'store-usage',
+      hosts: ['ci-1'],
+      requester: { via: 'slack' as const, user: 'U0' },
+      createdAt: Date.now(),
+    };
     const location = await s.postCard(command, { title: 'store ci-1 --top 100', lines: [], footer: 'running', finished: false }, 'C0STORE');
-    await s.updateCard({ ...command, card: location! }, { title: 'store ci-1 --top 100', lines: ['✓ ci-1 (2 s): ci-1: 9 paths'], footer: 'finished: 1 done', finished: true, total });
+    await s.updateCard(
+      { ...command, card: location! },
+      { title: 'store ci-1 --top 100', lines: ['✓ ci-1 (2 s): ci-1: 9 paths'], footer: 'finished: 1 done', finished: true, total },
+    );
     const thread = slack.calls('chat.postMessage').filter((c) => c.params.thread_ts === location!.ts);
     expect(thread.length).toBeGreaterThan(0);
     const everything = JSON.stringify(slack.calls('chat.update').at(-1)!.params.blocks) + thread.map((c) => JSON.stringify(c.params.blocks)).join('');
@@ -99,11 +134,30 @@ describe('createSlackSurface', () => {
   });
 
   it('sends only the newest content of a card whose updates pile up while waiting for a slot', async () => {
-    const s = createSlackSurface({ client: new WebClient(slack.botToken, { slackApiUrl: slack.apiUrl }), redis, prefix, approvals: createApprovalStore(redis, prefix), log: silentLog, pacer: createPacer({ redis, prefix }) });
-    const command = { id: 'pile000000', verb: 'ping', text: 'ping all', job: 'ping', hosts: ['a'], requester: { via: 'slack' as const, user: 'U0' }, createdAt: Date.now() };
+    const s = createSlackSurface({
+      client: new WebClient(slack.botToken, { slackApiUrl: slack.apiUrl }),
+      redis,
+      prefix,
+      approvals: createApprovalStore(redis, prefix),
+      log: silentLog,
+      pacer: createPacer({ redis, prefix }),
+    });
+    const command = {
+      id: 'pile000000',
+      verb: 'ping',
+      text: 'ping all',
+      job: 'ping',
+      hosts: ['a'],
+      requester: { via: 'slack' as const, user: 'U0' },
+      createdAt: Date.now(),
+    };
     const location = (await s.postCard(command, { title: 'ping all', lines: [], footer: 'queued', finished: false }, 'C0PILE'))!;
     const before = slack.calls('chat.update').length;
-    await Promise.all([1, 2, 3, 4, 5].map((n) => s.updateCard({ ...command, card: location }, { title: 'ping all', lines: [`row ${n}`], footer: `update ${n}`, finished: n === 5 })));
+    await Promise.all(
+      [1, 2, 3, 4, 5].map((n) =>
+        s.updateCard({ ...command, card: location }, { title: 'ping all', lines: [`row ${n}`], footer: `update ${n}`, finished: n === 5 }),
+      ),
+    );
     expect(slack.calls('chat.update').length - before).toBe(1);
     expect(JSON.stringify(slack.message(location.channel, location.ts)!.blocks)).toContain('update 5');
   });
@@ -112,7 +166,13 @@ describe('createSlackSurface', () => {
     slack.addChannel({ id: 'C0NOBOT0001', name: 'no-bot', is_member: false });
     const warnings: string[] = [];
     const log = pino({ level: 'warn' }, { write: (line: string) => void warnings.push((JSON.parse(line) as { msg: string }).msg) });
-    const s = createSlackSurface({ client: new WebClient(slack.botToken, { slackApiUrl: slack.apiUrl }), redis, prefix, approvals: createApprovalStore(redis, prefix), log });
+    const s = createSlackSurface({
+      client: new WebClient(slack.botToken, { slackApiUrl: slack.apiUrl }),
+      redis,
+      prefix,
+      approvals: createApprovalStore(redis, prefix),
+      log,
+    });
     await s.post('C0NOBOT0001', 'nightly prune: 3 hosts');
     await s.postExpiryWarning('C0NOBOT0001', [{ host: 'ci-1', runner: 'nix', expiresAt: Date.now(), expired: true }], Date.now());
     expect(warnings).toEqual([

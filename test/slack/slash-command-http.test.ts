@@ -1,13 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../../src/queue/names.js';
-import {
-  forgedSignature,
-  futureTimestamp,
-  signedPost,
-  slashCommandBody,
-  sslCheckBody,
-  staleTimestamp,
-} from '../helpers/slack-requests.js';
+import { forgedSignature, futureTimestamp, signedPost, slashCommandBody, sslCheckBody, staleTimestamp } from '../helpers/slack-requests.js';
 import { startTestStack, type TestStack } from '../helpers/test-stack.js';
 import { startNixDaemonContainer, type NixDaemonContainer } from '../helpers/nix-daemon-container.js';
 import { ensureDockerEngine } from '../setup/docker-engine.js';
@@ -110,7 +103,12 @@ describe('request verification', () => {
     await afterEarlierRequests();
     expect(await commandCount()).toBe(before);
     // Only the marker's help reply was sent since.
-    expect(stack.slack.calls().slice(calls).map((c) => c.method)).toEqual(['chat.postEphemeral']);
+    expect(
+      stack.slack
+        .calls()
+        .slice(calls)
+        .map((c) => c.method),
+    ).toEqual(['chat.postEphemeral']);
   });
 });
 
@@ -145,16 +143,22 @@ describe('/runner gc and prune --images lru over signed HTTP requests', () => {
 
   it('runs a GC dry run in the nix-daemon container and shows what would go on the card', async () => {
     const garbage = await daemon.addGarbage('slack garbage');
-    await signedPost(gcStack.eventsUrl, slashCommandBody({ text: 'gc ci-gc --dry-run', user_id: 'U0OPS', channel_id: 'C0GC' }), { secret: gcStack.signingSecret });
+    await signedPost(gcStack.eventsUrl, slashCommandBody({ text: 'gc ci-gc --dry-run', user_id: 'U0OPS', channel_id: 'C0GC' }), {
+      secret: gcStack.signingSecret,
+    });
     const shows = (c: { params: Record<string, unknown> }): boolean => JSON.stringify(c.params.blocks ?? '').includes('would delete 1 of 1 dead paths');
     // A fast command's card is posted finished; a slower one is updated when it finishes.
     const done = await Promise.any([gcStack.slack.waitFor('chat.postMessage', shows, 20_000), gcStack.slack.waitFor('chat.update', shows, 20_000)]);
-    expect(JSON.stringify(done.params.blocks)).toContain(`dry run: Nix GC in container ${daemon.name} would delete 1 of 1 dead paths: 128 B NAR; the store report predicted 128 B in 1 paths`);
+    expect(JSON.stringify(done.params.blocks)).toContain(
+      `dry run: Nix GC in container ${daemon.name} would delete 1 of 1 dead paths: 128 B NAR; the store report predicted 128 B in 1 paths`,
+    );
     expect(garbage).toMatch(/^\/nix\/store\/[0-9a-z]{32}-/);
   });
 
   it('answers a bad free-space target with one line and queues nothing', async () => {
-    await signedPost(gcStack.eventsUrl, slashCommandBody({ text: 'prune ci-gc --images lru --target-free 200%', user_id: 'U0OPS' }), { secret: gcStack.signingSecret });
+    await signedPost(gcStack.eventsUrl, slashCommandBody({ text: 'prune ci-gc --images lru --target-free 200%', user_id: 'U0OPS' }), {
+      secret: gcStack.signingSecret,
+    });
     const reply = await gcStack.slack.waitFor('chat.postEphemeral', (c) => c.params.user === 'U0OPS');
     expect(reply.params.text).toBe('--target-free "200%" is not valid; expected a share from 1% to 95%');
   });

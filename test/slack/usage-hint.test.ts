@@ -6,7 +6,9 @@ import { VERBS } from '../../src/commands/verbs.js';
 import { MAX_USAGE_HINT, usageHint } from '../../src/slack/usage-hint.js';
 
 const manifestPath = path.resolve(import.meta.dirname, '../../deploy/slack/manifest.yml');
-const manifest = parse(readFileSync(manifestPath, 'utf8')) as { features: { slash_commands: Array<{ command: string; usage_hint: string; description: string }> } };
+const manifest = parse(readFileSync(manifestPath, 'utf8')) as {
+  features: { slash_commands: Array<{ command: string; usage_hint: string; description: string }> };
+};
 const runner = manifest.features.slash_commands.find((c) => c.command === '/runner')!;
 
 describe('usageHint', () => {

@@ -36,7 +36,12 @@ let jsonLogs = false;
 
 function log(level: 'info' | 'warning' | 'error' | 'fatal', msg: string, fields: Record<string, unknown> = {}): void {
   if (jsonLogs) process.stderr.write(`${JSON.stringify({ ...fields, level, msg, time: new Date().toISOString() })}\n`);
-  else process.stderr.write(`${level === 'info' ? '' : `${level.toUpperCase()}: `}${msg}${Object.entries(fields).map(([k, v]) => ` ${k}=${String(v)}`).join('')}\n`);
+  else
+    process.stderr.write(
+      `${level === 'info' ? '' : `${level.toUpperCase()}: `}${msg}${Object.entries(fields)
+        .map(([k, v]) => ` ${k}=${String(v)}`)
+        .join('')}\n`,
+    );
 }
 
 function fatal(msg: string): never {
@@ -47,7 +52,17 @@ function fatal(msg: string): never {
 /** Flags as gitlab-runner (urfave/cli) takes them: `--name x`, `--name=x`, repeated ones collected. */
 function parseFlags(args: string[]): Map<string, string[]> {
   const flags = new Map<string, string[]>();
-  const booleans = new Set(['--non-interactive', '--delete', '--all-runners', '--docker-disable-cache', '--docker-privileged', '--debug-trace-disabled', '--run-untagged', '--locked', '--paused']);
+  const booleans = new Set([
+    '--non-interactive',
+    '--delete',
+    '--all-runners',
+    '--docker-disable-cache',
+    '--docker-privileged',
+    '--debug-trace-disabled',
+    '--run-untagged',
+    '--locked',
+    '--paused',
+  ]);
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (!arg.startsWith('-')) fatal(`unexpected argument "${arg}"`);
@@ -81,7 +96,9 @@ function systemId(file: string): string {
   const existing = existsSync(idFile) ? readFileSync(idFile, 'utf8').trim() : '';
   if (/^[sr]_[0-9A-Za-z]{12}$/.test(existing)) return existing;
   const machineId = existsSync('/etc/machine-id') ? readFileSync('/etc/machine-id', 'utf8').trim() : '';
-  const id = machineId ? `s_${createHmac('sha256', machineId).update('gitlab-runner').digest('hex').slice(0, 12)}` : `r_${randomBytes(9).toString('base64url').slice(0, 12)}`;
+  const id = machineId
+    ? `s_${createHmac('sha256', machineId).update('gitlab-runner').digest('hex').slice(0, 12)}`
+    : `r_${randomBytes(9).toString('base64url').slice(0, 12)}`;
   mkdirSync(path.dirname(idFile), { recursive: true });
   writeFileSync(idFile, `${id}\n`);
   return id;
@@ -131,7 +148,9 @@ async function register(flags: Map<string, string[]>): Promise<void> {
   if (token.startsWith('glrt-')) {
     const reserved = RESERVED_FOR_AUTH_TOKENS.filter((f) => flags.has(f));
     if (reserved.length > 0) {
-      fatal(`Runner configuration other than name and executor configuration is reserved (specifically ${reserved.join(', ')}) and cannot be specified when registering with a runner authentication token. This configuration is specified on the GitLab server.`);
+      fatal(
+        `Runner configuration other than name and executor configuration is reserved (specifically ${reserved.join(', ')}) and cannot be specified when registering with a runner authentication token. This configuration is specified on the GitLab server.`,
+      );
     }
   }
   const verified = await api(url, 'POST', 'runners/verify', { token, system_id: systemId(file) });
@@ -181,7 +200,9 @@ async function register(flags: Map<string, string[]>): Promise<void> {
   config.check_interval ??= 0;
   config.runners = [...(config.runners ?? []), entry];
   writeConfig(file, config);
-  log('info', 'Runner registered successfully. Feel free to start it, but if it\'s running already the config should be automatically reloaded!', { ConfigFile: file });
+  log('info', "Runner registered successfully. Feel free to start it, but if it's running already the config should be automatically reloaded!", {
+    ConfigFile: file,
+  });
 }
 
 function list(flags: Map<string, string[]>): void {

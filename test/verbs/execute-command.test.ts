@@ -41,7 +41,9 @@ async function finishedCard(text: string): Promise<string> {
   const title = `${text} [job `;
   const card = () => stack.slack.messages.find((m) => String(m.text).startsWith(title) && String(m.text).includes(': finished'));
   await until(async () => card() !== undefined, 15_000, `the finished card of "${text}"`).catch((err: unknown) => {
-    throw new Error(`${String(err)}; messages: ${JSON.stringify(stack.slack.messages.map((m) => m.text))}; answers: ${JSON.stringify(stack.slack.responses.map((r) => r.body.text))}`);
+    throw new Error(
+      `${String(err)}; messages: ${JSON.stringify(stack.slack.messages.map((m) => m.text))}; answers: ${JSON.stringify(stack.slack.responses.map((r) => r.body.text))}`,
+    );
   });
   return JSON.stringify(card()!.blocks);
 }
@@ -52,7 +54,11 @@ async function answerTo(text: string): Promise<string> {
   await signedPost(stack.eventsUrl, slashCommandBody({ text, user_id: 'U0REQ', channel_id: 'C0OPS', response_url: url }), { secret: stack.signingSecret });
   await until(async () => stack.slack.responses.some((r) => r.url === url), 10_000, `an answer to "${text}"`);
   const bodies = stack.slack.responses.filter((r) => r.url === url).map((r) => r.body);
-  return bodies.map((b) => (Array.isArray(b.blocks) ? (b.blocks as Array<{ text?: { text?: string } }>).map((block) => block.text?.text ?? '').join('\n') : String(b.text))).join('\n');
+  return bodies
+    .map((b) =>
+      Array.isArray(b.blocks) ? (b.blocks as Array<{ text?: { text?: string } }>).map((block) => block.text?.text ?? '').join('\n') : String(b.text),
+    )
+    .join('\n');
 }
 
 describe('executeCommand', () => {
@@ -70,7 +76,11 @@ describe('executeCommand', () => {
     const later = fake.addRunner({ description: 'stale later' });
     later.contactedAt = new Date(Date.now() - 90 * DAY).toISOString();
     const id = defined(/"value":"([0-9a-f]{12})"/.exec(blocks)?.[1], 'an approval id in the message');
-    await signedPost(stack.eventsUrl, blockActionsBody({ action_id: APPROVE_ACTION, user_id: 'U0APP', channel_id: 'C0APPROVALS', message, value: id, block_id: `approval-${id}` }), { secret: stack.signingSecret });
+    await signedPost(
+      stack.eventsUrl,
+      blockActionsBody({ action_id: APPROVE_ACTION, user_id: 'U0APP', channel_id: 'C0APPROVALS', message, value: id, block_id: `approval-${id}` }),
+      { secret: stack.signingSecret },
+    );
     const card = await finishedCard(`cleanup-stale --older-than 30d: deletes 2 runners: #${stale[0].id}, #${stale[1].id}`);
     expect(card).toContain('deleted 2 runners without contact since');
     expect(card).toContain(`#${stale[0].id} instance \\"gone-a\\"`);
@@ -110,7 +120,9 @@ describe('executeCommand', () => {
   });
 
   it('answers a bad runner verb with one line saying what would be right', async () => {
-    expect(await answerTo('unregister ex-1')).toBe('```unregister needs --runner NAME|ID (the runner to delete); usage: unregister &lt;host&gt; [--runner NAME|ID] [--dry-run]```');
+    expect(await answerTo('unregister ex-1')).toBe(
+      '```unregister needs --runner NAME|ID (the runner to delete); usage: unregister &lt;host&gt; [--runner NAME|ID] [--dry-run]```',
+    );
   });
 
   it('gives the terminal the same words: runners all prints each runner once, unregister --dry-run says what would go', async () => {

@@ -17,12 +17,19 @@ function depsFinding(stale: StaleRunner[], cutoffs: number[] = []): ExecuteDeps 
 
 describe('findStaleFirst', () => {
   it('reads nothing for a dry run, which lists the runners itself', async () => {
-    expect(await findStaleFirst({} as ExecuteDeps, { verb: 'cleanup-stale', olderThanSeconds: 30 * 86400, dryRun: true }, NOW)).toEqual({ kind: 'plan', context: {} });
+    expect(await findStaleFirst({} as ExecuteDeps, { verb: 'cleanup-stale', olderThanSeconds: 30 * 86400, dryRun: true }, NOW)).toEqual({
+      kind: 'plan',
+      context: {},
+    });
   });
 
   it('reads the stale runners since the cutoff and names their ids in the approval text', async () => {
     const cutoffs: number[] = [];
-    const prepared = await findStaleFirst(depsFinding([runner(4), runner(9)], cutoffs), { verb: 'cleanup-stale', olderThanSeconds: 30 * 86400, dryRun: false }, NOW);
+    const prepared = await findStaleFirst(
+      depsFinding([runner(4), runner(9)], cutoffs),
+      { verb: 'cleanup-stale', olderThanSeconds: 30 * 86400, dryRun: false },
+      NOW,
+    );
     expect(cutoffs).toEqual([NOW - 30 * 86400_000]);
     if (prepared.kind !== 'plan') throw new Error('expected a plan');
     expect(prepared.context.stale?.map((r) => r.id)).toEqual([4, 9]);
@@ -45,6 +52,8 @@ describe('findStaleFirst', () => {
   });
 
   it('refuses when the bot has no GitLab access', async () => {
-    await expect(findStaleFirst({} as ExecuteDeps, { verb: 'cleanup-stale', olderThanSeconds: 30 * 86400, dryRun: false }, NOW)).rejects.toThrow('the bot has no GitLab access');
+    await expect(findStaleFirst({} as ExecuteDeps, { verb: 'cleanup-stale', olderThanSeconds: 30 * 86400, dryRun: false }, NOW)).rejects.toThrow(
+      'the bot has no GitLab access',
+    );
   });
 });

@@ -55,7 +55,7 @@ describe('VERB_TABLE', () => {
     }
   });
 
-  it('plans each queueing verb\'s example as one of the jobs its row names', () => {
+  it("plans each queueing verb's example as one of the jobs its row names", () => {
     for (const spec of VERBS) {
       const row = rowOf(spec.verb);
       if (row.kind !== 'jobs') continue;
@@ -87,14 +87,17 @@ describe('helpText', () => {
   it('lists every row of the table and explains each', () => {
     const lines = helpText().split('\n');
     for (const verb of verbs) {
-      expect(lines.some((line) => line.startsWith(`/runner ${verb.padEnd(15)} `)), verb).toBe(true);
+      expect(
+        lines.some((line) => line.startsWith(`/runner ${verb.padEnd(15)} `)),
+        verb,
+      ).toBe(true);
       expect(helpText(verb)).toContain(grammar(verb).description);
     }
   });
 });
 
 describe('reportOf', () => {
-  it('gives the report a verb\'s row names, and each host\'s line for any other command', () => {
+  it("gives the report a verb's row names, and each host's line for any other command", () => {
     expect(reportOf('prune')).toBe('prune');
     expect(reportOf('store')).toBe('store');
     expect(reportOf('ping')).toBe('rows');

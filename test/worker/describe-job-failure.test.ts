@@ -4,7 +4,9 @@ import { describeJobFailure } from '../../src/worker/describe-job-failure.js';
 
 describe('describeJobFailure', () => {
   it('gives an internal error its first line with tokens masked', () => {
-    expect(describeJobFailure(new Error('bad answer for glrt-abcdefghijklmnop\nstack'))).toBe('internal error: bad answer for glrt-[REDACTED]; see the process log for details');
+    expect(describeJobFailure(new Error('bad answer for glrt-abcdefghijklmnop\nstack'))).toBe(
+      'internal error: bad answer for glrt-[REDACTED]; see the process log for details',
+    );
   });
 
   it('says what describeError says about every other error', () => {

@@ -134,7 +134,9 @@ describe('startDiskPressureWatch', () => {
       expect(after.freePercent).toBeGreaterThanOrEqual(50);
       const [notice] = await notices();
       expect(notice).toMatchObject({ source: 'disk-pressure-watch', host: 'ci-watch', outcome: 'pruned' });
-      expect(notice!.summary).toMatch(/^ci-watch: disk pressure: Docker data root .* free .*\(below 45%\); pruned unused for 2s: reclaimed 14 MiB \(images 14 MiB\); now \d+\.\d% free \(target 50%\)$/);
+      expect(notice!.summary).toMatch(
+        /^ci-watch: disk pressure: Docker data root .* free .*\(below 45%\); pruned unused for 2s: reclaimed 14 MiB \(images 14 MiB\); now \d+\.\d% free \(target 50%\)$/,
+      );
     } finally {
       await watch.stop();
     }
@@ -201,7 +203,9 @@ describe('startDiskPressureWatch', () => {
       const told = await notices();
       expect(told).toHaveLength(1);
       expect(told[0]).toMatchObject({ outcome: 'still-low' });
-      expect(told[0]?.summary).toMatch(/pruned unused for 1h, then all unused: reclaimed 0 B; still \d+\.\d% free \(target 70%\): Docker has nothing more unused to remove/);
+      expect(told[0]?.summary).toMatch(
+        /pruned unused for 1h, then all unused: reclaimed 0 B; still \d+\.\d% free \(target 70%\): Docker has nothing more unused to remove/,
+      );
     } finally {
       await watch.stop();
     }
@@ -259,7 +263,9 @@ describe('startDiskPressureWatch', () => {
       await until(async () => watchChecks >= checks + 3, 10_000, 'three more checks');
       const told = await notices();
       expect(told).toHaveLength(1);
-      expect(told[0]?.summary).toMatch(/^ci-watch: disk pressure: Nix store .* has \d+\.\d% free .*it is not on Docker's filesystem, so pruning Docker cannot free it: collect Nix garbage/);
+      expect(told[0]?.summary).toMatch(
+        /^ci-watch: disk pressure: Nix store .* has \d+\.\d% free .*it is not on Docker's filesystem, so pruning Docker cannot free it: collect Nix garbage/,
+      );
       expect(pruned).toBe(0);
     } finally {
       await watch.stop();
@@ -336,7 +342,17 @@ describe('startDiskPressureWatch', () => {
         gc: async (payload) => {
           asked.push(payload.maxFreedBytes!);
           await rm(filler);
-          return { host: 'ci-watch', store: 'host', via: 'unix://socket', dryRun: false, dead: { count: 3, narBytes: 7 << 20 }, chosen: { count: 3, narBytes: 7 << 20, digest: '', items: [] }, deleted: { count: 3, narBytes: 7 << 20, digest: '', items: [], freedBytes: 7 << 20 }, warnings: [], durationMs: 1 };
+          return {
+            host: 'ci-watch',
+            store: 'host',
+            via: 'unix://socket',
+            dryRun: false,
+            dead: { count: 3, narBytes: 7 << 20 },
+            chosen: { count: 3, narBytes: 7 << 20, digest: '', items: [] },
+            deleted: { count: 3, narBytes: 7 << 20, digest: '', items: [], freedBytes: 7 << 20 },
+            warnings: [],
+            durationMs: 1,
+          };
         },
       }),
     );
@@ -348,7 +364,9 @@ describe('startDiskPressureWatch', () => {
       expect(asked[0]).toBeGreaterThan(1 << 20);
       expect(asked[0]).toBeLessThan(4 << 20);
       const [notice] = await notices();
-      expect(notice!.summary).toMatch(/^ci-watch: disk pressure: Nix store .*\(below 30%\); collected Nix garbage: 3 paths, 7\.0 MiB freed; now \d+\.\d% free \(target 40%\)$/);
+      expect(notice!.summary).toMatch(
+        /^ci-watch: disk pressure: Nix store .*\(below 30%\); collected Nix garbage: 3 paths, 7\.0 MiB freed; now \d+\.\d% free \(target 40%\)$/,
+      );
     } finally {
       await watch.stop();
       await rm(filler, { force: true });

@@ -31,7 +31,15 @@ const hostSigner = generateSigner();
 
 /** A BullMQ job as the processor sees it (what BullMQ hands over, nothing more). */
 function jobOf(signed: { jobId: string; data: JobData }, stalledCounter = 0): Job<JobData> {
-  return { id: signed.jobId, name: 'count', data: signed.data, opts: { attempts: 1 }, attemptsMade: 0, stalledCounter, updateProgress: async () => undefined } as unknown as Job<JobData>;
+  return {
+    id: signed.jobId,
+    name: 'count',
+    data: signed.data,
+    opts: { attempts: 1 },
+    attemptsMade: 0,
+    stalledCounter,
+    updateProgress: async () => undefined,
+  } as unknown as Job<JobData>;
 }
 
 async function eventsFor(commandId: string): Promise<string[]> {
@@ -153,7 +161,9 @@ describe('createProcessor on a real BullMQ queue', () => {
     });
     try {
       const job = await add('c-internal');
-      await expect(job.waitUntilFinished(queueEvents, 20_000)).rejects.toThrow("internal error: Cannot read properties of undefined (reading 'Id'); see the process log for details");
+      await expect(job.waitUntilFinished(queueEvents, 20_000)).rejects.toThrow(
+        "internal error: Cannot read properties of undefined (reading 'Id'); see the process log for details",
+      );
       expect(runs).toBe(1);
       expect(await eventsFor('c-internal')).toEqual(['started', 'failed']);
     } finally {
@@ -171,7 +181,9 @@ describe('reportStalledFailure', () => {
     expect(await eventsFor('c-stalled')).toEqual(['failed']);
     const entries = (await redis.xrange(keys.events(prefix), '-', '+')) as [string, string[]][];
     const events = await Promise.all(entries.map(([, f]) => verifyEvent(f[1], async () => ringOf(hostSigner.publicKey))));
-    expect(events.find((e) => e.commandId === 'c-stalled')?.summary).toBe('the worker on d-1 stopped while running count, more than once; check its logs, then run the command again');
+    expect(events.find((e) => e.commandId === 'c-stalled')?.summary).toBe(
+      'the worker on d-1 stopped while running count, more than once; check its logs, then run the command again',
+    );
   });
 
   it('says nothing about another failure, a job BullMQ no longer has, or a job whose envelope does not verify', async () => {

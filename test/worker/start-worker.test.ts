@@ -50,7 +50,7 @@ afterAll(async () => {
 });
 
 describe('startWorker', () => {
-  it("records when each image was last used in its state directory, and keeps it when it stops", async () => {
+  it('records when each image was last used in its state directory, and keeps it when it stops', async () => {
     const docker = await ensureDockerEngine();
     const image = await importFilesImage(docker, { marker: randomBytes(16) }, { changes: ['CMD ["/marker"]'] });
     const worker = await start('w-images');
@@ -61,7 +61,10 @@ describe('startWorker', () => {
       await until(async () => (await readImageUseFile(file)).images.has(image), 10_000, 'the image use in the state file');
     } finally {
       await worker.stop(1000);
-      await docker.getImage(image).remove({ force: true }).catch(() => undefined);
+      await docker
+        .getImage(image)
+        .remove({ force: true })
+        .catch(() => undefined);
     }
     expect((await readImageUseFile(file)).images.get(image)).toBeGreaterThan(0);
   });
@@ -70,7 +73,12 @@ describe('startWorker', () => {
     const worker = await start('w-1');
     try {
       const first = await readHost(redis, prefix, 'w-1');
-      expect(first).toMatchObject({ name: 'w-1', labels: { rack: 'a' }, heartbeatSeconds: 1, versions: { runnerops: expect.any(String), docker: expect.any(String) } });
+      expect(first).toMatchObject({
+        name: 'w-1',
+        labels: { rack: 'a' },
+        heartbeatSeconds: 1,
+        versions: { runnerops: expect.any(String), docker: expect.any(String) },
+      });
       await until(async () => ((await readHost(redis, prefix, 'w-1'))?.lastHeartbeat ?? 0) > first!.lastHeartbeat, 10_000, 'a later heartbeat');
       const later = await readHost(redis, prefix, 'w-1');
       expect(later!.lastHeartbeat).toBeGreaterThan(first!.lastHeartbeat);
@@ -82,13 +90,24 @@ describe('startWorker', () => {
   it('publishes its runners before it takes its first job, and again when config.toml changes', async () => {
     const s = settings('w-facts');
     await mkdir(path.dirname(s.runnerConfigPath), { recursive: true });
-    await writeFile(s.runnerConfigPath, '[[runners]]\n  name = "nix"\n  id = 7\n  url = "https://gitlab.example.com"\n  token = "glrt-0123456789abcdefghij"\n  executor = "docker"\n', { mode: 0o600 });
+    await writeFile(
+      s.runnerConfigPath,
+      '[[runners]]\n  name = "nix"\n  id = 7\n  url = "https://gitlab.example.com"\n  token = "glrt-0123456789abcdefghij"\n  executor = "docker"\n',
+      { mode: 0o600 },
+    );
     const worker = await startWorker({ settings: s, log: silentLog, keys: await loadHostKeys(s.stateDir) });
     try {
       // Already there when startWorker returns, that is before the queue is consumed.
       expect((await readHost(redis, prefix, 'w-facts'))?.runners?.map((r) => r.name)).toEqual(['nix']);
-      await writeFile(s.runnerConfigPath, `${await readFile(s.runnerConfigPath, 'utf8')}\n[[runners]]\n  name = "added"\n  id = 8\n  url = "https://gitlab.example.com"\n  token = "glrt-abcdefghij0123456789"\n  executor = "docker"\n`);
-      await until(async () => ((await readHost(redis, prefix, 'w-facts'))?.runners ?? []).some((r) => r.name === 'added'), 10_000, 'the added runner in the registry');
+      await writeFile(
+        s.runnerConfigPath,
+        `${await readFile(s.runnerConfigPath, 'utf8')}\n[[runners]]\n  name = "added"\n  id = 8\n  url = "https://gitlab.example.com"\n  token = "glrt-abcdefghij0123456789"\n  executor = "docker"\n`,
+      );
+      await until(
+        async () => ((await readHost(redis, prefix, 'w-facts'))?.runners ?? []).some((r) => r.name === 'added'),
+        10_000,
+        'the added runner in the registry',
+      );
     } finally {
       await worker.stop(1000);
     }
@@ -164,7 +183,9 @@ describe('startWorker refuses what the bot did not sign', () => {
       const foreign = signedHostJob('w-guard', 'ping', { sentAt: 1 }, { signer: generateSigner() });
       expect(await failedReason('w-guard', 'ping', foreign.data, foreign.jobId)).toMatch(/^refused: job signed by unknown key/);
       const elsewhere = signedHostJob('w-other', 'ping', { sentAt: 1 });
-      expect(await failedReason('w-guard', 'ping', elsewhere.data, `${elsewhere.data.commandId}@w-guard`)).toMatch(/^refused: job signed for queue host.w-other/);
+      expect(await failedReason('w-guard', 'ping', elsewhere.data, `${elsewhere.data.commandId}@w-guard`)).toMatch(
+        /^refused: job signed for queue host.w-other/,
+      );
       const expired = signedHostJob('w-guard', 'ping', { sentAt: 1 }, { now: Date.now() - 3_600_000, ttlMs: 60_000 });
       // Signed but too old (the host was down): not run, and not an attack either.
       expect(await failedReason('w-guard', 'ping', expired.data, expired.jobId)).toMatch(/^not run: job expired at /);
@@ -180,7 +201,9 @@ describe('startWorker refuses what the bot did not sign', () => {
       expect(await failedReason('w-guard', 'ping', once.data, once.jobId)).toMatch(/^refused: replayed job/);
       expect(Object.fromEntries(worker.refusals)).toMatchObject({ unsigned: 1, replayed: 1 });
       const notices = (await redis.xrange(noticesKey(prefix), '-', '+')) as [string, string[]][];
-      const refusals = notices.map(([, f]) => JSON.parse(defined(f[1], 'the body of a notice')) as { kind: string; body: { source: string; host: string; summary: string } }).filter((n) => n.body.host === 'w-guard');
+      const refusals = notices
+        .map(([, f]) => JSON.parse(defined(f[1], 'the body of a notice')) as { kind: string; body: { source: string; host: string; summary: string } })
+        .filter((n) => n.body.host === 'w-guard');
       expect(refusals).toHaveLength(6);
       expect(refusals.every((n) => n.kind === 'notice' && n.body.source === 'job-guard')).toBe(true);
     } finally {

@@ -98,7 +98,9 @@ export async function startImageUseLog(deps: ImageUseLogDeps): Promise<ImageUseL
     clearTimeout(saveTimer);
     saveTimer = undefined;
     const body: SavedLog = { version: 1, savedAt: Date.now(), images: Object.fromEntries(images) };
-    writing = writing.then(() => writeFileAtomic(deps.file, `${JSON.stringify(body)}\n`, { mode: 0o600 })).catch((err: unknown) => log.warn({ err, file: deps.file }, 'could not save image use'));
+    writing = writing
+      .then(() => writeFileAtomic(deps.file, `${JSON.stringify(body)}\n`, { mode: 0o600 }))
+      .catch((err: unknown) => log.warn({ err, file: deps.file }, 'could not save image use'));
     return writing;
   };
   const scheduleSave = (): void => {

@@ -75,17 +75,21 @@ export function repositoryOf(ref: string): string {
 export async function removeImage(docker: Docker, image: { id: string; refs: readonly string[] }): Promise<RemoveOutcome> {
   const repositories = [...new Set(image.refs.map(repositoryOf))];
   const extra = image.refs.filter((ref) => repositories.length > 1 && repositoryOf(ref) !== repositories[0]);
-  return outcomeOf(async () => {
-    for (const ref of extra) {
-      try {
-        await docker.getImage(ref).remove({ noprune: false });
-      } catch (err) {
-        if (dockerStatus(err) !== 404) throw err;
+  return outcomeOf(
+    async () => {
+      for (const ref of extra) {
+        try {
+          await docker.getImage(ref).remove({ noprune: false });
+        } catch (err) {
+          if (dockerStatus(err) !== 404) throw err;
+        }
       }
-    }
-    await docker.getImage(image.id).remove({ noprune: false });
-    // The engine answers 500 "unrecognized image ID" when another prune deleted the image meanwhile.
-  }, [409], /unrecognized image ID|No such image/i);
+      await docker.getImage(image.id).remove({ noprune: false });
+      // The engine answers 500 "unrecognized image ID" when another prune deleted the image meanwhile.
+    },
+    [409],
+    /unrecognized image ID|No such image/i,
+  );
 }
 
 /** Removes a volume; one a container mounts is left ('in-use'). */

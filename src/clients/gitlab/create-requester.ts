@@ -62,38 +62,40 @@ async function readBody(response: Response): Promise<unknown> {
  * `GitbeakerRequestError` with `cause.response` (status, headers) and `cause.description`, like gitbeaker.
  */
 export function createRequester(options: RequesterResourceOptions, defaults: { timeoutMs: number }): Requester {
-  const call = (method: string) => async (endpoint: string, request: RequestOptions = {}): Promise<FormattedResponse> => {
-    const headers: Record<string, string> = { ...options.headers };
-    if (request.sudo !== undefined) headers.sudo = String(request.sudo);
-    for (const [name, value] of Object.entries(options.authHeaders)) headers[name] = await value();
-    let body: string | FormData | undefined;
-    if (request.body instanceof FormData) body = request.body;
-    else if (request.body !== undefined && Object.keys(request.body).length > 0) {
-      body = JSON.stringify(decamelizeKeys(request.body));
-      headers['content-type'] = 'application/json';
-    }
-    const base = options.url.endsWith('/') ? options.url : `${options.url}/`;
-    const url = new URL(endpoint, base);
-    url.search = formatQuery(request.searchParams);
-    const timeout = AbortSignal.timeout(defaults.timeoutMs);
-    const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
-    const response = await fetch(url, { method, headers, body, signal });
-    if (response.ok) {
-      return { body: await readBody(response), headers: Object.fromEntries(response.headers.entries()), status: response.status };
-    }
-    const text = await response.text();
-    let description = text;
-    if ((response.headers.get('content-type') ?? '').includes('application/json')) {
-      try {
-        const parsed = JSON.parse(text) as { error?: unknown; message?: unknown };
-        const content = parsed.error ?? parsed.message ?? '';
-        description = typeof content === 'string' ? content : JSON.stringify(content);
-      } catch {
-        description = text;
+  const call =
+    (method: string) =>
+    async (endpoint: string, request: RequestOptions = {}): Promise<FormattedResponse> => {
+      const headers: Record<string, string> = { ...options.headers };
+      if (request.sudo !== undefined) headers.sudo = String(request.sudo);
+      for (const [name, value] of Object.entries(options.authHeaders)) headers[name] = await value();
+      let body: string | FormData | undefined;
+      if (request.body instanceof FormData) body = request.body;
+      else if (request.body !== undefined && Object.keys(request.body).length > 0) {
+        body = JSON.stringify(decamelizeKeys(request.body));
+        headers['content-type'] = 'application/json';
       }
-    }
-    // The request itself is not kept on the error: its body may hold a runner token.
-    throw new GitbeakerRequestError(description, { cause: { description, request: new Request(url, { method }), response } });
-  };
+      const base = options.url.endsWith('/') ? options.url : `${options.url}/`;
+      const url = new URL(endpoint, base);
+      url.search = formatQuery(request.searchParams);
+      const timeout = AbortSignal.timeout(defaults.timeoutMs);
+      const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
+      const response = await fetch(url, { method, headers, body, signal });
+      if (response.ok) {
+        return { body: await readBody(response), headers: Object.fromEntries(response.headers.entries()), status: response.status };
+      }
+      const text = await response.text();
+      let description = text;
+      if ((response.headers.get('content-type') ?? '').includes('application/json')) {
+        try {
+          const parsed = JSON.parse(text) as { error?: unknown; message?: unknown };
+          const content = parsed.error ?? parsed.message ?? '';
+          description = typeof content === 'string' ? content : JSON.stringify(content);
+        } catch {
+          description = text;
+        }
+      }
+      // The request itself is not kept on the error: its body may hold a runner token.
+      throw new GitbeakerRequestError(description, { cause: { description, request: new Request(url, { method }), response } });
+    };
   return { get: call('GET'), post: call('POST'), put: call('PUT'), patch: call('PATCH'), delete: call('DELETE') };
 }

@@ -4,7 +4,18 @@ import { redact } from '../../secrets/redact.js';
 
 /** What went wrong with one GitLab call, independent of how it is reported. */
 export interface GitlabFailure {
-  kind: 'unauthorized' | 'forbidden' | 'insufficient-scope' | 'not-found' | 'bad-request' | 'gone' | 'rate-limited' | 'server' | 'timeout' | 'network' | 'other';
+  kind:
+    | 'unauthorized'
+    | 'forbidden'
+    | 'insufficient-scope'
+    | 'not-found'
+    | 'bad-request'
+    | 'gone'
+    | 'rate-limited'
+    | 'server'
+    | 'timeout'
+    | 'network'
+    | 'other';
   /** HTTP status, when GitLab answered. */
   status?: number;
   /** Seconds from `Retry-After` (429/503), when given. */
@@ -13,7 +24,18 @@ export interface GitlabFailure {
   detail: string;
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 function oneLine(text: string): string {
   const line = redact(text).replace(/\s+/g, ' ').trim();
@@ -105,9 +127,13 @@ export function toGitlabJobError(err: unknown, context: GitlabCallContext): Perm
         `${context.action} failed: GitLab denied it${status}; the GITLAB_TOKEN user must be an admin (instance runners), Owner of the group (group runners) or Maintainer of the project (project runners)`,
       );
     case 'insufficient-scope':
-      return new PermanentJobError(`${context.action} failed: GITLAB_TOKEN lacks the scope for it (403); give it api (GitLab 16.x), or create_runner, manage_runner and read_api (GitLab 17.1+)`);
+      return new PermanentJobError(
+        `${context.action} failed: GITLAB_TOKEN lacks the scope for it (403); give it api (GitLab 16.x), or create_runner, manage_runner and read_api (GitLab 17.1+)`,
+      );
     case 'unauthorized':
-      return new PermanentJobError(`${context.action} failed: GitLab does not accept GITLAB_TOKEN (401); check that it exists, is not revoked and has not expired`);
+      return new PermanentJobError(
+        `${context.action} failed: GitLab does not accept GITLAB_TOKEN (401); check that it exists, is not revoked and has not expired`,
+      );
     case 'not-found':
       return new PermanentJobError(`${context.action} failed: GitLab has no such thing${status}; check the id`);
     case 'gone':
@@ -121,7 +147,9 @@ export function toGitlabJobError(err: unknown, context: GitlabCallContext): Perm
     case 'server':
       return new TransientJobError(`${context.action} failed: GitLab answered ${f.status}${f.detail ? ` (${f.detail})` : ''}; retrying later`);
     case 'timeout':
-      return new TransientJobError(`${context.action} failed: GitLab${context.gitlabUrl ? ` at ${context.gitlabUrl}` : ''} did not answer in time; retrying later`);
+      return new TransientJobError(
+        `${context.action} failed: GitLab${context.gitlabUrl ? ` at ${context.gitlabUrl}` : ''} did not answer in time; retrying later`,
+      );
     case 'network':
       return new TransientJobError(
         `${context.action} failed: cannot reach GitLab${context.gitlabUrl ? ` at ${context.gitlabUrl}` : ''} (${f.detail}); check the network and GITLAB_URL`,

@@ -73,7 +73,11 @@ export async function readRunner(api: GitlabApi, id: number, retry: RetryOptions
  * `GET /runners` (the runners its user manages; a non-admin gets 403 for the first). `query` passes
  * GitLab's filters, e.g. `{ status: 'stale' }`.
  */
-export async function listRunnerIds(api: GitlabApi, query: Record<string, unknown> = {}, retry: RetryOptions = {}): Promise<{ ids: number[]; scope: ListScope }> {
+export async function listRunnerIds(
+  api: GitlabApi,
+  query: Record<string, unknown> = {},
+  retry: RetryOptions = {},
+): Promise<{ ids: number[]; scope: ListScope }> {
   try {
     const all = await readAllPages<{ id: number }>(api, 'runners/all', query, retry);
     return { ids: all.map((r) => r.id), scope: 'all' };

@@ -14,7 +14,10 @@ const MAX_PAGES = 1000;
 export async function readAllPages<T>(api: GitlabApi, endpoint: string, searchParams: Record<string, unknown> = {}, retry: RetryOptions = {}): Promise<T[]> {
   const items: T[] = [];
   for (let page = 1, pages = 0; pages < MAX_PAGES; pages++) {
-    const response = await retryIdempotent(() => api.requester.get(endpoint, { searchParams: { ...searchParams, page, per_page: PER_PAGE }, signal: retry.signal }), retry);
+    const response = await retryIdempotent(
+      () => api.requester.get(endpoint, { searchParams: { ...searchParams, page, per_page: PER_PAGE }, signal: retry.signal }),
+      retry,
+    );
     if (Array.isArray(response.body)) items.push(...(response.body as T[]));
     const next = Number(response.headers['x-next-page'] ?? '');
     if (!Number.isInteger(next) || next <= page) return items;

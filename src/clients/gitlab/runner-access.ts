@@ -45,11 +45,22 @@ export async function isAdminToken(api: GitlabApi, retry: RetryOptions = {}): Pr
  * page), and whether its job list is complete for this token. `systemId` is this host's; without one
  * no runner counts as shared.
  */
-export async function readRunnerAccess(api: GitlabApi, runnerIds: number[], systemId: string | null, retry: RetryOptions = {}, now = Date.now()): Promise<RunnerAccess[]> {
+export async function readRunnerAccess(
+  api: GitlabApi,
+  runnerIds: number[],
+  systemId: string | null,
+  retry: RetryOptions = {},
+  now = Date.now(),
+): Promise<RunnerAccess[]> {
   const admin = await isAdminToken(api, retry);
   return Promise.all(
     runnerIds.map(async (id) => {
-      const details = (await retryIdempotent(() => api.Runners.show(id), retry)) as unknown as { paused?: boolean; active?: boolean; runner_type?: string; runnerType?: string };
+      const details = (await retryIdempotent(() => api.Runners.show(id), retry)) as unknown as {
+        paused?: boolean;
+        active?: boolean;
+        runner_type?: string;
+        runnerType?: string;
+      };
       const managers = systemId === null ? [] : await readAllPages<Manager>(api, `runners/${id}/managers`, {}, retry);
       const sharedWith = managers
         .filter((m) => m.system_id !== undefined && m.system_id !== systemId && m.contacted_at && now - Date.parse(m.contacted_at) < ONLINE_MS)

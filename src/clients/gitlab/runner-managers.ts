@@ -12,7 +12,12 @@ export interface RunnerManager {
 
 /** Every manager of a runner, all pages. Needs `manage_runner` (17.1+), `read_api` or `api`. */
 export async function listRunnerManagers(api: GitlabApi, runnerId: number, retry: RetryOptions = {}): Promise<RunnerManager[]> {
-  const managers = await readAllPages<{ system_id?: string; version?: string | null; contacted_at?: string | null }>(api, `runners/${runnerId}/managers`, {}, retry);
+  const managers = await readAllPages<{ system_id?: string; version?: string | null; contacted_at?: string | null }>(
+    api,
+    `runners/${runnerId}/managers`,
+    {},
+    retry,
+  );
   return managers.map((m) => ({ systemId: m.system_id ?? '', version: m.version ?? null, contactedAt: m.contacted_at ?? null }));
 }
 

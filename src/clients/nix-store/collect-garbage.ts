@@ -37,18 +37,34 @@ const DELETING = /^deleting '([^']+)'$/;
 const FREED = /(\d+) store paths deleted, ([\d.]+) (B|KiB|MiB|GiB|TiB) freed/;
 const UNIT: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4 };
 
-async function runChecked(nix: NixCommand, program: 'nix-store' | 'nix', args: string[], options: GcRunOptions, doing: string): Promise<{ stdout: string; stderr: string }> {
+async function runChecked(
+  nix: NixCommand,
+  program: 'nix-store' | 'nix',
+  args: string[],
+  options: GcRunOptions,
+  doing: string,
+): Promise<{ stdout: string; stderr: string }> {
   const result = await nix.run(program, args, options);
   if (result.exitCode === 0) return result;
-  const lines = result.stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '');
-  const reason = result.exitCode === null ? `no answer within ${Math.round(options.timeoutMs / 1000)}s` : (lines.find((l) => l.startsWith('error:')) ?? lines.at(-1) ?? `exit code ${result.exitCode}`).replace(/^error:\s*/, '');
+  const lines = result.stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+  const reason =
+    result.exitCode === null
+      ? `no answer within ${Math.round(options.timeoutMs / 1000)}s`
+      : (lines.find((l) => l.startsWith('error:')) ?? lines.at(-1) ?? `exit code ${result.exitCode}`).replace(/^error:\s*/, '');
   throw new NixGcError(`${doing} through ${nix.label} failed: ${firstLine(reason)}`, UNANSWERED.test(reason));
 }
 
 /** What Nix's GC would delete now: `nix-store --gc --print-dead`, which takes the GC lock like a real collection. */
 export async function listDeadPaths(nix: NixCommand, options: GcRunOptions): Promise<string[]> {
   const { stdout } = await runChecked(nix, 'nix-store', ['--gc', '--print-dead'], options, 'listing dead paths');
-  return stdout.split('\n').map((l) => l.trim()).filter((l) => STORE_PATH.test(l)).sort();
+  return stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => STORE_PATH.test(l))
+    .sort();
 }
 
 /**
@@ -68,7 +84,13 @@ export async function readDeadPaths(nix: NixCommand, paths: readonly string[], o
     const { stdout } = await runChecked(nix, 'nix', ['path-info', '--json', ...chunk], options, 'reading dead paths');
     const infos = JSON.parse(stdout) as Array<{ path: string; narSize?: number; references?: string[]; registrationTime?: number; valid?: boolean }>;
     for (const info of infos) {
-      out.push({ path: info.path, narSize: info.narSize ?? 0, references: info.references ?? [], registrationTime: info.registrationTime ?? 0, valid: info.valid !== false });
+      out.push({
+        path: info.path,
+        narSize: info.narSize ?? 0,
+        references: info.references ?? [],
+        registrationTime: info.registrationTime ?? 0,
+        valid: info.valid !== false,
+      });
     }
   }
   return out;

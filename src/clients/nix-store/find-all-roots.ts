@@ -74,9 +74,7 @@ export async function findAllRoots(options: FindAllRootsOptions): Promise<AllRoo
   }
   const scan = findGcRoots({ stateDir: options.stateDir, storeDir: options.storeDir, isValid: options.isValid });
   if (scan.unreadable.length > 0) {
-    warnings.push(
-      `${scan.unreadable.length} potential GC root(s) could not be read (first: ${scan.unreadable[0]}); garbage may be overstated`,
-    );
+    warnings.push(`${scan.unreadable.length} potential GC root(s) could not be read (first: ${scan.unreadable[0]}); garbage may be overstated`);
   }
   if (!scan.temporaryLockCheck) {
     warnings.push('flock(1) is missing, so every temporary-roots file counted as live; install util-linux');
@@ -91,9 +89,7 @@ export async function findAllRoots(options: FindAllRootsOptions): Promise<AllRoo
     if (found.visibility === 'none') {
       warnings.push('no /proc here, so paths in use by running processes may be counted as garbage');
     } else if (found.unreadable > 0) {
-      warnings.push(
-        `could not read the open files of ${found.unreadable} of ${found.processes} processes; paths only they use may be counted as garbage`,
-      );
+      warnings.push(`could not read the open files of ${found.unreadable} of ${found.processes} processes; paths only they use may be counted as garbage`);
     }
     if (found.container) {
       warnings.push('the worker runs in a container: processes outside it are not seen as runtime roots');

@@ -82,7 +82,10 @@ export async function locateStore(
     mounts = await readContainerMounts(docker, name);
   } catch (err) {
     if (choice === 'auto') return hostStore(settings);
-    throw new StoreReadError(`cannot ask Docker about container "${name}" (${err instanceof Error ? err.message : String(err)}); check DOCKER_HOST`, 'unreadable');
+    throw new StoreReadError(
+      `cannot ask Docker about container "${name}" (${err instanceof Error ? err.message : String(err)}); check DOCKER_HOST`,
+      'unreadable',
+    );
   }
   const location = mounts === undefined ? undefined : containerStore(name, mounts);
   if (location !== undefined) return location;

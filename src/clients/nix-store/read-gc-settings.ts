@@ -11,7 +11,6 @@ export interface GcSettings {
 
 export const DEFAULT_GC_SETTINGS: GcSettings = { keepOutputs: false, keepDerivations: true };
 
-
 export interface GcSettingsRead extends GcSettings {
   /** The nix.conf that was read. */
   confFile: string;

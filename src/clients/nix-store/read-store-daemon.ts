@@ -62,9 +62,7 @@ export async function readStoreViaDaemon(options: DaemonOptions): Promise<StoreS
  * roots as the daemon sees them, with links censored when the worker is not a trusted user.
  * Returns roots for valid paths only.
  */
-export async function readRootsViaDaemon(
-  options: DaemonOptions & { storeDir: string; isValid: (base: string) => boolean },
-): Promise<FoundRoot[]> {
+export async function readRootsViaDaemon(options: DaemonOptions & { storeDir: string; isValid: (base: string) => boolean }): Promise<FoundRoot[]> {
   const stdout = await runNix('nix-store', ['--gc', '--print-roots', '--store', storeUri(options.socket)], options);
   const roots: FoundRoot[] = [];
   for (const line of stdout.split('\n')) {
@@ -123,7 +121,10 @@ async function runNix(program: string, args: string[], options: DaemonOptions): 
 }
 
 function lastErrorLine(stderr: string): string | undefined {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   const error = lines.find((l) => l.startsWith('error:')) ?? lines[lines.length - 1];
   return error?.replace(/^error:\s*/, '');
 }

@@ -42,15 +42,9 @@ function checkReadable(dbPath: string): void {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new StoreReadError(
-        `Nix database ${dbPath} does not exist; check NIX_STATE_DIR (the directory holding db/db.sqlite)`,
-        'missing',
-      );
+      throw new StoreReadError(`Nix database ${dbPath} does not exist; check NIX_STATE_DIR (the directory holding db/db.sqlite)`, 'missing');
     }
-    throw new StoreReadError(
-      `cannot read the Nix database ${dbPath}: ${describeErrno(err)}; run the worker as a user that may read it`,
-      'unreadable',
-    );
+    throw new StoreReadError(`cannot read the Nix database ${dbPath}: ${describeErrno(err)}; run the worker as a user that may read it`, 'unreadable');
   }
   if (!stat.isFile()) {
     throw new StoreReadError(`Nix database ${dbPath} is not a file; check NIX_STATE_DIR`, 'corrupt');
@@ -110,7 +104,9 @@ function loadSnapshot(db: Database.Database, dbPath: string): StoreSnapshot {
   const narSize = new Float64Array(count);
 
   const pathChunk = db
-    .prepare("SELECT group_concat(id || ' ' || coalesce(narSize, 0) || ' ' || path || ' ' || coalesce(deriver, ''), char(10)) FROM ValidPaths WHERE id > ? AND id <= ?")
+    .prepare(
+      "SELECT group_concat(id || ' ' || coalesce(narSize, 0) || ' ' || path || ' ' || coalesce(deriver, ''), char(10)) FROM ValidPaths WHERE id > ? AND id <= ?",
+    )
     .pluck();
   for (let low = 0; low < maxId; low += CHUNK_ROWS) {
     const text = pathChunk.get(low, low + CHUNK_ROWS) as string | null;
@@ -143,7 +139,10 @@ function loadSnapshot(db: Database.Database, dbPath: string): StoreSnapshot {
   // (a blob) are cheaper to read here than a string of the same digits. The largest id counts Refs
   // too (a reference to a path that is gone would spill into the referrer); each max is one index
   // lookup as its own subquery, where one aggregate of both would scan the table.
-  const [maxReferrer, maxReference] = db.prepare('SELECT coalesce((SELECT max(referrer) FROM Refs), 0), coalesce((SELECT max(reference) FROM Refs), 0)').raw().get() as [number, number];
+  const [maxReferrer, maxReference] = db
+    .prepare('SELECT coalesce((SELECT max(referrer) FROM Refs), 0), coalesce((SELECT max(reference) FROM Refs), 0)')
+    .raw()
+    .get() as [number, number];
   const digits = String(Math.max(maxId, maxReferrer, maxReference)).length;
   const packed = digits <= MAX_PACKED_DIGITS;
   const refChunk = db

@@ -27,12 +27,7 @@ export interface StoreSnapshot {
 }
 
 /** Builds CSR arrays from edge pairs (`from[k] -> to[k]` for k < length); order within a row is kept. */
-export function buildCsr(
-  count: number,
-  from: Int32Array,
-  to: Int32Array,
-  length: number,
-): { start: Int32Array; targets: Int32Array } {
+export function buildCsr(count: number, from: Int32Array, to: Int32Array, length: number): { start: Int32Array; targets: Int32Array } {
   const start = new Int32Array(count + 1);
   let sorted = true;
   for (let k = 0; k < length; k++) {

@@ -65,7 +65,9 @@ export function normalizeGitlabUrl(url: string): string | undefined {
 export function checkSameGitlab(requested: string, own: string): string {
   const ownUrl = normalizeGitlabUrl(own);
   if (ownUrl === undefined || normalizeGitlabUrl(requested) !== ownUrl) {
-    throw new PermanentJobError(`the runner is for another GitLab than this worker's GITLAB_URL (${own}); nothing was written; register it from a bot whose GITLAB_URL is ${own}`);
+    throw new PermanentJobError(
+      `the runner is for another GitLab than this worker's GITLAB_URL (${own}); nothing was written; register it from a bot whose GITLAB_URL is ${own}`,
+    );
   }
   if (!isSourceSafe(ownUrl)) throw new PermanentJobError(`GITLAB_URL (${own}) has characters a shell would expand; fix it in the worker's configuration`);
   return ownUrl;

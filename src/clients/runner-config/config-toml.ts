@@ -122,7 +122,12 @@ const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/
  */
 function entriesNamed(entries: RunnerEntry[], selector: string, host: string): RunnerEntry[] {
   const name = escapeRegExp(selector);
-  for (const pattern of [new RegExp(`^${name}$`), new RegExp(`^${name}_${escapeRegExp(host)}_[0-9a-f]{12}$`), new RegExp(`^${name}_[^_\\s]+_[0-9a-f]{12}$`), new RegExp(`^[0-9a-f]{12} ${name}$`)]) {
+  for (const pattern of [
+    new RegExp(`^${name}$`),
+    new RegExp(`^${name}_${escapeRegExp(host)}_[0-9a-f]{12}$`),
+    new RegExp(`^${name}_[^_\\s]+_[0-9a-f]{12}$`),
+    new RegExp(`^[0-9a-f]{12} ${name}$`),
+  ]) {
     const found = entries.filter((e) => typeof e.name === 'string' && pattern.test(e.name));
     if (found.length > 0) return found;
   }
@@ -143,7 +148,10 @@ export interface TokenCredentials {
 export function setEntryToken(text: string | undefined, match: EntryMatch, creds: TokenCredentials, file = 'config.toml'): string {
   const config = parseRunnerConfig(text, file);
   const entry = (config.runners ?? []).find((e) => entryMatches(e, match));
-  if (!entry) throw new PermanentJobError(`${file} no longer has the runner ${match.id !== undefined ? `#${match.id}` : `"${match.name}"`}; it was removed while the token was being written`);
+  if (!entry)
+    throw new PermanentJobError(
+      `${file} no longer has the runner ${match.id !== undefined ? `#${match.id}` : `"${match.name}"`}; it was removed while the token was being written`,
+    );
   entry.token = creds.token;
   entry.token_obtained_at = tomlTime(creds.obtainedAt);
   entry.token_expires_at = tomlTime(creds.expiresAt);

@@ -35,7 +35,8 @@ import { readIfExists, updateFileAtomic, type AtomicUpdateOptions } from './writ
  * Where a host keeps its runners' tokens, per RUNNEROPS_TOKEN_MODE, behind one interface: find a
  * runner and its current token, install a new one, write a rotated token everywhere, undo an install.
  */
-export type StoreSettings = Pick<WorkerSettings, 'host' | 'tokenMode' | 'runnerConfigPath' | 'tokenDir' | 'envFile' | 'reloadCommand'> & Partial<Pick<WorkerSettings, 'configTemplatePath' | 'gitlabUrl'>>;
+export type StoreSettings = Pick<WorkerSettings, 'host' | 'tokenMode' | 'runnerConfigPath' | 'tokenDir' | 'envFile' | 'reloadCommand'> &
+  Partial<Pick<WorkerSettings, 'configTemplatePath' | 'gitlabUrl'>>;
 
 /** A runner as this host keeps it. `token` is the secret: never log or return it. */
 export interface HostRunner {
@@ -74,10 +75,14 @@ export async function findHostRunner(settings: StoreSettings, selector: string |
 function hostRunnerOf(entry: RunnerEntry, settings: StoreSettings): HostRunner {
   // A new token is written back by name or id: without either it would be reset and then lost.
   if ((typeof entry.name !== 'string' || entry.name === '') && typeof entry.id !== 'number') {
-    throw new PermanentJobError(`a [[runners]] entry in ${settings.runnerConfigPath} has neither name nor id; give it a name (or re-register it) before rotating`);
+    throw new PermanentJobError(
+      `a [[runners]] entry in ${settings.runnerConfigPath} has neither name nor id; give it a name (or re-register it) before rotating`,
+    );
   }
   if (typeof entry.token !== 'string' || entry.token === '' || entry.token.startsWith('@')) {
-    throw new PermanentJobError(`runner "${String(entry.name)}" in ${settings.runnerConfigPath} has no token; re-register it with /runner register ${settings.host} --type ...`);
+    throw new PermanentJobError(
+      `runner "${String(entry.name)}" in ${settings.runnerConfigPath} has no token; re-register it with /runner register ${settings.host} --type ...`,
+    );
   }
   const expires = expiryFrom(entry.token_expires_at);
   return {
@@ -143,8 +148,22 @@ function setTokenVars(settings: StoreSettings, text: string | undefined, variabl
   let next = setEnvVar(text, variable, creds.token);
   if (settings.configTemplatePath === undefined) return next;
   if (creds.id !== undefined) next = setEnvVar(next, `${variable}_ID`, String(creds.id));
-  next = setEnvVar(next, `${variable}_OBTAINED_AT`, tomlTime(creds.obtainedAt).toISOString().replace(/\.\d{3}Z$/, 'Z'));
-  return setEnvVar(next, `${variable}_EXPIRES_AT`, creds.expiresAt === null ? ZERO_TIME : tomlTime(creds.expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+  next = setEnvVar(
+    next,
+    `${variable}_OBTAINED_AT`,
+    tomlTime(creds.obtainedAt)
+      .toISOString()
+      .replace(/\.\d{3}Z$/, 'Z'),
+  );
+  return setEnvVar(
+    next,
+    `${variable}_EXPIRES_AT`,
+    creds.expiresAt === null
+      ? ZERO_TIME
+      : tomlTime(creds.expiresAt)
+          .toISOString()
+          .replace(/\.\d{3}Z$/, 'Z'),
+  );
 }
 
 /**
@@ -159,7 +178,9 @@ async function checkTemplatePlaceholder(settings: StoreSettings, name: string): 
   if (placeholders.includes(wanted)) {
     const url = runners.find((r) => r.token === wanted)?.url;
     if (settings.gitlabUrl !== undefined && (typeof url !== 'string' || normalizeGitlabUrl(url) !== normalizeGitlabUrl(settings.gitlabUrl))) {
-      throw new PermanentJobError(`the config.toml template's runner with token = "${wanted}" has url ${String(url)}, not this worker's GITLAB_URL (${settings.gitlabUrl}); fix its url in services.runnerops.worker.configTemplate`);
+      throw new PermanentJobError(
+        `the config.toml template's runner with token = "${wanted}" has url ${String(url)}, not this worker's GITLAB_URL (${settings.gitlabUrl}); fix its url in services.runnerops.worker.configTemplate`,
+      );
     }
     return;
   }
@@ -173,7 +194,10 @@ const PLACEHOLDER = /^@([A-Za-z_][A-Za-z0-9_]*)@$/;
 
 async function readTemplateRunners(settings: StoreSettings, file: string): Promise<Array<{ name?: unknown; token?: unknown; url?: unknown }>> {
   const text = await readIfExists(file);
-  if (text === undefined) throw new PermanentJobError(`the config.toml template ${file} (RUNNEROPS_CONFIG_TEMPLATE) does not exist on ${settings.host}; switch to the NixOS configuration that names it`);
+  if (text === undefined)
+    throw new PermanentJobError(
+      `the config.toml template ${file} (RUNNEROPS_CONFIG_TEMPLATE) does not exist on ${settings.host}; switch to the NixOS configuration that names it`,
+    );
   try {
     return (JSON.parse(text) as { runners?: Array<{ name?: unknown; token?: unknown; url?: unknown }> }).runners ?? [];
   } catch {
@@ -218,7 +242,9 @@ function installWrites(settings: StoreSettings, runner: NewRunner, template: Run
         transform: (current) => {
           const owner = runnerIdOfAuthFile(current);
           if (owner !== undefined && owner !== runner.id && owner !== runner.replaces) {
-            throw new PermanentJobError(`${file} already holds the working token of runner #${owner}; pick another --description, or delete runner #${owner} in GitLab first to replace it`);
+            throw new PermanentJobError(
+              `${file} already holds the working token of runner #${owner}; pick another --description, or delete runner #${owner} in GitLab first to replace it`,
+            );
           }
           return renderAuthTokenFile(runner);
         },
@@ -307,7 +333,9 @@ export async function confirmRunnerLoaded(settings: StoreSettings, runner: Pick<
     settings.tokenMode === 'env-template'
       ? `no @${tokenVarFor(runner.name)}@ placeholder in the config.toml template takes ${tokenVarFor(runner.name)} from ${settings.envFile}; add the runner to the template (services.runnerops.worker.templateRunners.${slugOf(runner.name)}) and switch, then register again`
       : `check that ${authTokenFilePath(settings.tokenDir, runner.name)} is the authenticationTokenConfigFile of a services.gitlab-runner.services entry (services.runnerops.worker.runners.${slugOf(runner.name)}) and see journalctl -u gitlab-runner`;
-  throw new PermanentJobError(`gitlab-runner did not take the token of runner #${runner.id}: after "${settings.reloadCommand}" ${settings.runnerConfigPath} has no runner with it; ${where}`);
+  throw new PermanentJobError(
+    `gitlab-runner did not take the token of runner #${runner.id}: after "${settings.reloadCommand}" ${settings.runnerConfigPath} has no runner with it; ${where}`,
+  );
 }
 
 /**

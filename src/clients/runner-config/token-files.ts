@@ -13,7 +13,10 @@ import { readIfExists } from './write-file-atomic.js';
 
 /** File-name-safe form of a runner name: `Nix caching runner` -> `nix-caching-runner`. */
 export function slugOf(name: string): string {
-  const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+  const slug = name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
   return slug === '' ? 'runner' : slug.slice(0, 60);
 }
 

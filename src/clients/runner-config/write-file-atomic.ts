@@ -39,8 +39,10 @@ async function writeTemp(file: string, content: string | Uint8Array, mode: numbe
     handle = await open(tmp, 'wx', mode);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new PermanentJobError(`${path.dirname(file)} does not exist; create it or check GITLAB_RUNNER_CONFIG / the token paths on this host`);
-    if (code === 'EACCES' || code === 'EROFS' || code === 'EPERM') throw new PermanentJobError(`cannot write in ${path.dirname(file)} (${code}); give the worker write access there`);
+    if (code === 'ENOENT')
+      throw new PermanentJobError(`${path.dirname(file)} does not exist; create it or check GITLAB_RUNNER_CONFIG / the token paths on this host`);
+    if (code === 'EACCES' || code === 'EROFS' || code === 'EPERM')
+      throw new PermanentJobError(`cannot write in ${path.dirname(file)} (${code}); give the worker write access there`);
     throw err;
   }
   try {
@@ -69,11 +71,7 @@ async function syncDir(dir: string): Promise<void> {
  * saves config.toml itself when it rotates a token), the transform is applied again to the new content,
  * so their change and ours both survive. Returns what was written.
  */
-export async function updateFileAtomic(
-  file: string,
-  transform: (current: string | undefined) => string,
-  options: AtomicUpdateOptions = {},
-): Promise<string> {
+export async function updateFileAtomic(file: string, transform: (current: string | undefined) => string, options: AtomicUpdateOptions = {}): Promise<string> {
   const mode = options.mode ?? 0o600;
   const rounds = options.maxRounds ?? 5;
   for (let round = 1; round <= rounds; round++) {

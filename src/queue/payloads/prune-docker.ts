@@ -6,7 +6,12 @@ export const payloadSchema = z.object({
   /** List what would go and its size, remove nothing. @defaultValue false */
   dryRun: z.boolean().default(false),
   /** Keep objects created less than this many seconds ago (0: no age limit). @defaultValue 3600 */
-  untilSeconds: z.number().int().min(0).max(366 * 86400).default(3600),
+  untilSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(366 * 86400)
+    .default(3600),
   /** Anonymous volumes, and gitlab-runner cache volumes older than `untilSeconds`. @defaultValue false */
   volumes: z.boolean().default(false),
   /** Named volumes too (the policy decides). @defaultValue false */

@@ -14,7 +14,10 @@ export const payloadSchema = z
     untagged: z.boolean().default(false),
     paused: z.boolean().default(false),
     /** The command's id: a rerun after the bot died finds the runner the first run created. */
-    requestId: z.string().regex(/^[A-Za-z0-9._-]{1,80}$/).optional(),
+    requestId: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,80}$/)
+      .optional(),
     /** How long to wait for gitlab-runner on the host to ask GitLab for jobs with the new token, in seconds. @defaultValue 15 */
     pickupSeconds: z.number().int().min(0).max(600).default(15),
   })

@@ -13,7 +13,10 @@ export const payloadSchema = z.object({
   /** Pause between looks at the running jobs, in ms. @defaultValue 5000 */
   pollIntervalMs: z.number().int().min(10).max(60_000).default(5000),
   /** The command's id: a rerun after the bot died knows which pauses were its own. */
-  requestId: z.string().regex(/^[A-Za-z0-9._-]{1,80}$/).optional(),
+  requestId: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,80}$/)
+    .optional(),
 });
 export type Payload = z.infer<typeof payloadSchema>;
 

@@ -4,7 +4,10 @@ export const name = 'rotate-token';
 
 export const payloadSchema = z.preprocess(
   // The planner names the command id `requestId`; both names are accepted.
-  (input) => (input !== null && typeof input === 'object' && !('jobId' in input) && 'requestId' in input ? { ...input, jobId: (input as { requestId: unknown }).requestId } : input),
+  (input) =>
+    input !== null && typeof input === 'object' && !('jobId' in input) && 'requestId' in input
+      ? { ...input, jobId: (input as { requestId: unknown }).requestId }
+      : input,
   z.object({
     /** Id of this rotation (the command id): a retry or rerun with the same id never resets twice. */
     jobId: z.string().min(1).max(200),

@@ -22,7 +22,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await docker.getContainer(name).remove({ force: true, v: true }).catch(() => undefined);
+  await docker
+    .getContainer(name)
+    .remove({ force: true, v: true })
+    .catch(() => undefined);
 });
 
 describe('execInContainer', () => {

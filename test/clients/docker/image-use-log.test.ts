@@ -22,11 +22,22 @@ function waitForUse(running: { onRecorded: (listener: (id: string, at: number) =
   return new Promise((resolve) => running.onRecorded((id, at) => id === image && resolve(at)));
 }
 
-function startLog(): { log: Promise<ImageUseLog>; onRecorded: (listener: (id: string, at: number) => void) => void; onForgotten: (listener: (id: string) => void) => void } {
+function startLog(): {
+  log: Promise<ImageUseLog>;
+  onRecorded: (listener: (id: string, at: number) => void) => void;
+  onForgotten: (listener: (id: string) => void) => void;
+} {
   const listeners: Array<(id: string, at: number) => void> = [];
   const forgotten: Array<(id: string) => void> = [];
   return {
-    log: startImageUseLog({ docker, file, log, saveDelayMs: 10, onRecorded: (id, at) => listeners.forEach((l) => l(id, at)), onForgotten: (id) => forgotten.forEach((l) => l(id)) }),
+    log: startImageUseLog({
+      docker,
+      file,
+      log,
+      saveDelayMs: 10,
+      onRecorded: (id, at) => listeners.forEach((l) => l(id, at)),
+      onForgotten: (id) => forgotten.forEach((l) => l(id)),
+    }),
     onRecorded: (listener) => listeners.push(listener),
     onForgotten: (listener) => forgotten.push(listener),
   };
@@ -39,7 +50,11 @@ async function newImage(): Promise<string> {
 }
 
 async function createContainer(image: string): Promise<Docker.Container> {
-  const container = await docker.createContainer({ Image: image, name: `runnerops-test-use-${randomBytes(4).toString('hex')}`, HostConfig: { NetworkMode: 'none' } });
+  const container = await docker.createContainer({
+    Image: image,
+    name: `runnerops-test-use-${randomBytes(4).toString('hex')}`,
+    HostConfig: { NetworkMode: 'none' },
+  });
   created.push(container.id);
   return container;
 }
@@ -51,8 +66,16 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const id of created) await docker.getContainer(id).remove({ force: true, v: true }).catch(() => undefined);
-  for (const id of images) await docker.getImage(id).remove({ force: true }).catch(() => undefined);
+  for (const id of created)
+    await docker
+      .getContainer(id)
+      .remove({ force: true, v: true })
+      .catch(() => undefined);
+  for (const id of images)
+    await docker
+      .getImage(id)
+      .remove({ force: true })
+      .catch(() => undefined);
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -88,12 +111,17 @@ describe('startImageUseLog', () => {
     await running.stop();
   });
 
-  it('counts a later start of a container as its image\'s last use', async () => {
+  it("counts a later start of a container as its image's last use", async () => {
     const busybox = await ensureBusyboxImage();
     const image = (await docker.getImage(busybox).inspect()).Id;
     const started = startLog();
     const running = await started.log;
-    const container = await docker.createContainer({ Image: busybox, Cmd: ['true'], name: `runnerops-test-use-${randomBytes(4).toString('hex')}`, HostConfig: { NetworkMode: 'none' } });
+    const container = await docker.createContainer({
+      Image: busybox,
+      Cmd: ['true'],
+      name: `runnerops-test-use-${randomBytes(4).toString('hex')}`,
+      HostConfig: { NetworkMode: 'none' },
+    });
     created.push(container.id);
     const later = waitForUse(started, image);
     await container.start();

@@ -20,11 +20,16 @@ describe('mapLimit', () => {
   it('stops starting work once the signal aborts', async () => {
     const controller = new AbortController();
     let started = 0;
-    const run = mapLimit([1, 2, 3, 4], 1, async () => {
-      started++;
-      controller.abort(new Error('stop'));
-      await tick();
-    }, controller.signal);
+    const run = mapLimit(
+      [1, 2, 3, 4],
+      1,
+      async () => {
+        started++;
+        controller.abort(new Error('stop'));
+        await tick();
+      },
+      controller.signal,
+    );
     await expect(run).rejects.toThrow('stop');
     expect(started).toBe(1);
   });

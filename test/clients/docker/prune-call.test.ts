@@ -14,7 +14,11 @@ let busybox: string;
 const conflict = (): Error => Object.assign(new Error('(HTTP code 409) a prune operation is already running'), { statusCode: 409 });
 
 async function createStopped(count: number, labels: Record<string, string> = {}): Promise<string[]> {
-  return mapLimit(Array.from({ length: count }), 8, async () => (await docker.createContainer({ Image: busybox, Cmd: ['true'], Labels: labels, HostConfig: { NetworkMode: 'none' } })).id);
+  return mapLimit(
+    Array.from({ length: count }),
+    8,
+    async () => (await docker.createContainer({ Image: busybox, Cmd: ['true'], Labels: labels, HostConfig: { NetworkMode: 'none' } })).id,
+  );
 }
 
 beforeAll(async () => {
@@ -59,7 +63,9 @@ describe('callPrune', () => {
     await createStopped(150);
     // Another client's prune, already running when ours arrives.
     const other = new Promise((resolve, reject) =>
-      docker.modem.dial({ path: '/containers/prune?', method: 'POST', options: {}, statusCodes: { 200: true } }, (err, data) => (err ? reject(err) : resolve(data))),
+      docker.modem.dial({ path: '/containers/prune?', method: 'POST', options: {}, statusCodes: { 200: true } }, (err, data) =>
+        err ? reject(err) : resolve(data),
+      ),
     );
     await new Promise((resolve) => setTimeout(resolve, 30));
     const ours = await callPrune(docker, 'containers', { retryDelayMs: 20 });

@@ -31,24 +31,32 @@ export async function createExitedContainers(
   count: number,
   options: { withVolume?: (i: number) => boolean; labels?: Record<string, string>; name?: (i: number) => string; cmd?: string[] } = {},
 ): Promise<string[]> {
-  return mapLimit(Array.from({ length: count }, (_, i) => i), 8, async (i) => {
-    const container = await docker.createContainer({
-      Image: image,
-      Cmd: options.cmd ?? ['/bin/sh', '-c', `echo ${i} > /tmp/out; if [ -d /data ]; then echo volume-${i} > /data/file; fi`],
-      ...(options.name ? { name: options.name(i) } : {}),
-      Labels: options.labels ?? {},
-      ...(options.withVolume?.(i) ? { Volumes: { '/data': {} } } : {}),
-      HostConfig: { NetworkMode: 'none' },
-    });
-    await container.start();
-    await container.wait();
-    return container.id;
-  });
+  return mapLimit(
+    Array.from({ length: count }, (_, i) => i),
+    8,
+    async (i) => {
+      const container = await docker.createContainer({
+        Image: image,
+        Cmd: options.cmd ?? ['/bin/sh', '-c', `echo ${i} > /tmp/out; if [ -d /data ]; then echo volume-${i} > /data/file; fi`],
+        ...(options.name ? { name: options.name(i) } : {}),
+        Labels: options.labels ?? {},
+        ...(options.withVolume?.(i) ? { Volumes: { '/data': {} } } : {}),
+        HostConfig: { NetworkMode: 'none' },
+      });
+      await container.start();
+      await container.wait();
+      return container.id;
+    },
+  );
 }
 
 /** Imports `count` untagged images, each with its own random content. */
 export async function createDanglingImages(docker: Docker, count: number, bytes = 4096): Promise<string[]> {
-  return mapLimit(Array.from({ length: count }, (_, i) => i), 4, () => importFilesImage(docker, { payload: randomBytes(bytes) }));
+  return mapLimit(
+    Array.from({ length: count }, (_, i) => i),
+    4,
+    () => importFilesImage(docker, { payload: randomBytes(bytes) }),
+  );
 }
 
 /** The benchmark's and tests' standard mess: exited containers, some with anonymous volumes, dangling images. */

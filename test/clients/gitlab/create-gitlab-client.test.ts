@@ -32,7 +32,7 @@ describe('createGitlabClient', () => {
     expect(fake.requestCount('POST /runners/reset_authentication_token')).toBe(before + 1);
   });
 
-  it('keeps GitLab\'s message as the error description and not the request body', async () => {
+  it("keeps GitLab's message as the error description and not the request body", async () => {
     const api = createGitlabClient({ url: fake.url });
     const err = (await api.requester.post('runners/verify', { body: { token: 'glrt-not-a-real-one-123' } }).catch((e: unknown) => e)) as GitbeakerRequestError;
     expect(err.cause?.description).toBe('403 Forbidden');

@@ -13,6 +13,8 @@ describe('decamelizeKeys', () => {
 
 describe('formatQuery', () => {
   it('writes arrays as key[] and leaves out undefined values', () => {
-    expect(formatQuery({ status: 'running', perPage: 100, tagList: ['a', 'b'], page: undefined })).toBe('status=running&per_page=100&tag_list%5B%5D=a&tag_list%5B%5D=b');
+    expect(formatQuery({ status: 'running', perPage: 100, tagList: ['a', 'b'], page: undefined })).toBe(
+      'status=running&per_page=100&tag_list%5B%5D=a&tag_list%5B%5D=b',
+    );
   });
 });

@@ -13,9 +13,12 @@ afterAll(async () => {
 });
 
 async function errorOf(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(() => {
-    throw new Error('expected a failure');
-  }, (err: unknown) => err);
+  return promise.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (err: unknown) => err,
+  );
 }
 
 const verify = (token: string) => createGitlabClient({ url: fake.url }).requester.post('runners/verify', { body: { token } });
@@ -54,7 +57,9 @@ describe('toGitlabJobError', () => {
   it('says a runner token is dead and how to re-register, as a permanent error', async () => {
     const err = toGitlabJobError(await errorOf(verify('glrt-unknown-token-xyz')), { action: 'verify runner #7', runnerToken: { runnerId: 7, host: 'ci-3' } });
     expect(err).toBeInstanceOf(PermanentJobError);
-    expect(err.message).toBe('verify runner #7 failed: the token of runner #7 is no longer valid (403: 403 Forbidden): re-register the runner with /runner register ci-3 --type ... and remove its old entry');
+    expect(err.message).toBe(
+      'verify runner #7 failed: the token of runner #7 is no longer valid (403: 403 Forbidden): re-register the runner with /runner register ci-3 --type ... and remove its old entry',
+    );
   });
 
   it('makes 429 and 5xx transient with the wait GitLab asked for', async () => {

@@ -10,7 +10,14 @@ const DAY = 86400_000;
 
 /** Deletes a runner while GitLab is still answering the read of its details (held by a delay). */
 async function deleteWhileItsDetailsAreRead(id: number): Promise<void> {
-  await until(async () => gitlab().findRequests('GET /runners/:id').some((r) => r.url.endsWith(`/runners/${id}`)), 10_000, `the read of runner #${id}`);
+  await until(
+    async () =>
+      gitlab()
+        .findRequests('GET /runners/:id')
+        .some((r) => r.url.endsWith(`/runners/${id}`)),
+    10_000,
+    `the read of runner #${id}`,
+  );
   const res = await fetch(`${gitlab().url}/api/v4/runners/${id}`, { method: 'DELETE', headers: { 'private-token': gitlab().admin.token } });
   expect(res.status).toBe(204);
 }

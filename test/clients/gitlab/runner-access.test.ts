@@ -17,7 +17,7 @@ describe('isAdminToken', () => {
     expect(await isAdminToken(createGitlabClient({ url: fake.url, token: runnerOnly.token }))).toBe(false);
   });
 
-  it('tells an admin\'s token from a group Owner\'s', async () => {
+  it("tells an admin's token from a group Owner's", async () => {
     expect(await isAdminToken(createGitlabClient({ url: fake.url, token: fake.admin.token }))).toBe(true);
     const owner = fake.createUserToken({ scopes: ['read_api'], groups: { 5: 'owner' } });
     expect(await isAdminToken(createGitlabClient({ url: fake.url, token: owner.token }))).toBe(false);

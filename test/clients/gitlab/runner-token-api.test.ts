@@ -20,7 +20,7 @@ describe('verifyRunnerToken', () => {
     expect(fake.managers(runner.id).map((m) => m.systemId)).toEqual(['s_abcdef012345']);
   });
 
-  it('sends what gitlab-runner\'s own verify sends and no info, so GitLab shows no version for a manager gitlab-runner never ran', async () => {
+  it("sends what gitlab-runner's own verify sends and no info, so GitLab shows no version for a manager gitlab-runner never ran", async () => {
     const runner = fake.addRunner();
     await verifyRunnerToken(createGitlabClient({ url: fake.url }), runner.token, 's_abcdef000000');
     expect(Object.keys(fake.findRequests('POST /runners/verify').at(-1)!.params).sort()).toEqual(['system_id', 'token']);
@@ -30,7 +30,9 @@ describe('verifyRunnerToken', () => {
   it('retries a 503 for an idempotent verify', async () => {
     const runner = fake.addRunner();
     fake.inject('POST /runners/verify', { status: 503 });
-    await expect(verifyRunnerToken(createGitlabClient({ url: fake.url }), runner.token, 's_abcdef012345', { sleep: async () => undefined })).resolves.toMatchObject({ id: runner.id });
+    await expect(
+      verifyRunnerToken(createGitlabClient({ url: fake.url }), runner.token, 's_abcdef012345', { sleep: async () => undefined }),
+    ).resolves.toMatchObject({ id: runner.id });
   });
 });
 

@@ -18,7 +18,14 @@ describe('createRunner', () => {
     const created = await createRunner(api, { type: 'project', projectId: 42, description: 'nix', tags: ['nix'], untagged: false, paused: true });
     expect(created.token).toBe(fake.runner(created.id)!.token);
     expect(created.tokenExpiresAt).toBeNull();
-    expect(fake.runner(created.id)).toMatchObject({ runnerType: 'project_type', projectId: 42, description: 'nix', tagList: ['nix'], runUntagged: false, paused: true });
+    expect(fake.runner(created.id)).toMatchObject({
+      runnerType: 'project_type',
+      projectId: 42,
+      description: 'nix',
+      tagList: ['nix'],
+      runUntagged: false,
+      paused: true,
+    });
   });
 
   it('is not retried when GitLab answers 502', async () => {
@@ -67,13 +74,18 @@ describe('countRunningJobs', () => {
       const runner = old.addRunner();
       old.setJobs(runner.id, [{ status: 'running' }, { status: 'running' }]);
       expect(await countRunningJobs(createGitlabClient({ url: old.url, token: old.admin.token }), runner.id)).toBe(2);
-      expect(old.findRequests('GET /runners/:id/jobs').map((r) => r.status).sort()).toEqual([200, 400]);
+      expect(
+        old
+          .findRequests('GET /runners/:id/jobs')
+          .map((r) => r.status)
+          .sort(),
+      ).toEqual([200, 400]);
     } finally {
       await old.close();
     }
   });
 
-  it('counts only one host\'s jobs when given its system id', async () => {
+  it("counts only one host's jobs when given its system id", async () => {
     const runner = fake.addRunner();
     fake.setJobs(runner.id, [
       { status: 'running', systemId: 's_000000000001' },

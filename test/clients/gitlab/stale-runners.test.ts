@@ -34,7 +34,7 @@ describe('findStaleRunners', () => {
     expect(gitlab().findRequests('GET /runners/all').length).toBeGreaterThanOrEqual(2);
   });
 
-  it("lists only the runners a group Owner manages, since GitLab refuses them /runners/all", async () => {
+  it('lists only the runners a group Owner manages, since GitLab refuses them /runners/all', async () => {
     const mine = gitlab().addRunner({ runnerType: 'group_type', groupId: 61 });
     mine.contactedAt = ago(200 * DAY);
     const owner = gitlab().createUserToken({ scopes: ['read_api'], ownedGroups: [61] });

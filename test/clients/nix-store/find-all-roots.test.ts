@@ -36,7 +36,14 @@ describe('findAllRoots', () => {
   });
 
   it("takes the daemon's list when there is no gcroots directory here", async () => {
-    const found = await findAllRoots({ stateDir: path.join(rooted.store.root, 'elsewhere'), storeDir: '/nix/store', socket, useDaemon: false, procDir: '/proc', isValid });
+    const found = await findAllRoots({
+      stateDir: path.join(rooted.store.root, 'elsewhere'),
+      storeDir: '/nix/store',
+      socket,
+      useDaemon: false,
+      procDir: '/proc',
+      isValid,
+    });
     expect(found.source).toBe('daemon');
     expect(found.runtime).toEqual({ visibility: 'daemon' });
     expect(found.warnings).toEqual([expect.stringMatching(/^no .*elsewhere\/gcroots here: the roots are the daemon's own list$/)]);

@@ -24,7 +24,11 @@ describe('findGcRoots', () => {
     expect(scan.roots).toContainEqual({ link: rooted.links.direct, base: base('kept-direct'), kind: 'gcroot' });
     expect(scan.roots).toContainEqual({ link: rooted.links.subpath, base: base('kept-subpath'), kind: 'gcroot' });
     expect(scan.roots).toContainEqual({ link: rooted.links.regularFile, base: base('kept-file'), kind: 'gcroot' });
-    expect(scan.roots).toContainEqual({ link: rooted.links.derivation, base: path.basename(defined(rooted.built['drv-rooted-out'], 'drv-rooted-out').drv), kind: 'gcroot' });
+    expect(scan.roots).toContainEqual({
+      link: rooted.links.derivation,
+      base: path.basename(defined(rooted.built['drv-rooted-out'], 'drv-rooted-out').drv),
+      kind: 'gcroot',
+    });
   });
 
   it('finds indirect roots through auto/ under the name of the link they point to', () => {

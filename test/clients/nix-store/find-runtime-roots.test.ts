@@ -27,10 +27,7 @@ describe('findRuntimeRoots', () => {
         '7f02-7f03 rw-p 00000000 00:00 0    [heap]',
       ].join('\n'),
     );
-    await fs.promises.writeFile(
-      path.join(pid, 'environ'),
-      `PATH=/nix/store/${h('f')}-coreutils/bin:/nix/store/${h('g')}-git-2.4/bin\0HOME=/root\0`,
-    );
+    await fs.promises.writeFile(path.join(pid, 'environ'), `PATH=/nix/store/${h('f')}-coreutils/bin:/nix/store/${h('g')}-git-2.4/bin\0HOME=/root\0`);
     await fs.promises.mkdir(path.join(procDir, '456'));
     await fs.promises.mkdir(path.join(procDir, 'sys/kernel'), { recursive: true });
     await fs.promises.writeFile(path.join(procDir, 'sys/kernel/modprobe'), `/nix/store/${h('k')}-kmod/bin/modprobe\n`);

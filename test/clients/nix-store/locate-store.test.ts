@@ -4,7 +4,7 @@ import { containerStore, hostStore } from '../../../src/clients/nix-store/locate
 const volume = (destination: string, id: string) => ({ type: 'volume', name: id, source: `/var/lib/docker/volumes/${id}/_data`, destination, rw: true });
 
 describe('containerStore', () => {
-  it('reads the store and db from the seed image\'s volumes and takes the roots from the daemon', () => {
+  it("reads the store and db from the seed image's volumes and takes the roots from the daemon", () => {
     const location = containerStore('gitlabnix', [volume('/nix/store', 's'), volume('/nix/var/nix/db', 'd'), volume('/nix/var/nix/daemon-socket', 'k')]);
     expect(location).toEqual({
       kind: 'container',
@@ -19,7 +19,12 @@ describe('containerStore', () => {
 
   it('reads roots from the state directory when the container mounts all of /nix/var/nix', () => {
     const location = containerStore('nixd', [volume('/nix/store/', 's'), { type: 'bind', source: '/srv/nixd/var', destination: '/nix/var/nix', rw: true }]);
-    expect(location).toMatchObject({ stateDir: '/srv/nixd/var', dbDir: '/srv/nixd/var/db', daemonSocket: '/srv/nixd/var/daemon-socket/socket', rootsViaDaemon: false });
+    expect(location).toMatchObject({
+      stateDir: '/srv/nixd/var',
+      dbDir: '/srv/nixd/var/db',
+      daemonSocket: '/srv/nixd/var/daemon-socket/socket',
+      rootsViaDaemon: false,
+    });
   });
 
   it('finds no store in a container that does not mount one', () => {
@@ -30,6 +35,10 @@ describe('containerStore', () => {
 
 describe('hostStore', () => {
   it('takes NIX_STATE_DIR and NIX_STORE_DIR', () => {
-    expect(hostStore({ nixStateDir: '/nix/var/nix', nixStoreDir: '/nix/store' })).toMatchObject({ kind: 'host', dbDir: '/nix/var/nix/db', rootsViaDaemon: false });
+    expect(hostStore({ nixStateDir: '/nix/var/nix', nixStoreDir: '/nix/store' })).toMatchObject({
+      kind: 'host',
+      dbDir: '/nix/var/nix/db',
+      rootsViaDaemon: false,
+    });
   });
 });

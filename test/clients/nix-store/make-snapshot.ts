@@ -2,7 +2,10 @@ import { buildCsr, type StoreSnapshot } from '../../../src/clients/nix-store/sto
 
 /** A path for hand-made snapshots: `/nix/store/<32 x c>-<name>` with a distinct hash per index. */
 export function fakePath(index: number, name: string): string {
-  const hash = index.toString(32).padStart(32, '0').replace(/[eotu]/g, 'a');
+  const hash = index
+    .toString(32)
+    .padStart(32, '0')
+    .replace(/[eotu]/g, 'a');
   return `/nix/store/${hash}-${name}`;
 }
 

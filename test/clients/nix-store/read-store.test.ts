@@ -46,7 +46,9 @@ describe('readStore', () => {
     const server = net.createServer((c) => c.destroy()).listen(fakeSocket);
     try {
       const error = await readStore({ stateDir: path.join(store.root, 'nothing'), socket: fakeSocket }).catch((err: unknown) => err);
-      expect((error as Error).message).toMatch(/^Nix database .* does not exist; .*; asking the daemon instead failed too: the nix daemon at .* did not answer: /);
+      expect((error as Error).message).toMatch(
+        /^Nix database .* does not exist; .*; asking the daemon instead failed too: the nix daemon at .* did not answer: /,
+      );
       expect((error as Error).message).not.toContain('\n');
     } finally {
       server.close();

@@ -28,11 +28,18 @@ describe('indexStorePaths', () => {
 
   it('answers as a Map of base names would, for any set of names', () => {
     fc.assert(
-      fc.property(fc.uniqueArray(fc.stringMatching(/^[0-9a-z]{1,40}(-[a-z0-9.]{1,8})?$/), { maxLength: 300 }), fc.array(fc.stringMatching(/^[0-9a-z-]{1,45}$/), { maxLength: 50 }), (names, probes) => {
-        const index = indexStorePaths(names.map((n) => `/nix/store/${n}`), '/nix/store');
-        const byName = new Map(names.map((n, i) => [n, i]));
-        for (const probe of [...names, ...probes]) expect(index.byBase(probe)).toBe(byName.get(probe) ?? -1);
-      }),
+      fc.property(
+        fc.uniqueArray(fc.stringMatching(/^[0-9a-z]{1,40}(-[a-z0-9.]{1,8})?$/), { maxLength: 300 }),
+        fc.array(fc.stringMatching(/^[0-9a-z-]{1,45}$/), { maxLength: 50 }),
+        (names, probes) => {
+          const index = indexStorePaths(
+            names.map((n) => `/nix/store/${n}`),
+            '/nix/store',
+          );
+          const byName = new Map(names.map((n, i) => [n, i]));
+          for (const probe of [...names, ...probes]) expect(index.byBase(probe)).toBe(byName.get(probe) ?? -1);
+        },
+      ),
     );
   });
 });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { checkRunnerToken, checkSameGitlab, checkSourceSafe, isSourceSafe, normalizeGitlabUrl } from '../../../src/clients/runner-config/check-install-input.js';
+import {
+  checkRunnerToken,
+  checkSameGitlab,
+  checkSourceSafe,
+  isSourceSafe,
+  normalizeGitlabUrl,
+} from '../../../src/clients/runner-config/check-install-input.js';
 import { PermanentJobError } from '../../../src/errors.js';
 
 describe('checkRunnerToken', () => {
@@ -55,6 +61,8 @@ describe('normalizeGitlabUrl', () => {
 describe('checkSameGitlab', () => {
   it("returns the worker's own URL for the same GitLab and refuses another one", () => {
     expect(checkSameGitlab('https://gitlab.example.com/', 'https://gitlab.example.com')).toBe('https://gitlab.example.com');
-    expect(() => checkSameGitlab('https://gitlab.example.com.evil.test', 'https://gitlab.example.com')).toThrow(/^the runner is for another GitLab than this worker's GITLAB_URL/);
+    expect(() => checkSameGitlab('https://gitlab.example.com.evil.test', 'https://gitlab.example.com')).toThrow(
+      /^the runner is for another GitLab than this worker's GITLAB_URL/,
+    );
   });
 });

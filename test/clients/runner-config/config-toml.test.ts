@@ -27,7 +27,9 @@ describe('parseRunnerConfig', () => {
   });
 
   it('names the line of a TOML error and treats a missing file as empty', () => {
-    expect(() => parseRunnerConfig('a = \n[[runners]]', '/etc/config.toml')).toThrow(/^\/etc\/config\.toml is not valid TOML \(line 1, column \d+\); fix it before changing runners$/);
+    expect(() => parseRunnerConfig('a = \n[[runners]]', '/etc/config.toml')).toThrow(
+      /^\/etc\/config\.toml is not valid TOML \(line 1, column \d+\); fix it before changing runners$/,
+    );
     expect(parseRunnerConfig(undefined)).toEqual({});
   });
 });
@@ -35,7 +37,11 @@ describe('parseRunnerConfig', () => {
 describe('setEntryToken', () => {
   it('writes token, token_obtained_at and token_expires_at and keeps every other key', async () => {
     const text = await seed();
-    const out = setEntryToken(text, { id: 12354 }, { token: 'glrt-newtokennewtoken0001', obtainedAt: '2026-01-02T03:04:05.678Z', expiresAt: '2026-02-01T00:00:00.000Z' });
+    const out = setEntryToken(
+      text,
+      { id: 12354 },
+      { token: 'glrt-newtokennewtoken0001', obtainedAt: '2026-01-02T03:04:05.678Z', expiresAt: '2026-02-01T00:00:00.000Z' },
+    );
     expect(out).toContain('token_obtained_at = 2026-01-02T03:04:05Z');
     expect(out).toContain('token_expires_at = 2026-02-01T00:00:00Z');
     const before = defined(parseRunnerConfig(text).runners?.[0], 'a runner before');
@@ -62,7 +68,15 @@ describe('summarizeRunners', () => {
   it('lists name, id, url, expiry and a fingerprint of the token, never the token', async () => {
     const out = setEntryToken(await seed(), { id: 12354 }, { token: 'glrt-secretsecret000001', obtainedAt: new Date(), expiresAt: '2026-03-01T00:00:00Z' });
     const summary = summarizeRunners(parseRunnerConfig(out));
-    expect(summary).toEqual([{ name: 'Nix caching runner', id: 12354, url: 'https://gitlab.com', tokenExpiresAt: '2026-03-01T00:00:00.000Z', tokenFingerprint: tokenFingerprint('glrt-secretsecret000001') }]);
+    expect(summary).toEqual([
+      {
+        name: 'Nix caching runner',
+        id: 12354,
+        url: 'https://gitlab.com',
+        tokenExpiresAt: '2026-03-01T00:00:00.000Z',
+        tokenFingerprint: tokenFingerprint('glrt-secretsecret000001'),
+      },
+    ]);
     expect(JSON.stringify(summary)).not.toContain('glrt-');
     expect(JSON.stringify(summary)).not.toContain('secretsecret');
   });
@@ -91,13 +105,21 @@ describe('selectRunnerEntry', () => {
   });
 
   it('says how to register one when there are none', () => {
-    expect(() => selectRunnerEntry({}, undefined, 'ci-2')).toThrow('ci-2 has no runners in its config.toml; register one with /runner register ci-2 --type ...');
+    expect(() => selectRunnerEntry({}, undefined, 'ci-2')).toThrow(
+      'ci-2 has no runners in its config.toml; register one with /runner register ci-2 --type ...',
+    );
   });
 });
 
 describe('appendEntry', () => {
   it('adds a runner after the existing ones and refuses a duplicate name', async () => {
-    const out = appendEntry(await seed(), { name: 'second', id: 7, token: 'glrt-y', token_obtained_at: tomlTime(new Date()), token_expires_at: tomlTime(null) });
+    const out = appendEntry(await seed(), {
+      name: 'second',
+      id: 7,
+      token: 'glrt-y',
+      token_obtained_at: tomlTime(new Date()),
+      token_expires_at: tomlTime(null),
+    });
     expect(parseRunnerConfig(out).runners!.map((r) => r.name)).toEqual(['Nix caching runner', 'second']);
     expect(() => appendEntry(out, { name: 'second', id: 8 })).toThrow('already has a runner named "second"');
   });
@@ -125,12 +147,14 @@ describe('selectRunnerEntry with the names nixpkgs gives declared runners', () =
   });
 
   it('still says what there is when nothing matches', () => {
-    expect(() => selectRunnerEntry(config, 'ni', 'ci-3')).toThrow('ci-3 has no runner "ni"; it has: nix_ci-3_e85673634b63 (#7), nix_cache_ci-3_0123456789ab (#8), abcdef012345 Docker builds (#9)');
+    expect(() => selectRunnerEntry(config, 'ni', 'ci-3')).toThrow(
+      'ci-3 has no runner "ni"; it has: nix_ci-3_e85673634b63 (#7), nix_cache_ci-3_0123456789ab (#8), abcdef012345 Docker builds (#9)',
+    );
   });
 });
 
 describe('expiryFrom', () => {
-  it('reads the string dates nixpkgs\' configure script leaves in config.toml', () => {
+  it("reads the string dates nixpkgs' configure script leaves in config.toml", () => {
     expect(expiryFrom('2026-03-04T05:06:07+00:00')).toBe('2026-03-04T05:06:07.000Z');
     expect(expiryFrom('0001-01-01T00:00:00+00:00')).toBeUndefined();
   });

@@ -34,7 +34,9 @@ describe('readAgainOnParseError', () => {
     const file = path.join(dir, 'config.toml');
     await writeFile(file, '[[runners]\n');
     let attempts = 0;
-    const err = await readAgainOnParseError(async () => parseRunnerConfig(await readIfExists(file), file), { onHalfWritten: async () => void attempts++ }).catch((e: unknown) => e);
+    const err = await readAgainOnParseError(async () => parseRunnerConfig(await readIfExists(file), file), {
+      onHalfWritten: async () => void attempts++,
+    }).catch((e: unknown) => e);
     expect(isTomlParseError(err)).toBe(true);
     expect((err as Error).message).toContain(`${file} is not valid TOML`);
     expect(attempts).toBe(5);

@@ -11,7 +11,10 @@ const seedFile = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtur
 
 describe('defaultRunnerTemplate', () => {
   it('is the seed runner without its identity and token', async () => {
-    const seedRunner = defined((parse(await readFile(seedFile, 'utf8')) as { runners: Array<Record<string, unknown>> }).runners[0], 'a runner in the seed file');
+    const seedRunner = defined(
+      (parse(await readFile(seedFile, 'utf8')) as { runners: Array<Record<string, unknown>> }).runners[0],
+      'a runner in the seed file',
+    );
     const { name: _n, url: _u, id: _i, token: _t, ...seedBody } = seedRunner;
     expect(defaultRunnerTemplate('gitlabnix')).toEqual(seedBody);
   });
@@ -30,9 +33,16 @@ describe('readRunnerTemplate', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('uses the host\'s template file without any identity keys it may hold', async () => {
-    await writeFile(path.join(dir, RUNNER_TEMPLATE_FILE), 'token = "x"\nexecutor = "docker"\nlimit = 2\n[docker]\nimage = "local/nix:2"\nvolumes_from = ["gitlabnix:ro"]\n');
-    expect(await readRunnerTemplate(dir, 'gitlabnix')).toEqual({ executor: 'docker', limit: 2, docker: { image: 'local/nix:2', volumes_from: ['gitlabnix:ro'] } });
+  it("uses the host's template file without any identity keys it may hold", async () => {
+    await writeFile(
+      path.join(dir, RUNNER_TEMPLATE_FILE),
+      'token = "x"\nexecutor = "docker"\nlimit = 2\n[docker]\nimage = "local/nix:2"\nvolumes_from = ["gitlabnix:ro"]\n',
+    );
+    expect(await readRunnerTemplate(dir, 'gitlabnix')).toEqual({
+      executor: 'docker',
+      limit: 2,
+      docker: { image: 'local/nix:2', volumes_from: ['gitlabnix:ro'] },
+    });
   });
 
   it('falls back to the seed runner', async () => {
@@ -42,7 +52,14 @@ describe('readRunnerTemplate', () => {
 
 describe('buildRunnerEntry', () => {
   it('puts name, url, id, token and both dates before the template keys', () => {
-    const entry = buildRunnerEntry(defaultRunnerTemplate('gitlabnix'), { name: 'n', url: 'https://g', id: 3, token: 'glrt-t', obtainedAt: '2026-01-01T00:00:00Z', expiresAt: null });
+    const entry = buildRunnerEntry(defaultRunnerTemplate('gitlabnix'), {
+      name: 'n',
+      url: 'https://g',
+      id: 3,
+      token: 'glrt-t',
+      obtainedAt: '2026-01-01T00:00:00Z',
+      expiresAt: null,
+    });
     expect(Object.keys(entry).slice(0, 6)).toEqual(['name', 'url', 'id', 'token', 'token_obtained_at', 'token_expires_at']);
     expect(entry.executor).toBe('docker');
   });

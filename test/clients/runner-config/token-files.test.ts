@@ -54,7 +54,7 @@ describe('findAuthTokenFile', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('finds a runner\'s file by the id in its comment, then by token, then by name', async () => {
+  it("finds a runner's file by the id in its comment, then by token, then by name", async () => {
     await writeFile(path.join(dir, 'a.env'), renderAuthTokenFile({ id: 5, name: 'a', url: 'https://g', token: 'glrt-aaa' }));
     await writeFile(path.join(dir, 'b.env'), 'CI_SERVER_URL=https://g\nCI_SERVER_TOKEN=glrt-bbb\n');
     await writeFile(path.join(dir, 'c.env'), 'CI_SERVER_URL=https://g\nCI_SERVER_TOKEN=glrt-stale\n');
@@ -67,6 +67,8 @@ describe('findAuthTokenFile', () => {
 
 describe('setEnvVar with a value a shell would run', () => {
   it('refuses it and names the variable', () => {
-    expect(() => setEnvVar('A=1\n', 'TOKEN_NIX', '$(touch /tmp/x)')).toThrow(/^refusing to write TOKEN_NIX: its value has characters a shell would expand or run/);
+    expect(() => setEnvVar('A=1\n', 'TOKEN_NIX', '$(touch /tmp/x)')).toThrow(
+      /^refusing to write TOKEN_NIX: its value has characters a shell would expand or run/,
+    );
   });
 });

@@ -54,7 +54,9 @@ describe('updateFileAtomic', () => {
     const file = path.join(dir, 'busy.toml');
     await writeFile(file, 'n = 0\n');
     let n = 0;
-    const err = await updateFileAtomic(file, (c) => `${c}x = 1\n`, { maxRounds: 3, beforeRename: () => writeFile(file, `n = ${++n}\n`) }).catch((e: unknown) => e);
+    const err = await updateFileAtomic(file, (c) => `${c}x = 1\n`, { maxRounds: 3, beforeRename: () => writeFile(file, `n = ${++n}\n`) }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(TransientJobError);
     expect((err as Error).message).toBe(`${file} kept changing while it was being written (3 tries); try again`);
     expect(await readdir(dir)).toEqual(['busy.toml']);
@@ -63,8 +65,18 @@ describe('updateFileAtomic', () => {
   it('leaves the file untouched and no temp file when the transform throws', async () => {
     const file = path.join(dir, 'config.toml');
     await writeFile(file, 'keep = true\n');
-    await expect(updateFileAtomic(file, () => { throw new Error('bad'); })).rejects.toThrow('bad');
-    await expect(updateFileAtomic(file, (c) => `${c}`, { beforeRename: async () => { throw new Error('hook'); } })).rejects.toThrow('hook');
+    await expect(
+      updateFileAtomic(file, () => {
+        throw new Error('bad');
+      }),
+    ).rejects.toThrow('bad');
+    await expect(
+      updateFileAtomic(file, (c) => `${c}`, {
+        beforeRename: async () => {
+          throw new Error('hook');
+        },
+      }),
+    ).rejects.toThrow('hook');
     expect(await readFile(file, 'utf8')).toBe('keep = true\n');
     expect(await readdir(dir)).toEqual(['config.toml']);
   });
@@ -73,6 +85,8 @@ describe('updateFileAtomic', () => {
 describe('writeFileAtomic into a directory that does not exist', () => {
   it('names the directory and the setting to check', async () => {
     const file = '/nonexistent-runnerops-dir/gitlab-runner/config.toml';
-    await expect(writeFileAtomic(file, 'x')).rejects.toThrow('/nonexistent-runnerops-dir/gitlab-runner does not exist; create it or check GITLAB_RUNNER_CONFIG / the token paths on this host');
+    await expect(writeFileAtomic(file, 'x')).rejects.toThrow(
+      '/nonexistent-runnerops-dir/gitlab-runner does not exist; create it or check GITLAB_RUNNER_CONFIG / the token paths on this host',
+    );
   });
 });

@@ -43,7 +43,12 @@ const CONFIGURE_SCRIPTS: Record<string, string> = {
   'env-template': 'runnerops-render-gitlab-runner-config',
 };
 
-export async function createNixosHost(options: { check: string; gitlabUrl: string; redis: { redisUrl: string; prefix: string }; extra?: string }): Promise<NixosHost> {
+export async function createNixosHost(options: {
+  check: string;
+  gitlabUrl: string;
+  redis: { redisUrl: string; prefix: string };
+  extra?: string;
+}): Promise<NixosHost> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'runnerops-nixos-'));
   await chmod(root, 0o755);
   const home = path.join(root, 'var/lib/gitlab-runner');
@@ -97,7 +102,7 @@ export async function createNixosHost(options: { check: string; gitlabUrl: strin
     configure: () =>
       new Promise((resolve) => {
         execFile(configureScript, [], { env, encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) => {
-          const status = err === null ? 0 : typeof (err as NodeJS.ErrnoException).code === 'number' ? ((err as unknown as { code: number }).code) : null;
+          const status = err === null ? 0 : typeof (err as NodeJS.ErrnoException).code === 'number' ? (err as unknown as { code: number }).code : null;
           resolve({ status, output: `${stdout}${stderr}` });
         });
       }),

@@ -184,7 +184,9 @@ export class FakeGitlabState {
 
   newExpiry(now = Date.now()): string | null {
     // Whole seconds, rendered the way Rails does ("...T10:00:00.000Z").
-    return this.tokenExpirationIntervalSeconds === null ? null : new Date(Math.floor(now / 1000) * 1000 + this.tokenExpirationIntervalSeconds * 1000).toISOString();
+    return this.tokenExpirationIntervalSeconds === null
+      ? null
+      : new Date(Math.floor(now / 1000) * 1000 + this.tokenExpirationIntervalSeconds * 1000).toISOString();
   }
 
   addRunner(fields: Partial<Omit<FakeRunner, 'id' | 'token' | 'tokenHistory' | 'managers' | 'jobs'>> & { createdBy: number }): FakeRunner {
@@ -245,7 +247,17 @@ export class FakeGitlabState {
     runner.contactedAt = at;
     let manager = runner.managers.find((m) => m.systemId === systemId);
     if (!manager) {
-      manager = { id: this.nextManagerId++, systemId, createdAt: at, contactedAt: at, version: null, revision: null, platform: null, architecture: null, executor: null };
+      manager = {
+        id: this.nextManagerId++,
+        systemId,
+        createdAt: at,
+        contactedAt: at,
+        version: null,
+        revision: null,
+        platform: null,
+        architecture: null,
+        executor: null,
+      };
       runner.managers.push(manager);
     }
     manager.contactedAt = at;

@@ -1,5 +1,17 @@
 import { atLeast, versionAtLeast, type FakeGitlabState, type FakeRunner, type FakeUser, type RunnerType } from './fake-gitlab-state.js';
-import { authenticateUser, grapeError, isReply, json, message, parseBool, runnerDetails, runnerStatus, type ParsedRequest, type Reply, type RouteKey } from './handle-request.js';
+import {
+  authenticateUser,
+  grapeError,
+  isReply,
+  json,
+  message,
+  parseBool,
+  runnerDetails,
+  runnerStatus,
+  type ParsedRequest,
+  type Reply,
+  type RouteKey,
+} from './handle-request.js';
 import { paginate } from './paginate.js';
 
 type ListKey = Extract<RouteKey, 'GET /runners/all' | 'GET /runners' | 'GET /groups/:id/runners' | 'GET /projects/:id/runners'>;
@@ -89,9 +101,15 @@ export function listRunners(state: FakeGitlabState, req: ParsedRequest, key: Lis
   }
   const filter = statusFilter(state.version, req.params);
   if (isReply(filter)) return filter;
-  const runners = [...state.runners.values()].filter((r) => visible(r) && (type === undefined || r.runnerType === type) && filter(r)).sort((a, b) => a.id - b.id);
+  const runners = [...state.runners.values()]
+    .filter((r) => visible(r) && (type === undefined || r.runnerType === type) && filter(r))
+    .sort((a, b) => a.id - b.id);
   const { page, headers } = paginate(runners, req.params, `${baseUrl}${req.path}`);
-  return json(200, page.map((r) => listEntry(r, state.version)), headers);
+  return json(
+    200,
+    page.map((r) => listEntry(r, state.version)),
+    headers,
+  );
 }
 
 /**

@@ -184,7 +184,7 @@ describe('startFakeGitlab', () => {
     expect((await call('GET', '/groups/603/runners', { token: fake.createUserToken({ scopes: ['api'] }).token })).status).toBe(404);
   });
 
-  it('lists a project Maintainer the project runners through GET /projects/:id/runners, with the parent group\'s', async () => {
+  it("lists a project Maintainer the project runners through GET /projects/:id/runners, with the parent group's", async () => {
     fake.addProject(701, 604);
     const maintainer = fake.createUserToken({ scopes: ['api'], projects: { 701: 'maintainer' } });
     const project = fake.addRunner({ runnerType: 'project_type', projectId: 701 });
@@ -219,7 +219,7 @@ describe('startFakeGitlab', () => {
     }
   });
 
-  it('lists one host\'s jobs with system_id, counts canceling ones and hides jobs of projects the user cannot read', async () => {
+  it("lists one host's jobs with system_id, counts canceling ones and hides jobs of projects the user cannot read", async () => {
     fake.addProject(801, 606);
     fake.addProject(802);
     const owner = fake.createUserToken({ scopes: ['api'], groups: { 606: 'owner' } });
@@ -238,12 +238,14 @@ describe('startFakeGitlab', () => {
     expect((asAdmin.body as unknown[]).length).toBe(2);
   });
 
-  it('records a version for a manager only from a request that carried info, as gitlab-runner\'s job requests do', async () => {
+  it("records a version for a manager only from a request that carried info, as gitlab-runner's job requests do", async () => {
     const runner = fake.addRunner();
     await call('POST', '/runners/verify', { body: { token: runner.token, system_id: 's_cccccccccccc' } });
     const managers = await call('GET', `/runners/${runner.id}/managers`, { token: fake.admin.token });
     expect(managers.body).toMatchObject([{ system_id: 's_cccccccccccc', version: null }]);
-    const polled = await call('POST', '/jobs/request', { body: { token: runner.token, system_id: 's_cccccccccccc', info: { name: 'gitlab-runner', version: '17.5.0' } } });
+    const polled = await call('POST', '/jobs/request', {
+      body: { token: runner.token, system_id: 's_cccccccccccc', info: { name: 'gitlab-runner', version: '17.5.0' } },
+    });
     expect(polled.status).toBe(204);
     expect(fake.managers(runner.id)).toMatchObject([{ systemId: 's_cccccccccccc', version: '17.5.0' }]);
   });
@@ -259,7 +261,7 @@ describe('startFakeGitlab', () => {
 });
 
 describe('GET /user', () => {
-  it('shows is_admin to admins only, as GitLab\'s entities do', async () => {
+  it("shows is_admin to admins only, as GitLab's entities do", async () => {
     expect((await call('GET', '/user', { token: fake.admin.token })).body).toMatchObject({ is_admin: true });
     const owner = fake.createUserToken({ scopes: ['read_api'], groups: { 990: 'owner' } });
     expect((await call('GET', '/user', { token: owner.token })).body).not.toHaveProperty('is_admin');
@@ -331,10 +333,16 @@ describe('runner statuses, list filters and runner changes', () => {
     const res = await call('PUT', `/runners/${runner.id}`, { token: fake.admin.token, body: { paused: true, maintenance_note: 'disk swap' } });
     expect(res.body).toMatchObject({ paused: true, maintenance_note: 'disk swap' });
     const stranger = fake.createUserToken({ scopes: ['api'], ownedGroups: [78] });
-    expect(await call('PUT', `/runners/${runner.id}`, { token: stranger.token, body: { paused: false } })).toMatchObject({ status: 403, body: { message: '403 Forbidden - No access granted' } });
+    expect(await call('PUT', `/runners/${runner.id}`, { token: stranger.token, body: { paused: false } })).toMatchObject({
+      status: 403,
+      body: { message: '403 Forbidden - No access granted' },
+    });
     expect(await call('DELETE', `/runners/${runner.id}`, { token: stranger.token })).toMatchObject({ status: 403 });
     expect((await call('DELETE', `/runners/${runner.id}`, { token: fake.admin.token })).status).toBe(204);
-    expect(await call('DELETE', `/runners/${runner.id}`, { token: fake.admin.token })).toMatchObject({ status: 404, body: { message: '404 Runner Not Found' } });
+    expect(await call('DELETE', `/runners/${runner.id}`, { token: fake.admin.token })).toMatchObject({
+      status: 404,
+      body: { message: '404 Runner Not Found' },
+    });
     expect(await call('PUT', `/runners/${runner.id}`, { token: fake.admin.token, body: { paused: true } })).toMatchObject({ status: 404 });
   });
 });

@@ -61,7 +61,16 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { FakeGitlabState, type FakeJob, type FakeRunner, type FakeRunnerManager, type FakeUserToken, type Role, type Scope, type UserTokenOptions } from './fake-gitlab-state.js';
+import {
+  FakeGitlabState,
+  type FakeJob,
+  type FakeRunner,
+  type FakeRunnerManager,
+  type FakeUserToken,
+  type Role,
+  type Scope,
+  type UserTokenOptions,
+} from './fake-gitlab-state.js';
 import { handleRequest, matchRoute, type ParsedRequest, type Reply, type RouteKey } from './handle-request.js';
 
 export type { FakeRunner, FakeRunnerManager, FakeUserToken, FakeJob, Role, Scope, RouteKey, UserTokenOptions };
@@ -111,7 +120,9 @@ export interface FakeGitlab {
   /** A project, optionally inside a group whose members then have their group role on it. */
   addProject(projectId: number, groupId?: number): void;
   /** A runner as if created earlier by an admin (for rotate/drain tests); returns it with its token. */
-  addRunner(fields?: Partial<Pick<FakeRunner, 'description' | 'paused' | 'tagList' | 'runnerType' | 'groupId' | 'projectId' | 'tokenExpiresAt' | 'maintenanceNote'>>): FakeRunner;
+  addRunner(
+    fields?: Partial<Pick<FakeRunner, 'description' | 'paused' | 'tagList' | 'runnerType' | 'groupId' | 'projectId' | 'tokenExpiresAt' | 'maintenanceNote'>>,
+  ): FakeRunner;
   runner(id: number): FakeRunner | undefined;
   runners(): FakeRunner[];
   managers(id: number): FakeRunnerManager[];
@@ -258,7 +269,11 @@ export async function startFakeGitlab(options: FakeGitlabOptions = {}): Promise<
     runner: (id) => state.runners.get(id),
     runners: () => [...state.runners.values()],
     managers: (id) => state.requireRunner(id).managers,
-    setRunningJobs: (runnerId, count) => state.setJobs(runnerId, Array.from({ length: count }, () => ({ status: 'running' as const }))),
+    setRunningJobs: (runnerId, count) =>
+      state.setJobs(
+        runnerId,
+        Array.from({ length: count }, () => ({ status: 'running' as const })),
+      ),
     setJobs: (runnerId, jobs) => state.setJobs(runnerId, jobs),
     setTokenExpiry: (runnerId, expiresAt) => {
       state.requireRunner(runnerId).tokenExpiresAt = expiresAt === null ? null : new Date(expiresAt).toISOString();

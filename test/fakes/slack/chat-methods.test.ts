@@ -45,14 +45,24 @@ describe('channel membership', () => {
 describe('rendered control sequences', () => {
   it('records the mentions and links Slack would render, and none for escaped text', async () => {
     const client = fakeClient(fake);
-    const raw = await client.chat.postMessage({ channel: 'C0JOINED001', text: 'hey <!channel>', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'see <https://evil.example|docs>' } }] });
-    const escaped = await client.chat.postMessage({ channel: 'C0JOINED001', text: 'hey &lt;!channel&gt;', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: '&lt;https://evil.example|docs&gt;' } }] });
+    const raw = await client.chat.postMessage({
+      channel: 'C0JOINED001',
+      text: 'hey <!channel>',
+      blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'see <https://evil.example|docs>' } }],
+    });
+    const escaped = await client.chat.postMessage({
+      channel: 'C0JOINED001',
+      text: 'hey &lt;!channel&gt;',
+      blocks: [{ type: 'section', text: { type: 'mrkdwn', text: '&lt;https://evil.example|docs&gt;' } }],
+    });
     expect(fake.message('C0JOINED001', raw.ts!)!.sequences).toEqual(['<!channel>', '<https://evil.example|docs>']);
     expect(fake.message('C0JOINED001', escaped.ts!)!.sequences).toEqual([]);
   });
 
   it('counts a section text by what was sent, escapes included', async () => {
     const text = '&amp;'.repeat(601); // 3,005 characters as sent, 601 as shown
-    expect(await errorOf(fakeClient(fake).chat.postMessage({ channel: 'C0JOINED001', text: 'x', blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] }))).toBe('invalid_blocks');
+    expect(
+      await errorOf(fakeClient(fake).chat.postMessage({ channel: 'C0JOINED001', text: 'x', blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] })),
+    ).toBe('invalid_blocks');
   });
 });

@@ -9,9 +9,7 @@ export const MAX_MESSAGE_BLOCKS = 50;
 
 function cutText(text: string | undefined): { text: string; truncated: boolean } {
   const value = text ?? '';
-  return value.length > MAX_MESSAGE_TEXT
-    ? { text: value.slice(0, MAX_MESSAGE_TEXT), truncated: true }
-    : { text: value, truncated: false };
+  return value.length > MAX_MESSAGE_TEXT ? { text: value.slice(0, MAX_MESSAGE_TEXT), truncated: true } : { text: value, truncated: false };
 }
 
 function arrayArg(params: Record<string, unknown>, name: string): { value?: unknown[]; error?: MethodResult } {

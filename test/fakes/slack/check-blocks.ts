@@ -63,13 +63,7 @@ function checkLength(problems: Problems, value: unknown, pointer: string, max: n
   }
 }
 
-function checkText(
-  problems: Problems,
-  value: unknown,
-  pointer: string,
-  max: number,
-  plainOnly = false,
-): void {
+function checkText(problems: Problems, value: unknown, pointer: string, max: number, plainOnly = false): void {
   if (!isRecord(value)) {
     problems.push({ pointer, message: 'must be a text object' });
     return;
@@ -121,13 +115,7 @@ function checkElement(problems: Problems, element: unknown, pointer: string): vo
   checkConfirm(problems, element.confirm, `${pointer}/confirm`);
 }
 
-function checkElementList(
-  problems: Problems,
-  elements: unknown,
-  pointer: string,
-  max: number,
-  check: (element: unknown, at: string) => void,
-): void {
+function checkElementList(problems: Problems, elements: unknown, pointer: string, max: number, check: (element: unknown, at: string) => void): void {
   if (!Array.isArray(elements) || elements.length === 0) {
     problems.push({ pointer, message: 'must provide at least 1 item' });
     return;
@@ -155,9 +143,7 @@ function checkBlock(problems: Problems, block: Record<string, unknown>, pointer:
       }
       if (block.text !== undefined) checkText(problems, block.text, `${pointer}/text`, 3000);
       if (block.fields !== undefined) {
-        checkElementList(problems, block.fields, `${pointer}/fields`, 10, (field, at) =>
-          checkText(problems, field, at, 2000),
-        );
+        checkElementList(problems, block.fields, `${pointer}/fields`, 10, (field, at) => checkText(problems, field, at, 2000));
       }
       if (block.accessory !== undefined) checkElement(problems, block.accessory, `${pointer}/accessory`);
       break;
@@ -171,9 +157,7 @@ function checkBlock(problems: Problems, block: Record<string, unknown>, pointer:
       });
       break;
     case 'actions':
-      checkElementList(problems, block.elements, `${pointer}/elements`, 25, (element, at) =>
-        checkElement(problems, element, at),
-      );
+      checkElementList(problems, block.elements, `${pointer}/elements`, 25, (element, at) => checkElement(problems, element, at));
       break;
     case 'image':
       if (typeof block.image_url !== 'string' && block.slack_file === undefined) {

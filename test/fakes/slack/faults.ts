@@ -4,10 +4,7 @@
  * - `error`: HTTP 200 with `{ok:false,error}` (e.g. `invalid_auth` for a revoked token);
  * - `http_status`: a bare server error (default 500), which WebClient reports as an HTTP error.
  */
-export type FakeSlackFault =
-  | { kind: 'rate_limited'; retryAfterSeconds?: number }
-  | { kind: 'error'; error: string }
-  | { kind: 'http_status'; status?: number };
+export type FakeSlackFault = { kind: 'rate_limited'; retryAfterSeconds?: number } | { kind: 'error'; error: string } | { kind: 'http_status'; status?: number };
 
 /** Pending faults per method, each played a given number of times. */
 export interface FaultQueue {

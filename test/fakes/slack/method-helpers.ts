@@ -53,11 +53,7 @@ export function jsonArg(
  * Reads and checks a `blocks` argument. Returns the blocks, undefined when absent, or the error answer
  * (`invalid_blocks_format` for unparsable JSON or a non-array, `invalid_blocks` for Block Kit violations).
  */
-export function blocksArg(
-  params: Record<string, unknown>,
-  maxBlocks: number,
-  errorName = 'invalid_blocks',
-): { blocks?: unknown[]; error?: MethodResult } {
+export function blocksArg(params: Record<string, unknown>, maxBlocks: number, errorName = 'invalid_blocks'): { blocks?: unknown[]; error?: MethodResult } {
   const parsed = jsonArg(params, 'blocks');
   if (!parsed.present) return {};
   if (!parsed.ok || !Array.isArray(parsed.value)) return { error: fail('invalid_blocks_format') };

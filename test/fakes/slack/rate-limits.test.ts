@@ -33,7 +33,10 @@ describe('a fake with rate limits', () => {
     const posted = await client.chat.postMessage({ channel: 'C0RATE', text: 'card' });
     await client.chat.update({ channel: 'C0RATE', ts: posted.ts!, text: 'one' });
     await client.chat.update({ channel: 'C0RATE', ts: posted.ts!, text: 'two' });
-    await expect(client.chat.update({ channel: 'C0RATE', ts: posted.ts!, text: 'three' })).rejects.toMatchObject({ code: 'slack_webapi_rate_limited_error', retryAfter: 60 });
+    await expect(client.chat.update({ channel: 'C0RATE', ts: posted.ts!, text: 'three' })).rejects.toMatchObject({
+      code: 'slack_webapi_rate_limited_error',
+      retryAfter: 60,
+    });
     expect(fake.calls('chat.update').map((c) => c.status)).toEqual([200, 200, 429]);
   });
 });

@@ -175,9 +175,7 @@ describe('chat.postMessage', () => {
   });
 
   it('refuses section text over 3000 characters with invalid_blocks naming the field', async () => {
-    const failure = await slackError(
-      client.chat.postMessage({ channel: 'C0OPSCHAN01', text: 'x', blocks: [section('a'.repeat(3001))] }),
-    );
+    const failure = await slackError(client.chat.postMessage({ channel: 'C0OPSCHAN01', text: 'x', blocks: [section('a'.repeat(3001))] }));
     expect(failure.error).toBe('invalid_blocks');
     expect(failure.data?.errors).toEqual(['must be less than 3001 characters [json-pointer:/blocks/0/text/text]']);
   });
@@ -207,13 +205,9 @@ describe('chat.postMessage', () => {
       { ...section('a'), block_id: 'same' },
       { ...section('b'), block_id: 'same' },
     ];
-    expect((await slackError(client.chat.postMessage({ channel: 'C0OPSCHAN01', text: 'x', blocks: duplicate }))).error).toBe(
-      'invalid_blocks',
-    );
+    expect((await slackError(client.chat.postMessage({ channel: 'C0OPSCHAN01', text: 'x', blocks: duplicate }))).error).toBe('invalid_blocks');
     const unknown = [{ type: 'carousel' }];
-    expect((await slackError(client.chat.postMessage({ channel: 'C0OPSCHAN01', text: 'x', blocks: unknown as never }))).error).toBe(
-      'invalid_blocks',
-    );
+    expect((await slackError(client.chat.postMessage({ channel: 'C0OPSCHAN01', text: 'x', blocks: unknown as never }))).error).toBe('invalid_blocks');
   });
 
   it('answers invalid_blocks_format for blocks that are not a JSON array', async () => {
@@ -309,9 +303,7 @@ describe('views.publish', () => {
 
   it('answers hash_conflict for a stale hash', async () => {
     await client.views.publish({ user_id: 'U0OPERATOR1', view: { type: 'home', blocks: [] } });
-    const failure = await slackError(
-      client.views.publish({ user_id: 'U0OPERATOR1', hash: '1.stale', view: { type: 'home', blocks: [] } }),
-    );
+    const failure = await slackError(client.views.publish({ user_id: 'U0OPERATOR1', hash: '1.stale', view: { type: 'home', blocks: [] } }));
     expect(failure.error).toBe('hash_conflict');
   });
 });

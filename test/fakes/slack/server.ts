@@ -29,17 +29,7 @@ export type { CallPredicate } from './call-log.js';
 export type { FakeSlackFault } from './faults.js';
 export type { FakeResponse, ResponseUrlOptions } from './response-urls.js';
 export type { EnvelopeType, SendEnvelopeOptions, SocketAck } from './socket-mode.js';
-export type {
-  FakeChannel,
-  FakeEphemeral,
-  FakeHomeView,
-  FakeMessage,
-  FakeMessageVersion,
-  FakeSlackCall,
-  FakeUpload,
-  FakeUser,
-  TokenKind,
-} from './state.js';
+export type { FakeChannel, FakeEphemeral, FakeHomeView, FakeMessage, FakeMessageVersion, FakeSlackCall, FakeUpload, FakeUser, TokenKind } from './state.js';
 
 /** The workspace the fake plays unless told otherwise; the fixtures in test/fixtures/slack use the same ids. */
 export const FAKE_WORKSPACE = {

@@ -83,7 +83,10 @@ async function settle(): Promise<void> {
   const response = await signedPost(eventsUrl, blockActionsBody({ action_id: 'approval.approve', value }), { secret: SECRET });
   expect(response.status).toBe(200);
   await expect.poll(() => handled.some((entry) => entry.endsWith(`:${value}`))).toBe(true);
-  handled.splice(handled.findIndex((entry) => entry.endsWith(`:${value}`)), 1);
+  handled.splice(
+    handled.findIndex((entry) => entry.endsWith(`:${value}`)),
+    1,
+  );
 }
 
 describe('slashCommandBody', () => {
@@ -112,7 +115,13 @@ describe('blockActionsPayload', () => {
     });
     const payload = blockActionsPayload({ action_id: 'approval.deny', message });
     expect(payload.actions).toEqual([
-      expect.objectContaining({ action_id: 'approval.deny', block_id: 'apr-buttons', value: 'apr_9', type: 'button', text: expect.objectContaining({ text: 'Deny' }) }),
+      expect.objectContaining({
+        action_id: 'approval.deny',
+        block_id: 'apr-buttons',
+        value: 'apr_9',
+        type: 'button',
+        text: expect.objectContaining({ text: 'Deny' }),
+      }),
     ]);
     expect(payload.container).toEqual({ type: 'message', message_ts: message.ts, channel_id: 'C0OTHER0001', is_ephemeral: false });
   });

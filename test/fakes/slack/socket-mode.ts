@@ -166,9 +166,7 @@ export function createSocketModeHub(options: SocketModeHubOptions): SocketModeHu
     sendEnvelope(type, payload, envelopeOptions = {}) {
       const ws = open.at(-1);
       if (!ws || ws.readyState !== WebSocket.OPEN) {
-        return Promise.reject(
-          new Error(`fake Slack: cannot send a ${type} envelope, no Socket Mode client is connected (did the app start?)`),
-        );
+        return Promise.reject(new Error(`fake Slack: cannot send a ${type} envelope, no Socket Mode client is connected (did the app start?)`));
       }
       const envelopeId = envelopeOptions.envelopeId ?? randomUUID();
       const timeoutMs = envelopeOptions.timeoutMs ?? options.ackTimeoutMs;
@@ -177,9 +175,7 @@ export function createSocketModeHub(options: SocketModeHubOptions): SocketModeHu
         type,
         payload,
         accepts_response_payload: envelopeOptions.acceptsResponsePayload ?? defaultAcceptsResponse(type, payload),
-        ...(type === 'events_api'
-          ? { retry_attempt: envelopeOptions.retryAttempt ?? 0, retry_reason: envelopeOptions.retryAttempt ? 'timeout' : '' }
-          : {}),
+        ...(type === 'events_api' ? { retry_attempt: envelopeOptions.retryAttempt ?? 0, retry_reason: envelopeOptions.retryAttempt ? 'timeout' : '' } : {}),
       };
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
@@ -191,10 +187,20 @@ export function createSocketModeHub(options: SocketModeHubOptions): SocketModeHu
       });
     },
     waitForConnection(timeoutMs) {
-      return waitUntil(() => open.length > 0, connectionWaiters, timeoutMs, () => 'no Socket Mode client connected');
+      return waitUntil(
+        () => open.length > 0,
+        connectionWaiters,
+        timeoutMs,
+        () => 'no Socket Mode client connected',
+      );
     },
     waitForNoConnection(timeoutMs) {
-      return waitUntil(() => open.length === 0, closeWaiters, timeoutMs, () => `${open.length} Socket Mode connection(s) still open`);
+      return waitUntil(
+        () => open.length === 0,
+        closeWaiters,
+        timeoutMs,
+        () => `${open.length} Socket Mode connection(s) still open`,
+      );
     },
     disconnectAll(reason) {
       const message = JSON.stringify({ type: 'disconnect', reason, debug_info: { host: 'applink-fake-slack' } });

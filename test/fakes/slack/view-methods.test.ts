@@ -25,7 +25,12 @@ describe('checkView', () => {
 
   it('names each modal limit that is exceeded', () => {
     const problems = checkView(
-      modal({ title: { type: 'plain_text', text: 'x'.repeat(25) }, close: { type: 'plain_text', text: 'y'.repeat(25) }, private_metadata: 'z'.repeat(3001), callback_id: 'c'.repeat(256) }),
+      modal({
+        title: { type: 'plain_text', text: 'x'.repeat(25) },
+        close: { type: 'plain_text', text: 'y'.repeat(25) },
+        private_metadata: 'z'.repeat(3001),
+        callback_id: 'c'.repeat(256),
+      }),
       'modal',
     ).map((p) => p.pointer);
     expect(problems).toEqual(['/view/title/text', '/view/close/text', '/view/private_metadata', '/view/callback_id']);
@@ -46,12 +51,19 @@ describe('views.open and views.update', () => {
   it('opens a modal and replaces it by view id', async () => {
     const client = fakeClient(fake);
     const opened = await client.views.open({ trigger_id: newTriggerId(), view: modal() as never });
-    await client.views.update({ view_id: opened.view!.id!, view: { type: 'modal', title: { type: 'plain_text', text: 'Done' }, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'refused' } }] } });
+    await client.views.update({
+      view_id: opened.view!.id!,
+      view: { type: 'modal', title: { type: 'plain_text', text: 'Done' }, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'refused' } }] },
+    });
     expect(JSON.stringify(fake.modals.get(opened.view!.id!))).toContain('refused');
   });
 
   it('refuses a modal title over 24 characters with invalid_arguments', async () => {
-    expect(await errorOf(fakeClient(fake).views.open({ trigger_id: newTriggerId(), view: modal({ title: { type: 'plain_text', text: 'A title that is too long!' } }) as never }))).toBe('invalid_arguments');
+    expect(
+      await errorOf(
+        fakeClient(fake).views.open({ trigger_id: newTriggerId(), view: modal({ title: { type: 'plain_text', text: 'A title that is too long!' } }) as never }),
+      ),
+    ).toBe('invalid_arguments');
   });
 
   it('answers not_found for a view it never opened', async () => {

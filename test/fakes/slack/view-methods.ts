@@ -65,14 +65,22 @@ export function checkView(view: Record<string, unknown>, type: 'modal' | 'home')
 
 function readView(params: Record<string, unknown>, type: 'modal' | 'home'): { view?: Record<string, unknown>; error?: MethodResult } {
   const parsed = jsonArg(params, 'view');
-  if (!parsed.present || !parsed.ok || !isRecord(parsed.value)) return { error: fail('invalid_arguments', ['[ERROR] must provide an object [json-pointer:/view]']) };
+  if (!parsed.present || !parsed.ok || !isRecord(parsed.value))
+    return { error: fail('invalid_arguments', ['[ERROR] must provide an object [json-pointer:/view]']) };
   const problems = checkView(parsed.value, type);
   if (problems.length > 0) return { error: fail('invalid_arguments', describeBlockProblems(problems)) };
   return { view: parsed.value };
 }
 
 function describeView(state: SlackState, view: Record<string, unknown>, id: string): Record<string, unknown> {
-  return { ...view, id, team_id: state.identity.teamId, app_id: state.identity.appId, bot_id: state.identity.botId, hash: `${Math.floor(Date.now() / 1000)}.${randomBytes(4).toString('hex')}` };
+  return {
+    ...view,
+    id,
+    team_id: state.identity.teamId,
+    app_id: state.identity.appId,
+    bot_id: state.identity.botId,
+    hash: `${Math.floor(Date.now() / 1000)}.${randomBytes(4).toString('hex')}`,
+  };
 }
 
 /** views.open, views.update (modals) and views.publish (the App Home of one user, with Slack's `hash` check). */

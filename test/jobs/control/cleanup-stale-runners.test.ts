@@ -6,7 +6,11 @@ import { useFakeGitlab } from '../../helpers/use-fake-gitlab.js';
 const gitlab = useFakeGitlab();
 
 const DAY = 86400_000;
-const context = (token = gitlab().admin.token): Context => ({ gitlab: createGitlabClient({ url: gitlab().url, token }), gitlabUrl: gitlab().url, progress: async () => undefined });
+const context = (token = gitlab().admin.token): Context => ({
+  gitlab: createGitlabClient({ url: gitlab().url, token }),
+  gitlabUrl: gitlab().url,
+  progress: async () => undefined,
+});
 const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
 
 describe('run', () => {

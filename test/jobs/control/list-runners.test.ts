@@ -62,7 +62,13 @@ describe('run', () => {
     const view = await run({}, context());
     expect(view.scope).toBe('all');
     const byId = new Map(view.runners.map((r) => [r.id, r]));
-    expect(byId.get(online.id)).toMatchObject({ status: 'online', paused: false, version: '17.5.0', hosts: ['lr-1'], tokenExpiresAt: '2099-01-01T00:00:00.000Z' });
+    expect(byId.get(online.id)).toMatchObject({
+      status: 'online',
+      paused: false,
+      version: '17.5.0',
+      hosts: ['lr-1'],
+      tokenExpiresAt: '2099-01-01T00:00:00.000Z',
+    });
     expect(byId.get(online.id)!.managers).toEqual([expect.objectContaining({ systemId: 's_aaaaaaaaaaaa', host: 'lr-1' })]);
     expect(byId.get(shared.id)).toMatchObject({ status: 'offline', paused: true, maintenanceNote: 'disk swap', hosts: ['lr-1', 'lr-2'] });
     expect(byId.get(orphan.id)).toMatchObject({ status: 'stale', hosts: [] });
@@ -83,7 +89,11 @@ describe('run', () => {
     expect(text).toContain(`#${orphan.id} "orphan" (stale) is in no host's config.toml`);
     expect(text).toContain('one token in config.toml of lr-1, lr-2');
     expect(summarizeAll([view])).toBe(text.split('\n').slice(1).join('\n'));
-    expect(await readRunnersSummary(env.redis, env.redisSettings.prefix)).toMatchObject({ counts: view.counts, mismatches: view.mismatches.length, scope: 'all' });
+    expect(await readRunnersSummary(env.redis, env.redisSettings.prefix)).toMatchObject({
+      counts: view.counts,
+      mismatches: view.mismatches.length,
+      scope: 'all',
+    });
     expect(leakedTokens(fake.issuedTokens(), joinAll(view, text))).toEqual([]);
 
     const one = await run({ host: 'lr-2' }, context());

@@ -12,14 +12,21 @@ afterAll(async () => {
   await fake.close();
 });
 
-const context = (token = fake.admin.token): Context => ({ gitlab: createGitlabClient({ url: fake.url, token }), gitlabUrl: fake.url, progress: async () => undefined });
+const context = (token = fake.admin.token): Context => ({
+  gitlab: createGitlabClient({ url: fake.url, token }),
+  gitlabUrl: fake.url,
+  progress: async () => undefined,
+});
 const payload = (input: Record<string, unknown>) => payloadSchema.parse({ requestedBy: 'alice', ...input });
 
 describe('run', () => {
   it('pauses runners with the reason in their maintenance note and says a shared runner stops on every host', async () => {
     const a = fake.addRunner();
     const b = fake.addRunner({ paused: true });
-    const result = await run(payload({ runnerIds: [a.id, b.id], paused: true, reason: 'disk swap', hostsOf: { [a.id]: ['ci-1', 'ci-2'], [b.id]: ['ci-1'] } }), context());
+    const result = await run(
+      payload({ runnerIds: [a.id, b.id], paused: true, reason: 'disk swap', hostsOf: { [a.id]: ['ci-1', 'ci-2'], [b.id]: ['ci-1'] } }),
+      context(),
+    );
     expect(fake.runner(a.id)).toMatchObject({ paused: true, maintenanceNote: `${NOTE_PREFIX} by alice: disk swap` });
     expect(fake.runner(b.id)!.maintenanceNote).toBe(`${NOTE_PREFIX} by alice: disk swap`);
     expect(result).toMatchObject({ changed: [a.id], already: [b.id], reason: 'disk swap' });

@@ -7,14 +7,21 @@ import { PermanentJobError, UserError } from '../../../src/errors.js';
 import { startFakeGitlab } from '../../fakes/gitlab/start-fake-gitlab.js';
 import { createGitlabClient } from '../../../src/clients/gitlab/create-gitlab-client.js';
 import { SYSTEM_ID_FILE } from '../../../src/clients/runner-config/system-id.js';
-import { leakedTokens, readSeedConfig, seedConfigFor, useRunnerJobEnvironment, writeEnvTemplateReloadScript, declareNixosRunner, writeNixosReloadScript } from '../support/runner-host.js';
+import {
+  leakedTokens,
+  readSeedConfig,
+  seedConfigFor,
+  useRunnerJobEnvironment,
+  writeEnvTemplateReloadScript,
+  declareNixosRunner,
+  writeNixosReloadScript,
+} from '../support/runner-host.js';
 import { failureOf, useControlStacks } from './support/control-stack.js';
 
 const env = useRunnerJobEnvironment();
 const { redisSettings } = env;
 const stacks = useControlStacks(env);
 const { startStack, producedText } = stacks;
-
 
 const base = { tags: [] as string[], untagged: false, paused: false, pickupSeconds: 0 };
 
@@ -39,7 +46,13 @@ describe('run', () => {
     const systemId = (await readFile(path.join(path.dirname(host.settings.runnerConfigPath), SYSTEM_ID_FILE), 'utf8')).trim();
     expect(systemId).toMatch(/^s_[0-9a-f]{12}$/);
     expect(env.fake.managers(result.runnerId).map((m) => m.systemId)).toEqual([systemId]);
-    expect(result).toMatchObject({ host: host.settings.host, name: 'nix builds', tokenMode: 'config-toml', written: [host.settings.runnerConfigPath], tokenExpiresAt: runner.tokenExpiresAt });
+    expect(result).toMatchObject({
+      host: host.settings.host,
+      name: 'nix builds',
+      tokenMode: 'config-toml',
+      written: [host.settings.runnerConfigPath],
+      tokenExpiresAt: runner.tokenExpiresAt,
+    });
     expect(summarize(result)).toContain(`registered runner #${result.runnerId} "nix builds" on ${host.settings.host}`);
 
     expect(env.fake.issuedTokens().slice(before)).toEqual([runner.token]);
@@ -57,7 +70,9 @@ describe('run', () => {
     const runner = env.fake.runner(result.runnerId)!;
     const file = path.join(host.settings.tokenDir, 'nix-cache.env');
     expect(result.written).toEqual([file]);
-    expect(await readFile(file, 'utf8')).toBe(`# runnerops: runner #${runner.id} "Nix Cache" (authenticationTokenConfigFile)\nCI_SERVER_URL=${env.fake.url}\nCI_SERVER_TOKEN=${runner.token}\n`);
+    expect(await readFile(file, 'utf8')).toBe(
+      `# runnerops: runner #${runner.id} "Nix Cache" (authenticationTokenConfigFile)\nCI_SERVER_URL=${env.fake.url}\nCI_SERVER_TOKEN=${runner.token}\n`,
+    );
     expect(await readFile(host.settings.runnerConfigPath, 'utf8')).toContain(`token = "${runner.token}"`);
     expect(runner.runUntagged).toBe(true);
     expect(leakedTokens(env.fake.issuedTokens(), await producedText(stack, result))).toEqual([]);
@@ -68,7 +83,10 @@ describe('run', () => {
     const { host } = stack;
     const template = path.join(host.dir, 'gitlab-runner.toml');
     const seedRunner = env.fake.addRunner({ description: 'Nix caching runner' });
-    await writeFile(template, `${await readSeedConfig()}\n[[runners]]\nname = "cache"\nurl = "${env.fake.url}"\ntoken = "@TOKEN_CACHE@"\nexecutor = "docker"\n`);
+    await writeFile(
+      template,
+      `${await readSeedConfig()}\n[[runners]]\nname = "cache"\nurl = "${env.fake.url}"\ntoken = "@TOKEN_CACHE@"\nexecutor = "docker"\n`,
+    );
     await writeFile(host.settings.envFile, `TOKEN_NIX=${seedRunner.token}\n`, { mode: 0o600 });
     host.settings.reloadCommand = await writeEnvTemplateReloadScript(host, template);
     const result = await run({ host: host.settings.host, type: 'instance', description: 'cache', ...base }, stack.ctx);
@@ -87,7 +105,9 @@ describe('run', () => {
     const runnersBefore = env.fake.runners().length;
     const err = await failureOf(run({ host: host.settings.host, type: 'instance', description: 'Nix caching runner', ...base }, stack.ctx));
     expect(err).toBeInstanceOf(PermanentJobError);
-    expect(err.message).toMatch(/^runner #\d+ was not installed on ci-\d+: .*already has a runner named "Nix caching runner".*; it was deleted in GitLab again, nothing is left$/);
+    expect(err.message).toMatch(
+      /^runner #\d+ was not installed on ci-\d+: .*already has a runner named "Nix caching runner".*; it was deleted in GitLab again, nothing is left$/,
+    );
     expect(env.fake.runners().length).toBe(runnersBefore);
     expect(env.fake.requestCount('DELETE /runners/:id')).toBeGreaterThan(0);
     expect(await readFile(host.settings.runnerConfigPath, 'utf8')).toBe(seed);
@@ -127,7 +147,9 @@ describe('run', () => {
     const count = env.fake.requestCount('POST /user/runners');
     const err = await failureOf(run({ host: stack.host.settings.host, type: 'instance', ...base }, stack.ctx));
     expect(err).toBeInstanceOf(UserError);
-    expect(err.message).toBe(`${stack.host.settings.host} is not an enrolled host; "hosts" shows its state (an operator enrols it with "enroll ${stack.host.settings.host}")`);
+    expect(err.message).toBe(
+      `${stack.host.settings.host} is not an enrolled host; "hosts" shows its state (an operator enrols it with "enroll ${stack.host.settings.host}")`,
+    );
     expect(env.fake.requestCount('POST /user/runners')).toBe(count);
   });
 
@@ -146,7 +168,9 @@ describe('run', () => {
     const stack = await startStack('config-toml');
     stack.ctx.gitlab = createGitlabClient({ url: env.fake.url, token: env.fake.createUserToken({ scopes: ['read_api'], admin: true }).token });
     const err = await failureOf(run({ host: stack.host.settings.host, type: 'instance', ...base }, stack.ctx));
-    expect(err.message).toContain('GITLAB_TOKEN lacks the scope for it (403); give it api (GitLab 16.x), or create_runner, manage_runner and read_api (GitLab 17.1+)');
+    expect(err.message).toContain(
+      'GITLAB_TOKEN lacks the scope for it (403); give it api (GitLab 16.x), or create_runner, manage_runner and read_api (GitLab 17.1+)',
+    );
   });
 
   it('does not create again when the answer to the creation was lost', async () => {
@@ -161,7 +185,7 @@ describe('run', () => {
 });
 
 describe('run and gitlab-runner', () => {
-  it('says gitlab-runner has not asked for jobs with the new token when only the install\'s verify reached GitLab', async () => {
+  it("says gitlab-runner has not asked for jobs with the new token when only the install's verify reached GitLab", async () => {
     const stack = await startStack('config-toml');
     const result = await run({ host: stack.host.settings.host, type: 'instance', description: 'never loaded', ...base }, stack.ctx);
     expect(env.fake.runner(result.runnerId)!.contactedAt).not.toBeNull();
@@ -199,7 +223,6 @@ describe('summarize', () => {
   });
 });
 
-
 describe('run again after the bot died mid-registration', () => {
   it('deletes the runner the interrupted attempt created (found by its note) and registers exactly one', async () => {
     const stack = await startStack('config-toml');
@@ -210,7 +233,12 @@ describe('run again after the bot died mid-registration', () => {
     await env.redis.set(`${redisSettings.prefix}:register:${requestId}`, '{}');
     const result = await run({ host: stack.host.settings.host, type: 'instance', description: 'interrupted', ...base, requestId }, stack.ctx);
     expect(env.fake.runner(orphan.id)).toBeUndefined();
-    expect(env.fake.runners().filter((r) => r.description === 'interrupted').map((r) => r.id)).toEqual([result.runnerId]);
+    expect(
+      env.fake
+        .runners()
+        .filter((r) => r.description === 'interrupted')
+        .map((r) => r.id),
+    ).toEqual([result.runnerId]);
     expect(env.fake.runner(result.runnerId)!.maintenanceNote).toBe(`created by runnerops, request ${requestId}`);
   });
 });
@@ -239,12 +267,22 @@ describe('run again after the bot died mid-registration, for each role and versi
     const owner = env.fake.createUserToken({ scopes: ['create_runner', 'manage_runner', 'read_api'], groups: { 4201: 'owner' } });
     stack.ctx.gitlab = createGitlabClient({ url: env.fake.url, token: owner.token });
     for (let i = 0; i < 120; i++) env.fake.addRunner({ runnerType: 'group_type', groupId: 4201, description: 'group nix' });
-    const orphan = env.fake.addRunner({ runnerType: 'group_type', groupId: 4201, description: 'group nix', maintenanceNote: `created by runnerops, request ${requestId}` });
+    const orphan = env.fake.addRunner({
+      runnerType: 'group_type',
+      groupId: 4201,
+      description: 'group nix',
+      maintenanceNote: `created by runnerops, request ${requestId}`,
+    });
     await interruptedAttempt(requestId);
     const adminListsBefore = env.fake.requestCount('GET /runners/all');
     const result = await run({ host: stack.host.settings.host, type: 'group', groupId: 4201, description: 'group nix', ...base, requestId }, stack.ctx);
     expect(env.fake.runner(orphan.id)).toBeUndefined();
-    expect(env.fake.runners().filter((r) => r.maintenanceNote.includes(requestId)).map((r) => r.id)).toEqual([result.runnerId]);
+    expect(
+      env.fake
+        .runners()
+        .filter((r) => r.maintenanceNote.includes(requestId))
+        .map((r) => r.id),
+    ).toEqual([result.runnerId]);
     expect(env.fake.requestCount('GET /runners/all')).toBe(adminListsBefore);
     expect(env.fake.findRequests('GET /groups/:id/runners').map((r) => new URL(r.url, env.fake.url).searchParams.get('page'))).toEqual(['1', '2']);
   });
@@ -259,7 +297,12 @@ describe('run again after the bot died mid-registration, for each role and versi
     old.addProject(4301, 4300);
     const maintainer = old.createUserToken({ scopes: ['api'], projects: { 4301: 'maintainer' } });
     stack.ctx.gitlab = createGitlabClient({ url: old.url, token: maintainer.token });
-    const orphan = old.addRunner({ runnerType: 'project_type', projectId: 4301, description: 'project nix', maintenanceNote: `created by runnerops, request ${requestId}` });
+    const orphan = old.addRunner({
+      runnerType: 'project_type',
+      projectId: 4301,
+      description: 'project nix',
+      maintenanceNote: `created by runnerops, request ${requestId}`,
+    });
     await interruptedAttempt(requestId);
     const result = await run({ host: stack.host.settings.host, type: 'project', projectId: 4301, description: 'project nix', ...base, requestId }, stack.ctx);
     expect(old.runner(orphan.id)).toBeUndefined();
@@ -271,7 +314,10 @@ describe('run again after the bot died mid-registration, for each role and versi
   it('says which scope is missing when the token may create runners but not list them', async () => {
     const stack = await startStack('config-toml');
     const requestId = `req-scope-${stacks.hostCount()}`;
-    stack.ctx.gitlab = createGitlabClient({ url: env.fake.url, token: env.fake.createUserToken({ scopes: ['create_runner', 'manage_runner'], admin: true }).token });
+    stack.ctx.gitlab = createGitlabClient({
+      url: env.fake.url,
+      token: env.fake.createUserToken({ scopes: ['create_runner', 'manage_runner'], admin: true }).token,
+    });
     await interruptedAttempt(requestId);
     const err = await failureOf(run({ host: stack.host.settings.host, type: 'instance', description: 'x', ...base, requestId }, stack.ctx));
     expect(err.message).toContain('cannot be looked up (GITLAB_TOKEN needs the read_api (or api) scope to list runners)');

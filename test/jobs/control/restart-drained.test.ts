@@ -9,7 +9,15 @@ import { startFakeGitlab, type FakeGitlab } from '../../fakes/gitlab/start-fake-
 
 let fake: FakeGitlab;
 
-const restartResult: RestartResult = { host: 'ci-3', container: 'gitlabnix', nixVersion: '2.8.0', healthCheck: 'nix store ping --store daemon', restartMs: 120, healthyMs: 300, checks: 2 };
+const restartResult: RestartResult = {
+  host: 'ci-3',
+  container: 'gitlabnix',
+  nixVersion: '2.8.0',
+  healthCheck: 'nix store ping --store daemon',
+  restartMs: 120,
+  healthyMs: 300,
+  checks: 2,
+};
 
 interface Harness {
   ctx: Context;
@@ -163,7 +171,7 @@ describe('run on a host that shares a runner token with other hosts', () => {
   const ours = 's_00000000000a';
   const theirs = 's_00000000000b';
 
-  it('neither pauses the shared runner nor waits for the other host\'s jobs, and says so', async () => {
+  it("neither pauses the shared runner nor waits for the other host's jobs, and says so", async () => {
     const shared = fake.addRunner();
     fake.state.recordManager(shared, ours);
     fake.state.recordManager(shared, theirs);
@@ -177,11 +185,14 @@ describe('run on a host that shares a runner token with other hosts', () => {
     expect(summarize(result)).toContain(`runner #${shared.id} is shared with other hosts: not paused`);
   });
 
-  it('waits for this host\'s own jobs on a shared runner, canceling ones included', async () => {
+  it("waits for this host's own jobs on a shared runner, canceling ones included", async () => {
     const shared = fake.addRunner();
     fake.state.recordManager(shared, ours);
     fake.state.recordManager(shared, theirs);
-    fake.setJobs(shared.id, [{ status: 'canceling', systemId: ours }, { status: 'running', systemId: theirs }]);
+    fake.setJobs(shared.id, [
+      { status: 'canceling', systemId: ours },
+      { status: 'running', systemId: theirs },
+    ]);
     const h = harness([shared.id], undefined, { systemId: ours });
     h.ctx.progress = async (p) => {
       h.phases.push(p);
@@ -196,7 +207,7 @@ describe('run on a host that shares a runner token with other hosts', () => {
 });
 
 describe('run with a GITLAB_TOKEN that cannot see every job', () => {
-  it('says it cannot see jobs of projects where the token\'s user is below Reporter instead of reporting the runner idle', async () => {
+  it("says it cannot see jobs of projects where the token's user is below Reporter instead of reporting the runner idle", async () => {
     fake.addProject(901);
     fake.addProject(902);
     const maintainer = fake.createUserToken({ scopes: ['manage_runner', 'read_api'], projects: { 901: 'maintainer' } });
@@ -221,7 +232,7 @@ describe('run with a GITLAB_TOKEN that cannot see every job', () => {
 });
 
 describe('run on GitLab 16.x', () => {
-  it('drains a group Owner\'s group runner with an api token, canceling jobs uncounted where GitLab has no such state', async () => {
+  it("drains a group Owner's group runner with an api token, canceling jobs uncounted where GitLab has no such state", async () => {
     await fake.close();
     fake = await startFakeGitlab({ version: '16.11' });
     const owner = fake.createUserToken({ scopes: ['api'], groups: { 960: 'owner' } });

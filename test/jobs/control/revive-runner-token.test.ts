@@ -12,13 +12,16 @@ import { failureOf, useControlStacks, type ControlStack } from './support/contro
 const env = useRunnerJobEnvironment();
 const { startStack, producedText } = useControlStacks(env);
 
-
 /** A host whose seed runner's token expired an hour ago, in GitLab, in config.toml and in the registry. */
 async function expiredRunner(stack: ControlStack, fields: Parameters<typeof env.fake.addRunner>[0] = {}): Promise<FakeRunner> {
   const runner = env.fake.addRunner({ description: 'Nix caching runner', ...fields });
   const expiredAt = new Date(Math.floor(Date.now() / 1000) * 1000 - 3600_000);
   env.fake.setTokenExpiry(runner.id, expiredAt);
-  const config = setEntryToken(await seedConfigFor(env.fake, runner), { id: runner.id }, { token: runner.token, obtainedAt: new Date(expiredAt.getTime() - 7200_000), expiresAt: expiredAt.toISOString() });
+  const config = setEntryToken(
+    await seedConfigFor(env.fake, runner),
+    { id: runner.id },
+    { token: runner.token, obtainedAt: new Date(expiredAt.getTime() - 7200_000), expiresAt: expiredAt.toISOString() },
+  );
   await writeFile(stack.host.settings.runnerConfigPath, config, { mode: 0o600 });
   await stack.host.patchHost({
     runners: [{ name: 'Nix caching runner', id: runner.id, url: env.fake.url, tokenExpiresAt: expiredAt.toISOString() }],
@@ -35,7 +38,7 @@ describe('run', () => {
     expect(parse(await readFile(stack.host.settings.runnerConfigPath, 'utf8'))).toMatchObject({ runners: [{ token: runner.tokenHistory[0] }] });
   });
 
-  it('resets an expired token with the bot\'s GitLab token and the host writes the new one, sealed on the way, and verifies it', async () => {
+  it("resets an expired token with the bot's GitLab token and the host writes the new one, sealed on the way, and verifies it", async () => {
     env.fake.setTokenExpirationInterval(7 * 86400);
     const stack = await startStack('config-toml', { approvedBy: ['U0BOSS'] });
     const runner = await expiredRunner(stack);
@@ -58,7 +61,7 @@ describe('run', () => {
     expect(leakedTokens(env.fake.issuedTokens(), produced)).toEqual([]);
   });
 
-  it('revives a group runner with a group Owner\'s 17.1+ token', async () => {
+  it("revives a group runner with a group Owner's 17.1+ token", async () => {
     const stack = await startStack('config-toml', { approvedBy: ['U0BOSS'] });
     const owner = env.fake.createUserToken({ scopes: ['create_runner', 'manage_runner', 'read_api'], groups: { 3100: 'owner' } });
     stack.ctx.gitlab = createGitlabClient({ url: env.fake.url, token: owner.token });
@@ -68,7 +71,7 @@ describe('run', () => {
     expect(parse(await readFile(stack.host.settings.runnerConfigPath, 'utf8'))).toMatchObject({ runners: [{ token: env.fake.runner(runner.id)!.token }] });
   });
 
-  it('names the role GitLab wants when the token\'s user does not own the runner, and changes nothing', async () => {
+  it("names the role GitLab wants when the token's user does not own the runner, and changes nothing", async () => {
     const stack = await startStack('config-toml', { approvedBy: ['U0BOSS'] });
     const maintainer = env.fake.createUserToken({ scopes: ['manage_runner', 'read_api'], groups: { 3200: 'maintainer' } });
     stack.ctx.gitlab = createGitlabClient({ url: env.fake.url, token: maintainer.token });
@@ -88,7 +91,9 @@ describe('run', () => {
     const before = env.fake.requestCount('POST /runners/:id/reset_authentication_token');
     const err = await failureOf(run({ host: stack.host.settings.host, runnerId: runner.id, requestId: 'cmd-revive-4' }, stack.ctx));
     expect(err).toBeInstanceOf(UserError);
-    expect(err.message).toBe(`the token of runner #${runner.id} on ${stack.host.settings.host} has not expired (expires 2099-01-01T00:00:00Z); "rotate ${stack.host.settings.host} --runner ${runner.id}" rotates it on the host`);
+    expect(err.message).toBe(
+      `the token of runner #${runner.id} on ${stack.host.settings.host} has not expired (expires 2099-01-01T00:00:00Z); "rotate ${stack.host.settings.host} --runner ${runner.id}" rotates it on the host`,
+    );
     expect(env.fake.requestCount('POST /runners/:id/reset_authentication_token')).toBe(before);
   });
 
@@ -97,7 +102,11 @@ describe('run', () => {
     const runner = await expiredRunner(stack);
     env.fake.inject('POST /runners/verify', { status: 403, body: { message: '403 Forbidden' } });
     const err = await failureOf(run({ host: stack.host.settings.host, runnerId: runner.id, requestId: 'cmd-revive-5' }, stack.ctx));
-    expect(err.message).toMatch(new RegExp(`^runner #${runner.id}'s token was reset in GitLab but ${stack.host.settings.host} did not put it in place: .*; the runner stays offline until the rotation is requested again$`));
+    expect(err.message).toMatch(
+      new RegExp(
+        `^runner #${runner.id}'s token was reset in GitLab but ${stack.host.settings.host} did not put it in place: .*; the runner stays offline until the rotation is requested again$`,
+      ),
+    );
     expect(leakedTokens(env.fake.issuedTokens(), await producedText(stack, err.message))).toEqual([]);
   });
 });

@@ -49,16 +49,12 @@ async function analyzeAsNobody(rooted: RootedStore): Promise<ChildOutcome> {
   await fs.promises.chmod(home, 0o777);
   try {
     const script = path.join(import.meta.dirname, 'analyze-as-user.ts');
-    const { stdout } = await execFileAsync(
-      process.execPath,
-      ['--import', 'tsx', script, rooted.store.stateDir, rooted.store.storeDir, rooted.store.confFile],
-      {
-        uid: 65534,
-        gid: 65534,
-        cwd: path.resolve(import.meta.dirname, '../../..'),
-        env: { PATH: process.env.PATH, HOME: home, NIX_CONF_DIR: path.dirname(rooted.store.confFile) },
-      },
-    );
+    const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', script, rooted.store.stateDir, rooted.store.storeDir, rooted.store.confFile], {
+      uid: 65534,
+      gid: 65534,
+      cwd: path.resolve(import.meta.dirname, '../../..'),
+      env: { PATH: process.env.PATH, HOME: home, NIX_CONF_DIR: path.dirname(rooted.store.confFile) },
+    });
     return JSON.parse(stdout.trim().split('\n').pop()!) as ChildOutcome;
   } finally {
     await fs.promises.rm(home, { recursive: true, force: true });
@@ -99,7 +95,10 @@ describe('analyzeStore', () => {
   it('measures every closure as nix path-info -S does', () => {
     const snapshot = readStoreDb(rooted.store.dbPath);
     const measure = createClosureMeter(snapshot);
-    const all = measureClosures(snapshot, snapshot.paths.map((_, i) => i));
+    const all = measureClosures(
+      snapshot,
+      snapshot.paths.map((_, i) => i),
+    );
     const expected = new Map(pathInfo.map((i) => [i.path, i.closureSize]));
     snapshot.paths.forEach((p, i) => {
       expect(measure(i).narBytes, p).toBe(expected.get(p));
@@ -132,9 +131,7 @@ describe('analyzeStore', () => {
     const top = defined(analysis.largestClosures[0], 'a largest closure');
     expect(top.name).not.toMatch(/^[0-9a-z]{32}-/);
     expect(top.links.length).toBeGreaterThan(0);
-    expect(analysis.largestClosures.map((c) => c.closureBytes)).toEqual(
-      [...analysis.largestClosures.map((c) => c.closureBytes)].sort((a, b) => b - a),
-    );
+    expect(analysis.largestClosures.map((c) => c.closureBytes)).toEqual([...analysis.largestClosures.map((c) => c.closureBytes)].sort((a, b) => b - a));
     expect(analysis.source).toBe('db');
     expect(analysis.disk.totalBytes).toBeGreaterThan(analysis.disk.freeBytes);
   });

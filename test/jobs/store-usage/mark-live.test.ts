@@ -13,8 +13,7 @@ const snapshot = makeSnapshot({
   builtFrom: [[0, 3]],
 });
 
-const liveNames = (live: Uint8Array): string[] =>
-  [...live].flatMap((flag, i) => (flag ? [(snapshot.paths[i] ?? '').slice(44)] : []));
+const liveNames = (live: Uint8Array): string[] => [...live].flatMap((flag, i) => (flag ? [(snapshot.paths[i] ?? '').slice(44)] : []));
 
 describe('markLive', () => {
   it('keeps what a root refers to, directly or not, and nothing that only refers to it', () => {

@@ -254,7 +254,7 @@ export async function writeEnvTemplateReloadScript(host: TestHost, template: str
 
 /** Asserts helper: every place `text` may hide, joined, for a token search. */
 export function joinAll(...parts: unknown[]): string {
-  return parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(p) ?? String(p))).join('\n');
+  return parts.map((p) => (typeof p === 'string' ? p : (JSON.stringify(p) ?? String(p)))).join('\n');
 }
 
 /** The tokens (of `tokens`) that appear in `text`. */

@@ -95,7 +95,12 @@ export async function pinHosts(hostEnvs: Array<Record<string, string>>): Promise
 
 /** What the scenario's bot trusts, for reading its signed streams here as the bot reads them. */
 export function botTrustOf(keys: OperatorKeys, pinned: string): BotTrust {
-  const map = new Map(pinned.split(',').filter(Boolean).map((pair) => pair.split('=') as [string, string]));
+  const map = new Map(
+    pinned
+      .split(',')
+      .filter(Boolean)
+      .map((pair) => pair.split('=') as [string, string]),
+  );
   return { signer: keys.botSigner, ring: ringOf(keys.botKeys), pinned: map };
 }
 

@@ -36,7 +36,9 @@ export function spawnRunnerops(name: string, args: string[], env: Record<string,
     stdio: ['ignore', fd, fd],
   });
   closeSync(fd);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const handle: RunnerProcess = {
     name,
     pid: child.pid!,
@@ -60,7 +62,11 @@ export function spawnRunnerops(name: string, args: string[], env: Record<string,
 }
 
 /** Runs the binary to the end (a CLI verb) and returns its exit code and output. */
-export async function runRunnerops(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function runRunnerops(
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: os.tmpdir(), ...env } });
     let stdout = '';

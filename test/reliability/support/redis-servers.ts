@@ -76,7 +76,18 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterProces
     const busPort = await freePort();
     nodes.push(
       await startRedisProcess({
-        args: ['--appendonly', 'no', '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-port', String(busPort), '--cluster-node-timeout', '3000'],
+        args: [
+          '--appendonly',
+          'no',
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          'nodes.conf',
+          '--cluster-port',
+          String(busPort),
+          '--cluster-node-timeout',
+          '3000',
+        ],
       }),
     );
   }

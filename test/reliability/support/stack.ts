@@ -214,7 +214,11 @@ export function cardText(card: FakeMessage): string {
 export async function saveSlackArtifacts(name: string, slack: FakeSlack): Promise<void> {
   await saveArtifact(
     `${name}-slack.json`,
-    JSON.stringify({ messages: slack.messages, ephemerals: slack.ephemerals, calls: slack.calls().map((c) => ({ method: c.method, at: c.at, ok: c.ok, error: c.error, params: c.params })) }),
+    JSON.stringify({
+      messages: slack.messages,
+      ephemerals: slack.ephemerals,
+      calls: slack.calls().map((c) => ({ method: c.method, at: c.at, ok: c.ok, error: c.error, params: c.params })),
+    }),
   );
 }
 

@@ -20,7 +20,10 @@ export type TokenMode = 'config-toml' | 'nixos-module' | 'env-template';
 /** A host worker on its real queue and the control context the bot would hand a control job. */
 export interface ControlStack {
   host: TestHost;
-  ctx: Pick<ControlContext, 'gitlab' | 'gitlabUrl' | 'redis' | 'prefix' | 'runOnHost' | 'enrolledHost' | 'log' | 'progress'> & { gitlab: GitlabApi; pickupIntervalMs?: number };
+  ctx: Pick<ControlContext, 'gitlab' | 'gitlabUrl' | 'redis' | 'prefix' | 'runOnHost' | 'enrolledHost' | 'log' | 'progress'> & {
+    gitlab: GitlabApi;
+    pickupIntervalMs?: number;
+  };
   controlLogs: string[];
   controlPhases: JobProgress[];
   log: Logger;
@@ -63,7 +66,15 @@ export function useControlStacks(env: RunnerJobEnvironment) {
       replay: { begin: async () => undefined, finish: async () => undefined },
       onRefused: async () => undefined,
       findJob: findHostJob,
-      contextFor: (_envelope, extra) => ({ host: name, settings: host.settings, redis: env.redis, prefix, keys: host.keys, patchHost: host.patchHost, ...extra }),
+      contextFor: (_envelope, extra) => ({
+        host: name,
+        settings: host.settings,
+        redis: env.redis,
+        prefix,
+        keys: host.keys,
+        patchHost: host.patchHost,
+        ...extra,
+      }),
       runExclusive: createExclusiveLocks(),
     });
     const worker = new Worker(hostQueueName(name), processor, { connection: workerConnection, prefix });
@@ -104,7 +115,13 @@ export function useControlStacks(env: RunnerJobEnvironment) {
 
   /** Everything the stack wrote: Redis under the prefix, the host's and the control side's logs and phases. */
   async function producedText(stack: ControlStack, ...extra: unknown[]): Promise<string> {
-    return joinAll(await dumpRedis(env.redis, env.redisSettings.prefix), stack.host.logLines.join(''), stack.controlLogs.join(''), stack.controlPhases, ...extra);
+    return joinAll(
+      await dumpRedis(env.redis, env.redisSettings.prefix),
+      stack.host.logLines.join(''),
+      stack.controlLogs.join(''),
+      stack.controlPhases,
+      ...extra,
+    );
   }
 
   return { startStack, producedText, hostCount: () => hostCount };
