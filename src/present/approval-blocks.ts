@@ -8,7 +8,8 @@ export const DENY_ACTION = 'runnerops.deny';
 
 function targetOf(approval: Approval): string {
   const request = approval.request;
-  if (request.verb === 'cleanup-stale') return 'GitLab';
+  // A request that names no host and no target acts on GitLab as a whole (cleanup-stale).
+  if (!('host' in request) && !('target' in request)) return 'GitLab';
   if ('target' in request && request.target.kind === 'runner') return `runner #${request.target.id}`;
   return 'host' in request ? request.host : 'target' in request && request.target.kind === 'host' ? request.target.host : 'all hosts';
 }
