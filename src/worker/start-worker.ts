@@ -18,7 +18,7 @@ import { createProcessor, reportStalledFailure, type Refusal } from './dispatch.
 import { createExclusiveLocks } from './exclusive.js';
 import { startHeartbeat } from './heartbeat.js';
 import { gcWithJob, pruneWithJob, startDiskPressureWatch } from './disk-pressure-watch.js';
-import { IMAGE_USE_FILE, startImageUseLog } from '../clients/docker/image-use-log.js';
+import { IMAGE_USE_FILE, startImageUseLog, type ImageUseLog } from '../clients/docker/image-use-log.js';
 import type { JobContext } from '../../jobs/job-context.js';
 import { JOB_LOCK, type JobLockOptions } from '../queue/job-lock.js';
 import { createFileReplayGuard } from './replay-guard.js';
@@ -48,6 +48,37 @@ export interface WorkerDeps {
   factsSeconds?: number;
   /** BullMQ lock and stalled-job check (tests shorten them). @defaultValue JOB_LOCK */
   lock?: Partial<JobLockOptions>;
+  /** How long the start waits for Docker's event stream (tests shorten it). @defaultValue 10000 */
+  dockerEventsWaitMs?: number;
+}
+
+/**
+ * The image-use log, unless Docker does not open its event stream in time: a wedged engine must not
+ * keep the worker from its queue. A stream that opens late is closed again.
+ */
+async function followImageUse(start: () => Promise<ImageUseLog>, waitMs: number, log: Logger): Promise<ImageUseLog | undefined> {
+  const following = start();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), waitMs);
+  });
+  try {
+    const first = await Promise.race([following, late]);
+    if (first !== 'late') return first;
+    log.warn({ waitMs }, 'Docker did not open its event stream in time; LRU eviction ranks images by creation time');
+    following
+      .then(
+        (stream) => stream.stop(),
+        () => undefined,
+      )
+      .catch(() => undefined);
+    return undefined;
+  } catch (err) {
+    log.warn({ err }, 'cannot follow Docker events; LRU eviction ranks images by creation time');
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export function dockerFromSettings(settings: Pick<WorkerSettings, 'dockerHost'>): Docker {
@@ -82,11 +113,10 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   const signer = keys.signer;
   const patchHost = (patch: Partial<HostEntry>) => touchHost(redis, settings.prefix, signer, settings.host, patch);
   // When each image was last used, for LRU eviction by prune and the disk-pressure watch; without it they rank by creation time.
-  const imageUse = await startImageUseLog({ docker, file: path.join(settings.stateDir, IMAGE_USE_FILE), log: log.child({ part: 'image-use' }) }).catch(
-    (err: unknown) => {
-      log.warn({ err }, 'cannot follow Docker events; LRU eviction ranks images by creation time');
-      return undefined;
-    },
+  const imageUse = await followImageUse(
+    () => startImageUseLog({ docker, file: path.join(settings.stateDir, IMAGE_USE_FILE), log: log.child({ part: 'image-use' }) }),
+    deps.dockerEventsWaitMs ?? 10_000,
+    log,
   );
   const base: Omit<JobContext, 'log' | 'progress'> = {
     host: settings.host,

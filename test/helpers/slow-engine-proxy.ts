@@ -1,21 +1,31 @@
 import http from 'node:http';
 import Docker from 'dockerode';
 
-/** A Docker Engine API proxy to the local engine that holds `GET /volumes` (what a dry run lists) until released. */
-export async function startSlowEngineProxy(): Promise<{
+/**
+ * A Docker Engine API proxy to the local engine that holds `GET /volumes` (what a dry run lists) until
+ * released; with `holdEvents`, it never answers `GET /events`, as a wedged engine would not.
+ */
+export async function startSlowEngineProxy(options: { holdEvents?: boolean } = {}): Promise<{
   docker: Docker;
   volumesAsked: Promise<void>;
   volumeLists: () => number;
+  /** `GET /events` requests held unanswered (with `holdEvents`). */
+  eventRequests: () => number;
   release: () => void;
   close: () => Promise<void>;
 }> {
   let lists = 0;
+  let eventRequests = 0;
   let release!: () => void;
   const released = new Promise<void>((r) => (release = r));
   let asked!: () => void;
   const volumesAsked = new Promise<void>((r) => (asked = r));
   const server = http.createServer((req, res) => {
     void (async () => {
+      if (options.holdEvents && /^(\/v[\d.]+)?\/events(\?|$)/.test(req.url ?? '')) {
+        eventRequests++;
+        return;
+      }
       if (/^(\/v[\d.]+)?\/volumes(\?|$)/.test(req.url ?? '')) {
         lists++;
         asked();
@@ -23,6 +33,8 @@ export async function startSlowEngineProxy(): Promise<{
       }
       const upstream = http.request({ socketPath: '/var/run/docker.sock', path: req.url, method: req.method, headers: req.headers }, (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
+        // A stream such as /events answers with headers alone until something happens: pass them on at once.
+        res.flushHeaders();
         answer.pipe(res);
       });
       upstream.on('error', () => res.destroy());
@@ -35,7 +47,12 @@ export async function startSlowEngineProxy(): Promise<{
     docker: new Docker({ host: '127.0.0.1', port }),
     volumesAsked,
     volumeLists: () => lists,
+    eventRequests: () => eventRequests,
     release,
-    close: () => new Promise<void>((r) => server.close(() => r())),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }

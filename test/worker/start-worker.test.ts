@@ -119,6 +119,23 @@ describe('startWorker', () => {
     expect(await readHost(redis, prefix, 'w-2')).toBeUndefined();
   });
 
+  it('starts and runs its jobs when Docker never opens its event stream, ranking images by creation time', async () => {
+    const engine = await startSlowEngineProxy({ holdEvents: true });
+    const s = settings('w-wedged');
+    const worker = await startWorker({ settings: s, log: silentLog, keys: await loadHostKeys(s.stateDir), docker: engine.docker, dockerEventsWaitMs: 200 });
+    const queue = new Queue(hostQueueName('w-wedged'), { connection: redis, prefix });
+    try {
+      expect(engine.eventRequests()).toBe(1);
+      const signed = signedHostJob('w-wedged', 'ping', { sentAt: Date.now() }, { commandId: 'c-wedged' });
+      const job = await queue.add('ping', signed.data, { jobId: signed.jobId });
+      await until(async () => (await job.getState()) === 'completed', 10_000, 'the ping to complete');
+    } finally {
+      await worker.stop(1000);
+      await queue.close();
+      await engine.close();
+    }
+  });
+
   it('finishes the running job before it stops', async () => {
     // A dry-run prune whose Docker call is held: the job is running, and stays so, until released.
     const engine = await startSlowEngineProxy();
