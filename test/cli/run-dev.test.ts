@@ -88,7 +88,8 @@ describe('runDev', () => {
   }, 120_000);
 
   it('registers a runner against the stand-in GitLab', async () => {
-    const line = await io.type(`register ${HOST} --type instance --description tried`, /\] (✓|✗) dev-try|^error:/);
+    // Its own row, not any later line about the host: the next steps must not start while it still runs.
+    const line = await io.type(`register ${HOST} --type instance --description tried`, /\] (✓ dev-try .*registered runner .*"tried"|✗ dev-try)|^error:/);
     expect(line).toContain('✓');
   }, 120_000);
 
