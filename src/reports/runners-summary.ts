@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
 import { keys } from '../queue/names.js';
 import type { RunnersView } from './runner-view.js';
 
@@ -16,12 +17,23 @@ export async function saveRunnersSummary(redis: Redis, prefix: string, view: Run
   await redis.set(keys.runnersSummary(prefix), JSON.stringify(summary));
 }
 
+const count = z.number().int().nonnegative();
+/** Redis is input: a summary of another shape is not shown. */
+const summarySchema = z.object({
+  at: z.number(),
+  scope: z.enum(['all', 'owned']),
+  counts: z.object({ online: count, offline: count, stale: count, never_contacted: count }),
+  paused: count,
+  mismatches: count,
+});
+
 /** The last fleet-wide summary; undefined before the first `runners all` (or when unreadable). */
 export async function readRunnersSummary(redis: Redis, prefix: string): Promise<RunnersSummary | undefined> {
   const raw = await redis.get(keys.runnersSummary(prefix));
   if (!raw) return undefined;
   try {
-    return JSON.parse(raw) as RunnersSummary;
+    const parsed = summarySchema.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;
   }
