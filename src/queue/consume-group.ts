@@ -134,15 +134,19 @@ export function consumeGroup<T>(options: ConsumeGroupOptions<T>): GroupConsumer 
     const handled: StreamEntry[] = [];
     const malformed: Array<{ entry: StreamEntry; reason: string }> = [];
     try {
-      for (const entry of entries) {
-        try {
-          messages.push(await options.parse(entry));
+      // Parsed side by side (a parse may wait on the thread pool or Redis), kept in stream order.
+      const parsed = await Promise.allSettled(entries.map((entry) => options.parse(entry)));
+      parsed.forEach((result, i) => {
+        const entry = entries[i] as StreamEntry;
+        if (result.status === 'fulfilled') {
+          messages.push(result.value);
           handled.push(entry);
-        } catch (err) {
-          if (!(err instanceof MalformedEntry)) throw err;
-          malformed.push({ entry, reason: err.message });
+        } else if (result.reason instanceof MalformedEntry) {
+          malformed.push({ entry, reason: result.reason.message });
+        } else {
+          throw result.reason;
         }
-      }
+      });
       if (messages.length > 0) await options.handle(messages);
     } catch (err) {
       counts.handlerFailures++;

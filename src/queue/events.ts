@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { keys } from './names.js';
 import type { CommandRow } from './command-record.js';
-import { signDocument, verifyDocument, SignatureError, type Signed } from './signed.js';
+import { signDocument, verifyDocumentInPool, SignatureError, type Signed } from './signed.js';
 import type { KeyRing, Signer } from './signing-keys.js';
 import { DEFAULT_RETENTION_SECONDS } from './retention.js';
 
@@ -77,11 +77,11 @@ export async function verifyEvent(raw: string | undefined, signers: EventSigners
   if (typeof host !== 'string' || typeof doc.body.commandId !== 'string' || typeof doc.body.type !== 'string')
     throw new SignatureError('an event without host, command or type');
   try {
-    return verifyDocument<JobEvent>(doc, 'event', await signers(host)).body;
+    return (await verifyDocumentInPool<JobEvent>(doc, 'event', await signers(host))).body;
   } catch (err) {
     // Enrolled a moment ago, or enrolled again with new keys: look once more before refusing.
     if (!(err instanceof SignatureError) || !err.message.includes('unknown key')) throw err;
-    return verifyDocument<JobEvent>(doc, 'event', await signers(host, true)).body;
+    return (await verifyDocumentInPool<JobEvent>(doc, 'event', await signers(host, true))).body;
   }
 }
 
@@ -94,27 +94,77 @@ redis.call('EXPIRE', KEYS[1], ARGV[4])
 return {1, ''}
 `;
 
+type Pipeline = ReturnType<Redis['pipeline']>;
+
+/** A pipeline that can call the script above by its hash (EVALSHA; ioredis sends the script once per connection). */
+function rowPipeline(redis: Redis): Pipeline & { setRowIf: (key: string, host: string, expected: string, next: string, ttl: string) => Pipeline } {
+  if (!('setRowIf' in redis)) redis.defineCommand('setRowIf', { numberOfKeys: 1, lua: SET_ROW_IF });
+  return redis.pipeline() as Pipeline & { setRowIf: (key: string, host: string, expected: string, next: string, ttl: string) => Pipeline };
+}
+
+/** The events of one command's row, in stream order. */
+interface RowEvents {
+  key: string;
+  commandId: string;
+  host: string;
+  events: JobEvent[];
+}
+
+function rowsOf(prefix: string, events: JobEvent[]): RowEvents[] {
+  const rows = new Map<string, RowEvents>();
+  for (const event of events) {
+    const key = keys.commandRows(prefix, event.commandId);
+    const name = `${key}\n${event.host}`;
+    const row = rows.get(name) ?? { key, commandId: event.commandId, host: event.host, events: [] };
+    row.events.push(event);
+    rows.set(name, row);
+  }
+  return [...rows.values()];
+}
+
 /**
  * Applies verified events to their commands' rows (bots only; two replicas applying events of one
  * command never lose one: each row changes by compare-and-set) and tells waiting callers which
- * commands changed. Returns the ids of the commands whose rows changed.
+ * commands changed. Each row takes all of its events of the batch at once, in stream order, and the
+ * rows of a batch are read and written in one round trip each. Returns the ids of the commands whose
+ * rows changed.
  */
 export async function applyEvents(redis: Redis, prefix: string, events: JobEvent[], retentionSeconds = DEFAULT_RETENTION_SECONDS): Promise<Set<string>> {
   const changed = new Set<string>();
-  for (const event of events) {
-    const rowsKey = keys.commandRows(prefix, event.commandId);
-    let raw = (await redis.hget(rowsKey, event.host)) ?? '';
-    for (let attempt = 0; attempt < 20; attempt++) {
+  let todo = rowsOf(prefix, events);
+  const reads = redis.pipeline();
+  for (const row of todo) reads.hget(row.key, row.host);
+  let raws = ((await reads.exec()) ?? []).map(([err, value]) => {
+    if (err) throw err;
+    return (value as string | null) ?? '';
+  });
+  for (let attempt = 0; attempt < 20 && todo.length > 0; attempt++) {
+    const writes = rowPipeline(redis);
+    const sent: Array<{ row: RowEvents; raw: string }> = [];
+    todo.forEach((row, i) => {
+      const raw = raws[i] ?? '';
       const before = raw ? (JSON.parse(raw) as CommandRow) : undefined;
-      const after = JSON.stringify(applyEvent(before, event));
-      if (after === raw) break;
-      const [written, current] = (await redis.eval(SET_ROW_IF, 1, rowsKey, event.host, raw, after, String(retentionSeconds))) as [number, string];
+      const after = JSON.stringify(row.events.reduce<CommandRow | undefined>((current, event) => applyEvent(current, event), before));
+      if (after === raw) return;
+      writes.setRowIf(row.key, row.host, raw, after, String(retentionSeconds));
+      sent.push({ row, raw });
+    });
+    if (sent.length === 0) break;
+    const replies = (await writes.exec()) ?? [];
+    // A row another replica changed meanwhile is computed again from what it holds now.
+    todo = [];
+    raws = [];
+    replies.forEach(([err, reply], i) => {
+      if (err) throw err;
+      const [written, current] = reply as [number, string];
+      const { row } = sent[i] as { row: RowEvents };
       if (written === 1) {
-        changed.add(event.commandId);
-        break;
+        changed.add(row.commandId);
+      } else {
+        todo.push(row);
+        raws.push(current);
       }
-      raw = current;
-    }
+    });
   }
   if (changed.size > 0) {
     const multi = redis.multi();

@@ -1,5 +1,6 @@
 import { canonicalJson } from './canonical-json.js';
-import { verifyBytes, type KeyRing, type Signer } from './signing-keys.js';
+import { verifyBytes, verifyBytesInPool, type KeyRing, type Signer } from './signing-keys.js';
+import type { KeyObject } from 'node:crypto';
 
 /**
  * What travels through Redis when it must not be forged: a body, the kind of document it is (so a
@@ -28,11 +29,17 @@ export function signDocument<T>(signer: Signer, kind: SignedKind, body: T): Sign
   return { kind, body, kid: signer.kid, sig: signer.sign(signedBytes(kind, body)).toString('base64') };
 }
 
-/**
- * Checks a document read from Redis (any shape: it is input): its kind, that its key is in `ring`,
- * and the signature. Returns the body; throws SignatureError with the reason otherwise.
- */
-export function verifyDocument<T>(input: unknown, kind: SignedKind, ring: KeyRing): { body: T; kid: string } {
+/** A document whose form was checked: what is left is the signature itself. */
+interface Presented<T> {
+  body: T;
+  kid: string;
+  key: KeyObject;
+  bytes: Buffer;
+  sig: Buffer;
+}
+
+/** Every check of `verifyDocument` but the signature's: kind, key id in `ring`, encoding, one canonical base64. */
+function presented<T>(input: unknown, kind: SignedKind, ring: KeyRing): Presented<T> {
   const doc = input as Partial<Signed<T>> | null | undefined;
   if (!doc || typeof doc !== 'object' || typeof doc.sig !== 'string' || typeof doc.kid !== 'string' || !('body' in doc)) {
     throw new SignatureError(`unsigned ${kind}`);
@@ -48,6 +55,25 @@ export function verifyDocument<T>(input: unknown, kind: SignedKind, ring: KeyRin
   }
   const sig = Buffer.from(doc.sig, 'base64');
   // Only the one canonical base64 spelling of the signature: no two different documents verify alike.
-  if (sig.toString('base64') !== doc.sig || !verifyBytes(key, bytes, sig)) throw new SignatureError(`${kind} with a bad signature (key ${doc.kid})`);
-  return { body: doc.body as T, kid: doc.kid };
+  if (sig.toString('base64') !== doc.sig) throw badSignature(kind, doc.kid);
+  return { body: doc.body as T, kid: doc.kid, key, bytes, sig };
+}
+
+const badSignature = (kind: SignedKind, kid: string) => new SignatureError(`${kind} with a bad signature (key ${kid})`);
+
+/**
+ * Checks a document read from Redis (any shape: it is input): its kind, that its key is in `ring`,
+ * and the signature. Returns the body; throws SignatureError with the reason otherwise.
+ */
+export function verifyDocument<T>(input: unknown, kind: SignedKind, ring: KeyRing): { body: T; kid: string } {
+  const { body, kid, key, bytes, sig } = presented<T>(input, kind, ring);
+  if (!verifyBytes(key, bytes, sig)) throw badSignature(kind, kid);
+  return { body, kid };
+}
+
+/** `verifyDocument` with the signature checked on the thread pool (see `verifyBytesInPool`). */
+export async function verifyDocumentInPool<T>(input: unknown, kind: SignedKind, ring: KeyRing): Promise<{ body: T; kid: string }> {
+  const { body, kid, key, bytes, sig } = presented<T>(input, kind, ring);
+  if (!(await verifyBytesInPool(key, bytes, sig))) throw badSignature(kind, kid);
+  return { body, kid };
 }

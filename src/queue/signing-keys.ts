@@ -88,6 +88,20 @@ export function verifyBytes(key: KeyObject, bytes: Buffer, signature: Buffer): b
   }
 }
 
+/**
+ * `verifyBytes` on libuv's thread pool: the event loop goes on serving requests meanwhile. For the
+ * streams a bot verifies per event (every host's every event), where the loop must stay free for acks.
+ */
+export function verifyBytesInPool(key: KeyObject, bytes: Buffer, signature: Buffer): Promise<boolean> {
+  return new Promise((resolve) => {
+    try {
+      verify(null, bytes, key, signature, (err, ok) => resolve(!err && ok));
+    } catch {
+      resolve(false);
+    }
+  });
+}
+
 const invalidKey = (file: string) => new UserError(`${file} does not hold an Ed25519 key (32 bytes of base64); create one with "runnerops keygen ${file}"`);
 
 /** Loads a signing key file; a missing, wrong or world-readable file is a one-line error naming it. */

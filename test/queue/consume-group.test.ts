@@ -74,6 +74,25 @@ describe('consumeGroup', () => {
     expect(await pendingCount(stream)).toBe(0);
   });
 
+  it("hands one read's entries over in stream order even when their parsing finishes in another order", async () => {
+    const stream = freshStream();
+    for (const text of ['one', 'two', 'three']) await redis.xadd(stream, '*', 'data', text);
+    const handled = barrier<string[]>();
+    const parsedLast = barrier<string>();
+    const consumer = consume(stream, {
+      // The first entry's parse waits until the last one has been parsed: the reads overlap, the order holds.
+      parse: async (entry) => {
+        const text = entry.fields[1] ?? '';
+        if (text === 'one') return `${await parsedLast.promise}>one`;
+        if (text === 'three') parsedLast.open('three');
+        return text;
+      },
+      handle: async (texts) => handled.open(texts),
+    });
+    expect(await handled.promise).toEqual(['three>one', 'two', 'three']);
+    await consumer.stop();
+  });
+
   it('acknowledges a malformed entry and reports it once, then goes on with the next', async () => {
     const stream = freshStream();
     const reported: string[] = [];

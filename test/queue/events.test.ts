@@ -1,6 +1,9 @@
-import { describe, expect, it } from 'vitest';
-import type { CommandRow } from '../../src/queue/command-record.js';
-import { applyEvent, type JobEvent } from '../../src/queue/events.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readRows, type CommandRow } from '../../src/queue/command-record.js';
+import { applyEvent, applyEvents, type JobEvent } from '../../src/queue/events.js';
+import { keys } from '../../src/queue/names.js';
+import { createRedis } from '../../src/queue/redis.js';
+import { deletePrefix, testRedis, testRedisSettings } from '../setup/redis.js';
 
 const event = (type: JobEvent['type'], extra: Partial<JobEvent> = {}): JobEvent => ({
   type,
@@ -53,5 +56,62 @@ describe('applyEvent', () => {
     const row = applyEvent(queued, event('completed', { step: true, summary: 'paused 2 runners' }));
     expect(row).toMatchObject({ status: 'running', detail: 'paused 2 runners' });
     expect(row.finishedAt).toBeUndefined();
+  });
+});
+
+describe('applyEvents', () => {
+  const { redisUrl, prefix } = testRedisSettings();
+  const redis = testRedis(redisUrl);
+  afterAll(async () => {
+    await deletePrefix(redis, prefix);
+    await redis.quit();
+  });
+  const at = (commandId: string, host: string, type: JobEvent['type'], time: number, extra: Partial<JobEvent> = {}) =>
+    event(type, { commandId, host, at: time, ...extra });
+
+  it('applies a batch in stream order per row: a row that starts, reports and finishes in one batch keeps its start time', async () => {
+    const changed = await applyEvents(redis, prefix, [
+      at('c-batch', 'ci-1', 'started', 10),
+      at('c-batch', 'ci-2', 'started', 11),
+      at('c-batch', 'ci-1', 'progress', 12, { phase: 'pulling' }),
+      at('c-other', 'ci-1', 'started', 13),
+      at('c-batch', 'ci-1', 'completed', 14, { summary: 'freed 1 GiB' }),
+    ]);
+    expect([...changed].sort()).toEqual(['c-batch', 'c-other']);
+    expect(await readRows(redis, prefix, 'c-batch')).toEqual([
+      { host: 'ci-1', status: 'done', queuedAt: 10, startedAt: 10, summary: 'freed 1 GiB', finishedAt: 14 },
+      { host: 'ci-2', status: 'running', queuedAt: 11, startedAt: 11 },
+    ]);
+    const told = (await redis.xrange(keys.rowChanges(prefix), '-', '+')).map(([, fields]) => fields[1]);
+    expect(told.sort()).toEqual(['c-batch', 'c-other']);
+  });
+
+  it('reports nothing for events that change no row: a replayed event on a finished row', async () => {
+    await applyEvents(redis, prefix, [at('c-late', 'ci-1', 'completed', 20)]);
+    const before = await readRows(redis, prefix, 'c-late');
+    expect(await applyEvents(redis, prefix, [at('c-late', 'ci-1', 'started', 21), at('c-late', 'ci-1', 'failed', 22)])).toEqual(new Set());
+    expect(await readRows(redis, prefix, 'c-late')).toEqual(before);
+  });
+
+  it('loses no event when two replicas apply events of the same rows at once', async () => {
+    const other = createRedis({ redisUrl });
+    const commands = Array.from({ length: 40 }, (_, i) => `c-race-${i}`);
+    // One replica sees each row start, the other sees its progress: both must show, whatever the interleaving.
+    await Promise.all([
+      applyEvents(
+        redis,
+        prefix,
+        commands.map((id) => at(id, 'ci-1', 'started', 30)),
+      ),
+      applyEvents(
+        other,
+        prefix,
+        commands.map((id) => at(id, 'ci-1', 'progress', 31, { phase: 'pruning' })),
+      ),
+    ]);
+    await other.quit();
+    for (const id of commands) {
+      expect(await readRows(redis, prefix, id)).toEqual([{ host: 'ci-1', status: 'running', queuedAt: expect.any(Number), startedAt: 30, phase: 'pruning' }]);
+    }
   });
 });

@@ -1,0 +1,33 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+
+/** A benchmark's helper process, and what it printed once it was ready. */
+export interface BenchChild<T> {
+  child: ChildProcess;
+  ready: T;
+  /** SIGTERM, then resolves once it has exited. */
+  stop: () => Promise<void>;
+}
+
+/**
+ * Runs one of this folder's scripts (`node --import tsx test/bench/<script> <json>`) in a process of its
+ * own, so what it does runs beside the process measured, as on another machine or in another service;
+ * resolves with the one JSON line it prints once ready. Its stderr is this process's.
+ */
+export function startChild<T>(script: string, options: unknown): Promise<BenchChild<T>> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, script), JSON.stringify(options)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    await exited;
+  };
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+    createInterface({ input: child.stdout! }).once('line', (line) => resolve({ child, ready: JSON.parse(line) as T, stop }));
+  });
+}
