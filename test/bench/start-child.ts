@@ -14,10 +14,13 @@ export interface BenchChild<T> {
 /**
  * Runs one of this folder's scripts (`node --import tsx test/bench/<script> <json>`) in a process of its
  * own, so what it does runs beside the process measured, as on another machine or in another service;
- * resolves with the one JSON line it prints once ready. Its stderr is this process's.
+ * resolves with the one JSON line it prints once ready. Its stderr is this process's. `dir` runs the
+ * script from another tree (a reference checkout).
  */
-export function startChild<T>(script: string, options: unknown): Promise<BenchChild<T>> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, script), JSON.stringify(options)], {
+export function startChild<T>(script: string, options: unknown, where: { dir?: string } = {}): Promise<BenchChild<T>> {
+  // BENCH_CPU_PROFILE=<dir>: each helper writes a CPU profile there when it exits (see where its time goes).
+  const profile = process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(where.dir ?? import.meta.dirname, script), JSON.stringify(options)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const stop = async () => {

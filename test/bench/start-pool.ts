@@ -9,6 +9,7 @@ export function startPool(
   hosts: string[],
   stateRoot: string,
   env: Record<string, string>,
+  where: { dir?: string } = {},
 ): Promise<BenchChild<{ workers: number; startMs: number; rssBytes: number }>> {
-  return startChild('worker-pool.ts', { hosts, stateRoot, env });
+  return startChild('worker-pool.ts', { hosts, stateRoot, env }, where);
 }

@@ -1,13 +1,13 @@
 /**
  * Many simulated hosts in one process: each is a full `startWorker()` (its own queue, heartbeat,
- * registry entry and keys), as a fleet's workers would be on their own machines. Started by the fleet
- * benchmark as `node --import tsx test/bench/worker-pool.ts <json>`; prints one JSON line once every
- * worker runs, then stops them on SIGTERM.
+ * registry entry and keys), as a fleet's workers would be on their own machines. Started by the
+ * benchmarks as `node --import tsx test/bench/worker-pool.ts <json>`; prints one JSON line once every
+ * worker runs, then stops them on SIGTERM. It also runs from a reference checkout (`reference-checkout.ts`)
+ * of a version from before host keys: then its workers start without keys.
  */
 import path from 'node:path';
 import { readWorkerSettings } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import { loadHostKeys } from '../../src/secrets/host-keys.js';
 import { startWorker, type RunningWorker } from '../../src/worker/start-worker.js';
 
 interface PoolOptions {
@@ -18,6 +18,7 @@ interface PoolOptions {
 
 const options = JSON.parse(process.argv[2] ?? '{}') as PoolOptions;
 const log = createLogger({ name: 'worker-pool', level: 'silent' });
+const hostKeys = await import('../../src/secrets/host-keys.js').catch(() => undefined);
 const workers: RunningWorker[] = [];
 const started = performance.now();
 for (let i = 0; i < options.hosts.length; i += 25) {
@@ -28,7 +29,8 @@ for (let i = 0; i < options.hosts.length; i += 25) {
       RUNNEROPS_STATE_DIR: path.join(options.stateRoot, host),
       GITLAB_RUNNER_CONFIG: path.join(options.stateRoot, host, 'config.toml'),
     });
-    return startWorker({ settings, log, keys: await loadHostKeys(settings.stateDir), concurrency: 1 });
+    const keys = hostKeys ? await hostKeys.loadHostKeys(settings.stateDir) : (undefined as never);
+    return startWorker({ settings, log, keys, concurrency: 1 });
   });
   workers.push(...(await Promise.all(batch)));
 }
