@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { policySchema } from '../../src/policy/schema.js';
 import { APPROVE_ACTION } from '../../src/present/approval-blocks.js';
-import { startFakeGitlab, type FakeGitlab } from '../fakes/gitlab/start-fake-gitlab.js';
 import { blockActionsBody, signedPost, slashCommandBody } from '../helpers/slack-requests.js';
 import { startTestStack, type TestStack } from '../helpers/test-stack.js';
 import { until } from '../helpers/until.js';
+import { useFakeGitlab } from '../helpers/use-fake-gitlab.js';
 import { runTerminalCommand } from '../../src/bot/run-terminal-command.js';
 import { defined } from '../helpers/defined.js';
 
@@ -19,16 +19,14 @@ const policy = policySchema.parse({
 });
 
 const DAY = 86400_000;
-let fake: FakeGitlab;
+const gitlab = useFakeGitlab();
 let stack: TestStack;
 
 beforeAll(async () => {
-  fake = await startFakeGitlab();
-  stack = await startTestStack({ mode: 'http', hosts: ['ex-1'], policy, botEnv: { GITLAB_URL: fake.url, GITLAB_TOKEN: fake.admin.token } });
+  stack = await startTestStack({ mode: 'http', hosts: ['ex-1'], policy, botEnv: { GITLAB_URL: gitlab().url, GITLAB_TOKEN: gitlab().admin.token } });
 });
 afterAll(async () => {
   await stack?.stop();
-  await fake?.close();
 });
 
 async function slash(text: string, user = 'U0REQ'): Promise<void> {
@@ -63,7 +61,7 @@ async function answerTo(text: string): Promise<string> {
 
 describe('executeCommand', () => {
   it('freezes the stale runners a cleanup-stale request lists, and deletes only those once approved', async () => {
-    const stale = [fake.addRunner({ description: 'gone-a' }), fake.addRunner({ description: 'gone-b' })] as const;
+    const stale = [gitlab().addRunner({ description: 'gone-a' }), gitlab().addRunner({ description: 'gone-b' })] as const;
     for (const r of stale) r.contactedAt = new Date(Date.now() - 60 * DAY).toISOString();
     const before = stack.slack.messages.length;
     await slash('cleanup-stale --older-than 30d');
@@ -73,7 +71,7 @@ describe('executeCommand', () => {
     expect(blocks).toContain(`deletes 2 runners: #${stale[0].id}, #${stale[1].id}\` on *GitLab*`);
 
     // Goes stale after the request: not on the approved list, so never deleted by it.
-    const later = fake.addRunner({ description: 'stale later' });
+    const later = gitlab().addRunner({ description: 'stale later' });
     later.contactedAt = new Date(Date.now() - 90 * DAY).toISOString();
     const id = defined(/"value":"([0-9a-f]{12})"/.exec(blocks)?.[1], 'an approval id in the message');
     await signedPost(
@@ -84,8 +82,8 @@ describe('executeCommand', () => {
     const card = await finishedCard(`cleanup-stale --older-than 30d: deletes 2 runners: #${stale[0].id}, #${stale[1].id}`);
     expect(card).toContain('deleted 2 runners without contact since');
     expect(card).toContain(`#${stale[0].id} instance \\"gone-a\\"`);
-    for (const r of stale) expect(fake.runner(r.id)).toBeUndefined();
-    expect(fake.runner(later.id)).toBeDefined();
+    for (const r of stale) expect(gitlab().runner(r.id)).toBeUndefined();
+    expect(gitlab().runner(later.id)).toBeDefined();
   });
 
   it('runs a dry run of cleanup-stale at once, without an approval, listing what would go', async () => {
@@ -98,11 +96,11 @@ describe('executeCommand', () => {
   });
 
   it('pauses one runner by id with the reason in GitLab and on the card', async () => {
-    const runner = fake.addRunner({ description: 'to pause' });
+    const runner = gitlab().addRunner({ description: 'to pause' });
     await slash(`pause #${runner.id} --reason "disk swap"`);
     const card = await finishedCard(`pause #${runner.id} --reason "disk swap"`);
     expect(card).toContain(`paused #${runner.id}; reason: disk swap`);
-    expect(fake.runner(runner.id)).toMatchObject({ paused: true, maintenanceNote: 'paused with runnerops by U0REQ: disk swap' });
+    expect(gitlab().runner(runner.id)).toMatchObject({ paused: true, maintenanceNote: 'paused with runnerops by U0REQ: disk swap' });
   });
 
   it('shows runners all on the card: each runner, and the host entry GitLab does not know', async () => {

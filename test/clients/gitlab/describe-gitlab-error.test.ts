@@ -1,16 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { classifyGitlabError, parseRetryAfter, toGitlabJobError } from '../../../src/clients/gitlab/describe-gitlab-error.js';
 import { createGitlabClient } from '../../../src/clients/gitlab/create-gitlab-client.js';
 import { PermanentJobError, TransientJobError } from '../../../src/errors.js';
-import { startFakeGitlab, type FakeGitlab } from '../../fakes/gitlab/start-fake-gitlab.js';
+import { startFakeGitlab } from '../../fakes/gitlab/start-fake-gitlab.js';
+import { useFakeGitlab } from '../../helpers/use-fake-gitlab.js';
 
-let fake: FakeGitlab;
-beforeAll(async () => {
-  fake = await startFakeGitlab();
-});
-afterAll(async () => {
-  await fake.close();
-});
+const gitlab = useFakeGitlab();
 
 async function errorOf(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
@@ -21,7 +16,7 @@ async function errorOf(promise: Promise<unknown>): Promise<unknown> {
   );
 }
 
-const verify = (token: string) => createGitlabClient({ url: fake.url }).requester.post('runners/verify', { body: { token } });
+const verify = (token: string) => createGitlabClient({ url: gitlab().url }).requester.post('runners/verify', { body: { token } });
 
 describe('parseRetryAfter', () => {
   it('reads seconds and HTTP dates', () => {
@@ -34,11 +29,11 @@ describe('parseRetryAfter', () => {
 
 describe('classifyGitlabError', () => {
   it('sorts 403, 429 with Retry-After, 5xx and a refused connection', async () => {
-    const runner = fake.addRunner();
+    const runner = gitlab().addRunner();
     expect(classifyGitlabError(await errorOf(verify('glrt-unknown-token-xyz')))).toMatchObject({ kind: 'forbidden', status: 403 });
-    fake.inject('POST /runners/verify', { status: 429, retryAfter: 60 });
+    gitlab().inject('POST /runners/verify', { status: 429, retryAfter: 60 });
     expect(classifyGitlabError(await errorOf(verify(runner.token)))).toMatchObject({ kind: 'rate-limited', status: 429, retryAfterSeconds: 60 });
-    fake.inject('POST /runners/verify', { status: 503 });
+    gitlab().inject('POST /runners/verify', { status: 503 });
     expect(classifyGitlabError(await errorOf(verify(runner.token)))).toMatchObject({ kind: 'server', status: 503 });
     const closed = await startFakeGitlab();
     await closed.close();
@@ -47,8 +42,8 @@ describe('classifyGitlabError', () => {
   });
 
   it('tells a missing scope from a plain denial', async () => {
-    const reader = fake.createUserToken({ scopes: ['read_api'], admin: true });
-    const err = await errorOf(createGitlabClient({ url: fake.url, token: reader.token }).Users.createCIRunner('instance_type'));
+    const reader = gitlab().createUserToken({ scopes: ['read_api'], admin: true });
+    const err = await errorOf(createGitlabClient({ url: gitlab().url, token: reader.token }).Users.createCIRunner('instance_type'));
     expect(classifyGitlabError(err).kind).toBe('insufficient-scope');
   });
 });
@@ -63,19 +58,19 @@ describe('toGitlabJobError', () => {
   });
 
   it('makes 429 and 5xx transient with the wait GitLab asked for', async () => {
-    const runner = fake.addRunner();
-    fake.inject('POST /runners/verify', { status: 429, retryAfter: 60 });
+    const runner = gitlab().addRunner();
+    gitlab().inject('POST /runners/verify', { status: 429, retryAfter: 60 });
     const limited = toGitlabJobError(await errorOf(verify(runner.token)), { action: 'verify runner' });
     expect(limited).toBeInstanceOf(TransientJobError);
     expect(limited.message).toBe('verify runner failed: GitLab is rate limiting (429); it asks to wait 60 s; retrying later');
-    fake.inject('POST /runners/verify', { status: 500 });
+    gitlab().inject('POST /runners/verify', { status: 500 });
     expect(toGitlabJobError(await errorOf(verify(runner.token)), { action: 'verify runner' }).message).toBe(
       'verify runner failed: GitLab answered 500 (500 Internal Server Error); retrying later',
     );
   });
 
   it('explains a refused GITLAB_TOKEN (401)', async () => {
-    const err = await errorOf(createGitlabClient({ url: fake.url, token: 'glpat-revoked-or-never-existed' }).Runners.show(1));
+    const err = await errorOf(createGitlabClient({ url: gitlab().url, token: 'glpat-revoked-or-never-existed' }).Runners.show(1));
     expect(toGitlabJobError(err, { action: 'pause runner #1', userToken: true }).message).toBe(
       'pause runner #1 failed: GitLab does not accept GITLAB_TOKEN (401); check that it exists, is not revoked and has not expired',
     );

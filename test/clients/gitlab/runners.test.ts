@@ -1,24 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createGitlabClient } from '../../../src/clients/gitlab/create-gitlab-client.js';
 import { countRunningJobs, createRunner, deleteRunner, setRunnerPaused } from '../../../src/clients/gitlab/runners.js';
-import { startFakeGitlab, type FakeGitlab } from '../../fakes/gitlab/start-fake-gitlab.js';
+import { startFakeGitlab } from '../../fakes/gitlab/start-fake-gitlab.js';
+import { useFakeGitlab } from '../../helpers/use-fake-gitlab.js';
 
-let fake: FakeGitlab;
+const gitlab = useFakeGitlab();
 let api: ReturnType<typeof createGitlabClient>;
-beforeAll(async () => {
-  fake = await startFakeGitlab();
-  api = createGitlabClient({ url: fake.url, token: fake.createUserToken({ scopes: ['api'], admin: true, ownedProjects: [42] }).token });
-});
-afterAll(async () => {
-  await fake.close();
+beforeAll(() => {
+  api = createGitlabClient({ url: gitlab().url, token: gitlab().createUserToken({ scopes: ['api'], admin: true, ownedProjects: [42] }).token });
 });
 
 describe('createRunner', () => {
   it('creates a project runner with its tags, pause and untagged settings', async () => {
     const created = await createRunner(api, { type: 'project', projectId: 42, description: 'nix', tags: ['nix'], untagged: false, paused: true });
-    expect(created.token).toBe(fake.runner(created.id)!.token);
+    expect(created.token).toBe(gitlab().runner(created.id)!.token);
     expect(created.tokenExpiresAt).toBeNull();
-    expect(fake.runner(created.id)).toMatchObject({
+    expect(gitlab().runner(created.id)).toMatchObject({
       runnerType: 'project_type',
       projectId: 42,
       description: 'nix',
@@ -29,16 +26,16 @@ describe('createRunner', () => {
   });
 
   it('is not retried when GitLab answers 502', async () => {
-    fake.inject('POST /user/runners', { status: 502 });
-    const before = fake.requestCount('POST /user/runners');
+    gitlab().inject('POST /user/runners', { status: 502 });
+    const before = gitlab().requestCount('POST /user/runners');
     await expect(createRunner(api, { type: 'instance', tags: [], untagged: true, paused: false })).rejects.toThrow();
-    expect(fake.requestCount('POST /user/runners')).toBe(before + 1);
+    expect(gitlab().requestCount('POST /user/runners')).toBe(before + 1);
   });
 });
 
 describe('deleteRunner', () => {
   it('deletes by id and treats a runner that is already gone as deleted', async () => {
-    const runner = fake.addRunner();
+    const runner = gitlab().addRunner();
     expect(await deleteRunner(api, runner.id)).toBe('deleted');
     expect(await deleteRunner(api, runner.id)).toBe('already-gone');
   });
@@ -46,25 +43,25 @@ describe('deleteRunner', () => {
 
 describe('setRunnerPaused', () => {
   it('pauses and unpauses, retrying a 429', async () => {
-    const runner = fake.addRunner();
-    fake.inject('PUT /runners/:id', { status: 429, retryAfter: 0 });
+    const runner = gitlab().addRunner();
+    gitlab().inject('PUT /runners/:id', { status: 429, retryAfter: 0 });
     await setRunnerPaused(api, runner.id, true, { sleep: async () => undefined });
-    expect(fake.runner(runner.id)!.paused).toBe(true);
+    expect(gitlab().runner(runner.id)!.paused).toBe(true);
     await setRunnerPaused(api, runner.id, false);
-    expect(fake.runner(runner.id)!.paused).toBe(false);
+    expect(gitlab().runner(runner.id)!.paused).toBe(false);
   });
 });
 
 describe('countRunningJobs', () => {
   it('counts running jobs over every page', async () => {
-    const runner = fake.addRunner();
-    fake.setJobs(runner.id, [...Array.from({ length: 105 }, () => ({ status: 'running' as const })), { status: 'failed' }]);
+    const runner = gitlab().addRunner();
+    gitlab().setJobs(runner.id, [...Array.from({ length: 105 }, () => ({ status: 'running' as const })), { status: 'failed' }]);
     expect(await countRunningJobs(api, runner.id)).toBe(105);
   });
 
   it('counts canceling jobs too, since they still run after_script', async () => {
-    const runner = fake.addRunner();
-    fake.setJobs(runner.id, [{ status: 'running' }, { status: 'canceling' }, { status: 'canceled' }]);
+    const runner = gitlab().addRunner();
+    gitlab().setJobs(runner.id, [{ status: 'running' }, { status: 'canceling' }, { status: 'canceled' }]);
     expect(await countRunningJobs(api, runner.id)).toBe(2);
   });
 
@@ -86,8 +83,8 @@ describe('countRunningJobs', () => {
   });
 
   it("counts only one host's jobs when given its system id", async () => {
-    const runner = fake.addRunner();
-    fake.setJobs(runner.id, [
+    const runner = gitlab().addRunner();
+    gitlab().setJobs(runner.id, [
       { status: 'running', systemId: 's_000000000001' },
       { status: 'canceling', systemId: 's_000000000001' },
       { status: 'running', systemId: 's_000000000002' },
