@@ -95,11 +95,12 @@ return {1, ''}
 `;
 
 type Pipeline = ReturnType<Redis['pipeline']>;
+type RowPipeline = Pipeline & { setRowIf: (key: string, host: string, expected: string, next: string, ttl: string) => Pipeline };
 
 /** A pipeline that can call the script above by its hash (EVALSHA; ioredis sends the script once per connection). */
-function rowPipeline(redis: Redis): Pipeline & { setRowIf: (key: string, host: string, expected: string, next: string, ttl: string) => Pipeline } {
+function rowPipeline(redis: Redis): RowPipeline {
   if (!('setRowIf' in redis)) redis.defineCommand('setRowIf', { numberOfKeys: 1, lua: SET_ROW_IF });
-  return redis.pipeline() as Pipeline & { setRowIf: (key: string, host: string, expected: string, next: string, ttl: string) => Pipeline };
+  return redis.pipeline() as RowPipeline;
 }
 
 /** The events of one command's row, in stream order. */
@@ -140,14 +141,14 @@ export async function applyEvents(redis: Redis, prefix: string, events: JobEvent
   });
   for (let attempt = 0; attempt < 20 && todo.length > 0; attempt++) {
     const writes = rowPipeline(redis);
-    const sent: Array<{ row: RowEvents; raw: string }> = [];
+    const sent: RowEvents[] = [];
     todo.forEach((row, i) => {
       const raw = raws[i] ?? '';
       const before = raw ? (JSON.parse(raw) as CommandRow) : undefined;
       const after = JSON.stringify(row.events.reduce<CommandRow | undefined>((current, event) => applyEvent(current, event), before));
       if (after === raw) return;
       writes.setRowIf(row.key, row.host, raw, after, String(retentionSeconds));
-      sent.push({ row, raw });
+      sent.push(row);
     });
     if (sent.length === 0) break;
     const replies = (await writes.exec()) ?? [];
@@ -157,7 +158,7 @@ export async function applyEvents(redis: Redis, prefix: string, events: JobEvent
     replies.forEach(([err, reply], i) => {
       if (err) throw err;
       const [written, current] = reply as [number, string];
-      const { row } = sent[i] as { row: RowEvents };
+      const row = sent[i] as RowEvents;
       if (written === 1) {
         changed.add(row.commandId);
       } else {
