@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { copyFile, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -32,6 +32,7 @@ export async function checkoutReference(commit: string): Promise<ReferenceChecko
     return `cannot check out ${commit} (${reason})`;
   }
   await symlink(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+  await mkdir(path.join(dir, 'test/bench'), { recursive: true });
   for (const helper of HELPERS) await copyFile(path.join(ROOT, 'test/bench', helper), path.join(dir, 'test/bench', helper));
   return {
     commit,
