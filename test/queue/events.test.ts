@@ -93,6 +93,36 @@ describe('applyEvents', () => {
     expect(await readRows(redis, prefix, 'c-late')).toEqual(before);
   });
 
+  it('computes a row again from what it holds when another replica wrote it between the read and the write', async () => {
+    const other = createRedis({ redisUrl });
+    // This replica's read of the rows resolves only after the other replica has applied its event.
+    let reads = 0;
+    const racing = new Proxy(redis, {
+      get(target, prop) {
+        if (prop !== 'pipeline') {
+          const value: unknown = Reflect.get(target, prop, target);
+          return typeof value === 'function' ? value.bind(target) : value;
+        }
+        return () => {
+          const pipeline = target.pipeline();
+          if (reads++ === 0) {
+            const exec = pipeline.exec.bind(pipeline);
+            pipeline.exec = async () => {
+              const replies = await exec();
+              await applyEvents(other, prefix, [at('c-cas', 'ci-1', 'started', 40)]);
+              return replies;
+            };
+          }
+          return pipeline;
+        };
+      },
+    });
+    const changed = await applyEvents(racing, prefix, [at('c-cas', 'ci-1', 'progress', 41, { phase: 'pruning' })]);
+    await other.quit();
+    expect(changed).toEqual(new Set(['c-cas']));
+    expect(await readRows(redis, prefix, 'c-cas')).toEqual([{ host: 'ci-1', status: 'running', queuedAt: 40, startedAt: 40, phase: 'pruning' }]);
+  });
+
   it('loses no event when two replicas apply events of the same rows at once', async () => {
     const other = createRedis({ redisUrl });
     const commands = Array.from({ length: 40 }, (_, i) => `c-race-${i}`);
